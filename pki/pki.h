@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Checking what the organisation's CA issued, over OpenSSL 3. Trust is
+ * the one CA file given: never the system store. Every refusal has its
+ * own code and message (kg_pki_strerror); callers log the code's name.
+ *
+ * Roles are marked in certificates by the provisioning scripts
+ * (docs/pki.md): a user certificate has EKU clientAuth and keyUsage
+ * digitalSignature; host certificates carry a knockgate role (green or
+ * red) so that a red certificate cannot act as green.
+ */
+#ifndef KG_PKI_H
+#define KG_PKI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "err.h"
+
+enum kg_pki_status {
+	KG_PKI_OK = 0,
+	KG_PKI_MALFORMED,        /* not a parseable certificate / signature */
+	KG_PKI_UNKNOWN_CA,       /* does not chain to our CA */
+	KG_PKI_SELF_SIGNED,      /* self-signed, not our CA */
+	KG_PKI_EXPIRED,
+	KG_PKI_NOT_YET_VALID,
+	KG_PKI_REVOKED,
+	KG_PKI_CRL_EXPIRED,      /* our CRL is past nextUpdate: refuse all */
+	KG_PKI_CRL_INVALID,      /* CRL missing, unparseable or not by our CA */
+	KG_PKI_BAD_KEY_USAGE,
+	KG_PKI_BAD_EKU,
+	KG_PKI_WRONG_ROLE,
+	KG_PKI_BAD_KEY_TYPE,     /* not ECDSA P-256 */
+	KG_PKI_BAD_SIGNATURE,
+	KG_PKI_INTERNAL,         /* OpenSSL failed for another reason */
+};
+
+enum kg_pki_role {
+	KG_ROLE_USER,
+	KG_ROLE_GREEN,
+	KG_ROLE_RED,
+};
+
+/* Short stable name ("revoked", "expired", ...) for log records, and a
+ * sentence for people. Never NULL. */
+const char *kg_pki_status_name(enum kg_pki_status s);
+const char *kg_pki_strerror(enum kg_pki_status s);
+
+struct kg_pki;
+
+/* Loads the CA certificate and CRL (PEM files). The CRL must be signed by
+ * the CA. Returns 0, or -errno with e set (file and reason). *out is owned
+ * by the caller: kg_pki_free(). Reload = load a new one and swap. */
+int kg_pki_load(struct kg_pki **out, const char *ca_pem, const char *crl_pem,
+		struct kg_err *e);
+void kg_pki_free(struct kg_pki *p);
+
+/* Verifies a DER certificate for a role at time now (0 = current time):
+ * chain to the CA only, validity, CRL, key usage/EKU, role, P-256 key.
+ * On KG_PKI_OK and if out is not NULL, *out is the parsed certificate
+ * (caller frees with X509_free). */
+enum kg_pki_status kg_pki_verify_der(const struct kg_pki *p, const uint8_t *der,
+				     size_t len, enum kg_pki_role role,
+				     int64_t now, X509 **out);
+/* The same for a PEM file (host certificates in configs). */
+enum kg_pki_status kg_pki_verify_pem_file(const struct kg_pki *p,
+					  const char *path,
+					  enum kg_pki_role role, int64_t now,
+					  X509 **out);
+
+/* ECDSA P-256 over a 32-byte digest, DER signature. */
+enum kg_pki_status kg_pki_verify_sig(X509 *cert, const uint8_t digest[32],
+				     const uint8_t *sig, size_t sig_len);
+
+/* SHA-256 of the certificate's SubjectPublicKeyInfo (DER): the pin kept in
+ * user records. 0 or -EIO. */
+int kg_pki_spki_sha256(X509 *cert, uint8_t out[32]);
+/* The subject CN into buf (NUL-terminated); 0, or -ENOENT/-ENOSPC. */
+int kg_pki_subject_cn(X509 *cert, char *buf, size_t cap);
+
+/* Host keys (PEM, ECDSA P-256) for signing second knocks and answers. */
+struct kg_hostkey;
+int kg_hostkey_load(struct kg_hostkey **out, const char *key_pem,
+		    struct kg_err *e);
+void kg_hostkey_free(struct kg_hostkey *k);
+/* Signs the digest; sig must hold 72 bytes (max DER P-256 signature);
+ * *sig_len gets the length. 0 or -EIO. */
+int kg_hostkey_sign(const struct kg_hostkey *k, const uint8_t digest[32],
+		    uint8_t *sig, size_t *sig_len);
+
+#endif
