@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The whole test suite, as root on Debian 12: installs what is missing,
+# builds with -Werror and ASan+UBSan, runs the unit tests and fuzz corpora
+# (meson test), shellcheck, every end-to-end scenario (tests/e2e/t-*.sh)
+# and a short libFuzzer run of every fuzz target. Ends with one line
+# "N passed, N failed".
+#
+#   tests/run-all.sh [--no-install] [--no-fuzz] [--only PATTERN]
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+
+install=1 fuzz=1 only=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--no-install) install=0 ;;
+	--no-fuzz) fuzz=0 ;;
+	--only) only=$2; shift ;;
+	-h|--help) sed -n '3,9p' "$0"; exit 0 ;;
+	*) echo "run-all: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+[ "$(id -u)" = 0 ] || { echo "run-all: needs root (network namespaces, nftables)" >&2; exit 2; }
+[ $install = 1 ] && { bash tests/install-deps.sh || exit 1; }
+
+build=${KG_BUILD:-$top/build-test}
+export KG_BUILD=$build
+passed=0 failed=0 failures=""
+pass() { passed=$((passed + $1)); }
+fail() { failed=$((failed + 1)); failures="$failures $1"; echo "FAIL: $1"; }
+
+if [ ! -f "$build/build.ninja" ]; then
+	meson setup "$build" -Dwerror=true -Db_sanitize=address,undefined \
+		-Db_lundef=false >/dev/null || { echo "run-all: meson setup failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+if ! ninja -C "$build" >"$build/ninja.log" 2>&1; then
+	tail -40 "$build/ninja.log"
+	echo "run-all: build failed"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+# ASan in long-lived daemons: report leaks only from unit tests.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+echo "== meson test (unit, fuzz corpora)"
+if [ -z "$only" ]; then
+	meson test -C "$build" --num-processes 2 --print-errorlogs >"$build/meson-test.out" 2>&1
+	tail -12 "$build/meson-test.out"
+	ok=$(awk '/^Ok:/ {print $2}' "$build/meson-test.out")
+	bad=$(awk '/^(Fail|Unexpected Pass|Timeout):/ {s += $2} END {print s + 0}' "$build/meson-test.out")
+	pass "${ok:-0}"
+	for _ in $(seq 1 "$bad"); do fail "meson-test"; done
+	[ -n "$ok" ] || fail "meson-test-did-not-run"
+fi
+
+echo "== shellcheck"
+if [ -z "$only" ]; then
+	mapfile -t scripts < <(git ls-files '*.sh' 'provisioning/*' 'demo/*' '.ci/run' | sort -u | while read -r f; do
+		[ -f "$f" ] && head -1 "$f" | grep -qE '^#!.*(ba|da)?sh' && echo "$f"; done)
+	if [ ${#scripts[@]} -eq 0 ] || shellcheck -x -S warning "${scripts[@]}"; then
+		pass 1; echo "shellcheck: ${#scripts[@]} scripts clean"
+	else
+		fail shellcheck
+	fi
+fi
+
+echo "== end-to-end scenarios"
+for t in tests/e2e/t-*.sh; do
+	[ -f "$t" ] || continue
+	name=$(basename "$t" .sh)
+	[ -n "$only" ] && [[ $name != *$only* ]] && continue
+	log="$build/e2e-$name.log"
+	start=$(date +%s)
+	timeout -k 10 600 bash "$t" >"$log" 2>&1
+	rc=$?
+	took=$(( $(date +%s) - start ))
+	if [ $rc = 0 ]; then
+		pass 1; echo "ok   $name (${took}s)"
+	elif [ $rc = 77 ]; then
+		echo "skip $name: $(tail -1 "$log")"
+	else
+		fail "$name"; echo "---- last lines of $log:"; tail -25 "$log"; echo "----"
+	fi
+done
+
+if [ $fuzz = 1 ] && [ -z "$only" ]; then
+	echo "== libFuzzer (bounded)"
+	if bash tests/fuzz/run.sh "${KG_FUZZ_SECONDS:-15}"; then pass 1; else fail fuzz; fi
+fi
+
+[ -n "$failures" ] && echo "failed:$failures"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
