@@ -56,6 +56,10 @@ struct kg_pki;
 int kg_pki_load(struct kg_pki **out, const char *ca_pem, const char *crl_pem,
 		struct kg_err *e);
 void kg_pki_free(struct kg_pki *p);
+/* The same from PEM bytes in memory (fuzzers, tests); crl_pem may be NULL,
+ * and then every verification says KG_PKI_CRL_INVALID. */
+int kg_pki_load_mem(struct kg_pki **out, const void *ca_pem, size_t ca_len,
+		    const void *crl_pem, size_t crl_len, struct kg_err *e);
 
 /* Verifies a DER certificate for a role at time now (0 = current time):
  * chain to the CA only, validity, CRL, key usage/EKU, role, P-256 key.
