@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+#include "sknock.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "buf.h"
+#include "crypto.h"
+
+static const char *const err_names[KG_SK_E_COUNT] = {
+	"ok", "truncated", "bad_magic", "bad_version", "bad_type",
+	"bad_action", "bad_green_id", "bad_red_id", "bad_family",
+	"bad_service", "bad_lifetime", "bad_result", "bad_reason",
+	"bad_grant", "bad_sig_len", "trailing_bytes",
+};
+
+static const char *const reason_names[KG_SK_R_COUNT] = {
+	"none", "wrong_red", "before_start", "outside_window", "replay",
+	"stale_sequence", "unknown_service", "bad_client", "pool_exhausted",
+	"no_grant", "busy", "internal", "sequence_reused",
+};
+
+const char *kg_sk_err_name(enum kg_sk_err e)
+{
+	return (unsigned)e < KG_SK_E_COUNT ? err_names[e] : "?";
+}
+
+const char *kg_sk_reason_name(unsigned r)
+{
+	return r < KG_SK_R_COUNT ? reason_names[r] : "?";
+}
+
+const char *kg_sk_action_name(unsigned a)
+{
+	switch (a) {
+	case KG_SK_OPEN: return "open";
+	case KG_SK_RENEW: return "renew";
+	case KG_SK_CLOSE: return "close";
+	}
+	return "?";
+}
+
+static int id_char_ok(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+static int id_bytes_ok(const uint8_t *p, size_t n)
+{
+	if (n < 1 || n > KG_SK_ID_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!id_char_ok(p[i]))
+			return 0;
+	return 1;
+}
+
+int kg_sk_id_valid(const char *s)
+{
+	return id_bytes_ok((const uint8_t *)s, strnlen(s, KG_SK_ID_MAX + 1));
+}
+
+static int put_id(struct kg_writer *w, const char *s)
+{
+	size_t n = strnlen(s, KG_SK_ID_MAX + 1);
+
+	if (!kg_sk_id_valid(s))
+		return -EINVAL;
+	if (kg_put_u8(w, (uint8_t)n) || kg_put_bytes(w, s, n))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int put_header(struct kg_writer *w, uint8_t type)
+{
+	if (kg_put_bytes(w, KG_SK_MAGIC, 4) || kg_put_u8(w, KG_SK_VERSION) ||
+	    kg_put_u8(w, type))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int put_addr(struct kg_writer *w, const struct kg_addr *a)
+{
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return -EINVAL;
+	if (kg_put_u8(w, a->family == AF_INET ? 4 : 6) ||
+	    kg_put_bytes(w, a->b, kg_addr_len(a)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+int kg_sknock_encode_body(const struct kg_sknock *k, uint8_t *out, size_t cap,
+			  size_t *len)
+{
+	struct kg_writer w;
+	int rc;
+
+	if (k->action < KG_SK_OPEN || k->action > KG_SK_CLOSE ||
+	    k->lifetime < 1 || k->lifetime > KG_SK_LIFETIME_MAX)
+		return -EINVAL;
+	kg_writer_init(&w, out, cap);
+	if ((rc = put_header(&w, KG_SK_TYPE_KNOCK)) ||
+	    (rc = kg_put_u8(&w, k->action)) ||
+	    (rc = put_id(&w, k->green_id)) || (rc = put_id(&w, k->red_id)) ||
+	    (rc = kg_put_u64(&w, k->session)) || (rc = kg_put_u32(&w, k->seq)) ||
+	    (rc = put_addr(&w, &k->client)) || (rc = put_id(&w, k->service)) ||
+	    (rc = kg_put_u32(&w, k->lifetime)) ||
+	    (rc = kg_put_u64(&w, k->timestamp)) ||
+	    (rc = kg_put_bytes(&w, k->nonce, KG_SK_NONCE_LEN)))
+		return rc;
+	*len = w.pos;
+	return 0;
+}
+
+static int answer_consistent(const struct kg_skanswer *a)
+{
+	switch (a->result) {
+	case KG_SK_GRANTED:
+		return a->port != 0 && a->lease_end != 0 && a->reason == 0;
+	case KG_SK_CLOSED:
+		return a->port == 0 && a->lease_end == 0 && a->reason == 0;
+	case KG_SK_REFUSED:
+		return a->port == 0 && a->lease_end == 0 && a->reason != 0 &&
+		       a->reason < KG_SK_R_COUNT;
+	}
+	return 0;
+}
+
+int kg_skanswer_encode_body(const struct kg_skanswer *a, uint8_t *out,
+			    size_t cap, size_t *len)
+{
+	struct kg_writer w;
+	int rc;
+
+	if (!answer_consistent(a))
+		return -EINVAL;
+	kg_writer_init(&w, out, cap);
+	if ((rc = put_header(&w, KG_SK_TYPE_ANSWER)) ||
+	    (rc = kg_put_u8(&w, a->result)) ||
+	    (rc = put_id(&w, a->red_id)) || (rc = put_id(&w, a->green_id)) ||
+	    (rc = kg_put_bytes(&w, a->knock_hash, KG_SK_HASH_LEN)) ||
+	    (rc = kg_put_u16(&w, a->port)) ||
+	    (rc = kg_put_u64(&w, a->lease_end)) ||
+	    (rc = kg_put_u8(&w, a->reason)) ||
+	    (rc = kg_put_u64(&w, a->timestamp)))
+		return rc;
+	*len = w.pos;
+	return 0;
+}
+
+int kg_sk_append_sig(uint8_t *buf, size_t cap, size_t *len, const uint8_t *sig,
+		     size_t sig_len)
+{
+	struct kg_writer w;
+
+	if (sig_len < KG_SK_SIG_MIN || sig_len > KG_SK_SIG_MAX)
+		return -EINVAL;
+	if (*len > cap)
+		return -EMSGSIZE;
+	kg_writer_init(&w, buf + *len, cap - *len);
+	if (kg_put_u8(&w, (uint8_t)sig_len) || kg_put_bytes(&w, sig, sig_len))
+		return -EMSGSIZE;
+	*len += w.pos;
+	return 0;
+}
+
+void kg_sk_digest(const uint8_t *body, size_t len, uint8_t out[KG_SK_HASH_LEN])
+{
+	kg_sha256(body, len, out);
+}
+
+/* ---- parsing: every field checked in order, one reason each ---- */
+
+static enum kg_sk_err get_header(struct kg_reader *r, uint8_t type)
+{
+	const uint8_t *magic;
+	uint8_t ver, t;
+
+	if (kg_get_view(r, &magic, 4))
+		return KG_SK_E_TRUNCATED;
+	if (memcmp(magic, KG_SK_MAGIC, 4) != 0)
+		return KG_SK_E_BAD_MAGIC;
+	if (kg_get_u8(r, &ver))
+		return KG_SK_E_TRUNCATED;
+	if (ver != KG_SK_VERSION)
+		return KG_SK_E_BAD_VERSION;
+	if (kg_get_u8(r, &t))
+		return KG_SK_E_TRUNCATED;
+	return t == type ? KG_SK_E_OK : KG_SK_E_BAD_TYPE;
+}
+
+static enum kg_sk_err get_id(struct kg_reader *r, char out[KG_SK_ID_MAX + 1],
+			     enum kg_sk_err bad)
+{
+	const uint8_t *p;
+	uint8_t n;
+
+	if (kg_get_u8(r, &n))
+		return KG_SK_E_TRUNCATED;
+	if (n < 1 || n > KG_SK_ID_MAX)
+		return bad;
+	if (kg_get_view(r, &p, n))
+		return KG_SK_E_TRUNCATED;
+	if (!id_bytes_ok(p, n))
+		return bad;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return KG_SK_E_OK;
+}
+
+static enum kg_sk_err get_addr(struct kg_reader *r, struct kg_addr *a)
+{
+	uint8_t fam;
+
+	memset(a, 0, sizeof(*a));
+	if (kg_get_u8(r, &fam))
+		return KG_SK_E_TRUNCATED;
+	if (fam != 4 && fam != 6)
+		return KG_SK_E_BAD_FAMILY;
+	a->family = fam == 4 ? AF_INET : AF_INET6;
+	if (kg_get_bytes(r, a->b, fam == 4 ? 4 : 16))
+		return KG_SK_E_TRUNCATED;
+	return KG_SK_E_OK;
+}
+
+/* The signature trailer: u8 length in range, those bytes, then nothing. */
+static enum kg_sk_err get_sig(struct kg_reader *r, struct kg_sk_view *v)
+{
+	uint8_t n;
+
+	v->body = r->p;
+	v->body_len = r->pos;
+	if (kg_get_u8(r, &n))
+		return KG_SK_E_TRUNCATED;
+	if (n < KG_SK_SIG_MIN || n > KG_SK_SIG_MAX)
+		return KG_SK_E_BAD_SIG_LEN;
+	if (kg_get_view(r, &v->sig, n))
+		return KG_SK_E_TRUNCATED;
+	v->sig_len = n;
+	return kg_reader_done(r) ? KG_SK_E_OK : KG_SK_E_TRAILING;
+}
+
+#define TRY(x) do { enum kg_sk_err e_ = (x); if (e_) return e_; } while (0)
+#define NEED(x) do { if (x) return KG_SK_E_TRUNCATED; } while (0)
+
+enum kg_sk_err kg_sknock_parse(const uint8_t *pkt, size_t len,
+			       struct kg_sknock *k, struct kg_sk_view *v)
+{
+	struct kg_reader r;
+
+	memset(k, 0, sizeof(*k));
+	kg_reader_init(&r, pkt, len);
+	TRY(get_header(&r, KG_SK_TYPE_KNOCK));
+	NEED(kg_get_u8(&r, &k->action));
+	if (k->action < KG_SK_OPEN || k->action > KG_SK_CLOSE)
+		return KG_SK_E_BAD_ACTION;
+	TRY(get_id(&r, k->green_id, KG_SK_E_BAD_GREEN_ID));
+	TRY(get_id(&r, k->red_id, KG_SK_E_BAD_RED_ID));
+	NEED(kg_get_u64(&r, &k->session));
+	NEED(kg_get_u32(&r, &k->seq));
+	TRY(get_addr(&r, &k->client));
+	TRY(get_id(&r, k->service, KG_SK_E_BAD_SERVICE));
+	NEED(kg_get_u32(&r, &k->lifetime));
+	if (k->lifetime < 1 || k->lifetime > KG_SK_LIFETIME_MAX)
+		return KG_SK_E_BAD_LIFETIME;
+	NEED(kg_get_u64(&r, &k->timestamp));
+	NEED(kg_get_bytes(&r, k->nonce, KG_SK_NONCE_LEN));
+	return get_sig(&r, v);
+}
+
+enum kg_sk_err kg_skanswer_parse(const uint8_t *pkt, size_t len,
+				 struct kg_skanswer *a, struct kg_sk_view *v)
+{
+	struct kg_reader r;
+
+	memset(a, 0, sizeof(*a));
+	kg_reader_init(&r, pkt, len);
+	TRY(get_header(&r, KG_SK_TYPE_ANSWER));
+	NEED(kg_get_u8(&r, &a->result));
+	if (a->result < KG_SK_GRANTED || a->result > KG_SK_REFUSED)
+		return KG_SK_E_BAD_RESULT;
+	TRY(get_id(&r, a->red_id, KG_SK_E_BAD_RED_ID));
+	TRY(get_id(&r, a->green_id, KG_SK_E_BAD_GREEN_ID));
+	NEED(kg_get_bytes(&r, a->knock_hash, KG_SK_HASH_LEN));
+	NEED(kg_get_u16(&r, &a->port));
+	NEED(kg_get_u64(&r, &a->lease_end));
+	NEED(kg_get_u8(&r, &a->reason));
+	if (a->reason >= KG_SK_R_COUNT)
+		return KG_SK_E_BAD_REASON;
+	if (!answer_consistent(a))
+		return KG_SK_E_BAD_GRANT;
+	NEED(kg_get_u64(&r, &a->timestamp));
+	return get_sig(&r, v);
+}

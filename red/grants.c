@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+#include "grants.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int kg_grants_init(struct kg_grants *t, size_t cap, uint32_t max_lease,
+		   uint32_t keep)
+{
+	memset(t, 0, sizeof(*t));
+	t->g = calloc(cap ? cap : 1, sizeof(*t->g));
+	if (!t->g)
+		return -ENOMEM;
+	t->cap = cap;
+	t->max_lease = max_lease;
+	t->keep = keep;
+	kg_pool_init(&t->pool);
+	return 0;
+}
+
+void kg_grants_free(struct kg_grants *t)
+{
+	free(t->g);
+	t->g = NULL;
+	t->cap = 0;
+}
+
+static ptrdiff_t find(const struct kg_grants *t, const struct kg_sknock *k)
+{
+	for (size_t i = 0; i < t->cap; i++) {
+		const struct kg_grant *g = &t->g[i];
+
+		if (g->used && g->session == k->session &&
+		    strcmp(g->green_id, k->green_id) == 0 &&
+		    strcmp(g->service, k->service) == 0)
+			return (ptrdiff_t)i;
+	}
+	return -1;
+}
+
+static bool has_free_slot(const struct kg_grants *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		if (!t->g[i].used)
+			return true;
+	return false;
+}
+
+static void answer_init(struct kg_plan *p, const struct kg_sknock *k,
+			const uint8_t hash[KG_SK_HASH_LEN], int64_t now)
+{
+	memset(&p->answer, 0, sizeof(p->answer));
+	strcpy(p->answer.red_id, k->red_id);
+	strcpy(p->answer.green_id, k->green_id);
+	memcpy(p->answer.knock_hash, hash, KG_SK_HASH_LEN);
+	p->answer.timestamp = (uint64_t)now;
+}
+
+static void refuse(struct kg_plan *p, uint8_t reason)
+{
+	p->op = KG_PLAN_REFUSE;
+	p->reason = reason;
+	p->answer.result = KG_SK_REFUSED;
+	p->answer.reason = reason;
+	p->answer.port = 0;
+	p->answer.lease_end = 0;
+}
+
+static void grant(struct kg_plan *p, enum kg_plan_op op, uint16_t port,
+		  int64_t lease_end)
+{
+	p->op = op;
+	p->port = port;
+	p->lease_end = lease_end;
+	p->answer.result = KG_SK_GRANTED;
+	p->answer.port = port;
+	p->answer.lease_end = (uint64_t)lease_end;
+}
+
+/* A new mapping: a random free port of the service's pool. */
+static void plan_map(const struct kg_grants *t, struct kg_plan *p,
+		     uint16_t lo, uint16_t hi, uint32_t rnd, int64_t lease_end)
+{
+	uint16_t port;
+
+	if (p->slot < 0 && !has_free_slot(t)) {
+		refuse(p, KG_SK_R_BUSY);
+		return;
+	}
+	if (kg_pool_find(&t->pool, lo, hi, rnd, &port) != 0) {
+		refuse(p, KG_SK_R_POOL_EXHAUSTED);
+		return;
+	}
+	grant(p, KG_PLAN_MAP, port, lease_end);
+}
+
+/* Same (green, session, service, sequence): the same request again (a
+ * retry, possibly re-signed) gets the same answer; anything else reusing
+ * the sequence is refused. */
+static void plan_same_seq(const struct kg_grant *g, const struct kg_sknock *k,
+			  struct kg_plan *p)
+{
+	if (g->action != k->action || !kg_addr_eq(&g->client, &k->client)) {
+		refuse(p, KG_SK_R_SEQUENCE_REUSED);
+		return;
+	}
+	/* the grant it was told of has ended since: never repeat a lie */
+	if (g->answer.result == KG_SK_GRANTED && g->port == 0) {
+		refuse(p, KG_SK_R_NO_GRANT);
+		return;
+	}
+	p->op = KG_PLAN_REPEAT;
+	p->port = g->answer.port;
+	p->lease_end = (int64_t)g->answer.lease_end;
+	p->answer.result = g->answer.result;
+	p->answer.port = g->answer.port;
+	p->answer.lease_end = g->answer.lease_end;
+	p->answer.reason = g->answer.reason;
+}
+
+void kg_grants_plan(const struct kg_grants *t, const struct kg_sknock *k,
+		    const uint8_t hash[KG_SK_HASH_LEN], uint16_t real_port,
+		    uint16_t pool_lo, uint16_t pool_hi, uint32_t rnd,
+		    int64_t now, struct kg_plan *p)
+{
+	uint32_t life = k->lifetime < t->max_lease ? k->lifetime : t->max_lease;
+	int64_t lease_end = now + life;
+	const struct kg_grant *g;
+
+	memset(p, 0, sizeof(*p));
+	answer_init(p, k, hash, now);
+	p->slot = find(t, k);
+	p->client = k->client;
+	p->real_port = real_port;
+	g = p->slot >= 0 ? &t->g[p->slot] : NULL;
+	if (g && k->seq == g->seq) {
+		plan_same_seq(g, k, p);
+		return;
+	}
+	if (g && k->seq < g->seq) {
+		refuse(p, KG_SK_R_STALE_SEQUENCE);
+		return;
+	}
+	if (g && g->port && !kg_addr_eq(&g->client, &k->client)) {
+		refuse(p, KG_SK_R_BAD_CLIENT);
+		return;
+	}
+	if (k->action == KG_SK_CLOSE) {
+		p->answer.result = KG_SK_CLOSED;
+		p->op = g && g->port ? KG_PLAN_UNMAP : KG_PLAN_NOOP;
+		if (g && g->port) {
+			p->port = g->port;
+			p->real_port = g->real_port;
+		}
+		if (p->slot < 0 && !has_free_slot(t))
+			refuse(p, KG_SK_R_BUSY);
+		return;
+	}
+	/* open or renew; a renew of a grant red lost (restart) re-opens */
+	if (g && g->port) {
+		grant(p, KG_PLAN_EXTEND, g->port, lease_end);
+		return;
+	}
+	plan_map(t, p, pool_lo, pool_hi, rnd, lease_end);
+}
+
+static struct kg_grant *slot_for(struct kg_grants *t, ptrdiff_t slot)
+{
+	if (slot >= 0)
+		return &t->g[slot];
+	for (size_t i = 0; i < t->cap; i++)
+		if (!t->g[i].used)
+			return &t->g[i];
+	return NULL;
+}
+
+void kg_grants_commit(struct kg_grants *t, const struct kg_sknock *k,
+		      const uint8_t hash[KG_SK_HASH_LEN], const struct kg_plan *p,
+		      int64_t now)
+{
+	struct kg_grant *g;
+
+	if (p->op == KG_PLAN_REFUSE || p->op == KG_PLAN_REPEAT)
+		return;
+	g = slot_for(t, p->slot);
+	if (!g)
+		return;
+	if (!g->used) {
+		memset(g, 0, sizeof(*g));
+		g->used = true;
+		strcpy(g->green_id, k->green_id);
+		g->session = k->session;
+		strcpy(g->service, k->service);
+	}
+	g->seq = k->seq;
+	g->action = k->action;
+	memcpy(g->hash, hash, KG_SK_HASH_LEN);
+	g->client = k->client;
+	g->answer = p->answer;
+	if (p->op == KG_PLAN_MAP)
+		kg_pool_mark(&t->pool, p->port, true);
+	if (p->op == KG_PLAN_UNMAP)
+		kg_pool_mark(&t->pool, g->port, false);
+	g->port = p->op == KG_PLAN_UNMAP || p->op == KG_PLAN_NOOP ? 0 : p->port;
+	g->real_port = p->real_port;
+	g->lease_end = g->port ? p->lease_end : 0;
+	g->keep_until = (g->port ? p->lease_end : now) + t->keep;
+}
+
+size_t kg_grants_expire(struct kg_grants *t, int64_t now,
+			void (*cb)(const struct kg_grant *g, void *arg),
+			void *arg)
+{
+	size_t ended = 0;
+
+	for (size_t i = 0; i < t->cap; i++) {
+		struct kg_grant *g = &t->g[i];
+
+		if (!g->used)
+			continue;
+		if (g->port && g->lease_end <= now) {
+			if (cb)
+				cb(g, arg);
+			kg_pool_mark(&t->pool, g->port, false);
+			g->port = 0;
+			g->keep_until = now + t->keep;
+			ended++;
+		}
+		if (!g->port && g->keep_until <= now)
+			g->used = false;
+	}
+	return ended;
+}
+
+size_t kg_grants_live(const struct kg_grants *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->cap; i++)
+		n += t->g[i].used && t->g[i].port;
+	return n;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* Signed knocks and red's answers: both parsers, and a parsed knock must
+ * re-encode to exactly the body it came from (one canonical form). */
+#include <stdint.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sknock.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t body[KG_SK_BODY_MAX];
+	struct kg_sknock k;
+	struct kg_skanswer a;
+	struct kg_sk_view v;
+	size_t n;
+
+	if (kg_sknock_parse(data, size, &k, &v) == KG_SK_E_OK) {
+		if (kg_sknock_encode_body(&k, body, sizeof(body), &n) != 0 ||
+		    n != v.body_len || memcmp(body, v.body, n) != 0)
+			abort();
+	}
+	if (kg_skanswer_parse(data, size, &a, &v) == KG_SK_E_OK) {
+		if (kg_skanswer_encode_body(&a, body, sizeof(body), &n) != 0 ||
+		    n != v.body_len || memcmp(body, v.body, n) != 0)
+			abort();
+	}
+	return 0;
+}

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: MIT */
+/* Red's grant table, port pool and replay cache: idempotency per
+ * (green, session, service, sequence), leases, refusals. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+
+#include "grants.h"
+#include "pool.h"
+#include "replay.h"
+#include "sk_vectors.h"
+
+#define NOW 1795315200
+#define LO 40000
+#define HI 40009
+
+static struct kg_grants T;
+
+static int setup(void **state)
+{
+	(void)state;
+	return kg_grants_init(&T, 4, 120, 300);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	kg_grants_free(&T);
+	return 0;
+}
+
+static void hash_of(const struct kg_sknock *k, uint8_t h[32])
+{
+	uint8_t b[KG_SK_BODY_MAX];
+	size_t n;
+
+	assert_int_equal(kg_sknock_encode_body(k, b, sizeof(b), &n), 0);
+	kg_sk_digest(b, n, h);
+}
+
+/* Plans and, unless refused, commits: what red does once nft succeeded. */
+static void run(const struct kg_sknock *k, uint32_t rnd, int64_t now,
+		struct kg_plan *p)
+{
+	uint8_t h[32];
+
+	hash_of(k, h);
+	kg_grants_plan(&T, k, h, 80, LO, HI, rnd, now, p);
+	assert_memory_equal(p->answer.knock_hash, h, 32);
+	kg_grants_commit(&T, k, h, p, now);
+}
+
+static void test_open_maps_a_random_pool_port_for_the_lease(void **state)
+{
+	struct kg_sknock k;
+	struct kg_plan p;
+
+	(void)state;
+	vec_knock(&k);
+	run(&k, 3, NOW, &p);
+	assert_int_equal(p.op, KG_PLAN_MAP);
+	assert_int_equal(p.port, LO + 3);
+	assert_int_equal(p.real_port, 80);
+	assert_int_equal(p.lease_end, NOW + 60);
+	assert_int_equal(p.answer.result, KG_SK_GRANTED);
+	assert_int_equal(p.answer.port, LO + 3);
+	assert_int_equal(kg_grants_live(&T), 1);
+}
+
+static void test_repeated_open_is_answered_from_cache_with_same_port(void **state)
+{
+	struct kg_sknock k;
+	struct kg_plan p, q;
+
+	(void)state;
+	vec_knock(&k);
+	run(&k, 3, NOW, &p);
+	/* green's retry, re-stamped: same sequence, new nonce and time */
+	k.nonce[0] ^= 1;
+	k.timestamp += 2;
+	run(&k, 7, NOW + 2, &q);
+	assert_int_equal(q.op, KG_PLAN_REPEAT);
+	assert_int_equal(q.answer.port, p.answer.port);
+	assert_int_equal(q.answer.lease_end, p.answer.lease_end);
+	assert_memory_not_equal(q.answer.knock_hash, p.answer.knock_hash, 32);
+	assert_int_equal(kg_grants_live(&T), 1);
+}
+
+static void test_renew_extends_the_same_port(void **state)
+{
+	struct kg_sknock k;
+	struct kg_plan p, q;
+
+	(void)state;
+	vec_knock(&k);
+	run(&k, 3, NOW, &p);
+	k.action = KG_SK_RENEW;
+	k.seq++;
+	run(&k, 5, NOW + 30, &q);
+	assert_int_equal(q.op, KG_PLAN_EXTEND);
+	assert_int_equal(q.port, p.port);
+	assert_int_equal(q.lease_end, NOW + 30 + 60);
+}
+
+static void test_lifetime_is_capped_to_max_lease(void **state)
+{
+	struct kg_sknock k;
+	struct kg_plan p;
+
+	(void)state;
+	vec_knock(&k);
+	k.lifetime = 3600;
+	run(&k, 0, NOW, &p);
+	assert_int_equal(p.lease_end, NOW + 120);
+}
+
+static void test_close_unmaps_and_is_idempotent(void **state)
+{
+	struct kg_sknock k;
+	struct kg_plan p, q;
+
+	(void)state;
+	vec_knock(&k);
+	run(&k, 3, NOW, &p);
+	k.action = KG_SK_CLOSE;
+	k.seq++;
+	run(&k, 0, NOW + 5, &q);
+	assert_int_equal(q.op, KG_PLAN_UNMAP);
+	assert_int_equal(q.port, p.port);
+	assert_int_equal(q.answer.result, KG_SK_CLOSED);
+	assert_int_equal(kg_grants_live(&T), 0);
+	assert_false(kg_pool_in_use(&T.pool, p.port));
+	run(&k, 0, NOW + 6, &q);
+	assert_int_equal(q.op, KG_PLAN_REPEAT);
+	assert_int_equal(q.answer.result, KG_SK_CLOSED);
+}
+
+static void test_older_sequence_is_refused_as_stale(void **state)
+{
+	struct kg_sknock k, old;
+	struct kg_plan p;
+
+	(void)state;
+	vec_knock(&k);
+	old = k;
+	run(&k, 3, NOW, &p);
+	k.action = KG_SK_CLOSE;
+	k.seq++;
+	run(&k, 0, NOW + 1, &p);
+	/* the captured open, replayed after the close, opens nothing */
+	run(&old, 3, NOW + 2, &p);
+	assert_int_equal(p.op, KG_PLAN_REFUSE);
+	assert_int_equal(p.answer.reason, KG_SK_R_STALE_SEQUENCE);
+	assert_int_equal(kg_grants_live(&T), 0);
+}
+
+static void test_same_sequence_with_other_request_is_refused(void **state)
+{
+	struct kg_sknock k;
+	struct kg_plan p;
+
+	(void)state;
+	vec_knock(&k);
+	run(&k, 3, NOW, &p);
+	kg_addr_parse("10.88.1.11", &k.client);
+	run(&k, 3, NOW, &p);
+	assert_int_equal(p.op, KG_PLAN_REFUSE);
+	assert_int_equal(p.answer.reason, KG_SK_R_SEQUENCE_REUSED);
+}
+
+static void test_sessions_get_distinct_ports(void **state)
+{
+	struct kg_sknock k;
+	struct kg_plan p, q;
+
+	(void)state;
+	vec_knock(&k);
+	run(&k, 3, NOW, &p);
+	k.session++;
+	run(&k, 3, NOW, &q);
+	assert_int_equal(q.op, KG_PLAN_MAP);
+	assert_int_not_equal(q.port, p.port);
+}
+
+static void test_full_pool_and_full_table_are_refused(void **state)
+{
+	struct kg_sknock k;
+	struct kg_plan p;
+
+	(void)state;
+	vec_knock(&k);
+	for (int i = 0; i < 4; i++) {
+		k.session = (uint64_t)i;
+		run(&k, 0, NOW, &p);
+		assert_int_equal(p.op, KG_PLAN_MAP);
+	}
+	k.session = 99;
+	run(&k, 0, NOW, &p);
+	assert_int_equal(p.answer.reason, KG_SK_R_BUSY);
+	k.session = 0;
+	k.seq++;
+	k.action = KG_SK_CLOSE;
+	run(&k, 0, NOW, &p);
+	for (uint16_t port = LO; port <= HI; port++)
+		kg_pool_mark(&T.pool, port, true);
+	k.seq++;
+	k.action = KG_SK_OPEN;
+	run(&k, 0, NOW, &p);
+	assert_int_equal(p.answer.reason, KG_SK_R_POOL_EXHAUSTED);
+}
+
+static void count_cb(const struct kg_grant *g, void *arg)
+{
+	(void)g;
+	++*(int *)arg;
+}
+
+static void test_lease_end_expires_grant_and_repeat_is_not_granted(void **state)
+{
+	struct kg_sknock k;
+	struct kg_plan p;
+	int cut = 0;
+
+	(void)state;
+	vec_knock(&k);
+	run(&k, 3, NOW, &p);
+	assert_int_equal(kg_grants_expire(&T, NOW + 59, count_cb, &cut), 0);
+	assert_int_equal(kg_grants_expire(&T, NOW + 60, count_cb, &cut), 1);
+	assert_int_equal(cut, 1);
+	assert_int_equal(kg_grants_live(&T), 0);
+	run(&k, 3, NOW + 61, &p);
+	assert_int_equal(p.op, KG_PLAN_REFUSE);
+	assert_int_equal(p.answer.reason, KG_SK_R_NO_GRANT);
+	/* a later renew (green after red's restart or a gap) re-opens */
+	k.seq++;
+	k.action = KG_SK_RENEW;
+	run(&k, 4, NOW + 62, &p);
+	assert_int_equal(p.op, KG_PLAN_MAP);
+}
+
+static void test_pool_pick_wraps_and_reports_exhaustion(void **state)
+{
+	struct kg_pool pool;
+	uint16_t port;
+
+	(void)state;
+	kg_pool_init(&pool);
+	assert_int_equal(kg_pool_pick(&pool, 10, 12, 2, &port), 0);
+	assert_int_equal(port, 12);
+	assert_int_equal(kg_pool_pick(&pool, 10, 12, 2, &port), 0);
+	assert_int_equal(port, 10);
+	assert_int_equal(kg_pool_pick(&pool, 10, 12, 2, &port), 0);
+	assert_int_equal(port, 11);
+	assert_int_equal(kg_pool_pick(&pool, 10, 12, 2, &port), -ENOSPC);
+	assert_int_equal(kg_pool_pick(&pool, 12, 10, 0, &port), -EINVAL);
+	assert_int_equal(kg_pool_pick(&pool, 0, 10, 0, &port), -EINVAL);
+}
+
+static void test_replay_cache_refuses_seen_and_full(void **state)
+{
+	struct kg_replay r;
+	uint8_t a[32] = { 1 }, b[32] = { 2 }, c[32] = { 3 };
+
+	(void)state;
+	assert_int_equal(kg_replay_init(&r, 2), 0);
+	assert_int_equal(kg_replay_add(&r, a, NOW, NOW + 30), 0);
+	assert_int_equal(kg_replay_add(&r, a, NOW + 1, NOW + 31), -EEXIST);
+	assert_int_equal(kg_replay_add(&r, b, NOW, NOW + 10), 0);
+	/* full of live entries: refuse rather than evict */
+	assert_int_equal(kg_replay_add(&r, c, NOW + 5, NOW + 35), -ENOSPC);
+	/* b expired: its slot is reused */
+	assert_int_equal(kg_replay_add(&r, c, NOW + 10, NOW + 40), 0);
+	kg_replay_free(&r);
+}
+
+#define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T_(test_open_maps_a_random_pool_port_for_the_lease),
+		T_(test_repeated_open_is_answered_from_cache_with_same_port),
+		T_(test_renew_extends_the_same_port),
+		T_(test_lifetime_is_capped_to_max_lease),
+		T_(test_close_unmaps_and_is_idempotent),
+		T_(test_older_sequence_is_refused_as_stale),
+		T_(test_same_sequence_with_other_request_is_refused),
+		T_(test_sessions_get_distinct_ports),
+		T_(test_full_pool_and_full_table_are_refused),
+		T_(test_lease_end_expires_grant_and_repeat_is_not_granted),
+		cmocka_unit_test(test_pool_pick_wraps_and_reports_exhaustion),
+		cmocka_unit_test(test_replay_cache_refuses_seen_and_full),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

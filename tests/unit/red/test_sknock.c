@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/* The signed knock's wire format: vectors from docs/protocol.md, and every
+ * field corrupted refused with its own reason. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "sk_vectors.h"
+
+struct pkt {
+	uint8_t b[KG_SK_PACKET_MAX + 8];
+	size_t n;
+};
+
+static void from_hex(const char *h, uint8_t *out, size_t *n)
+{
+	*n = strlen(h) / 2;
+	assert_int_equal(kg_hex_decode(h, out, *n), 0);
+}
+
+/* The vector knock with the vector signature appended. */
+static void vec_packet(struct pkt *p)
+{
+	uint8_t sig[KG_SK_SIG_MAX];
+	size_t sn;
+
+	from_hex(VEC_KNOCK_BODY, p->b, &p->n);
+	from_hex(VEC_KNOCK_SIG, sig, &sn);
+	assert_int_equal(kg_sk_append_sig(p->b, sizeof(p->b), &p->n, sig, sn), 0);
+}
+
+static void test_knock_body_matches_vector(void **state)
+{
+	struct kg_sknock k;
+	uint8_t body[KG_SK_BODY_MAX], want[KG_SK_BODY_MAX];
+	size_t n, wn;
+
+	(void)state;
+	vec_knock(&k);
+	assert_int_equal(kg_sknock_encode_body(&k, body, sizeof(body), &n), 0);
+	from_hex(VEC_KNOCK_BODY, want, &wn);
+	assert_int_equal(n, wn);
+	assert_memory_equal(body, want, n);
+}
+
+static void test_knock_hash_is_sha256_of_body_vector(void **state)
+{
+	uint8_t body[KG_SK_BODY_MAX], h[32], want[32];
+	size_t n, wn;
+
+	(void)state;
+	from_hex(VEC_KNOCK_BODY, body, &n);
+	kg_sk_digest(body, n, h);
+	from_hex(VEC_KNOCK_HASH, want, &wn);
+	assert_memory_equal(h, want, 32);
+}
+
+static void test_answer_body_matches_vector(void **state)
+{
+	struct kg_skanswer a;
+	uint8_t body[KG_SK_BODY_MAX], want[KG_SK_BODY_MAX];
+	size_t n, wn;
+
+	(void)state;
+	vec_answer(&a);
+	assert_int_equal(kg_skanswer_encode_body(&a, body, sizeof(body), &n), 0);
+	from_hex(VEC_ANSWER_BODY, want, &wn);
+	assert_int_equal(n, wn);
+	assert_memory_equal(body, want, n);
+}
+
+static void test_vector_packet_parses_to_its_fields(void **state)
+{
+	struct pkt p;
+	struct kg_sknock k, want;
+	struct kg_sk_view v;
+
+	(void)state;
+	vec_packet(&p);
+	vec_knock(&want);
+	assert_int_equal(kg_sknock_parse(p.b, p.n, &k, &v), KG_SK_E_OK);
+	assert_memory_equal(&k, &want, sizeof(k));
+	assert_int_equal(v.body_len, strlen(VEC_KNOCK_BODY) / 2);
+	assert_int_equal(v.sig_len, strlen(VEC_KNOCK_SIG) / 2);
+	assert_ptr_equal(v.body, p.b);
+}
+
+static void test_answer_round_trips(void **state)
+{
+	struct kg_skanswer a, b;
+	struct kg_sk_view v;
+	uint8_t buf[KG_SK_PACKET_MAX], sig[KG_SK_SIG_MIN] = { 0x30 };
+	size_t n;
+
+	(void)state;
+	vec_answer(&a);
+	assert_int_equal(kg_skanswer_encode_body(&a, buf, sizeof(buf), &n), 0);
+	assert_int_equal(kg_sk_append_sig(buf, sizeof(buf), &n, sig, sizeof(sig)), 0);
+	assert_int_equal(kg_skanswer_parse(buf, n, &b, &v), KG_SK_E_OK);
+	assert_memory_equal(&a, &b, sizeof(a));
+	/* a knock is never an answer and the reverse */
+	assert_int_equal(kg_sknock_parse(buf, n, &(struct kg_sknock){0}, &v),
+			 KG_SK_E_BAD_TYPE);
+}
+
+/* Offsets of the vector knock's fields (green1, red1, IPv4, "web"). */
+enum { O_MAGIC = 0, O_VER = 4, O_TYPE = 5, O_ACTION = 6, O_GLEN = 7,
+       O_GID = 8, O_RLEN = 14, O_RID = 15, O_FAM = 31, O_SLEN = 36,
+       O_SVC = 37, O_LIFE = 40, O_SIGLEN = 68 };
+
+static enum kg_sk_err corrupt(size_t off, uint8_t val)
+{
+	struct pkt p;
+	struct kg_sknock k;
+	struct kg_sk_view v;
+
+	vec_packet(&p);
+	p.b[off] = val;
+	return kg_sknock_parse(p.b, p.n, &k, &v);
+}
+
+static void test_each_corrupted_field_is_refused_with_its_reason(void **state)
+{
+	(void)state;
+	assert_int_equal(corrupt(O_MAGIC, 'X'), KG_SK_E_BAD_MAGIC);
+	assert_int_equal(corrupt(O_VER, 2), KG_SK_E_BAD_VERSION);
+	assert_int_equal(corrupt(O_TYPE, 2), KG_SK_E_BAD_TYPE);
+	assert_int_equal(corrupt(O_ACTION, 0), KG_SK_E_BAD_ACTION);
+	assert_int_equal(corrupt(O_ACTION, 4), KG_SK_E_BAD_ACTION);
+	assert_int_equal(corrupt(O_GLEN, 0), KG_SK_E_BAD_GREEN_ID);
+	assert_int_equal(corrupt(O_GLEN, 33), KG_SK_E_BAD_GREEN_ID);
+	assert_int_equal(corrupt(O_GID, ' '), KG_SK_E_BAD_GREEN_ID);
+	assert_int_equal(corrupt(O_RLEN, 0), KG_SK_E_BAD_RED_ID);
+	assert_int_equal(corrupt(O_RID + 1, '\n'), KG_SK_E_BAD_RED_ID);
+	assert_int_equal(corrupt(O_FAM, 5), KG_SK_E_BAD_FAMILY);
+	assert_int_equal(corrupt(O_SLEN, 0), KG_SK_E_BAD_SERVICE);
+	assert_int_equal(corrupt(O_SVC, '='), KG_SK_E_BAD_SERVICE);
+	assert_int_equal(corrupt(O_LIFE + 3, 0), KG_SK_E_BAD_LIFETIME);
+	assert_int_equal(corrupt(O_LIFE, 0xff), KG_SK_E_BAD_LIFETIME);
+	assert_int_equal(corrupt(O_SIGLEN, 7), KG_SK_E_BAD_SIG_LEN);
+	assert_int_equal(corrupt(O_SIGLEN, 73), KG_SK_E_BAD_SIG_LEN);
+	assert_int_equal(corrupt(O_SIGLEN, 71), KG_SK_E_TRAILING);
+}
+
+static void test_every_truncation_and_trailing_byte_is_refused(void **state)
+{
+	struct pkt p;
+	struct kg_sknock k;
+	struct kg_sk_view v;
+
+	(void)state;
+	vec_packet(&p);
+	for (size_t n = 0; n < p.n; n++)
+		assert_int_not_equal(kg_sknock_parse(p.b, n, &k, &v), KG_SK_E_OK);
+	assert_int_equal(kg_sknock_parse(p.b, 3, &k, &v), KG_SK_E_TRUNCATED);
+	p.b[p.n] = 0;
+	assert_int_equal(kg_sknock_parse(p.b, p.n + 1, &k, &v), KG_SK_E_TRAILING);
+}
+
+static void test_inconsistent_answers_are_refused(void **state)
+{
+	struct kg_skanswer a;
+	uint8_t buf[KG_SK_BODY_MAX];
+	size_t n;
+
+	(void)state;
+	vec_answer(&a);
+	a.reason = KG_SK_R_REPLAY;            /* granted with a reason */
+	assert_int_equal(kg_skanswer_encode_body(&a, buf, sizeof(buf), &n), -EINVAL);
+	vec_answer(&a);
+	a.result = KG_SK_REFUSED;             /* refused with no reason */
+	a.port = 0;
+	a.lease_end = 0;
+	assert_int_equal(kg_skanswer_encode_body(&a, buf, sizeof(buf), &n), -EINVAL);
+	vec_answer(&a);
+	a.port = 0;                           /* granted with no port */
+	assert_int_equal(kg_skanswer_encode_body(&a, buf, sizeof(buf), &n), -EINVAL);
+}
+
+static void test_encoder_refuses_bad_fields(void **state)
+{
+	struct kg_sknock k;
+	uint8_t buf[KG_SK_BODY_MAX];
+	size_t n;
+
+	(void)state;
+	vec_knock(&k);
+	strcpy(k.service, "we b");
+	assert_int_equal(kg_sknock_encode_body(&k, buf, sizeof(buf), &n), -EINVAL);
+	vec_knock(&k);
+	k.lifetime = 0;
+	assert_int_equal(kg_sknock_encode_body(&k, buf, sizeof(buf), &n), -EINVAL);
+	vec_knock(&k);
+	assert_int_equal(kg_sknock_encode_body(&k, buf, 20, &n), -EMSGSIZE);
+	assert_string_equal(kg_sk_err_name(KG_SK_E_BAD_SIG_LEN), "bad_sig_len");
+	assert_string_equal(kg_sk_reason_name(KG_SK_R_OUTSIDE_WINDOW), "outside_window");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_knock_body_matches_vector),
+		cmocka_unit_test(test_knock_hash_is_sha256_of_body_vector),
+		cmocka_unit_test(test_answer_body_matches_vector),
+		cmocka_unit_test(test_vector_packet_parses_to_its_fields),
+		cmocka_unit_test(test_answer_round_trips),
+		cmocka_unit_test(test_each_corrupted_field_is_refused_with_its_reason),
+		cmocka_unit_test(test_every_truncation_and_trailing_byte_is_refused),
+		cmocka_unit_test(test_inconsistent_answers_are_refused),
+		cmocka_unit_test(test_encoder_refuses_bad_fields),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
