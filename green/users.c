@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: MIT */
+#include "users.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const user_keys[] = {
+	"knock_key", "tunnel_address", "spki_sha256", "services", "mode",
+	"sequence", "wg_public_key", NULL,
+};
+
+void kg_users_init(struct kg_users *u, uint32_t slot_s)
+{
+	memset(u, 0, sizeof(*u));
+	u->slot_s = slot_s;
+}
+
+static void user_clear(struct kg_user *x)
+{
+	kg_conf_list_free(x->services, x->n_services);
+	kg_wipe(x, sizeof(*x));
+}
+
+void kg_users_free(struct kg_users *u)
+{
+	for (size_t i = 0; i < u->n; i++)
+		user_clear(&u->v[i]);
+	free(u->v);
+	kg_keyid_table_free(u->ids);
+	kg_users_init(u, u->slot_s);
+}
+
+static bool name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= KG_USER_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '-' || *s == '_' || *s == '.'))
+			return false;
+	return true;
+}
+
+/* "7001/tcp" */
+static int parse_seq_port(const char *s, struct kg_seq_port *p)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (end == s || v == 0 || v > 65535 || *end != '/')
+		return -EINVAL;
+	if (!strcmp(end + 1, "tcp"))
+		p->proto = IPPROTO_TCP;
+	else if (!strcmp(end + 1, "udp"))
+		p->proto = IPPROTO_UDP;
+	else
+		return -EINVAL;
+	p->port = (uint16_t)v;
+	return 0;
+}
+
+static int parse_sequence(const struct kg_conf *c, const char *sec,
+			  struct kg_user *x, struct kg_err *e)
+{
+	const struct kg_conf_item *it = kg_conf_find(c, sec, "sequence");
+	char **v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!it) {
+		kg_err_set(e, "%s: [%s] mode = sequence needs 'sequence'", c->path, sec);
+		return -EINVAL;
+	}
+	if (!strncmp(it->value, "onetime:", 8)) {
+		char *end;
+		unsigned long len = strtoul(it->value + 8, &end, 10);
+
+		if (*end || len < 2 || len > KG_SEQ_MAX)
+			goto bad;
+		x->seq_onetime = true;
+		x->seq_len = len;
+		return 0;
+	}
+	rc = kg_conf_list(c, sec, "sequence", &v, &n, e);
+	if (rc)
+		return rc;
+	if (n < 2 || n > KG_SEQ_MAX)
+		goto bad_free;
+	for (size_t i = 0; i < n; i++)
+		if (parse_seq_port(v[i], &x->seq[i]))
+			goto bad_free;
+	x->seq_len = n;
+	kg_conf_list_free(v, n);
+	return 0;
+bad_free:
+	kg_conf_list_free(v, n);
+bad:
+	kg_err_set(e, "%s:%u: sequence: 2 to %d PORT/tcp|udp items or onetime:N, got '%s'",
+		   c->path, it->line, KG_SEQ_MAX, it->value);
+	return -EINVAL;
+}
+
+static int parse_mode(const struct kg_conf *c, const char *sec,
+		      struct kg_user *x, struct kg_err *e)
+{
+	const struct kg_conf_item *it = kg_conf_find(c, sec, "mode");
+	const char *wg;
+	int rc;
+
+	if (!it || !strcmp(it->value, "spa")) {
+		x->mode = KG_MODE_SPA;
+		if (kg_conf_find(c, sec, "sequence")) {
+			it = kg_conf_find(c, sec, "sequence");
+			kg_err_set(e, "%s:%u: sequence given but mode is not 'sequence'",
+				   c->path, it->line);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strcmp(it->value, "sequence")) {
+		kg_err_set(e, "%s:%u: mode: 'spa' or 'sequence', got '%s'",
+			   c->path, it->line, it->value);
+		return -EINVAL;
+	}
+	x->mode = KG_MODE_SEQUENCE;
+	rc = parse_sequence(c, sec, x, e);
+	if (rc)
+		return rc;
+	rc = kg_conf_str(c, sec, "wg_public_key", NULL, &wg, e);
+	if (rc)
+		return -EINVAL;
+	if (kg_base64_decode(wg, x->wg_pub, KG_KEY_LEN)) {
+		it = kg_conf_find(c, sec, "wg_public_key");
+		kg_err_set(e, "%s:%u: wg_public_key: base64 of 32 bytes, got '%s'",
+			   c->path, it->line, wg);
+		return -EINVAL;
+	}
+	x->has_wg_pub = true;
+	return 0;
+}
+
+static int parse_user(const struct kg_conf *c, const char *name,
+		      struct kg_user *x, struct kg_err *e)
+{
+	char sec[KG_USER_NAME_MAX + 8];
+	const char *s;
+	int rc;
+
+	memset(x, 0, sizeof(*x));
+	snprintf(sec, sizeof(sec), "user %s", name);
+	if (!name_ok(name)) {
+		kg_err_set(e, "%s: [user %.80s]: name must be 1-63 of [a-z0-9._-]",
+			   c->path, name);
+		return -EINVAL;
+	}
+	snprintf(x->name, sizeof(x->name), "%s", name);
+	rc = kg_conf_check_keys(c, sec, user_keys, e);
+	if (!rc)
+		rc = kg_conf_hex(c, sec, "knock_key", true, x->knock_key, KG_KEY_LEN, e);
+	if (!rc)
+		rc = kg_conf_hex(c, sec, "spki_sha256", true, x->spki_sha256,
+				 KG_SHA256_LEN, e);
+	if (!rc)
+		rc = kg_conf_str(c, sec, "tunnel_address", NULL, &s, e);
+	if (!rc && kg_addr_parse(s, &x->tunnel)) {
+		kg_err_set(e, "%s:%u: tunnel_address: an IP address, got '%s'", c->path,
+			   kg_conf_find(c, sec, "tunnel_address")->line, s);
+		rc = -EINVAL;
+	}
+	if (!rc)
+		rc = kg_conf_list(c, sec, "services", &x->services, &x->n_services, e);
+	if (!rc)
+		rc = parse_mode(c, sec, x, e);
+	if (rc) {
+		user_clear(x);
+		return rc == -ENOMEM ? rc : -EINVAL;
+	}
+	return 0;
+}
+
+static int check_unique(const struct kg_users *u, const struct kg_user *x,
+			const char *path, struct kg_err *e)
+{
+	for (size_t i = 0; i < u->n; i++) {
+		const struct kg_user *o = &u->v[i];
+		const char *what = NULL;
+
+		if (!strcmp(o->name, x->name))
+			what = "user name";
+		else if (kg_memeq(o->knock_key, x->knock_key, KG_KEY_LEN))
+			what = "knock_key";
+		else if (kg_addr_eq(&o->tunnel, &x->tunnel))
+			what = "tunnel_address";
+		if (what) {
+			kg_err_set(e, "%s: [user %s]: %s already used by user '%s'",
+				   path, x->name, what, o->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int check_sections(const struct kg_conf *c, struct kg_err *e)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		if (strncmp(c->items[i].section, "user ", 5)) {
+			kg_err_set(e, "%s:%u: only [user NAME] sections belong here, got [%s]",
+				   c->path, c->items[i].line, c->items[i].section);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int kg_users_add_conf(struct kg_users *u, const struct kg_conf *c,
+		      struct kg_err *e)
+{
+	size_t first = u->n, i = 0;
+	const char *name;
+	int rc = check_sections(c, e);
+
+	while (!rc && (name = kg_conf_next_section(c, "user", &i))) {
+		struct kg_user x, *v;
+
+		rc = parse_user(c, name, &x, e);
+		if (rc)
+			break;
+		rc = check_unique(u, &x, c->path, e);
+		v = rc ? NULL : realloc(u->v, (u->n + 1) * sizeof(*v));
+		if (!v) {
+			rc = rc ? rc : -ENOMEM;
+			user_clear(&x);
+			break;
+		}
+		u->v = v;
+		u->v[u->n++] = x;
+	}
+	if (rc) {
+		while (u->n > first)
+			user_clear(&u->v[--u->n]);
+	}
+	return rc;
+}
+
+static int conf_filter(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 5 && !strcmp(d->d_name + n - 5, ".conf");
+}
+
+int kg_users_load_dir(struct kg_users *u, const char *dir, struct kg_err *e)
+{
+	struct dirent **names = NULL;
+	int n = scandir(dir, &names, conf_filter, alphasort), rc = 0;
+
+	if (n < 0) {
+		rc = -errno;
+		kg_err_set(e, "%s: cannot read users directory: %s", dir, strerror(-rc));
+		return rc;
+	}
+	for (int i = 0; i < n; i++) {
+		char path[4096];
+		struct kg_conf c;
+
+		if (!rc) {
+			snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+			rc = kg_conf_load(&c, path, e);
+			if (!rc)
+				rc = kg_users_add_conf(u, &c, e);
+			kg_conf_free(&c);
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (rc)
+		kg_users_free(u);
+	return rc;
+}
+
+struct kg_user *kg_users_find(const struct kg_users *u, const char *name)
+{
+	for (size_t i = 0; i < u->n; i++)
+		if (!strcmp(u->v[i].name, name))
+			return &u->v[i];
+	return NULL;
+}
+
+int kg_users_ids_update(struct kg_users *u, uint64_t now_s, bool force)
+{
+	const uint8_t **keys;
+	int rc;
+
+	if (!u->ids) {
+		rc = kg_keyid_table_new(u->slot_s, &u->ids);
+		if (rc)
+			return rc;
+		force = true;
+	}
+	if (!force && u->ids_built && now_s / u->slot_s == u->ids_slot)
+		return 0;   /* the per-packet case: no work */
+	u->ids_built = false;
+	keys = calloc(u->n ? u->n : 1, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < u->n; i++)
+		keys[i] = u->v[i].knock_key;
+	rc = kg_keyid_table_update(u->ids, keys, u->n, now_s, true, NULL);
+	free(keys);
+	if (!rc) {
+		u->ids_built = true;
+		u->ids_slot = now_s / u->slot_s;
+	}
+	return rc;
+}
+
+struct kg_user *kg_users_by_id(const struct kg_users *u, uint64_t id,
+			       uint64_t *slot)
+{
+	uint32_t idx;
+
+	if (!u->ids || !kg_keyid_lookup(u->ids, id, &idx, slot) || idx >= u->n)
+		return NULL;
+	return &u->v[idx];
+}

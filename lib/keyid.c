@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+#include "keyid.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+#define SLOTS 3          /* previous, current, next */
+
+struct entry {
+	uint64_t id;
+	uint64_t slot;
+	uint32_t index;
+	bool used;
+};
+
+struct kg_keyid_table {
+	uint32_t slot_s;
+	uint64_t center;      /* slot the table was built for */
+	bool built;
+	uint64_t seed;        /* secret: attackers pick ids, not buckets */
+	struct entry *v;
+	size_t cap;           /* power of two, > 2 * entries */
+};
+
+static const char label[] = "knockgate keyid v1";
+
+int kg_keyid_derive(const uint8_t knock_key[KG_KEY_LEN], uint64_t slot,
+		    uint64_t *id)
+{
+	uint8_t msg[sizeof(label) - 1 + 8], mac[KG_SHA256_LEN];
+	struct kg_writer w;
+	struct kg_reader r;
+	int rc;
+
+	kg_writer_init(&w, msg, sizeof(msg));
+	if (kg_put_bytes(&w, label, sizeof(label) - 1) || kg_put_u64(&w, slot))
+		return -EINVAL;
+	rc = kg_hmac_sha256(knock_key, msg, sizeof(msg), mac);
+	if (rc)
+		return rc;
+	kg_reader_init(&r, mac, sizeof(mac));
+	rc = kg_get_u64(&r, id);
+	kg_wipe(mac, sizeof(mac));
+	return rc;
+}
+
+int kg_keyid_table_new(uint32_t slot_s, struct kg_keyid_table **out)
+{
+	struct kg_keyid_table *t;
+	int rc;
+
+	if (slot_s == 0)
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->slot_s = slot_s;
+	rc = kg_random(&t->seed, sizeof(t->seed));
+	if (rc) {
+		free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+void kg_keyid_table_free(struct kg_keyid_table *t)
+{
+	if (!t)
+		return;
+	free(t->v);
+	free(t);
+}
+
+uint32_t kg_keyid_slot_len(const struct kg_keyid_table *t)
+{
+	return t->slot_s;
+}
+
+static size_t bucket(const struct kg_keyid_table *t, uint64_t id)
+{
+	uint64_t x = id ^ t->seed;
+
+	/* splitmix64 finalizer */
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return (size_t)x & (t->cap - 1);
+}
+
+static void insert(struct kg_keyid_table *t, uint64_t id, uint64_t slot,
+		   uint32_t index)
+{
+	size_t b = bucket(t, id);
+
+	while (t->v[b].used)
+		b = (b + 1) & (t->cap - 1);
+	t->v[b] = (struct entry){ .id = id, .slot = slot, .index = index,
+				  .used = true };
+}
+
+static int rebuild(struct kg_keyid_table *t, const uint8_t *const *keys,
+		   size_t n, uint64_t center)
+{
+	size_t cap = 16;
+	struct entry *v;
+
+	if (n > UINT32_MAX / 8)
+		return -ENOMEM;
+	while (cap < n * SLOTS * 2)
+		cap <<= 1;
+	v = calloc(cap, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	free(t->v);
+	t->v = v;
+	t->cap = cap;
+	for (size_t i = 0; i < n; i++) {
+		for (uint64_t s = center ? center - 1 : 0; s <= center + 1; s++) {
+			uint64_t id;
+			int rc = kg_keyid_derive(keys[i], s, &id);
+
+			if (rc)
+				return rc;
+			insert(t, id, s, (uint32_t)i);
+		}
+	}
+	t->center = center;
+	t->built = true;
+	return 0;
+}
+
+int kg_keyid_table_update(struct kg_keyid_table *t,
+			  const uint8_t *const *keys, size_t n,
+			  uint64_t now_s, bool force, bool *rebuilt)
+{
+	uint64_t center = now_s / t->slot_s;
+	int rc;
+
+	if (rebuilt)
+		*rebuilt = false;
+	if (t->built && !force && center == t->center)
+		return 0;
+	t->built = false;
+	rc = rebuild(t, keys, n, center);
+	if (rc) {
+		t->built = false;
+		if (t->v)
+			memset(t->v, 0, t->cap * sizeof(*t->v));
+		return rc;
+	}
+	if (rebuilt)
+		*rebuilt = true;
+	return 0;
+}
+
+bool kg_keyid_lookup(const struct kg_keyid_table *t, uint64_t id,
+		     uint32_t *index, uint64_t *slot)
+{
+	size_t b;
+
+	if (!t->built || !t->v)
+		return false;
+	/* Load is at most 1/2, so probe chains are short and end at a hole. */
+	for (b = bucket(t, id); t->v[b].used; b = (b + 1) & (t->cap - 1)) {
+		if (t->v[b].id == id) {
+			*index = t->v[b].index;
+			*slot = t->v[b].slot;
+			return true;
+		}
+	}
+	return false;
+}
