@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/* The [green] section: ports, interfaces, NFLOG groups, management. */
+#include "green.h"
+#include "log.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const green_keys[] = {
+	"wg_interface", "knock_port", "wg_port", "control_port",
+	"tunnel_address", "nflog_group_knock", "nflog_group_scan",
+	"knock_rate", "knock_burst", "scan_log_rate",
+	"management_addresses", "management_interfaces", "management_ports",
+	"dhcp_client", "log_level",
+	NULL
+};
+
+static int get_port(const struct kg_conf *conf, const char *key, uint16_t def,
+		    uint16_t *out, struct kg_err *e)
+{
+	uint64_t v;
+	int r = kg_conf_uint(conf, "green", key, false, def, 1, 65535, &v, e);
+
+	*out = (uint16_t)v;
+	return r;
+}
+
+/* Interface names end up inside nft text: only what IFNAMSIZ and the
+ * usual name characters allow, so a value cannot inject rules. */
+static bool ifname_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= IFNAMSIZ)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", s[i]))
+			return false;
+	return true;
+}
+
+static int get_ifnames(const struct kg_conf *conf, struct green_conf *c,
+		       struct kg_err *e)
+{
+	const char *wg;
+	int r;
+
+	r = kg_conf_str(conf, "green", "wg_interface", "kg-green0", &wg, e);
+	if (r)
+		return r;
+	if (!ifname_ok(wg)) {
+		kg_err_set(e, "%s: wg_interface: expected an interface name, got '%s'",
+			   conf->path, wg);
+		return -EINVAL;
+	}
+	c->wg_interface = strdup(wg);
+	if (!c->wg_interface)
+		return -ENOMEM;
+	r = kg_conf_list(conf, "green", "management_interfaces",
+			 &c->mgmt_ifaces, &c->n_mgmt_ifaces, e);
+	for (size_t i = 0; !r && i < c->n_mgmt_ifaces; i++) {
+		if (!ifname_ok(c->mgmt_ifaces[i])) {
+			kg_err_set(e, "%s: management_interfaces: expected interface names, got '%s'",
+				   conf->path, c->mgmt_ifaces[i]);
+			r = -EINVAL;
+		}
+	}
+	return r;
+}
+
+static int get_mgmt_ports(const struct kg_conf *conf, struct green_conf *c,
+			  struct kg_err *e)
+{
+	const struct kg_conf_item *it = kg_conf_find(conf, "green", "management_ports");
+	char **v = NULL, *end;
+	size_t n = 0;
+	int r;
+
+	if (!it) {
+		/* Default: ssh only. */
+		c->mgmt_ports = malloc(sizeof(uint16_t));
+		if (!c->mgmt_ports)
+			return -ENOMEM;
+		c->mgmt_ports[0] = 22;
+		c->n_mgmt_ports = 1;
+		return 0;
+	}
+	r = kg_conf_list(conf, "green", "management_ports", &v, &n, e);
+	if (r || !n || (n == 1 && !strcmp(v[0], "all")))
+		goto out;
+	c->mgmt_ports = calloc(n, sizeof(uint16_t));
+	if (!c->mgmt_ports) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned long p = strtoul(v[i], &end, 10);
+
+		if (*end || !p || p > 65535 || v[i][0] < '0' || v[i][0] > '9') {
+			kg_err_set(e, "%s:%u: management_ports: expected port numbers or 'all', got '%s'",
+				   conf->path, it->line, v[i]);
+			r = -EINVAL;
+			goto out;
+		}
+		c->mgmt_ports[c->n_mgmt_ports++] = (uint16_t)p;
+	}
+out:
+	kg_conf_list_free(v, n);
+	return r;
+}
+
+static int get_numbers(const struct kg_conf *conf, struct green_conf *c,
+		       struct kg_err *e)
+{
+	uint64_t v;
+	int r;
+
+	if ((r = get_port(conf, "knock_port", 62201, &c->knock_port, e)) ||
+	    (r = get_port(conf, "wg_port", 51820, &c->wg_port, e)) ||
+	    (r = get_port(conf, "control_port", 4433, &c->control_port, e)))
+		return r;
+	if ((r = kg_conf_uint(conf, "green", "nflog_group_knock", false, 1, 0, 65535, &v, e)))
+		return r;
+	c->nflog_knock = (uint16_t)v;
+	if ((r = kg_conf_uint(conf, "green", "nflog_group_scan", false, 2, 0, 65535, &v, e)))
+		return r;
+	c->nflog_scan = (uint16_t)v;
+	if (c->nflog_knock == c->nflog_scan) {
+		kg_err_set(e, "%s: nflog_group_knock and nflog_group_scan must differ",
+			   conf->path);
+		return -EINVAL;
+	}
+	if ((r = kg_conf_uint(conf, "green", "knock_rate", false, 20, 1, 100000, &v, e)))
+		return r;
+	c->knock_rate = (unsigned)v;
+	if ((r = kg_conf_uint(conf, "green", "knock_burst", false, 40, 1, 100000, &v, e)))
+		return r;
+	c->knock_burst = (unsigned)v;
+	if ((r = kg_conf_uint(conf, "green", "scan_log_rate", false, 1000, 1, 1000000, &v, e)))
+		return r;
+	c->scan_log_rate = (unsigned)v;
+	return kg_conf_bool(conf, "green", "dhcp_client", true, &c->dhcp_client, e);
+}
+
+int green_conf_green(struct green_conf *c, const struct kg_conf *conf,
+		     struct kg_err *e)
+{
+	const char *s;
+	int r;
+
+	if ((r = kg_conf_check_keys(conf, "green", green_keys, e)) ||
+	    (r = get_numbers(conf, c, e)) || (r = get_ifnames(conf, c, e)) ||
+	    (r = get_mgmt_ports(conf, c, e)))
+		return r;
+	r = green_conf_prefixes(conf, "green", "management_addresses",
+				&c->mgmt, &c->n_mgmt, e);
+	if (r)
+		return r;
+	if ((r = kg_conf_str(conf, "green", "tunnel_address", "10.88.0.1", &s, e)))
+		return r;
+	if (kg_addr_parse(s, &c->tunnel_address) || c->tunnel_address.family != AF_INET) {
+		kg_err_set(e, "%s: tunnel_address: expected an IPv4 address, got '%s'",
+			   conf->path, s);
+		return -EINVAL;
+	}
+	if ((r = kg_conf_str(conf, "green", "log_level", "notice", &s, e)))
+		return r;
+	c->log_level = kg_log_level_parse(s);
+	if (c->log_level < 0) {
+		kg_err_set(e, "%s: log_level: expected err, warning, notice, info or debug, got '%s'",
+			   conf->path, s);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Green's life: start (table, NFLOG, IPS, then READY), the event loop,
+ * reload on SIGHUP, clean stop on SIGTERM. Startup errors are returned
+ * (fatal); runtime errors are logged and the daemon keeps going.
+ */
+#include "green.h"
+#include "evloop.h"
+#include "log.h"
+#include "nflog.h"
+#include "nft.h"
+#include "notify.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOUSEKEEPING_MS 1000
+
+int green_ban(void *ctx, const struct kg_addr *key, unsigned seconds)
+{
+	struct green *g = ctx;
+	struct kg_err e = { "" };
+	int r;
+
+	r = kg_nft_elem(g->nft, true, key->family == AF_INET ? "banned4" : "banned6",
+			key->b, kg_addr_len(key), (uint64_t)seconds * 1000, &e);
+	if (r)
+		kg_log(KG_LOG_ERR, "ban: %s", e.msg);
+	return r;
+}
+
+int green_unban(void *ctx, const struct kg_addr *key)
+{
+	struct green *g = ctx;
+	struct kg_err e = { "" };
+	int r;
+
+	r = kg_nft_elem(g->nft, false, key->family == AF_INET ? "banned4" : "banned6",
+			key->b, kg_addr_len(key), 0, &e);
+	if (r && r != -ENOENT)
+		kg_log(KG_LOG_ERR, "unban: %s", e.msg);
+	return r;
+}
+
+/* Sessions do not exist yet: nobody is exempt. The session issue plugs
+ * its "has this address a live session?" in here. */
+static bool green_exempt(void *ctx, const struct kg_addr *src)
+{
+	(void)ctx;
+	(void)src;
+	return false;
+}
+
+static void on_packet(void *ctx, const struct kg_nflog_pkt *p)
+{
+	struct green *g = ctx;
+	green_pkt_handler h = green_handler_for(g, p->group);
+
+	g->n_packets++;
+	if (h)
+		h(g, p);
+}
+
+static void on_nflog(void *ctx, int fd, uint32_t events)
+{
+	struct green *g = ctx;
+	int r;
+
+	(void)fd;
+	(void)events;
+	r = kg_nflog_dispatch(g->nflog, on_packet, g);
+	if (r == -ENOBUFS)
+		kg_log_event(KG_LOG_WARNING, "nflog", "result", "overrun",
+			     "reason", "kernel_dropped_messages");
+	else if (r < 0)
+		kg_log(KG_LOG_ERR, "nflog: %s", strerror(-r));
+}
+
+static void on_timer(void *ctx)
+{
+	struct green *g = ctx;
+
+	kg_ips_expire(g->ips);
+}
+
+static int open_nflog(struct green *g, const struct green_conf *c,
+		      struct kg_err *e)
+{
+	uint16_t groups[2] = { c->nflog_knock, c->nflog_scan };
+	int r;
+
+	if (g->nflog) {
+		kg_evloop_del_fd(g->loop, kg_nflog_fd(g->nflog));
+		kg_nflog_close(g->nflog);
+		g->nflog = NULL;
+	}
+	r = kg_nflog_open(&g->nflog, groups, 2, e);
+	if (r)
+		return r;
+	r = kg_evloop_add_fd(g->loop, kg_nflog_fd(g->nflog), on_nflog, g);
+	if (r)
+		kg_err_set(e, "event loop: %s", strerror(-r));
+	return r;
+}
+
+static int new_ips(struct green *g, const struct green_conf *c,
+		   struct kg_err *e)
+{
+	struct kg_ips_ops ops = { green_ban, green_unban, green_exempt, NULL, g };
+	struct kg_ips *ips;
+	int r = kg_ips_new(&ips, &c->ips, &ops);
+
+	if (r) {
+		kg_err_set(e, "ips: %s", strerror(-r));
+		return r;
+	}
+	kg_ips_free(g->ips);
+	g->ips = ips;
+	return 0;
+}
+
+/* Startup: any error is fatal (returned). An earlier instance's table is
+ * replaced whole, so nothing it left survives. */
+static int start(struct green *g, struct kg_err *e)
+{
+	int r;
+
+	if ((r = kg_nft_open(&g->nft, GREEN_TABLE, e)))
+		return r;
+	if ((r = green_ruleset_render(&g->conf, &g->ruleset))) {
+		kg_err_set(e, "rendering the ruleset: %s", strerror(-r));
+		return r;
+	}
+	if ((r = kg_nft_table_replace(g->nft, g->ruleset, false, e)) ||
+	    (r = open_nflog(g, &g->conf, e)) || (r = new_ips(g, &g->conf, e)))
+		return r;
+	return kg_evloop_add_timer(g->loop, HOUSEKEEPING_MS, on_timer, g);
+}
+
+/* SIGHUP. On any error the old config, table and state stay. */
+static void reload(struct green *g)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+	char *text = NULL;
+	bool same_groups;
+	int r;
+
+	kg_notify_reloading();
+	r = green_conf_load(&c, g->config_path, &e);
+	if (!r && (r = green_ruleset_render(&c, &text)))
+		kg_err_set(&e, "rendering the ruleset: %s", strerror(-r));
+	if (!r && !strcmp(text, g->ruleset)) {
+		/* Same table: keep its elements (bans, openings). */
+		r = kg_ips_reconfigure(g->ips, &c.ips);
+		if (r)
+			kg_err_set(&e, "ips: %s", strerror(-r));
+		goto done;
+	}
+	if (!r)
+		r = kg_nft_table_replace(g->nft, text, false, &e);
+	if (r)
+		goto done;
+	same_groups = c.nflog_knock == g->conf.nflog_knock &&
+		      c.nflog_scan == g->conf.nflog_scan;
+	if (!same_groups && open_nflog(g, &c, &e))
+		kg_log_event(KG_LOG_ERR, "reload", "result", "error",
+			     "reason", "nflog", "error", e.msg);
+	if (new_ips(g, &c, &e))
+		kg_log_event(KG_LOG_ERR, "reload", "result", "error",
+			     "reason", "ips", "error", e.msg);
+	free(g->ruleset);
+	g->ruleset = text;
+	text = NULL;
+done:
+	if (r) {
+		kg_log_event(KG_LOG_ERR, "reload", "result", "error",
+			     "reason", "kept_old_config", "error", e.msg);
+		green_conf_free(&c);
+	} else {
+		green_conf_free(&g->conf);
+		g->conf = c;
+		kg_log_set_level(g->conf.log_level);
+		kg_log_event(KG_LOG_NOTICE, "reload", "result", "ok",
+			     "config", g->config_path);
+	}
+	free(text);
+	kg_notify_ready();
+}
+
+static void on_signal(void *ctx, int signo)
+{
+	struct green *g = ctx;
+
+	if (signo == SIGHUP) {
+		reload(g);
+		return;
+	}
+	kg_evloop_stop(g->loop);
+}
+
+static void stop(struct green *g)
+{
+	struct kg_err e = { "" };
+	char n[24];
+
+	kg_notify_stopping();
+	if (g->nft && kg_nft_table_delete(g->nft, &e))
+		kg_log(KG_LOG_ERR, "stop: %s", e.msg);
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)g->n_packets);
+	kg_log_event(KG_LOG_NOTICE, "stop", "result", "ok", "packets", n);
+	kg_ips_free(g->ips);
+	kg_nflog_close(g->nflog);
+	kg_nft_close(g->nft);
+	kg_evloop_free(g->loop);
+	free(g->ruleset);
+	green_conf_free(&g->conf);
+	g->ips = NULL;
+	g->nflog = NULL;
+	g->nft = NULL;
+	g->loop = NULL;
+	g->ruleset = NULL;
+}
+
+int green_run(struct green *g, struct kg_err *e)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	int r;
+
+	signal(SIGPIPE, SIG_IGN);
+	r = kg_evloop_new(&g->loop);
+	if (!r && (r = kg_evloop_add_signals(g->loop, sigs, 3, on_signal, g)))
+		kg_err_set(e, "signals: %s", strerror(-r));
+	if (!r)
+		r = start(g, e);
+	if (r) {
+		stop(g);
+		return r;
+	}
+	kg_notify_ready();
+	kg_log_event(KG_LOG_NOTICE, "ready", "table", "inet " GREEN_TABLE,
+		     "config", g->config_path);
+	r = kg_evloop_run(g->loop);
+	if (r)
+		kg_log(KG_LOG_ERR, "event loop: %s", strerror(-r));
+	stop(g);
+	return 0;
+}
+
+int green_check(struct green *g, bool print, struct kg_err *e)
+{
+	int r = green_ruleset_render(&g->conf, &g->ruleset);
+
+	if (r) {
+		kg_err_set(e, "rendering the ruleset: %s", strerror(-r));
+		goto out;
+	}
+	if (print) {
+		fputs(g->ruleset, stdout);
+		goto out;
+	}
+	r = kg_nft_open(&g->nft, GREEN_TABLE, e);
+	if (!r)
+		r = kg_nft_table_replace(g->nft, g->ruleset, true, e);
+	if (!r)
+		printf("%s: configuration and ruleset OK\n", g->config_path);
+out:
+	kg_nft_close(g->nft);
+	g->nft = NULL;
+	free(g->ruleset);
+	g->ruleset = NULL;
+	green_conf_free(&g->conf);
+	return r;
+}

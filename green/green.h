@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * knockgate-green: the gateway daemon. One struct green holds its state;
+ * each concern has its own file:
+ *
+ *   main.c          options, then green_run()
+ *   conf.c          loads green.conf, dispatches sections to conf-*.c
+ *   conf-green.c    [green]: ports, interfaces, NFLOG groups, management
+ *   conf-ips.c      [ips]: scan/knock thresholds, ban time, caps, never-ban
+ *   ruleset.c       renders the nftables table from the config (text)
+ *   daemon.c        start (table, NFLOG, IPS), reload, stop, event loop
+ *   handlers.c      NFLOG group -> handler table; the scan handler
+ *   knock_handler.c the knock group handler (the knock issue fills it)
+ */
+#ifndef KG_GREEN_H
+#define KG_GREEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "err.h"
+#include "ips.h"
+
+#define GREEN_DEFAULT_CONFIG "/etc/knockgate/green.conf"
+#define GREEN_TABLE "knockgate"
+
+struct green_conf {
+	/* [green] */
+	char *wg_interface;
+	uint16_t knock_port, wg_port, control_port;
+	struct kg_addr tunnel_address;
+	uint16_t nflog_knock, nflog_scan;
+	unsigned knock_rate, knock_burst;   /* per source, packets/second */
+	unsigned scan_log_rate;             /* all sources, packets/second */
+	struct kg_prefix *mgmt;             /* management_addresses */
+	size_t n_mgmt;
+	char **mgmt_ifaces;                 /* management_interfaces */
+	size_t n_mgmt_ifaces;
+	uint16_t *mgmt_ports;               /* management_ports; none = all */
+	size_t n_mgmt_ports;
+	bool dhcp_client;
+	int log_level;
+	/* [ips] */
+	struct kg_ips_config ips;           /* ips.never_ban points to never_ban */
+	struct kg_prefix *never_ban;
+	size_t n_never_ban;
+};
+
+/* Section parsers: fill their part of c from conf. 0 or -errno, e set. */
+int green_conf_green(struct green_conf *c, const struct kg_conf *conf,
+		     struct kg_err *e);
+int green_conf_ips(struct green_conf *c, const struct kg_conf *conf,
+		   struct kg_err *e);
+/* Loads and checks the whole file into *c (owned by the caller, free with
+ * green_conf_free even on error). 0 or -errno with e set. */
+int green_conf_load(struct green_conf *c, const char *path, struct kg_err *e);
+void green_conf_free(struct green_conf *c);
+/* Parses a "a, b c" list of prefixes (helper for section parsers). */
+int green_conf_prefixes(const struct kg_conf *conf, const char *section,
+			const char *key, struct kg_prefix **out, size_t *n,
+			struct kg_err *e);
+
+/* The nftables table for c, as nft text ("table inet knockgate {...}").
+ * *out is malloc'd (caller frees). 0 or -ENOMEM/-EINVAL. */
+int green_ruleset_render(const struct green_conf *c, char **out);
+
+struct kg_nft;
+struct kg_nflog;
+struct kg_evloop;
+
+struct green {
+	const char *config_path;
+	struct green_conf conf;
+	struct kg_nft *nft;
+	struct kg_nflog *nflog;
+	struct kg_ips *ips;
+	struct kg_evloop *loop;
+	char *ruleset;              /* the text of the installed table */
+	uint64_t n_packets;
+	int exit_code;
+};
+
+/* NFLOG dispatch: the handler for a group, or NULL. handlers.c. */
+struct kg_nflog_pkt;
+typedef void (*green_pkt_handler)(struct green *g, const struct kg_nflog_pkt *p);
+green_pkt_handler green_handler_for(const struct green *g, uint16_t group);
+void green_handle_scan(struct green *g, const struct kg_nflog_pkt *p);
+void green_handle_knock(struct green *g, const struct kg_nflog_pkt *p);
+
+/* IPS callbacks onto the table (daemon.c): ban/unban elements. */
+int green_ban(void *ctx, const struct kg_addr *key, unsigned seconds);
+int green_unban(void *ctx, const struct kg_addr *key);
+
+/* Runs the daemon until SIGTERM/SIGINT. Startup errors: -errno with e set
+ * (main prints and exits 1). */
+int green_run(struct green *g, struct kg_err *e);
+/* --check-config / --print-ruleset: renders the table, prints it if print,
+ * else has the kernel check it (dry run, nothing changes). Frees g's conf. */
+int green_check(struct green *g, bool print, struct kg_err *e);
+
+#endif

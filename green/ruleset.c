@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Green's nftables table, rendered as nft text from the config. The text
+ * is what kg_nft_table_replace() applies in one transaction and what an
+ * admin reviews with `nft list table inet knockgate`. docs/nftables.md
+ * explains each rule; the order matters:
+ *
+ *   loopback, management, ND, DHCP        accepted before anything
+ *   knock port                            own NFLOG group, per-source rate
+ *                                         limit, even for banned sources
+ *   banned4/banned6                       dropped (v6 by /64)
+ *   WireGuard port, control port          timed sets, checked on EVERY packet
+ *   established/related                   only for traffic no set governs
+ *   the rest                              logged (rate-limited), dropped
+ *
+ * Sets that later steps fill are created empty here. Only drop, never
+ * reject: a dark host sends no RST and no ICMP unreachable.
+ */
+#include "green.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void sets(FILE *f, const struct green_conf *c)
+{
+	fprintf(f,
+		"\tset banned4 { type ipv4_addr; flags timeout; size %zu; }\n"
+		"\tset banned6 { type ipv6_addr; flags timeout; size %zu; }\n"
+		"\tset wg_open4 { type ipv4_addr; flags timeout; }\n"
+		"\tset wg_open6 { type ipv6_addr; flags timeout; }\n"
+		"\tset peers_pending { type ipv4_addr; flags timeout; }\n"
+		"\tset peers_live { type ipv4_addr; flags timeout; }\n"
+		"\tset fwd_grants { type ipv4_addr . ipv4_addr . inet_service; flags timeout; }\n"
+		"\tset knock_meter4 { type ipv4_addr; size 65535; flags dynamic,timeout; timeout 60s; }\n"
+		"\tset knock_meter6 { type ipv6_addr; size 65535; flags dynamic,timeout; timeout 60s; }\n",
+		c->ips.max_bans, c->ips.max_bans);
+}
+
+/* Management prefixes of one family, as an interval set; none: no set. */
+static bool mgmt_set(FILE *f, const struct green_conf *c, int family)
+{
+	char buf[KG_ADDR_STRLEN];
+	bool any = false;
+
+	for (size_t i = 0; i < c->n_mgmt; i++) {
+		if (c->mgmt[i].a.family != family)
+			continue;
+		fprintf(f, "%s%s/%u", any ? ", " : family == AF_INET ?
+			"\tset mgmt4 { type ipv4_addr; flags interval; auto-merge; elements = { " :
+			"\tset mgmt6 { type ipv6_addr; flags interval; auto-merge; elements = { ",
+			kg_addr_str(&c->mgmt[i].a, buf), c->mgmt[i].len);
+		any = true;
+	}
+	if (any)
+		fprintf(f, " }; }\n");
+	return any;
+}
+
+static void port_match(FILE *f, const struct green_conf *c)
+{
+	if (!c->n_mgmt_ports)
+		return;
+	fprintf(f, " tcp dport { ");
+	for (size_t i = 0; i < c->n_mgmt_ports; i++)
+		fprintf(f, "%s%u", i ? ", " : "", c->mgmt_ports[i]);
+	fprintf(f, " }");
+}
+
+static void management(FILE *f, const struct green_conf *c, bool m4, bool m6)
+{
+	if (c->n_mgmt_ifaces) {
+		fprintf(f, "\t\tiifname { ");
+		for (size_t i = 0; i < c->n_mgmt_ifaces; i++)
+			fprintf(f, "%s\"%s\"", i ? ", " : "", c->mgmt_ifaces[i]);
+		fprintf(f, " } accept\n");
+	}
+	if (m4) {
+		fprintf(f, "\t\tip saddr @mgmt4");
+		port_match(f, c);
+		fprintf(f, " accept\n");
+	}
+	if (m6) {
+		fprintf(f, "\t\tip6 saddr @mgmt6");
+		port_match(f, c);
+		fprintf(f, " accept\n");
+	}
+}
+
+static void input_chain(FILE *f, const struct green_conf *c, bool m4, bool m6)
+{
+	char ta[KG_ADDR_STRLEN];
+	const char *wg = c->wg_interface;
+
+	kg_addr_str(&c->tunnel_address, ta);
+	fprintf(f, "\tchain input {\n"
+		"\t\ttype filter hook input priority filter; policy drop;\n"
+		"\t\tiif \"lo\" accept\n");
+	management(f, c, m4, m6);
+	fprintf(f, "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } ip6 hoplimit 255 accept\n");
+	if (c->dhcp_client)
+		fprintf(f, "\t\tudp sport 67 udp dport 68 accept\n"
+			"\t\tudp sport 547 udp dport 546 accept\n");
+	fprintf(f, "\t\tudp dport %u jump knock\n"
+		"\t\tip saddr @banned4 drop\n"
+		"\t\tip6 saddr & ffff:ffff:ffff:ffff:: @banned6 drop\n",
+		c->knock_port);
+	fprintf(f, "\t\tudp dport %u ip saddr @wg_open4 accept\n"
+		"\t\tudp dport %u ip6 saddr @wg_open6 accept\n"
+		"\t\tudp dport %u jump scan\n",
+		c->wg_port, c->wg_port, c->wg_port);
+	fprintf(f, "\t\tiifname \"%s\" ip daddr %s tcp dport %u ip saddr @peers_pending accept\n"
+		"\t\tiifname \"%s\" ip daddr %s tcp dport %u ip saddr @peers_live accept\n"
+		"\t\tiifname \"%s\" jump scan\n"
+		"\t\ttcp dport %u jump scan\n",
+		wg, ta, c->control_port, wg, ta, c->control_port, wg, c->control_port);
+	fprintf(f, "\t\tct state established,related accept\n"
+		"\t\tjump scan\n"
+		"\t}\n");
+}
+
+static void other_chains(FILE *f, const struct green_conf *c)
+{
+	fprintf(f, "\tchain knock {\n"
+		"\t\tmeta nfproto ipv4 update @knock_meter4 { ip saddr limit rate %u/second burst %u packets } log prefix \"kg-knock\" group %u\n"
+		"\t\tmeta nfproto ipv6 update @knock_meter6 { ip6 saddr limit rate %u/second burst %u packets } log prefix \"kg-knock\" group %u\n"
+		"\t\tdrop\n"
+		"\t}\n",
+		c->knock_rate, c->knock_burst, c->nflog_knock,
+		c->knock_rate, c->knock_burst, c->nflog_knock);
+	fprintf(f, "\tchain scan {\n"
+		"\t\tlimit rate %u/second burst %u packets log prefix \"kg-scan\" group %u\n"
+		"\t\tdrop\n"
+		"\t}\n",
+		c->scan_log_rate, c->scan_log_rate, c->nflog_scan);
+	fprintf(f, "\tchain forward {\n"
+		"\t\ttype filter hook forward priority filter; policy accept;\n"
+		"\t\tiifname \"%s\" ip saddr . ip daddr . tcp dport @fwd_grants accept\n"
+		"\t\tiifname \"%s\" drop\n"
+		"\t}\n",
+		c->wg_interface, c->wg_interface);
+}
+
+int green_ruleset_render(const struct green_conf *c, char **out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	bool m4, m6;
+
+	*out = NULL;
+	if (!c->wg_interface || c->tunnel_address.family != AF_INET)
+		return -EINVAL;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "table inet %s {\n", GREEN_TABLE);
+	sets(f, c);
+	m4 = mgmt_set(f, c, AF_INET);
+	m6 = mgmt_set(f, c, AF_INET6);
+	input_chain(f, c, m4, m6);
+	other_chains(f, c);
+	fprintf(f, "}\n");
+	if (fclose(f) || !buf) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*out = buf;
+	return 0;
+}
