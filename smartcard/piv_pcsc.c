@@ -171,8 +171,10 @@ int piv_pcsc_wait_removed(struct piv_pcsc *t, unsigned timeout_ms,
 
 void piv_pcsc_close(struct piv_pcsc *t)
 {
+	/* Reset, not leave: a verified PIN must not outlive our session
+	 * for the next program that connects. */
 	if (t->handle)
-		SCardDisconnect(t->handle, SCARD_LEAVE_CARD);
+		SCardDisconnect(t->handle, SCARD_RESET_CARD);
 	if (t->have_ctx)
 		SCardReleaseContext(t->ctx);
 	t->handle = 0;

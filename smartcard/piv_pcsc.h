@@ -40,6 +40,8 @@ int piv_pcsc_transmit(struct piv_pcsc *t, const uint8_t *apdu, size_t n,
  * (or already had), 0 if it is still present, -errno on failure. */
 int piv_pcsc_wait_removed(struct piv_pcsc *t, unsigned timeout_ms,
 			  struct kg_err *e);
+/* Disconnects with a card reset (ends PIN verification) and releases
+ * the context; safe on a closed or failed-open transport. */
 void piv_pcsc_close(struct piv_pcsc *t);
 
 #endif
