@@ -21,6 +21,16 @@ void kg_replay_free(struct kg_replay *r)
 	r->cap = 0;
 }
 
+bool kg_replay_seen(const struct kg_replay *r,
+		    const uint8_t hash[KG_SK_HASH_LEN], int64_t now)
+{
+	for (size_t i = 0; i < r->cap; i++)
+		if (r->e[i].expires > now &&
+		    kg_memeq(r->e[i].hash, hash, KG_SK_HASH_LEN))
+			return true;
+	return false;
+}
+
 /* A linear scan: the cache holds at most a window's worth of green's
  * knocks (a few per session), and the knock was authenticated first. */
 int kg_replay_add(struct kg_replay *r, const uint8_t hash[KG_SK_HASH_LEN],

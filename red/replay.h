@@ -8,6 +8,7 @@
 #ifndef KG_RED_REPLAY_H
 #define KG_RED_REPLAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,9 @@ int kg_replay_init(struct kg_replay *r, size_t cap);
 void kg_replay_free(struct kg_replay *r);
 /* Records hash until expires. 0 if new, -EEXIST if seen (and unexpired at
  * now), -ENOSPC if every slot holds an unexpired entry. */
+/* True if hash was recorded and is still unexpired at now. */
+bool kg_replay_seen(const struct kg_replay *r,
+		    const uint8_t hash[KG_SK_HASH_LEN], int64_t now);
 int kg_replay_add(struct kg_replay *r, const uint8_t hash[KG_SK_HASH_LEN],
 		  int64_t now, int64_t expires);
 

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+#include "check.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "pki.h"
+
+int kg_red_state_init(struct kg_red_state *s, const struct kg_red_config *cfg,
+		      int64_t started)
+{
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	s->started = started;
+	rc = kg_replay_init(&s->replay, cfg->replay_cache);
+	if (rc == 0)
+		rc = kg_grants_init(&s->grants, cfg->max_grants, cfg->max_lease,
+				    cfg->keep + 2 * cfg->window);
+	if (rc)
+		kg_red_state_free(s);
+	return rc;
+}
+
+void kg_red_state_free(struct kg_red_state *s)
+{
+	kg_replay_free(&s->replay);
+	kg_grants_free(&s->grants);
+}
+
+static void drop(struct kg_red_outcome *o, const char *reason)
+{
+	o->verdict = KG_V_DROP;
+	o->result = "dropped";
+	o->reason = reason;
+}
+
+static void refuse(struct kg_red_outcome *o, uint8_t reason)
+{
+	o->verdict = KG_V_ANSWER;
+	o->result = "refused";
+	o->reason = kg_sk_reason_name(reason);
+	o->plan.op = KG_PLAN_REFUSE;
+	o->plan.reason = reason;
+	o->plan.answer.result = KG_SK_REFUSED;
+	o->plan.answer.reason = reason;
+	o->plan.answer.port = 0;
+	o->plan.answer.lease_end = 0;
+}
+
+/* Authenticity: the sender is a configured green, the bytes parse, the
+ * knock names that green, and its certificate signed them. */
+static int authentic(struct kg_red_state *s, const struct kg_addr *src,
+		     const uint8_t *pkt, size_t len, struct kg_red_outcome *o)
+{
+	struct kg_sk_view v;
+	enum kg_sk_err pe;
+	X509 *cert;
+
+	o->green = kg_red_green_by_addr(s->cfg, src);
+	if (!o->green)
+		return drop(o, "not_green"), -1;
+	pe = kg_sknock_parse(pkt, len, &o->k, &v);
+	if (pe != KG_SK_E_OK)
+		return drop(o, kg_sk_err_name(pe)), -1;
+	if (strcmp(o->k.green_id, o->green->id) != 0)
+		return drop(o, "wrong_green"), -1;
+	cert = s->green_cert[o->green - s->cfg->greens];
+	if (!cert)
+		return drop(o, "green_cert_refused"), -1;
+	kg_sk_digest(v.body, v.body_len, o->hash);
+	if (kg_pki_verify_sig(cert, o->hash, v.sig, v.sig_len) != KG_PKI_OK)
+		return drop(o, "bad_signature"), -1;
+	return 0;
+}
+
+/* Checks that need no table: named red, time, service, client. */
+static int acceptable(struct kg_red_state *s, int64_t now,
+		      struct kg_red_outcome *o)
+{
+	int64_t ts = (int64_t)o->k.timestamp;
+
+	if (strcmp(o->k.red_id, s->cfg->id) != 0)
+		return refuse(o, KG_SK_R_WRONG_RED), -1;
+	if (ts < s->started)
+		return refuse(o, KG_SK_R_BEFORE_START), -1;
+	if (ts > now + s->cfg->window || ts < now - s->cfg->window)
+		return refuse(o, KG_SK_R_OUTSIDE_WINDOW), -1;
+	o->svc = kg_red_service_by_name(s->cfg, o->k.service);
+	if (!o->svc)
+		return refuse(o, KG_SK_R_UNKNOWN_SERVICE), -1;
+	if (!kg_prefix_contains(&s->cfg->tunnel_range, &o->k.client))
+		return refuse(o, KG_SK_R_BAD_CLIENT), -1;
+	return 0;
+}
+
+void kg_red_check(struct kg_red_state *s, const struct kg_addr *src,
+		  const uint8_t *pkt, size_t len, int64_t now, uint32_t rnd,
+		  struct kg_red_outcome *o)
+{
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	if (authentic(s, src, pkt, len, o))
+		return;
+	/* from here on the knock is green's: every outcome is answered */
+	memset(&o->plan.answer, 0, sizeof(o->plan.answer));
+	snprintf(o->plan.answer.red_id, sizeof(o->plan.answer.red_id), "%s",
+		 s->cfg->id);
+	strcpy(o->plan.answer.green_id, o->k.green_id);
+	memcpy(o->plan.answer.knock_hash, o->hash, KG_SK_HASH_LEN);
+	o->plan.answer.timestamp = (uint64_t)now;
+	if (acceptable(s, now, o))
+		return;
+	kg_grants_plan(&s->grants, &o->k, o->hash, o->svc->port,
+		       o->svc->pool_lo, o->svc->pool_hi, rnd, now, &o->plan);
+	if (o->plan.op == KG_PLAN_REPEAT) {
+		o->verdict = KG_V_ANSWER;
+		o->result = "repeat";
+		return;
+	}
+	/* a knock seen before that is not the session's current request */
+	if (kg_replay_seen(&s->replay, o->hash, now))
+		return refuse(o, KG_SK_R_REPLAY);
+	if (o->plan.op == KG_PLAN_REFUSE)
+		return refuse(o, o->plan.reason);
+	rc = kg_replay_add(&s->replay, o->hash, now,
+			   (int64_t)o->k.timestamp + s->cfg->window + 1);
+	if (rc)
+		return refuse(o, KG_SK_R_BUSY);
+	o->verdict = KG_V_ANSWER;
+	o->result = "accepted";
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What red does with one knock packet from its NFLOG knock group, up to
+ * the point of changing nftables: who sent it, parse, signature by that
+ * green's certificate, named red, time window, idempotency, replay cache,
+ * service and client checks, and the grant plan. No I/O: the daemon
+ * applies the plan (nft, conntrack), commits it, then signs and sends the
+ * answer. Unit tests drive it with the vector certificate.
+ *
+ * Red answers nothing it cannot verify: a packet from an address that is
+ * not a configured green, that does not parse, names another green, or
+ * whose signature fails is dropped (KG_V_DROP) and only logged.
+ */
+#ifndef KG_RED_CHECK_H
+#define KG_RED_CHECK_H
+
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "config.h"
+#include "grants.h"
+#include "replay.h"
+#include "sknock.h"
+
+struct kg_red_state {
+	const struct kg_red_config *cfg;     /* not owned */
+	X509 *green_cert[KG_RED_MAX_GREENS]; /* not owned; NULL = refused */
+	int64_t started;                     /* knocks stamped before: refused */
+	struct kg_replay replay;
+	struct kg_grants grants;
+};
+
+enum kg_verdict {
+	KG_V_DROP,     /* log only, answer nothing */
+	KG_V_ANSWER,   /* apply plan (unless refused/repeat), answer */
+};
+
+struct kg_red_outcome {
+	enum kg_verdict verdict;
+	const char *result;         /* "accepted", "repeat", "refused", "dropped" */
+	const char *reason;         /* log reason; NULL when accepted */
+	const struct kg_red_green *green;   /* NULL if src is not a green */
+	const struct kg_red_service *svc;   /* NULL if unknown */
+	struct kg_sknock k;
+	uint8_t hash[KG_SK_HASH_LEN];
+	struct kg_plan plan;
+};
+
+/* 0 or -ENOMEM; free with kg_red_state_free (certificates are not freed). */
+int kg_red_state_init(struct kg_red_state *s, const struct kg_red_config *cfg,
+		      int64_t started);
+void kg_red_state_free(struct kg_red_state *s);
+
+/* Decides about pkt (the UDP payload) from src at now; rnd picks a new
+ * port. On KG_V_ANSWER with an accepted plan the replay cache already
+ * holds the knock; the caller commits the plan with kg_grants_commit once
+ * nftables took it (or answers KG_SK_R_INTERNAL if not). */
+void kg_red_check(struct kg_red_state *s, const struct kg_addr *src,
+		  const uint8_t *pkt, size_t len, int64_t now, uint32_t rnd,
+		  struct kg_red_outcome *o);
+
+#endif

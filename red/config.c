@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static const char *const red_keys[] = {
+	"id", "addresses", "knock_port", "ca", "crl", "host_key", "host_cert",
+	"window", "max_lease", "keep", "replay_cache", "max_grants",
+	"knock_group", "scan_group", "tunnel_range", "never_ban", "management",
+	"scan_ports", "scan_window", "ban_time", "log_level", NULL,
+};
+static const char *const site_keys[] = {
+	"interface", "private_key", "listen_port", "address",
+	"peer_public_key", "peer_endpoint", NULL,
+};
+static const char *const green_keys[] = { "address", "cert", NULL };
+static const char *const service_keys[] = { "port", "pool", "proto", NULL };
+
+static int line_of(const struct kg_conf *c, const char *sec, const char *key)
+{
+	const struct kg_conf_item *it = kg_conf_find(c, sec, key);
+
+	return it ? (int)it->line : 0;
+}
+
+static int bad(const struct kg_conf *c, const char *sec, const char *key,
+	       const char *what, const char *val, struct kg_err *e)
+{
+	kg_err_set(e, "%s:%d: %s: %s, got '%s'", c->path ? c->path : "?",
+		   line_of(c, sec, key), key, what, val ? val : "");
+	return -EINVAL;
+}
+
+/* A string into a fixed buffer; relative paths joined to base. */
+static int get_copy(const struct kg_conf *c, const char *sec, const char *key,
+		    const char *def, bool path, const char *base, char *out,
+		    size_t cap, struct kg_err *e)
+{
+	const char *v;
+	int rc = kg_conf_str(c, sec, key, def, &v, e), n;
+
+	if (rc)
+		return rc;
+	if (path && v[0] != '/' && base)
+		n = snprintf(out, cap, "%s/%s", base, v);
+	else
+		n = snprintf(out, cap, "%s", v);
+	if (n < 0 || (size_t)n >= cap)
+		return bad(c, sec, key, "too long", v, e);
+	return 0;
+}
+
+static int get_u(const struct kg_conf *c, const char *sec, const char *key,
+		 uint64_t def, uint64_t min, uint64_t max, uint64_t *out,
+		 struct kg_err *e)
+{
+	return kg_conf_uint(c, sec, key, false, def, min, max, out, e);
+}
+
+static int get_prefixes(const struct kg_conf *c, const char *sec,
+			const char *key, struct kg_prefix *out, size_t max,
+			size_t *n, struct kg_err *e)
+{
+	char **v;
+	size_t nv;
+	int rc = kg_conf_list(c, sec, key, &v, &nv, e);
+
+	if (rc)
+		return rc;
+	*n = 0;
+	for (size_t i = 0; i < nv && rc == 0; i++) {
+		if (*n == max)
+			rc = bad(c, sec, key, "too many entries", v[i], e);
+		else if (kg_prefix_parse(v[i], &out[(*n)++]))
+			rc = bad(c, sec, key, "an address or ADDR/LEN expected",
+				 v[i], e);
+	}
+	kg_conf_list_free(v, nv);
+	return rc;
+}
+
+static int get_addr(const struct kg_conf *c, const char *sec, const char *key,
+		    struct kg_addr *a, struct kg_err *e)
+{
+	const char *v;
+	int rc = kg_conf_str(c, sec, key, NULL, &v, e);
+
+	if (rc)
+		return rc;
+	if (kg_addr_parse(v, a))
+		return bad(c, sec, key, "an IPv4 or IPv6 address expected", v, e);
+	return 0;
+}
+
+/* [red]: identity, trust, knock port, timing and tables. */
+static int red_section(struct kg_red_config *rc, const struct kg_conf *c,
+		       const char *base, struct kg_err *e)
+{
+	struct kg_prefix p[KG_RED_MAX_ADDRS];
+	uint64_t u[12];
+	int r;
+
+	if ((r = kg_conf_check_keys(c, "red", red_keys, e)) ||
+	    (r = get_copy(c, "red", "id", NULL, false, NULL, rc->id,
+			  sizeof(rc->id), e)))
+		return r;
+	if (!kg_sk_id_valid(rc->id))
+		return bad(c, "red", "id", "1-32 of [A-Za-z0-9._-]", rc->id, e);
+	if ((r = get_copy(c, "red", "ca", NULL, true, base, rc->ca, sizeof(rc->ca), e)) ||
+	    (r = get_copy(c, "red", "crl", NULL, true, base, rc->crl, sizeof(rc->crl), e)) ||
+	    (r = get_copy(c, "red", "host_key", NULL, true, base, rc->host_key,
+			  sizeof(rc->host_key), e)) ||
+	    (r = get_copy(c, "red", "host_cert", NULL, true, base, rc->host_cert,
+			  sizeof(rc->host_cert), e)) ||
+	    (r = get_prefixes(c, "red", "addresses", p, KG_RED_MAX_ADDRS,
+			      &rc->n_addrs, e)) ||
+	    (r = get_u(c, "red", "knock_port", 62202, 1, 65535, &u[0], e)) ||
+	    (r = get_u(c, "red", "window", 30, 1, 600, &u[1], e)) ||
+	    (r = get_u(c, "red", "max_lease", 300, 5, KG_SK_LIFETIME_MAX, &u[2], e)) ||
+	    (r = get_u(c, "red", "keep", 600, 0, 86400, &u[3], e)) ||
+	    (r = get_u(c, "red", "replay_cache", 4096, 16, 1 << 20, &u[4], e)) ||
+	    (r = get_u(c, "red", "max_grants", 1024, 1, 1 << 16, &u[5], e)) ||
+	    (r = get_u(c, "red", "knock_group", 2, 0, 65535, &u[6], e)) ||
+	    (r = get_u(c, "red", "scan_group", 3, 0, 65535, &u[7], e)) ||
+	    (r = get_u(c, "red", "scan_ports", 10, 1, 1024, &u[8], e)) ||
+	    (r = get_u(c, "red", "scan_window", 60, 1, 3600, &u[9], e)) ||
+	    (r = get_u(c, "red", "ban_time", 600, 1, 86400, &u[10], e)) ||
+	    (r = get_prefixes(c, "red", "never_ban", rc->never_ban,
+			      KG_RED_MAX_NEVER_BAN, &rc->n_never_ban, e)) ||
+	    (r = get_prefixes(c, "red", "management", rc->mgmt,
+			      KG_RED_MAX_NEVER_BAN, &rc->n_mgmt, e)))
+		return r;
+	if (rc->n_addrs == 0)
+		return bad(c, "red", "addresses", "at least one address", "", e);
+	for (size_t i = 0; i < rc->n_addrs; i++)
+		rc->addrs[i] = p[i].a;
+	if (u[6] == u[7])
+		return bad(c, "red", "scan_group", "a group other than knock_group",
+			   "", e);
+	rc->knock_port = (uint16_t)u[0];
+	rc->window = (uint32_t)u[1];
+	rc->max_lease = (uint32_t)u[2];
+	rc->keep = (uint32_t)u[3];
+	rc->replay_cache = (uint32_t)u[4];
+	rc->max_grants = (uint32_t)u[5];
+	rc->knock_group = (uint16_t)u[6];
+	rc->scan_group = (uint16_t)u[7];
+	rc->scan_ports = (unsigned)u[8];
+	rc->scan_window = (unsigned)u[9];
+	rc->ban_time = (unsigned)u[10];
+	return 0;
+}
+
+static int red_misc(struct kg_red_config *rc, const struct kg_conf *c,
+		    struct kg_err *e)
+{
+	const char *v;
+	int r;
+
+	if ((r = kg_conf_str(c, "red", "tunnel_range", "10.88.0.0/16", &v, e)))
+		return r;
+	if (kg_prefix_parse(v, &rc->tunnel_range))
+		return bad(c, "red", "tunnel_range", "ADDR/LEN expected", v, e);
+	if ((r = kg_conf_str(c, "red", "log_level", "info", &v, e)))
+		return r;
+	rc->log_level = kg_log_level_parse(v);
+	if (rc->log_level < 0)
+		return bad(c, "red", "log_level",
+			   "err, warning, notice, info or debug", v, e);
+	return 0;
+}
+
+/* host:port or [v6]:port */
+static int parse_endpoint(const char *s, struct kg_addr *a, uint16_t *port)
+{
+	char buf[KG_ADDR_STRLEN + 8];
+	char *colon, *host = buf, *end;
+	unsigned long p;
+
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
+		return -EINVAL;
+	colon = strrchr(buf, ':');
+	if (!colon)
+		return -EINVAL;
+	*colon = '\0';
+	if (host[0] == '[') {
+		host++;
+		if (colon[-1] != ']')
+			return -EINVAL;
+		colon[-1] = '\0';
+	}
+	p = strtoul(colon + 1, &end, 10);
+	if (*end || p == 0 || p > 65535 || kg_addr_parse(host, a))
+		return -EINVAL;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int addr_part(const char *s, struct kg_addr *a)
+{
+	char buf[KG_ADDR_STRLEN + 8];
+	char *slash;
+
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
+		return -EINVAL;
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	return kg_addr_parse(buf, a);
+}
+
+/* [site]: red's end of the WireGuard link that carries client traffic. */
+static int site_section(struct kg_red_site *s, const struct kg_conf *c,
+			const char *base, struct kg_err *e)
+{
+	const char *v;
+	uint64_t port;
+	int r;
+
+	if ((r = kg_conf_check_keys(c, "site", site_keys, e)) ||
+	    (r = get_copy(c, "site", "interface", "kg-red0", false, NULL,
+			  s->interface, sizeof(s->interface), e)) ||
+	    (r = get_copy(c, "site", "private_key", NULL, true, base,
+			  s->private_key, sizeof(s->private_key), e)) ||
+	    (r = get_copy(c, "site", "peer_public_key", NULL, false, NULL,
+			  s->peer_public_key, sizeof(s->peer_public_key), e)) ||
+	    (r = get_u(c, "site", "listen_port", 51821, 1, 65535, &port, e)))
+		return r;
+	s->listen_port = (uint16_t)port;
+	if ((r = kg_conf_str(c, "site", "address", "10.89.0.2/30", &v, e)))
+		return r;
+	if (kg_prefix_parse(v, &s->address))
+		return bad(c, "site", "address", "ADDR/LEN expected", v, e);
+	/* kg_prefix_parse clears host bits: keep the address itself */
+	if (addr_part(v, &s->address.a))
+		return bad(c, "site", "address", "ADDR/LEN expected", v, e);
+	if ((r = kg_conf_str(c, "site", "peer_endpoint", "", &v, e)))
+		return r;
+	if (v[0] && parse_endpoint(v, &s->peer_endpoint, &s->peer_port))
+		return bad(c, "site", "peer_endpoint", "ADDR:PORT expected", v, e);
+	return 0;
+}
+
+static int green_section(struct kg_red_config *rc, const struct kg_conf *c,
+			 const char *name, const char *base, struct kg_err *e)
+{
+	struct kg_red_green *g;
+	char sec[KG_SK_ID_MAX + 16];
+	int r;
+
+	snprintf(sec, sizeof(sec), "green %s", name);
+	if (!kg_sk_id_valid(name))
+		return bad(c, sec, "address", "green id of [A-Za-z0-9._-]", name, e);
+	if (rc->n_greens == KG_RED_MAX_GREENS)
+		return bad(c, sec, "address", "too many greens", name, e);
+	g = &rc->greens[rc->n_greens];
+	snprintf(g->id, sizeof(g->id), "%s", name);
+	if ((r = kg_conf_check_keys(c, sec, green_keys, e)) ||
+	    (r = get_addr(c, sec, "address", &g->addr, e)) ||
+	    (r = get_copy(c, sec, "cert", NULL, true, base, g->cert,
+			  sizeof(g->cert), e)))
+		return r;
+	rc->n_greens++;
+	return 0;
+}
+
+static int parse_range(const char *v, uint16_t *lo, uint16_t *hi)
+{
+	char *end;
+	unsigned long a = strtoul(v, &end, 10), b;
+
+	if (*end != '-')
+		return -EINVAL;
+	b = strtoul(end + 1, &end, 10);
+	if (*end || a == 0 || b > 65535 || a > b)
+		return -EINVAL;
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return 0;
+}
+
+static int service_section(struct kg_red_config *rc, const struct kg_conf *c,
+			   const char *name, struct kg_err *e)
+{
+	struct kg_red_service *s;
+	char sec[KG_SK_ID_MAX + 16];
+	const char *v;
+	uint64_t port;
+	int r;
+
+	snprintf(sec, sizeof(sec), "service %s", name);
+	if (!kg_sk_id_valid(name))
+		return bad(c, sec, "port", "service name of [A-Za-z0-9._-]", name, e);
+	if (rc->n_services == KG_RED_MAX_SERVICES)
+		return bad(c, sec, "port", "too many services", name, e);
+	s = &rc->services[rc->n_services];
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	if ((r = kg_conf_check_keys(c, sec, service_keys, e)) ||
+	    (r = kg_conf_uint(c, sec, "port", true, 0, 1, 65535, &port, e)) ||
+	    (r = kg_conf_str(c, sec, "pool", NULL, &v, e)))
+		return r;
+	s->port = (uint16_t)port;
+	if (parse_range(v, &s->pool_lo, &s->pool_hi))
+		return bad(c, sec, "pool", "LOW-HIGH port range", v, e);
+	if ((r = kg_conf_str(c, sec, "proto", "tcp", &v, e)))
+		return r;
+	if (strcmp(v, "tcp") && strcmp(v, "udp"))
+		return bad(c, sec, "proto", "tcp or udp", v, e);
+	s->proto = strcmp(v, "tcp") == 0 ? IPPROTO_TCP : IPPROTO_UDP;
+	rc->n_services++;
+	return 0;
+}
+
+/* Pools of two services must not overlap: a granted port maps to one
+ * real port. */
+static int check_pools(const struct kg_red_config *rc, const struct kg_conf *c,
+		       struct kg_err *e)
+{
+	for (size_t i = 0; i < rc->n_services; i++)
+		for (size_t j = i + 1; j < rc->n_services; j++) {
+			const struct kg_red_service *a = &rc->services[i];
+			const struct kg_red_service *b = &rc->services[j];
+
+			if (a->pool_lo <= b->pool_hi && b->pool_lo <= a->pool_hi)
+				return bad(c, "service", "pool",
+					   "pools must not overlap", b->name, e);
+		}
+	return 0;
+}
+
+int kg_red_config_from(struct kg_red_config *rc, const struct kg_conf *c,
+		       const char *base_dir, struct kg_err *e)
+{
+	const char *name;
+	size_t i = 0;
+	int r;
+
+	memset(rc, 0, sizeof(*rc));
+	if ((r = red_section(rc, c, base_dir, e)) || (r = red_misc(rc, c, e)) ||
+	    (r = site_section(&rc->site, c, base_dir, e)))
+		return r;
+	while ((name = kg_conf_next_section(c, "green", &i)))
+		if ((r = green_section(rc, c, name, base_dir, e)))
+			return r;
+	i = 0;
+	while ((name = kg_conf_next_section(c, "service", &i)))
+		if ((r = service_section(rc, c, name, e)))
+			return r;
+	if (rc->n_greens == 0)
+		return bad(c, "red", "id", "at least one [green NAME] section",
+			   rc->id, e);
+	return check_pools(rc, c, e);
+}
+
+const struct kg_red_green *kg_red_green_by_addr(const struct kg_red_config *rc,
+						const struct kg_addr *a)
+{
+	for (size_t i = 0; i < rc->n_greens; i++)
+		if (kg_addr_eq(&rc->greens[i].addr, a))
+			return &rc->greens[i];
+	return NULL;
+}
+
+const struct kg_red_service *kg_red_service_by_name(
+	const struct kg_red_config *rc, const char *name)
+{
+	for (size_t i = 0; i < rc->n_services; i++)
+		if (strcmp(rc->services[i].name, name) == 0)
+			return &rc->services[i];
+	return NULL;
+}
