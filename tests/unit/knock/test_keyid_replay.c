@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* Key ids rotate and do not link slots; the replay cache never evicts a
+ * live entry. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+
+#include "lib/keyid.h"
+#include "lib/replay.h"
+
+static void test_key_id_changes_every_slot_and_differs_per_key(void **st)
+{
+	uint8_t k1[32], k2[32];
+	uint64_t a, b, c;
+
+	(void)st;
+	memset(k1, 1, 32);
+	memset(k2, 2, 32);
+	assert_int_equal(kg_keyid_derive(k1, 100, &a), 0);
+	assert_int_equal(kg_keyid_derive(k1, 101, &b), 0);
+	assert_int_equal(kg_keyid_derive(k2, 100, &c), 0);
+	assert_true(a != b);
+	assert_true(a != c);
+	assert_int_equal(kg_keyid_derive(k1, 100, &b), 0);
+	assert_true(a == b);
+}
+
+static void test_table_rebuilds_only_on_slot_change(void **st)
+{
+	struct kg_keyid_table *t;
+	uint8_t k[32];
+	const uint8_t *keys[1] = { k };
+	bool rebuilt;
+	uint32_t idx;
+	uint64_t id, slot;
+
+	(void)st;
+	memset(k, 7, 32);
+	assert_int_equal(kg_keyid_table_new(60, &t), 0);
+	assert_int_equal(kg_keyid_derive(k, 1000, &id), 0);
+	assert_false(kg_keyid_lookup(t, id, &idx, &slot));   /* empty: misses */
+	assert_int_equal(kg_keyid_table_update(t, keys, 1, 60000, false, &rebuilt), 0);
+	assert_true(rebuilt);
+	assert_true(kg_keyid_lookup(t, id, &idx, &slot));
+	assert_int_equal(idx, 0);
+	assert_int_equal(kg_keyid_table_update(t, keys, 1, 60059, false, &rebuilt), 0);
+	assert_false(rebuilt);
+	assert_int_equal(kg_keyid_table_update(t, keys, 1, 60060, false, &rebuilt), 0);
+	assert_true(rebuilt);
+	/* Backwards jump too. */
+	assert_int_equal(kg_keyid_table_update(t, keys, 1, 30000, false, &rebuilt), 0);
+	assert_true(rebuilt);
+	assert_false(kg_keyid_lookup(t, id, &idx, &slot));
+	kg_keyid_table_free(t);
+}
+
+static void test_replay_cache_refuses_when_full_of_live_entries(void **st)
+{
+	struct kg_rcache *c;
+	uint8_t k[KG_RCACHE_KEY_LEN];
+
+	(void)st;
+	assert_int_equal(kg_rcache_new(3, &c), 0);
+	for (int i = 0; i < 3; i++) {
+		memset(k, i, sizeof(k));
+		assert_int_equal(kg_rcache_add(c, k, 1000 + i, 0), 0);
+	}
+	memset(k, 0, sizeof(k));
+	assert_int_equal(kg_rcache_add(c, k, 2000, 10), -EEXIST);
+	memset(k, 9, sizeof(k));
+	assert_int_equal(kg_rcache_add(c, k, 2000, 10), -ENOSPC);
+	for (int i = 0; i < 3; i++) {
+		uint8_t o[KG_RCACHE_KEY_LEN];
+
+		memset(o, i, sizeof(o));
+		assert_true(kg_rcache_contains(c, o, 10));
+	}
+	/* The first entry expires at 1000: now there is room, and only the
+	 * dead entry went. */
+	assert_int_equal(kg_rcache_add(c, k, 2000, 1000), 0);
+	assert_int_equal(kg_rcache_count(c), 3);
+	memset(k, 1, sizeof(k));
+	assert_true(kg_rcache_contains(c, k, 1000));
+	kg_rcache_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key_id_changes_every_slot_and_differs_per_key),
+		cmocka_unit_test(test_table_rebuilds_only_on_slot_change),
+		cmocka_unit_test(test_replay_cache_refuses_when_full_of_live_entries),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
