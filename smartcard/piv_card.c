@@ -75,7 +75,8 @@ static int sw_error(uint16_t sw, const char *what, int *tries,
 	if (k == PIV_SW_BLOCKED && tries)
 		*tries = 0;
 	if (k == PIV_SW_WRONG_PIN)
-		kg_err_set(e, "%s: wrong PIN, %u tries left", what, x);
+		kg_err_set(e, "%s: wrong %s, %u tries left", what,
+			   strstr(what, "PUK") ? "PUK" : "PIN", x);
 	else if (rc)
 		kg_err_set(e, "%s: %s (SW %04X)", what, piv_sw_text(k), sw);
 	return rc;

@@ -20,6 +20,8 @@
 #   card_start FILE         starts knockgate-vcard for FILE, waits for the
 #                           reader to show "card present"
 #   card_stop / card_restart  pull the card (stop vcard) / put it back
+#   card_pcscd_restart      stops and restarts pcscd (the card reconnects)
+#   card_pull / card_insert   SIGUSR1 / SIGUSR2 to vcard: pull, re-insert
 #   card_wait_present [S] / card_wait_absent [S]   poll the reader state
 #   card_exec CMD...        runs CMD in the card's network namespace
 #   card_cleanup            stops what card_setup/card_start started,
@@ -52,6 +54,31 @@ card_exec() {
 	ip netns exec "$CARD_NS" "$@"
 }
 
+_card_start_pcscd() {
+	rm -f /run/pcscd/pcscd.comm
+	# Not through card_exec: a function in the background is a subshell,
+	# and $! must be the daemon's own pid for cleanup.
+	ip netns exec "$CARD_NS" pcscd -f -c "$CARD_DIR/reader.conf.d" \
+		>>"$CARD_DIR/pcscd.log" 2>&1 &
+	_card_pcscd_pid=$!
+
+	for _ in $(seq 1 50); do
+		[ -S /run/pcscd/pcscd.comm ] && return 0
+		kill -0 "$_card_pcscd_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$CARD_DIR/pcscd.log" >&2
+	echo "lib-card: pcscd did not start" >&2
+	return 1
+}
+
+_card_stop_pcscd() {
+	[ -n "$_card_pcscd_pid" ] || return 0
+	kill "$_card_pcscd_pid" 2>/dev/null || true
+	wait "$_card_pcscd_pid" 2>/dev/null || true
+	_card_pcscd_pid=""
+}
+
 card_setup() {
 	CARD_DIR=$(mktemp -d /tmp/kg-card.XXXXXX)
 	CARD_LOG=$CARD_DIR/vcard.log
@@ -68,19 +95,16 @@ card_setup() {
 	mkdir -p "$CARD_DIR/reader.conf.d"
 	sed "s/0x8C7B/$CARD_PORT/g" /etc/reader.conf.d/vpcd \
 		>"$CARD_DIR/reader.conf.d/vpcd"
-	card_exec pcscd -f -c "$CARD_DIR/reader.conf.d" \
-		>"$CARD_DIR/pcscd.log" 2>&1 &
-	_card_pcscd_pid=$!
-	local i
-	for i in $(seq 1 50); do
-		[ -S /run/pcscd/pcscd.comm ] && return 0
-		kill -0 "$_card_pcscd_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$CARD_DIR/pcscd.log" >&2
-	echo "card_setup: pcscd did not start" >&2
-	return 1
+	_card_start_pcscd
 }
+
+card_pcscd_restart() {
+	_card_stop_pcscd
+	_card_start_pcscd
+}
+
+card_pull() { kill -USR1 "$_card_vcard_pid"; card_wait_absent 10; }
+card_insert() { kill -USR2 "$_card_vcard_pid"; card_wait_present 10; }
 
 # Reader state through opensc-tool: "present" or "absent".
 _card_state() {
@@ -93,8 +117,7 @@ _card_state() {
 }
 
 card_wait_present() {
-	local i
-	for i in $(seq 1 $((${1:-10} * 5))); do
+	for _ in $(seq 1 $((${1:-10} * 5))); do
 		[ "$(_card_state)" = present ] && return 0
 		sleep 0.2
 	done
@@ -103,8 +126,7 @@ card_wait_present() {
 }
 
 card_wait_absent() {
-	local i
-	for i in $(seq 1 $((${1:-10} * 5))); do
+	for _ in $(seq 1 $((${1:-10} * 5))); do
 		[ "$(_card_state)" = absent ] && return 0
 		sleep 0.2
 	done
@@ -150,8 +172,8 @@ card_write() {
 
 card_start() {
 	_card_file=$1
-	card_exec "$CARD_VCARD_BIN" --card "$_card_file" --port "$CARD_PORT" \
-		>>"$CARD_LOG" 2>&1 &
+	ip netns exec "$CARD_NS" "$CARD_VCARD_BIN" --card "$_card_file" \
+		--port "$CARD_PORT" >>"$CARD_LOG" 2>&1 &
 	_card_vcard_pid=$!
 	card_wait_present 10
 }
@@ -177,11 +199,7 @@ card_cleanup() {
 		wait "$_card_vcard_pid" 2>/dev/null || true
 		_card_vcard_pid=""
 	fi
-	if [ -n "$_card_pcscd_pid" ]; then
-		kill "$_card_pcscd_pid" 2>/dev/null || true
-		wait "$_card_pcscd_pid" 2>/dev/null || true
-		_card_pcscd_pid=""
-	fi
+	_card_stop_pcscd
 	if [ "$_card_own_ns" = 1 ] && [ -n "$CARD_NS" ]; then
 		ip netns del "$CARD_NS" 2>/dev/null || true
 		_card_own_ns=0
