@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Green is dark: full TCP SYN scan and UDP top-100 scan from the attacker
+# find no port open or closed (no SYN-ACK, no RST, no ICMP unreachable),
+# even ports where a socket listens; the scanner is banned during the scan
+# and a log record names it; management (TCP 22 from admin, v4 and v6)
+# still works while the attacker cannot reach it.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
+
+[ -x "$KG_BUILD/green/knockgate-green" ] || tb_skip "no $KG_BUILD/green/knockgate-green (build first)"
+command -v nmap >/dev/null || tb_skip "nmap missing"
+tb_init
+tb_up
+green4=$(tb_addr green out 4)
+green6=$(tb_addr green out 6)
+
+TB_BAN_TIME=300 tb_green_conf "$TB_DIR/green.conf"
+tb_green_start "$TB_DIR/green.conf" "$TB_DIR/green.log"
+# Sockets that listen on green: the table must hide them from outside.
+tb_start green mgmt "$TB_DIR/mgmt.log" socat TCP6-LISTEN:22,fork,reuseaddr,ipv6only=0 SYSTEM:'echo mgmt'
+tb_start green web "$TB_DIR/web.log" socat TCP6-LISTEN:8080,fork,reuseaddr,ipv6only=0 SYSTEM:'echo web'
+tb_start green udp "$TB_DIR/udp.log" socat UDP6-RECVFROM:53,fork,ipv6only=0 SYSTEM:'echo dns'
+sleep 0.5
+
+tb_tcp_probe admin "$green4" 22 || tb_fail "admin cannot reach management port 22 (IPv4)"
+tb_log "ok: admin reaches TCP 22 on $green4"
+tb_tcp_probe admin "$green6" 22 || tb_fail "admin cannot reach management port 22 (IPv6)"
+tb_log "ok: admin reaches TCP 22 on $green6"
+tb_tcp_probe attacker "$green4" 22 && tb_fail "attacker reached management port 22"
+tb_log "ok: attacker cannot reach TCP 22 (not banned yet)"
+tb_udp_probe attacker "$green4" 53 && tb_fail "UDP 53 answered the attacker (answer or ICMP)"
+tb_log "ok: UDP 53 (listening) answers nothing"
+
+tb_log "nmap -sS -p- from attacker (about 30 s)"
+tb_exec attacker nmap -sS -p- --min-rate 5000 --max-retries 1 -n -Pn -oG - "$green4" >"$TB_DIR/tcp.gnmap"
+grep -E 'Ports:|Ignored' "$TB_DIR/tcp.gnmap" || true
+open=$(grep -oE '[0-9]+/open/' "$TB_DIR/tcp.gnmap" | wc -l)
+closed=$(grep -oE '[0-9]+/closed/' "$TB_DIR/tcp.gnmap" | wc -l)
+grep -qE 'Ignored State: filtered \(65535\)' "$TB_DIR/tcp.gnmap" || tb_fail "TCP scan: not all 65535 ports filtered"
+[ "$open" = 0 ] && [ "$closed" = 0 ] || tb_fail "TCP scan: $open open, $closed closed"
+tb_log "ok: TCP -p-: 0 open, 0 closed, 65535 filtered"
+
+tb_exec attacker nmap -sU --top-ports 100 -n -Pn -oG - "$green4" >"$TB_DIR/udp.gnmap"
+open=$(grep -oE '[0-9]+/open/' "$TB_DIR/udp.gnmap" | wc -l)
+closed=$(grep -oE '[0-9]+/closed/' "$TB_DIR/udp.gnmap" | wc -l)
+grep -E 'Ignored|Ports:' "$TB_DIR/udp.gnmap" || true
+[ "$open" = 0 ] && [ "$closed" = 0 ] || tb_fail "UDP scan: $open open, $closed closed"
+tb_log "ok: UDP top 100: 0 open, 0 closed"
+
+tb_exec green nft list set inet knockgate banned4 | tee "$TB_DIR/banned4"
+grep -q '198\.51\.100\.66' "$TB_DIR/banned4" || tb_fail "attacker not in banned4"
+tb_log "ok: 198.51.100.66 is in banned4"
+grep -E 'event=ban result=banned src=198\.51\.100\.66 ' "$TB_DIR/green.log" || tb_fail "no ban record names the attacker"
+tb_log "ok: ban record names the attacker"
+
+tb_tcp_probe admin "$green4" 22 || tb_fail "admin lost management access"
+tb_log "ok: admin still reaches TCP 22 while green is dark"
+grep -E 'event=ban .*src=198\.51\.100\.5 ' "$TB_DIR/green.log" && tb_fail "admin was banned"
+tb_stop green TERM || tb_fail "green did not exit 0 on SIGTERM"
+tb_log "PASS"

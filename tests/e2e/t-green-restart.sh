@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Green's table across its life: SIGKILL then restart leaves exactly one
+# knockgate table with the same rules (no duplicates), another table is
+# never touched; SIGHUP reloads (a bad config keeps the old one); SIGTERM
+# removes the table and exits 0.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
+
+[ -x "$KG_BUILD/green/knockgate-green" ] || tb_skip "no $KG_BUILD/green/knockgate-green (build first)"
+tb_init
+tb_up
+conf=$TB_DIR/green.conf
+tb_green_conf "$conf"
+
+tb_exec green nft -f - <<'NFT'
+table inet other {
+	set keep { type ipv4_addr; elements = { 192.0.2.1 } }
+	chain input { type filter hook input priority 10; policy accept; ip saddr @keep counter accept; }
+}
+NFT
+tb_exec green nft list table inet other >"$TB_DIR/other.before"
+
+tb_green_start "$conf" "$TB_DIR/green1.log"
+tb_exec green nft list table inet knockgate >"$TB_DIR/kg.before"
+tb_log "table installed: $(grep -c . "$TB_DIR/kg.before") lines"
+
+tb_stop green KILL || true
+tb_exec green nft list tables | grep -q 'table inet knockgate' || tb_fail "SIGKILL should leave the table (dark while down)"
+tb_log "ok: after SIGKILL the table stays (green stays dark while down)"
+
+tb_green_start "$conf" "$TB_DIR/green2.log"
+n=$(tb_exec green nft list tables | grep -c 'table inet knockgate')
+[ "$n" = 1 ] || tb_fail "$n knockgate tables after restart"
+tb_exec green nft list table inet knockgate >"$TB_DIR/kg.after"
+diff -u "$TB_DIR/kg.before" "$TB_DIR/kg.after" || tb_fail "table differs after restart"
+tb_log "ok: one knockgate table, identical to before ($(grep -c . "$TB_DIR/kg.after") lines, no duplicate rules)"
+tb_exec green nft list table inet other >"$TB_DIR/other.after"
+diff -u "$TB_DIR/other.before" "$TB_DIR/other.after" || tb_fail "inet other was touched"
+tb_log "ok: inet other untouched"
+
+# SIGHUP with a changed config: applied.
+sed -i 's/^management_ports = 22$/management_ports = 22, 2222/' "$conf"
+kill -HUP "$(tb_pid green)"
+tb_wait_log "$TB_DIR/green2.log" 'event=reload result=ok' 10 || tb_fail "no reload record"
+tb_exec green nft list table inet knockgate | grep -q '22, 2222' || tb_fail "reload did not apply the new ports"
+tb_log "ok: SIGHUP applied the new config"
+# SIGHUP with a broken config: kept.
+echo "bogus_key = 1" >>"$conf"
+kill -HUP "$(tb_pid green)"
+tb_wait_log "$TB_DIR/green2.log" 'event=reload result=error reason=kept_old_config' 10 || tb_fail "bad config not refused"
+tb_exec green nft list table inet knockgate | grep -q '22, 2222' || tb_fail "table lost after a bad reload"
+grep 'event=reload result=error' "$TB_DIR/green2.log"
+tb_log "ok: broken config refused, old table kept"
+
+tb_stop green TERM || tb_fail "green did not exit 0 on SIGTERM"
+tb_exec green nft list tables | grep -q 'table inet knockgate' && tb_fail "table still there after SIGTERM"
+tb_exec green nft list tables | grep -q 'table inet other' || tb_fail "inet other removed"
+grep -q 'event=stop result=ok' "$TB_DIR/green2.log" || tb_fail "no stop record"
+tb_log "ok: SIGTERM removed the table, exit 0; inet other still there"
+tb_log "PASS"
