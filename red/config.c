@@ -17,7 +17,7 @@ static const char *const red_keys[] = {
 };
 static const char *const site_keys[] = {
 	"interface", "private_key", "listen_port", "address",
-	"peer_public_key", "peer_endpoint", NULL,
+	"peer_public_key", "peer_endpoint", "peer_address", NULL,
 };
 static const char *const green_keys[] = { "address", "cert", NULL };
 static const char *const service_keys[] = { "port", "pool", "proto", NULL };
@@ -240,6 +240,10 @@ static int site_section(struct kg_red_site *s, const struct kg_conf *c,
 	/* kg_prefix_parse clears host bits: keep the address itself */
 	if (addr_part(v, &s->address.a))
 		return bad(c, "site", "address", "ADDR/LEN expected", v, e);
+	if ((r = kg_conf_str(c, "site", "peer_address", "10.89.0.1", &v, e)))
+		return r;
+	if (kg_addr_parse(v, &s->peer_address))
+		return bad(c, "site", "peer_address", "an address expected", v, e);
 	if ((r = kg_conf_str(c, "site", "peer_endpoint", "", &v, e)))
 		return r;
 	if (v[0] && parse_endpoint(v, &s->peer_endpoint, &s->peer_port))

@@ -42,7 +42,8 @@ struct kg_red_site {
 	struct kg_prefix address;            /* red's end, e.g. 10.89.0.2/30 */
 	char peer_public_key[64];            /* base64: green's site key */
 	struct kg_addr peer_endpoint;
-	uint16_t peer_port;
+	uint16_t peer_port;                  /* 0: no endpoint, green dials */
+	struct kg_addr peer_address;         /* green's end, e.g. 10.89.0.1 */
 };
 
 struct kg_red_config {

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The small request interface to the kernel (OpenSSH's monitor model):
+ * map, extend, unmap a grant; ban, unban. Everything it is given was
+ * already decided by check.c/grants.c from authenticated input.
+ */
+#include "red.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conntrack.h"
+#include "log.h"
+#include "nft.h"
+#include "rules.h"
+
+static int grant_key(struct kg_nft_key *k, const struct kg_addr *client,
+		     uint16_t port)
+{
+	kg_nft_key_init(k);
+	if (client->family != AF_INET)
+		return -EAFNOSUPPORT;
+	if (kg_nft_key_put(k, client->b, 4) || kg_nft_key_put_port(k, port))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* Both elements in one batch: the redirect and the per-packet allow. A
+ * renewal deletes and re-adds them (same batch, atomic) because adding an
+ * existing element does not move its timeout. */
+static int batch_grant(struct red *r, const struct kg_plan *p, bool del,
+		       bool add, struct kg_err *e)
+{
+	uint8_t real[2] = { (uint8_t)(p->real_port >> 8), (uint8_t)p->real_port };
+	uint64_t ms = 0;
+	struct kg_nft_batch *b;
+	struct kg_nft_key k;
+	int rc = grant_key(&k, &p->client, p->port);
+
+	if (rc)
+		return rc;
+	if (add)
+		ms = (uint64_t)(p->lease_end - (int64_t)p->answer.timestamp) * 1000;
+	b = kg_nft_batch_new(r->nft);
+	if (!b)
+		return -ENOMEM;
+	if (del && ((rc = kg_nft_batch_elem(b, false, KG_RED_SET_GRANTS, k.b,
+					    k.len, NULL, 0, 0)) ||
+		    (rc = kg_nft_batch_elem(b, false, KG_RED_SET_ALLOWED, k.b,
+					    k.len, NULL, 0, 0))))
+		goto out;
+	if (add && ((rc = kg_nft_batch_elem(b, true, KG_RED_SET_GRANTS, k.b,
+					    k.len, real, 2, ms)) ||
+		    (rc = kg_nft_batch_elem(b, true, KG_RED_SET_ALLOWED, k.b,
+					    k.len, NULL, 0, ms))))
+		goto out;
+	rc = kg_nft_batch_send(b, e);
+out:
+	kg_nft_batch_free(b);
+	return rc;
+}
+
+static void cut(const struct kg_addr *client, uint16_t port)
+{
+	char a[KG_ADDR_STRLEN], ps[8], ns[12];
+	unsigned n = 0;
+	int rc = kg_ct_cut_flows(client, port, &n);
+
+	snprintf(ps, sizeof(ps), "%u", port);
+	snprintf(ns, sizeof(ns), "%u", n);
+	kg_log_event(rc ? KG_LOG_ERR : KG_LOG_INFO, "conntrack", "client",
+		     kg_addr_str(client, a), "port", ps,
+		     "result", rc ? "error" : "cut", "flows", ns,
+		     "error", rc ? strerror(-rc) : NULL);
+}
+
+int red_apply(struct red *r, const struct kg_plan *p, struct kg_err *e)
+{
+	int rc;
+
+	switch (p->op) {
+	case KG_PLAN_MAP:
+		return batch_grant(r, p, false, true, e);
+	case KG_PLAN_EXTEND:
+		rc = batch_grant(r, p, true, true, e);
+		/* the kernel may have timed them out this very second */
+		if (rc == -ENOENT)
+			rc = batch_grant(r, p, false, true, e);
+		return rc;
+	case KG_PLAN_UNMAP:
+		rc = batch_grant(r, p, true, false, e);
+		if (rc == -ENOENT)
+			rc = 0;
+		if (rc == 0)
+			cut(&p->client, p->port);
+		return rc;
+	default:
+		return 0;
+	}
+}
+
+void red_lease_ended(const struct kg_grant *g, void *arg)
+{
+	char a[KG_ADDR_STRLEN], ps[8];
+
+	(void)arg;
+	snprintf(ps, sizeof(ps), "%u", g->port);
+	kg_log_event(KG_LOG_NOTICE, "lease", "result", "ended", "green",
+		     g->green_id, "service", g->service, "client",
+		     kg_addr_str(&g->client, a), "port", ps);
+	cut(&g->client, g->port);
+}
+
+int red_ban(void *ctx, const struct kg_addr *key, unsigned seconds)
+{
+	struct red *r = ctx;
+	struct kg_err e = { "" };
+	int rc = kg_nft_elem(r->nft, true, key->family == AF_INET ?
+			     KG_RED_SET_BANNED4 : KG_RED_SET_BANNED6, key->b,
+			     kg_addr_len(key), (uint64_t)seconds * 1000, &e);
+
+	if (rc)
+		kg_log(KG_LOG_ERR, "ban: %s", e.msg);
+	return rc;
+}
+
+int red_unban(void *ctx, const struct kg_addr *key)
+{
+	struct red *r = ctx;
+	struct kg_err e = { "" };
+	int rc = kg_nft_elem(r->nft, false, key->family == AF_INET ?
+			     KG_RED_SET_BANNED4 : KG_RED_SET_BANNED6, key->b,
+			     kg_addr_len(key), 0, &e);
+
+	if (rc && rc != -ENOENT)
+		kg_log(KG_LOG_ERR, "unban: %s", e.msg);
+	return rc;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+#include "conntrack.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+
+struct cut {
+	const struct kg_addr *client;
+	uint16_t port_be;
+	struct nfct_handle *del;   /* a second handle: no query inside a dump */
+	unsigned n;
+};
+
+static bool matches(const struct nf_conntrack *ct, const struct cut *c)
+{
+	uint8_t proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
+
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return false;
+	if (nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST) != c->port_be)
+		return false;
+	if (c->client->family == AF_INET) {
+		uint32_t src = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_SRC);
+
+		return memcmp(&src, c->client->b, 4) == 0;
+	}
+	return memcmp(nfct_get_attr(ct, ATTR_ORIG_IPV6_SRC), c->client->b,
+		      16) == 0;
+}
+
+static int on_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
+		    void *data)
+{
+	struct cut *c = data;
+
+	(void)type;
+	if (matches(ct, c) && nfct_query(c->del, NFCT_Q_DESTROY, ct) == 0)
+		c->n++;
+	return NFCT_CB_CONTINUE;
+}
+
+int kg_ct_cut_flows(const struct kg_addr *client, uint16_t port,
+		    unsigned *n_deleted)
+{
+	struct cut c = { .client = client, .port_be = htons(port) };
+	struct nfct_handle *h = NULL;
+	uint32_t family = client->family;
+	int rc = 0;
+
+	h = nfct_open(CONNTRACK, 0);
+	c.del = nfct_open(CONNTRACK, 0);
+	if (!h || !c.del) {
+		rc = errno ? -errno : -EIO;
+		goto out;
+	}
+	nfct_callback_register(h, NFCT_T_ALL, on_entry, &c);
+	if (nfct_query(h, NFCT_Q_DUMP, &family) != 0)
+		rc = errno ? -errno : -EIO;
+out:
+	if (n_deleted)
+		*n_deleted = c.n;
+	if (c.del)
+		nfct_close(c.del);
+	if (h)
+		nfct_close(h);
+	return rc;
+}

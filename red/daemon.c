@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Red's life: start (trust, table, site link, NFLOG, IPS, then READY),
+ * the event loop, SIGHUP re-checks the CA, CRL and greens' certificates,
+ * SIGTERM stops cleanly. Startup errors are returned (fatal); runtime
+ * errors are logged and red keeps going. A restarted red starts from an
+ * empty table: green re-opens live sessions on its next renewal.
+ */
+#include "red.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "evloop.h"
+#include "ips.h"
+#include "log.h"
+#include "nft.h"
+#include "notify.h"
+#include "pki.h"
+#include "rules.h"
+
+#define HOUSEKEEPING_MS 1000
+#define RULES_MAX 32768
+
+static void on_packet(void *ctx, const struct kg_nflog_pkt *p)
+{
+	struct red *r = ctx;
+
+	if (p->group == r->cfg.knock_group) {
+		red_on_knock(r, p);
+	} else if (p->group == r->cfg.scan_group && p->pkt.l4_ok) {
+		kg_ips_closed_port(r->ips, &p->pkt.src, p->pkt.l4proto,
+				   p->pkt.dport);
+	}
+}
+
+static void on_nflog(void *ctx, int fd, uint32_t events)
+{
+	struct red *r = ctx;
+	int rc;
+
+	(void)fd;
+	(void)events;
+	rc = kg_nflog_dispatch(r->nflog, on_packet, r);
+	if (rc == -ENOBUFS)
+		kg_log_event(KG_LOG_WARNING, "nflog", "result", "overrun",
+			     "reason", "kernel_dropped_messages");
+	else if (rc < 0)
+		kg_log(KG_LOG_ERR, "nflog: %s", strerror(-rc));
+}
+
+/* Leases end here as well as in the kernel: red cuts the flows itself,
+ * so even with green gone every grant ends within one lease. */
+static void on_timer(void *ctx)
+{
+	struct red *r = ctx;
+
+	kg_grants_expire(&r->st.grants, (int64_t)time(NULL), red_lease_ended, r);
+	kg_ips_expire(r->ips);
+}
+
+static int new_ips(struct red *r, struct kg_err *e)
+{
+	struct kg_prefix nb[KG_RED_MAX_NEVER_BAN + KG_RED_MAX_GREENS];
+	struct kg_ips_config ic = {
+		.scan_ports = r->cfg.scan_ports, .window_s = r->cfg.scan_window,
+		.ban_s = r->cfg.ban_time, .invalid_knocks = 5,
+		.max_sources = 65536, .max_bans = 65536, .never_ban = nb,
+	};
+	struct kg_ips_ops ops = { red_ban, red_unban, NULL, NULL, r };
+	int rc;
+
+	/* greens are never banned, whatever the config says */
+	for (size_t i = 0; i < r->cfg.n_never_ban; i++)
+		nb[ic.n_never_ban++] = r->cfg.never_ban[i];
+	for (size_t i = 0; i < r->cfg.n_greens; i++) {
+		nb[ic.n_never_ban].a = r->cfg.greens[i].addr;
+		nb[ic.n_never_ban++].len =
+			r->cfg.greens[i].addr.family == AF_INET ? 32 : 128;
+	}
+	rc = kg_ips_new(&r->ips, &ic, &ops);
+	if (rc)
+		kg_err_set(e, "ips: %s", strerror(-rc));
+	return rc;
+}
+
+static int install_table(struct red *r, struct kg_err *e)
+{
+	char *text = malloc(RULES_MAX);
+	int rc;
+
+	if (!text)
+		return -ENOMEM;
+	rc = kg_red_render_rules(&r->cfg, text, RULES_MAX);
+	if (rc)
+		kg_err_set(e, "rendering the ruleset: %s", strerror(-rc));
+	else
+		rc = kg_nft_table_replace(r->nft, text, false, e);
+	free(text);
+	return rc;
+}
+
+static int start(struct red *r, struct kg_err *e)
+{
+	uint16_t groups[2] = { r->cfg.knock_group, r->cfg.scan_group };
+	int rc;
+
+	if ((rc = red_trust_load(r, e)) ||
+	    (rc = kg_red_state_init(&r->st, &r->cfg, (int64_t)time(NULL))))
+		return rc;
+	for (size_t i = 0; i < KG_RED_MAX_GREENS; i++)
+		r->st.green_cert[i] = r->green_cert[i];
+	if ((rc = kg_nft_open(&r->nft, KG_RED_TABLE, e)) ||
+	    (rc = install_table(r, e)) ||
+	    (!r->no_site && (rc = red_site_up(r, e))) ||
+	    (rc = kg_nflog_open(&r->nflog, groups, 2, e)) ||
+	    (rc = new_ips(r, e)))
+		return rc;
+	if ((rc = kg_evloop_add_fd(r->loop, kg_nflog_fd(r->nflog), on_nflog, r)) ||
+	    (rc = kg_evloop_add_timer(r->loop, HOUSEKEEPING_MS, on_timer, r)))
+		kg_err_set(e, "event loop: %s", strerror(-rc));
+	return rc;
+}
+
+/* SIGHUP: CA, CRL, greens' certificates and host key again. On error
+ * the old trust stays (a broken CRL file must not open anything, nor
+ * close red to every green by accident: it is logged loudly). */
+static void reload(struct red *r)
+{
+	struct red t;
+	struct kg_err e = { "" };
+	int rc;
+
+	kg_notify_reloading();
+	memset(&t, 0, sizeof(t));
+	t.cfg = r->cfg;
+	rc = red_trust_load(&t, &e);
+	if (rc) {
+		red_trust_free(&t);
+		kg_log_event(KG_LOG_ERR, "reload", "result", "error", "reason",
+			     "kept_old_trust", "error", e.msg);
+	} else {
+		red_trust_free(r);
+		r->pki = t.pki;
+		r->key = t.key;
+		for (size_t i = 0; i < KG_RED_MAX_GREENS; i++)
+			r->st.green_cert[i] = r->green_cert[i] = t.green_cert[i];
+		kg_log_event(KG_LOG_NOTICE, "reload", "result", "ok", "config",
+			     r->config_path);
+	}
+	kg_notify_ready();
+}
+
+static void on_signal(void *ctx, int signo)
+{
+	struct red *r = ctx;
+
+	if (signo == SIGHUP)
+		reload(r);
+	else
+		kg_evloop_stop(r->loop);
+}
+
+static void stop(struct red *r)
+{
+	struct kg_err e = { "" };
+	char n[24];
+
+	kg_notify_stopping();
+	if (r->nft && kg_nft_table_delete(r->nft, &e))
+		kg_log(KG_LOG_ERR, "stop: %s", e.msg);
+	red_site_down(r);
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)r->n_knocks);
+	kg_log_event(KG_LOG_NOTICE, "stop", "result", "ok", "knocks", n);
+	kg_ips_free(r->ips);
+	kg_nflog_close(r->nflog);
+	kg_nft_close(r->nft);
+	kg_evloop_free(r->loop);
+	kg_red_state_free(&r->st);
+	red_trust_free(r);
+	r->ips = NULL;
+	r->nflog = NULL;
+	r->nft = NULL;
+	r->loop = NULL;
+}
+
+int red_run(struct red *r, struct kg_err *e)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	rc = kg_evloop_new(&r->loop);
+	if (!rc && (rc = kg_evloop_add_signals(r->loop, sigs, 3, on_signal, r)))
+		kg_err_set(e, "signals: %s", strerror(-rc));
+	if (!rc)
+		rc = start(r, e);
+	if (rc) {
+		stop(r);
+		return rc;
+	}
+	kg_notify_ready();
+	kg_log_event(KG_LOG_NOTICE, "ready", "id", r->cfg.id, "table",
+		     "inet " KG_RED_TABLE, "config", r->config_path);
+	rc = kg_evloop_run(r->loop);
+	if (rc)
+		kg_log(KG_LOG_ERR, "event loop: %s", strerror(-rc));
+	stop(r);
+	return 0;
+}

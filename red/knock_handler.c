@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A knock from the NFLOG knock group: decide (check.c), apply to nftables
+ * (apply.c), record, log one record, answer. The answer leaves through a
+ * fresh UDP socket connected to the knock's source: nothing on red binds
+ * or listens for knocks, and the kernel delivers nothing to that socket
+ * that the table does not let in (it lets nothing in).
+ */
+#include "red.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "ips.h"
+#include "log.h"
+#include "pki.h"
+
+static int send_to(const struct kg_addr *dst, uint16_t port,
+		   const uint8_t *buf, size_t len)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl;
+	int fd, rc = 0;
+
+	if (dst->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, dst->b, 4);
+		sl = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		memcpy(&s6->sin6_addr, dst->b, 16);
+		sl = sizeof(*s6);
+	}
+	fd = socket(dst->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    send(fd, buf, len, 0) != (ssize_t)len)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Signs the plan's answer with red's host key and sends it. */
+static int answer(struct red *r, const struct kg_red_outcome *o,
+		  const struct kg_pkt *pkt)
+{
+	uint8_t buf[KG_SK_PACKET_MAX], h[KG_SK_HASH_LEN], sig[KG_SK_SIG_MAX];
+	size_t n, sn;
+	int rc;
+
+	if ((rc = kg_skanswer_encode_body(&o->plan.answer, buf, sizeof(buf), &n)))
+		return rc;
+	kg_sk_digest(buf, n, h);
+	if ((rc = kg_hostkey_sign(r->key, h, sig, &sn)) ||
+	    (rc = kg_sk_append_sig(buf, sizeof(buf), &n, sig, sn)))
+		return rc;
+	return send_to(&pkt->src, pkt->sport, buf, n);
+}
+
+static void log_outcome(const struct kg_red_outcome *o, const struct kg_pkt *pkt,
+			const char *err)
+{
+	char src[KG_ADDR_STRLEN], cl[KG_ADDR_STRLEN], sess[17], seq[12];
+	char port[8], lease[24];
+	bool parsed = o->k.action != 0;
+	bool granted = o->plan.answer.result == KG_SK_GRANTED;
+
+	kg_addr_str(&pkt->src, src);
+	snprintf(sess, sizeof(sess), "%016" PRIx64, o->k.session);
+	snprintf(seq, sizeof(seq), "%" PRIu32, o->k.seq);
+	snprintf(port, sizeof(port), "%u", o->plan.answer.port);
+	snprintf(lease, sizeof(lease), "%" PRIu64, o->plan.answer.lease_end);
+	kg_log_event(o->verdict == KG_V_DROP || !strcmp(o->result, "refused") ?
+		     KG_LOG_WARNING : KG_LOG_NOTICE,
+		     "sknock", "result", o->result, "reason", o->reason,
+		     "src", src,
+		     "green", parsed ? o->k.green_id : NULL,
+		     "red", parsed ? o->k.red_id : NULL,
+		     "action", parsed ? kg_sk_action_name(o->k.action) : NULL,
+		     "service", parsed ? o->k.service : NULL,
+		     "client", parsed ? kg_addr_str(&o->k.client, cl) : NULL,
+		     "session", parsed ? sess : NULL, "seq", parsed ? seq : NULL,
+		     "port", granted ? port : NULL,
+		     "lease_end", granted ? lease : NULL, "error", err);
+}
+
+static void refuse_internal(struct kg_red_outcome *o)
+{
+	o->result = "refused";
+	o->reason = kg_sk_reason_name(KG_SK_R_INTERNAL);
+	o->plan.op = KG_PLAN_REFUSE;
+	o->plan.answer.result = KG_SK_REFUSED;
+	o->plan.answer.reason = KG_SK_R_INTERNAL;
+	o->plan.answer.port = 0;
+	o->plan.answer.lease_end = 0;
+}
+
+void red_on_knock(struct red *r, const struct kg_nflog_pkt *p)
+{
+	struct kg_red_outcome o;
+	struct kg_err e = { "" };
+	int64_t now = (int64_t)time(NULL);
+	uint32_t rnd = 0;
+	int rc;
+
+	if (!p->pkt.l4_ok || p->pkt.l4proto != IPPROTO_UDP ||
+	    p->pkt.dport != r->cfg.knock_port)
+		return;
+	r->n_knocks++;
+	if (kg_random(&rnd, sizeof(rnd)))
+		rnd = (uint32_t)now;
+	kg_red_check(&r->st, &p->pkt.src, p->pkt.payload, p->pkt.payload_len,
+		     now, rnd, &o);
+	if (o.verdict == KG_V_DROP) {
+		log_outcome(&o, &p->pkt, NULL);
+		if (!o.green && r->ips)
+			kg_ips_invalid_knock(r->ips, &p->pkt.src);
+		return;
+	}
+	if (!strcmp(o.result, "accepted")) {
+		rc = red_apply(r, &o.plan, &e);
+		if (rc)
+			refuse_internal(&o);
+		else
+			kg_grants_commit(&r->st.grants, &o.k, o.hash, &o.plan, now);
+	}
+	log_outcome(&o, &p->pkt, e.msg[0] ? e.msg : NULL);
+	rc = answer(r, &o, &p->pkt);
+	if (rc)
+		kg_log(KG_LOG_ERR, "answer to %s: %s", o.k.green_id, strerror(-rc));
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/* knockgate-red: arguments, config, then the daemon (daemon.c). */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "red.h"
+#include "rules.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: knockgate-red [-c FILE] [-n] [-t] [-p]\n"
+		   "  -c FILE  config (default /etc/knockgate/red.conf)\n"
+		   "  -n       do not bring up the site link (made elsewhere)\n"
+		   "  -t       check the config and exit\n"
+		   "  -p       print the nftables table and exit\n");
+}
+
+static int load(struct red *r, struct kg_err *e)
+{
+	struct kg_conf c;
+	char dir[KG_RED_PATH_MAX];
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s", r->config_path);
+	rc = kg_conf_load(&c, r->config_path, e);
+	if (rc == 0)
+		rc = kg_red_config_from(&r->cfg, &c, dirname(dir), e);
+	kg_conf_free(&c);
+	return rc;
+}
+
+static int print_rules(const struct red *r)
+{
+	static char text[32768];
+
+	if (kg_red_render_rules(&r->cfg, text, sizeof(text)))
+		return 1;
+	fputs(text, stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct red r = { .config_path = "/etc/knockgate/red.conf" };
+	struct kg_err e = { "" };
+	bool check = false, print = false;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "c:ntph")) != -1) {
+		switch (opt) {
+		case 'c': r.config_path = optarg; break;
+		case 'n': r.no_site = true; break;
+		case 't': check = true; break;
+		case 'p': print = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	kg_log_init("knockgate-red", KG_LOG_INFO);
+	if (load(&r, &e)) {
+		fprintf(stderr, "knockgate-red: %s\n", e.msg);
+		return 1;
+	}
+	kg_log_set_level(r.cfg.log_level);
+	if (check || print)
+		return print ? print_rules(&r) : 0;
+	if (red_run(&r, &e)) {
+		fprintf(stderr, "knockgate-red: %s\n", e.msg);
+		return 1;
+	}
+	return 0;
+}
