@@ -1,0 +1,763 @@
+/* SPDX-License-Identifier: MIT */
+#include "ctrl_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "transcript.h"
+
+enum conn_state { C_HELLO, C_PROOF, C_LIVE, C_CLOSING };
+
+struct conn {
+	int fd;
+	enum conn_state st;
+	struct kg_addr tunnel;
+	char src[KG_ADDR_STRLEN];
+	char sid[24];
+	struct kg_ctrl_peer peer;
+	void *cert;
+	uint8_t challenge[KG_CTRL_NONCE_LEN];   /* proof or reproof */
+	uint8_t nonce[KG_CTRL_NONCE_LEN];       /* next service request */
+	bool reproof_out;
+	int64_t deadline;        /* state wait (hello, proof, reproof, flush) */
+	int64_t frame_deadline;  /* rest of a started frame; 0 = none */
+	int64_t reproof_at;
+	size_t in_len, out_off, out_len;
+	uint8_t in[KG_CTRL_MAX_FRAME];
+	uint8_t out[KG_CTRL_SERVER_OUT_MAX];
+};
+
+struct kg_ctrl_server {
+	struct kg_ctrl_server_conf conf;
+	struct kg_ctrl_ops ops;
+	int64_t (*now_ms)(void *ctx);
+	void *clock_ctx;
+	struct conn **c;
+	size_t n;
+};
+
+static int64_t mono_ms(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now(const struct kg_ctrl_server *s)
+{
+	return s->now_ms(s->clock_ctx);
+}
+
+int kg_ctrl_server_new(struct kg_ctrl_server **out,
+		       const struct kg_ctrl_server_conf *conf,
+		       const struct kg_ctrl_ops *ops,
+		       int64_t (*now_ms)(void *ctx), void *clock_ctx)
+{
+	struct kg_ctrl_server *s;
+
+	*out = NULL;
+	if (!conf->io_timeout_ms || !conf->max_clients || !ops->lookup ||
+	    !ops->verify_cert || !ops->verify_sig || !ops->cert_free ||
+	    !ops->session_live || !ops->session_end || !ops->open_service)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->c = calloc(conf->max_clients, sizeof(*s->c)))) {
+		free(s);
+		return -ENOMEM;
+	}
+	s->conf = *conf;
+	s->ops = *ops;
+	s->now_ms = now_ms ? now_ms : mono_ms;
+	s->clock_ctx = clock_ctx;
+	*out = s;
+	return 0;
+}
+
+static void conn_drop(struct kg_ctrl_server *s, size_t i)
+{
+	struct conn *c = s->c[i];
+
+	if (c->cert)
+		s->ops.cert_free(s->ops.ctx, c->cert);
+	if (s->ops.watch)
+		s->ops.watch(s->ops.ctx, c->fd, false);
+	close(c->fd);
+	kg_wipe(c, sizeof(*c));
+	free(c);
+	s->c[i] = s->c[--s->n];
+	s->c[s->n] = NULL;
+}
+
+void kg_ctrl_server_free(struct kg_ctrl_server *s)
+{
+	if (!s)
+		return;
+	while (s->n)
+		conn_drop(s, s->n - 1);
+	free(s->c);
+	free(s);
+}
+
+size_t kg_ctrl_server_count(const struct kg_ctrl_server *s)
+{
+	return s->n;
+}
+
+static size_t conn_index(const struct kg_ctrl_server *s, const struct conn *c)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->c[i] == c)
+			return i;
+	return s->n;
+}
+
+/* ---- output ---- */
+
+static void flush_out(struct conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t w = send(c->fd, c->out + c->out_off,
+				 c->out_len - c->out_off, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return;   /* EAGAIN: poll for POLLOUT; errors: read sees them */
+		c->out_off += (size_t)w;
+	}
+	c->out_off = c->out_len = 0;
+}
+
+/* Queues one message; -ENOBUFS when a client that does not read has let
+ * its backlog fill (the caller drops it). */
+static int send_msg(struct conn *c, const struct kg_ctrl_msg *m)
+{
+	size_t len;
+	int rc;
+
+	if (c->out_off && c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	rc = kg_ctrl_build(m, c->out + c->out_len,
+			   sizeof(c->out) - c->out_len, &len);
+	if (rc)
+		return rc == -EMSGSIZE ? -ENOBUFS : rc;
+	c->out_len += len;
+	flush_out(c);
+	return 0;
+}
+
+/* ---- ending ---- */
+
+static void log_ctrl(const struct conn *c, const char *result,
+		     const char *reason)
+{
+	kg_log_event(KG_LOG_NOTICE, "ctrl", "result", result, "reason", reason,
+		     "user", c->peer.user[0] ? c->peer.user : NULL, "src", c->src,
+		     "session", c->sid[0] ? c->sid : NULL);
+}
+
+/* Sends a last message (ERROR or CLOSE), then flushes and closes. When
+ * why is not NONE the session ends too: before live that removes the
+ * pending peer, so nothing stays open. */
+static void conn_finish(struct kg_ctrl_server *s, struct conn *c, uint8_t type,
+			uint16_t code, enum kg_sess_end why)
+{
+	struct kg_ctrl_msg m = { .type = type, .code = code };
+
+	if (why != KG_END_NONE && c->peer.session_id)
+		s->ops.session_end(s->ops.ctx, c->peer.session_id, why);
+	c->peer.session_id = 0;
+	if (send_msg(c, &m) == 0)
+		shutdown(c->fd, SHUT_WR);
+	c->st = C_CLOSING;
+	c->deadline = now(s) + s->conf.io_timeout_ms;
+	c->frame_deadline = 0;
+}
+
+static enum kg_sess_end fail_end(const struct conn *c, enum kg_sess_end live)
+{
+	return c->st == C_LIVE ? live : KG_END_AUTH_FAILED;
+}
+
+/* ---- accepting ---- */
+
+static int refuse_new(int fd, const char *src, uint16_t code,
+		      const char *reason)
+{
+	struct kg_ctrl_msg m = { .type = KG_CTRL_ERROR, .code = code };
+	uint8_t buf[64];
+	size_t len;
+
+	kg_log_event(KG_LOG_NOTICE, "ctrl", "result", "refused", "reason",
+		     reason, "src", src);
+	if (kg_ctrl_build(&m, buf, sizeof(buf), &len) == 0)
+		(void)!send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+	return code == KG_CODE_BUSY ? -EBUSY : -EPERM;
+}
+
+static bool session_connected(const struct kg_ctrl_server *s, uint64_t id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->c[i]->st != C_CLOSING && s->c[i]->peer.session_id == id)
+			return true;
+	return false;
+}
+
+int kg_ctrl_server_add(struct kg_ctrl_server *s, int fd,
+		       const struct kg_addr *tunnel)
+{
+	struct kg_ctrl_peer peer = { 0 };
+	char src[KG_ADDR_STRLEN];
+	struct conn *c;
+	int fl = fcntl(fd, F_GETFL);
+
+	kg_addr_str(tunnel, src);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		close(fd);
+		return -errno;
+	}
+	if (s->n >= s->conf.max_clients)
+		return refuse_new(fd, src, KG_CODE_BUSY, "max_clients");
+	if (s->ops.lookup(s->ops.ctx, tunnel, &peer) || !peer.session_id)
+		return refuse_new(fd, src, KG_CODE_NO_SESSION, "no_session");
+	if (peer.live || session_connected(s, peer.session_id))
+		return refuse_new(fd, src, KG_CODE_BUSY, "already_connected");
+	if (!(c = calloc(1, sizeof(*c)))) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->fd = fd;
+	c->st = C_HELLO;
+	c->tunnel = *tunnel;
+	c->peer = peer;
+	memcpy(c->src, src, sizeof(src));
+	snprintf(c->sid, sizeof(c->sid), "%016" PRIx64, peer.session_id);
+	c->deadline = now(s) + s->conf.io_timeout_ms;
+	s->c[s->n++] = c;
+	if (s->ops.watch)
+		s->ops.watch(s->ops.ctx, fd, true);
+	return 0;
+}
+
+void kg_ctrl_server_accept(struct kg_ctrl_server *s, int listen_fd)
+{
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct kg_addr a;
+		int fd = accept4(listen_fd, (struct sockaddr *)&ss, &sl,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;   /* EAGAIN, or a transient error: poll again */
+		kg_addr_from_sockaddr((struct sockaddr *)&ss, &a);
+		(void)kg_ctrl_server_add(s, fd, &a);
+	}
+}
+
+int kg_ctrl_listen(const struct kg_addr *addr, uint16_t port, int backlog,
+		   int *fd)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl;
+	int one = 1, rc;
+	int f = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (f < 0)
+		return -errno;
+	if (addr->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		memcpy(&in->sin_addr, addr->b, 4);
+		sl = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		memcpy(&in6->sin6_addr, addr->b, 16);
+		sl = sizeof(*in6);
+	}
+	if (setsockopt(f, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    setsockopt(f, SOL_IP, IP_FREEBIND, &one, sizeof(one)) ||
+	    bind(f, (struct sockaddr *)&ss, sl) || listen(f, backlog)) {
+		rc = -errno;
+		close(f);
+		return rc;
+	}
+	*fd = f;
+	return 0;
+}
+
+/* ---- messages ---- */
+
+static void binding_of(const struct kg_ctrl_server *s, const struct conn *c,
+		       struct kg_proof_binding *b)
+{
+	memcpy(b->challenge, c->challenge, 32);
+	memcpy(b->client_wg_pub, c->peer.client_wg_pub, 32);
+	memcpy(b->green_wg_pub, s->conf.green_wg_pub, 32);
+	b->tunnel = c->tunnel;
+}
+
+static void auth_refused(struct kg_ctrl_server *s, struct conn *c,
+			 const char *reason)
+{
+	kg_log_event(KG_LOG_NOTICE, "auth", "result", "rejected", "reason",
+		     reason, "user", c->peer.user, "src", c->src, "session",
+		     c->sid);
+	conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_AUTH_FAILED, KG_END_AUTH_FAILED);
+}
+
+static int on_hello(struct kg_ctrl_server *s, struct conn *c,
+		    const struct kg_ctrl_msg *m)
+{
+	const char *reason = "bad_certificate";
+	struct kg_ctrl_msg ch = { .type = KG_CTRL_CHALLENGE };
+	uint8_t spki[32];
+	int rc;
+
+	rc = s->ops.verify_cert(s->ops.ctx, m->cert.p, m->cert.len, &c->cert,
+				spki, &reason);
+	if (rc) {
+		c->cert = NULL;
+		auth_refused(s, c, reason ? reason : "bad_certificate");
+		return 0;
+	}
+	/* The card must belong to the user whose knock key opened this
+	 * tunnel: a knock key and a card of two users get nothing. */
+	if (!kg_memeq(spki, c->peer.spki_pin, 32)) {
+		auth_refused(s, c, "wrong_user");
+		return 0;
+	}
+	if ((rc = kg_random(c->challenge, sizeof(c->challenge))))
+		return rc;
+	memcpy(ch.nonce, c->challenge, sizeof(ch.nonce));
+	c->st = C_PROOF;
+	c->deadline = now(s) + s->conf.io_timeout_ms;
+	return send_msg(c, &ch);
+}
+
+static int send_session(struct conn *c,
+			const struct kg_ctrl_live *lv)
+{
+	struct kg_ctrl_msg m = { .type = KG_CTRL_SESSION };
+	int rc;
+
+	m.session_id = c->peer.session_id;
+	m.idle_timeout = lv->idle_timeout;
+	m.expires = lv->expires;
+	m.reproof_interval = lv->reproof_interval;
+	for (size_t i = 0; i < lv->n_services && i < KG_CTRL_MAX_SERVICES; i++) {
+		m.services[i].p = (const uint8_t *)lv->services[i];
+		m.services[i].len = strlen(lv->services[i]);
+		m.n_services++;
+	}
+	if ((rc = kg_random(c->nonce, sizeof(c->nonce))))
+		return rc;
+	memcpy(m.nonce, c->nonce, sizeof(m.nonce));
+	return send_msg(c, &m);
+}
+
+static int on_proof(struct kg_ctrl_server *s, struct conn *c,
+		    const struct kg_ctrl_msg *m)
+{
+	struct kg_ctrl_live lv = { 0 };
+	struct kg_proof_binding b;
+	uint8_t digest[32];
+	int rc;
+
+	binding_of(s, c, &b);
+	if ((rc = kg_transcript_card_proof_digest(&b, digest)))
+		return rc;
+	/* A challenge is good for one try: a replay of an older session's
+	 * signature fails because that session had another challenge. */
+	kg_wipe(c->challenge, sizeof(c->challenge));
+	if (s->ops.verify_sig(s->ops.ctx, c->cert, digest, m->sig.p, m->sig.len)) {
+		auth_refused(s, c, "bad_signature");
+		return 0;
+	}
+	if ((rc = s->ops.session_live(s->ops.ctx, c->peer.session_id, &lv))) {
+		auth_refused(s, c, "session_gone");
+		return 0;
+	}
+	c->st = C_LIVE;
+	c->peer.live = true;
+	c->deadline = 0;
+	if (s->conf.reproof_interval_ms)
+		c->reproof_at = now(s) + s->conf.reproof_interval_ms;
+	kg_log_event(KG_LOG_NOTICE, "auth", "result", "accepted", "user",
+		     c->peer.user, "src", c->src, "session", c->sid);
+	return send_session(c, &lv);
+}
+
+static int answer_service(struct conn *c, const struct kg_ctrl_msg *req,
+			  int granted, const struct kg_ctrl_grant *g,
+			  uint16_t code)
+{
+	struct kg_ctrl_msg m = { .type = granted ? KG_CTRL_GRANT : KG_CTRL_REFUSED };
+	int rc;
+
+	m.service = req->service;
+	m.code = code;
+	if (g)
+		m.grant = *g;
+	/* Every answer carries the nonce for the next request: each
+	 * signature is good for one request only. */
+	if ((rc = kg_random(c->nonce, sizeof(c->nonce))))
+		return rc;
+	memcpy(m.nonce, c->nonce, sizeof(m.nonce));
+	return send_msg(c, &m);
+}
+
+static uint16_t check_service_req(struct kg_ctrl_server *s, struct conn *c,
+				  const struct kg_ctrl_msg *m, const char *name)
+{
+	uint8_t digest[32];
+
+	if (!kg_memeq(m->nonce, c->nonce, sizeof(c->nonce)))
+		return KG_CODE_STALE_NONCE;
+	if (kg_transcript_service_digest(c->peer.session_id, c->nonce, name,
+					 digest))
+		return KG_CODE_PROTOCOL;
+	if (s->ops.verify_sig(s->ops.ctx, c->cert, digest, m->sig.p, m->sig.len))
+		return KG_CODE_BAD_SIGNATURE;
+	return KG_CODE_NONE;
+}
+
+static int on_service(struct kg_ctrl_server *s, struct conn *c,
+		      const struct kg_ctrl_msg *m)
+{
+	struct kg_ctrl_grant g = { 0 };
+	char name[KG_CTRL_MAX_NAME + 1];
+	uint16_t code;
+	char port[8];
+
+	memcpy(name, m->service.p, m->service.len);
+	name[m->service.len] = 0;
+	code = check_service_req(s, c, m, name);
+	if (code == KG_CODE_NONE) {
+		if (s->ops.activity)
+			s->ops.activity(s->ops.ctx, c->peer.session_id);
+		if (s->ops.open_service(s->ops.ctx, c->peer.session_id,
+					c->peer.user, name, &g, &code))
+			code = code ? code : KG_CODE_UNAVAILABLE;
+	}
+	snprintf(port, sizeof(port), "%u", g.port);
+	kg_log_event(KG_LOG_NOTICE, "service", "result",
+		     code ? "refused" : "granted", "reason",
+		     code ? kg_ctrl_code_name(code) : NULL, "service", name,
+		     "user", c->peer.user, "src", c->src, "session", c->sid,
+		     "port", code ? NULL : port);
+	return answer_service(c, m, code == KG_CODE_NONE, &g, code);
+}
+
+static int on_reproof(struct kg_ctrl_server *s, struct conn *c,
+		      const struct kg_ctrl_msg *m)
+{
+	struct kg_proof_binding b;
+	uint8_t digest[32];
+	int rc;
+
+	if (!c->reproof_out)
+		return -EPROTO;
+	binding_of(s, c, &b);
+	if ((rc = kg_transcript_reproof_digest(&b, c->peer.session_id, digest)))
+		return rc;
+	kg_wipe(c->challenge, sizeof(c->challenge));
+	c->reproof_out = false;
+	c->deadline = 0;
+	if (s->ops.verify_sig(s->ops.ctx, c->cert, digest, m->sig.p, m->sig.len)) {
+		kg_log_event(KG_LOG_NOTICE, "reproof", "result", "rejected",
+			     "reason", "bad_signature", "user", c->peer.user,
+			     "src", c->src, "session", c->sid);
+		conn_finish(s, c, KG_CTRL_CLOSE, KG_CODE_REPROOF_MISSED,
+			    KG_END_REPROOF_MISSED);
+		return 0;
+	}
+	kg_log_event(KG_LOG_INFO, "reproof", "result", "accepted", "user",
+		     c->peer.user, "src", c->src, "session", c->sid);
+	if (s->ops.reproved)
+		s->ops.reproved(s->ops.ctx, c->peer.session_id);
+	c->reproof_at = now(s) + s->conf.reproof_interval_ms;
+	return 0;
+}
+
+/* Which message each state accepts: anything else is a protocol error. */
+static int dispatch(struct kg_ctrl_server *s, struct conn *c,
+		    const struct kg_ctrl_msg *m)
+{
+	if (c->st == C_HELLO && m->type == KG_CTRL_HELLO)
+		return on_hello(s, c, m);
+	if (c->st == C_PROOF && m->type == KG_CTRL_PROOF)
+		return on_proof(s, c, m);
+	if (c->st != C_LIVE)
+		return -EPROTO;
+	switch (m->type) {
+	case KG_CTRL_SERVICE_REQ:
+		return on_service(s, c, m);
+	case KG_CTRL_REPROOF:
+		return on_reproof(s, c, m);
+	case KG_CTRL_CLOSE:
+		log_ctrl(c, "closed", "client_close");
+		conn_finish(s, c, KG_CTRL_CLOSE, KG_CODE_CLOSE, KG_END_CLOSE);
+		return 0;
+	default:
+		return -EPROTO;
+	}
+}
+
+/* ---- input ---- */
+
+static void protocol_error(struct kg_ctrl_server *s, struct conn *c,
+			   const char *reason)
+{
+	log_ctrl(c, "dropped", reason);
+	conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_PROTOCOL,
+		    fail_end(c, KG_END_CLOSE));
+}
+
+/* Handles every complete frame in the input buffer. */
+static void consume(struct kg_ctrl_server *s, struct conn *c)
+{
+	while (c->st != C_CLOSING) {
+		struct kg_ctrl_msg m;
+		const char *why = NULL;
+		size_t body, total;
+		int rc = kg_ctrl_frame_len(c->in, c->in_len, KG_CTRL_MAX_BODY,
+					   &body);
+
+		if (rc == -EMSGSIZE) {
+			protocol_error(s, c, "oversize");
+			return;
+		}
+		total = KG_CTRL_HDR_LEN + body;
+		if (rc || c->in_len < total)
+			break;
+		if (kg_ctrl_parse(c->in + KG_CTRL_HDR_LEN, body, &m, &why)) {
+			protocol_error(s, c, why);
+			return;
+		}
+		rc = dispatch(s, c, &m);
+		memmove(c->in, c->in + total, c->in_len - total);
+		c->in_len -= total;
+		if (rc == -EPROTO) {
+			protocol_error(s, c, "unexpected_message");
+			return;
+		}
+		if (rc) {
+			log_ctrl(c, "dropped", rc == -ENOBUFS ? "output_full"
+							       : "internal");
+			conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_INTERNAL,
+				    fail_end(c, KG_END_CLOSE));
+			return;
+		}
+	}
+	/* A started frame must be finished within io_timeout (slowloris). */
+	if (c->in_len == 0)
+		c->frame_deadline = 0;
+	else if (!c->frame_deadline)
+		c->frame_deadline = now(s) + s->conf.io_timeout_ms;
+}
+
+/* One read per event, so a flooding client cannot starve the others. */
+static void on_readable(struct kg_ctrl_server *s, struct conn *c)
+{
+	ssize_t r;
+
+	if (c->st == C_CLOSING) {
+		uint8_t sink[512];
+
+		r = recv(c->fd, sink, sizeof(sink), 0);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+			c->deadline = now(s);   /* peer done: close now */
+		return;
+	}
+	r = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r <= 0) {
+		log_ctrl(c, "closed", r == 0 ? "eof" : "io_error");
+		conn_finish(s, c, KG_CTRL_CLOSE, KG_CODE_CLOSE,
+			    fail_end(c, KG_END_CLOSE));
+		c->deadline = now(s);
+		return;
+	}
+	c->in_len += (size_t)r;
+	consume(s, c);
+}
+
+static struct conn *by_fd(const struct kg_ctrl_server *s, int fd)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->c[i]->fd == fd)
+			return s->c[i];
+	return NULL;
+}
+
+void kg_ctrl_server_handle(struct kg_ctrl_server *s, int fd, short revents)
+{
+	struct conn *c = by_fd(s, fd);
+
+	if (!c)
+		return;
+	if (revents & POLLOUT)
+		flush_out(c);
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		on_readable(s, c);
+	if (c->st == C_CLOSING && c->out_off == c->out_len &&
+	    c->deadline <= now(s))
+		conn_drop(s, conn_index(s, c));
+}
+
+size_t kg_ctrl_server_pollfds(const struct kg_ctrl_server *s,
+			      struct pollfd *p, size_t cap)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->n && k < cap; i++, k++) {
+		const struct conn *c = s->c[i];
+
+		p[k].fd = c->fd;
+		p[k].events = POLLIN;
+		if (c->out_off < c->out_len)
+			p[k].events |= POLLOUT;
+		p[k].revents = 0;
+	}
+	return k;
+}
+
+static void send_reproof_req(struct kg_ctrl_server *s, struct conn *c)
+{
+	struct kg_ctrl_msg m = { .type = KG_CTRL_REPROOF_REQ };
+
+	int rc = kg_random(c->challenge, sizeof(c->challenge));
+
+	memcpy(m.nonce, c->challenge, sizeof(m.nonce));
+	if (rc || send_msg(c, &m)) {
+		log_ctrl(c, "dropped", "output_full");
+		conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_INTERNAL, KG_END_CLOSE);
+		return;
+	}
+	c->reproof_out = true;
+	c->deadline = now(s) + s->conf.io_timeout_ms;
+}
+
+/* Returns true if c was dropped. */
+static bool tick_one(struct kg_ctrl_server *s, struct conn *c, int64_t t)
+{
+	flush_out(c);
+	if (c->st == C_CLOSING) {
+		if (c->out_off < c->out_len && c->deadline > t)
+			return false;
+		conn_drop(s, conn_index(s, c));
+		return true;
+	}
+	if ((c->deadline && t >= c->deadline) ||
+	    (c->frame_deadline && t >= c->frame_deadline)) {
+		bool reproof = c->st == C_LIVE && c->reproof_out;
+
+		enum kg_sess_end why = reproof ? KG_END_REPROOF_MISSED
+				       : c->st == C_LIVE ? KG_END_CLOSE
+				       : KG_END_AUTH_TIMEOUT;
+
+		log_ctrl(c, "dropped", reproof ? "reproof_timeout" : "timeout");
+		conn_finish(s, c, KG_CTRL_CLOSE,
+			    reproof ? KG_CODE_REPROOF_MISSED : KG_CODE_TIMEOUT,
+			    why);
+		return false;
+	}
+	if (c->st == C_LIVE && !c->reproof_out && c->reproof_at &&
+	    t >= c->reproof_at)
+		send_reproof_req(s, c);
+	return false;
+}
+
+void kg_ctrl_server_tick(struct kg_ctrl_server *s)
+{
+	int64_t t = now(s);
+
+	for (size_t i = 0; i < s->n;)
+		if (!tick_one(s, s->c[i], t))
+			i++;
+}
+
+int kg_ctrl_server_next_timeout_ms(const struct kg_ctrl_server *s)
+{
+	int64_t t = now(s), best = -1;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct conn *c = s->c[i];
+		int64_t d[3] = { c->deadline, c->frame_deadline,
+				 c->st == C_LIVE && !c->reproof_out
+				 ? c->reproof_at : 0 };
+
+		for (int k = 0; k < 3; k++) {
+			int64_t left;
+
+			if (!d[k])
+				continue;
+			left = d[k] > t ? d[k] - t : 0;
+			if (best < 0 || left < best)
+				best = left;
+		}
+	}
+	return best > INT32_MAX ? INT32_MAX : (int)best;
+}
+
+int kg_ctrl_server_run_once(struct kg_ctrl_server *s, int listen_fd,
+			    int timeout_ms)
+{
+	struct pollfd *p = calloc(s->conf.max_clients + 1, sizeof(*p));
+	int next = kg_ctrl_server_next_timeout_ms(s), rc = 0;
+	size_t n = 0;
+
+	if (!p)
+		return -ENOMEM;
+	if (listen_fd >= 0)
+		p[n++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+	n += kg_ctrl_server_pollfds(s, p + n, s->conf.max_clients);
+	if (next >= 0 && (timeout_ms < 0 || next < timeout_ms))
+		timeout_ms = next;
+	if (poll(p, n, timeout_ms) < 0 && errno != EINTR)
+		rc = -errno;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (!p[i].revents)
+			continue;
+		if (p[i].fd == listen_fd)
+			kg_ctrl_server_accept(s, listen_fd);
+		else
+			kg_ctrl_server_handle(s, p[i].fd, p[i].revents);
+	}
+	kg_ctrl_server_tick(s);
+	free(p);
+	return rc;
+}
+
+int kg_ctrl_server_end_session(struct kg_ctrl_server *s, uint64_t id,
+			       uint16_t code)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct conn *c = s->c[i];
+
+		if (c->st == C_CLOSING || c->peer.session_id != id)
+			continue;
+		log_ctrl(c, "closed", kg_ctrl_code_name(code));
+		conn_finish(s, c, KG_CTRL_CLOSE, code, KG_END_NONE);
+		return 0;
+	}
+	return -ENOENT;
+}

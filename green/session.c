@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: MIT */
+#include "session.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto.h"
+
+static const char *const end_names[] = {
+	[KG_END_NONE] = "none",
+	[KG_END_CLOSE] = "close",
+	[KG_END_IDLE] = "idle",
+	[KG_END_LIFETIME] = "lifetime",
+	[KG_END_PEER_SILENT] = "peer_silent",
+	[KG_END_REPROOF_MISSED] = "reproof_missed",
+	[KG_END_REVOKED] = "revoked",
+	[KG_END_REMOVED] = "removed",
+	[KG_END_AUTH_TIMEOUT] = "auth_timeout",
+	[KG_END_AUTH_FAILED] = "auth_failed",
+	[KG_END_REPLACED] = "replaced",
+};
+
+const char *kg_sess_end_name(enum kg_sess_end r)
+{
+	if ((unsigned)r < sizeof(end_names) / sizeof(end_names[0]))
+		return end_names[r];
+	return "unknown";
+}
+
+const char *kg_knock_action_name(enum kg_knock_action a)
+{
+	switch (a) {
+	case KG_KNOCK_NEW: return "new";
+	case KG_KNOCK_REPLACED: return "replaced";
+	case KG_KNOCK_ADD_SOURCE: return "add_source";
+	case KG_KNOCK_SAME: return "same";
+	case KG_KNOCK_REFUSED: return "refused";
+	}
+	return "unknown";
+}
+
+static int64_t real_clock(void *ctx)
+{
+	(void)ctx;
+	return (int64_t)time(NULL);
+}
+
+int kg_sess_init(struct kg_sess_table *t, size_t cap,
+		 const struct kg_sess_limits *lim, uint64_t id_base,
+		 kg_clock_fn clock, void *clock_ctx)
+{
+	memset(t, 0, sizeof(*t));
+	if (cap == 0 || !lim || lim->idle_timeout == 0 ||
+	    lim->max_lifetime == 0 || lim->handshake_timeout == 0)
+		return -EINVAL;
+	t->s = calloc(cap, sizeof(*t->s));
+	if (!t->s)
+		return -ENOMEM;
+	t->cap = cap;
+	t->lim = *lim;
+	t->next_id = id_base;
+	t->clock = clock ? clock : real_clock;
+	t->clock_ctx = clock_ctx;
+	return 0;
+}
+
+void kg_sess_free(struct kg_sess_table *t)
+{
+	if (t->s)
+		kg_wipe(t->s, t->cap * sizeof(*t->s));
+	free(t->s);
+	memset(t, 0, sizeof(*t));
+}
+
+int64_t kg_sess_now(const struct kg_sess_table *t)
+{
+	return t->clock(t->clock_ctx);
+}
+
+struct kg_session *kg_sess_by_id(struct kg_sess_table *t, uint64_t id)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->s[i].id == id)
+			return &t->s[i];
+	return NULL;
+}
+
+struct kg_session *kg_sess_by_tunnel(struct kg_sess_table *t,
+				     const struct kg_addr *a)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (kg_addr_eq(&t->s[i].tunnel, a))
+			return &t->s[i];
+	return NULL;
+}
+
+struct kg_session *kg_sess_by_key(struct kg_sess_table *t,
+				  const uint8_t key[32])
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (kg_memeq(t->s[i].peer_key, key, 32))
+			return &t->s[i];
+	return NULL;
+}
+
+bool kg_sess_src_in_use(const struct kg_sess_table *t,
+			const struct kg_addr *src, uint64_t except_id)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->s[i].id == except_id)
+			continue;
+		for (size_t j = 0; j < t->s[i].n_src; j++)
+			if (kg_addr_eq(&t->s[i].src[j], src))
+				return true;
+	}
+	return false;
+}
+
+int kg_sess_end(struct kg_sess_table *t, uint64_t id, enum kg_sess_end why,
+		struct kg_session *out)
+{
+	struct kg_session *s = kg_sess_by_id(t, id);
+	size_t i;
+
+	if (!s)
+		return -ENOENT;
+	s->end = why;
+	if (out)
+		*out = *s;
+	/* Order does not matter: move the last entry into the hole. */
+	i = (size_t)(s - t->s);
+	t->s[i] = t->s[t->n - 1];
+	kg_wipe(&t->s[t->n - 1], sizeof(t->s[0]));
+	t->n--;
+	return 0;
+}
+
+static int64_t heard(const struct kg_session *s)
+{
+	return s->last_heard > s->last_handshake ? s->last_heard
+						 : s->last_handshake;
+}
+
+static bool has_src(const struct kg_session *s, const struct kg_addr *src)
+{
+	for (size_t j = 0; j < s->n_src; j++)
+		if (kg_addr_eq(&s->src[j], src))
+			return true;
+	return false;
+}
+
+static int add_pending(struct kg_sess_table *t, const char *user,
+		       const struct kg_addr *tunnel, const uint8_t key[32],
+		       const struct kg_addr *src, struct kg_session **out)
+{
+	int64_t now = kg_sess_now(t);
+	struct kg_session *s;
+
+	if (t->n == t->cap)
+		return -ENOSPC;
+	s = &t->s[t->n++];
+	memset(s, 0, sizeof(*s));
+	do
+		s->id = t->next_id++;
+	while (s->id == 0 || kg_sess_by_id(t, s->id) != s);
+	s->state = KG_SESS_PENDING;
+	strcpy(s->user, user);
+	s->tunnel = *tunnel;
+	memcpy(s->peer_key, key, 32);
+	s->src[0] = *src;
+	s->n_src = 1;
+	s->created = s->last_activity = s->last_heard = now;
+	*out = s;
+	return 0;
+}
+
+/* The same key knocking again: a live session may roam to a new source;
+ * a pending one simply keeps its peer (the source list grows too). */
+static int same_key(struct kg_session *s, const struct kg_addr *src,
+		    enum kg_knock_action *action)
+{
+	if (has_src(s, src)) {
+		*action = KG_KNOCK_SAME;
+		return 0;
+	}
+	if (s->n_src == KG_SESS_MAX_SRC)
+		return -ENOSPC;
+	s->src[s->n_src++] = *src;
+	*action = KG_KNOCK_ADD_SOURCE;
+	return 0;
+}
+
+int kg_sess_knock(struct kg_sess_table *t, const char *user,
+		  const struct kg_addr *tunnel, const uint8_t peer_key[32],
+		  const struct kg_addr *src, enum kg_knock_action *action,
+		  struct kg_session **s, struct kg_session *old)
+{
+	struct kg_session *cur = kg_sess_by_tunnel(t, tunnel);
+	int64_t now = kg_sess_now(t);
+	int rc;
+
+	*s = NULL;
+	if (!user || !*user || strlen(user) >= KG_SESS_USER_MAX)
+		return -EINVAL;
+	if (cur && strcmp(cur->user, user) != 0)
+		return -EINVAL;   /* two users with one tunnel address: config bug */
+	if (cur && kg_memeq(cur->peer_key, peer_key, 32)) {
+		if ((rc = same_key(cur, src, action)) == 0)
+			*s = cur;
+		return rc;
+	}
+	if (cur && cur->state == KG_SESS_LIVE &&
+	    now - heard(cur) <= (int64_t)t->lim.idle_timeout) {
+		*action = KG_KNOCK_REFUSED;
+		return 0;
+	}
+	/* A key may be the peer of one session only. */
+	if (kg_sess_by_key(t, peer_key))
+		return -EEXIST;
+	if (cur) {
+		kg_sess_end(t, cur->id, cur->state == KG_SESS_LIVE
+			    ? KG_END_PEER_SILENT : KG_END_REPLACED, old);
+		*action = KG_KNOCK_REPLACED;
+	} else {
+		*action = KG_KNOCK_NEW;
+	}
+	return add_pending(t, user, tunnel, peer_key, src, s);
+}
+
+int kg_sess_prove(struct kg_sess_table *t, uint64_t id)
+{
+	struct kg_session *s = kg_sess_by_id(t, id);
+	int64_t now = kg_sess_now(t);
+
+	if (!s)
+		return -ENOENT;
+	if (s->state == KG_SESS_LIVE)
+		return -EALREADY;
+	s->state = KG_SESS_LIVE;
+	s->start = s->last_activity = s->last_heard = now;
+	s->reproof_due = t->lim.reproof_interval
+			 ? now + t->lim.reproof_interval : 0;
+	return 0;
+}
+
+int kg_sess_reproved(struct kg_sess_table *t, uint64_t id)
+{
+	struct kg_session *s = kg_sess_by_id(t, id);
+	int64_t now = kg_sess_now(t);
+
+	if (!s || s->state != KG_SESS_LIVE)
+		return -ENOENT;
+	s->last_heard = now;
+	if (t->lim.reproof_interval)
+		s->reproof_due = now + t->lim.reproof_interval;
+	return 0;
+}
+
+void kg_sess_touch(struct kg_sess_table *t, uint64_t id)
+{
+	struct kg_session *s = kg_sess_by_id(t, id);
+
+	if (s)
+		s->last_activity = s->last_heard = kg_sess_now(t);
+}
+
+void kg_sess_observe_peer(struct kg_sess_table *t, const uint8_t key[32],
+			  int64_t last_handshake, uint64_t rx_bytes)
+{
+	struct kg_session *s = kg_sess_by_key(t, key);
+
+	if (!s)
+		return;
+	if (last_handshake > s->last_handshake)
+		s->last_handshake = last_handshake;
+	if (rx_bytes != s->rx_bytes) {
+		s->rx_bytes = rx_bytes;
+		s->last_activity = s->last_heard = kg_sess_now(t);
+	}
+}
+
+/* Why s must end now, or KG_END_NONE. Lifetime first: it is the bound
+ * that holds whatever else the session does. */
+static enum kg_sess_end due(const struct kg_sess_table *t,
+			    const struct kg_session *s, int64_t now)
+{
+	const struct kg_sess_limits *l = &t->lim;
+
+	if (s->state == KG_SESS_PENDING)
+		return now - s->created >= (int64_t)l->handshake_timeout
+		       ? KG_END_AUTH_TIMEOUT : KG_END_NONE;
+	if (now - s->start >= (int64_t)l->max_lifetime)
+		return KG_END_LIFETIME;
+	if (s->reproof_due &&
+	    now >= s->reproof_due + (int64_t)l->reproof_grace)
+		return KG_END_REPROOF_MISSED;
+	if (now - heard(s) >= (int64_t)l->handshake_timeout)
+		return KG_END_PEER_SILENT;
+	if (now - s->last_activity >= (int64_t)l->idle_timeout)
+		return KG_END_IDLE;
+	return KG_END_NONE;
+}
+
+size_t kg_sess_expire(struct kg_sess_table *t, kg_sess_end_cb cb, void *ctx)
+{
+	int64_t now = kg_sess_now(t);
+	struct kg_session gone;
+	size_t ended = 0;
+
+	for (size_t i = 0; i < t->n;) {
+		enum kg_sess_end why = due(t, &t->s[i], now);
+
+		if (why == KG_END_NONE) {
+			i++;
+			continue;
+		}
+		kg_sess_end(t, t->s[i].id, why, &gone);
+		ended++;
+		if (cb)
+			cb(ctx, &gone);
+		kg_wipe(&gone, sizeof(gone));
+	}
+	return ended;
+}
+
+size_t kg_sess_end_user(struct kg_sess_table *t, const char *user,
+			enum kg_sess_end why, kg_sess_end_cb cb, void *ctx)
+{
+	struct kg_session gone;
+	size_t ended = 0;
+
+	for (size_t i = 0; i < t->n;) {
+		if (strcmp(t->s[i].user, user) != 0) {
+			i++;
+			continue;
+		}
+		kg_sess_end(t, t->s[i].id, why, &gone);
+		ended++;
+		if (cb)
+			cb(ctx, &gone);
+		kg_wipe(&gone, sizeof(gone));
+	}
+	return ended;
+}
+
+static int64_t min_pos(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+int64_t kg_sess_next_deadline(const struct kg_sess_table *t)
+{
+	const struct kg_sess_limits *l = &t->lim;
+	int64_t now = kg_sess_now(t), best = -1;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct kg_session *s = &t->s[i];
+		int64_t d;
+
+		if (s->state == KG_SESS_PENDING) {
+			d = s->created + l->handshake_timeout;
+		} else {
+			d = min_pos(s->start + l->max_lifetime,
+				    heard(s) + l->handshake_timeout);
+			d = min_pos(d, s->last_activity + l->idle_timeout);
+			if (s->reproof_due)
+				d = min_pos(d, s->reproof_due + l->reproof_grace);
+		}
+		d = d > now ? d - now : 0;
+		best = best < 0 ? d : min_pos(best, d);
+	}
+	return best;
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Green's session table: pure bookkeeping, no I/O, no nftables, no
+ * WireGuard, so every rule is unit-tested with an injected clock. The
+ * daemon applies what the table decides (add/remove peer, open/close the
+ * WireGuard port for a source) and logs it.
+ *
+ *   pending  a knock was accepted and the peer added; only the control
+ *            port is reachable. Ends after handshake_timeout unless the
+ *            card proof passes.
+ *   live     the card proved; ends on close, idle, lifetime, peer
+ *            silence, a missed reproof, revocation or user removal.
+ *   ended    gone from the table (the caller got a copy to clean up).
+ *
+ * Rules (DESIGN.md, "Security decisions"): a tunnel address belongs to
+ * one peer at a time. A knock may replace a pending peer, never a live
+ * session's peer unless that peer has been silent (no handshake and no
+ * activity) past the idle timeout. A live session's own key knocking from
+ * a new source adds that source (roaming), it does not replace anything.
+ *
+ * Memory: the table owns its sessions; pointers returned by lookups are
+ * valid until the next call that adds or ends a session. Ended sessions
+ * are handed to the caller by value.
+ */
+#ifndef KG_SESSION_H
+#define KG_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define KG_SESS_MAX_SRC 4
+#define KG_SESS_USER_MAX 64
+
+enum kg_sess_state { KG_SESS_PENDING = 1, KG_SESS_LIVE = 2 };
+
+enum kg_sess_end {
+	KG_END_NONE = 0,
+	KG_END_CLOSE,          /* client or admin asked */
+	KG_END_IDLE,           /* no activity for idle_timeout */
+	KG_END_LIFETIME,       /* max_lifetime reached */
+	KG_END_PEER_SILENT,    /* nothing heard from the peer (handshake,
+				  control message) for handshake_timeout */
+	KG_END_REPROOF_MISSED, /* periodic card proof not answered or wrong */
+	KG_END_REVOKED,        /* certificate on the reloaded CRL */
+	KG_END_REMOVED,        /* user record gone on reload */
+	KG_END_AUTH_TIMEOUT,   /* pending: no card proof in time */
+	KG_END_AUTH_FAILED,    /* pending: card proof refused */
+	KG_END_REPLACED,       /* pending peer replaced by a newer knock */
+};
+
+/* Stable name for logs ("idle", "reproof_missed", ...), never NULL. */
+const char *kg_sess_end_name(enum kg_sess_end r);
+
+/* Seconds; config [session] (docs/sessions.md). */
+struct kg_sess_limits {
+	uint32_t idle_timeout;
+	uint32_t max_lifetime;
+	uint32_t reproof_interval;   /* 0 = never ask */
+	uint32_t handshake_timeout;
+	uint32_t reproof_grace;      /* time allowed to answer a reproof */
+};
+
+struct kg_session {
+	uint64_t id;
+	enum kg_sess_state state;
+	enum kg_sess_end end;              /* set on ended copies */
+	char user[KG_SESS_USER_MAX];
+	struct kg_addr tunnel;
+	uint8_t peer_key[32];
+	struct kg_addr src[KG_SESS_MAX_SRC];
+	size_t n_src;
+	int64_t created;          /* knock accepted */
+	int64_t start;            /* card proved (live) */
+	int64_t last_activity;    /* traffic or control message */
+	int64_t last_handshake;   /* WireGuard, as the daemon observed it */
+	int64_t last_heard;       /* any sign of the peer: handshake, control
+				     message, reproof (peer silence) */
+	uint64_t rx_bytes;        /* last observed WireGuard counter */
+	int64_t reproof_due;      /* live: next periodic proof */
+};
+
+typedef int64_t (*kg_clock_fn)(void *ctx);
+
+struct kg_sess_table {
+	struct kg_session *s;
+	size_t n, cap;
+	uint64_t next_id;
+	struct kg_sess_limits lim;
+	kg_clock_fn clock;
+	void *clock_ctx;
+};
+
+/* cap = most sessions at once (pending + live); id_base seeds session ids
+ * (random at start, so ids differ across restarts). clock NULL = real
+ * time (CLOCK_REALTIME seconds). 0 or -ENOMEM/-EINVAL. */
+int kg_sess_init(struct kg_sess_table *t, size_t cap,
+		 const struct kg_sess_limits *lim, uint64_t id_base,
+		 kg_clock_fn clock, void *clock_ctx);
+void kg_sess_free(struct kg_sess_table *t);
+int64_t kg_sess_now(const struct kg_sess_table *t);
+
+enum kg_knock_action {
+	KG_KNOCK_NEW,          /* new pending session: add peer, open src */
+	KG_KNOCK_REPLACED,     /* *old ended (pending or silent live): remove
+				  its peer, then as NEW */
+	KG_KNOCK_ADD_SOURCE,   /* live session's own key from a new source:
+				  open that source too, keep the peer */
+	KG_KNOCK_SAME,         /* same key, known source: nothing to do */
+	KG_KNOCK_REFUSED,      /* tunnel address held by a live session */
+};
+
+const char *kg_knock_action_name(enum kg_knock_action a);
+
+/* An accepted knock for user (tunnel address, ephemeral peer key, source).
+ * Returns 0 with *action and *s set (s NULL if refused), and for REPLACED
+ * a copy of the ended session in *old; -ENOSPC if the table or a session's
+ * source list is full (nothing changed); -EINVAL for a bad user name. */
+int kg_sess_knock(struct kg_sess_table *t, const char *user,
+		  const struct kg_addr *tunnel, const uint8_t peer_key[32],
+		  const struct kg_addr *src, enum kg_knock_action *action,
+		  struct kg_session **s, struct kg_session *old);
+
+/* Pending -> live after the card proof. -ENOENT no such session,
+ * -EALREADY if already live. */
+int kg_sess_prove(struct kg_sess_table *t, uint64_t id);
+/* A reproof passed: the next one is due reproof_interval from now. It
+ * shows the peer is there but is not activity (a client that only
+ * answers reproofs still goes idle). */
+int kg_sess_reproved(struct kg_sess_table *t, uint64_t id);
+/* A control message or service use counts as activity. */
+void kg_sess_touch(struct kg_sess_table *t, uint64_t id);
+/* WireGuard stats for a peer (from the periodic peer dump): handshake
+ * time (0 = never) and received bytes; a changed counter is activity. */
+void kg_sess_observe_peer(struct kg_sess_table *t, const uint8_t key[32],
+			  int64_t last_handshake, uint64_t rx_bytes);
+
+struct kg_session *kg_sess_by_id(struct kg_sess_table *t, uint64_t id);
+struct kg_session *kg_sess_by_tunnel(struct kg_sess_table *t,
+				     const struct kg_addr *a);
+struct kg_session *kg_sess_by_key(struct kg_sess_table *t,
+				  const uint8_t key[32]);
+/* True if any session (other than except_id) uses src as a source: the
+ * WireGuard port opening for src must then stay. */
+bool kg_sess_src_in_use(const struct kg_sess_table *t,
+			const struct kg_addr *src, uint64_t except_id);
+
+/* Ends one session: copies it (end reason set) into *out if not NULL and
+ * removes it. -ENOENT if unknown. */
+int kg_sess_end(struct kg_sess_table *t, uint64_t id, enum kg_sess_end why,
+		struct kg_session *out);
+
+/* Ends every session whose time is up (handshake_timeout for pending;
+ * idle, lifetime, peer silence, reproof_due + reproof_grace for live),
+ * calling cb for each ended copy (after removal). Returns how many. */
+typedef void (*kg_sess_end_cb)(void *ctx, const struct kg_session *ended);
+size_t kg_sess_expire(struct kg_sess_table *t, kg_sess_end_cb cb, void *ctx);
+
+/* Ends every session of user (revocation or removal on reload). */
+size_t kg_sess_end_user(struct kg_sess_table *t, const char *user,
+			enum kg_sess_end why, kg_sess_end_cb cb, void *ctx);
+
+/* Seconds until the next expiry check can change anything (for the event
+ * loop's timeout); -1 if the table is empty. */
+int64_t kg_sess_next_deadline(const struct kg_sess_table *t);
+
+#endif

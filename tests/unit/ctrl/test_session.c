@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/* Green's session table: states, every end reason, replace and roaming
+ * rules, lookups, with a clock the test moves. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "green/session.h"
+
+static int64_t clock_now;
+
+static int64_t fake_clock(void *ctx)
+{
+	(void)ctx;
+	return clock_now;
+}
+
+static const struct kg_sess_limits lim = {
+	.idle_timeout = 600, .max_lifetime = 3600, .reproof_interval = 300,
+	.handshake_timeout = 180, .reproof_grace = 30,
+};
+
+struct fx {
+	struct kg_sess_table t;
+	struct kg_addr tun, src1, src2;
+	uint8_t k1[32], k2[32];
+	struct kg_session ended[8];
+	size_t n_ended;
+};
+
+static int setup(void **st)
+{
+	static struct fx f;
+
+	memset(&f, 0, sizeof(f));
+	clock_now = 1000000;
+	assert_int_equal(kg_sess_init(&f.t, 8, &lim, 77, fake_clock, NULL), 0);
+	kg_addr_parse("10.88.1.10", &f.tun);
+	kg_addr_parse("198.51.100.10", &f.src1);
+	kg_addr_parse("198.51.100.99", &f.src2);
+	memset(f.k1, 0x11, 32);
+	memset(f.k2, 0x22, 32);
+	*st = &f;
+	return 0;
+}
+
+static int teardown(void **st)
+{
+	struct fx *f = *st;
+
+	kg_sess_free(&f->t);
+	return 0;
+}
+
+static void on_end(void *ctx, const struct kg_session *s)
+{
+	struct fx *f = ctx;
+
+	f->ended[f->n_ended++] = *s;
+}
+
+static struct kg_session *knock(struct fx *f, const uint8_t *key,
+				const struct kg_addr *src,
+				enum kg_knock_action want, struct kg_session *old)
+{
+	enum kg_knock_action a;
+	struct kg_session *s, dummy;
+
+	assert_int_equal(kg_sess_knock(&f->t, "alice", &f->tun, key, src, &a, &s,
+				       old ? old : &dummy), 0);
+	assert_string_equal(kg_knock_action_name(a), kg_knock_action_name(want));
+	return s;
+}
+
+static uint64_t live_session(struct fx *f)
+{
+	struct kg_session *s = knock(f, f->k1, &f->src1, KG_KNOCK_NEW, NULL);
+	uint64_t id = s->id;
+
+	assert_int_equal(kg_sess_prove(&f->t, id), 0);
+	return id;
+}
+
+static void expect_end(struct fx *f, int64_t at, enum kg_sess_end why)
+{
+	clock_now = at - 1;
+	assert_int_equal(kg_sess_expire(&f->t, on_end, f), 0);
+	clock_now = at;
+	assert_int_equal(kg_sess_expire(&f->t, on_end, f), 1);
+	assert_int_equal(f->n_ended, 1);
+	assert_string_equal(kg_sess_end_name(f->ended[0].end),
+			    kg_sess_end_name(why));
+	assert_int_equal(f->t.n, 0);
+}
+
+static void test_knock_makes_pending_and_proof_makes_live(void **st)
+{
+	struct fx *f = *st;
+	struct kg_session *s = knock(f, f->k1, &f->src1, KG_KNOCK_NEW, NULL);
+	uint64_t id = s->id;
+
+	assert_int_equal(s->state, KG_SESS_PENDING);
+	assert_true(id != 0);
+	assert_ptr_equal(kg_sess_by_tunnel(&f->t, &f->tun), s);
+	assert_ptr_equal(kg_sess_by_key(&f->t, f->k1), s);
+	assert_ptr_equal(kg_sess_by_id(&f->t, id), s);
+	assert_int_equal(kg_sess_prove(&f->t, id), 0);
+	assert_int_equal(s->state, KG_SESS_LIVE);
+	assert_int_equal(kg_sess_prove(&f->t, id), -EALREADY);
+	assert_int_equal(kg_sess_prove(&f->t, id + 1000), -ENOENT);
+	assert_true(s->reproof_due == clock_now + 300);
+}
+
+static void test_pending_without_proof_ends_auth_timeout(void **st)
+{
+	struct fx *f = *st;
+
+	knock(f, f->k1, &f->src1, KG_KNOCK_NEW, NULL);
+	expect_end(f, clock_now + 180, KG_END_AUTH_TIMEOUT);
+}
+
+static void test_live_ends_at_lifetime(void **st)
+{
+	struct fx *f = *st;
+	uint64_t id = live_session(f);
+	int64_t t0 = clock_now;
+
+	/* active all along, reproofs answered: only the lifetime ends it */
+	for (int64_t t = t0 + 100; t < t0 + 3600; t += 100) {
+		clock_now = t;
+		kg_sess_touch(&f->t, id);
+		kg_sess_reproved(&f->t, id);
+		assert_int_equal(kg_sess_expire(&f->t, on_end, f), 0);
+	}
+	expect_end(f, t0 + 3600, KG_END_LIFETIME);
+}
+
+static void test_live_ends_idle_without_activity(void **st)
+{
+	struct fx *f = *st;
+	uint64_t id = live_session(f);
+	int64_t t0 = clock_now;
+
+	/* reproofs and handshakes keep the peer heard, not active */
+	for (int64_t t = t0 + 100; t < t0 + 600; t += 100) {
+		clock_now = t;
+		kg_sess_reproved(&f->t, id);
+		kg_sess_observe_peer(&f->t, f->k1, t, 0);
+	}
+	expect_end(f, t0 + 600, KG_END_IDLE);
+}
+
+static void test_traffic_counter_is_activity(void **st)
+{
+	struct fx *f = *st;
+	uint64_t id = live_session(f);
+	int64_t t0 = clock_now;
+
+	for (int64_t t = t0 + 100; t < t0 + 1000; t += 100) {
+		clock_now = t;
+		kg_sess_reproved(&f->t, id);
+		kg_sess_observe_peer(&f->t, f->k1, t, (uint64_t)t);
+		assert_int_equal(kg_sess_expire(&f->t, on_end, f), 0);
+	}
+}
+
+static void test_live_ends_peer_silent(void **st)
+{
+	struct fx *f = *st;
+
+	live_session(f);
+	expect_end(f, clock_now + 180, KG_END_PEER_SILENT);
+}
+
+static void test_missed_reproof_ends_session(void **st)
+{
+	struct fx *f = *st;
+	uint64_t id = live_session(f);
+	int64_t t0 = clock_now;
+
+	for (int64_t t = t0 + 60; t <= t0 + 300; t += 60) {
+		clock_now = t;
+		kg_sess_touch(&f->t, id);
+	}
+	expect_end(f, t0 + 300 + 30, KG_END_REPROOF_MISSED);
+}
+
+static void test_close_revoked_removed_end_reasons(void **st)
+{
+	struct fx *f = *st;
+	struct kg_session out;
+	uint64_t id = live_session(f);
+
+	assert_int_equal(kg_sess_end(&f->t, id, KG_END_CLOSE, &out), 0);
+	assert_string_equal(kg_sess_end_name(out.end), "close");
+	assert_int_equal(kg_sess_end(&f->t, id, KG_END_CLOSE, &out), -ENOENT);
+
+	live_session(f);
+	assert_int_equal(kg_sess_end_user(&f->t, "alice", KG_END_REVOKED, on_end, f), 1);
+	assert_string_equal(kg_sess_end_name(f->ended[0].end), "revoked");
+	live_session(f);
+	assert_int_equal(kg_sess_end_user(&f->t, "bob", KG_END_REMOVED, on_end, f), 0);
+	assert_int_equal(kg_sess_end_user(&f->t, "alice", KG_END_REMOVED, on_end, f), 1);
+	assert_string_equal(kg_sess_end_name(f->ended[1].end), "removed");
+	assert_int_equal(f->t.n, 0);
+}
+
+static void test_knock_replaces_pending_peer(void **st)
+{
+	struct fx *f = *st;
+	struct kg_session old, *s;
+	uint64_t first = knock(f, f->k1, &f->src1, KG_KNOCK_NEW, NULL)->id;
+
+	s = knock(f, f->k2, &f->src2, KG_KNOCK_REPLACED, &old);
+	assert_true(old.id == first);
+	assert_string_equal(kg_sess_end_name(old.end), "replaced");
+	assert_memory_equal(old.peer_key, f->k1, 32);
+	assert_memory_equal(s->peer_key, f->k2, 32);
+	assert_null(kg_sess_by_key(&f->t, f->k1));
+	assert_int_equal(f->t.n, 1);
+}
+
+static void test_knock_never_replaces_live_peer(void **st)
+{
+	struct fx *f = *st;
+	enum kg_knock_action a;
+	struct kg_session *s, old;
+	uint64_t id = live_session(f);
+
+	clock_now += 599;   /* silent, but not past the idle timeout */
+	assert_int_equal(kg_sess_knock(&f->t, "alice", &f->tun, f->k2, &f->src2,
+				       &a, &s, &old), 0);
+	assert_int_equal(a, KG_KNOCK_REFUSED);
+	assert_null(s);
+	assert_non_null(kg_sess_by_id(&f->t, id));
+	assert_memory_equal(kg_sess_by_id(&f->t, id)->peer_key, f->k1, 32);
+}
+
+static void test_knock_replaces_live_peer_silent_past_idle(void **st)
+{
+	struct fx *f = *st;
+	struct kg_session old;
+	uint64_t id = live_session(f);
+
+	clock_now += 601;
+	knock(f, f->k2, &f->src2, KG_KNOCK_REPLACED, &old);
+	assert_true(old.id == id);
+	assert_string_equal(kg_sess_end_name(old.end), "peer_silent");
+	assert_null(kg_sess_by_id(&f->t, id));
+}
+
+static void test_live_key_from_new_source_adds_source(void **st)
+{
+	struct fx *f = *st;
+	uint64_t id = live_session(f);
+	struct kg_session *s;
+
+	s = knock(f, f->k1, &f->src2, KG_KNOCK_ADD_SOURCE, NULL);
+	assert_true(s->id == id);
+	assert_int_equal(s->state, KG_SESS_LIVE);
+	assert_int_equal(s->n_src, 2);
+	assert_true(kg_sess_src_in_use(&f->t, &f->src2, 0));
+	assert_false(kg_sess_src_in_use(&f->t, &f->src2, id));
+	knock(f, f->k1, &f->src2, KG_KNOCK_SAME, NULL);
+	assert_int_equal(s->n_src, 2);
+}
+
+static void test_table_full_and_bad_user_refused(void **st)
+{
+	struct fx *f = *st;
+	enum kg_knock_action a;
+	struct kg_session *s, old;
+	char addr[32];
+
+	for (int i = 0; i < 8; i++) {
+		struct kg_addr tun;
+		uint8_t k[32];
+
+		snprintf(addr, sizeof(addr), "10.88.2.%d", i + 1);
+		kg_addr_parse(addr, &tun);
+		memset(k, 0x40 + i, 32);
+		assert_int_equal(kg_sess_knock(&f->t, "bob", &tun, k, &f->src1,
+					       &a, &s, &old), 0);
+	}
+	assert_int_equal(kg_sess_knock(&f->t, "alice", &f->tun, f->k1, &f->src1,
+				       &a, &s, &old), -ENOSPC);
+	assert_int_equal(kg_sess_knock(&f->t, "", &f->tun, f->k1, &f->src1, &a,
+				       &s, &old), -EINVAL);
+	assert_true(kg_sess_next_deadline(&f->t) == 180);
+}
+
+int main(void)
+{
+#define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_knock_makes_pending_and_proof_makes_live),
+		T(test_pending_without_proof_ends_auth_timeout),
+		T(test_live_ends_at_lifetime),
+		T(test_live_ends_idle_without_activity),
+		T(test_traffic_counter_is_activity),
+		T(test_live_ends_peer_silent),
+		T(test_missed_reproof_ends_session),
+		T(test_close_revoked_removed_end_reasons),
+		T(test_knock_replaces_pending_peer),
+		T(test_knock_never_replaces_live_peer),
+		T(test_knock_replaces_live_peer_silent_past_idle),
+		T(test_live_key_from_new_source_adds_source),
+		T(test_table_full_and_bad_user_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
