@@ -373,3 +373,50 @@ int64_t kg_sess_next_deadline(const struct kg_sess_table *t)
 	}
 	return best;
 }
+
+/* [session] keys: name, default, min, max (seconds unless said). */
+static const struct {
+	const char *key;
+	uint64_t def, min, max;
+} session_keys[] = {
+	{ "idle_timeout", 600, 60, 86400 },
+	{ "max_lifetime", 28800, 60, 604800 },
+	{ "reproof_interval", 300, 30, 86400 },
+	/* above WireGuard's 120 s rekey, so a live peer is never "silent" */
+	{ "handshake_timeout", 180, 130, 3600 },
+	{ "control_port", 4433, 1, 65535 },
+	{ "max_clients", 256, 1, 4096 },
+	{ "io_timeout", 10, 1, 300 },
+};
+
+int kg_session_conf_read(const struct kg_conf *c, struct kg_session_conf *out,
+			 struct kg_err *e)
+{
+	static const char *const allowed[] = {
+		"idle_timeout", "max_lifetime", "reproof_interval",
+		"handshake_timeout", "control_port", "max_clients",
+		"io_timeout", NULL,
+	};
+	uint64_t v[7];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = kg_conf_check_keys(c, "session", allowed, e)))
+		return rc;
+	for (size_t i = 0; i < 7; i++) {
+		rc = kg_conf_uint(c, "session", session_keys[i].key, false,
+				  session_keys[i].def, session_keys[i].min,
+				  session_keys[i].max, &v[i], e);
+		if (rc)
+			return rc;
+	}
+	out->lim.idle_timeout = (uint32_t)v[0];
+	out->lim.max_lifetime = (uint32_t)v[1];
+	out->lim.reproof_interval = (uint32_t)v[2];
+	out->lim.handshake_timeout = (uint32_t)v[3];
+	out->control_port = (uint16_t)v[4];
+	out->max_clients = (uint32_t)v[5];
+	out->io_timeout = (uint32_t)v[6];
+	out->lim.reproof_grace = out->io_timeout;
+	return 0;
+}

@@ -30,6 +30,8 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "conf.h"
+#include "err.h"
 
 #define KG_SESS_MAX_SRC 4
 #define KG_SESS_USER_MAX 64
@@ -165,5 +167,19 @@ size_t kg_sess_end_user(struct kg_sess_table *t, const char *user,
 /* Seconds until the next expiry check can change anything (for the event
  * loop's timeout); -1 if the table is empty. */
 int64_t kg_sess_next_deadline(const struct kg_sess_table *t);
+
+/* The [session] section of green's config (docs/sessions.md). */
+struct kg_session_conf {
+	struct kg_sess_limits lim;      /* reproof_grace = io_timeout */
+	uint16_t control_port;
+	uint32_t max_clients;
+	uint32_t io_timeout;            /* seconds */
+};
+
+/* Reads [session] from c, with defaults for absent keys; refuses unknown
+ * keys and values out of range ("FILE:LINE: key: ..." in e). 0 or
+ * -EINVAL/-ENOENT. An absent section gives all defaults. */
+int kg_session_conf_read(const struct kg_conf *c, struct kg_session_conf *out,
+			 struct kg_err *e);
 
 #endif

@@ -294,6 +294,45 @@ static void test_table_full_and_bad_user_refused(void **st)
 	assert_true(kg_sess_next_deadline(&f->t) == 180);
 }
 
+static void test_session_conf_defaults_and_refusals(void **st)
+{
+	static const char good[] = "[session]\nidle_timeout = 900\nio_timeout = 5\n";
+	static const char typo[] = "[session]\nreproof_intervall = 60\n";
+	static const char range[] = "[session]\n\nhandshake_timeout = 100\n";
+	struct kg_session_conf sc;
+	struct kg_conf c;
+	struct kg_err e = { "" };
+
+	(void)st;
+	assert_int_equal(kg_conf_parse(&c, "green.conf", "", 0, &e), 0);
+	assert_int_equal(kg_session_conf_read(&c, &sc, &e), 0);
+	assert_int_equal(sc.lim.idle_timeout, 600);
+	assert_int_equal(sc.lim.max_lifetime, 28800);
+	assert_int_equal(sc.lim.reproof_interval, 300);
+	assert_int_equal(sc.lim.handshake_timeout, 180);
+	assert_int_equal(sc.control_port, 4433);
+	assert_int_equal(sc.max_clients, 256);
+	assert_int_equal(sc.io_timeout, 10);
+	kg_conf_free(&c);
+
+	assert_int_equal(kg_conf_parse(&c, "green.conf", good, strlen(good), &e), 0);
+	assert_int_equal(kg_session_conf_read(&c, &sc, &e), 0);
+	assert_int_equal(sc.lim.idle_timeout, 900);
+	assert_int_equal(sc.lim.reproof_grace, 5);
+	kg_conf_free(&c);
+
+	assert_int_equal(kg_conf_parse(&c, "green.conf", typo, strlen(typo), &e), 0);
+	assert_int_equal(kg_session_conf_read(&c, &sc, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "green.conf:2"));
+	assert_non_null(strstr(e.msg, "reproof_intervall"));
+	kg_conf_free(&c);
+
+	assert_int_equal(kg_conf_parse(&c, "green.conf", range, strlen(range), &e), 0);
+	assert_int_equal(kg_session_conf_read(&c, &sc, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "green.conf:3"));
+	kg_conf_free(&c);
+}
+
 int main(void)
 {
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
@@ -311,6 +350,7 @@ int main(void)
 		T(test_knock_replaces_live_peer_silent_past_idle),
 		T(test_live_key_from_new_source_adds_source),
 		T(test_table_full_and_bad_user_refused),
+		cmocka_unit_test(test_session_conf_defaults_and_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
