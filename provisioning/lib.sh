@@ -88,13 +88,18 @@ copy_public() {
 	install -m 644 "$ca/crl.pem" "$dest/crl.pem"
 }
 
+# notBefore / CRL lastUpdate one hour back: a host whose clock lags the
+# CA machine's by minutes must not refuse a fresh certificate or CRL (a
+# CRL that is "not yet valid" would lock every user out).
+backdate() { date -u -d '-1 hour' +%Y%m%d%H%M%SZ; }
+
 # Regenerates the CRL (valid for DAYS days, default from the config).
 gen_crl() {
 	local ca=$1 days=${2:-}
 	if [ -n "$days" ]; then
-		ca_openssl "$ca" -gencrl -crlexts crl_ext -crldays "$days" -out "$ca/crl.pem.new" 2>/dev/null
+		ca_openssl "$ca" -gencrl -crlexts crl_ext -crl_lastupdate "$(backdate)" -crldays "$days" -out "$ca/crl.pem.new" 2>/dev/null
 	else
-		ca_openssl "$ca" -gencrl -crlexts crl_ext -out "$ca/crl.pem.new" 2>/dev/null
+		ca_openssl "$ca" -gencrl -crlexts crl_ext -crl_lastupdate "$(backdate)" -out "$ca/crl.pem.new" 2>/dev/null
 	fi || die "cannot generate the CRL in $ca"
 	chmod 644 "$ca/crl.pem.new"
 	mv -f "$ca/crl.pem.new" "$ca/crl.pem"

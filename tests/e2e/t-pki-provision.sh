@@ -110,6 +110,12 @@ expect ok user "$lab/users/bob/bob.pem"
 grep -q '^alice ' "$lab/ca/addresses" && fail "alice's tunnel address not freed"
 ok "revoke: tunnel address freed"
 
+# A host certificate is revoked the same way, by its id: red then refuses green2.
+install -m 644 "$tmp/green2/host.pem" "$lab/red/green2.pem"
+expect ok green "$lab/red/green2.pem" "$lab/red"
+"$prov/kg-user-revoke" --ca "$lab/ca" --red "$lab/red" green2 2>/dev/null
+expect revoked green "$lab/red/green2.pem" "$lab/red"
+
 # Expiry: CRL lives 30 days.
 "$prov/kg-expiry-report" --ca "$lab/ca" --days 14 "$lab/green" >"$tmp/rep" ||
 	{ cat "$tmp/rep"; fail "expiry report warned with nothing due"; }
