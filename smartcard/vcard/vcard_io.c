@@ -13,6 +13,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <openssl/crypto.h>
+
 #include "log.h"
 
 int vcard_io_connect(const char *host, const char *port)
@@ -151,6 +153,7 @@ int vcard_io_serve(int fd, struct vcard *v, const char *path,
 		if (rc <= 0)
 			break;
 		rc = handle(fd, v, path, body, n);
+		OPENSSL_cleanse(body, n);   /* it may have held a PIN */
 		if (rc == -EIO)
 			return rc;
 		if (rc)
