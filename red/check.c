@@ -83,10 +83,10 @@ static int acceptable(struct kg_red_state *s, int64_t now,
 
 	if (strcmp(o->k.red_id, s->cfg->id) != 0)
 		return refuse(o, KG_SK_R_WRONG_RED), -1;
-	if (ts < s->started)
-		return refuse(o, KG_SK_R_BEFORE_START), -1;
 	if (ts > now + s->cfg->window || ts < now - s->cfg->window)
 		return refuse(o, KG_SK_R_OUTSIDE_WINDOW), -1;
+	if (ts < s->started)
+		return refuse(o, KG_SK_R_BEFORE_START), -1;
 	o->svc = kg_red_service_by_name(s->cfg, o->k.service);
 	if (!o->svc)
 		return refuse(o, KG_SK_R_UNKNOWN_SERVICE), -1;
