@@ -36,6 +36,15 @@ grep -q "card removal noticed" "$d/session.out"
 grep -q "sign after removal: .*card removed" "$d/session.out"
 echo "ok: removal noticed and the next operation failed with 'card removed'"
 
+kg=$KG_BUILD/client/knockgate
+if [ -x "$kg" ]; then
+	if "$kg" card >/dev/null 2>"$d/err.txt"; then
+		echo "FAIL: knockgate card succeeded with no card"; exit 1
+	fi
+	grep -q "no card in the reader" "$d/err.txt"
+	echo "ok: with the card out: $(cat "$d/err.txt")"
+fi
+
 card_start "$d/alice.card"
 "$piv" status | grep -q '^pin_tries_left: 3'
 grep -q "result=removed reason=stopped" "$CARD_LOG"
