@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -63,6 +65,12 @@ static int f_lookup(void *ctx, const struct kg_addr *t, struct kg_ctrl_peer *p)
 		strcpy(p->user, "bob");
 		memcpy(p->client_wg_pub, F.bob_pub, 32);
 		kg_sha256(BOB_CERT, strlen(BOB_CERT), p->spki_pin);
+		return 0;
+	}
+	if (t->family == AF_INET && t->b[0] == 10 && t->b[2] == 1 &&
+	    t->b[3] >= 20) {
+		p->session_id = t->b[3];
+		strcpy(p->user, "carol");
 		return 0;
 	}
 	return -ENOENT;
@@ -460,7 +468,7 @@ static void test_unknown_tunnel_address_and_second_connection_refused(void **st)
 	int fd, fd2, fd3;
 
 	(void)st;
-	kg_addr_parse("10.88.1.99", &other);
+	kg_addr_parse("10.88.9.99", &other);
 	fd = connect_as(&other, -EPERM);
 	close(fd);
 	fd2 = alice_live(nonce);
@@ -558,6 +566,57 @@ static void test_green_ends_session_and_tells_client(void **st)
 	close(fd);
 }
 
+/* The listening socket is bound to one address only; a TCP peer whose
+ * address has no session is refused and logged before anything is read. */
+static void test_listen_binds_one_address_and_refuses_unknown_source(void **st)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	struct kg_ctrl_msg m;
+	struct kg_addr lo;
+	int lfd, cfd, got = -1;
+
+	(void)st;
+	kg_addr_parse("127.0.0.1", &lo);
+	assert_int_equal(kg_ctrl_listen(&lo, 0, 8, &lfd), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &sl), 0);
+	assert_int_equal(sin.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+	cfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(cfd, (struct sockaddr *)&sin, sl), 0);
+	for (int i = 0; i < 50 && got < 0; i++) {
+		assert_int_equal(kg_ctrl_server_run_once(srv, lfd, 10), 0);
+		got = recv_m(cfd, &m);
+	}
+	assert_int_equal(got, KG_CTRL_ERROR);
+	assert_int_equal(m.code, KG_CODE_NO_SESSION);
+	assert_int_equal(kg_ctrl_server_count(srv), 0);
+	assert_int_equal(F.n_ended, 0);
+	close(cfd);
+	close(lfd);
+}
+
+static void test_max_clients_refuses_the_next(void **st)
+{
+	struct kg_ctrl_msg m;
+	struct kg_addr t;
+	int fds[5];
+	char a[32];
+
+	(void)st;
+	for (int i = 0; i < 5; i++) {
+		snprintf(a, sizeof(a), "10.88.1.%d", 20 + i);
+		kg_addr_parse(a, &t);
+		fds[i] = connect_as(&t, i < 4 ? 0 : -EBUSY);
+	}
+	assert_int_equal(kg_ctrl_server_count(srv), 4);
+	assert_int_equal(recv_m(fds[4], &m), KG_CTRL_ERROR);
+	assert_int_equal(m.code, KG_CODE_BUSY);
+	for (int i = 0; i < 5; i++)
+		close(fds[i]);
+	pump();
+	assert_int_equal(kg_ctrl_server_count(srv), 0);
+}
+
 /* ---- the real client library against the server ---- */
 
 struct client_run {
@@ -653,6 +712,8 @@ int main(void)
 		T(test_service_requests_need_fresh_nonce_and_card),
 		T(test_unanswered_reproof_ends_session),
 		T(test_green_ends_session_and_tells_client),
+		T(test_listen_binds_one_address_and_refuses_unknown_source),
+		T(test_max_clients_refuses_the_next),
 		T(test_client_library_full_exchange),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
