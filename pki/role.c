@@ -4,7 +4,8 @@
  * digitalSignature and EKU clientAuth, no knockgate host role. Hosts:
  * keyUsage digitalSignature and the EKU role mark of the wanted host
  * (docs/pki.md). A certificate marked for another role is WRONG_ROLE,
- * one with no usable EKU at all is BAD_EKU.
+ * one with no usable EKU at all is BAD_EKU (anyExtendedKeyUsage counts
+ * for nothing: our CA never issues it).
  */
 #include <string.h>
 
@@ -14,7 +15,7 @@
 #include "pki_int.h"
 
 struct eku_marks {
-	int client_auth, green, red, any;
+	int client_auth, green, red;
 };
 
 static int oid_is(const ASN1_OBJECT *o, const char *dotted)
@@ -40,8 +41,6 @@ static int read_eku(X509 *cert, struct eku_marks *m)
 
 		if (OBJ_obj2nid(o) == NID_client_auth)
 			m->client_auth = 1;
-		else if (OBJ_obj2nid(o) == NID_anyExtendedKeyUsage)
-			m->any = 1;
 		else if (oid_is(o, KG_OID_ROLE_GREEN))
 			m->green = 1;
 		else if (oid_is(o, KG_OID_ROLE_RED))

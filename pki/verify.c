@@ -70,11 +70,17 @@ static enum kg_pki_status check_crl_time(const struct kg_pki *p, time_t now)
 	next = X509_CRL_get0_nextUpdate(p->crl);
 	if (!last || !next)
 		return KG_PKI_CRL_INVALID;
-	if (X509_cmp_time(last, &now) > 0)
+	/* X509_cmp_time: -1 earlier or equal, 1 later, 0 unreadable. */
+	if (X509_cmp_time(last, &now) != -1)
 		return KG_PKI_CRL_INVALID;
-	if (X509_cmp_time(next, &now) < 0)
+	switch (X509_cmp_time(next, &now)) {
+	case 1:
+		return KG_PKI_OK;
+	case -1:
 		return KG_PKI_CRL_EXPIRED;
-	return KG_PKI_OK;
+	default:
+		return KG_PKI_CRL_INVALID;
+	}
 }
 
 /* A certificate that signed itself and is not our CA: name it as such

@@ -270,6 +270,37 @@ static void test_expired_crl_refuses_every_cert(void **state)
 				   (int64_t)time(NULL) + 20 * 86400), KG_PKI_OK);
 }
 
+static void test_crl_not_yet_valid_refuses_every_cert(void **state)
+{
+	/* The scripts backdate lastUpdate by one hour; before that, the CRL
+	 * cannot be trusted to be complete. */
+	int64_t before = (int64_t)time(NULL) - 2 * 3600;
+
+	(void)state;
+	assert_int_equal(verify_at("users/alice/alice.pem", KG_ROLE_USER, before),
+			 KG_PKI_CRL_INVALID);
+	assert_int_equal(verify_at("users/alice/alice.pem", KG_ROLE_USER,
+				   (int64_t)time(NULL) - 1800), KG_PKI_OK);
+}
+
+static void test_leaf_or_foreign_ca_is_refused_as_trust_anchor(void **state)
+{
+	struct kg_pki *p;
+	struct kg_err e;
+
+	(void)state;
+	assert_int_equal(kg_pki_load(&p, path("users/alice/alice.pem"),
+				     path("ca/crl.pem"), &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "not a CA"));
+	assert_int_equal(kg_pki_load(&p, path("other-ca/ca.pem"),
+				     path("ca/crl.pem"), &e), -EINVAL);
+	assert_int_equal(kg_pki_load(&p, path("other-ca/ca.pem"),
+				     path("other-ca/crl.pem"), &e), 0);
+	assert_int_equal(kg_pki_verify_pem_file(p, path("users/alice/alice.pem"),
+						KG_ROLE_USER, 0, NULL), KG_PKI_UNKNOWN_CA);
+	kg_pki_free(p);
+}
+
 static char *slurp(const char *rel, size_t *len)
 {
 	FILE *f = fopen(path(rel), "r");
@@ -439,7 +470,9 @@ int main(void)
 		cmocka_unit_test(test_ca_cert_is_refused_as_end_entity),
 		cmocka_unit_test(test_host_roles_are_not_interchangeable),
 		cmocka_unit_test(test_expired_crl_refuses_every_cert),
+		cmocka_unit_test(test_crl_not_yet_valid_refuses_every_cert),
 		cmocka_unit_test(test_missing_or_foreign_crl_is_refused),
+		cmocka_unit_test(test_leaf_or_foreign_ca_is_refused_as_trust_anchor),
 		cmocka_unit_test(test_malformed_der_is_refused),
 		cmocka_unit_test(test_host_signature_verifies_and_flipped_bit_is_refused),
 		cmocka_unit_test(test_no_private_key_is_readable_by_others),
