@@ -17,12 +17,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keyid.h"
 #include "knock.h"
 #include "lib/replay.h"
 #include "users.h"
 
 #define KG_KNOCK_WINDOW_DEFAULT 30   /* seconds either side of now */
-#define KG_KNOCK_SLOT_DEFAULT 60     /* key-id slot; must be >= window */
+#define KG_KNOCK_SLOT_DEFAULT KG_KEYID_SLOT_DEFAULT   /* must be >= window */
 
 enum kg_knock_reason {
 	KG_KNOCK_ACCEPTED = 0,

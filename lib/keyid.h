@@ -22,6 +22,9 @@
 
 #include "crypto.h"
 
+/* Default slot length (s): client and green must agree; >= the window. */
+#define KG_KEYID_SLOT_DEFAULT 60
+
 /* 0 or -EIO. */
 int kg_keyid_derive(const uint8_t knock_key[KG_KEY_LEN], uint64_t slot,
 		    uint64_t *id);

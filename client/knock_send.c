@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+#include "knock_send.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keyid.h"
+
+int kg_knock_build(const struct kg_profile *p,
+		   const uint8_t client_pub[KG_KEY_LEN], uint64_t now_ms,
+		   uint8_t out[KG_KNOCK_LEN])
+{
+	uint8_t nonce[KG_AEAD_NONCE_LEN];
+	uint64_t id;
+	int rc = kg_random(nonce, sizeof(nonce));
+
+	if (!rc)
+		rc = kg_keyid_derive(p->knock_key, now_ms / 1000 / p->knock_slot, &id);
+	if (!rc)
+		rc = kg_knock_encode(p->knock_key, id, now_ms, nonce,
+				     p->green_wg_pub, client_pub, out);
+	return rc;
+}
+
+static void to_sockaddr(const struct kg_addr *a, uint16_t port,
+			struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		memcpy(&in->sin_addr, a->b, 4);
+		*len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		memcpy(&in6->sin6_addr, a->b, 16);
+		*len = sizeof(*in6);
+	}
+}
+
+int kg_knock_send(const struct kg_profile *p,
+		  const uint8_t client_pub[KG_KEY_LEN])
+{
+	uint8_t pkt[KG_KNOCK_LEN];
+	struct sockaddr_storage ss;
+	struct timespec ts;
+	socklen_t sl;
+	int fd, rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rc = kg_knock_build(p, client_pub,
+			    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, pkt);
+	if (rc)
+		return rc;
+	to_sockaddr(&p->green_address, p->knock_port, &ss, &sl);
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	{
+		ssize_t n = sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&ss, sl);
+
+		rc = n < 0 ? -errno : n == (ssize_t)sizeof(pkt) ? 0 : -EIO;
+	}
+	close(fd);
+	return rc;
+}

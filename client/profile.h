@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The user's client profile: a directory holding profile.conf and ca.pem
+ * (format in docs/pki.md, written by provisioning/kg-user-enroll):
+ *
+ *   [profile]
+ *   user, green_id, green_address, knock_port, green_wg_public_key
+ *   (base64), green_wg_port, green_tunnel_address, control_port,
+ *   knock_key (64 hex), tunnel_address, ca (relative to the directory),
+ *   knock_slot (optional, seconds, default 60: must match green's)
+ */
+#ifndef KG_CLIENT_PROFILE_H
+#define KG_CLIENT_PROFILE_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "crypto.h"
+#include "err.h"
+
+struct kg_profile {
+	char dir[PATH_MAX];
+	char user[64];
+	char green_id[64];
+	struct kg_addr green_address;
+	uint16_t knock_port;
+	uint8_t green_wg_pub[KG_KEY_LEN];
+	uint16_t green_wg_port;
+	struct kg_addr green_tunnel;
+	uint16_t control_port;
+	uint8_t knock_key[KG_KEY_LEN];    /* secret: kg_profile_wipe */
+	struct kg_addr tunnel_address;
+	char ca_path[PATH_MAX];
+	uint32_t knock_slot;
+};
+
+/* From a parsed profile.conf (no I/O: tests drive it). dir is the
+ * profile directory (for ca). -EINVAL with "FILE:LINE: ..." in e. */
+int kg_profile_parse(struct kg_profile *p, const struct kg_conf *c,
+		     const char *dir, struct kg_err *e);
+/* Reads DIR/profile.conf. Errors as kg_conf_load or kg_profile_parse. */
+int kg_profile_load(struct kg_profile *p, const char *dir, struct kg_err *e);
+void kg_profile_wipe(struct kg_profile *p);
+
+#endif

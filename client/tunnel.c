@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+#include "tunnel.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NUDGE_PORT 9   /* discard: any packet into the tunnel starts a handshake */
+
+int kg_tunnel_keys(struct kg_tunnel *t)
+{
+	return kg_x25519_generate(t->priv, t->pub);
+}
+
+static void green_endpoint(const struct kg_profile *p, struct kg_wg_peer *peer)
+{
+	if (p->green_address.family == AF_INET) {
+		peer->endpoint.in.sin_family = AF_INET;
+		peer->endpoint.in.sin_port = htons(p->green_wg_port);
+		memcpy(&peer->endpoint.in.sin_addr, p->green_address.b, 4);
+	} else {
+		peer->endpoint.in6.sin6_family = AF_INET6;
+		peer->endpoint.in6.sin6_port = htons(p->green_wg_port);
+		memcpy(&peer->endpoint.in6.sin6_addr, p->green_address.b, 16);
+	}
+	peer->has_endpoint = true;
+}
+
+static int put_green(const struct kg_tunnel *t, const struct kg_profile *p,
+		     bool with_key)
+{
+	struct kg_wg_peer peer;
+	struct kg_wg_device d = { .peers = &peer, .n_peers = 1,
+				  .replace_peers = true };
+	int rc;
+
+	memset(&peer, 0, sizeof(peer));
+	memcpy(peer.public_key, p->green_wg_pub, KG_KEY_LEN);
+	peer.replace_allowed_ips = true;
+	peer.allowed[0].a = p->green_tunnel;
+	peer.allowed[0].len = (uint8_t)(kg_addr_len(&p->green_tunnel) * 8);
+	peer.n_allowed = 1;
+	green_endpoint(p, &peer);
+	if (with_key) {
+		d.has_private_key = true;
+		memcpy(d.private_key, t->priv, KG_KEY_LEN);
+	}
+	rc = kg_wg_set(t->ifname, &d);
+	kg_wipe(&d, sizeof(d));
+	return rc;
+}
+
+int kg_tunnel_up(struct kg_tunnel *t, const struct kg_profile *p)
+{
+	char addr[KG_ADDR_STRLEN], peer[KG_ADDR_STRLEN];
+	int rc = kg_wg_iface_create(t->ifname, &t->backend);
+
+	if (rc)
+		return rc;
+	rc = put_green(t, p, true);
+	if (!rc)
+		rc = kg_wg_iface_addr_up(t->ifname, kg_addr_str(&p->tunnel_address, addr),
+					 kg_addr_str(&p->green_tunnel, peer));
+	if (rc)
+		kg_wg_iface_remove(t->ifname);
+	return rc;
+}
+
+/* One datagram towards green's tunnel address: WireGuard initiates a
+ * handshake for it. Nobody needs to answer. */
+static void nudge(const struct kg_profile *p)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	memset(&ss, 0, sizeof(ss));
+	if (p->green_tunnel.family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(NUDGE_PORT);
+		memcpy(&in->sin_addr, p->green_tunnel.b, 4);
+		len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(NUDGE_PORT);
+		memcpy(&in6->sin6_addr, p->green_tunnel.b, 16);
+		len = sizeof(*in6);
+	}
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	(void)sendto(fd, "", 0, 0, (struct sockaddr *)&ss, len);
+	close(fd);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int kg_tunnel_wait_handshake(const struct kg_tunnel *t,
+			     const struct kg_profile *p, unsigned timeout_ms,
+			     unsigned nudge_ms, unsigned reknock_ms,
+			     kg_tunnel_reknock_fn reknock, void *ctx)
+{
+	uint64_t start = mono_ms(), last_nudge = start, last_knock = start;
+	uint64_t hs = 0, interval = 100;
+	int rc;
+
+	nudge(p);
+	for (;;) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		uint64_t now;
+
+		rc = kg_wg_peer_handshake(t->ifname, p->green_wg_pub, &hs);
+		if (rc)
+			return rc;
+		if (hs)
+			return 0;
+		now = mono_ms();
+		if (now - start >= timeout_ms)
+			return -ETIMEDOUT;
+		if (reknock && now - last_knock >= reknock_ms) {
+			rc = reknock(ctx);
+			if (rc)
+				return rc;
+			last_knock = now;
+			last_nudge = 0;   /* and nudge right away */
+		}
+		/* Green opens within milliseconds of the knock: retry soon,
+		 * then back off to nudge_ms so a slow path is not flooded. */
+		if (now - last_nudge >= interval) {
+			rc = put_green(t, p, false);
+			if (rc)
+				return rc;
+			nudge(p);
+			last_nudge = now;
+			interval = interval * 2 < nudge_ms ? interval * 2 : nudge_ms;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
+int kg_tunnel_down(const char *ifname)
+{
+	return kg_wg_iface_remove(ifname);
+}
+
+void kg_tunnel_forget(struct kg_tunnel *t)
+{
+	kg_wipe(t, sizeof(*t));
+}
