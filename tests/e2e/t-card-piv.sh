@@ -4,7 +4,7 @@
 # 9A certificate (response chaining), signs a digest that OpenSSL
 # verifies against the certificate, `knockgate card` shows subject,
 # issuer, expiry and tries, and OpenSC's pkcs15-tool finds the slot 9A
-# certificate. The PIN appears in no output or log.
+# certificate and its PKCS#11 module signs with it. The PIN appears in no output or log.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib-card.sh
@@ -66,6 +66,21 @@ grep -q "Certificate for PIV Authentication" "$d/p15.txt"
 pkcs15-tool --read-certificate 01 2>/dev/null | openssl x509 -outform DER -out "$d/p15.der"
 cmp "$d/p15.der" "$d/want.der"
 echo "ok: OpenSC pkcs15-tool finds and reads the slot 9A certificate"
+
+p11=""
+for m in /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so /usr/lib/*/opensc-pkcs11.so; do
+	[ -f "$m" ] && { p11=$m; break; }
+done
+if [ -n "$p11" ] && command -v pkcs11-tool >/dev/null; then
+	head -c 32 /dev/urandom >"$d/dg2"
+	# A throwaway test card: its PIN on pkcs11-tool's command line is fine.
+	pkcs11-tool --module "$p11" --login --pin "$pin" --sign --mechanism ECDSA \
+		--id 01 --signature-format openssl -i "$d/dg2" -o "$d/sig2" \
+		>"$d/p11.txt" 2>&1 || { cat "$d/p11.txt"; exit 1; }
+	openssl pkeyutl -verify -pubin -inkey "$d/pub.pem" -in "$d/dg2" \
+		-sigfile "$d/sig2" | grep -q "Verified Successfully"
+	echo "ok: OpenSC PKCS#11 (pkcs11-tool) signs with the card; OpenSSL verifies"
+fi
 
 if grep -r -- "$pin" "$d/out.txt" "$d/card.txt" "$CARD_LOG" "$d/p15.txt"; then
 	echo "FAIL: the PIN was printed"; exit 1
