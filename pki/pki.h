@@ -68,7 +68,8 @@ int kg_pki_load_mem(struct kg_pki **out, const void *ca_pem, size_t ca_len,
 enum kg_pki_status kg_pki_verify_der(const struct kg_pki *p, const uint8_t *der,
 				     size_t len, enum kg_pki_role role,
 				     int64_t now, X509 **out);
-/* The same for a PEM file (host certificates in configs). */
+/* The same for a PEM file (host certificates in configs); a file that
+ * cannot be read or holds no PEM certificate is KG_PKI_MALFORMED. */
 enum kg_pki_status kg_pki_verify_pem_file(const struct kg_pki *p,
 					  const char *path,
 					  enum kg_pki_role role, int64_t now,
