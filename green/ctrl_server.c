@@ -173,15 +173,17 @@ static void conn_finish(struct kg_ctrl_server *s, struct conn *c, uint8_t type,
 			uint16_t code, enum kg_sess_end why)
 {
 	struct kg_ctrl_msg m = { .type = type, .code = code };
+	uint64_t id = c->peer.session_id;
 
-	if (why != KG_END_NONE && c->peer.session_id)
-		s->ops.session_end(s->ops.ctx, c->peer.session_id, why);
+	/* Closing first: the hook may call kg_ctrl_server_end_session. */
 	c->peer.session_id = 0;
-	if (send_msg(c, &m) == 0)
-		shutdown(c->fd, SHUT_WR);
 	c->st = C_CLOSING;
 	c->deadline = now(s) + s->conf.io_timeout_ms;
 	c->frame_deadline = 0;
+	if (send_msg(c, &m) == 0)
+		shutdown(c->fd, SHUT_WR);
+	if (why != KG_END_NONE && id)
+		s->ops.session_end(s->ops.ctx, id, why);
 }
 
 static enum kg_sess_end fail_end(const struct conn *c, enum kg_sess_end live)

@@ -123,12 +123,18 @@ static int f_session_live(void *ctx, uint64_t id, struct kg_ctrl_live *out)
 	return 0;
 }
 
+static struct kg_ctrl_server *srv;
+
 static void f_session_end(void *ctx, uint64_t id, enum kg_sess_end why)
 {
 	(void)ctx;
 	F.ended_id = id;
 	F.ended_why = why;
 	F.n_ended++;
+	/* the daemon's cleanup may call back into the server: the
+	 * connection is already closing, so nothing happens twice */
+	assert_int_equal(kg_ctrl_server_end_session(srv, id, KG_CODE_CLOSE),
+			 -ENOENT);
 }
 
 static void f_reproved(void *ctx, uint64_t id) { (void)ctx; (void)id; F.n_reproved++; }
@@ -155,8 +161,6 @@ static const struct kg_ctrl_ops ops = {
 	.session_live = f_session_live, .session_end = f_session_end,
 	.reproved = f_reproved, .open_service = f_open,
 };
-
-static struct kg_ctrl_server *srv;
 
 static int setup(void **st)
 {
