@@ -29,6 +29,8 @@ struct conn {
 	uint8_t challenge[KG_CTRL_NONCE_LEN];   /* proof or reproof */
 	uint8_t nonce[KG_CTRL_NONCE_LEN];       /* next service request */
 	bool reproof_out;
+	bool svc_pending;        /* a service request waits for red */
+	char svc_name[KG_CTRL_MAX_NAME + 1];
 	int64_t deadline;        /* state wait (hello, proof, reproof, flush) */
 	int64_t frame_deadline;  /* rest of a started frame; 0 = none */
 	int64_t reproof_at;
@@ -406,16 +408,23 @@ static int on_proof(struct kg_ctrl_server *s, struct conn *c,
 	return send_session(c, &lv);
 }
 
-static int answer_service(struct conn *c, const struct kg_ctrl_msg *req,
-			  int granted, const struct kg_ctrl_grant *g,
-			  uint16_t code)
+/* Logs the decision and answers; code KG_CODE_NONE = granted (g). */
+static int answer_service(struct conn *c, const char *name,
+			  const struct kg_ctrl_grant *g, uint16_t code)
 {
-	struct kg_ctrl_msg m = { .type = granted ? KG_CTRL_GRANT : KG_CTRL_REFUSED };
+	struct kg_ctrl_msg m = { .type = code ? KG_CTRL_REFUSED : KG_CTRL_GRANT };
+	char port[8];
 	int rc;
 
-	m.service = req->service;
+	snprintf(port, sizeof(port), "%u", g ? g->port : 0);
+	kg_log_event(KG_LOG_NOTICE, "service", "result",
+		     code ? "refused" : "granted", "reason",
+		     code ? kg_ctrl_code_name(code) : NULL, "service", name,
+		     "user", c->peer.user, "src", c->src, "session", c->sid,
+		     "port", code ? NULL : port);
+	m.service = (struct kg_ctrl_view){ (const uint8_t *)name, strlen(name) };
 	m.code = code;
-	if (g)
+	if (g && !code)
 		m.grant = *g;
 	/* Every answer carries the nonce for the next request: each
 	 * signature is good for one request only. */
@@ -446,7 +455,7 @@ static int on_service(struct kg_ctrl_server *s, struct conn *c,
 	struct kg_ctrl_grant g = { 0 };
 	char name[KG_CTRL_MAX_NAME + 1];
 	uint16_t code;
-	char port[8];
+	int rc;
 
 	memcpy(name, m->service.p, m->service.len);
 	name[m->service.len] = 0;
@@ -454,17 +463,18 @@ static int on_service(struct kg_ctrl_server *s, struct conn *c,
 	if (code == KG_CODE_NONE) {
 		if (s->ops.activity)
 			s->ops.activity(s->ops.ctx, c->peer.session_id);
-		if (s->ops.open_service(s->ops.ctx, c->peer.session_id,
-					c->peer.user, name, &g, &code))
+		rc = s->ops.open_service(s->ops.ctx, c->peer.session_id,
+					 c->peer.user, name, &g, &code);
+		if (rc == -EINPROGRESS) {
+			/* red answers later: kg_ctrl_server_service_done */
+			c->svc_pending = true;
+			memcpy(c->svc_name, name, sizeof(name));
+			return 0;
+		}
+		if (rc)
 			code = code ? code : KG_CODE_UNAVAILABLE;
 	}
-	snprintf(port, sizeof(port), "%u", g.port);
-	kg_log_event(KG_LOG_NOTICE, "service", "result",
-		     code ? "refused" : "granted", "reason",
-		     code ? kg_ctrl_code_name(code) : NULL, "service", name,
-		     "user", c->peer.user, "src", c->src, "session", c->sid,
-		     "port", code ? NULL : port);
-	return answer_service(c, m, code == KG_CODE_NONE, &g, code);
+	return answer_service(c, name, &g, code);
 }
 
 static int on_reproof(struct kg_ctrl_server *s, struct conn *c,
@@ -535,7 +545,8 @@ static void protocol_error(struct kg_ctrl_server *s, struct conn *c,
 /* Handles every complete frame in the input buffer. */
 static void consume(struct kg_ctrl_server *s, struct conn *c)
 {
-	while (c->st != C_CLOSING) {
+	/* While red is asked, later requests wait in the buffer. */
+	while (c->st != C_CLOSING && !c->svc_pending) {
 		struct kg_ctrl_msg m;
 		const char *why = NULL;
 		size_t body, total;
@@ -759,6 +770,33 @@ int kg_ctrl_server_end_session(struct kg_ctrl_server *s, uint64_t id,
 			continue;
 		log_ctrl(c, "closed", kg_ctrl_code_name(code));
 		conn_finish(s, c, KG_CTRL_CLOSE, code, KG_END_NONE);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int kg_ctrl_server_service_done(struct kg_ctrl_server *s, uint64_t id,
+				const char *service,
+				const struct kg_ctrl_grant *g, uint16_t code)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct conn *c = s->c[i];
+		int rc;
+
+		if (c->st != C_LIVE || c->peer.session_id != id ||
+		    !c->svc_pending || strcmp(c->svc_name, service))
+			continue;
+		c->svc_pending = false;
+		if (!g && !code)
+			code = KG_CODE_UNAVAILABLE;
+		rc = answer_service(c, service, g, code);
+		if (rc) {
+			log_ctrl(c, "dropped", "output_full");
+			conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_INTERNAL,
+				    KG_END_CLOSE);
+			return 0;
+		}
+		consume(s, c);
 		return 0;
 	}
 	return -ENOENT;

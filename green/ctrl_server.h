@@ -83,7 +83,11 @@ struct kg_ctrl_ops {
 	/* A reproof passed; activity (a control message) seen. */
 	void (*reproved)(void *ctx, uint64_t id);
 	void (*activity)(void *ctx, uint64_t id);
-	/* Policy + second knock; on refusal -EACCES with *code set. */
+	/* Policy + second knock: 0 with *out filled (granted), -EACCES with
+	 * *code set (refused), or -EINPROGRESS when red's answer comes later:
+	 * the daemon then calls kg_ctrl_server_service_done (it must, also
+	 * when red never answers), and the connection's further requests
+	 * wait until it does. */
 	int (*open_service)(void *ctx, uint64_t id, const char *user,
 			    const char *service, struct kg_ctrl_grant *out,
 			    uint16_t *code);
@@ -146,5 +150,12 @@ int kg_ctrl_server_run_once(struct kg_ctrl_server *s, int listen_fd,
  * session has no connection. */
 int kg_ctrl_server_end_session(struct kg_ctrl_server *s, uint64_t id,
 			       uint16_t code);
+
+/* Completes a service request open_service left in progress: g for a
+ * grant, or g NULL and code (KG_CODE_*) for a refusal. -ENOENT if that
+ * session has no such request waiting (it ended meanwhile). */
+int kg_ctrl_server_service_done(struct kg_ctrl_server *s, uint64_t id,
+				const char *service,
+				const struct kg_ctrl_grant *g, uint16_t code);
 
 #endif

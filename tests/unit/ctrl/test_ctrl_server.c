@@ -145,6 +145,8 @@ static int f_open(void *ctx, uint64_t id, const char *user, const char *svc,
 	(void)ctx;
 	(void)id;
 	F.n_open++;
+	if (!strcmp(user, "alice") && !strcmp(svc, "slow"))
+		return -EINPROGRESS;
 	if (strcmp(user, "alice") || strcmp(svc, "web")) {
 		*code = KG_CODE_NOT_ALLOWED;
 		return -EACCES;
@@ -531,6 +533,32 @@ static void test_service_requests_need_fresh_nonce_and_card(void **st)
 	close(fd);
 }
 
+static void test_service_answered_later_holds_further_requests(void **st)
+{
+	struct kg_ctrl_grant g = { .port = 40002 };
+	struct kg_ctrl_msg m;
+	uint8_t nonce[32];
+	int fd = alice_live(nonce);
+
+	(void)st;
+	kg_addr_parse("203.0.113.2", &g.addr);
+	send_service(fd, nonce, "slow", ALICE_CERT);
+	/* a second request (stale: the nonce has not turned) waits */
+	send_service(fd, nonce, "web", ALICE_CERT);
+	assert_int_equal(recv_m(fd, &m), -1);
+	assert_int_equal(F.n_open, 1);
+	assert_int_equal(kg_ctrl_server_service_done(srv, 42, "web", &g, 0),
+			 -ENOENT);
+	assert_int_equal(kg_ctrl_server_service_done(srv, 42, "slow", &g, 0), 0);
+	pump();
+	assert_int_equal(recv_m(fd, &m), KG_CTRL_GRANT);
+	assert_int_equal(m.grant.port, 40002);
+	assert_int_equal(recv_m(fd, &m), KG_CTRL_REFUSED);
+	assert_int_equal(m.code, KG_CODE_STALE_NONCE);
+	assert_int_equal(F.n_open, 1);
+	close(fd);
+}
+
 static void test_unanswered_reproof_ends_session(void **st)
 {
 	struct kg_ctrl_msg m;
@@ -714,6 +742,7 @@ int main(void)
 		T(test_message_out_of_order_is_refused),
 		T(test_unknown_tunnel_address_and_second_connection_refused),
 		T(test_service_requests_need_fresh_nonce_and_card),
+		T(test_service_answered_later_holds_further_requests),
 		T(test_unanswered_reproof_ends_session),
 		T(test_green_ends_session_and_tells_client),
 		T(test_listen_binds_one_address_and_refuses_unknown_source),
