@@ -53,6 +53,7 @@ struct kg_user {
 	bool has_wg_pub;
 	/* Run-time state, not from the record. */
 	uint64_t last_ts_ms;       /* last accepted knock's timestamp */
+	uint64_t seq_used_slot;    /* slot + 1 of the last one-time sequence used */
 };
 
 struct kg_users {
