@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client/ctrl_client.h"
@@ -69,7 +70,7 @@ static int f_lookup(void *ctx, const struct kg_addr *t, struct kg_ctrl_peer *p)
 	}
 	if (t->family == AF_INET && t->b[0] == 10 && t->b[2] == 1 &&
 	    t->b[3] >= 20) {
-		p->session_id = t->b[3];
+		p->session_id = 1000 + t->b[3];
 		strcpy(p->user, "carol");
 		return 0;
 	}
@@ -436,6 +437,62 @@ static void test_slow_client_does_not_block_another(void **st)
 	close(fast);
 }
 
+static double ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) * 1e3 +
+	       (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/* 200 connections stalled mid-frame do not delay a fresh client; they
+ * all end at their deadline. (Prints the time the fresh one took.) */
+static void test_many_stalled_clients_do_not_delay_another(void **st)
+{
+	struct kg_ctrl_server_conf conf = { .io_timeout_ms = 2000,
+					    .max_clients = 256 };
+	uint8_t half[6] = { 0, 0, 0, 20, 1, KG_CTRL_HELLO };
+	struct timespec t0, t1;
+	struct kg_addr t;
+	uint8_t nonce[32];
+	int fds[200], fast;
+	double base;
+	char a[32];
+
+	(void)st;
+	kg_ctrl_server_free(srv);
+	memcpy(conf.green_wg_pub, F.green_pub, 32);
+	assert_int_equal(kg_ctrl_server_new(&srv, &conf, &ops, clock_ms, NULL), 0);
+	/* baseline: the same client with nobody else connected */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fast = alice_live(nonce);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	base = ms_between(&t0, &t1);
+	close(fast);
+	pump();
+	F.n_live = F.n_ended = 0;
+	for (int i = 0; i < 200; i++) {
+		snprintf(a, sizeof(a), "10.88.%d.%d", 1 + i / 200, 20 + i % 200);
+		kg_addr_parse(a, &t);
+		fds[i] = connect_as(&t, 0);
+		send_raw(fds[i], half, sizeof(half));
+	}
+	pump();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fast = alice_live(nonce);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	print_message("card proof exchange: alone %.2f ms, beside 200 stalled "
+		      "clients %.2f ms (x%.1f)\n", base, ms_between(&t0, &t1),
+		      ms_between(&t0, &t1) / (base > 0 ? base : 1));
+	assert_int_equal(F.n_live, 1);
+	assert_int_equal(F.n_ended, 0);
+	fake_ms += 2000;
+	pump();
+	assert_int_equal(F.n_ended, 200);
+	assert_int_equal(kg_ctrl_server_count(srv), 1);
+	for (int i = 0; i < 200; i++)
+		close(fds[i]);
+	close(fast);
+}
+
 static void test_oversize_message_is_refused_on_its_header(void **st)
 {
 	struct kg_ctrl_msg m;
@@ -738,6 +795,7 @@ int main(void)
 		T(test_replayed_proof_from_earlier_session_fails),
 		T(test_silent_client_times_out_and_leaves_nothing),
 		T(test_slow_client_does_not_block_another),
+		T(test_many_stalled_clients_do_not_delay_another),
 		T(test_oversize_message_is_refused_on_its_header),
 		T(test_message_out_of_order_is_refused),
 		T(test_unknown_tunnel_address_and_second_connection_refused),
