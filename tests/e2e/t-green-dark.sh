@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Green is dark: full TCP SYN scan and UDP top-100 scan from the attacker
-# find no port open or closed (no SYN-ACK, no RST, no ICMP unreachable),
+# Green is dark: a full TCP SYN scan from the attacker and TCP/UDP scans
+# from a never-banned client find no port open or closed (no SYN-ACK, no RST, no ICMP unreachable),
 # even ports where a socket listens; the scanner is banned during the scan
 # and a log record names it; management (TCP 22 from admin, v4 and v6)
 # still works while the attacker cannot reach it.
@@ -17,7 +17,7 @@ tb_up
 green4=$(tb_addr green out 4)
 green6=$(tb_addr green out 6)
 
-TB_BAN_TIME=300 tb_green_conf "$TB_DIR/green.conf"
+TB_BAN_TIME=300 TB_NEVER_BAN=$(tb_addr client out 4) tb_green_conf "$TB_DIR/green.conf"
 tb_green_start "$TB_DIR/green.conf" "$TB_DIR/green.log"
 # Sockets that listen on green: the table must hide them from outside.
 tb_start green mgmt "$TB_DIR/mgmt.log" socat TCP6-LISTEN:22,fork,reuseaddr,ipv6only=0 SYSTEM:'echo mgmt'
@@ -43,12 +43,17 @@ grep -qE 'Ignored State: filtered \(65535\)' "$TB_DIR/tcp.gnmap" || tb_fail "TCP
 [ "$open" = 0 ] && [ "$closed" = 0 ] || tb_fail "TCP scan: $open open, $closed closed"
 tb_log "ok: TCP -p-: 0 open, 0 closed, 65535 filtered"
 
-tb_exec attacker nmap -sU --top-ports 100 -n -Pn -oG - "$green4" >"$TB_DIR/udp.gnmap"
+# The client is on the never-ban list: its scans go through the
+# log-and-drop path all the way, not through the ban.
+tb_exec client nmap -sS -p 1-2000 --min-rate 5000 --max-retries 1 -n -Pn -oG - "$green4" >"$TB_DIR/tcp2.gnmap"
+grep -qE 'Ignored State: filtered \(2000\)' "$TB_DIR/tcp2.gnmap" || tb_fail "TCP scan from a never-banned host: not all filtered"
+tb_log "ok: TCP 1-2000 from the (never-banned) client: all filtered"
+tb_exec client nmap -sU --top-ports 100 -n -Pn -oG - "$green4" >"$TB_DIR/udp.gnmap"
 open=$(grep -oE '[0-9]+/open/' "$TB_DIR/udp.gnmap" | wc -l)
 closed=$(grep -oE '[0-9]+/closed/' "$TB_DIR/udp.gnmap" | wc -l)
 grep -E 'Ignored|Ports:' "$TB_DIR/udp.gnmap" || true
 [ "$open" = 0 ] && [ "$closed" = 0 ] || tb_fail "UDP scan: $open open, $closed closed"
-tb_log "ok: UDP top 100: 0 open, 0 closed"
+tb_log "ok: UDP top 100 from the client: 0 open, 0 closed"
 
 tb_exec green nft list set inet knockgate banned4 | tee "$TB_DIR/banned4"
 grep -q '198\.51\.100\.66' "$TB_DIR/banned4" || tb_fail "attacker not in banned4"
