@@ -11,7 +11,8 @@
 #                           on a per-run TCP port, inside NETNS (given: used
 #                           as is; absent: a scratch namespace is made, so
 #                           vpcd's listener is not on the host's interfaces);
-#                           installs an EXIT trap that runs card_cleanup
+#                           installs an EXIT trap that runs card_cleanup,
+#                           then any EXIT trap set before card_setup
 #   card_test_pki DIR USER  DIR/USER.key + DIR/USER.pem (ECDSA P-256, CN=USER,
 #                           clientAuth) from a throwaway CA DIR/ca.pem; uses
 #                           provisioning/kg-lab if present
@@ -34,6 +35,7 @@
 CARD_VCARD_BIN=${CARD_VCARD_BIN:-$KG_BUILD/smartcard/vcard/knockgate-vcard}
 CARD_NS="" CARD_PORT="" CARD_DIR="" CARD_LOG="" CARD_READER="Virtual PCD"
 _card_own_ns=0 _card_pcscd_pid="" _card_vcard_pid="" _card_file=""
+_card_prev_trap=""
 
 card_skip() { echo "SKIP: $*"; exit 77; }
 
@@ -82,7 +84,11 @@ _card_stop_pcscd() {
 card_setup() {
 	CARD_DIR=$(mktemp -d /tmp/kg-card.XXXXXX)
 	CARD_LOG=$CARD_DIR/vcard.log
-	trap card_cleanup EXIT
+	# Chain, do not replace, an EXIT trap the test (or lib.sh) already set.
+	local old=()
+	eval "old=( $(trap -p EXIT) )"
+	_card_prev_trap=${old[2]:-}
+	trap '_card_exit_trap' EXIT
 	if [ -n "${1:-}" ]; then
 		CARD_NS=$1
 	else
@@ -96,6 +102,17 @@ card_setup() {
 	sed "s/0x8C7B/$CARD_PORT/g" /etc/reader.conf.d/vpcd \
 		>"$CARD_DIR/reader.conf.d/vpcd"
 	_card_start_pcscd
+}
+
+_card_exit_trap() {
+	local rc=$?
+	card_cleanup
+	if [ -n "$_card_prev_trap" ]; then
+		set +e   # let the earlier trap see the test's status in $?
+		(exit "$rc")
+		eval "$_card_prev_trap"
+	fi
+	return "$rc"
 }
 
 card_pcscd_restart() {
