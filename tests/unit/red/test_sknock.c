@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "crypto.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <ctype.h>
 #include "sk_vectors.h"
 
 struct pkt {
@@ -200,6 +203,30 @@ static void test_encoder_refuses_bad_fields(void **state)
 	assert_string_equal(kg_sk_reason_name(KG_SK_R_OUTSIDE_WINDOW), "outside_window");
 }
 
+/* docs/protocol.md, whitespace removed, must hold every vector verbatim:
+ * the spec and the code cannot drift apart. */
+static void test_protocol_md_holds_the_same_vectors(void **state)
+{
+	FILE *f = fopen(KG_PROTOCOL_MD, "r");
+	char *doc = calloc(1, 1 << 20);
+	size_t n = 0;
+	int c;
+
+	(void)state;
+	assert_non_null(f);
+	assert_non_null(doc);
+	while ((c = fgetc(f)) != EOF && n < (1 << 20) - 1)
+		if (!isspace(c))
+			doc[n++] = (char)c;
+	fclose(f);
+	assert_non_null(strstr(doc, "##Signedknock(greentored)"));
+	assert_non_null(strstr(doc, VEC_KNOCK_BODY));
+	assert_non_null(strstr(doc, VEC_KNOCK_HASH));
+	assert_non_null(strstr(doc, VEC_KNOCK_SIG));
+	assert_non_null(strstr(doc, VEC_ANSWER_BODY));
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_every_truncation_and_trailing_byte_is_refused),
 		cmocka_unit_test(test_inconsistent_answers_are_refused),
 		cmocka_unit_test(test_encoder_refuses_bad_fields),
+		cmocka_unit_test(test_protocol_md_holds_the_same_vectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
