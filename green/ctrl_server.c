@@ -147,8 +147,11 @@ static int send_msg(struct conn *c, const struct kg_ctrl_msg *m)
 	size_t len;
 	int rc;
 
-	if (c->out_off && c->out_off == c->out_len)
-		c->out_off = c->out_len = 0;
+	if (c->out_off) {   /* keep the backlog at the buffer's start */
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
 	rc = kg_ctrl_build(m, c->out + c->out_len,
 			   sizeof(c->out) - c->out_len, &len);
 	if (rc)
@@ -182,7 +185,8 @@ static void conn_finish(struct kg_ctrl_server *s, struct conn *c, uint8_t type,
 	c->st = C_CLOSING;
 	c->deadline = now(s) + s->conf.io_timeout_ms;
 	c->frame_deadline = 0;
-	if (send_msg(c, &m) == 0)
+	/* FIN now only if all is out; otherwise close() after the flush. */
+	if (send_msg(c, &m) == 0 && c->out_len == 0)
 		shutdown(c->fd, SHUT_WR);
 	if (why != KG_END_NONE && id)
 		s->ops.session_end(s->ops.ctx, id, why);
@@ -599,6 +603,8 @@ static void on_readable(struct kg_ctrl_server *s, struct conn *c)
 			c->deadline = now(s);   /* peer done: close now */
 		return;
 	}
+	if (c->in_len == sizeof(c->in))
+		return;   /* full of requests queued behind a pending one */
 	r = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -645,7 +651,8 @@ size_t kg_ctrl_server_pollfds(const struct kg_ctrl_server *s,
 		const struct conn *c = s->c[i];
 
 		p[k].fd = c->fd;
-		p[k].events = POLLIN;
+		/* no reading while a request waits for red */
+		p[k].events = c->svc_pending ? 0 : POLLIN;
 		if (c->out_off < c->out_len)
 			p[k].events |= POLLOUT;
 		p[k].revents = 0;
@@ -656,7 +663,6 @@ size_t kg_ctrl_server_pollfds(const struct kg_ctrl_server *s,
 static void send_reproof_req(struct kg_ctrl_server *s, struct conn *c)
 {
 	struct kg_ctrl_msg m = { .type = KG_CTRL_REPROOF_REQ };
-
 	int rc = kg_random(c->challenge, sizeof(c->challenge));
 
 	memcpy(m.nonce, c->challenge, sizeof(m.nonce));
@@ -682,7 +688,6 @@ static bool tick_one(struct kg_ctrl_server *s, struct conn *c, int64_t t)
 	if ((c->deadline && t >= c->deadline) ||
 	    (c->frame_deadline && t >= c->frame_deadline)) {
 		bool reproof = c->st == C_LIVE && c->reproof_out;
-
 		enum kg_sess_end why = reproof ? KG_END_REPROOF_MISSED
 				       : c->st == C_LIVE ? KG_END_CLOSE
 				       : KG_END_AUTH_TIMEOUT;
