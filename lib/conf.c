@@ -192,6 +192,7 @@ int kg_conf_parse(struct kg_conf *c, const char *path, const char *text,
 			rc = parse_line(c, line, n, lineno, section, e);
 		pos += n + (nl ? 1 : 0);
 	}
+	explicit_bzero(line, sizeof(line));
 	if (rc) {
 		char *p = c->path;
 
@@ -236,6 +237,8 @@ int kg_conf_load(struct kg_conf *c, const char *path, struct kg_err *e)
 		return rc;
 	}
 	rc = kg_conf_parse(c, path, buf, len, e);
+	/* Card files and user records hold keys and PINs. */
+	explicit_bzero(buf, len);
 	free(buf);
 	return rc;
 }
@@ -245,6 +248,8 @@ void kg_conf_free(struct kg_conf *c)
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->items[i].section);
 		free(c->items[i].key);
+		/* Values may be keys or PINs: do not leave them in freed memory. */
+		explicit_bzero(c->items[i].value, strlen(c->items[i].value));
 		free(c->items[i].value);
 	}
 	free(c->items);
