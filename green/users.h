@@ -57,8 +57,8 @@ struct kg_user {
 };
 
 struct kg_users {
-	struct kg_user *v;         /* owned; n entries */
-	size_t n;
+	struct kg_user *v;         /* owned; n entries of cap */
+	size_t n, cap;
 	struct kg_keyid_table *ids;   /* owned; NULL until kg_users_ids_update */
 	uint32_t slot_s;
 	uint64_t ids_slot;         /* slot the table was built for */
