@@ -137,3 +137,18 @@ int red_unban(void *ctx, const struct kg_addr *key)
 		kg_log(KG_LOG_ERR, "unban: %s", e.msg);
 	return rc;
 }
+
+/* A client with a live grant is never banned (DESIGN.md: addresses with
+ * a live session). */
+bool red_exempt(void *ctx, const struct kg_addr *src)
+{
+	const struct red *r = ctx;
+
+	for (size_t i = 0; i < r->st.grants.cap; i++) {
+		const struct kg_grant *g = &r->st.grants.g[i];
+
+		if (g->used && g->port && kg_addr_eq(&g->client, src))
+			return true;
+	}
+	return false;
+}

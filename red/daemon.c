@@ -71,7 +71,7 @@ static int new_ips(struct red *r, struct kg_err *e)
 		.ban_s = r->cfg.ban_time, .invalid_knocks = 5,
 		.max_sources = 65536, .max_bans = 65536, .never_ban = nb,
 	};
-	struct kg_ips_ops ops = { red_ban, red_unban, NULL, NULL, r };
+	struct kg_ips_ops ops = { red_ban, red_unban, red_exempt, NULL, r };
 	int rc;
 
 	/* greens are never banned, whatever the config says */

@@ -59,6 +59,7 @@ int red_apply(struct red *r, const struct kg_plan *p, struct kg_err *e);
 void red_lease_ended(const struct kg_grant *g, void *arg);
 int red_ban(void *ctx, const struct kg_addr *key, unsigned seconds);
 int red_unban(void *ctx, const struct kg_addr *key);
+bool red_exempt(void *ctx, const struct kg_addr *src);
 
 /* site.c: brings the WireGuard site link up (wireguard-go, keys, address,
  * route to the tunnel range) and down. */
