@@ -19,6 +19,7 @@
 
 #define ACK_TIMEOUT_S 2
 #define MSG_ROOM 512      /* one element message, with room to spare */
+#define SOCK_BUF (4 << 20)
 
 struct kg_nft {
 	struct mnl_socket *nl;
@@ -45,6 +46,7 @@ struct kg_nft_batch {
 int kg_nft_open(struct kg_nft **out, const char *table, struct kg_err *e)
 {
 	struct timeval tv = { .tv_sec = ACK_TIMEOUT_S };
+	int one = 1, bufsz = SOCK_BUF, fd;
 	struct kg_nft *n;
 	int r;
 
@@ -63,8 +65,16 @@ int kg_nft_open(struct kg_nft **out, const char *table, struct kg_err *e)
 		goto fail;
 	}
 	n->portid = mnl_socket_get_portid(n->nl);
+	fd = mnl_socket_get_fd(n->nl);
 	/* A lost ack must not hang the daemon. */
-	setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* One ack per element: acks without the echoed request, and room
+	 * for thousands of them (FORCE needs CAP_NET_ADMIN, which we have). */
+	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)))
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
 	n->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!n->ctx) {
 		r = -ENOMEM;
