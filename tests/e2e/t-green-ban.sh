@@ -49,6 +49,25 @@ set4 | grep -q '198\.51\.100\.66' || tb_fail "attacker not in banned4"
 grep -E 'event=ban result=banned src=198\.51\.100\.66 ' "$log"
 tb_log "ok: attacker banned after $((N + 1)) ports"
 
+# A banned source still reaches the knock handler (a valid knock lifts a ban).
+tb_udp_send attacker "$green4" 62201 "knock-while-banned"
+tb_wait_log "$log" 'event=knock .*src=198\.51\.100\.66' 5 || tb_fail "knock from a banned source did not reach the daemon"
+tb_log "ok: a knock from the banned attacker reached the knock handler"
+
+# Knocks are rate-limited per source (knock_rate 20/s, burst 40).
+before=$(grep -c 'event=knock .*src=198\.51\.100\.11$' "$log" || true)
+tb_exec client2 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(300):
+    s.sendto(b"k%d" % i, (sys.argv[1], 62201))' "$green4"
+sleep 1
+after=$(grep -c 'event=knock .*src=198\.51\.100\.11$' "$log" || true)
+got=$((after - before))
+tb_log "client2 sent 300 knocks at once, the daemon saw $got"
+[ "$got" -ge 20 ] && [ "$got" -le 120 ] || tb_fail "knock rate limit: $got of 300 knocks logged"
+tb_log "ok: knocks are rate-limited per source"
+
 # attacker, IPv6: banned by /64.
 tb_exec attacker nmap -6 -sS --max-retries 0 -n -Pn -p "1-$((N + 1))" "$green6" >/dev/null
 tb_wait_log "$log" 'event=ban result=banned src=2001:db8:100::66 key=2001:db8:100::/64 ' 5 || tb_fail "no /64 ban record"
