@@ -3,7 +3,8 @@
 # Green's IPS: more than N distinct closed ports in T s bans the source
 # (IPv4 by address, IPv6 by /64) for B s, then the element expires; a host
 # touching fewer than N ports is not banned; a never-ban address that scans
-# is not banned; knocks are never counted as scan ports.
+# is not banned; knocks are never counted as scan ports, reach the daemon
+# even from a banned source, and are rate-limited per source.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
