@@ -241,6 +241,8 @@ int green_run(struct green *g, struct kg_err *e)
 		return r;
 	}
 	kg_notify_ready();
+	kg_notify_status("dark: table inet %s, NFLOG groups %u and %u",
+			 GREEN_TABLE, g->conf.nflog_knock, g->conf.nflog_scan);
 	kg_log_event(KG_LOG_NOTICE, "ready", "table", "inet " GREEN_TABLE,
 		     "config", g->config_path);
 	r = kg_evloop_run(g->loop);
