@@ -134,9 +134,12 @@ static int start(struct green *g, struct kg_err *e)
 		kg_err_set(e, "rendering the ruleset: %s", strerror(-r));
 		return r;
 	}
-	if ((r = kg_nft_table_replace(g->nft, g->ruleset, false, e)) ||
-	    (r = open_nflog(g, &g->conf, e)) || (r = new_ips(g, &g->conf, e)))
+	/* NFLOG first: a second instance fails here (groups taken) before it
+	 * could replace the running one's table. */
+	if ((r = open_nflog(g, &g->conf, e)) || (r = new_ips(g, &g->conf, e)) ||
+	    (r = kg_nft_table_replace(g->nft, g->ruleset, false, e)))
 		return r;
+	g->table_installed = true;
 	return kg_evloop_add_timer(g->loop, HOUSEKEEPING_MS, on_timer, g);
 }
 
@@ -208,7 +211,9 @@ static void stop(struct green *g)
 	char n[24];
 
 	kg_notify_stopping();
-	if (g->nft && kg_nft_table_delete(g->nft, &e))
+	/* Only our own table: a second instance that failed to start must
+	 * not remove the running one's. */
+	if (g->table_installed && kg_nft_table_delete(g->nft, &e))
 		kg_log(KG_LOG_ERR, "stop: %s", e.msg);
 	snprintf(n, sizeof(n), "%llu", (unsigned long long)g->n_packets);
 	kg_log_event(KG_LOG_NOTICE, "stop", "result", "ok", "packets", n);

@@ -79,6 +79,7 @@ struct green {
 	struct kg_ips *ips;
 	struct kg_evloop *loop;
 	char *ruleset;              /* the text of the installed table */
+	bool table_installed;       /* by this process: delete it on stop */
 	uint64_t n_packets;
 	int exit_code;
 };

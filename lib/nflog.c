@@ -114,7 +114,8 @@ int kg_nflog_open(struct kg_nflog **out, const uint16_t *groups, size_t n,
 		r = bind_group(l, groups[i]);
 		if (r) {
 			kg_err_set(e, "nflog group %u: %s%s", groups[i], strerror(-r),
-				   r == -EBUSY ? " (another process is bound to it)" : "");
+				   r == -EBUSY || r == -EPERM ?
+				   " (is another process bound to it?)" : "");
 			goto fail;
 		}
 	}

@@ -30,7 +30,8 @@ struct kg_nflog_pkt {
 typedef void (*kg_nflog_cb)(void *ctx, const struct kg_nflog_pkt *p);
 
 /* Binds groups[0..n-1]. *out owned by the caller (kg_nflog_close).
- * -EBUSY if another process holds a group, other -errno; e says which. */
+ * -EPERM (the kernel's answer) if another process holds a group, other
+ * -errno; e says which group. */
 int kg_nflog_open(struct kg_nflog **out, const uint16_t *groups, size_t n,
 		  struct kg_err *e);
 void kg_nflog_close(struct kg_nflog *l);
