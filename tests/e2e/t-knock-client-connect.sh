@@ -3,7 +3,7 @@
 # Client side of steps i-ii without the green daemon: a fake green made of
 # wireguard-go + wg + the knock checker (kg-test-knock-recv) that adds the
 # knocking client's key as a peer. `knockgate connect` must knock, bring
-# its tunnel up and handshake; traffic must flow to green's tunnel
+# its tunnel up and handshake (over IPv4, then IPv6); traffic must flow to green's tunnel
 # address; `knockgate close` must remove everything. A profile with a
 # wrong knock key gets no peer: connect times out, leaves nothing, and the
 # fake green logs reason=unknown_id.
@@ -49,7 +49,7 @@ profile() {
 [profile]
 user = alice
 green_id = green1
-green_address = $green
+green_address = ${2:-$green}
 knock_port = 62201
 green_wg_public_key = $gpub
 green_wg_port = 51820
@@ -61,6 +61,8 @@ ca = ca.pem
 EOC
 }
 profile "$key" >"$TB_DIR/profile/profile.conf"
+mkdir -p "$TB_DIR/profile6"
+profile "$key" "$(tb_addr green out 6)" >"$TB_DIR/profile6/profile.conf"
 profile "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$TB_DIR/badprofile/profile.conf"
 
 # Its stdout ("accepted ...") and stderr (event=knock records) both go to recv.log.
@@ -104,6 +106,14 @@ tb_exec client "$kg" close >/dev/null || tb_fail "close failed"
 [ ! -S "/var/run/wireguard/$cif.sock" ] || tb_fail "UAPI socket left"
 [ ! -f "$KG_RUN_DIR/$cif.session" ] || tb_fail "state file left"
 
+tb_log "check: the same over IPv6 (knock and WireGuard to $(tb_addr green out 6))"
+tb_exec client "$kg" connect --profile "$TB_DIR/profile6" --ifname "$cif" --timeout 20 >"$TB_DIR/connect6.out" 2>&1 ||
+	{ cat "$TB_DIR/connect6.out"; tb_fail "connect over IPv6 failed"; }
+grep -q "result=accepted reason=accepted user=alice src=$(tb_addr client out 6)" "$TB_DIR/recv.log" ||
+	tb_fail "fake green did not accept the IPv6 knock"
+tb_tcp_probe client 10.88.0.1 4433 || tb_fail "no TCP through the IPv6-carried tunnel"
+tb_exec client "$kg" close --ifname "$cif" >/dev/null || tb_fail "close (IPv6) failed"
+
 tb_log "check: a wrong knock key gets no peer; connect gives up and leaves nothing"
 if tb_exec client "$kg" connect --profile "$TB_DIR/badprofile" --ifname "$cif" --timeout 4 >"$TB_DIR/bad.out" 2>&1; then
 	tb_fail "connect with a wrong knock key succeeded"
@@ -113,4 +123,4 @@ grep -q 'knocking again' "$TB_DIR/bad.out" || tb_fail "no re-knock while handsha
 grep -q 'event=knock result=rejected reason=unknown_id src=198.51.100.10' "$TB_DIR/recv.log" ||
 	tb_fail "fake green did not log reason=unknown_id"
 ! tb_exec client ip link show "$cif" >/dev/null 2>&1 || tb_fail "$cif left after failure"
-tb_log "PASS: connect/handshake/traffic/close; wrong key refused (unknown_id) and cleaned up"
+tb_log "PASS: connect/handshake/traffic/close over IPv4 and IPv6; wrong key refused (unknown_id) and cleaned up"

@@ -19,6 +19,7 @@
 
 #include "green/knock_check.h"
 #include "lib/replay.h"
+#include "addr.h"
 #include "log.h"
 
 static uint64_t wall_ms(void)
@@ -35,11 +36,12 @@ static void serve(int fd, struct kg_knock_checker *k, int seconds)
 
 	while (wall_ms() < end) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		struct sockaddr_in src;
+		struct sockaddr_storage src;
 		socklen_t sl = sizeof(src);
 		struct kg_knock_decision d;
+		struct kg_addr from;
 		uint8_t buf[512];
-		char a[INET_ADDRSTRLEN], b64[45];
+		char a[KG_ADDR_STRLEN], b64[45];
 		ssize_t n;
 
 		if (poll(&pfd, 1, 200) <= 0)
@@ -47,7 +49,13 @@ static void serve(int fd, struct kg_knock_checker *k, int seconds)
 		n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&src, &sl);
 		if (n < 0)
 			continue;
-		inet_ntop(AF_INET, &src.sin_addr, a, sizeof(a));
+		kg_addr_from_sockaddr((struct sockaddr *)&src, &from);
+		if (IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&src)->sin6_addr)) {
+			from.family = AF_INET;
+			memmove(from.b, from.b + 12, 4);
+			memset(from.b + 4, 0, 12);
+		}
+		kg_addr_str(&from, a);
 		kg_knock_check(k, buf, (size_t)n, wall_ms(), &d);
 		kg_knock_log_decision(&d, a);
 		if (d.reason == KG_KNOCK_ACCEPTED) {
@@ -60,7 +68,8 @@ static void serve(int fd, struct kg_knock_checker *k, int seconds)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
+	int off = 0;
 	struct kg_knock_checker k;
 	struct kg_users u;
 	struct kg_rcache *rc;
@@ -81,8 +90,11 @@ int main(int argc, char **argv)
 	if (kg_rcache_new(1024, &rc) ||
 	    kg_knock_checker_init(&k, gpub, 0, wall_ms() - 60000, &u, rc))
 		return 1;
-	sa.sin_port = htons((uint16_t)atoi(argv[3]));
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	/* One dual-stack socket: IPv4 knocks arrive as mapped addresses. */
+	sa.sin6_port = htons((uint16_t)atoi(argv[3]));
+	fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		perror("bind");
 		return 1;
