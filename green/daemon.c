@@ -186,7 +186,8 @@ done:
 	} else {
 		green_conf_free(&g->conf);
 		g->conf = c;
-		kg_log_set_level(g->conf.log_level);
+		kg_log_set_level(g->log_level_override >= 0 ?
+				 g->log_level_override : g->conf.log_level);
 		kg_log_event(KG_LOG_NOTICE, "reload", "result", "ok",
 			     "config", g->config_path);
 	}

@@ -80,6 +80,7 @@ struct green {
 	struct kg_evloop *loop;
 	char *ruleset;              /* the text of the installed table */
 	bool table_installed;       /* by this process: delete it on stop */
+	int log_level_override;     /* -l, kept across reloads; -1 if none */
 	uint64_t n_packets;
 	int exit_code;
 };

@@ -39,7 +39,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
-	struct green g = { .config_path = GREEN_DEFAULT_CONFIG };
+	struct green g = { .config_path = GREEN_DEFAULT_CONFIG,
+			   .log_level_override = -1 };
 	struct kg_err e = { "" };
 	const char *level = NULL;
 	bool check = false, print = false;
@@ -68,7 +69,9 @@ int main(int argc, char **argv)
 		green_conf_free(&g.conf);
 		return 1;
 	}
-	kg_log_set_level(level ? kg_log_level_parse(level) : g.conf.log_level);
+	if (level)
+		g.log_level_override = kg_log_level_parse(level);
+	kg_log_set_level(level ? g.log_level_override : g.conf.log_level);
 	if (check || print)
 		r = green_check(&g, print, &e);
 	else
