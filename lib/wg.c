@@ -19,7 +19,7 @@ int kg_wg_get(const char *ifname, struct kg_wg_device *out)
 	memset(out, 0, sizeof(*out));
 	if (kg_wg_uapi_exists(ifname))
 		return kg_wg_uapi_get(ifname, out);
-	return -EOPNOTSUPP;   /* kernel dump parsing: not built (see wg_nl.c) */
+	return kg_wg_nl_get(ifname, out);
 }
 
 int kg_wg_peer_put(const char *ifname, const uint8_t pub[KG_KEY_LEN],

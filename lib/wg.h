@@ -9,7 +9,7 @@
  *     errno=N);
  *   - kernel generic netlink (lib/wg_nl.c) over libmnl, used when the
  *     kernel has WireGuard. It cannot run on the test machines (no module);
- *     its message encoding is unit-tested byte for byte.
+ *     its message encoding and answer parsing are unit-tested.
  *
  * Interfaces themselves (create/remove, address, up) are lib/wg_iface.c.
  * All functions return 0 or -errno; -EPROTO means the peer side answered
@@ -108,6 +108,12 @@ int kg_wg_nl_encode_set(const char *ifname, uint16_t family, uint32_t seq,
  * WireGuard (then the UAPI backend is used). */
 int kg_wg_nl_family(uint16_t *family);
 int kg_wg_nl_set(const char *ifname, const struct kg_wg_device *dev);
+/* Adds one WG_CMD_GET_DEVICE answer message (of a dump) to *d: listen
+ * port, peers with endpoint, last handshake, rx/tx, keepalive and
+ * allowed-ips; a peer split over messages is merged. No I/O, for tests.
+ * 0, -EPROTO (malformed), -ENOMEM. *d is owned by the caller. */
+int kg_wg_nl_parse_get(const void *msg, size_t len, struct kg_wg_device *d);
+int kg_wg_nl_get(const char *ifname, struct kg_wg_device *out);
 
 /* --- interfaces (wg_iface.c) --- */
 enum kg_wg_backend { KG_WG_BACKEND_UAPI, KG_WG_BACKEND_KERNEL };

@@ -8,6 +8,7 @@
 #include "wg.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -219,5 +220,181 @@ int kg_wg_nl_set(const char *ifname, const struct kg_wg_device *dev)
 		rc = nl_roundtrip(nl, (struct nlmsghdr *)buf, NULL, NULL);
 	kg_wipe(buf, sizeof(buf));
 	mnl_socket_close(nl);
+	return rc;
+}
+
+/* --- reading a kernel device back (WG_CMD_GET_DEVICE dump) --- */
+
+static int parse_allowed(const struct nlattr *all, struct kg_wg_peer *p)
+{
+	const struct nlattr *one, *a;
+
+	mnl_attr_for_each_nested(one, all) {
+		struct kg_prefix pre = { 0 };
+		bool fam = false, ip = false, mask = false;
+
+		mnl_attr_for_each_nested(a, one) {
+			uint16_t t = mnl_attr_get_type(a), len = mnl_attr_get_payload_len(a);
+
+			if (t == WGALLOWEDIP_A_FAMILY && len == 2) {
+				pre.a.family = (uint8_t)mnl_attr_get_u16(a);
+				fam = true;
+			} else if (t == WGALLOWEDIP_A_IPADDR && (len == 4 || len == 16)) {
+				memcpy(pre.a.b, mnl_attr_get_payload(a), len);
+				ip = true;
+			} else if (t == WGALLOWEDIP_A_CIDR_MASK && len == 1) {
+				pre.len = mnl_attr_get_u8(a);
+				mask = true;
+			}
+		}
+		if (!fam || !ip || !mask ||
+		    (pre.a.family != AF_INET && pre.a.family != AF_INET6) ||
+		    pre.len > kg_addr_len(&pre.a) * 8)
+			return -EPROTO;
+		if (pre.a.family == AF_INET)
+			memset(pre.a.b + 4, 0, 12);   /* a 16-byte IPv4 value */
+		if (p->n_allowed < KG_WG_MAX_ALLOWED)
+			p->allowed[p->n_allowed++] = pre;
+	}
+	return 0;
+}
+
+static int parse_peer_attr(const struct nlattr *a, struct kg_wg_peer *p)
+{
+	uint16_t len = mnl_attr_get_payload_len(a);
+	const void *v = mnl_attr_get_payload(a);
+
+	switch (mnl_attr_get_type(a)) {
+	case WGPEER_A_ENDPOINT:
+		if (len != sizeof(p->endpoint.in) && len != sizeof(p->endpoint.in6))
+			return -EPROTO;
+		memcpy(&p->endpoint, v, len);
+		p->has_endpoint = true;
+		return 0;
+	case WGPEER_A_LAST_HANDSHAKE_TIME: {
+		struct { int64_t sec, nsec; } ts;
+
+		if (len != sizeof(ts))
+			return -EPROTO;
+		memcpy(&ts, v, sizeof(ts));
+		p->last_handshake_sec = ts.sec > 0 ? (uint64_t)ts.sec : 0;
+		p->last_handshake_nsec = ts.nsec > 0 ? (uint64_t)ts.nsec : 0;
+		return 0;
+	}
+	case WGPEER_A_RX_BYTES:
+		return len == 8 ? (p->rx_bytes = mnl_attr_get_u64(a), 0) : -EPROTO;
+	case WGPEER_A_TX_BYTES:
+		return len == 8 ? (p->tx_bytes = mnl_attr_get_u64(a), 0) : -EPROTO;
+	case WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL:
+		if (len != 2)
+			return -EPROTO;
+		p->has_keepalive = true;
+		p->keepalive_s = mnl_attr_get_u16(a);
+		return 0;
+	case WGPEER_A_ALLOWEDIPS:
+		return parse_allowed(a, p);
+	default:
+		return 0;
+	}
+}
+
+/* One peer nest; a peer split over two messages continues the last one. */
+static int parse_peer(const struct nlattr *nest, struct kg_wg_device *d)
+{
+	const struct nlattr *a;
+	struct kg_wg_peer *p = NULL;
+	int rc;
+
+	mnl_attr_for_each_nested(a, nest) {
+		if (mnl_attr_get_type(a) != WGPEER_A_PUBLIC_KEY)
+			continue;
+		if (mnl_attr_get_payload_len(a) != KG_KEY_LEN)
+			return -EPROTO;
+		if (d->n_peers && !memcmp(d->peers[d->n_peers - 1].public_key,
+					  mnl_attr_get_payload(a), KG_KEY_LEN)) {
+			p = &d->peers[d->n_peers - 1];
+		} else {
+			p = realloc(d->peers, (d->n_peers + 1) * sizeof(*p));
+			if (!p)
+				return -ENOMEM;
+			d->peers = p;
+			p = &d->peers[d->n_peers++];
+			memset(p, 0, sizeof(*p));
+			memcpy(p->public_key, mnl_attr_get_payload(a), KG_KEY_LEN);
+		}
+	}
+	if (!p)
+		return -EPROTO;
+	mnl_attr_for_each_nested(a, nest) {
+		rc = parse_peer_attr(a, p);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int kg_wg_nl_parse_get(const void *msg, size_t len, struct kg_wg_device *d)
+{
+	const struct nlmsghdr *nlh = msg;
+	const struct nlattr *a, *peer;
+	int rc;
+
+	if (len < MNL_NLMSG_HDRLEN + sizeof(struct genlmsghdr) ||
+	    !mnl_nlmsg_ok(nlh, (int)len))
+		return -EPROTO;
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		switch (mnl_attr_get_type(a)) {
+		case WGDEVICE_A_LISTEN_PORT:
+			if (mnl_attr_get_payload_len(a) != 2)
+				return -EPROTO;
+			d->has_listen_port = true;
+			d->listen_port = mnl_attr_get_u16(a);
+			break;
+		case WGDEVICE_A_PEERS:
+			mnl_attr_for_each_nested(peer, a) {
+				rc = parse_peer(peer, d);
+				if (rc)
+					return rc;
+			}
+			break;
+		default:
+			break;   /* the private key is never read back */
+		}
+	}
+	return 0;
+}
+
+static int get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return kg_wg_nl_parse_get(nlh, nlh->nlmsg_len, data) ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+int kg_wg_nl_get(const char *ifname, struct kg_wg_device *out)
+{
+	char buf[NL_BUF] = { 0 };
+	struct mnl_socket *nl = nl_open();
+	struct nlmsghdr *nlh;
+	struct genlmsghdr *g;
+	uint16_t family;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!nl)
+		return -errno;
+	rc = resolve_family(nl, &family);
+	if (!rc) {
+		nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = family;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP;
+		nlh->nlmsg_seq = (uint32_t)time(NULL) + 2;
+		g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+		g->cmd = WG_CMD_GET_DEVICE;
+		g->version = WG_GENL_VERSION;
+		mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
+		rc = nl_roundtrip(nl, nlh, get_cb, out);
+	}
+	mnl_socket_close(nl);
+	if (rc)
+		kg_wg_device_free(out);
 	return rc;
 }

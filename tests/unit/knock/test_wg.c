@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
 #include <linux/netlink.h>
 
 #include "lib/wg.h"
@@ -189,6 +191,77 @@ static void test_netlink_remove_peer_sends_only_key_and_flag(void **st)
 	assert_int_equal(buf[len - 4], 1 /* WGPEER_F_REMOVE_ME */);
 }
 
+/* A kernel GET_DEVICE answer, built as the kernel lays it out. */
+static size_t kernel_answer(uint8_t *buf, size_t cap, const char *ip,
+			    bool with_stats)
+{
+	struct nlmsghdr *nlh;
+	struct genlmsghdr *g;
+	struct nlattr *peers, *peer, *ips, *one;
+	uint8_t key[32], a[4];
+	struct sockaddr_in ep = { .sin_family = AF_INET, .sin_port = htons(4000) };
+	struct { int64_t sec, nsec; } ts = { 1795000000, 7 };
+
+	memset(buf, 0, cap);
+	memset(key, 0x01, 32);
+	inet_pton(AF_INET, "198.51.100.10", &ep.sin_addr);
+	inet_pton(AF_INET, ip, a);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = 0x1234;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = 0;
+	mnl_attr_put_u16(nlh, 6 /* LISTEN_PORT */, 51820);
+	peers = mnl_attr_nest_start(nlh, 8);
+	peer = mnl_attr_nest_start(nlh, 0);
+	mnl_attr_put(nlh, 1 /* PUBLIC_KEY */, 32, key);
+	if (with_stats) {
+		mnl_attr_put(nlh, 4 /* ENDPOINT */, sizeof(ep), &ep);
+		mnl_attr_put(nlh, 6 /* LAST_HANDSHAKE_TIME */, sizeof(ts), &ts);
+		mnl_attr_put_u64(nlh, 7 /* RX */, 180);
+		mnl_attr_put_u64(nlh, 8 /* TX */, 92);
+		mnl_attr_put_u16(nlh, 5 /* KEEPALIVE */, 25);
+	}
+	ips = mnl_attr_nest_start(nlh, 9);
+	one = mnl_attr_nest_start(nlh, 0);
+	mnl_attr_put_u16(nlh, 1, AF_INET);
+	mnl_attr_put(nlh, 2, 4, a);
+	mnl_attr_put_u8(nlh, 3, 32);
+	mnl_attr_nest_end(nlh, one);
+	mnl_attr_nest_end(nlh, ips);
+	mnl_attr_nest_end(nlh, peer);
+	mnl_attr_nest_end(nlh, peers);
+	return nlh->nlmsg_len;
+}
+
+static void test_netlink_get_answer_is_parsed_and_split_peers_merged(void **st)
+{
+	uint8_t m1[512], m2[512];
+	size_t n1 = kernel_answer(m1, sizeof(m1), "10.88.1.10", true);
+	size_t n2 = kernel_answer(m2, sizeof(m2), "10.88.1.11", false);
+	struct kg_wg_device d = { 0 };
+	char a[KG_ADDR_STRLEN];
+
+	(void)st;
+	assert_int_equal(kg_wg_nl_parse_get(m1, n1, &d), 0);
+	assert_int_equal(kg_wg_nl_parse_get(m2, n2, &d), 0);
+	assert_int_equal(d.listen_port, 51820);
+	assert_int_equal(d.n_peers, 1);   /* the second message continues it */
+	assert_int_equal(d.peers[0].last_handshake_sec, 1795000000);
+	assert_int_equal(d.peers[0].rx_bytes, 180);
+	assert_int_equal(d.peers[0].tx_bytes, 92);
+	assert_int_equal(d.peers[0].keepalive_s, 25);
+	assert_int_equal(ntohs(d.peers[0].endpoint.in.sin_port), 4000);
+	assert_int_equal(d.peers[0].n_allowed, 2);
+	assert_string_equal(kg_addr_str(&d.peers[0].allowed[1].a, a), "10.88.1.11");
+	kg_wg_device_free(&d);
+	/* A public key of the wrong length is refused. */
+	n1 = kernel_answer(m1, sizeof(m1), "10.88.1.10", true);
+	m1[16 + 4 + 8 + 4 + 4] = 4 + 31;   /* PUBLIC_KEY nla_len */
+	assert_int_equal(kg_wg_nl_parse_get(m1, n1, &d), -EPROTO);
+	kg_wg_device_free(&d);
+	assert_int_equal(kg_wg_nl_parse_get(m1, 10, &d), -EPROTO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_uapi_get_answer_is_parsed_with_handshake_and_bytes),
 		cmocka_unit_test(test_netlink_set_device_bytes_match_wireguard_h_layout),
 		cmocka_unit_test(test_netlink_remove_peer_sends_only_key_and_flag),
+		cmocka_unit_test(test_netlink_get_answer_is_parsed_and_split_peers_merged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
