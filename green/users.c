@@ -315,7 +315,9 @@ int kg_users_ids_update(struct kg_users *u, uint64_t now_s, bool force)
 			return rc;
 		force = true;
 	}
-	if (!force && u->ids_built && now_s / u->slot_s == u->ids_slot)
+	/* Users added since the last build must be found at once. */
+	force = force || !u->ids_built || u->n != u->ids_n;
+	if (!force && now_s / u->slot_s == u->ids_slot)
 		return 0;   /* the per-packet case: no work */
 	u->ids_built = false;
 	keys = calloc(u->n ? u->n : 1, sizeof(*keys));
@@ -323,11 +325,12 @@ int kg_users_ids_update(struct kg_users *u, uint64_t now_s, bool force)
 		return -ENOMEM;
 	for (size_t i = 0; i < u->n; i++)
 		keys[i] = u->v[i].knock_key;
-	rc = kg_keyid_table_update(u->ids, keys, u->n, now_s, true, NULL);
+	rc = kg_keyid_table_update(u->ids, keys, u->n, now_s, force, NULL);
 	free(keys);
 	if (!rc) {
 		u->ids_built = true;
 		u->ids_slot = now_s / u->slot_s;
+		u->ids_n = u->n;
 	}
 	return rc;
 }

@@ -62,6 +62,7 @@ struct kg_users {
 	struct kg_keyid_table *ids;   /* owned; NULL until kg_users_ids_update */
 	uint32_t slot_s;
 	uint64_t ids_slot;         /* slot the table was built for */
+	size_t ids_n;              /* users it was built from */
 	bool ids_built;
 };
 

@@ -19,6 +19,7 @@ struct entry {
 struct kg_keyid_table {
 	uint32_t slot_s;
 	uint64_t center;      /* slot the table was built for */
+	size_t n_keys;        /* users it was built from */
 	bool built;
 	uint64_t seed;        /* secret: attackers pick ids, not buckets */
 	struct entry *v;
@@ -102,11 +103,15 @@ static void insert(struct kg_keyid_table *t, uint64_t id, uint64_t slot,
 				  .used = true };
 }
 
+/* Fills a new table for center. When the slot just moved on by one (the
+ * common case, once per slot) the ids of the two slots kept are copied
+ * and only the new "next" slot is derived: a third of the HMACs. */
 static int rebuild(struct kg_keyid_table *t, const uint8_t *const *keys,
-		   size_t n, uint64_t center)
+		   size_t n, uint64_t center, bool shift)
 {
-	size_t cap = 16;
-	struct entry *v;
+	struct entry *old = t->v, *v;
+	size_t cap = 16, old_cap = t->cap;
+	uint64_t first = center ? center - 1 : 0;
 
 	if (n > UINT32_MAX / 8)
 		return -ENOMEM;
@@ -115,11 +120,16 @@ static int rebuild(struct kg_keyid_table *t, const uint8_t *const *keys,
 	v = calloc(cap, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	free(t->v);
 	t->v = v;
 	t->cap = cap;
+	for (size_t i = 0; shift && i < old_cap; i++)
+		if (old[i].used && old[i].slot >= first)
+			insert(t, old[i].id, old[i].slot, old[i].index);
+	free(old);
+	if (shift)
+		first = center + 1;
 	for (size_t i = 0; i < n; i++) {
-		for (uint64_t s = center ? center - 1 : 0; s <= center + 1; s++) {
+		for (uint64_t s = first; s <= center + 1; s++) {
 			uint64_t id;
 			int rc = kg_keyid_derive(keys[i], s, &id);
 
@@ -129,6 +139,7 @@ static int rebuild(struct kg_keyid_table *t, const uint8_t *const *keys,
 		}
 	}
 	t->center = center;
+	t->n_keys = n;
 	t->built = true;
 	return 0;
 }
@@ -138,14 +149,16 @@ int kg_keyid_table_update(struct kg_keyid_table *t,
 			  uint64_t now_s, bool force, bool *rebuilt)
 {
 	uint64_t center = now_s / t->slot_s;
+	bool shift;
 	int rc;
 
 	if (rebuilt)
 		*rebuilt = false;
 	if (t->built && !force && center == t->center)
 		return 0;
+	shift = t->built && !force && n == t->n_keys && center == t->center + 1;
 	t->built = false;
-	rc = rebuild(t, keys, n, center);
+	rc = rebuild(t, keys, n, center, shift);
 	if (rc) {
 		t->built = false;
 		if (t->v)

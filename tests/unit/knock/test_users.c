@@ -149,6 +149,26 @@ static void test_lookup_by_rotating_id_finds_adjacent_slots_only(void **st)
 	assert_null(kg_users_by_id(&u, id, &slot));
 	assert_int_equal(kg_keyid_derive(u.v[0].knock_key, cur + 60, &id), 0);
 	assert_non_null(kg_users_by_id(&u, id, &slot));
+	/* A user added after the table was built is found at once. */
+	assert_int_equal(parse(&u, "[user bob]\nknock_key = " KEY_B "\n"
+			       "tunnel_address = 10.88.1.11\nspki_sha256 = " SPKI "\n", &e), 0);
+	assert_int_equal(kg_users_ids_update(&u, now + 3600, false), 0);
+	assert_int_equal(kg_keyid_derive(u.v[1].knock_key, cur + 60, &id), 0);
+	assert_non_null(kg_users_by_id(&u, id, &slot));
+	/* Slot by slot (the incremental path), every id of the window is
+	 * still found and the one that left is not. */
+	for (uint64_t k = 1; k <= 3; k++) {
+		assert_int_equal(kg_users_ids_update(&u, now + 3600 + k * 60, false), 0);
+		for (uint64_t s = cur + 60 + k - 1; s <= cur + 60 + k + 1; s++) {
+			for (size_t w = 0; w < 2; w++) {
+				assert_int_equal(kg_keyid_derive(u.v[w].knock_key, s, &id), 0);
+				assert_ptr_equal(kg_users_by_id(&u, id, &slot), &u.v[w]);
+				assert_int_equal(slot, s);
+			}
+		}
+		assert_int_equal(kg_keyid_derive(u.v[0].knock_key, cur + 60 + k - 2, &id), 0);
+		assert_null(kg_users_by_id(&u, id, &slot));
+	}
 	kg_users_free(&u);
 }
 
