@@ -1,36 +1,62 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * knockgate connect --profile DIR: steps i-ii of the flow. Knocks, brings
- * up the WireGuard interface with green as peer, waits for the handshake
- * (knocking again if it stalls), and leaves the tunnel up for `close`.
+ * knockgate connect --profile DIR: the user's whole flow. The card and PIN
+ * come first (card_auth.c: a wrong PIN costs no knock and opens nothing);
+ * then the knock and the WireGuard tunnel (steps i-ii, below), then the
+ * card proof over the control connection and the session itself
+ * (session_run.c), served until the card leaves, `close` or a signal ends
+ * it, or green does. Every failure after the knock takes the tunnel down
+ * and removes the state files.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timex.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "card_auth.h"
 #include "commands.h"
 #include "knock_send.h"
 #include "profile.h"
+#include "session_info.h"
+#include "session_run.h"
 #include "session_state.h"
 #include "tunnel.h"
 
 #define NUDGE_MS 1000
 #define REKNOCK_MS 3000
 
+struct connect_args {
+	const char *profile, *ifname, *reader, *pin_file;
+	unsigned timeout_s;
+	bool tunnel_only;
+	struct kg_run_opts run;
+};
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: knockgate connect --profile DIR [--ifname NAME] [--timeout SECONDS]\n\n"
-		"Knocks on green, brings up a WireGuard interface with a fresh key pair,\n"
-		"the profile's tunnel address and green as peer, and waits for the\n"
-		"handshake. Needs root (CAP_NET_ADMIN). 'knockgate close' takes it down.\n\n"
+		"Usage: knockgate connect --profile DIR [--reader SUBSTR] [--pin-file FILE]\n"
+		"                         [--background] [-v] [--ifname NAME] [--timeout S]\n\n"
+		"Verifies the PIN on the smart card, knocks on green, brings up a WireGuard\n"
+		"tunnel, proves the card to green and prints the session and its services.\n"
+		"Then serves the session until the card is removed, 'knockgate close' or\n"
+		"Ctrl-C ends it, or green does; the tunnel goes down with it. Needs root.\n\n"
 		"  -p, --profile DIR    profile directory (profile.conf, ca.pem)\n"
+		"  -r, --reader SUBSTR  the card reader whose name contains SUBSTR\n"
+		"  -P, --pin-file FILE  read the PIN from FILE (else $KNOCKGATE_PIN, else\n"
+		"                       a prompt on the terminal)\n"
+		"  -b, --background     detach once the session is up\n"
+		"  -v, --verbose        print each step\n"
 		"  -i, --ifname NAME    interface name (default kg-USER)\n"
 		"  -t, --timeout S      give up after S seconds without a handshake (20)\n"
+		"  -T, --tunnel-only    no card: stop after the handshake and leave the\n"
+		"                       tunnel up for 'close' (tests, diagnostics)\n"
 		"  -h, --help           this text\n");
 }
 
@@ -61,29 +87,44 @@ static int reknock(void *arg)
 	return kg_knock_send(c->p, c->t->pub);
 }
 
-static int parse_args(int argc, char **argv, const char **profile,
-		      const char **ifname, unsigned *timeout_s)
+/* Test only, not in --help: keep the session when the card is pulled,
+ * so that green's periodic proof is what ends it. */
+#define OPT_TEST_IGNORE_REMOVAL 1000
+
+static int parse_args(int argc, char **argv, struct connect_args *a)
 {
 	static const struct option opts[] = {
 		{ "profile", required_argument, NULL, 'p' },
+		{ "reader", required_argument, NULL, 'r' },
+		{ "pin-file", required_argument, NULL, 'P' },
+		{ "background", no_argument, NULL, 'b' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "ifname", required_argument, NULL, 'i' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "tunnel-only", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "test-ignore-card-removal", no_argument, NULL, OPT_TEST_IGNORE_REMOVAL },
 		{ 0 },
 	};
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:i:t:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:r:P:bvi:t:Th", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': *profile = optarg; break;
-		case 'i': *ifname = optarg; break;
-		case 't': *timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'p': a->profile = optarg; break;
+		case 'r': a->reader = optarg; break;
+		case 'P': a->pin_file = optarg; break;
+		case 'b': a->run.background = true; break;
+		case 'v': a->run.verbose = true; break;
+		case 'i': a->ifname = optarg; break;
+		case 't': a->timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'T': a->tunnel_only = true; break;
+		case OPT_TEST_IGNORE_REMOVAL: a->run.ignore_removal = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!*profile || optind != argc || *timeout_s == 0 || *timeout_s > 3600) {
+	if (!a->profile || optind != argc || a->timeout_s == 0 || a->timeout_s > 3600) {
 		usage(stderr);
 		return 2;
 	}
@@ -130,38 +171,166 @@ static int connect_tunnel(struct kg_tunnel *t, const struct kg_profile *p,
 	return 0;
 }
 
-int connect_main(int argc, char **argv)
+static int set_ifname(struct kg_tunnel *t, const struct connect_args *a,
+		      const struct kg_profile *p)
 {
-	const char *profile = NULL, *ifname = NULL;
-	unsigned timeout_s = 20;
-	struct kg_profile p;
-	struct kg_tunnel t;
-	struct kg_err e = { { 0 } };
-	int rc = parse_args(argc, argv, &profile, &ifname, &timeout_s);
+	memset(t, 0, sizeof(*t));
+	if (a->ifname && strlen(a->ifname) >= sizeof(t->ifname)) {
+		fprintf(stderr, "knockgate connect: --ifname: at most %zu characters\n",
+			sizeof(t->ifname) - 1);
+		return 2;
+	}
+	if (a->ifname) {
+		memcpy(t->ifname, a->ifname, strlen(a->ifname));
+	} else {
+		/* Interface names are short: kg- and as much of the user as fits. */
+		memcpy(t->ifname, "kg-", 3);
+		memcpy(t->ifname + 3, p->user, strnlen(p->user, sizeof(t->ifname) - 4));
+	}
+	return 0;
+}
 
-	if (rc >= 0)
-		return rc;
-	rc = kg_profile_load(&p, profile, &e);
+static int open_card(struct kg_card_auth *card, const struct connect_args *a)
+{
+	struct kg_err e = { { 0 } };
+	int rc;
+
+	if (a->run.verbose)
+		fprintf(stderr, "knockgate connect: card: opening the reader, reading "
+			"the certificate, verifying the PIN\n");
+	rc = kg_card_auth_open(card, a->reader, a->pin_file, &e);
+	if (rc) {
+		fprintf(stderr, "knockgate connect: card: %s\n",
+			e.msg[0] ? e.msg : strerror(-rc));
+		return 1;
+	}
+	if (a->run.verbose)
+		fprintf(stderr, "knockgate connect: card: PIN verified, reader %s\n",
+			piv_card_reader(&card->card));
+	return 0;
+}
+
+/* Detaches into the background once the session is up: the parent exits
+ * when the child has published the session (status works at once). The
+ * returned fd is written to ('1') and closed by publish(). */
+static int detach(int *ready_fd)
+{
+	int p[2], nul;
+	pid_t pid;
+	char c = 0;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(p[1]);
+		_exit(read(p[0], &c, 1) == 1 && c == '1' ? 0 : 1);
+	}
+	close(p[0]);
+	setsid();
+	nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (nul >= 0) {
+		dup2(nul, STDIN_FILENO);
+		close(nul);
+	}
+	*ready_fd = p[1];
+	return 0;
+}
+
+static int publish(const struct kg_tunnel *t, const struct kg_profile *p,
+		   const struct kg_session *s, int ready_fd)
+{
+	int rc = kg_info_write(t->ifname, p, &s->info, getpid(), time(NULL));
+
+	if (rc)
+		fprintf(stderr, "knockgate connect: writing the session file: %s\n",
+			strerror(-rc));
+	if (ready_fd >= 0) {
+		if (write(ready_fd, rc ? "0" : "1", 1) < 0)
+			rc = rc ? rc : -EIO;
+		close(ready_fd);
+	}
+	return rc;
+}
+
+/* Card proof, then the session until it ends. Exit status. */
+static int run_session(const struct kg_tunnel *t, const struct kg_profile *p,
+		       struct kg_card_auth *card, const struct connect_args *a)
+{
+	struct kg_session s;
+	struct kg_err e = { { 0 } };
+	int ready_fd = -1, rc;
+
+	if (kg_session_stopping())
+		return 1;
+	rc = kg_session_open(&s, p, t, card, &a->run, &e);
 	if (rc) {
 		fprintf(stderr, "knockgate connect: %s\n", e.msg[0] ? e.msg : strerror(-rc));
 		return 1;
 	}
-	memset(&t, 0, sizeof(t));
-	if (ifname && strlen(ifname) >= sizeof(t.ifname)) {
-		fprintf(stderr, "knockgate connect: --ifname: at most %zu characters\n",
-			sizeof(t.ifname) - 1);
-		kg_profile_wipe(&p);
-		return 2;
+	kg_session_print(&s, p, t);
+	rc = a->run.background ? detach(&ready_fd) : 0;
+	if (!rc)
+		rc = publish(t, p, &s, ready_fd);
+	if (!rc) {
+		rc = kg_session_serve(&s, card, &a->run, &e);
+		printf("session %016llx ended: %s\n", (unsigned long long)s.info.id,
+		       e.msg[0] ? e.msg : strerror(-rc));
 	}
-	if (ifname) {
-		memcpy(t.ifname, ifname, strlen(ifname));
-	} else {
-		/* Interface names are short: kg- and as much of the user as fits. */
-		memcpy(t.ifname, "kg-", 3);
-		memcpy(t.ifname + 3, p.user, strnlen(p.user, sizeof(t.ifname) - 4));
+	kg_session_end(&s);
+	return rc ? 1 : 0;
+}
+
+/* Whatever happened, nothing of the session stays behind. */
+static void teardown(const struct kg_tunnel *t, bool verbose)
+{
+	if (verbose)
+		fprintf(stderr, "knockgate connect: taking down %s\n", t->ifname);
+	kg_tunnel_down(t->ifname);
+	kg_info_remove(t->ifname);
+	kg_state_remove(t->ifname);
+}
+
+int connect_main(int argc, char **argv)
+{
+	struct connect_args a = { .timeout_s = 20, .run.io_timeout_ms = 10000 };
+	struct kg_card_auth card;
+	struct kg_profile p;
+	struct kg_tunnel t;
+	struct kg_err e = { { 0 } };
+	int rc = parse_args(argc, argv, &a);
+
+	if (rc >= 0)
+		return rc;
+	rc = kg_profile_load(&p, a.profile, &e);
+	if (rc) {
+		fprintf(stderr, "knockgate connect: %s\n", e.msg[0] ? e.msg : strerror(-rc));
+		return 1;
+	}
+	rc = set_ifname(&t, &a, &p);
+	if (!rc && a.tunnel_only) {
+		warn_if_clock_unsynchronised();
+		rc = connect_tunnel(&t, &p, a.timeout_s);
+	}
+	if (rc || a.tunnel_only) {
+		kg_tunnel_forget(&t);
+		kg_profile_wipe(&p);
+		return rc;
+	}
+	kg_session_signals();
+	if ((rc = open_card(&card, &a))) {
+		kg_profile_wipe(&p);
+		return rc;
 	}
 	warn_if_clock_unsynchronised();
-	rc = connect_tunnel(&t, &p, timeout_s);
+	rc = connect_tunnel(&t, &p, a.timeout_s);
+	if (!rc) {
+		rc = run_session(&t, &p, &card, &a);
+		teardown(&t, a.run.verbose);
+	}
+	kg_card_auth_close(&card);
 	kg_tunnel_forget(&t);
 	kg_profile_wipe(&p);
 	return rc;

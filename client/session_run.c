@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+#include "session_run.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wg.h"
+
+#define CONNECT_TIMEOUT_MS 5000
+#define WAIT_SLICE_MS 250     /* how often removal and signals are seen */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+void kg_session_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;   /* no SA_RESTART: blocking calls return */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+bool kg_session_stopping(void)
+{
+	return stop_signal != 0;
+}
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+static void sockaddr_of(const struct kg_addr *a, uint16_t port,
+			struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		memcpy(&in->sin_addr, a->b, 4);
+		*len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		memcpy(&in6->sin6_addr, a->b, 16);
+		*len = sizeof(*in6);
+	}
+}
+
+/* TCP from our tunnel address to green's control port, bounded in time. */
+static int ctrl_connect(const struct kg_profile *p, int *out)
+{
+	struct sockaddr_storage src, dst;
+	socklen_t slen, dlen, elen = sizeof(int);
+	struct pollfd pfd;
+	int err = 0, rc, fd;
+
+	sockaddr_of(&p->tunnel_address, 0, &src, &slen);
+	sockaddr_of(&p->green_tunnel, p->control_port, &dst, &dlen);
+	fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&src, slen) < 0 ||
+	    (connect(fd, (struct sockaddr *)&dst, dlen) < 0 && errno != EINPROGRESS)) {
+		rc = -errno;
+		goto fail;
+	}
+	pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+	rc = poll(&pfd, 1, CONNECT_TIMEOUT_MS);
+	if (rc <= 0) {
+		rc = rc == 0 ? -ETIMEDOUT : -errno;
+		goto fail;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err) {
+		rc = err ? -err : -errno;
+		goto fail;
+	}
+	/* ctrl_client blocks with poll-bounded reads. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	*out = fd;
+	return 0;
+fail:
+	close(fd);
+	return rc;
+}
+
+static int set_keepalive(const struct kg_tunnel *t, const struct kg_profile *p)
+{
+	struct kg_prefix green = { .a = p->green_tunnel,
+				   .len = (uint8_t)(kg_addr_len(&p->green_tunnel) * 8) };
+
+	return kg_wg_peer_put(t->ifname, p->green_wg_pub, &green, 1, NULL,
+			      KG_KEEPALIVE_S);
+}
+
+int kg_session_open(struct kg_session *s, const struct kg_profile *p,
+		    const struct kg_tunnel *t, struct kg_card_auth *card,
+		    const struct kg_run_opts *o, struct kg_err *e)
+{
+	char a[KG_ADDR_STRLEN];
+	long t0;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	if ((rc = set_keepalive(t, p))) {
+		kg_err_set(e, "setting the tunnel's keepalive: %s", strerror(-rc));
+		return rc;
+	}
+	if (o->verbose)
+		fprintf(stderr, "knockgate connect: control connection to %s port %u\n",
+			kg_addr_str(&p->green_tunnel, a), p->control_port);
+	if ((rc = ctrl_connect(p, &s->fd))) {
+		kg_err_set(e, "cannot reach green's control port %s:%u through the "
+			   "tunnel: %s", kg_addr_str(&p->green_tunnel, a),
+			   p->control_port, strerror(-rc));
+		return rc;
+	}
+	kg_ctrl_client_init(&s->c, s->fd, o->io_timeout_ms, t->pub, p->green_wg_pub,
+			    &p->tunnel_address, kg_card_sign, card);
+	if (o->verbose)
+		fprintf(stderr, "knockgate connect: card proof\n");
+	t0 = mono_ms();
+	rc = kg_ctrl_client_auth(&s->c, card->cert, card->cert_len, &s->info, e);
+	s->proof_ms = mono_ms() - t0;
+	if (rc) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	return rc;
+}
+
+void kg_session_print(const struct kg_session *s, const struct kg_profile *p,
+		      const struct kg_tunnel *t)
+{
+	char a[KG_ADDR_STRLEN];
+
+	printf("session %016" PRIx64 ": user %s on %s, tunnel %s on %s, "
+	       "card proof %ld ms\n", s->info.id, p->user, p->green_id,
+	       kg_addr_str(&p->tunnel_address, a), t->ifname, s->proof_ms);
+	printf("services:");
+	for (size_t i = 0; i < s->info.n_services; i++)
+		printf("%s %s", i ? "," : "", s->info.services[i]);
+	printf("%s\n", s->info.n_services ? "" : " (none)");
+	fflush(stdout);
+}
+
+/* One slice of waiting: green's messages, then the card. 1 = go on. */
+static int serve_slice(struct kg_session *s, struct kg_card_auth *card,
+		       const struct kg_run_opts *o, struct kg_err *e)
+{
+	int rc = kg_ctrl_client_wait(&s->c, WAIT_SLICE_MS, e);
+
+	/* A non-cooperating test client lets green's reproof time out. */
+	if (rc == -ENOMEDIUM && o->ignore_removal)
+		rc = 0;
+	if (rc)
+		return rc;
+	if (card->dead)
+		return usleep(WAIT_SLICE_MS * 1000), 1;
+	rc = kg_card_removed(card, WAIT_SLICE_MS);
+	if (rc == 1 && o->ignore_removal) {
+		fprintf(stderr, "knockgate connect: card removed, ignored (test option)\n");
+		card->dead = true;
+		return 1;
+	}
+	if (rc == 1) {
+		kg_err_set(e, "the card was removed");
+		return 0;
+	}
+	return 1;   /* a reader error is left to the next reproof */
+}
+
+int kg_session_serve(struct kg_session *s, struct kg_card_auth *card,
+		     const struct kg_run_opts *o, struct kg_err *e)
+{
+	int rc;
+
+	while (!stop_signal) {
+		rc = serve_slice(s, card, o, e);
+		if (rc == 0)
+			return 0;
+		if (rc < 0) {
+			if (rc == -ECONNRESET && s->c.code != KG_CODE_NONE)
+				kg_err_set(e, "green ended the session: %s",
+					   kg_ctrl_code_name(s->c.code));
+			return rc;
+		}
+	}
+	kg_err_set(e, "closed on request (signal %d)", (int)stop_signal);
+	return 0;
+}
+
+void kg_session_end(struct kg_session *s)
+{
+	if (s->fd < 0)
+		return;
+	if (s->c.code == KG_CODE_NONE)
+		kg_ctrl_client_close(&s->c);
+	close(s->fd);
+	s->fd = -1;
+}
