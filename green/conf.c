@@ -15,15 +15,22 @@ static const struct {
 } sections[] = {
 	{ "green", green_conf_green },
 	{ "ips", green_conf_ips },
+	{ "site", green_conf_site },
+	{ "red", green_conf_red },     /* [red NAME] */
 };
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 static bool known(const char *section)
 {
-	for (size_t i = 0; i < N_SECTIONS; i++)
-		if (!strcmp(sections[i].name, section))
+	for (size_t i = 0; i < N_SECTIONS; i++) {
+		size_t n = strlen(sections[i].name);
+
+		/* "kind" or "kind NAME" */
+		if (!strncmp(sections[i].name, section, n) &&
+		    (section[n] == '\0' || section[n] == ' '))
 			return true;
+	}
 	return false;
 }
 
@@ -62,6 +69,7 @@ void green_conf_free(struct green_conf *c)
 	kg_conf_list_free(c->mgmt_ifaces, c->n_mgmt_ifaces);
 	free(c->mgmt_ports);
 	free(c->never_ban);
+	green_conf_site_free(&c->site);
 	memset(c, 0, sizeof(*c));
 }
 

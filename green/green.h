@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "err.h"
 #include "ips.h"
+#include "site.h"
 
 #define GREEN_DEFAULT_CONFIG "/etc/knockgate/green.conf"
 #define GREEN_TABLE "knockgate"
@@ -47,6 +48,8 @@ struct green_conf {
 	struct kg_ips_config ips;           /* ips.never_ban points to never_ban */
 	struct kg_prefix *never_ban;
 	size_t n_never_ban;
+	/* [site], [red NAME]: site.h */
+	struct green_site_conf site;
 };
 
 /* Section parsers: fill their part of c from conf. 0 or -errno, e set. */
@@ -79,6 +82,7 @@ struct green {
 	struct kg_ips *ips;
 	struct kg_evloop *loop;
 	char *ruleset;              /* the text of the installed table */
+	struct green_grants *grants;   /* service grants via red (site.h) */
 	bool table_installed;       /* by this process: delete it on stop */
 	int log_level_override;     /* -l, kept across reloads; -1 if none */
 	uint64_t n_packets;

@@ -115,6 +115,7 @@ static void input_chain(FILE *f, const struct green_conf *c, bool m4, bool m6)
 		"\t\tiifname \"%s\" jump scan\n"
 		"\t\ttcp dport %u jump scan\n",
 		wg, ta, c->control_port, wg, ta, c->control_port, wg, c->control_port);
+	green_ruleset_site(f, &c->site);
 	fprintf(f, "\t\tct state established,related accept\n"
 		"\t\tjump scan\n"
 		"\t}\n");

@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Service grants (steps iv and v): a session's request for a service
+ * becomes a signed open knock to the service's red; red's grant becomes,
+ * in one netlink batch, the fwd_grants element (client tunnel address .
+ * red site address . granted port) with the lease as timeout. Each live
+ * grant is renewed once a third of its lease has passed (red answering a
+ * renewal it does not know with a fresh grant, maybe at a new port, is how
+ * a restarted red comes back); a session's end sends close knocks and
+ * removes its elements. If green dies, nothing renews: red ends the grant
+ * and green's element expires within one lease.
+ */
+#include "green.h"
+#include "evloop.h"
+#include "log.h"
+#include "nft.h"
+#include "red_io.h"
+#include "wg.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TICK_MS 100
+#define RENEW_RETRY_MS 1000
+
+enum grant_state { G_FREE, G_OPENING, G_LIVE };
+
+struct grant {
+	enum grant_state st;
+	uintptr_t id;                   /* cookie of its knocks */
+	uint64_t session;
+	char service[KG_SK_ID_MAX + 1];
+	struct kg_addr client;
+	size_t red;
+	uint32_t seq;
+	uint16_t port;                  /* 0 until granted */
+	uint64_t lease_end;             /* unix seconds */
+	uint64_t renew_ms;              /* monotonic: next renewal due */
+	bool renewing;                  /* a renew knock is pending */
+	uint64_t asked_ms;              /* when the open was asked */
+};
+
+struct green_grants {
+	unsigned lease, max_grants;
+	char wg_if[KG_WG_IFNAMSIZ];
+	bool wg_forwarding;
+	char site_if[KG_WG_IFNAMSIZ];
+	struct kg_nft *nft;
+	struct green_red_io io;
+	struct green_grants_cb cb;
+	struct grant *g;
+	size_t n;                       /* slots in use or used */
+	uintptr_t next_id;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct grant *by_id(struct green_grants *gr, uintptr_t id)
+{
+	for (size_t i = 0; i < gr->n; i++)
+		if (gr->g[i].st != G_FREE && gr->g[i].id == id)
+			return &gr->g[i];
+	return NULL;
+}
+
+static struct grant *by_service(struct green_grants *gr, uint64_t session,
+				const char *service)
+{
+	for (size_t i = 0; i < gr->n; i++)
+		if (gr->g[i].st != G_FREE && gr->g[i].session == session &&
+		    !strcmp(gr->g[i].service, service))
+			return &gr->g[i];
+	return NULL;
+}
+
+static struct grant *new_slot(struct green_grants *gr)
+{
+	for (size_t i = 0; i < gr->n; i++)
+		if (gr->g[i].st == G_FREE)
+			return &gr->g[i];
+	if (gr->n == gr->max_grants)
+		return NULL;
+	return &gr->g[gr->n++];
+}
+
+static void elem_key(const struct green_grants *gr, const struct grant *g,
+		     uint16_t port, struct kg_nft_key *k)
+{
+	kg_nft_key_init(k);
+	kg_nft_key_put(k, g->client.b, 4);
+	kg_nft_key_put(k, gr->io.peers[g->red].red.site_address.b, 4);
+	kg_nft_key_put_port(k, port);
+}
+
+/* One batch: the old port's element out (red moved it), the new one in
+ * with the rest of the lease as timeout. */
+static int put_elements(struct green_grants *gr, const struct grant *g,
+			uint16_t old_port, uint16_t port, uint64_t lease_end)
+{
+	struct kg_nft_batch *b = kg_nft_batch_new(gr->nft);
+	struct kg_err e = { "" };
+	int64_t left = (int64_t)lease_end - (int64_t)time(NULL);
+	struct kg_nft_key k;
+	int r = b ? 0 : -ENOMEM;
+
+	if (!r && old_port && old_port != port) {
+		elem_key(gr, g, old_port, &k);
+		r = kg_nft_batch_elem(b, false, "fwd_grants", k.b, k.len, NULL, 0, 0);
+	}
+	if (!r && port) {
+		elem_key(gr, g, port, &k);
+		r = kg_nft_batch_elem(b, true, "fwd_grants", k.b, k.len, NULL, 0,
+				      (uint64_t)(left > 1 ? left : 1) * 1000);
+	}
+	if (!r)
+		r = kg_nft_batch_send(b, &e);
+	if (r)
+		kg_log(KG_LOG_ERR, "fwd_grants: %s", e.msg[0] ? e.msg : strerror(-r));
+	kg_nft_batch_free(b);
+	return r;
+}
+
+static void log_grant(const struct green_grants *gr, const struct grant *g,
+		      const char *result, const char *reason, uint64_t ms)
+{
+	char s[24], c[KG_ADDR_STRLEN], p[8], l[24], t[24];
+
+	snprintf(s, sizeof(s), "%" PRIu64, g->session);
+	snprintf(p, sizeof(p), "%u", g->port);
+	snprintf(l, sizeof(l), "%" PRIu64, g->lease_end);
+	snprintf(t, sizeof(t), "%" PRIu64, ms);
+	kg_log_event(KG_LOG_NOTICE, "grant", "result", result, "reason", reason,
+		     "session", s, "service", g->service, "client",
+		     kg_addr_str(&g->client, c), "red", gr->io.peers[g->red].red.id,
+		     "port", p, "lease_end", l, "ms", t);
+}
+
+static int send_knock(struct green_grants *gr, struct grant *g,
+		      uint8_t action, bool keep_cookie)
+{
+	struct kg_sknock k;
+
+	memset(&k, 0, sizeof(k));
+	k.action = action;
+	k.session = g->session;
+	k.seq = ++g->seq;
+	k.client = g->client;
+	memcpy(k.service, g->service, sizeof(k.service));
+	k.lifetime = gr->lease;
+	return green_red_io_send(&gr->io, g->red, &k, mono_ms(),
+				 keep_cookie ? (void *)g->id : NULL);
+}
+
+static void fill_grant(const struct green_grants *gr, const struct grant *g,
+		       struct kg_ctrl_grant *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->addr = gr->io.peers[g->red].red.site_address;
+	out->port = g->port;
+	out->lease_end = g->lease_end;
+}
+
+static void free_grant(struct grant *g)
+{
+	memset(g, 0, sizeof(*g));
+}
+
+/* Red granted (open, or a renewal: the same port, or a new one when red
+ * lost its state). */
+static void granted(struct green_grants *gr, struct grant *g,
+		    const struct kg_skanswer *a)
+{
+	uint16_t old = g->port;
+	bool opening = g->st == G_OPENING;
+	struct kg_ctrl_grant out;
+	uint64_t now = mono_ms(), left_ms;
+	int64_t left = (int64_t)a->lease_end - (int64_t)time(NULL);
+
+	if (put_elements(gr, g, old, a->port, a->lease_end)) {
+		if (opening) {
+			log_grant(gr, g, "refused", "nft", now - g->asked_ms);
+			gr->cb.done(gr->cb.ctx, g->session, g->service, NULL,
+				    KG_CODE_INTERNAL);
+			send_knock(gr, g, KG_SK_CLOSE, false);
+			free_grant(g);
+		}
+		return;
+	}
+	g->port = a->port;
+	g->lease_end = a->lease_end;
+	g->st = G_LIVE;
+	g->renewing = false;
+	left_ms = left > 0 ? (uint64_t)left * 1000 : 0;
+	g->renew_ms = now + left_ms / 3;
+	fill_grant(gr, g, &out);
+	if (opening) {
+		log_grant(gr, g, "granted", "open", now - g->asked_ms);
+		gr->cb.done(gr->cb.ctx, g->session, g->service, &out, 0);
+	} else if (old != a->port) {
+		log_grant(gr, g, "moved", "red_new_port", 0);
+		if (gr->cb.moved)
+			gr->cb.moved(gr->cb.ctx, g->session, g->service, &out);
+	} else {
+		log_grant(gr, g, "renewed", "renew", 0);
+	}
+}
+
+static void refused(struct green_grants *gr, struct grant *g,
+		    const struct kg_skanswer *a)
+{
+	const char *why = kg_sk_reason_name(a->reason);
+
+	if (g->st == G_OPENING) {
+		log_grant(gr, g, "refused", why, mono_ms() - g->asked_ms);
+		gr->cb.done(gr->cb.ctx, g->session, g->service, NULL,
+			    KG_CODE_UNAVAILABLE);
+	} else {
+		/* Red will not renew: the client loses the service now, not
+		 * at the end of a lease red no longer honours. */
+		log_grant(gr, g, "ended", why, 0);
+		put_elements(gr, g, g->port, 0, 0);
+	}
+	free_grant(g);
+}
+
+static void on_answer(void *ctx, size_t red, const struct kg_skanswer *a,
+		      const struct kg_sknock *req, void *cookie)
+{
+	struct green_grants *gr = ctx;
+	struct grant *g = cookie ? by_id(gr, (uintptr_t)cookie) : NULL;
+
+	(void)red;
+	/* Close acks, and answers for grants that ended meanwhile. */
+	if (!g || req->action == KG_SK_CLOSE)
+		return;
+	if (a->result == KG_SK_GRANTED)
+		granted(gr, g, a);
+	else if (a->result == KG_SK_REFUSED)
+		refused(gr, g, a);
+}
+
+static void on_gave_up(void *ctx, size_t red, void *cookie)
+{
+	struct green_grants *gr = ctx;
+	struct grant *g = cookie ? by_id(gr, (uintptr_t)cookie) : NULL;
+
+	(void)red;
+	if (!g)
+		return;
+	if (g->st == G_OPENING) {
+		log_grant(gr, g, "refused", "red_silent", mono_ms() - g->asked_ms);
+		gr->cb.done(gr->cb.ctx, g->session, g->service, NULL,
+			    KG_CODE_UNAVAILABLE);
+		free_grant(g);
+		return;
+	}
+	/* Keep trying while the session lives; the element expires on its
+	 * own at the lease end if red stays silent. */
+	g->renewing = false;
+	g->renew_ms = mono_ms() + RENEW_RETRY_MS;
+}
+
+static void on_tick(void *ctx)
+{
+	struct green_grants *gr = ctx;
+	uint64_t now = mono_ms();
+
+	green_red_io_tick(&gr->io, now);
+	for (size_t i = 0; i < gr->n; i++) {
+		struct grant *g = &gr->g[i];
+
+		if (g->st != G_LIVE || g->renewing || now < g->renew_ms)
+			continue;
+		if (send_knock(gr, g, KG_SK_RENEW, true) == 0)
+			g->renewing = true;
+		else
+			g->renew_ms = now + RENEW_RETRY_MS;
+	}
+}
+
+int green_grants_open(struct green_grants *gr, uint64_t session,
+		      const struct kg_addr *client, const char *service,
+		      const char *red_id, struct kg_ctrl_grant *out)
+{
+	struct grant *g = by_service(gr, session, service);
+	ssize_t red = green_red_io_find(&gr->io, red_id);
+	int r;
+
+	if (g && g->st == G_LIVE) {
+		fill_grant(gr, g, out);
+		return 0;
+	}
+	if (g)
+		return -EALREADY;
+	if (red < 0 || client->family != AF_INET || strlen(service) > KG_SK_ID_MAX)
+		return -ENOENT;
+	if (!(g = new_slot(gr)))
+		return -ENOSPC;
+	if (!gr->wg_forwarding && gr->wg_if[0])
+		gr->wg_forwarding = green_site_forwarding(gr->wg_if) == 0;
+	memset(g, 0, sizeof(*g));
+	g->st = G_OPENING;
+	g->id = ++gr->next_id;
+	g->session = session;
+	memcpy(g->service, service, strlen(service) + 1);
+	g->client = *client;
+	g->red = (size_t)red;
+	g->asked_ms = mono_ms();
+	if ((r = send_knock(gr, g, KG_SK_OPEN, true))) {
+		free_grant(g);
+		return r;
+	}
+	return -EINPROGRESS;
+}
+
+void green_grants_end_session(struct green_grants *gr, uint64_t session)
+{
+	for (size_t i = 0; i < gr->n; i++) {
+		struct grant *g = &gr->g[i];
+
+		if (g->st == G_FREE || g->session != session)
+			continue;
+		/* Also for an open still waiting: red may grant it before it
+		 * sees the close, and the close (a later seq) undoes it. */
+		send_knock(gr, g, KG_SK_CLOSE, false);
+		if (g->port)
+			put_elements(gr, g, g->port, 0, 0);
+		log_grant(gr, g, "closed", "session_end", 0);
+		free_grant(g);
+	}
+}
+
+size_t green_grants_count(const struct green_grants *gr)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; gr && i < gr->n; i++)
+		n += gr->g[i].st != G_FREE;
+	return n;
+}
+
+static void end_all(struct green_grants *gr)
+{
+	for (size_t i = 0; i < gr->n; i++)
+		if (gr->g[i].st != G_FREE)
+			green_grants_end_session(gr, gr->g[i].session);
+}
+
+int green_grants_new(struct green_grants **out,
+		     const struct green_site_conf *s, const char *client_ifname,
+		     struct kg_nft *nft, struct kg_evloop *loop,
+		     const struct green_grants_cb *cb, struct kg_err *e)
+{
+	struct green_grants *gr = calloc(1, sizeof(*gr));
+	int r;
+
+	*out = NULL;
+	if (!gr || !(gr->g = calloc(s->max_grants, sizeof(*gr->g)))) {
+		free(gr);
+		return -ENOMEM;
+	}
+	gr->lease = s->lease;
+	gr->max_grants = s->max_grants;
+	gr->nft = nft;
+	gr->cb = *cb;
+	snprintf(gr->wg_if, sizeof(gr->wg_if), "%s", client_ifname ? client_ifname : "");
+	gr->io.fd = -1;
+	gr->io.ctx = gr;
+	gr->io.on_answer = on_answer;
+	gr->io.on_gave_up = on_gave_up;
+	if ((r = green_red_io_open(&gr->io, s, loop, e)))
+		goto fail;
+	if ((r = green_site_up(s, e)))
+		goto fail;
+	snprintf(gr->site_if, sizeof(gr->site_if), "%s", s->interface);
+	if ((r = kg_evloop_add_timer(loop, TICK_MS, on_tick, gr))) {
+		kg_err_set(e, "event loop: %s", strerror(-r));
+		goto fail;
+	}
+	*out = gr;
+	return 0;
+fail:
+	green_grants_free(gr);
+	return r;
+}
+
+void green_grants_free(struct green_grants *gr)
+{
+	if (!gr)
+		return;
+	if (gr->io.peers)
+		end_all(gr);
+	if (gr->site_if[0])
+		green_site_down(gr->site_if);
+	green_red_io_close(&gr->io);
+	free(gr->g);
+	free(gr);
+}

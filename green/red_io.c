@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/* The UDP socket to the reds and its event-loop glue (red_io.h). */
+#include "red_io.h"
+#include "evloop.h"
+#include "log.h"
+#include "pki.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static X509 *load_cert(const char *path, const struct kg_pki *pki,
+		       struct kg_err *e)
+{
+	enum kg_pki_status st;
+	X509 *x = NULL;
+	FILE *f;
+
+	if (pki) {
+		st = kg_pki_verify_pem_file(pki, path, KG_ROLE_RED, 0, &x);
+		if (st != KG_PKI_OK)
+			kg_err_set(e, "%s: red certificate refused: %s", path,
+				   kg_pki_status_name(st));
+		return st == KG_PKI_OK ? x : NULL;
+	}
+	f = fopen(path, "re");
+	if (f) {
+		x = PEM_read_X509(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	if (!x)
+		kg_err_set(e, "%s: cannot read a PEM certificate", path);
+	return x;
+}
+
+static int load_peers(struct green_red_io *io, const struct green_site_conf *s,
+		      struct kg_err *e)
+{
+	struct kg_pki *pki = NULL;
+	int r = 0;
+
+	if (s->ca && *s->ca &&
+	    (r = kg_pki_load(&pki, s->ca, s->crl && *s->crl ? s->crl : NULL, e)))
+		return r;
+	io->peers = calloc(s->n_reds, sizeof(*io->peers));
+	if (!io->peers) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < s->n_reds; i++, io->n++) {
+		struct green_red_peer *p = &io->peers[i];
+
+		p->red = s->reds[i];
+		p->red.cert = NULL;
+		if (!(p->cert = load_cert(s->reds[i].cert, pki, e))) {
+			r = -EINVAL;
+			goto out;
+		}
+		r = kg_rc_init(&p->rc, s->id, p->red.id, io->key, p->cert,
+			       2 * (size_t)s->max_grants, s->max_sends, s->retry_ms);
+		if (r) {
+			kg_err_set(e, "red %s: %s", p->red.id, strerror(-r));
+			X509_free(p->cert);
+			goto out;
+		}
+	}
+out:
+	kg_pki_free(pki);
+	return r;
+}
+
+static ssize_t peer_by_addr(const struct green_red_io *io,
+			    const struct kg_addr *a)
+{
+	for (size_t i = 0; i < io->n; i++)
+		if (kg_addr_eq(&io->peers[i].red.address, a))
+			return (ssize_t)i;
+	return -1;
+}
+
+static void one_datagram(struct green_red_io *io, const uint8_t *buf,
+			 size_t len, const struct kg_addr *src)
+{
+	char a[KG_ADDR_STRLEN];
+	struct kg_skanswer ans;
+	struct kg_sknock req;
+	enum kg_rc_result res;
+	enum kg_sk_err why;
+	void *cookie = NULL;
+	ssize_t i = peer_by_addr(io, src);
+
+	kg_addr_str(src, a);
+	if (i < 0) {
+		kg_log_event(KG_LOG_NOTICE, "red_answer", "result", "dropped",
+			     "reason", "unknown_source", "src", a);
+		return;
+	}
+	res = kg_rc_answer(&io->peers[i].rc, buf, len, &ans, &req, &cookie, &why);
+	if (res != KG_RC_OK) {
+		kg_log_event(KG_LOG_NOTICE, "red_answer", "result", "dropped",
+			     "reason", kg_rc_result_name(res), "red",
+			     io->peers[i].red.id, "src", a);
+		return;
+	}
+	io->on_answer(io->ctx, (size_t)i, &ans, &req, cookie);
+}
+
+static void on_readable(void *ctx, int fd, uint32_t events)
+{
+	struct green_red_io *io = ctx;
+	uint8_t buf[KG_SK_PACKET_MAX + 64];
+	struct kg_addr src;
+	ssize_t n;
+
+	(void)events;
+	/* A bounded batch per wakeup: a flood cannot starve the loop. */
+	for (int k = 0; k < 64; k++) {
+		n = kg_rc_sock_recv(fd, buf, sizeof(buf), &src);
+		if (n < 0)
+			break;
+		one_datagram(io, buf, (size_t)n, &src);
+	}
+}
+
+int green_red_io_open(struct green_red_io *io, const struct green_site_conf *s,
+		      struct kg_evloop *loop, struct kg_err *e)
+{
+	struct kg_addr any = { .family = AF_INET };
+	int r;
+
+	io->fd = -1;
+	io->loop = loop;
+	if ((r = kg_hostkey_load(&io->key, s->host_key, e)) ||
+	    (r = load_peers(io, s, e)))
+		goto fail;
+	if ((r = kg_rc_sock_open(&any, s->answer_port, &io->fd))) {
+		kg_err_set(e, "answer socket on port %u: %s", s->answer_port,
+			   strerror(-r));
+		goto fail;
+	}
+	if (fcntl(io->fd, F_SETFL, O_NONBLOCK) < 0) {
+		r = -errno;
+		kg_err_set(e, "answer socket: %s", strerror(errno));
+		goto fail;
+	}
+	if ((r = kg_evloop_add_fd(loop, io->fd, on_readable, io))) {
+		kg_err_set(e, "event loop: %s", strerror(-r));
+		goto fail;
+	}
+	return 0;
+fail:
+	green_red_io_close(io);
+	return r;
+}
+
+void green_red_io_close(struct green_red_io *io)
+{
+	if (io->fd >= 0) {
+		if (io->loop)
+			kg_evloop_del_fd(io->loop, io->fd);
+		close(io->fd);
+	}
+	for (size_t i = 0; i < io->n; i++) {
+		kg_rc_free(&io->peers[i].rc);
+		X509_free(io->peers[i].cert);
+	}
+	free(io->peers);
+	kg_hostkey_free(io->key);
+	io->fd = -1;
+	io->peers = NULL;
+	io->n = 0;
+	io->key = NULL;
+}
+
+int green_red_io_send(struct green_red_io *io, size_t red,
+		      const struct kg_sknock *k, uint64_t now_ms, void *cookie)
+{
+	struct green_red_peer *p = &io->peers[red];
+	const uint8_t *pkt;
+	size_t len;
+	int r = kg_rc_request(&p->rc, k, now_ms, cookie, &pkt, &len);
+
+	if (r)
+		return r;
+	/* A lost first send is what the resends are for. */
+	kg_rc_sock_send(io->fd, &p->red.address, p->red.knock_port, pkt, len);
+	return 0;
+}
+
+struct tick_ctx {
+	struct green_red_io *io;
+	size_t red;
+};
+
+static void resend(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct tick_ctx *t = ctx;
+	struct green_red_peer *p = &t->io->peers[t->red];
+
+	kg_rc_sock_send(t->io->fd, &p->red.address, p->red.knock_port, pkt, len);
+}
+
+static void gave_up(void *ctx, const struct kg_rc_pending *pend)
+{
+	struct tick_ctx *t = ctx;
+	char n[8];
+
+	snprintf(n, sizeof(n), "%u", pend->sent);
+	kg_log_event(KG_LOG_WARNING, "red_knock", "result", "no_answer",
+		     "red", t->io->peers[t->red].red.id, "service",
+		     pend->k.service, "sends", n);
+	t->io->on_gave_up(t->io->ctx, t->red, pend->cookie);
+}
+
+void green_red_io_tick(struct green_red_io *io, uint64_t now_ms)
+{
+	for (size_t i = 0; i < io->n; i++) {
+		struct tick_ctx t = { io, i };
+
+		kg_rc_tick(&io->peers[i].rc, now_ms, resend, gave_up, &t);
+	}
+}
+
+ssize_t green_red_io_find(const struct green_red_io *io, const char *id)
+{
+	for (size_t i = 0; i < io->n; i++)
+		if (!strcmp(io->peers[i].red.id, id))
+			return (ssize_t)i;
+	return -1;
+}

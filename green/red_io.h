@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Green's UDP conversation with its reds: one socket bound to [site]
+ * answer_port, one signed-knock client (red_client.h) per [red NAME], and
+ * the glue to green's event loop. Answers are read here, matched to the
+ * red they came from by source address, checked by that red's client
+ * (signature, pending) and handed to the owner's callbacks.
+ */
+#ifndef KG_GREEN_RED_IO_H
+#define KG_GREEN_RED_IO_H
+
+#include "red_client.h"
+#include "site.h"
+
+struct kg_evloop;
+struct kg_pki;
+
+struct green_red_peer {
+	struct green_red red;          /* copy; red.cert not owned (NULL) */
+	X509 *cert;                    /* owned */
+	struct kg_red_client rc;
+};
+
+struct green_red_io {
+	int fd;
+	struct kg_hostkey *key;        /* owned */
+	struct green_red_peer *peers;  /* owned */
+	size_t n;
+	struct kg_evloop *loop;        /* not owned */
+	void *ctx;
+	/* An accepted answer (signed by that red, to a pending knock). */
+	void (*on_answer)(void *ctx, size_t red, const struct kg_skanswer *a,
+			  const struct kg_sknock *req, void *cookie);
+	/* A knock sent max_sends times without answer. */
+	void (*on_gave_up)(void *ctx, size_t red, void *cookie);
+};
+
+/* Loads green's host key and the reds' certificates (checked against
+ * [site] ca/crl with role red when ca is set), opens the socket and
+ * watches it on loop. 0 or -errno with e set; on error io is closed. */
+int green_red_io_open(struct green_red_io *io, const struct green_site_conf *s,
+		      struct kg_evloop *loop, struct kg_err *e);
+void green_red_io_close(struct green_red_io *io);
+/* Signs and sends k to red index red (kept pending for resends and the
+ * answer). 0 or -errno (-ENOSPC: too many pending). */
+int green_red_io_send(struct green_red_io *io, size_t red,
+		      const struct kg_sknock *k, uint64_t now_ms, void *cookie);
+/* Resends due knocks, reports given-up ones. */
+void green_red_io_tick(struct green_red_io *io, uint64_t now_ms);
+/* Index of a red by id, or -1. */
+ssize_t green_red_io_find(const struct green_red_io *io, const char *id);
+
+#endif

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The site link: green's WireGuard interface to the red hosts. Made once
+ * at start (lib/wg_iface.c picks kernel WireGuard or wireguard-go), one
+ * peer per [red NAME] allowed only its site address, and removed at stop.
+ * The interface's prefix (10.89.0.1/30) is the route clients' packets to
+ * red's site address take; green's forward chain decides which of them
+ * may go (fwd_grants).
+ */
+#include "green.h"
+#include "log.h"
+#include "wg.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int read_private_key(const char *path, uint8_t key[KG_KEY_LEN],
+			    struct kg_err *e)
+{
+	char line[128] = "";
+	FILE *f = fopen(path, "re");
+	int r = 0;
+
+	if (!f) {
+		r = -errno;
+		kg_err_set(e, "%s: %s", path, strerror(errno));
+		return r;
+	}
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, " \t\r\n")] = '\0';
+	if (kg_base64_decode(line, key, KG_KEY_LEN)) {
+		kg_err_set(e, "%s: not a base64 WireGuard private key", path);
+		r = -EINVAL;
+	}
+	kg_wipe(line, sizeof(line));
+	return r;
+}
+
+/* Packets a client sends to red's site address arrive on green's client
+ * interface and return on the site link: both must forward (IPv4 decides
+ * per input interface), and nothing else on green does. */
+int green_site_forwarding(const char *ifname)
+{
+	char path[96];
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", ifname);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1\n", 2) != 2)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static void fill_peer(struct kg_wg_peer *p, const struct green_red *red)
+{
+	memset(p, 0, sizeof(*p));
+	memcpy(p->public_key, red->site_public_key, KG_KEY_LEN);
+	p->replace_allowed_ips = true;
+	p->allowed[0].a = red->site_address;
+	p->allowed[0].len = 32;
+	p->n_allowed = 1;
+	p->has_endpoint = true;
+	p->endpoint.in.sin_family = AF_INET;
+	p->endpoint.in.sin_port = htons(red->site_port);
+	memcpy(&p->endpoint.in.sin_addr, red->address.b, 4);
+	p->has_keepalive = true;
+	p->keepalive_s = 25;
+}
+
+static int configure(const struct green_site_conf *s, struct kg_err *e)
+{
+	struct kg_wg_device d = { 0 };
+	char addr[KG_ADDR_STRLEN + 4], a[KG_ADDR_STRLEN];
+	int r;
+
+	d.peers = calloc(s->n_reds, sizeof(*d.peers));
+	if (!d.peers)
+		return -ENOMEM;
+	if ((r = read_private_key(s->private_key, d.private_key, e)))
+		goto out;
+	d.has_private_key = true;
+	d.has_listen_port = true;
+	d.listen_port = s->listen_port;
+	d.replace_peers = true;
+	for (size_t i = 0; i < s->n_reds; i++)
+		fill_peer(&d.peers[i], &s->reds[i]);
+	d.n_peers = s->n_reds;
+	if ((r = kg_wg_set(s->interface, &d))) {
+		kg_err_set(e, "site link %s: configuring WireGuard: %s",
+			   s->interface, strerror(-r));
+		goto out;
+	}
+	snprintf(addr, sizeof(addr), "%s/%u", kg_addr_str(&s->address.a, a),
+		 s->address.len);
+	if ((r = kg_wg_iface_addr_up(s->interface, addr, NULL)))
+		kg_err_set(e, "site link %s: address %s: %s", s->interface,
+			   addr, strerror(-r));
+	else if ((r = green_site_forwarding(s->interface)))
+		kg_err_set(e, "site link %s: forwarding: %s", s->interface,
+			   strerror(-r));
+out:
+	kg_wipe(d.private_key, sizeof(d.private_key));
+	free(d.peers);
+	return r;
+}
+
+int green_site_up(const struct green_site_conf *s, struct kg_err *e)
+{
+	enum kg_wg_backend be;
+	int r;
+
+	if (!s->enabled)
+		return 0;
+	r = kg_wg_iface_create(s->interface, &be);
+	if (r == -EEXIST) {
+		/* A previous instance died without cleaning up: start over. */
+		kg_wg_iface_remove(s->interface);
+		r = kg_wg_iface_create(s->interface, &be);
+	}
+	if (r) {
+		kg_err_set(e, "site link %s: %s", s->interface, strerror(-r));
+		return r;
+	}
+	if ((r = configure(s, e))) {
+		kg_wg_iface_remove(s->interface);
+		return r;
+	}
+	kg_log_event(KG_LOG_INFO, "site", "result", "up", "interface",
+		     s->interface, "backend",
+		     be == KG_WG_BACKEND_KERNEL ? "kernel" : "wireguard-go");
+	return 0;
+}
+
+void green_site_down(const char *ifname)
+{
+	int r = kg_wg_iface_remove(ifname);
+
+	kg_log_event(r ? KG_LOG_ERR : KG_LOG_INFO, "site", "result",
+		     r ? "error" : "down", "interface", ifname);
+}
