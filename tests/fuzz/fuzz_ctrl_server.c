@@ -125,8 +125,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		while (recv(sv[1], sink, sizeof(sink), MSG_DONTWAIT) > 0)
 			;
 	}
+	/* A live connection whose reproof was just answered gets its next
+	 * reproof request at the first late tick and its deadline only
+	 * io_timeout after that: two steps of time, each past every
+	 * deadline, must end it. */
 	fake_ms += 5000;
 	kg_ctrl_server_run_once(s, -1, 0);
+	kg_ctrl_server_tick(s);
+	fake_ms += 5000;
 	kg_ctrl_server_tick(s);
 	kg_ctrl_server_tick(s);
 	if (kg_ctrl_server_count(s) != 0)

@@ -14,12 +14,15 @@ fi
 ninja -C "$build" >/dev/null || { ninja -C "$build" | tail -20; exit 1; }
 rc=0
 for bin in "$build"/tests/fuzz/fuzz_*; do
-	[ -x "$bin" ] || continue
+	[ -f "$bin" ] && [ -x "$bin" ] || continue
 	name=${bin##*/fuzz_}
-	case "$name" in replay_*) continue ;; esac
+	case "$name" in replay_*|*.p) continue ;; esac
 	work=$(mktemp -d)
 	cp -r "$top/tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
+	# Crash inputs go to the build dir, never into the source tree.
+	mkdir -p "$build/fuzz-artifacts"
 	if "$bin" -max_total_time="$secs" -timeout=5 -rss_limit_mb=2048 \
+		-artifact_prefix="$build/fuzz-artifacts/$name-" \
 		-print_final_stats=0 "$work" >"$work.log" 2>&1; then
 		echo "fuzz $name: $(grep -Eo '#[0-9]+' "$work.log" | tail -1 | tr -d '#') runs, no crash"
 	else
