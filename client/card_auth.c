@@ -2,6 +2,7 @@
 #include "card_auth.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,38 @@ fail:
 	return rc;
 }
 
+#ifdef KG_TEST_HOOKS
+/* Replays (or records) the first signature: a test of green's refusal
+ * of a transcript signature from an earlier session. */
+static int test_first_sig(struct kg_card_auth *a, const uint8_t digest[32],
+			  uint8_t *sig, size_t *sig_len)
+{
+	FILE *f;
+	int rc = 0;
+
+	a->first_done = true;
+	if (a->replay_path) {
+		f = fopen(a->replay_path, "rbe");
+		if (!f)
+			return -errno;
+		*sig_len = fread(sig, 1, PIV_SIG_MAX, f);
+		fclose(f);
+		return *sig_len ? 0 : -EIO;
+	}
+	rc = piv_card_sign(&a->card, digest, sig, sig_len, NULL);
+	if (rc == 0 && a->record_path) {
+		f = fopen(a->record_path, "wbe");
+		if (!f)
+			return -errno;
+		if (fwrite(sig, 1, *sig_len, f) != *sig_len)
+			rc = -EIO;
+		if (fclose(f))
+			rc = -EIO;
+	}
+	return rc;
+}
+#endif
+
 int kg_card_sign(void *ctx, const uint8_t digest[32], uint8_t *sig,
 		 size_t *sig_len)
 {
@@ -91,6 +124,10 @@ int kg_card_sign(void *ctx, const uint8_t digest[32], uint8_t *sig,
 
 	if (a->dead)
 		return -ENOMEDIUM;
+#ifdef KG_TEST_HOOKS
+	if (!a->first_done && (a->replay_path || a->record_path))
+		return test_first_sig(a, digest, sig, sig_len);
+#endif
 	return piv_card_sign(&a->card, digest, sig, sig_len, NULL);
 }
 

@@ -24,6 +24,11 @@ struct kg_card_auth {
 	size_t cert_len;
 	int tries;            /* PIN tries left after a failed verify */
 	bool dead;            /* test option: signs nothing (card "gone") */
+	/* Test builds only (KG_TEST_HOOKS, tests/tools/kg-test-client): the
+	 * first signature (the card proof) is saved to record_path, or taken
+	 * from replay_path instead of the card. */
+	const char *record_path, *replay_path;
+	bool first_done;
 };
 
 /* Opens the card in the first reader whose name contains reader (NULL =

@@ -36,6 +36,7 @@ struct connect_args {
 	unsigned timeout_s;
 	bool tunnel_only;
 	struct kg_run_opts run;
+	const char *test_record, *test_replay;   /* KG_TEST_HOOKS builds */
 };
 
 static void usage(FILE *f)
@@ -87,9 +88,13 @@ static int reknock(void *arg)
 	return kg_knock_send(c->p, c->t->pub);
 }
 
-/* Test only, not in --help: keep the session when the card is pulled,
- * so that green's periodic proof is what ends it. */
+/* Options of the test build only (tests/tools/kg-test-client, built with
+ * KG_TEST_HOOKS): keep the session when the card is pulled, so green's
+ * periodic proof is what ends it; record the card proof's signature, or
+ * send a recorded one instead of asking the card. */
 #define OPT_TEST_IGNORE_REMOVAL 1000
+#define OPT_TEST_RECORD 1001
+#define OPT_TEST_REPLAY 1002
 
 static int parse_args(int argc, char **argv, struct connect_args *a)
 {
@@ -103,7 +108,11 @@ static int parse_args(int argc, char **argv, struct connect_args *a)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "tunnel-only", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
+#ifdef KG_TEST_HOOKS
 		{ "test-ignore-card-removal", no_argument, NULL, OPT_TEST_IGNORE_REMOVAL },
+		{ "test-record-proof", required_argument, NULL, OPT_TEST_RECORD },
+		{ "test-replay-proof", required_argument, NULL, OPT_TEST_REPLAY },
+#endif
 		{ 0 },
 	};
 	int c;
@@ -120,6 +129,8 @@ static int parse_args(int argc, char **argv, struct connect_args *a)
 		case 't': a->timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'T': a->tunnel_only = true; break;
 		case OPT_TEST_IGNORE_REMOVAL: a->run.ignore_removal = true; break;
+		case OPT_TEST_RECORD: a->test_record = optarg; break;
+		case OPT_TEST_REPLAY: a->test_replay = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -324,6 +335,8 @@ int connect_main(int argc, char **argv)
 		kg_profile_wipe(&p);
 		return rc;
 	}
+	card.record_path = a.test_record;
+	card.replay_path = a.test_replay;
 	warn_if_clock_unsynchronised();
 	rc = connect_tunnel(&t, &p, a.timeout_s);
 	if (!rc) {
