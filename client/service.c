@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* The service request step of connect (service.h). */
+#include "service.h"
+#include "wg.h"
+
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+extern char **environ;
+
+static long ms_since(const struct timespec *a)
+{
+	struct timespec b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (long)((b.tv_sec - a->tv_sec) * 1000 +
+		      (b.tv_nsec - a->tv_nsec) / 1000000);
+}
+
+/* ip route replace ADDR/32 dev IFNAME: the service's address goes
+ * through the tunnel whatever the host's other routes say. */
+static int route_via(const char *ifname, const struct kg_addr *a)
+{
+	char dst[KG_ADDR_STRLEN + 4], s[KG_ADDR_STRLEN];
+	char *argv[] = { (char *)"ip", (char *)"route", (char *)"replace", dst,
+			 (char *)"dev", (char *)ifname, NULL };
+	pid_t pid;
+	int st, r;
+
+	snprintf(dst, sizeof(dst), "%s/%u", kg_addr_str(a, s),
+		 a->family == AF_INET ? 32 : 128);
+	r = posix_spawnp(&pid, "ip", NULL, NULL, argv, environ);
+	if (r)
+		return -r;
+	if (waitpid(pid, &st, 0) < 0)
+		return -errno;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+}
+
+int kg_service_route(const struct kg_profile *p, const struct kg_tunnel *t,
+		     const struct kg_ctrl_grant *g)
+{
+	struct kg_prefix allowed[2];
+	int r;
+
+	/* WireGuard sends only to a peer whose allowed-ips cover the
+	 * destination: green's peer gets red's site address too. */
+	allowed[0].a = p->green_tunnel;
+	allowed[0].len = (uint8_t)(kg_addr_len(&p->green_tunnel) * 8);
+	allowed[1].a = g->addr;
+	allowed[1].len = (uint8_t)(kg_addr_len(&g->addr) * 8);
+	r = kg_wg_peer_put(t->ifname, p->green_wg_pub, allowed, 2, NULL, 25);
+	return r ? r : route_via(t->ifname, &g->addr);
+}
+
+int kg_service_open(struct kg_ctrl_client *c, const struct kg_profile *p,
+		    const struct kg_tunnel *t, const char *service,
+		    struct kg_service_grant *out, struct kg_err *e)
+{
+	struct timespec a;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(service) > KG_CTRL_MAX_NAME ||
+	    !kg_ctrl_name_ok((const uint8_t *)service, strlen(service))) {
+		kg_err_set(e, "'%s' is not a service name", service);
+		return -EINVAL;
+	}
+	memcpy(out->service, service, strlen(service) + 1);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	r = kg_ctrl_client_request(c, service, &out->g, e);
+	out->request_ms = ms_since(&a);
+	if (r)
+		return r;
+	r = kg_service_route(p, t, &out->g);
+	if (r)
+		kg_err_set(e, "routing %s through %s: %s", service, t->ifname,
+			   strerror(-r));
+	return r;
+}
+
+void kg_service_print(FILE *f, const struct kg_service_grant *s)
+{
+	char a[KG_ADDR_STRLEN], when[32];
+	time_t end = (time_t)s->g.lease_end;
+	long left = (long)(s->g.lease_end - (uint64_t)time(NULL));
+	struct tm tm;
+
+	gmtime_r(&end, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(f, "service %s at %s:%u until %s (lease %ld s, renewed by green "
+		"while the session lives; granted after %ld ms)\n",
+		s->service, kg_addr_str(&s->g.addr, a), s->g.port, when,
+		left, s->request_ms);
+}
