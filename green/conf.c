@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* green.conf: the section table, loading, shared helpers. */
 #include "green.h"
+#include "gate.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +16,11 @@ static const struct {
 } sections[] = {
 	{ "green", green_conf_green },
 	{ "ips", green_conf_ips },
+	{ "wireguard", green_conf_wireguard },
+	{ "knock", green_conf_knock },
+	{ "pki", green_conf_pki },
+	{ "session", green_conf_session },
+	{ "service", green_conf_services },   /* [service NAME] */
 	{ "site", green_conf_site },
 	{ "red", green_conf_red },     /* [red NAME] */
 };
@@ -69,6 +75,7 @@ void green_conf_free(struct green_conf *c)
 	kg_conf_list_free(c->mgmt_ifaces, c->n_mgmt_ifaces);
 	free(c->mgmt_ports);
 	free(c->never_ban);
+	green_gate_conf_free(c->gate);
 	green_conf_site_free(&c->site);
 	memset(c, 0, sizeof(*c));
 }

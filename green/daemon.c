@@ -5,6 +5,7 @@
  * (fatal); runtime errors are logged and the daemon keeps going.
  */
 #include "green.h"
+#include "gate.h"
 #include "evloop.h"
 #include "log.h"
 #include "nflog.h"
@@ -45,13 +46,10 @@ int green_unban(void *ctx, const struct kg_addr *key)
 	return r;
 }
 
-/* Sessions do not exist yet: nobody is exempt. The session issue plugs
- * its "has this address a live session?" in here. */
+/* Sources of sessions are never banned (gate.c). */
 static bool green_exempt(void *ctx, const struct kg_addr *src)
 {
-	(void)ctx;
-	(void)src;
-	return false;
+	return green_gate_exempt(ctx, src);
 }
 
 static void on_packet(void *ctx, const struct kg_nflog_pkt *p)
@@ -140,6 +138,8 @@ static int start(struct green *g, struct kg_err *e)
 	    (r = kg_nft_table_replace(g->nft, g->ruleset, false, e)))
 		return r;
 	g->table_installed = true;
+	if ((r = green_gate_start(g, e)))
+		return r;
 	return kg_evloop_add_timer(g->loop, HOUSEKEEPING_MS, on_timer, g);
 }
 
@@ -149,7 +149,7 @@ static void reload(struct green *g)
 	struct green_conf c;
 	struct kg_err e = { "" };
 	char *text = NULL;
-	bool same_groups;
+	bool same_groups, table_replaced = false;
 	int r;
 
 	kg_notify_reloading();
@@ -178,6 +178,7 @@ static void reload(struct green *g)
 	free(g->ruleset);
 	g->ruleset = text;
 	text = NULL;
+	table_replaced = true;
 done:
 	if (r) {
 		kg_log_event(KG_LOG_ERR, "reload", "result", "error",
@@ -190,6 +191,7 @@ done:
 				 g->log_level_override : g->conf.log_level);
 		kg_log_event(KG_LOG_NOTICE, "reload", "result", "ok",
 			     "config", g->config_path);
+		green_gate_reload(g, table_replaced);
 	}
 	free(text);
 	kg_notify_ready();
@@ -212,6 +214,7 @@ static void stop(struct green *g)
 	char n[24];
 
 	kg_notify_stopping();
+	green_gate_stop(g);
 	/* Only our own table: a second instance that failed to start must
 	 * not remove the running one's. */
 	if (g->table_installed && kg_nft_table_delete(g->nft, &e))

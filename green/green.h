@@ -28,6 +28,9 @@
 #define GREEN_DEFAULT_CONFIG "/etc/knockgate/green.conf"
 #define GREEN_TABLE "knockgate"
 
+struct green_gate_conf;
+struct green_gate;
+
 struct green_conf {
 	/* [green] */
 	char *wg_interface;
@@ -50,6 +53,7 @@ struct green_conf {
 	size_t n_never_ban;
 	/* [site], [red NAME]: site.h */
 	struct green_site_conf site;
+	struct green_gate_conf *gate;       /* gate.h: [wireguard] [knock] [pki] [session] [service *] */
 };
 
 /* Section parsers: fill their part of c from conf. 0 or -errno, e set. */
@@ -85,6 +89,7 @@ struct green {
 	struct green_grants *grants;   /* service grants via red (site.h) */
 	bool table_installed;       /* by this process: delete it on stop */
 	int log_level_override;     /* -l, kept across reloads; -1 if none */
+	struct green_gate *gate;    /* gate.h: knocks, WireGuard, sessions, control */
 	uint64_t n_packets;
 	int exit_code;
 };

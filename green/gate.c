@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The gate's life inside the daemon: start (WireGuard interface, users,
+ * PKI, session table, control server, watches) after the table is in and
+ * before READY; reload on SIGHUP; stop (peers and interface go, so no
+ * opening outlives green).
+ */
+#include "gate.h"
+#include "ctrl_server.h"
+#include "evloop.h"
+#include "log.h"
+#include "pki.h"
+#include "replay.h"
+#include "seq.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TICK_MS 100
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void on_tick(void *ctx)
+{
+	struct green_gate *gt = ctx;
+
+	gate_ctrl_tick(gt);
+	gate_watch_tick(gt);
+	gate_housekeeping(gt);
+}
+
+static int knock_start(struct green_gate *gt, const struct green_gate_conf *gc,
+		       struct kg_err *e)
+{
+	uint64_t id_base;
+	int r;
+
+	if ((r = kg_rcache_new(gc->replay_cache, &gt->replay))) {
+		kg_err_set(e, "replay cache: %s", strerror(-r));
+		return r;
+	}
+	gt->start_ms = wall_ms();
+	r = kg_knock_checker_init(&gt->checker, gt->wg_pub, gc->window_s,
+				  gt->start_ms, &gt->users, gt->replay);
+	if (!r && gc->sequence)
+		r = kg_seq_new(4096, gc->sequence_timeout_ms, KG_KNOCK_SLOT_DEFAULT,
+			       &gt->seq);
+	if (!r && (r = kg_random(&id_base, sizeof(id_base))) == 0)
+		r = kg_sess_init(&gt->sess, gc->sess.max_clients, &gc->sess.lim,
+				 id_base >> 1, NULL, NULL);
+	if (r)
+		kg_err_set(e, "knock/session state: %s", strerror(-r));
+	return r;
+}
+
+int green_gate_start(struct green *g, struct kg_err *e)
+{
+	const struct green_gate_conf *gc = g->conf.gate;
+	struct green_gate *gt;
+	int r;
+
+	if (!gc) {
+		kg_err_set(e, "internal: no gate config");
+		return -EINVAL;
+	}
+	gt = calloc(1, sizeof(*gt));
+	if (!gt)
+		return -ENOMEM;
+	gt->g = g;
+	gt->listen_fd = gt->conn_epfd = gt->inotify_fd = -1;
+	kg_users_init(&gt->users, KG_KNOCK_SLOT_DEFAULT);
+	kg_policy_init(&gt->policy);
+	g->gate = gt;
+	if ((r = gate_wg_up(gt, &g->conf, e)) || (r = knock_start(gt, gc, e)) ||
+	    (r = gate_pki_load(gt, e)) || (r = gate_users_load(gt, e)) ||
+	    (r = gate_ctrl_start(gt, e)))
+		return r;
+	gate_watch_start(gt);
+	gt->last_renew_ms = gt->last_poll_ms = gate_now_ms();
+	r = kg_evloop_add_timer(g->loop, TICK_MS, on_tick, gt);
+	if (r)
+		kg_err_set(e, "gate timer: %s", strerror(-r));
+	return r;
+}
+
+void green_gate_reload(struct green *g, bool table_replaced)
+{
+	struct green_gate *gt = g->gate;
+
+	if (!gt)
+		return;
+	/* A new table starts with empty sets: put every session's back. */
+	if (table_replaced)
+		gate_renew(gt, true);
+	gate_revoke_reload(gt, "sighup");
+}
+
+void green_gate_stop(struct green *g)
+{
+	struct green_gate *gt = g->gate;
+
+	if (!gt)
+		return;
+	gate_watch_stop(gt);
+	gate_ctrl_stop(gt);
+	/* Removing the interface removes every peer with it. */
+	gate_wg_down(gt);
+	kg_sess_free(&gt->sess);
+	kg_seq_free(gt->seq);
+	kg_rcache_free(gt->replay);
+	kg_users_free(&gt->users);
+	kg_policy_free(&gt->policy);
+	kg_pki_free(gt->pki);
+	gate_certs_free(gt);
+	kg_wipe(gt->wg_priv, sizeof(gt->wg_priv));
+	free(gt);
+	g->gate = NULL;
+}
+
+bool green_gate_exempt(struct green *g, const struct kg_addr *src)
+{
+	struct green_gate *gt = g->gate;
+
+	if (!gt)
+		return false;
+	for (size_t i = 0; i < gt->sess.n; i++) {
+		const struct kg_session *s = &gt->sess.s[i];
+
+		for (size_t j = 0; j < s->n_src; j++)
+			if (kg_addr_eq(&s->src[j], src))
+				return true;
+	}
+	return false;
+}

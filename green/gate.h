@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The gate: what green opens and closes for users (issues 5 and 6 wired
+ * into the daemon). One struct green_gate hangs off struct green; each
+ * concern has its own file:
+ *
+ *   conf-gate.c     [wireguard] [knock] [pki] [session] [service NAME]
+ *   gate.c          start / reload / stop of everything below
+ *   wg_peers.c      green's WireGuard interface and its peers
+ *   knock_rx.c      accepted knocks and sequences -> pending sessions
+ *   sessions_run.c  applying session decisions to nftables + WireGuard,
+ *                   the peer-dump poll, expiry, lease renewal
+ *   ctrl_glue.c     the control server's ops, its sockets in the loop
+ *   revoke.c        CRL and user records reloaded (SIGHUP, inotify)
+ *
+ * Fail closed: every nft element green adds has a timeout of at most one
+ * lease (handshake_timeout); live sessions' elements are renewed well
+ * before, so if green dies every opening lapses within one lease.
+ */
+#ifndef KG_GREEN_GATE_H
+#define KG_GREEN_GATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "green.h"
+#include "knock_check.h"
+#include "policy.h"
+#include "session.h"
+#include "users.h"
+
+struct kg_pki;
+struct kg_seq;
+struct kg_rcache;
+struct kg_ctrl_server;
+struct kg_nft_batch;
+
+/* Parsed config of the gate's sections (conf-gate.c). */
+struct green_gate_conf {
+	/* [wireguard] */
+	char *wg_private_key;        /* path of a base64 private key file */
+	/* [knock] */
+	char *users_dir;
+	uint32_t window_s;
+	uint32_t replay_cache;
+	bool sequence;
+	uint32_t sequence_timeout_ms;
+	/* [pki] */
+	char *ca, *crl;
+	/* [session] */
+	struct kg_session_conf sess;
+	/* [service NAME] */
+	struct kg_policy services;   /* services only; users added at run */
+};
+
+/* A certificate a client proved with, kept to re-check on a CRL reload. */
+struct green_cert_seen {
+	uint8_t spki[32];
+	void *x509;                  /* X509 *, owned */
+};
+
+/* Issue 7 plugs the second knock to red in here (see kg_ctrl_ops). */
+typedef int (*green_open_service_fn)(struct green *g, uint64_t session,
+				     const char *user, const char *service,
+				     struct kg_ctrl_grant *out, uint16_t *code);
+
+struct green_gate {
+	struct green *g;
+	char ifname[16];
+	uint8_t wg_priv[32], wg_pub[32];
+	bool iface_up;
+	struct kg_users users;
+	struct kg_rcache *replay;
+	struct kg_knock_checker checker;
+	uint64_t start_ms;
+	struct kg_seq *seq;
+	struct kg_sess_table sess;
+	struct kg_policy policy;     /* services + users' lists */
+	struct kg_pki *pki;
+	struct green_cert_seen *certs;
+	size_t n_certs;
+	struct kg_ctrl_server *ctrl;
+	int listen_fd, conn_epfd, inotify_fd;
+	int64_t reload_due_ms;       /* inotify saw a change: reload then */
+	int64_t last_poll_ms, last_renew_ms;
+	green_open_service_fn open_service;
+};
+
+/* conf-gate.c: section parsers (fill c->gate, allocated on first use). */
+int green_conf_wireguard(struct green_conf *c, const struct kg_conf *conf,
+			 struct kg_err *e);
+int green_conf_knock(struct green_conf *c, const struct kg_conf *conf,
+		     struct kg_err *e);
+int green_conf_pki(struct green_conf *c, const struct kg_conf *conf,
+		   struct kg_err *e);
+int green_conf_session(struct green_conf *c, const struct kg_conf *conf,
+		       struct kg_err *e);
+int green_conf_services(struct green_conf *c, const struct kg_conf *conf,
+			struct kg_err *e);
+void green_gate_conf_free(struct green_gate_conf *gc);
+
+/* gate.c. start: after the table is installed, before READY; -errno with
+ * e set is fatal. reload: after a SIGHUP swapped g->conf (table maybe
+ * replaced: elements are put back). stop: removes every peer, the
+ * interface, and frees g->gate (NULL-safe). */
+int green_gate_start(struct green *g, struct kg_err *e);
+void green_gate_reload(struct green *g, bool table_replaced);
+void green_gate_stop(struct green *g);
+/* Is src a source of a session (pending or live)? Such sources are never
+ * banned (IPS exemption): only a valid knock makes a session, and junk
+ * spoofed from a connected client's address must not cut it off. */
+bool green_gate_exempt(struct green *g, const struct kg_addr *src);
+
+/* wg_peers.c */
+int gate_wg_up(struct green_gate *gt, const struct green_conf *c,
+	       struct kg_err *e);
+void gate_wg_down(struct green_gate *gt);
+int gate_wg_peer_add(struct green_gate *gt, const uint8_t key[32],
+		     const struct kg_addr *tunnel);
+int gate_wg_peer_del(struct green_gate *gt, const uint8_t key[32]);
+
+/* knock_rx.c: the knock group's packets (SPA and sequence ports). */
+void gate_knock_packet(struct green_gate *gt, const struct kg_nflog_pkt *p);
+
+/* sessions_run.c */
+uint64_t gate_lease_ms(const struct green_gate *gt);
+int64_t gate_now_ms(void);
+/* An accepted knock (or completed sequence) for user with peer key from
+ * src: session table + one nft batch + WireGuard peer, all or nothing. */
+int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
+	      const struct kg_addr *src, uint64_t t0_ns);
+/* Removes what an ended session held (peer, elements) and logs it once. */
+void gate_session_gone(struct green_gate *gt, const struct kg_session *s);
+/* Ends session id for why (also tells its control connection). */
+void gate_session_end(struct green_gate *gt, uint64_t id, enum kg_sess_end why,
+		      bool tell_client);
+/* Pending -> live in nftables (peers_pending -> peers_live). */
+int gate_make_live(struct green_gate *gt, const struct kg_session *s);
+/* Puts back / renews the elements of every session (live: a lease). */
+void gate_renew(struct green_gate *gt, bool all);
+/* Every ~2 s: peer dump -> sessions, expiry. */
+void gate_housekeeping(struct green_gate *gt);
+
+/* ctrl_glue.c */
+int gate_ctrl_start(struct green_gate *gt, struct kg_err *e);
+void gate_ctrl_stop(struct green_gate *gt);
+void gate_ctrl_tick(struct green_gate *gt);
+/* Remembers a verified certificate by SPKI (takes a reference). */
+void gate_cert_remember(struct green_gate *gt, void *x509,
+			const uint8_t spki[32]);
+void gate_certs_free(struct green_gate *gt);
+
+/* revoke.c */
+int gate_users_load(struct green_gate *gt, struct kg_err *e);
+int gate_pki_load(struct green_gate *gt, struct kg_err *e);
+/* Reloads CRL + users, ends sessions of revoked certs / removed users. */
+void gate_revoke_reload(struct green_gate *gt, const char *why);
+int gate_watch_start(struct green_gate *gt);
+void gate_watch_stop(struct green_gate *gt);
+void gate_watch_tick(struct green_gate *gt);
+
+#endif

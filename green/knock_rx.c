@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The knock group's packets: single-packet knocks to the knock port
+ * (kg_knock_check, one record per decision) and, in sequence mode, the
+ * ports of configured sequences (kg_seq_feed). An accepted knock or a
+ * completed sequence opens a pending session (sessions_run.c).
+ *
+ * Bans: only knocks nobody holding a key produced count toward a ban
+ * (kg_knock_reason_counts_for_ban); authentic but refused ones (stale,
+ * duplicate) never do, their source may be forged. A valid knock lifts
+ * its source's ban.
+ */
+#include "gate.h"
+#include "log.h"
+#include "nflog.h"
+#include "seq.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void spa(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t0)
+{
+	struct kg_knock_decision d;
+	char src[KG_ADDR_STRLEN];
+
+	kg_knock_check(&gt->checker, pkt->payload, pkt->payload_len, wall_ms(), &d);
+	kg_addr_str(&pkt->src, src);
+	kg_knock_log_decision(&d, src);
+	if (d.reason != KG_KNOCK_ACCEPTED) {
+		if (kg_knock_reason_counts_for_ban(d.reason))
+			kg_ips_invalid_knock(gt->g->ips, &pkt->src);
+		return;
+	}
+	kg_ips_unban(gt->g->ips, &pkt->src);
+	gate_open(gt, d.user, d.client_pub, &pkt->src, t0);
+	kg_wipe(d.client_pub, sizeof(d.client_pub));
+}
+
+static void sequence(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t0)
+{
+	struct kg_user *u = NULL;
+	enum kg_seq_result r;
+	char src[KG_ADDR_STRLEN], port[8];
+
+	r = kg_seq_feed(gt->seq, &gt->users, &pkt->src, pkt->l4proto,
+			pkt->dport, wall_ms(), &u);
+	kg_addr_str(&pkt->src, src);
+	snprintf(port, sizeof(port), "%u", pkt->dport);
+	if (r == KG_SEQ_NONE || r == KG_SEQ_PROGRESS) {
+		kg_log_event(KG_LOG_DEBUG, "sequence", "result",
+			     kg_seq_result_name(r), "src", src, "dport", port);
+		return;
+	}
+	if (r != KG_SEQ_COMPLETE || !u || !u->has_wg_pub) {
+		kg_log_event(KG_LOG_NOTICE, "sequence", "result", "rejected",
+			     "reason", r == KG_SEQ_COMPLETE ? "no_wg_public_key" :
+			     kg_seq_result_name(r), "src", src, "dport", port);
+		return;
+	}
+	kg_log_event(KG_LOG_NOTICE, "sequence", "result", "accepted",
+		     "user", u->name, "src", src);
+	kg_ips_unban(gt->g->ips, &pkt->src);
+	gate_open(gt, u, u->wg_pub, &pkt->src, t0);
+}
+
+void gate_knock_packet(struct green_gate *gt, const struct kg_nflog_pkt *p)
+{
+	uint64_t t0 = mono_ns();
+	const struct kg_pkt *pkt = &p->pkt;
+
+	if (!pkt->l4_ok)
+		return;
+	if (pkt->l4proto == IPPROTO_UDP && pkt->dport == gt->g->conf.knock_port) {
+		spa(gt, pkt, t0);
+		return;
+	}
+	if (gt->seq && (pkt->l4proto == IPPROTO_UDP || pkt->l4proto == IPPROTO_TCP))
+		sequence(gt, pkt, t0);
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Revocation: the CRL and the user records are reloaded on SIGHUP and when
+ * inotify sees the CRL file or the users directory change (kg-user-revoke
+ * rewrites both). Every session whose user record is gone (or now pins
+ * another key), or whose certificate the new CRL refuses, ends at once.
+ * A reload that fails keeps the old CRL and users: the error is logged.
+ */
+#include "gate.h"
+#include "evloop.h"
+#include "log.h"
+#include "pki.h"
+#include "seq.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/x509.h>
+
+#define SETTLE_MS 200   /* let a tool finish writing before reading */
+
+/* Users' services into the policy; a name green does not know is logged
+ * (not silent) and that user gets no services. */
+static void policy_users(struct green_gate *gt)
+{
+	struct kg_err e = { "" };
+
+	for (size_t i = 0; i < gt->users.n; i++) {
+		struct kg_user *u = &gt->users.v[i];
+
+		if (kg_policy_set_user(&gt->policy, u->name,
+				       (const char *const *)u->services,
+				       u->n_services, &e)) {
+			kg_log_event(KG_LOG_ERR, "users", "result", "error",
+				     "user", u->name, "reason", "unknown_service",
+				     "error", e.msg);
+			kg_policy_set_user(&gt->policy, u->name, NULL, 0, &e);
+		}
+	}
+}
+
+/* The config's [service] sections (plain structs) into the run policy. */
+static int copy_services(struct kg_policy *to, const struct kg_policy *from)
+{
+	if (!from->n_svc)
+		return 0;
+	to->svc = calloc(from->n_svc, sizeof(*to->svc));
+	if (!to->svc)
+		return -ENOMEM;
+	memcpy(to->svc, from->svc, from->n_svc * sizeof(*to->svc));
+	to->n_svc = from->n_svc;
+	return 0;
+}
+
+int gate_users_load(struct green_gate *gt, struct kg_err *e)
+{
+	struct kg_users nu;
+	int r;
+
+	kg_users_init(&nu, KG_KNOCK_SLOT_DEFAULT);
+	r = kg_users_load_dir(&nu, gt->g->conf.gate->users_dir, e);
+	if (r) {
+		kg_users_free(&nu);
+		return r;
+	}
+	/* Keep each user's last accepted knock time across reloads. */
+	for (size_t i = 0; i < nu.n; i++) {
+		struct kg_user *old = kg_users_find(&gt->users, nu.v[i].name);
+
+		if (old)
+			nu.v[i].last_ts_ms = old->last_ts_ms;
+	}
+	kg_users_free(&gt->users);
+	gt->users = nu;
+	gt->checker.users = &gt->users;
+	kg_users_ids_update(&gt->users, (uint64_t)time(NULL), true);
+	if (gt->seq)
+		kg_seq_reset(gt->seq);
+	kg_policy_free(&gt->policy);
+	kg_policy_init(&gt->policy);
+	if ((r = copy_services(&gt->policy, &gt->g->conf.gate->services))) {
+		kg_err_set(e, "services: %s", strerror(-r));
+		return r;
+	}
+	policy_users(gt);
+	return 0;
+}
+
+int gate_pki_load(struct green_gate *gt, struct kg_err *e)
+{
+	const struct green_gate_conf *gc = gt->g->conf.gate;
+	struct kg_pki *p;
+	int r = kg_pki_load(&p, gc->ca, gc->crl, e);
+
+	if (r)
+		return r;
+	kg_pki_free(gt->pki);
+	gt->pki = p;
+	return 0;
+}
+
+/* Why s must end under the reloaded users and CRL, or KG_END_NONE. */
+static enum kg_sess_end judge(struct green_gate *gt, const struct kg_session *s)
+{
+	struct kg_user *u = kg_users_find(&gt->users, s->user);
+	unsigned char *der = NULL;
+	int len;
+
+	if (!u || !kg_memeq(u->tunnel.b, s->tunnel.b, 16))
+		return KG_END_REMOVED;
+	for (size_t i = 0; i < gt->n_certs; i++) {
+		enum kg_pki_status st;
+
+		if (!kg_memeq(gt->certs[i].spki, u->spki_sha256, 32))
+			continue;
+		len = i2d_X509(gt->certs[i].x509, &der);
+		if (len <= 0)
+			return KG_END_NONE;
+		st = kg_pki_verify_der(gt->pki, der, (size_t)len, KG_ROLE_USER, 0, NULL);
+		OPENSSL_free(der);
+		return st == KG_PKI_OK ? KG_END_NONE : KG_END_REVOKED;
+	}
+	return KG_END_NONE;
+}
+
+void gate_revoke_reload(struct green_gate *gt, const char *why)
+{
+	struct kg_err e = { "" };
+	size_t ended = 0;
+	char n[24];
+
+	if (gate_pki_load(gt, &e) || gate_users_load(gt, &e)) {
+		kg_log_event(KG_LOG_ERR, "revocation", "result", "error",
+			     "reason", why, "error", e.msg);
+		return;
+	}
+	for (size_t i = 0; i < gt->sess.n;) {
+		struct kg_session *s = &gt->sess.s[i];
+		enum kg_sess_end end = judge(gt, s);
+
+		if (end == KG_END_NONE) {
+			i++;
+			continue;
+		}
+		gate_session_end(gt, s->id, end, true);
+		ended++;
+	}
+	snprintf(n, sizeof(n), "%zu", ended);
+	kg_log_event(KG_LOG_NOTICE, "revocation", "result", "reloaded",
+		     "reason", why, "users", "ok", "ended", n);
+}
+
+static void on_inotify(void *ctx, int fd, uint32_t events)
+{
+	struct green_gate *gt = ctx;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const char *crl_base = strrchr(gt->g->conf.gate->crl, '/');
+	bool hit = false;
+	ssize_t n;
+
+	(void)events;
+	crl_base = crl_base ? crl_base + 1 : gt->g->conf.gate->crl;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const void *)p;
+
+			/* The users dir: anything; the CRL's dir: the CRL. */
+			if (ev->wd == 1 || (ev->len && !strcmp(ev->name, crl_base)))
+				hit = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	if (hit && !gt->reload_due_ms)
+		gt->reload_due_ms = gate_now_ms() + SETTLE_MS;
+}
+
+int gate_watch_start(struct green_gate *gt)
+{
+	const struct green_gate_conf *gc = gt->g->conf.gate;
+	const uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+			      IN_DELETE | IN_CREATE;
+	char *crl = strdup(gc->crl);
+	int r = 0;
+
+	if (!crl)
+		return -ENOMEM;
+	gt->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	/* Watch descriptor 1 is the users dir (first added). */
+	if (gt->inotify_fd < 0 ||
+	    inotify_add_watch(gt->inotify_fd, gc->users_dir, mask) != 1 ||
+	    inotify_add_watch(gt->inotify_fd, dirname(crl), mask) < 0)
+		r = -errno;
+	free(crl);
+	if (!r)
+		r = kg_evloop_add_fd(gt->g->loop, gt->inotify_fd, on_inotify, gt);
+	if (r)
+		kg_log(KG_LOG_WARNING, "inotify: %s: reload by SIGHUP only", strerror(-r));
+	return r;
+}
+
+void gate_watch_stop(struct green_gate *gt)
+{
+	if (gt->inotify_fd < 0)
+		return;
+	if (gt->g->loop)
+		kg_evloop_del_fd(gt->g->loop, gt->inotify_fd);
+	close(gt->inotify_fd);
+	gt->inotify_fd = -1;
+}
+
+void gate_watch_tick(struct green_gate *gt)
+{
+	if (gt->reload_due_ms && gate_now_ms() >= gt->reload_due_ms) {
+		gt->reload_due_ms = 0;
+		gate_revoke_reload(gt, "files_changed");
+	}
+}

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Applies the session table's decisions (session.c, pure) to nftables and
+ * WireGuard. Elements per session:
+ *   wg_open4/6     each source address (the WireGuard port for it)
+ *   peers_pending  the tunnel address until the card proof, then
+ *   peers_live     the tunnel address (control port, later grants)
+ * all with a timeout of one lease; live sessions are renewed every third
+ * of a lease, so if green dies every opening lapses within one lease.
+ */
+#include "gate.h"
+#include "ctrl_server.h"
+#include "log.h"
+#include "nft.h"
+#include "wg.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define POLL_MS 2000
+
+int64_t gate_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t gate_lease_ms(const struct green_gate *gt)
+{
+	return (uint64_t)gt->sess.lim.handshake_timeout * 1000;
+}
+
+static const char *open_set(const struct kg_addr *a)
+{
+	return a->family == AF_INET ? "wg_open4" : "wg_open6";
+}
+
+static int q(struct kg_nft_batch *b, bool add, const char *set,
+	     const struct kg_addr *a, uint64_t timeout_ms)
+{
+	return kg_nft_batch_elem(b, add, set, a->b, kg_addr_len(a), NULL, 0,
+				 timeout_ms);
+}
+
+/* Deletes one element, its absence being fine (it may have timed out). */
+static void del_elem(struct green_gate *gt, const char *set,
+		     const struct kg_addr *a)
+{
+	struct kg_err e = { "" };
+	int r = kg_nft_elem(gt->g->nft, false, set, a->b, kg_addr_len(a), 0, &e);
+
+	if (r && r != -ENOENT)
+		kg_log(KG_LOG_ERR, "session cleanup: %s", e.msg);
+}
+
+static int send_batch(struct green_gate *gt, bool live, const struct kg_addr *src,
+		      const struct kg_addr *tunnel)
+{
+	struct kg_nft_batch *b = kg_nft_batch_new(gt->g->nft);
+	struct kg_err e = { "" };
+	uint64_t lease = gate_lease_ms(gt);
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	r = q(b, true, open_set(src), src, lease);
+	if (!r && tunnel)
+		r = q(b, true, live ? "peers_live" : "peers_pending", tunnel, lease);
+	if (!r)
+		r = kg_nft_batch_send(b, &e);
+	if (r)
+		kg_log(KG_LOG_ERR, "knock: nft: %s", e.msg[0] ? e.msg : strerror(-r));
+	kg_nft_batch_free(b);
+	return r;
+}
+
+static void log_session(const char *result, const struct kg_session *s,
+			const char *reason, const struct kg_addr *src, uint64_t us)
+{
+	char id[24], a[KG_ADDR_STRLEN], t[KG_ADDR_STRLEN], u[24];
+
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)s->id);
+	snprintf(u, sizeof(u), "%llu", (unsigned long long)us);
+	kg_log_event(KG_LOG_NOTICE, "session", "result", result,
+		     "reason", reason, "user", s->user, "session", id,
+		     "src", src ? kg_addr_str(src, a) : "-",
+		     "tunnel", kg_addr_str(&s->tunnel, t), "us", u);
+}
+
+static uint64_t elapsed_us(uint64_t t0_ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec - t0_ns) / 1000;
+}
+
+/* NEW or REPLACED: nft batch, then the peer; undo the batch if the peer
+ * cannot be added, and drop the session: nothing half made. */
+static int open_new(struct green_gate *gt, struct kg_session *s,
+		    const struct kg_addr *src)
+{
+	struct kg_addr tun = s->tunnel;
+	uint64_t id = s->id;
+	int r = send_batch(gt, false, src, &tun);
+
+	if (!r) {
+		r = gate_wg_peer_add(gt, s->peer_key, &tun);
+		if (r) {
+			kg_log(KG_LOG_ERR, "knock: adding peer: %s", strerror(-r));
+			if (!kg_sess_src_in_use(&gt->sess, src, id))
+				del_elem(gt, open_set(src), src);
+			del_elem(gt, "peers_pending", &tun);
+		}
+	}
+	if (r)
+		kg_sess_end(&gt->sess, id, KG_END_CLOSE, NULL);
+	return r;
+}
+
+int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
+	      const struct kg_addr *src, uint64_t t0_ns)
+{
+	enum kg_knock_action act;
+	struct kg_session *s = NULL, old;
+	int r;
+
+	r = kg_sess_knock(&gt->sess, u->name, &u->tunnel, key, src, &act, &s, &old);
+	if (r) {
+		kg_log_event(KG_LOG_WARNING, "session", "result", "refused",
+			     "reason", r == -ENOSPC ? "table_full" : "internal",
+			     "user", u->name);
+		return r;
+	}
+	if (act == KG_KNOCK_REFUSED) {
+		kg_log_event(KG_LOG_NOTICE, "session", "result", "refused",
+			     "reason", "tunnel_in_use", "user", u->name);
+		return -EBUSY;
+	}
+	if (act == KG_KNOCK_REPLACED) {
+		if (gt->ctrl)
+			kg_ctrl_server_end_session(gt->ctrl, old.id, KG_CODE_CLOSE);
+		gate_session_gone(gt, &old);
+	}
+	if (act == KG_KNOCK_NEW || act == KG_KNOCK_REPLACED) {
+		r = open_new(gt, s, src);
+		if (!r)
+			log_session("pending", s, kg_knock_action_name(act), src,
+				    elapsed_us(t0_ns));
+		return r;
+	}
+	/* SAME or ADD_SOURCE (roaming): the source's opening, renewed. */
+	r = send_batch(gt, s->state == KG_SESS_LIVE, src,
+		       s->state == KG_SESS_LIVE ? &s->tunnel : NULL);
+	if (!r)
+		log_session(s->state == KG_SESS_LIVE ? "live" : "pending", s,
+			    kg_knock_action_name(act), src, elapsed_us(t0_ns));
+	return r;
+}
+
+void gate_session_gone(struct green_gate *gt, const struct kg_session *s)
+{
+	const struct kg_session *now;
+	int r = gate_wg_peer_del(gt, s->peer_key);
+
+	if (r)
+		kg_log(KG_LOG_ERR, "session end: removing peer: %s", strerror(-r));
+	/* A replacing (pending) session may hold the tunnel address already. */
+	now = kg_sess_by_tunnel(&gt->sess, &s->tunnel);
+	if (!now)
+		del_elem(gt, "peers_pending", &s->tunnel);
+	if (!now || now->state != KG_SESS_LIVE)
+		del_elem(gt, "peers_live", &s->tunnel);
+	for (size_t i = 0; i < s->n_src; i++)
+		if (!kg_sess_src_in_use(&gt->sess, &s->src[i], s->id))
+			del_elem(gt, open_set(&s->src[i]), &s->src[i]);
+	log_session("ended", s, kg_sess_end_name(s->end),
+		    s->n_src ? &s->src[0] : NULL, 0);
+}
+
+static uint16_t end_code(enum kg_sess_end why)
+{
+	switch (why) {
+	case KG_END_IDLE: return KG_CODE_IDLE;
+	case KG_END_LIFETIME: return KG_CODE_LIFETIME;
+	case KG_END_PEER_SILENT: return KG_CODE_PEER_SILENT;
+	case KG_END_REPROOF_MISSED: return KG_CODE_REPROOF_MISSED;
+	case KG_END_REVOKED: return KG_CODE_REVOKED;
+	case KG_END_REMOVED: return KG_CODE_REMOVED;
+	case KG_END_AUTH_TIMEOUT: return KG_CODE_TIMEOUT;
+	case KG_END_AUTH_FAILED: return KG_CODE_AUTH_FAILED;
+	default: return KG_CODE_CLOSE;
+	}
+}
+
+void gate_session_end(struct green_gate *gt, uint64_t id, enum kg_sess_end why,
+		      bool tell_client)
+{
+	struct kg_session s;
+
+	if (kg_sess_end(&gt->sess, id, why, &s))
+		return;
+	if (tell_client && gt->ctrl)
+		kg_ctrl_server_end_session(gt->ctrl, id, end_code(why));
+	gate_session_gone(gt, &s);
+}
+
+int gate_make_live(struct green_gate *gt, const struct kg_session *s)
+{
+	struct kg_nft_batch *b = kg_nft_batch_new(gt->g->nft);
+	struct kg_err e = { "" };
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	r = q(b, true, "peers_live", &s->tunnel, gate_lease_ms(gt));
+	if (!r)
+		r = kg_nft_batch_send(b, &e);
+	kg_nft_batch_free(b);
+	if (r) {
+		kg_log(KG_LOG_ERR, "session live: nft: %s", e.msg);
+		return r;
+	}
+	del_elem(gt, "peers_pending", &s->tunnel);
+	log_session("live", s, "card_proved", s->n_src ? &s->src[0] : NULL, 0);
+	return 0;
+}
+
+/* all: every session's elements (after a table replace); else only live
+ * ones (renewal: pending sessions end within one lease anyway). */
+void gate_renew(struct green_gate *gt, bool all)
+{
+	struct kg_nft_batch *b = kg_nft_batch_new(gt->g->nft);
+	struct kg_err e = { "" };
+	uint64_t lease = gate_lease_ms(gt);
+	int r = 0;
+
+	if (!b)
+		return;
+	for (size_t i = 0; !r && i < gt->sess.n; i++) {
+		const struct kg_session *s = &gt->sess.s[i];
+		bool live = s->state == KG_SESS_LIVE;
+
+		if (!live && !all)
+			continue;
+		r = q(b, true, live ? "peers_live" : "peers_pending", &s->tunnel, lease);
+		for (size_t j = 0; !r && j < s->n_src; j++)
+			r = q(b, true, open_set(&s->src[j]), &s->src[j], lease);
+	}
+	if (!r)
+		r = kg_nft_batch_send(b, &e);
+	if (r)
+		kg_log(KG_LOG_ERR, "renewing session elements: %s", e.msg);
+	kg_nft_batch_free(b);
+	gt->last_renew_ms = gate_now_ms();
+}
+
+static void expired(void *ctx, const struct kg_session *s)
+{
+	struct green_gate *gt = ctx;
+
+	if (gt->ctrl)
+		kg_ctrl_server_end_session(gt->ctrl, s->id, end_code(s->end));
+	gate_session_gone(gt, s);
+}
+
+static void poll_peers(struct green_gate *gt)
+{
+	struct kg_wg_device d = { 0 };
+	int r;
+
+	if (!gt->sess.n)
+		return;
+	r = kg_wg_get(gt->ifname, &d);
+	if (r) {
+		kg_log(KG_LOG_ERR, "%s: reading peers: %s", gt->ifname, strerror(-r));
+		return;
+	}
+	for (size_t i = 0; i < d.n_peers; i++)
+		kg_sess_observe_peer(&gt->sess, d.peers[i].public_key,
+				     (int64_t)d.peers[i].last_handshake_sec,
+				     d.peers[i].rx_bytes);
+	kg_wg_device_free(&d);
+}
+
+void gate_housekeeping(struct green_gate *gt)
+{
+	int64_t now = gate_now_ms();
+
+	if (now - gt->last_poll_ms >= POLL_MS) {
+		gt->last_poll_ms = now;
+		poll_peers(gt);
+		kg_sess_expire(&gt->sess, expired, gt);
+	}
+	if (now - gt->last_renew_ms >= (int64_t)gate_lease_ms(gt) / 3)
+		gate_renew(gt, false);
+}

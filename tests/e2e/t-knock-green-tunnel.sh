@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Issue 5 end to end with the real green: before the knock green's
+# WireGuard port is dark to the client; `knockgate connect` knocks, green
+# opens the WireGuard port for the client's address and adds its key as a
+# pending peer (nft elements wg_open4 + peers_pending, WireGuard peer with
+# allowed-ips 10.88.1.10/32); the tunnel comes up; through it the client
+# reaches green's control port on 10.88.0.1 and nothing else (another
+# port on 10.88.0.1, green's outside address, red). Green logs its own
+# processing time per knock (us=); SIGTERM removes interface and table.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
+# shellcheck source=tests/e2e/lib-knock.sh
+. "$here/lib-knock.sh"
+
+tb_init
+tb_up
+knock_setup
+cif=$(tb_ifname cwg)
+green=$(tb_addr green)
+
+tb_log "check: green owns $GWG with the lab's key, port 51820, 10.88.0.1/16"
+[ "$(tb_exec green wg show "$GWG" public-key)" = "$(cat "$LAB/green/wg.pub")" ] ||
+	tb_fail "green's interface has another public key"
+[ "$(tb_exec green wg show "$GWG" listen-port)" = 51820 ] || tb_fail "wrong listen port"
+tb_exec green ip -4 addr show dev "$GWG" | grep -q '10.88.0.1/16' || tb_fail "no 10.88.0.1/16 on $GWG"
+[ -z "$(tb_exec green wg show "$GWG" peers)" ] || tb_fail "peers before any knock"
+
+tb_log "check: before the knock the WireGuard port is dark: the table drops it"
+tb_udp_probe client "$green" 51820 && tb_fail "WireGuard port answered before a knock"
+tb_wait_log "$GREEN_LOG" "event=drop src=$(tb_addr client) proto=udp dport=51820" 3 ||
+	tb_fail "datagram to 51820 was not dropped by the table"
+knock_nft_has wg_open4 "$(tb_addr client)" && tb_fail "wg_open4 has the client before any knock"
+
+tb_log "check: knockgate connect knocks; the tunnel comes up"
+knock_connect "$LAB/users/alice/profile" "$cif" --timeout 20 >"$TB_DIR/connect.out" 2>&1 ||
+	{ cat "$TB_DIR/connect.out"; tail -20 "$GREEN_LOG"; tb_fail "connect failed"; }
+grep -q "event=knock result=accepted reason=accepted user=alice src=$(tb_addr client)" "$GREEN_LOG" ||
+	tb_fail "green did not log the accepted knock"
+grep -q "event=session result=pending reason=new user=alice" "$GREEN_LOG" ||
+	tb_fail "no pending session record"
+knock_nft_has wg_open4 "$(tb_addr client)" || tb_fail "wg_open4 lacks the client"
+knock_nft_has peers_pending 10.88.1.10 || tb_fail "peers_pending lacks 10.88.1.10"
+tb_exec green wg show "$GWG" allowed-ips | grep -q '10.88.1.10/32' || tb_fail "no peer for 10.88.1.10/32"
+hs=$(tb_exec green wg show "$GWG" latest-handshakes | awk '{print $2}' | head -1)
+[ "${hs:-0}" -gt 0 ] || tb_fail "no handshake on green's side"
+
+tb_log "check: through the tunnel: control port open, nothing else"
+tb_start green other "$TB_DIR/other.log" socat TCP-LISTEN:4434,reuseaddr,fork /dev/null
+tb_start green outside "$TB_DIR/outside.log" socat TCP-LISTEN:8443,reuseaddr,fork /dev/null
+tb_start red redweb "$TB_DIR/redweb.log" socat TCP-LISTEN:8080,reuseaddr,fork /dev/null
+sleep 0.3
+tb_tcp_probe client 10.88.0.1 4433 || tb_fail "control port 10.88.0.1:4433 not reachable through the tunnel"
+tb_log "ok: 10.88.0.1:4433 reachable"
+tb_tcp_probe client 10.88.0.1 4434 && tb_fail "10.88.0.1:4434 reachable"
+tb_tcp_probe client "$green" 8443 && tb_fail "green's outside address port 8443 reachable"
+tb_tcp_probe client "$green" 4433 && tb_fail "control port reachable outside the tunnel"
+tb_tcp_probe client "$(tb_addr red in 4)" 8080 && tb_fail "red reachable through the tunnel"
+tb_log "ok: 10.88.0.1:4434, $green:8443, $green:4433, red:8080 all dark"
+
+tb_log "check: green's processing time per knock (us=, knock packet to element present)"
+for i in 1 2 3 4; do
+	tb_exec client "$KG_BIN" close --ifname "$cif" >/dev/null 2>&1 || true
+	knock_connect "$LAB/users/alice/profile" "$cif" --timeout 20 >/dev/null 2>&1 ||
+		tb_fail "connect $i failed"
+done
+grep -o 'event=session result=pending reason=[a-z]* .* us=[0-9]*' "$GREEN_LOG" |
+	sed 's/.* us=//' | sort -n | awk '{v[NR]=$1} END {printf "[tb] knock->elements: n=%d min=%dus median=%dus max=%dus\n", NR, v[1], v[int((NR+1)/2)], v[NR]}'
+
+tb_exec client "$KG_BIN" close --ifname "$cif" >/dev/null 2>&1 || true
+tb_log "check: SIGTERM removes green's interface and table"
+tb_stop green || tb_fail "green did not exit cleanly"
+! tb_exec green ip link show "$GWG" >/dev/null 2>&1 || tb_fail "$GWG left after stop"
+! tb_exec green nft list table inet knockgate >/dev/null 2>&1 || tb_fail "table left after stop"
+tb_log "PASS: dark before the knock; knock -> pending peer + openings; tunnel reaches only the control port; clean stop"
