@@ -140,6 +140,8 @@ static int start(struct green *g, struct kg_err *e)
 	g->table_installed = true;
 	if ((r = green_gate_start(g, e)))
 		return r;
+	if ((r = green_grants_start(g, e)))
+		return r;
 	return kg_evloop_add_timer(g->loop, HOUSEKEEPING_MS, on_timer, g);
 }
 
@@ -192,6 +194,7 @@ done:
 		kg_log_event(KG_LOG_NOTICE, "reload", "result", "ok",
 			     "config", g->config_path);
 		green_gate_reload(g, table_replaced);
+		green_grants_reload(g, table_replaced);
 	}
 	free(text);
 	kg_notify_ready();
@@ -214,6 +217,7 @@ static void stop(struct green *g)
 	char n[24];
 
 	kg_notify_stopping();
+	green_grants_stop(g);
 	green_gate_stop(g);
 	/* Only our own table: a second instance that failed to start must
 	 * not remove the running one's. */

@@ -278,6 +278,12 @@ static void on_tick(void *ctx)
 	for (size_t i = 0; i < gr->n; i++) {
 		struct grant *g = &gr->g[i];
 
+		/* Any cause of a session's end, seen within one tick. */
+		if (g->st != G_FREE && gr->cb.alive &&
+		    !gr->cb.alive(gr->cb.ctx, g->session)) {
+			green_grants_end_session(gr, g->session);
+			continue;
+		}
 		if (g->st != G_LIVE || g->renewing || now < g->renew_ms)
 			continue;
 		if (send_knock(gr, g, KG_SK_RENEW, true) == 0)
@@ -337,6 +343,14 @@ void green_grants_end_session(struct green_grants *gr, uint64_t session)
 		log_grant(gr, g, "closed", "session_end", 0);
 		free_grant(g);
 	}
+}
+
+void green_grants_restore(struct green_grants *gr)
+{
+	for (size_t i = 0; gr && i < gr->n; i++)
+		if (gr->g[i].st == G_LIVE)
+			put_elements(gr, &gr->g[i], 0, gr->g[i].port,
+				     gr->g[i].lease_end);
 }
 
 size_t green_grants_count(const struct green_grants *gr)

@@ -88,6 +88,10 @@ struct green_grants_cb {
 		     const struct kg_ctrl_grant *g, uint16_t code);
 	void (*moved)(void *ctx, uint64_t session, const char *service,
 		      const struct kg_ctrl_grant *g);
+	/* Optional: is the session still there? Checked every tick, so a
+	 * session that ended for any reason loses its grants (close knock,
+	 * elements removed) within ~100 ms without a hook in every path. */
+	bool (*alive)(void *ctx, uint64_t session);
 };
 /* Loads green's host key and the reds' certificates, opens the answer
  * socket, brings the site link up (green_site_up) and hooks the socket and
@@ -116,6 +120,18 @@ int green_grants_open(struct green_grants *gr, uint64_t session,
  * their fwd_grants elements removed. A request still waiting for red is
  * forgotten without calling done (the server dropped the session). */
 void green_grants_end_session(struct green_grants *gr, uint64_t session);
+/* Puts every live grant's element back (after a reload replaced the
+ * table: sets start empty). */
+void green_grants_restore(struct green_grants *gr);
 size_t green_grants_count(const struct green_grants *gr);
+
+/* grants_glue.c: the daemon's side. start: after green_gate_start (the
+ * control server's open_service goes to red from then on); nothing when
+ * [site] is absent. 0 or -errno with e set. reload: after the gate's.
+ * stop: before the gate's (close knocks while the table is there). */
+struct green;
+int green_grants_start(struct green *g, struct kg_err *e);
+void green_grants_reload(struct green *g, bool table_replaced);
+void green_grants_stop(struct green *g);
 
 #endif

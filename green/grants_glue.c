@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Grants wired into the daemon: the control server's open_service (after
+ * its policy check) becomes green_grants_open for the session's tunnel
+ * address and the service's red; red's answer completes the request
+ * through kg_ctrl_server_service_done; a session gone from the session
+ * table loses its grants.
+ */
+#include "ctrl_server.h"
+#include "gate.h"
+#include "green.h"
+#include "log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+static void done(void *ctx, uint64_t session, const char *service,
+		 const struct kg_ctrl_grant *grant, uint16_t code)
+{
+	struct green *g = ctx;
+
+	if (g->gate && g->gate->ctrl)
+		kg_ctrl_server_service_done(g->gate->ctrl, session, service,
+					    grant, code);
+}
+
+/* Red moved a live grant (it restarted): the client learns the new port
+ * the next time it asks for the service (the request is answered at once
+ * from the live grant); a pushed message needs a protocol addition. */
+static void moved(void *ctx, uint64_t session, const char *service,
+		  const struct kg_ctrl_grant *grant)
+{
+	char s[24], p[8];
+
+	(void)ctx;
+	snprintf(s, sizeof(s), "%" PRIu64, session);
+	snprintf(p, sizeof(p), "%u", grant->port);
+	kg_log_event(KG_LOG_NOTICE, "service", "result", "moved", "session", s,
+		     "service", service, "port", p);
+}
+
+static bool alive(void *ctx, uint64_t session)
+{
+	struct green *g = ctx;
+
+	return g->gate && kg_sess_by_id(&g->gate->sess, session) != NULL;
+}
+
+static int open_service(struct green *g, uint64_t session, const char *user,
+			const char *service, struct kg_ctrl_grant *out,
+			uint16_t *code)
+{
+	const struct kg_service *svc = kg_policy_service(&g->gate->policy, service);
+	struct kg_session *s = kg_sess_by_id(&g->gate->sess, session);
+	int r;
+
+	(void)user;   /* the server checked policy before calling */
+	if (!svc || !s) {
+		*code = !svc ? KG_CODE_UNKNOWN_SERVICE : KG_CODE_NO_SESSION;
+		return -EACCES;
+	}
+	r = green_grants_open(g->grants, session, &s->tunnel, service,
+			      svc->red_id, out);
+	if (r == 0 || r == -EINPROGRESS)
+		return r;
+	*code = r == -ENOSPC ? KG_CODE_BUSY :
+		r == -ENOENT ? KG_CODE_UNAVAILABLE : KG_CODE_INTERNAL;
+	return -EACCES;
+}
+
+int green_grants_start(struct green *g, struct kg_err *e)
+{
+	struct green_grants_cb cb = { g, done, moved, alive };
+	int r;
+
+	if (!g->conf.site.enabled)
+		return 0;
+	r = green_grants_new(&g->grants, &g->conf.site,
+			     g->gate ? g->gate->ifname : g->conf.wg_interface,
+			     g->nft, g->loop, &cb, e);
+	if (!r && g->gate)
+		g->gate->open_service = open_service;
+	return r;
+}
+
+void green_grants_reload(struct green *g, bool table_replaced)
+{
+	if (table_replaced)
+		green_grants_restore(g->grants);
+}
+
+void green_grants_stop(struct green *g)
+{
+	if (g->gate)
+		g->gate->open_service = NULL;
+	green_grants_free(g->grants);
+	g->grants = NULL;
+}
