@@ -97,3 +97,29 @@ void kg_service_print(FILE *f, const struct kg_service_grant *s)
 		s->service, kg_addr_str(&s->g.addr, a), s->g.port, when,
 		left, s->request_ms);
 }
+
+int kg_service_step(struct kg_ctrl_client *c, const struct kg_profile *p,
+		    const struct kg_tunnel *t, const char *service,
+		    bool verbose)
+{
+	struct kg_service_grant g;
+	struct kg_err e = { { 0 } };
+	int r;
+
+	if (verbose)
+		fprintf(stderr, "knockgate connect: service: asking green for '%s' "
+			"(card signs the request)\n", service);
+	r = kg_service_open(c, p, t, service, &g, &e);
+	if (r) {
+		fprintf(stderr, "knockgate connect: service %s: %s\n", service,
+			r == -EACCES ? kg_ctrl_code_name(c->code) :
+			e.msg[0] ? e.msg : strerror(-r));
+		return 1;
+	}
+	kg_service_print(stdout, &g);
+	fflush(stdout);
+	if (verbose)
+		fprintf(stderr, "knockgate connect: service: routed through %s\n",
+			t->ifname);
+	return 0;
+}

@@ -35,5 +35,11 @@ int kg_service_route(const struct kg_profile *p, const struct kg_tunnel *t,
 		     const struct kg_ctrl_grant *g);
 /* "service web at 10.89.0.2:40123 until 2026-11-22T03:10:00Z (lease 60 s)" */
 void kg_service_print(FILE *f, const struct kg_service_grant *s);
+/* The connect command's step iv: open, route, print on stdout (and the
+ * step on stderr when verbose). Exit status: 0, or 1 with the reason on
+ * stderr. */
+int kg_service_step(struct kg_ctrl_client *c, const struct kg_profile *p,
+		    const struct kg_tunnel *t, const char *service,
+		    bool verbose);
 
 #endif
