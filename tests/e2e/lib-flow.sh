@@ -13,7 +13,8 @@
 #   flow_init               tb_init + tb_up + lab + pcscd in the client ns;
 #                           skips (77) when a part is missing
 #   flow_green_conf FILE    green.conf: lib.sh's [green]/[ips] plus
-#                           [wireguard] [knock] [pki] [session]; extra
+#                           [wireguard] [knock] [pki] [session] and
+#                           [service web], [service ssh] on red1; extra
 #                           text to append in $FLOW_GREEN_EXTRA, session
 #                           keys in $FLOW_SESSION (e.g. "reproof_interval = 30")
 #   flow_green_start        writes $FLOW_GCONF and starts green (log
@@ -29,13 +30,18 @@
 #   flow_wait_exit NAME [T] waits until connect NAME has exited; 0/1
 #   flow_connect_once PROFILE [ARGS...]   connect in the foreground; its
 #                           status is returned, output in $TB_DIR/once.out
-#   flow_session_id NAME    the session id connect NAME printed
+#   flow_session_id NAME    the session id connect NAME printed (hex)
+#   flow_sid_re HEX         regex matching that id in green's log, in hex
+#                           (ctrl/auth records) or decimal (session records)
 #   flow_green_peers        green's WireGuard peers (one key a line)
 #   flow_green_elems        elements of wg_open4/6, peers_pending,
 #                           peers_live (one a line; empty: none)
 #   flow_assert_nothing_open WHAT   fails unless no peer and no element
 #   flow_glog REGEX         green log lines matching REGEX
-#   flow_ping_green [FROM]  0 if green's tunnel address answers a ping
+#   flow_tunnel_probe [FROM]  0 if green's control port (10.88.0.1:4433)
+#                           accepts a TCP connection through the tunnel
+#                           (during a live session green then refuses it
+#                           as already_connected: the session is untouched)
 #   flow_enroll NAME [kg-user-enroll args]   a further user on green1
 # Variables: FLOW_LAB (the lab), FLOW_GLOG, FLOW_GCONF, FLOW_GIF (green's
 # WireGuard interface), FLOW_CIF (client's), FLOW_PIN (PIN file, 123456),
@@ -87,6 +93,14 @@ crl = $g/crl.pem
 
 [session]
 ${FLOW_SESSION:-}
+
+[service web]
+red = red1
+address = $(tb_addr red in 4)
+
+[service ssh]
+red = red1
+address = $(tb_addr red in 4)
 CONF
 	[ -z "${FLOW_GREEN_EXTRA:-}" ] || printf '\n%s\n' "$FLOW_GREEN_EXTRA" >>"$f"
 }
@@ -154,6 +168,8 @@ flow_session_id() {
 	sed -nE 's/^session ([0-9a-f]{16}):.*/\1/p' "$TB_DIR/$1.out" | head -1
 }
 
+flow_sid_re() { printf '(%s|%u)' "$1" "0x$1"; }
+
 flow_green_peers() { tb_exec green wg show "$FLOW_GIF" peers 2>/dev/null || true; }
 
 flow_green_elems() {
@@ -183,9 +199,7 @@ flow_assert_nothing_open() {
 
 flow_glog() { grep -E -- "$1" "$FLOW_GLOG" || true; }
 
-flow_ping_green() {
-	tb_exec "${1:-client}" ping -c1 -W1 10.88.0.1 >/dev/null 2>&1
-}
+flow_tunnel_probe() { tb_tcp_probe "${1:-client}" 10.88.0.1 4433; }
 
 flow_enroll() {
 	local u=$1
