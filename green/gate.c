@@ -98,8 +98,10 @@ void green_gate_reload(struct green *g, bool table_replaced)
 	if (!gt)
 		return;
 	/* A new table starts with empty sets: put every session's back. */
-	if (table_replaced)
+	if (table_replaced) {
 		gate_renew(gt, true);
+		gt->n_seq_set = 0;   /* the new seq_ports set is empty */
+	}
 	gate_revoke_reload(gt, "sighup");
 }
 
@@ -120,6 +122,7 @@ void green_gate_stop(struct green *g)
 	kg_policy_free(&gt->policy);
 	kg_pki_free(gt->pki);
 	gate_certs_free(gt);
+	free(gt->seq_set);
 	kg_wipe(gt->wg_priv, sizeof(gt->wg_priv));
 	free(gt);
 	g->gate = NULL;

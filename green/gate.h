@@ -85,6 +85,8 @@ struct green_gate {
 	int64_t reload_due_ms;       /* inotify saw a change: reload then */
 	int64_t last_poll_ms, last_renew_ms;
 	green_open_service_fn open_service;
+	struct kg_seq_port *seq_set;  /* what seq_ports holds now */
+	size_t n_seq_set;
 };
 
 /* conf-gate.c: section parsers (fill c->gate, allocated on first use). */
@@ -122,6 +124,9 @@ int gate_wg_peer_del(struct green_gate *gt, const uint8_t key[32]);
 
 /* knock_rx.c: the knock group's packets (SPA and sequence ports). */
 void gate_knock_packet(struct green_gate *gt, const struct kg_nflog_pkt *p);
+/* Sequence mode: seq_ports := the static sequences' ports of the users
+ * (after loading users; a replaced table starts with n_seq_set 0). */
+void gate_seq_ports_sync(struct green_gate *gt);
 
 /* sessions_run.c */
 uint64_t gate_lease_ms(const struct green_gate *gt);

@@ -88,6 +88,7 @@ int gate_users_load(struct green_gate *gt, struct kg_err *e)
 		return r;
 	}
 	policy_users(gt);
+	gate_seq_ports_sync(gt);
 	return 0;
 }
 

@@ -17,6 +17,8 @@
  * reject: a dark host sends no RST and no ICMP unreachable.
  */
 #include "green.h"
+#include "gate.h"
+#include "seq.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -36,6 +38,8 @@ static void sets(FILE *f, const struct green_conf *c)
 		"\tset knock_meter4 { type ipv4_addr; size 65535; flags dynamic,timeout; timeout 60s; }\n"
 		"\tset knock_meter6 { type ipv6_addr; size 65535; flags dynamic,timeout; timeout 60s; }\n",
 		c->ips.max_bans, c->ips.max_bans);
+	if (c->gate && c->gate->sequence)
+		fprintf(f, "\tset seq_ports { type inet_proto . inet_service; }\n");
 }
 
 /* Management prefixes of one family, as an interval set; none: no set. */
@@ -106,6 +110,13 @@ static void input_chain(FILE *f, const struct green_conf *c, bool m4, bool m6)
 		"\t\tip saddr @banned4 drop\n"
 		"\t\tip6 saddr & ffff:ffff:ffff:ffff:: @banned6 drop\n",
 		c->knock_port);
+	/* Sequence mode: static sequences' ports (seq_ports, filled from the
+	 * user records) and the one-time range go to the knock group, so the
+	 * IPS does not count them. */
+	if (c->gate && c->gate->sequence)
+		fprintf(f, "\t\tmeta l4proto . th dport @seq_ports jump knock\n"
+			"\t\tmeta l4proto { tcp, udp } th dport %u-%u jump knock\n",
+			KG_SEQ_ONETIME_BASE, KG_SEQ_ONETIME_BASE + KG_SEQ_ONETIME_RANGE - 1);
 	fprintf(f, "\t\tudp dport %u ip saddr @wg_open4 accept\n"
 		"\t\tudp dport %u ip6 saddr @wg_open6 accept\n"
 		"\t\tudp dport %u jump scan\n",

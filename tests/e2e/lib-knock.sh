@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # Helpers for the issue-5 scenarios (t-knock-*.sh): a lab from
 # provisioning/kg-lab, green running with its own WireGuard interface,
 # users from the lab, and the real client. Source after lib.sh; call
