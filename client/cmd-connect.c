@@ -34,7 +34,8 @@
 
 struct connect_args {
 	const char *profile, *ifname, *reader, *pin_file;
-	const char *service;                     /* step iv, optional */
+	char **services;                         /* step iv, optional */
+	int n_services;
 	unsigned timeout_s;
 	bool tunnel_only;
 	struct kg_run_opts run;
@@ -46,13 +47,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: knockgate connect --profile DIR [--reader SUBSTR] [--pin-file FILE]\n"
 		"                         [--background] [-v] [--ifname NAME] [--timeout S]\n"
-		"                         [SERVICE]\n\n"
+		"                         [SERVICE...]\n\n"
 		"Verifies the PIN on the smart card, knocks on green, brings up a WireGuard\n"
 		"tunnel, proves the card to green and prints the session and its services.\n"
 		"Then serves the session until the card is removed, 'knockgate close' or\n"
 		"Ctrl-C ends it, or green does; the tunnel goes down with it. Needs root.\n"
-		"With SERVICE, asks green for it once the card is proved and prints where\n"
-		"it is (red's address and port) and until when.\n\n"
+		"With SERVICE, asks green for each once the card is proved and prints\n"
+		"where it is (red's address and port) and until when.\n\n"
 		"  -p, --profile DIR    profile directory (profile.conf, ca.pem)\n"
 		"  -r, --reader SUBSTR  the card reader whose name contains SUBSTR\n"
 		"  -P, --pin-file FILE  read the PIN from FILE (else $KNOCKGATE_PIN, else\n"
@@ -140,8 +141,9 @@ static int parse_args(int argc, char **argv, struct connect_args *a)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind < argc)
-		a->service = argv[optind++];
+	a->services = &argv[optind];
+	a->n_services = argc - optind;
+	optind = argc;
 	if (!a->profile || optind != argc || a->timeout_s == 0 || a->timeout_s > 3600) {
 		usage(stderr);
 		return 2;
@@ -289,9 +291,11 @@ static int run_session(const struct kg_tunnel *t, const struct kg_profile *p,
 		return 1;
 	}
 	kg_session_print(&s, p, t);
-	if (a->service && kg_service_step(&s.c, p, t, a->service, a->run.verbose)) {
-		kg_session_end(&s);
-		return 1;
+	for (int i = 0; i < a->n_services; i++) {
+		if (kg_service_step(&s.c, p, t, a->services[i], a->run.verbose)) {
+			kg_session_end(&s);
+			return 1;
+		}
 	}
 	rc = a->run.background ? detach(&ready_fd) : 0;
 	if (!rc)

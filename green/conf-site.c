@@ -219,16 +219,15 @@ void green_ruleset_site(FILE *f, const struct green_site_conf *s)
 
 	if (!s->enabled)
 		return;
-	/* Red's answers come from its knock port to our answer socket; its
-	 * site-link WireGuard packets to our site port. Nothing else of red's
-	 * reaches green itself. */
+	/* Red's answers come (from any port: red sends each from a fresh
+	 * socket) to our answer socket; its site-link WireGuard packets to our
+	 * site port. Nothing else of red's reaches green itself. */
 	for (size_t i = 0; i < s->n_reds; i++) {
 		const struct green_red *r = &s->reds[i];
 
 		kg_addr_str(&r->address, a);
-		fprintf(f, "\t\tip saddr %s udp sport %u udp dport %u accept\n"
+		fprintf(f, "\t\tip saddr %s udp dport %u accept\n"
 			"\t\tip saddr %s udp sport %u udp dport %u accept\n",
-			a, r->knock_port, s->answer_port,
-			a, r->site_port, s->listen_port);
+			a, s->answer_port, a, r->site_port, s->listen_port);
 	}
 }

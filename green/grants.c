@@ -64,6 +64,16 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The knock's timestamp comes from this clock (red checks it against
+ * its window), so the red clients run on wall-clock milliseconds. */
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static struct grant *by_id(struct green_grants *gr, uintptr_t id)
 {
 	for (size_t i = 0; i < gr->n; i++)
@@ -134,7 +144,7 @@ static void log_grant(const struct green_grants *gr, const struct grant *g,
 {
 	char s[24], c[KG_ADDR_STRLEN], p[8], l[24], t[24];
 
-	snprintf(s, sizeof(s), "%" PRIu64, g->session);
+	snprintf(s, sizeof(s), "%016" PRIx64, g->session);   /* as event=service */
 	snprintf(p, sizeof(p), "%u", g->port);
 	snprintf(l, sizeof(l), "%" PRIu64, g->lease_end);
 	snprintf(t, sizeof(t), "%" PRIu64, ms);
@@ -156,7 +166,7 @@ static int send_knock(struct green_grants *gr, struct grant *g,
 	k.client = g->client;
 	memcpy(k.service, g->service, sizeof(k.service));
 	k.lifetime = gr->lease;
-	return green_red_io_send(&gr->io, g->red, &k, mono_ms(),
+	return green_red_io_send(&gr->io, g->red, &k, wall_ms(),
 				 keep_cookie ? (void *)g->id : NULL);
 }
 
@@ -274,7 +284,7 @@ static void on_tick(void *ctx)
 	struct green_grants *gr = ctx;
 	uint64_t now = mono_ms();
 
-	green_red_io_tick(&gr->io, now);
+	green_red_io_tick(&gr->io, wall_ms());
 	for (size_t i = 0; i < gr->n; i++) {
 		struct grant *g = &gr->g[i];
 

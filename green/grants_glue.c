@@ -34,7 +34,7 @@ static void moved(void *ctx, uint64_t session, const char *service,
 	char s[24], p[8];
 
 	(void)ctx;
-	snprintf(s, sizeof(s), "%" PRIu64, session);
+	snprintf(s, sizeof(s), "%016" PRIx64, session);
 	snprintf(p, sizeof(p), "%u", grant->port);
 	kg_log_event(KG_LOG_NOTICE, "service", "result", "moved", "session", s,
 		     "service", service, "port", p);
