@@ -2,6 +2,8 @@
 #include "session_run.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -72,6 +74,22 @@ static void sockaddr_of(const struct kg_addr *a, uint16_t port,
 	}
 }
 
+/* If green drops our peer without its CLOSE getting through, nothing
+ * would ever arrive again: TCP keepalive notices the dead connection
+ * within about a minute (30 s idle + 3 probes 10 s apart). */
+static void dead_peer_detection(int fd)
+{
+	int on = 1, idle = 30, intvl = 10, cnt = 3;
+	unsigned user_timeout_ms = 60000;
+
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms,
+		   sizeof(user_timeout_ms));
+}
+
 /* TCP from our tunnel address to green's control port, bounded in time. */
 static int ctrl_connect(const struct kg_profile *p, int *out)
 {
@@ -102,6 +120,7 @@ static int ctrl_connect(const struct kg_profile *p, int *out)
 	}
 	/* ctrl_client blocks with poll-bounded reads. */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	dead_peer_detection(fd);
 	*out = fd;
 	return 0;
 fail:
