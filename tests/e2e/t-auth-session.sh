@@ -4,7 +4,8 @@
 # card and is told her services (web, ssh); `knockgate status` shows the
 # session; the client's peer keeps alive every 25 s; the tunnel carries
 # traffic; `knockgate close` ends the session on green (peer and port
-# gone) and on the client (interface and state gone). Green's log holds one
+# gone) and on the client (interface and state gone); the same with
+# `connect --background`. Green's log holds one
 # record per decision with user, source, session and reason. Prints the
 # card proof time as the client saw it.
 set -eu
@@ -68,6 +69,21 @@ if tb_exec client env KG_RUN_DIR="$KG_RUN_DIR" "$FLOW_KG" status >/dev/null; the
 fi
 tb_log "ok: status exits non-zero without a session"
 
+tb_log "check: connect --background returns once the session is up; close ends it"
+tb_exec client env KG_RUN_DIR="$KG_RUN_DIR" timeout 60 "$FLOW_KG" connect --background \
+	--profile "$FLOW_LAB/users/alice/profile" --ifname "$FLOW_CIF" --pin-file "$FLOW_PIN" \
+	>"$TB_DIR/bg.out" 2>&1 || { cat "$TB_DIR/bg.out"; tb_fail "connect --background failed"; }
+grep -E "^session [0-9a-f]{16}:" "$TB_DIR/bg.out" || tb_fail "connect --background printed no session"
+tb_exec client env KG_RUN_DIR="$KG_RUN_DIR" "$FLOW_KG" status >"$TB_DIR/status.out" ||
+	{ cat "$TB_DIR/status.out"; tb_fail "no session after connect --background"; }
+bgpid=$(sed -nE 's/^process: +([0-9]+)/\1/p' "$TB_DIR/status.out")
+sleep 1
+kill -0 "$bgpid" || tb_fail "background connect ($bgpid) is gone"
+flow_tunnel_probe || tb_fail "background session: no TCP through the tunnel"
+tb_exec client env KG_RUN_DIR="$KG_RUN_DIR" "$FLOW_KG" close >/dev/null || tb_fail "close (background) failed"
+! kill -0 "$bgpid" 2>/dev/null || tb_fail "background connect still running after close"
+flow_assert_nothing_open "background session closed"
+
 tb_log "check: one record per decision, each with user, src, session and reason/result"
 grep -E "event=(auth|session|ctrl|knock)" "$FLOW_GLOG" | tee "$TB_DIR/decisions"
 while read -r line; do
@@ -79,5 +95,5 @@ while read -r line; do
 		done ;;
 	esac
 done <"$TB_DIR/decisions"
-[ "$(grep -c "event=auth result=accepted" "$FLOW_GLOG")" = 1 ] || tb_fail "not exactly one auth record"
+[ "$(grep -c "event=auth result=accepted" "$FLOW_GLOG")" = 2 ] || tb_fail "not exactly one auth record per session"
 tb_log "PASS: knock, tunnel, card proof ($ms ms), services, status, keepalive, close; nothing left; records complete"
