@@ -83,6 +83,7 @@ int green_conf_knock(struct green_conf *c, const struct kg_conf *conf,
 			      1, 300, &v, e)))
 		return r;
 	gc->sequence_timeout_ms = (uint32_t)v * 1000;
+	gc->enabled = kg_conf_has_section(conf, "knock");
 	return kg_conf_bool(conf, "knock", "sequence", false, &gc->sequence, e);
 }
 

@@ -71,6 +71,11 @@ int green_gate_start(struct green *g, struct kg_err *e)
 		kg_err_set(e, "internal: no gate config");
 		return -EINVAL;
 	}
+	if (!gc->enabled) {
+		kg_log_event(KG_LOG_WARNING, "gate", "result", "off",
+			     "reason", "no_knock_section");
+		return 0;
+	}
 	gt = calloc(1, sizeof(*gt));
 	if (!gt)
 		return -ENOMEM;

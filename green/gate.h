@@ -40,7 +40,9 @@ struct kg_nft_batch;
 struct green_gate_conf {
 	/* [wireguard] */
 	char *wg_private_key;        /* path of a base64 private key file */
-	/* [knock] */
+	/* [knock]; without the section green runs dark only (no users, no
+	 * WireGuard interface, nothing ever opened) */
+	bool enabled;
 	char *users_dir;
 	uint32_t window_s;
 	uint32_t replay_cache;
