@@ -291,6 +291,9 @@ static int run_session(const struct kg_tunnel *t, const struct kg_profile *p,
 		return 1;
 	}
 	kg_session_print(&s, p, t);
+	struct kg_service_follow follow = { p, t };
+
+	kg_service_follow(&s.c, &follow);
 	for (int i = 0; i < a->n_services; i++) {
 		if (kg_service_step(&s.c, p, t, a->services[i], a->run.verbose)) {
 			kg_session_end(&s);

@@ -142,8 +142,21 @@ static int answer_reproof(struct kg_ctrl_client *c,
 	return rc;
 }
 
+/* A MOVED push: tell the owner (the connect command re-routes). */
+static void moved(struct kg_ctrl_client *c, const struct kg_ctrl_msg *m)
+{
+	char name[KG_CTRL_MAX_NAME + 1];
+
+	if (!c->on_moved)
+		return;
+	memcpy(name, m->service.p, m->service.len);
+	name[m->service.len] = 0;
+	c->on_moved(c->moved_ctx, name, &m->grant);
+}
+
 /* Reads until a message of type want (or, when want2 != 0, want2) comes,
- * answering reproof requests and turning CLOSE/ERROR into errors. */
+ * answering reproof requests and MOVED pushes on the way and turning
+ * CLOSE/ERROR into errors. */
 static int expect(struct kg_ctrl_client *c, uint8_t want, uint8_t want2,
 		  struct kg_ctrl_msg *m, int64_t deadline, struct kg_err *e)
 {
@@ -157,6 +170,10 @@ static int expect(struct kg_ctrl_client *c, uint8_t want, uint8_t want2,
 		if (m->type == KG_CTRL_REPROOF_REQ && c->session_id) {
 			if ((rc = answer_reproof(c, m, e)))
 				return rc;
+			continue;
+		}
+		if (m->type == KG_CTRL_MOVED && c->session_id) {
+			moved(c, m);
 			continue;
 		}
 		if (m->type == KG_CTRL_CLOSE || m->type == KG_CTRL_ERROR) {
@@ -282,8 +299,9 @@ int kg_ctrl_client_wait(struct kg_ctrl_client *c, int timeout_ms,
 			kg_err_set(e, "green closed the session: %s",
 				   kg_ctrl_code_name(m.code));
 			return -ECONNRESET;
+		} else if (m.type == KG_CTRL_MOVED) {
+			moved(c, &m);
 		} else if (m.type != KG_CTRL_GRANT) {
-			/* (a pushed grant, issue 7, is not acted on yet) */
 			kg_err_set(e, "green sent an unexpected %s message",
 				   kg_ctrl_type_name(m.type));
 			return -EPROTO;

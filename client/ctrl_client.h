@@ -49,6 +49,11 @@ struct kg_ctrl_client {
 	uint8_t nonce[KG_CTRL_NONCE_LEN];
 	uint16_t code;                 /* last refusal or close reason */
 	unsigned reproofs;             /* answered so far */
+	/* Optional: green moved a granted service (MOVED); called from any
+	 * wait. service is NUL-terminated, valid during the call. */
+	void (*on_moved)(void *ctx, const char *service,
+			 const struct kg_ctrl_grant *g);
+	void *moved_ctx;
 	uint8_t in[KG_CTRL_MAX_FRAME];
 };
 

@@ -83,7 +83,8 @@ int kg_service_open(struct kg_ctrl_client *c, const struct kg_profile *p,
 	return r;
 }
 
-void kg_service_print(FILE *f, const struct kg_service_grant *s)
+/* "A:P until T (lease N s)" */
+static void print_place(FILE *f, const struct kg_service_grant *s)
 {
 	char a[KG_ADDR_STRLEN], when[32];
 	time_t end = (time_t)s->g.lease_end;
@@ -92,10 +93,17 @@ void kg_service_print(FILE *f, const struct kg_service_grant *s)
 
 	gmtime_r(&end, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(f, "service %s at %s:%u until %s (lease %ld s, renewed by green "
-		"while the session lives; granted after %ld ms)\n",
-		s->service, kg_addr_str(&s->g.addr, a), s->g.port, when,
-		left, s->request_ms);
+	fprintf(f, "%s:%u until %s (lease %ld s, renewed by green while the "
+		"session lives)\n", kg_addr_str(&s->g.addr, a), s->g.port, when,
+		left);
+}
+
+void kg_service_print(FILE *f, const struct kg_service_grant *s)
+{
+	fprintf(f, "service %s at ", s->service);
+	print_place(f, s);
+	fprintf(f, "service %s granted after %ld ms\n", s->service,
+		s->request_ms);
 }
 
 int kg_service_step(struct kg_ctrl_client *c, const struct kg_profile *p,
@@ -122,4 +130,26 @@ int kg_service_step(struct kg_ctrl_client *c, const struct kg_profile *p,
 		fprintf(stderr, "knockgate connect: service: routed through %s\n",
 			t->ifname);
 	return 0;
+}
+
+static void on_moved(void *ctx, const char *service,
+		     const struct kg_ctrl_grant *g)
+{
+	struct kg_service_follow *f = ctx;
+	struct kg_service_grant sg = { .g = *g };
+	int r = kg_service_route(f->p, f->t, g);
+
+	snprintf(sg.service, sizeof(sg.service), "%s", service);
+	printf("service %s moved to ", service);
+	print_place(stdout, &sg);
+	fflush(stdout);
+	if (r)
+		fprintf(stderr, "knockgate connect: service %s: routing the new place: %s\n",
+			service, strerror(-r));
+}
+
+void kg_service_follow(struct kg_ctrl_client *c, struct kg_service_follow *ctx)
+{
+	c->on_moved = on_moved;
+	c->moved_ctx = ctx;
 }

@@ -35,6 +35,14 @@ int kg_service_route(const struct kg_profile *p, const struct kg_tunnel *t,
 		     const struct kg_ctrl_grant *g);
 /* "service web at 10.89.0.2:40123 until 2026-11-22T03:10:00Z (lease 60 s)" */
 void kg_service_print(FILE *f, const struct kg_service_grant *s);
+/* Follows MOVED pushes on c: prints "service X moved to A:P until T" and
+ * routes the new address. ctx must outlive c's use. */
+struct kg_service_follow {
+	const struct kg_profile *p;
+	const struct kg_tunnel *t;
+};
+void kg_service_follow(struct kg_ctrl_client *c, struct kg_service_follow *ctx);
+
 /* The connect command's step iv: open, route, print on stdout (and the
  * step on stderr when verbose). Exit status: 0, or 1 with the reason on
  * stderr. */

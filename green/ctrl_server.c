@@ -806,3 +806,26 @@ int kg_ctrl_server_service_done(struct kg_ctrl_server *s, uint64_t id,
 	}
 	return -ENOENT;
 }
+
+int kg_ctrl_server_push_moved(struct kg_ctrl_server *s, uint64_t id,
+			      const char *service,
+			      const struct kg_ctrl_grant *g)
+{
+	struct kg_ctrl_msg m = { .type = KG_CTRL_MOVED, .grant = *g };
+
+	m.service.p = (const uint8_t *)service;
+	m.service.len = strlen(service);
+	for (size_t i = 0; i < s->n; i++) {
+		struct conn *c = s->c[i];
+
+		if (c->st != C_LIVE || c->peer.session_id != id)
+			continue;
+		if (send_msg(c, &m)) {
+			log_ctrl(c, "dropped", "output_full");
+			conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_INTERNAL,
+				    KG_END_CLOSE);
+		}
+		return 0;
+	}
+	return -ENOENT;
+}

@@ -157,5 +157,11 @@ int kg_ctrl_server_end_session(struct kg_ctrl_server *s, uint64_t id,
 int kg_ctrl_server_service_done(struct kg_ctrl_server *s, uint64_t id,
 				const char *service,
 				const struct kg_ctrl_grant *g, uint16_t code);
+/* Tells session id's client that a granted service now lives at g (red
+ * restarted and granted a new port): a MOVED message, unasked. -ENOENT if
+ * the session has no live connection. */
+int kg_ctrl_server_push_moved(struct kg_ctrl_server *s, uint64_t id,
+			      const char *service,
+			      const struct kg_ctrl_grant *g);
 
 #endif

@@ -25,18 +25,21 @@ static void done(void *ctx, uint64_t session, const char *service,
 					    grant, code);
 }
 
-/* Red moved a live grant (it restarted): the client learns the new port
- * the next time it asks for the service (the request is answered at once
- * from the live grant); a pushed message needs a protocol addition. */
+/* Red moved a live grant (it restarted and granted the renewal afresh):
+ * the client is told at once (MOVED) and re-routes. */
 static void moved(void *ctx, uint64_t session, const char *service,
 		  const struct kg_ctrl_grant *grant)
 {
+	struct green *g = ctx;
 	char s[24], p[8];
+	int r = g->gate && g->gate->ctrl ?
+		kg_ctrl_server_push_moved(g->gate->ctrl, session, service, grant) :
+		-ENOENT;
 
-	(void)ctx;
 	snprintf(s, sizeof(s), "%016" PRIx64, session);
 	snprintf(p, sizeof(p), "%u", grant->port);
-	kg_log_event(KG_LOG_NOTICE, "service", "result", "moved", "session", s,
+	kg_log_event(KG_LOG_NOTICE, "service", "result", "moved", "reason",
+		     r ? "client_not_connected" : "told_client", "session", s,
 		     "service", service, "port", p);
 }
 

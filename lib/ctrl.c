@@ -40,6 +40,7 @@ static const char *const type_names[] = {
 	[KG_CTRL_REPROOF_REQ] = "reproof_request",
 	[KG_CTRL_REPROOF] = "reproof",
 	[KG_CTRL_ERROR] = "error",
+	[KG_CTRL_MOVED] = "moved",
 };
 
 const char *kg_ctrl_code_name(uint16_t code)
@@ -49,7 +50,7 @@ const char *kg_ctrl_code_name(uint16_t code)
 
 const char *kg_ctrl_type_name(uint8_t type)
 {
-	if (type >= KG_CTRL_HELLO && type <= KG_CTRL_ERROR)
+	if (type >= KG_CTRL_HELLO && type <= KG_CTRL_MOVED)
 		return type_names[type];
 	return "unknown";
 }
@@ -160,7 +161,8 @@ static int parse_session(struct kg_reader *r, struct kg_ctrl_msg *m,
 	return 0;
 }
 
-static int parse_grant(struct kg_reader *r, struct kg_ctrl_msg *m,
+/* GRANT and MOVED: service, family, address, port, lease end. */
+static int parse_place(struct kg_reader *r, struct kg_ctrl_msg *m,
 		       const char **why)
 {
 	uint8_t fam;
@@ -175,7 +177,15 @@ static int parse_grant(struct kg_reader *r, struct kg_ctrl_msg *m,
 	     kg_get_u16(r, &m->grant.port) || kg_get_u64(r, &m->grant.lease_end),
 	     "truncated");
 	NEED(m->grant.port == 0, "bad_port");
-	return get_nonce(r, m->nonce, why);
+	return 0;
+}
+
+static int parse_grant(struct kg_reader *r, struct kg_ctrl_msg *m,
+		       const char **why)
+{
+	int rc = parse_place(r, m, why);
+
+	return rc ? rc : get_nonce(r, m->nonce, why);
 }
 
 static int parse_fields(struct kg_reader *r, struct kg_ctrl_msg *m,
@@ -205,6 +215,8 @@ static int parse_fields(struct kg_reader *r, struct kg_ctrl_msg *m,
 		return get_sig(r, &m->sig, why);
 	case KG_CTRL_GRANT:
 		return parse_grant(r, m, why);
+	case KG_CTRL_MOVED:
+		return parse_place(r, m, why);
 	case KG_CTRL_REFUSED:
 		if ((rc = get_name(r, &m->service, why)) ||
 		    (rc = get_code(r, &m->code, why)))
@@ -289,7 +301,7 @@ static int build_session(struct kg_writer *w, const struct kg_ctrl_msg *m)
 	return rc;
 }
 
-static int build_grant(struct kg_writer *w, const struct kg_ctrl_msg *m)
+static int build_place(struct kg_writer *w, const struct kg_ctrl_msg *m)
 {
 	const struct kg_ctrl_grant *g = &m->grant;
 	int v4 = g->addr.family == AF_INET;
@@ -298,8 +310,12 @@ static int build_grant(struct kg_writer *w, const struct kg_ctrl_msg *m)
 		return -EINVAL;
 	return put_name(w, &m->service) ?: kg_put_u8(w, v4 ? 4 : 6) ?:
 	       kg_put_bytes(w, g->addr.b, v4 ? 4 : 16) ?:
-	       kg_put_u16(w, g->port) ?: kg_put_u64(w, g->lease_end) ?:
-	       kg_put_bytes(w, m->nonce, KG_CTRL_NONCE_LEN);
+	       kg_put_u16(w, g->port) ?: kg_put_u64(w, g->lease_end);
+}
+
+static int build_grant(struct kg_writer *w, const struct kg_ctrl_msg *m)
+{
+	return build_place(w, m) ?: kg_put_bytes(w, m->nonce, KG_CTRL_NONCE_LEN);
 }
 
 static int build_fields(struct kg_writer *w, const struct kg_ctrl_msg *m)
@@ -322,6 +338,8 @@ static int build_fields(struct kg_writer *w, const struct kg_ctrl_msg *m)
 		       put_name(w, &m->service) ?: put_sig(w, &m->sig);
 	case KG_CTRL_GRANT:
 		return build_grant(w, m);
+	case KG_CTRL_MOVED:
+		return build_place(w, m);
 	case KG_CTRL_REFUSED:
 		return put_name(w, &m->service) ?: put_code(w, m->code) ?:
 		       kg_put_bytes(w, m->nonce, KG_CTRL_NONCE_LEN);

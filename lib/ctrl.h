@@ -48,6 +48,8 @@ enum kg_ctrl_type {
 	KG_CTRL_REPROOF_REQ = 9,   /* green: prove the card again */
 	KG_CTRL_REPROOF = 10,      /* client: card signature */
 	KG_CTRL_ERROR = 11,        /* green: protocol error, then close */
+	KG_CTRL_MOVED = 12,        /* green: a granted service moved (red
+				      restarted): its new place, unasked */
 };
 
 /* Reasons carried by REFUSED, CLOSE and ERROR (u16 on the wire). */
@@ -96,7 +98,7 @@ struct kg_ctrl_msg {
 	uint8_t type;
 	struct kg_ctrl_view cert;        /* HELLO */
 	struct kg_ctrl_view sig;         /* PROOF, SERVICE_REQ, REPROOF */
-	struct kg_ctrl_view service;     /* SERVICE_REQ, GRANT, REFUSED */
+	struct kg_ctrl_view service;     /* SERVICE_REQ, GRANT, REFUSED, MOVED */
 	struct kg_ctrl_view text;        /* ERROR */
 	uint8_t nonce[KG_CTRL_NONCE_LEN];/* CHALLENGE, REPROOF_REQ: challenge;
 					    SERVICE_REQ: the nonce used;
@@ -106,7 +108,7 @@ struct kg_ctrl_msg {
 	uint32_t expires;                /* SESSION: seconds from now */
 	uint32_t reproof_interval;       /* SESSION, seconds */
 	uint16_t code;                   /* REFUSED, CLOSE, ERROR */
-	struct kg_ctrl_grant grant;      /* GRANT */
+	struct kg_ctrl_grant grant;      /* GRANT, MOVED */
 	size_t n_services;               /* SESSION */
 	struct kg_ctrl_view services[KG_CTRL_MAX_SERVICES];
 };
