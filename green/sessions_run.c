@@ -78,17 +78,21 @@ static int send_batch(struct green_gate *gt, bool live, const struct kg_addr *sr
 	return r;
 }
 
+/* us: green's time from the NFLOG message to everything in place;
+ * nft_us: to the nft batch acked (the elements present). */
 static void log_session(const char *result, const struct kg_session *s,
-			const char *reason, const struct kg_addr *src, uint64_t us)
+			const char *reason, const struct kg_addr *src, uint64_t us,
+			uint64_t nft_us)
 {
-	char id[24], a[KG_ADDR_STRLEN], t[KG_ADDR_STRLEN], u[24];
+	char id[24], a[KG_ADDR_STRLEN], t[KG_ADDR_STRLEN], u[24], n[24];
 
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)s->id);
 	snprintf(u, sizeof(u), "%llu", (unsigned long long)us);
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)nft_us);
 	kg_log_event(KG_LOG_NOTICE, "session", "result", result,
 		     "reason", reason, "user", s->user, "session", id,
 		     "src", src ? kg_addr_str(src, a) : "-",
-		     "tunnel", kg_addr_str(&s->tunnel, t), "us", u);
+		     "tunnel", kg_addr_str(&s->tunnel, t), "us", u, "nft_us", n);
 }
 
 static uint64_t elapsed_us(uint64_t t0_ns)
@@ -102,12 +106,13 @@ static uint64_t elapsed_us(uint64_t t0_ns)
 /* NEW or REPLACED: nft batch, then the peer; undo the batch if the peer
  * cannot be added, and drop the session: nothing half made. */
 static int open_new(struct green_gate *gt, struct kg_session *s,
-		    const struct kg_addr *src)
+		    const struct kg_addr *src, uint64_t t0_ns, uint64_t *nft_us)
 {
 	struct kg_addr tun = s->tunnel;
 	uint64_t id = s->id;
 	int r = send_batch(gt, false, src, &tun);
 
+	*nft_us = elapsed_us(t0_ns);
 	if (!r) {
 		r = gate_wg_peer_add(gt, s->peer_key, &tun);
 		if (r) {
@@ -127,6 +132,7 @@ int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 {
 	enum kg_knock_action act;
 	struct kg_session *s = NULL, old;
+	uint64_t nft_us = 0;
 	int r;
 
 	r = kg_sess_knock(&gt->sess, u->name, &u->tunnel, key, src, &act, &s, &old);
@@ -141,24 +147,27 @@ int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 			     "reason", "tunnel_in_use", "user", u->name);
 		return -EBUSY;
 	}
-	if (act == KG_KNOCK_REPLACED) {
-		if (gt->ctrl)
-			kg_ctrl_server_end_session(gt->ctrl, old.id, KG_CODE_CLOSE);
-		gate_session_gone(gt, &old);
-	}
 	if (act == KG_KNOCK_NEW || act == KG_KNOCK_REPLACED) {
-		r = open_new(gt, s, src);
+		/* The new peer first (it takes the tunnel address over from the
+		 * old one), then what only the old session held goes. */
+		r = open_new(gt, s, src, t0_ns, &nft_us);
 		if (!r)
 			log_session("pending", s, kg_knock_action_name(act), src,
-				    elapsed_us(t0_ns));
+				    elapsed_us(t0_ns), nft_us);
+		if (act == KG_KNOCK_REPLACED) {
+			if (gt->ctrl)
+				kg_ctrl_server_end_session(gt->ctrl, old.id, KG_CODE_CLOSE);
+			gate_session_gone(gt, &old);
+		}
 		return r;
 	}
 	/* SAME or ADD_SOURCE (roaming): the source's opening, renewed. */
 	r = send_batch(gt, s->state == KG_SESS_LIVE, src,
 		       s->state == KG_SESS_LIVE ? &s->tunnel : NULL);
+	nft_us = elapsed_us(t0_ns);
 	if (!r)
 		log_session(s->state == KG_SESS_LIVE ? "live" : "pending", s,
-			    kg_knock_action_name(act), src, elapsed_us(t0_ns));
+			    kg_knock_action_name(act), src, nft_us, nft_us);
 	return r;
 }
 
@@ -179,7 +188,7 @@ void gate_session_gone(struct green_gate *gt, const struct kg_session *s)
 		if (!kg_sess_src_in_use(&gt->sess, &s->src[i], s->id))
 			del_elem(gt, open_set(&s->src[i]), &s->src[i]);
 	log_session("ended", s, kg_sess_end_name(s->end),
-		    s->n_src ? &s->src[0] : NULL, 0);
+		    s->n_src ? &s->src[0] : NULL, 0, 0);
 }
 
 static uint16_t end_code(enum kg_sess_end why)
@@ -226,7 +235,7 @@ int gate_make_live(struct green_gate *gt, const struct kg_session *s)
 		return r;
 	}
 	del_elem(gt, "peers_pending", &s->tunnel);
-	log_session("live", s, "card_proved", s->n_src ? &s->src[0] : NULL, 0);
+	log_session("live", s, "card_proved", s->n_src ? &s->src[0] : NULL, 0, 0);
 	return 0;
 }
 
