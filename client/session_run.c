@@ -19,6 +19,7 @@
 
 #define CONNECT_TIMEOUT_MS 5000
 #define WAIT_SLICE_MS 250     /* how often removal and signals are seen */
+#define CLOSE_WAIT_MS 1000    /* for green to acknowledge our CLOSE */
 
 static volatile sig_atomic_t stop_signal;
 
@@ -235,12 +236,33 @@ int kg_session_serve(struct kg_session *s, struct kg_card_auth *card,
 	return 0;
 }
 
+/* Waits (bounded) until green has closed its side: the tunnel goes down
+ * right after us, and a CLOSE still queued in it would be lost, leaving
+ * green to find out only when the peer falls silent. */
+static void drain_until_eof(int fd, int timeout_ms)
+{
+	long deadline = mono_ms() + timeout_ms;
+	uint8_t buf[512];
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		long left = deadline - mono_ms();
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			return;
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			return;
+	}
+}
+
 void kg_session_end(struct kg_session *s)
 {
 	if (s->fd < 0)
 		return;
-	if (s->c.code == KG_CODE_NONE)
-		kg_ctrl_client_close(&s->c);
+	if (s->c.code == KG_CODE_NONE && kg_ctrl_client_close(&s->c) == 0) {
+		shutdown(s->fd, SHUT_WR);
+		drain_until_eof(s->fd, CLOSE_WAIT_MS);
+	}
 	close(s->fd);
 	s->fd = -1;
 }
