@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/* green.conf [site] and [red NAME]: parsing, refusals, and the input
+ * rules they add to green's table. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "green.h"
+#include "log.h"
+
+#define PUB "Jl2w9hUOdw3Yd3V5U6cS2VqdTMNoVmHyVZ4sSR/yZ0k="
+
+static const char base[] =
+	"[green]\nwg_interface = kgtest0\ntunnel_address = 10.88.0.1\n";
+
+static const char site[] =
+	"[site]\nid = green1\ninterface = kgsite0\nprivate_key = /x/site.key\n"
+	"address = 10.89.0.1/30\nhost_key = /x/host.key\nlease = 30\n";
+
+static const char red[] =
+	"[red red1]\naddress = 203.0.113.2\nsite_address = 10.89.0.2\n"
+	"site_public_key = " PUB "\ncert = /x/red.pem\n";
+
+static int load(const char *a, const char *b, const char *c,
+		struct green_conf *out, struct kg_err *e)
+{
+	char path[] = "/tmp/kg-site-conf-XXXXXX";
+	int fd = mkstemp(path), r;
+	FILE *f = fdopen(fd, "w");
+
+	fprintf(f, "%s%s%s", a, b ? b : "", c ? c : "");
+	fclose(f);
+	r = green_conf_load(out, path, e);
+	unlink(path);
+	return r;
+}
+
+static void test_site_and_red_sections_are_read(void **st)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+	const struct green_red *r;
+
+	(void)st;
+	assert_int_equal(load(base, site, red, &c, &e), 0);
+	assert_true(c.site.enabled);
+	assert_string_equal(c.site.id, "green1");
+	assert_int_equal(c.site.listen_port, 51821);
+	assert_int_equal(c.site.answer_port, 62203);
+	assert_int_equal(c.site.lease, 30);
+	assert_int_equal(c.site.address.len, 30);
+	r = green_site_red(&c.site, "red1");
+	assert_non_null(r);
+	assert_int_equal(r->knock_port, 62202);
+	assert_int_equal(r->site_port, 51821);
+	assert_null(green_site_red(&c.site, "red2"));
+	green_conf_free(&c);
+}
+
+static void test_without_site_nothing_is_enabled(void **st)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+	char *text;
+
+	(void)st;
+	assert_int_equal(load(base, NULL, NULL, &c, &e), 0);
+	assert_false(c.site.enabled);
+	assert_int_equal(green_ruleset_render(&c, &text), 0);
+	assert_null(strstr(text, "62203"));
+	free(text);
+	green_conf_free(&c);
+}
+
+static void test_red_without_site_is_refused(void **st)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+
+	(void)st;
+	assert_int_equal(load(base, red, NULL, &c, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "needs a [site]"));
+	green_conf_free(&c);
+}
+
+static void test_site_without_red_is_refused(void **st)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+
+	(void)st;
+	assert_int_equal(load(base, site, NULL, &c, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "without any [red"));
+	green_conf_free(&c);
+}
+
+static void test_unknown_key_in_red_is_refused(void **st)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+
+	(void)st;
+	assert_int_equal(load(base, site, "[red red1]\naddress = 203.0.113.2\n"
+			      "site_adress = 10.89.0.2\n", &c, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "site_adress"));
+	green_conf_free(&c);
+}
+
+static void test_bad_site_key_is_refused(void **st)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+
+	(void)st;
+	assert_int_equal(load(base, site, "[red red1]\naddress = 203.0.113.2\n"
+			      "site_address = 10.89.0.2\nsite_public_key = nope\n"
+			      "cert = /x\n", &c, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "site_public_key"));
+	green_conf_free(&c);
+}
+
+static void test_ruleset_lets_in_only_reds_answers_and_site_link(void **st)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+	char *text;
+
+	(void)st;
+	assert_int_equal(load(base, site, red, &c, &e), 0);
+	assert_int_equal(green_ruleset_render(&c, &text), 0);
+	assert_non_null(strstr(text, "ip saddr 203.0.113.2 udp dport 62203 accept"));
+	assert_non_null(strstr(text, "ip saddr 203.0.113.2 udp sport 51821 udp dport 51821 accept"));
+	/* before the catch-all established rule and the final scan jump */
+	assert_true(strstr(text, "udp dport 62203 accept") <
+		    strstr(text, "ct state established,related accept"));
+	/* forwarding from clients only through fwd_grants */
+	assert_non_null(strstr(text, "ip saddr . ip daddr . tcp dport @fwd_grants accept"));
+	free(text);
+	green_conf_free(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_site_and_red_sections_are_read),
+		cmocka_unit_test(test_without_site_nothing_is_enabled),
+		cmocka_unit_test(test_red_without_site_is_refused),
+		cmocka_unit_test(test_site_without_red_is_refused),
+		cmocka_unit_test(test_unknown_key_in_red_is_refused),
+		cmocka_unit_test(test_bad_site_key_is_refused),
+		cmocka_unit_test(test_ruleset_lets_in_only_reds_answers_and_site_link),
+	};
+
+	kg_log_set_level(KG_LOG_ERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
