@@ -226,7 +226,11 @@ int gate_make_live(struct green_gate *gt, const struct kg_session *s)
 
 	if (!b)
 		return -ENOMEM;
+	/* The sources' openings restart their lease too: the next renewal
+	 * may be a third of a lease away, the knock's lease nearly over. */
 	r = q(b, true, "peers_live", &s->tunnel, gate_lease_ms(gt));
+	for (size_t i = 0; !r && i < s->n_src; i++)
+		r = q(b, true, open_set(&s->src[i]), &s->src[i], gate_lease_ms(gt));
 	if (!r)
 		r = kg_nft_batch_send(b, &e);
 	kg_nft_batch_free(b);

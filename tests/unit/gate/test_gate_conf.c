@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/* Green's gate config: defaults, refusals, and the sequence-mode rules. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gate.h"
+
+#define BASE "[green]\nwg_interface = kgt0\n"
+
+static int load(const char *text, struct green_conf *c, struct kg_err *e)
+{
+	char path[] = "/tmp/kg-test-gate-XXXXXX";
+	int fd = mkstemp(path);
+	int r;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	r = green_conf_load(c, path, e);
+	unlink(path);
+	return r;
+}
+
+static void test_without_knock_section_the_gate_is_off(void **st)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+
+	(void)st;
+	assert_int_equal(load(BASE, &c, &e), 0);
+	assert_non_null(c.gate);
+	assert_false(c.gate->enabled);
+	green_conf_free(&c);
+}
+
+static void test_defaults_and_lab_values_are_read(void **st)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+
+	(void)st;
+	assert_int_equal(load(BASE "[wireguard]\nprivate_key = /x/wg.key\n"
+			      "[knock]\nusers_dir = /x/users.d\n"
+			      "[pki]\nca = /x/ca.pem\ncrl = /x/crl.pem\n"
+			      "[session]\nhandshake_timeout = 130\n"
+			      "[service web]\nred = red1\naddress = 203.0.113.2\n",
+			      &c, &e), 0);
+	assert_true(c.gate->enabled);
+	assert_string_equal(c.gate->wg_private_key, "/x/wg.key");
+	assert_string_equal(c.gate->users_dir, "/x/users.d");
+	assert_string_equal(c.gate->crl, "/x/crl.pem");
+	assert_int_equal(c.gate->window_s, 30);
+	assert_int_equal(c.gate->replay_cache, 65536);
+	assert_false(c.gate->sequence);
+	assert_int_equal(c.gate->sess.lim.handshake_timeout, 130);
+	assert_int_equal(c.gate->sess.control_port, 4433);
+	assert_int_equal(c.gate->services.n_svc, 1);
+	assert_string_equal(c.gate->services.svc[0].name, "web");
+	green_conf_free(&c);
+}
+
+static void refused(const char *text, const char *needle)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+
+	assert_int_not_equal(load(text, &c, &e), 0);
+	if (!strstr(e.msg, needle))
+		fail_msg("'%s' lacks '%s'", e.msg, needle);
+	green_conf_free(&c);
+}
+
+static void test_unknown_keys_and_bad_values_are_refused(void **st)
+{
+	(void)st;
+	refused(BASE "[knock]\nuser_dir = /x\n", "user_dir");
+	refused(BASE "[wireguard]\nprivatekey = /x\n", "privatekey");
+	refused(BASE "[pki]\ncrls = /x\n", "crls");
+	refused(BASE "[knock]\nwindow = 1\n", "window");
+	refused(BASE "[knock]\nsequence = maybe\n", "sequence");
+	refused(BASE "[session]\nhandshake_timeout = 60\n", "handshake_timeout");
+	refused(BASE "[service web]\nred = red1\n", "address");
+	refused(BASE "[servic web]\nred = red1\n", "servic");
+}
+
+static void test_two_control_ports_are_refused(void **st)
+{
+	(void)st;
+	refused(BASE "[session]\ncontrol_port = 4434\n", "control_port");
+}
+
+static char *render(const char *text)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+	char *out;
+
+	assert_int_equal(load(text, &c, &e), 0);
+	assert_int_equal(green_ruleset_render(&c, &out), 0);
+	green_conf_free(&c);
+	return out;
+}
+
+static void test_sequence_ports_go_to_the_knock_group_only_in_sequence_mode(void **st)
+{
+	char *off = render(BASE "[knock]\n");
+	char *on = render(BASE "[knock]\nsequence = yes\n");
+	const char *rule = "meta l4proto . th dport @seq_ports jump knock";
+
+	(void)st;
+	assert_null(strstr(off, "seq_ports"));
+	assert_non_null(strstr(on, "set seq_ports { type inet_proto . inet_service; }"));
+	assert_non_null(strstr(on, rule));
+	assert_non_null(strstr(on, "th dport 40000-49999 jump knock"));
+	/* After the ban drop: banned sources get no sequence through. */
+	assert_true(strstr(on, rule) > strstr(on, "@banned4 drop"));
+	free(off);
+	free(on);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_without_knock_section_the_gate_is_off),
+		cmocka_unit_test(test_defaults_and_lab_values_are_read),
+		cmocka_unit_test(test_unknown_keys_and_bad_values_are_refused),
+		cmocka_unit_test(test_two_control_ports_are_refused),
+		cmocka_unit_test(test_sequence_ports_go_to_the_knock_group_only_in_sequence_mode),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
