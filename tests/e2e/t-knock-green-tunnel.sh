@@ -8,7 +8,7 @@
 # reaches green's control port on 10.88.0.1 and nothing else (another
 # port on 10.88.0.1, green's outside address, red). Green logs its own
 # processing time per knock (us=); every element times out within one
-# lease; SIGTERM removes interface and table.
+# lease; the same over IPv6; SIGTERM removes interface and table.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -80,6 +80,17 @@ stats nft_us "knock -> nft elements present"
 stats us "knock -> elements + WireGuard peer (all in place)"
 
 tb_exec client "$KG_BIN" close --ifname "$cif" >/dev/null 2>&1 || true
+
+tb_log "check: the same over IPv6 (knock and WireGuard to $(tb_addr green out 6))"
+cp -r "$LAB/users/alice/profile" "$TB_DIR/profile6"
+sed -i "s/^green_address = .*/green_address = $(tb_addr green out 6)/" "$TB_DIR/profile6/profile.conf"
+knock_connect "$TB_DIR/profile6" "$cif" --timeout 20 >"$TB_DIR/connect6.out" 2>&1 ||
+	{ cat "$TB_DIR/connect6.out"; tail -5 "$GREEN_LOG"; tb_fail "connect over IPv6 failed"; }
+knock_nft_has wg_open6 "$(tb_addr client out 6)" || tb_fail "wg_open6 lacks the client's IPv6 address"
+tb_tcp_probe client 10.88.0.1 4433 || tb_fail "control port not reachable through the IPv6-carried tunnel"
+tb_exec client "$KG_BIN" close --ifname "$cif" >/dev/null 2>&1 || true
+tb_log "ok: wg_open6 element, tunnel over IPv6 reaches the control port"
+
 tb_log "check: SIGTERM removes green's interface and table"
 tb_stop green || tb_fail "green did not exit cleanly"
 ! tb_exec green ip link show "$GWG" >/dev/null 2>&1 || tb_fail "$GWG left after stop"
