@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Issue 5 end to end with the real green: before the knock green's
-# WireGuard port is dark to the client; `knockgate connect` knocks, green
+# WireGuard port is dark to the client; junk knocks ban the client and its
+# valid knock lifts the ban; `knockgate connect` knocks, green
 # opens the WireGuard port for the client's address and adds its key as a
 # pending peer (nft elements wg_open4 + peers_pending, WireGuard peer with
 # allowed-ips 10.88.1.10/32); the tunnel comes up; through it the client
@@ -35,7 +36,12 @@ tb_wait_log "$GREEN_LOG" "event=drop src=$(tb_addr client) proto=udp dport=51820
 	tb_fail "datagram to 51820 was not dropped by the table"
 knock_nft_has wg_open4 "$(tb_addr client)" && tb_fail "wg_open4 has the client before any knock"
 
-tb_log "check: knockgate connect knocks; the tunnel comes up"
+tb_log "check: junk knocks from the client's own address get it banned"
+for _ in $(seq 1 7); do tb_udp_send client "$green" 62201 "junk-knock-junk-knock"; done
+tb_wait_log "$GREEN_LOG" "event=ban result=banned src=$(tb_addr client)" 3 || tb_fail "client not banned by junk"
+knock_nft_has banned4 "$(tb_addr client)" || tb_fail "banned4 lacks the client"
+
+tb_log "check: knockgate connect knocks (its valid knock lifts the ban); the tunnel comes up"
 knock_connect "$LAB/users/alice/profile" "$cif" --timeout 20 >"$TB_DIR/connect.out" 2>&1 ||
 	{ cat "$TB_DIR/connect.out"; tail -20 "$GREEN_LOG"; tb_fail "connect failed"; }
 grep -q "event=knock result=accepted reason=accepted user=alice src=$(tb_addr client)" "$GREEN_LOG" ||
@@ -43,6 +49,8 @@ grep -q "event=knock result=accepted reason=accepted user=alice src=$(tb_addr cl
 grep -q "event=session result=pending reason=new user=alice" "$GREEN_LOG" ||
 	tb_fail "no pending session record"
 knock_nft_has wg_open4 "$(tb_addr client)" || tb_fail "wg_open4 lacks the client"
+grep -q "event=unban result=lifted src=$(tb_addr client)" "$GREEN_LOG" || tb_fail "no unban record"
+knock_nft_has banned4 "$(tb_addr client)" && tb_fail "banned4 still holds the client"
 knock_nft_has peers_pending 10.88.1.10 || tb_fail "peers_pending lacks 10.88.1.10"
 tb_log "check: the openings lapse by themselves within one lease (handshake_timeout 130 s)"
 tb_exec green nft list set inet knockgate wg_open4 | grep -q "$(tb_addr client) timeout 2m10s" ||
