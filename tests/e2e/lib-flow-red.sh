@@ -32,6 +32,8 @@ flowred_init() {
 	red_need
 	command -v curl >/dev/null || tb_skip "curl missing"
 	flow_init
+	LAB=$FLOW_LAB   # lib-red.sh (red_knock)
+	export LAB
 	sed -i 's/^services = .*/services = web, ssh, stream/' "$FLOW_LAB/green/users.d/alice.conf"
 	flowred_red_start
 	mkdir -p "$TB_DIR/www"
