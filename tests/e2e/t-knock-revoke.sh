@@ -5,7 +5,8 @@
 # the users dir and the CRL; green notices by itself (inotify), ends
 # alice's session within a second (measured) and removes what it held
 # (peer, peers_pending, wg_open4), while bob's session stays. Alice's
-# next knock is refused (unknown_id).
+# next knock is refused (unknown_id). A SIGHUP that replaces the table
+# puts bob's elements back.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -60,5 +61,16 @@ if knock_connect "$LAB/users/alice/profile" "$cif" --timeout 3 >"$TB_DIR/alice2.
 fi
 tb_wait_log "$GREEN_LOG" "event=knock result=rejected reason=unknown_id src=$client" 3 ||
 	tb_fail "no reason=unknown_id for alice's knock"
+
+tb_log "check: a SIGHUP that replaces the table puts bob's elements back"
+btun=$(sed -n 's/^tunnel_address = //p' "$LAB/green/users.d/bob.conf")
+sed -i 's/^knock_rate = .*//; s/^\[green\]$/[green]\nknock_rate = 25/' "$TB_DIR/green.conf"
+kill -HUP "$(tb_pid green)"
+tb_wait_log "$GREEN_LOG" "event=revocation result=reloaded reason=sighup" 5 || tb_fail "no reload after SIGHUP"
+tb_exec green nft list chain inet knockgate knock | grep -q 'rate 25/second' || tb_fail "the table was not replaced"
+knock_nft_has wg_open4 "$client2" || tb_fail "bob's opening is missing after the table was replaced"
+tb_exec green nft list set inet knockgate peers_pending | grep -q "$btun " ||
+	tb_fail "bob's peers_pending element is missing after the table was replaced"
+tb_log "ok: new table, bob's wg_open4 and peers_pending elements restored"
 tb_exec client2 "$KG_BIN" close --ifname "$cif2" >/dev/null 2>&1 || true
-tb_log "PASS: revocation by file change ends alice's session in $ms ms, removes peer and openings; bob unaffected; alice refused"
+tb_log "PASS: revocation by file change ends alice's session in $ms ms, removes peer and openings; bob unaffected; alice refused; elements restored after a table replace"
