@@ -105,14 +105,18 @@ int gate_pki_load(struct green_gate *gt, struct kg_err *e)
 	return 0;
 }
 
-/* Why s must end under the reloaded users and CRL, or KG_END_NONE. */
-static enum kg_sess_end judge(struct green_gate *gt, const struct kg_session *s)
+/* Why s must end under the reloaded users and CRL, or KG_END_NONE. pin:
+ * the user's SPKI pin before the reload (NULL: unknown). A record that
+ * now pins another key or tunnel address no longer covers the session. */
+static enum kg_sess_end judge(struct green_gate *gt, const struct kg_session *s,
+			      const uint8_t *pin)
 {
 	struct kg_user *u = kg_users_find(&gt->users, s->user);
 	unsigned char *der = NULL;
 	int len;
 
-	if (!u || !kg_memeq(u->tunnel.b, s->tunnel.b, 16))
+	if (!u || !kg_memeq(u->tunnel.b, s->tunnel.b, 16) ||
+	    (pin && !kg_memeq(pin, u->spki_sha256, 32)))
 		return KG_END_REMOVED;
 	for (size_t i = 0; i < gt->n_certs; i++) {
 		enum kg_pki_status st;
@@ -129,20 +133,51 @@ static enum kg_sess_end judge(struct green_gate *gt, const struct kg_session *s)
 	return KG_END_NONE;
 }
 
+/* Each session's user's SPKI pin before a reload (NULL if no memory). */
+static uint8_t (*pins_before(struct green_gate *gt))[32]
+{
+	uint8_t (*p)[32] = calloc(gt->sess.n + 1, 32);
+
+	for (size_t i = 0; p && i < gt->sess.n; i++) {
+		struct kg_user *u = kg_users_find(&gt->users, gt->sess.s[i].user);
+
+		if (u)
+			memcpy(p[i], u->spki_sha256, 32);
+	}
+	return p;
+}
+
+static const uint8_t *pin_of(uint8_t (*pins)[32], const uint64_t *ids,
+			     size_t n, uint64_t id)
+{
+	for (size_t i = 0; pins && i < n; i++)
+		if (ids[i] == id)
+			return pins[i];
+	return NULL;
+}
+
 void gate_revoke_reload(struct green_gate *gt, const char *why)
 {
 	struct kg_err e = { "" };
-	size_t ended = 0;
+	uint8_t (*pins)[32] = pins_before(gt);
+	size_t ended = 0, n_ids = gt->sess.n;
+	uint64_t *ids = calloc(n_ids + 1, sizeof(*ids));
 	char n[24];
 
+	for (size_t i = 0; ids && i < n_ids; i++)
+		ids[i] = gt->sess.s[i].id;
+	if (!ids) {
+		free(pins);
+		pins = NULL;
+	}
 	if (gate_pki_load(gt, &e) || gate_users_load(gt, &e)) {
 		kg_log_event(KG_LOG_ERR, "revocation", "result", "error",
 			     "reason", why, "error", e.msg);
-		return;
+		goto out;
 	}
 	for (size_t i = 0; i < gt->sess.n;) {
 		struct kg_session *s = &gt->sess.s[i];
-		enum kg_sess_end end = judge(gt, s);
+		enum kg_sess_end end = judge(gt, s, pin_of(pins, ids, n_ids, s->id));
 
 		if (end == KG_END_NONE) {
 			i++;
@@ -154,6 +189,9 @@ void gate_revoke_reload(struct green_gate *gt, const char *why)
 	snprintf(n, sizeof(n), "%zu", ended);
 	kg_log_event(KG_LOG_NOTICE, "revocation", "result", "reloaded",
 		     "reason", why, "users", "ok", "ended", n);
+out:
+	free(pins);
+	free(ids);
 }
 
 static void on_inotify(void *ctx, int fd, uint32_t events)

@@ -6,7 +6,7 @@
 # alice's session within a second (measured) and removes what it held
 # (peer, peers_pending, wg_open4), while bob's session stays. Alice's
 # next knock is refused (unknown_id). A SIGHUP that replaces the table
-# puts bob's elements back.
+# puts bob's elements back; bob's record pinning another key ends his.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -72,5 +72,12 @@ knock_nft_has wg_open4 "$client2" || tb_fail "bob's opening is missing after the
 tb_exec green nft list set inet knockgate peers_pending | grep -q "$btun " ||
 	tb_fail "bob's peers_pending element is missing after the table was replaced"
 tb_log "ok: new table, bob's wg_open4 and peers_pending elements restored"
+
+tb_log "check: bob's record now pinning another certificate key ends his session"
+sed -i "s/^spki_sha256 = .*/spki_sha256 = $(printf '%064d' 1)/" "$LAB/green/users.d/bob.conf"
+tb_wait_log "$GREEN_LOG" "event=session result=ended reason=removed user=bob" 3 ||
+	{ tail -5 "$GREEN_LOG"; tb_fail "bob's session survived a changed pin"; }
+knock_nft_has wg_open4 "$client2" && tb_fail "bob's opening is still there"
+tb_log "ok: ended (reason=removed), opening gone"
 tb_exec client2 "$KG_BIN" close --ifname "$cif2" >/dev/null 2>&1 || true
 tb_log "PASS: revocation by file change ends alice's session in $ms ms, removes peer and openings; bob unaffected; alice refused; elements restored after a table replace"
