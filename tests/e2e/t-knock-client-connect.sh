@@ -85,7 +85,7 @@ tb_log "check: WireGuard peer list of green is empty before the knock"
 [ -z "$(tb_exec green wg show "$gif" peers)" ] || tb_fail "green has peers before any knock"
 
 tb_log "check: knockgate connect knocks, brings up $cif and handshakes"
-if ! tb_exec client "$kg" connect --profile "$TB_DIR/profile" --ifname "$cif" --timeout 20 >"$TB_DIR/connect.out" 2>&1; then
+if ! tb_exec client "$kg" connect --tunnel-only --profile "$TB_DIR/profile" --ifname "$cif" --timeout 20 >"$TB_DIR/connect.out" 2>&1; then
 	cat "$TB_DIR/connect.out"; cat "$TB_DIR/recv.log"
 	tb_fail "connect failed"
 fi
@@ -107,7 +107,7 @@ tb_exec client "$kg" close >/dev/null || tb_fail "close failed"
 [ ! -f "$KG_RUN_DIR/$cif.session" ] || tb_fail "state file left"
 
 tb_log "check: the same over IPv6 (knock and WireGuard to $(tb_addr green out 6))"
-tb_exec client "$kg" connect --profile "$TB_DIR/profile6" --ifname "$cif" --timeout 20 >"$TB_DIR/connect6.out" 2>&1 ||
+tb_exec client "$kg" connect --tunnel-only --profile "$TB_DIR/profile6" --ifname "$cif" --timeout 20 >"$TB_DIR/connect6.out" 2>&1 ||
 	{ cat "$TB_DIR/connect6.out"; tb_fail "connect over IPv6 failed"; }
 grep -q "result=accepted reason=accepted user=alice src=$(tb_addr client out 6)" "$TB_DIR/recv.log" ||
 	tb_fail "fake green did not accept the IPv6 knock"
@@ -115,7 +115,7 @@ tb_tcp_probe client 10.88.0.1 4433 || tb_fail "no TCP through the IPv6-carried t
 tb_exec client "$kg" close --ifname "$cif" >/dev/null || tb_fail "close (IPv6) failed"
 
 tb_log "check: a wrong knock key gets no peer; connect gives up and leaves nothing"
-if tb_exec client "$kg" connect --profile "$TB_DIR/badprofile" --ifname "$cif" --timeout 4 >"$TB_DIR/bad.out" 2>&1; then
+if tb_exec client "$kg" connect --tunnel-only --profile "$TB_DIR/badprofile" --ifname "$cif" --timeout 4 >"$TB_DIR/bad.out" 2>&1; then
 	tb_fail "connect with a wrong knock key succeeded"
 fi
 grep -q 'no handshake with green' "$TB_DIR/bad.out" || { cat "$TB_DIR/bad.out"; tb_fail "wrong failure"; }
