@@ -9,7 +9,7 @@
 #      green's end record comes within a second of the reload (measured),
 #      the peer is gone and the tunnel carries nothing any more.
 #   3. Pulling bob's card ends his session: the client notices and closes
-#      (measured), nothing stays open.
+#      (measured), nothing stays open; also with connect --background.
 #   4. A client that ignores the removal (kg-test-client
 #      --test-ignore-card-removal): green's periodic card proof
 #      (reproof_interval 30 s here) fails and green ends the session.
@@ -106,6 +106,18 @@ tb_wait_log "$FLOW_GLOG" "event=session result=ended reason=close user=bob sessi
 	{ tail -5 "$FLOW_GLOG"; tb_fail "green did not end bob's session"; }
 flow_assert_nothing_open "card pulled"
 tb_log "ok: card pulled -> client gone and session closed in $((t1 - t0)) ms"
+
+tb_log "check: the same with connect --background (the card watched from the detached process)"
+card_insert
+tb_exec client env KG_RUN_DIR="$KG_RUN_DIR" timeout 60 "$FLOW_KG" connect --background \
+	--profile "$L/users/bob/profile" --ifname "$FLOW_CIF" --pin-file "$FLOW_PIN" \
+	>"$TB_DIR/bg.out" 2>&1 || { cat "$TB_DIR/bg.out"; tb_fail "connect --background failed"; }
+bgpid=$(tb_exec client env KG_RUN_DIR="$KG_RUN_DIR" "$FLOW_KG" status | sed -nE 's/^process: +([0-9]+)/\1/p')
+[ -n "$bgpid" ] || tb_fail "no background session"
+card_pull
+for _ in $(seq 1 50); do kill -0 "$bgpid" 2>/dev/null || break; sleep 0.1; done
+! kill -0 "$bgpid" 2>/dev/null || { kill "$bgpid"; tb_fail "background connect did not end when the card was pulled"; }
+flow_assert_nothing_open "card pulled (background)"
 
 # ---- 4. card removal, client that ignores it
 tb_log "check: a client that ignores the removal is caught by green's periodic proof (30 s)"
