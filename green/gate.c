@@ -118,6 +118,7 @@ void green_gate_stop(struct green *g)
 		return;
 	gate_watch_stop(gt);
 	gate_ctrl_stop(gt);
+	gate_peers_flush(gt, true);
 	/* Removing the interface removes every peer with it. */
 	gate_wg_down(gt);
 	kg_sess_free(&gt->sess);

@@ -89,6 +89,18 @@ struct green_gate {
 	green_open_service_fn open_service;
 	struct kg_seq_port *seq_set;  /* what seq_ports holds now */
 	size_t n_seq_set;
+	struct gate_dying *dying;     /* peers of ended sessions, removed soon */
+	size_t n_dying;
+};
+
+/* An ended session's peer stays GATE_PEER_GRACE_MS after its openings
+ * are closed, so the refusal or CLOSE green just wrote to the control
+ * connection still leaves through the tunnel; nothing can come in over
+ * it (wg_open, peers_* and grants are gone already). */
+#define GATE_PEER_GRACE_MS 300
+struct gate_dying {
+	uint8_t key[32];
+	int64_t due_ms;
 };
 
 /* conf-gate.c: section parsers (fill c->gate, allocated on first use). */
@@ -142,6 +154,8 @@ void gate_session_gone(struct green_gate *gt, const struct kg_session *s);
 /* Ends session id for why (also tells its control connection). */
 void gate_session_end(struct green_gate *gt, uint64_t id, enum kg_sess_end why,
 		      bool tell_client);
+/* Removes the peers whose grace is over (all: every one, at stop). */
+void gate_peers_flush(struct green_gate *gt, bool all);
 /* Pending -> live in nftables (peers_pending -> peers_live). */
 int gate_make_live(struct green_gate *gt, const struct kg_session *s);
 /* Puts back / renews the elements of every session (live: a lease). */

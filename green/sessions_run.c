@@ -15,7 +15,9 @@
 #include "wg.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -103,6 +105,43 @@ static uint64_t elapsed_us(uint64_t t0_ns)
 	return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec - t0_ns) / 1000;
 }
 
+/* Forgets a deferred removal of key (it is a peer again), or removes
+ * every peer whose grace is over (key NULL). */
+static void dying_sweep(struct green_gate *gt, const uint8_t *key, int64_t now)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < gt->n_dying; i++) {
+		struct gate_dying *d = &gt->dying[i];
+		int r;
+
+		if (key ? kg_memeq(d->key, key, 32) : d->due_ms <= now) {
+			if (!key && (r = gate_wg_peer_del(gt, d->key)))
+				kg_log(KG_LOG_ERR, "session end: removing peer: %s",
+				       strerror(-r));
+			continue;
+		}
+		gt->dying[j++] = *d;
+	}
+	gt->n_dying = j;
+}
+
+static void peer_del_later(struct green_gate *gt, const uint8_t key[32])
+{
+	struct gate_dying *v = realloc(gt->dying, (gt->n_dying + 1) * sizeof(*v));
+	int r;
+
+	if (!v) {
+		/* No memory for the grace: remove at once. */
+		if ((r = gate_wg_peer_del(gt, key)))
+			kg_log(KG_LOG_ERR, "session end: removing peer: %s", strerror(-r));
+		return;
+	}
+	gt->dying = v;
+	memcpy(v[gt->n_dying].key, key, 32);
+	v[gt->n_dying++].due_ms = gate_now_ms() + GATE_PEER_GRACE_MS;
+}
+
 /* NEW or REPLACED: nft batch, then the peer; undo the batch if the peer
  * cannot be added, and drop the session: nothing half made. */
 static int open_new(struct green_gate *gt, struct kg_session *s,
@@ -113,6 +152,8 @@ static int open_new(struct green_gate *gt, struct kg_session *s,
 	int r = send_batch(gt, false, src, &tun);
 
 	*nft_us = elapsed_us(t0_ns);
+	/* A key whose old session just ended is a peer again: keep it. */
+	dying_sweep(gt, s->peer_key, 0);
 	if (!r) {
 		r = gate_wg_peer_add(gt, s->peer_key, &tun);
 		if (r) {
@@ -171,13 +212,20 @@ int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 	return r;
 }
 
+void gate_peers_flush(struct green_gate *gt, bool all)
+{
+	dying_sweep(gt, NULL, all ? INT64_MAX : gate_now_ms());
+	if (all) {
+		free(gt->dying);
+		gt->dying = NULL;
+	}
+}
+
 void gate_session_gone(struct green_gate *gt, const struct kg_session *s)
 {
 	const struct kg_session *now;
-	int r = gate_wg_peer_del(gt, s->peer_key);
 
-	if (r)
-		kg_log(KG_LOG_ERR, "session end: removing peer: %s", strerror(-r));
+	peer_del_later(gt, s->peer_key);
 	/* A replacing (pending) session may hold the tunnel address already. */
 	now = kg_sess_by_tunnel(&gt->sess, &s->tunnel);
 	if (!now)
@@ -304,6 +352,8 @@ void gate_housekeeping(struct green_gate *gt)
 {
 	int64_t now = gate_now_ms();
 
+	if (gt->n_dying)
+		dying_sweep(gt, NULL, now);
 	if (now - gt->last_poll_ms >= POLL_MS) {
 		gt->last_poll_ms = now;
 		poll_peers(gt);

@@ -47,6 +47,11 @@ grep -q "event=revocation result=reloaded reason=files_changed.* ended=1" "$GREE
 	tb_fail "no reload record with ended=1"
 
 tb_log "check: what alice's session held is gone, bob's is not"
+# (the peer itself goes after a 300 ms grace for the last control message)
+for _ in $(seq 1 20); do
+	[ "$(tb_exec green wg show "$GWG" peers | wc -l)" = 1 ] && break
+	sleep 0.1
+done
 knock_nft_has wg_open4 "$client" && tb_fail "wg_open4 still holds alice's source"
 knock_nft_has wg_open4 "$client2" || tb_fail "bob's opening is gone"
 [ "$(tb_exec green wg show "$GWG" peers | wc -l)" = 1 ] || tb_fail "green should have one peer left"
