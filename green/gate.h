@@ -93,10 +93,11 @@ struct green_gate {
 	size_t n_dying;
 };
 
-/* An ended session's peer stays GATE_PEER_GRACE_MS after its openings
- * are closed, so the refusal or CLOSE green just wrote to the control
- * connection still leaves through the tunnel; nothing can come in over
- * it (wg_open, peers_* and grants are gone already). */
+/* When the control server ends a session (a refused proof, a missed
+ * reproof, the client closing), the peer stays GATE_PEER_GRACE_MS after
+ * the openings are closed, so the refusal just written to the connection
+ * still leaves through the tunnel; nothing can come in over it (wg_open,
+ * peers_* and grants are gone already). */
 #define GATE_PEER_GRACE_MS 300
 struct gate_dying {
 	uint8_t key[32];
@@ -149,9 +150,14 @@ int64_t gate_now_ms(void);
  * src: session table + one nft batch + WireGuard peer, all or nothing. */
 int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 	      const struct kg_addr *src, uint64_t t0_ns);
-/* Removes what an ended session held (peer, elements) and logs it once. */
-void gate_session_gone(struct green_gate *gt, const struct kg_session *s);
-/* Ends session id for why (also tells its control connection). */
+/* Removes what an ended session held (peer, elements) and logs it once;
+ * grace: the peer goes GATE_PEER_GRACE_MS later. */
+void gate_session_gone(struct green_gate *gt, const struct kg_session *s,
+		       bool grace);
+/* Ends session id for why. tell_client: green decided (revocation,
+ * expiry): the control connection gets a CLOSE and the peer goes at
+ * once; else the control server ended it after writing its refusal, and
+ * the peer gets the grace so that refusal still leaves. */
 void gate_session_end(struct green_gate *gt, uint64_t id, enum kg_sess_end why,
 		      bool tell_client);
 /* Removes the peers whose grace is over (all: every one, at stop). */

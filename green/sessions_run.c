@@ -198,7 +198,7 @@ int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 		if (act == KG_KNOCK_REPLACED) {
 			if (gt->ctrl)
 				kg_ctrl_server_end_session(gt->ctrl, old.id, KG_CODE_CLOSE);
-			gate_session_gone(gt, &old);
+			gate_session_gone(gt, &old, false);
 		}
 		return r;
 	}
@@ -221,11 +221,17 @@ void gate_peers_flush(struct green_gate *gt, bool all)
 	}
 }
 
-void gate_session_gone(struct green_gate *gt, const struct kg_session *s)
+void gate_session_gone(struct green_gate *gt, const struct kg_session *s,
+		       bool grace)
 {
 	const struct kg_session *now;
+	int r;
 
-	peer_del_later(gt, s->peer_key);
+	if (grace) {
+		peer_del_later(gt, s->peer_key);
+	} else if ((r = gate_wg_peer_del(gt, s->peer_key))) {
+		kg_log(KG_LOG_ERR, "session end: removing peer: %s", strerror(-r));
+	}
 	/* A replacing (pending) session may hold the tunnel address already. */
 	now = kg_sess_by_tunnel(&gt->sess, &s->tunnel);
 	if (!now)
@@ -263,7 +269,8 @@ void gate_session_end(struct green_gate *gt, uint64_t id, enum kg_sess_end why,
 		return;
 	if (tell_client && gt->ctrl)
 		kg_ctrl_server_end_session(gt->ctrl, id, end_code(why));
-	gate_session_gone(gt, &s);
+	/* The control server's own ends (refusals) get the peer grace. */
+	gate_session_gone(gt, &s, !tell_client);
 }
 
 int gate_make_live(struct green_gate *gt, const struct kg_session *s)
@@ -326,7 +333,7 @@ static void expired(void *ctx, const struct kg_session *s)
 
 	if (gt->ctrl)
 		kg_ctrl_server_end_session(gt->ctrl, s->id, end_code(s->end));
-	gate_session_gone(gt, s);
+	gate_session_gone(gt, s, false);
 }
 
 static void poll_peers(struct green_gate *gt)
