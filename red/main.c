@@ -13,11 +13,15 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: knockgate-red [-c FILE] [-n] [-t] [-p]\n"
-		   "  -c FILE  config (default /etc/knockgate/red.conf)\n"
-		   "  -n       do not bring up the site link (made elsewhere)\n"
-		   "  -t       check the config and exit\n"
-		   "  -p       print the nftables table and exit\n");
+	fprintf(f, "Usage: knockgate-red [OPTIONS]\n"
+		   "The dark server agent: opens a service port for one tunnel address\n"
+		   "when green sends a signed knock (see knockgate-red(8)).\n\n"
+		   "  -c, --config FILE    config (default /etc/knockgate/red.conf)\n"
+		   "  -n, --no-site        do not bring up the site link (made elsewhere)\n"
+		   "  -t, --check-config   check the config and exit\n"
+		   "  -p, --print-ruleset  print the nftables table and exit\n"
+		   "  -h, --help           this text\n"
+		   "  -V, --version        the version\n");
 }
 
 static int load(struct red *r, struct kg_err *e)
@@ -49,15 +53,25 @@ int main(int argc, char **argv)
 	static struct red r = { .config_path = "/etc/knockgate/red.conf" };
 	struct kg_err e = { "" };
 	bool check = false, print = false;
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "no-site", no_argument, NULL, 'n' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "print-ruleset", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 	int opt;
 
-	while ((opt = getopt(argc, argv, "c:ntph")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:ntphV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': r.config_path = optarg; break;
 		case 'n': r.no_site = true; break;
 		case 't': check = true; break;
 		case 'p': print = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("knockgate-red %s\n", KG_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
