@@ -1,78 +1,105 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The knockgate demo, as root on Debian 12: installs what is missing,
-# builds, builds the namespace testbed, starts green and walks through
-# what it does. Everything it creates is removed at the end.
+# The knockgate demo, as root on Debian 12: the paper's whole story in
+# network namespaces on this machine. Installs what is missing, builds,
+# provisions a lab (CA, hosts, users, virtual smart cards), builds the
+# testbed, starts red (with a small web server) and green, shows that an
+# outside scan finds nothing, then walks alice through the five steps
+# (knock, tunnel, card proof, service request, close) and fetches a page
+# from red through the tunnel; scans again (still nothing; the attacker
+# is banned) and tears everything down. About three minutes.
 #   demo/demo.sh [--no-install]
-# Later steps (knock, tunnel, card, services, close) extend this script.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-install=1
-[ "${1:-}" = --no-install ] && install=0
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 note() { printf '   %s\n' "$*"; }
-
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (network namespaces, nftables)" >&2; exit 2; }
-if [ $install = 1 ]; then
-	say "Installing what is missing (tests/install-deps.sh)"
-	bash tests/install-deps.sh
-fi
-say "Building (build-demo)"
-[ -f build-demo/build.ninja ] || meson setup build-demo >/dev/null
-ninja -C build-demo -j2 >/dev/null
-note "built $(ls build-demo/green/knockgate-green)"
 
 export KG_BUILD=$top/build-demo
+if [ "${KG_CARD_PRIVATE_MNT:-}" != 1 ]; then
+	# First pass: install and build, then re-run in a private mount
+	# namespace (pcscd's socket dir for the virtual card, lib-card.sh).
+	if [ "${1:-}" != --no-install ]; then
+		say "Installing what is missing (tests/install-deps.sh)"
+		bash tests/install-deps.sh
+	fi
+	say "Building (build-demo)"
+	[ -f build-demo/build.ninja ] || meson setup build-demo >/dev/null
+	ninja -C build-demo -j2 >/dev/null
+	note "built: knockgate-green, knockgate-red, knockgate (client), knockgate-vcard"
+fi
+
 # shellcheck source=tests/e2e/lib.sh
 . "$top/tests/e2e/lib.sh"
-tb_init
-say "Building the testbed (network namespaces, nothing touches the host)"
-tb_up
-note "outside: green 198.51.100.1, admin .5, client .10, client2 .11, attacker .66"
-note "inside:  green 203.0.113.1, red .2, insider .66 (IPv6 too: 2001:db8:100::/64, 2001:db8:113::/64)"
+# shellcheck source=tests/e2e/lib-card.sh
+. "$top/tests/e2e/lib-card.sh"
+# shellcheck source=tests/e2e/lib-flow.sh
+. "$top/tests/e2e/lib-flow.sh"
+# shellcheck source=tests/e2e/lib-red.sh
+. "$top/tests/e2e/lib-red.sh"
+# shellcheck source=tests/e2e/lib-flow-red.sh
+. "$top/tests/e2e/lib-flow-red.sh"
+card_reexec "$@"
 
-say "Starting knockgate-green in the green namespace"
-TB_SCAN_PORTS=10 TB_BAN_TIME=600 tb_green_conf "$TB_DIR/green.conf"
-note "config: scan_ports=10 (N), scan_window=30 s (T), ban_time=600 s (B); admin is management + never-ban"
-tb_green_start "$TB_DIR/green.conf" "$TB_DIR/green.log"
-note "$(grep -m1 'event=ready' "$TB_DIR/green.log")"
-note "its table: $(tb_exec green nft list table inet knockgate | grep -c .) lines; the input chain:"
-tb_exec green nft list chain inet knockgate input | sed -e '/^table/d' -e '/^}/d' -e 's/^/   /'
-# Something listens on green, as on any real host: the table hides it.
-tb_start green sshd "$TB_DIR/sshd.log" socat TCP6-LISTEN:22,fork,reuseaddr,ipv6only=0 SYSTEM:'echo SSH-2.0-demo'
+say "Provisioning a lab and building the testbed (nothing touches the host)"
+FLOWRED_LEASE=60
+flowred_init
+note "lab: CA, green1 and red1 host certificates, users alice (web, ssh, stream) and bob (web),"
+note "     virtual PIV cards with their keys (PIN 123456): $FLOW_LAB"
+note "outside: green 198.51.100.1, client .10, attacker .66; inside: green 203.0.113.1, red .2, insider .66"
+note "red runs knockgate-red (dark, like green) and a web server on port 8080 that no one can reach"
 
-say "The attacker scans every TCP port: nmap -sS -p- --min-rate 5000 (about 30 s)"
-tb_exec attacker nmap -sS -p- --min-rate 5000 --max-retries 1 -n -Pn -oG - 198.51.100.1 >"$TB_DIR/tcp.gnmap"
-open=$(grep -oE '[0-9]+/open/' "$TB_DIR/tcp.gnmap" | wc -l)
-closed=$(grep -oE '[0-9]+/closed/' "$TB_DIR/tcp.gnmap" | wc -l)
-note "nmap: $(grep -oE 'Ignored State: [a-z|]+ \([0-9]+\)' "$TB_DIR/tcp.gnmap" || echo 'no summary'); open: $open, closed: $closed"
-note "not one SYN-ACK, RST or ICMP unreachable left green: it is dark."
+say "Starting knockgate-green: dark table, WireGuard interface, site link to red"
+flowred_green_start
+note "$(grep -m1 'event=ready' "$FLOW_GLOG" | sed 's/^.*notice //')"
+note "green's forward chain: only what fwd_grants holds, checked on every packet:"
+tb_exec green nft list chain inet knockgate forward | grep -E 'fwd_grants|drop' | sed 's/^\s*/     /'
 
-say "...and the top 100 UDP ports: nmap -sU --top-ports 100"
-tb_exec attacker nmap -sU --top-ports 100 -n -Pn -oG - 198.51.100.1 >"$TB_DIR/udp.gnmap"
-note "nmap: $(grep -oE 'Ignored State: [a-z|]+ \([0-9]+\)' "$TB_DIR/udp.gnmap" || echo 'no summary'); open: $(grep -oE '[0-9]+/open/' "$TB_DIR/udp.gnmap" | wc -l), closed: $(grep -oE '[0-9]+/closed/' "$TB_DIR/udp.gnmap" | wc -l)"
+say "The attacker scans every TCP port of green: nmap -sS -p- (about 30 s)"
+tb_exec attacker nmap -sS -p- --min-rate 5000 --max-retries 1 -n -Pn -oG - 198.51.100.1 >"$TB_DIR/before.gnmap" 2>/dev/null || true
+note "open: $(grep -oE '[0-9]+/open/' "$TB_DIR/before.gnmap" | wc -l), closed: $(grep -oE '[0-9]+/closed/' "$TB_DIR/before.gnmap" | wc -l) -- green is dark"
+note "$(grep -m1 'event=ban result=banned' "$FLOW_GLOG" | sed 's/^.*notice //')"
 
-say "Meanwhile green's IPS banned the attacker"
-note "the log record:"
-grep -m1 'event=ban result=banned' "$TB_DIR/green.log" | sed 's/^/     /'
-note "the banned4 set in green's table (nft list set inet knockgate banned4):"
-tb_exec green nft list set inet knockgate banned4 | grep elements | sed 's/^/     /'
+say "Alice: card in the reader, then knockgate connect -v --profile ... web"
+flow_card alice
+flow_connect alice "$FLOW_LAB/users/alice/profile" -v web
+flow_wait_session alice
+flowred_grant alice web >/dev/null
+sed 's/^/     /' "$TB_DIR/alice.out"
+note "(i) knock, (ii) WireGuard tunnel, (iii) card proof inside the tunnel, (iv) service request:"
+note "green sent red a signed knock; red granted port $FR_PORT to alice's tunnel address only"
+flow_glog "event=grant result=granted" | sed 's/^.*notice /     /'
+grep "event=sknock result=accepted" "$TB_DIR/red.log" | sed 's/^.*notice /     /'
+note "green's fwd_grants: $(flowred_fwd | tr '\n' ' ')"
+note "red's grants map:   $(flowred_red_map | tr '\n' ' ')"
 
-say "The admin (management address) still reaches SSH on green"
-if tb_tcp_probe admin 198.51.100.1 22; then
-	note "admin -> 198.51.100.1:22: connected"
-else
-	note "admin -> 198.51.100.1:22: FAILED"
-fi
-if tb_tcp_probe attacker 198.51.100.1 22; then
-	note "attacker -> 198.51.100.1:22: connected (unexpected!)"
-else
-	note "attacker -> 198.51.100.1:22: nothing (dark, and banned)"
-fi
+say "Alice fetches the page through the tunnel: curl http://10.89.0.2:$FR_PORT/"
+note "-> $(flowred_get "$FR_PORT" || echo FAILED)"
+note "the real port 8080: $(flowred_get 8080 >/dev/null 2>&1 && echo 'reachable (unexpected!)' || echo 'nothing')"
 
-say "Stopping green (SIGTERM removes its table) and tearing the testbed down"
-tb_stop green TERM
-note "tables left in green's namespace: $(tb_exec green nft list tables | wc -l)"
-note "done."
+say "During the session, scans find nothing (top 1000 ports, green and red)"
+tb_exec attacker ip route replace 203.0.113.2/32 via 198.51.100.1 2>/dev/null || true
+for t in 198.51.100.1 203.0.113.2; do
+	tb_exec attacker nmap -sS --top-ports 1000 --min-rate 5000 --max-retries 1 -n -Pn -oG - "$t" >"$TB_DIR/during.gnmap" 2>/dev/null || true
+	note "attacker -> $t: open $(grep -oE '[0-9]+/open/' "$TB_DIR/during.gnmap" | wc -l)"
+done
+tb_exec insider nmap -sS --top-ports 1000 --min-rate 5000 --max-retries 1 -n -Pn -oG - 203.0.113.2 >"$TB_DIR/during.gnmap" 2>/dev/null || true
+note "insider  -> 203.0.113.2: open $(grep -oE '[0-9]+/open/' "$TB_DIR/during.gnmap" | wc -l)"
+note "alice still gets: $(flowred_get "$FR_PORT" || echo FAILED)"
+
+say "(v) knockgate close"
+tb_exec client env KG_RUN_DIR="$KG_RUN_DIR" "$FLOW_KG" close --ifname "$FLOW_CIF" >/dev/null 2>&1 || true
+flow_wait_exit alice 10 || true
+tail -3 "$TB_DIR/alice.out" | sed 's/^/     /'
+sleep 0.5
+flow_glog "event=grant result=closed" | sed 's/^.*notice /     /'
+grep -E "event=sknock result=accepted.*action=close|event=conntrack" "$TB_DIR/red.log" | sed -E 's/^.*(notice|info) /     /' || true
+note "the page now: $(flowred_get client "$FR_PORT" 2>/dev/null || echo 'nothing')"
+note "green's fwd_grants: '$(flowred_fwd)', red's map: '$(flowred_red_map)' -- empty"
+
+say "The attacker is still banned on green, and saw nothing all along"
+tb_exec green nft list set inet knockgate banned4 | grep elements | sed 's/^\s*/     /' || note "(its ban has expired by now)"
+
+say "Tearing down (red and green remove their tables and interfaces)"
