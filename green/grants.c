@@ -111,8 +111,10 @@ static void elem_key(const struct green_grants *gr, const struct grant *g,
 	kg_nft_key_put_port(k, port);
 }
 
-/* One batch: the old port's element out (red moved it), the new one in
- * with the rest of the lease as timeout. */
+/* One batch: the old element out, the new one in with the rest of the
+ * lease as timeout. Out also when the port stayed: re-adding an element
+ * with the same timeout value leaves its expiry alone (kernel 6.18,
+ * checked), and delete + add in one transaction leaves no gap. */
 static int put_elements(struct green_grants *gr, const struct grant *g,
 			uint16_t old_port, uint16_t port, uint64_t lease_end)
 {
@@ -122,7 +124,7 @@ static int put_elements(struct green_grants *gr, const struct grant *g,
 	struct kg_nft_key k;
 	int r = b ? 0 : -ENOMEM;
 
-	if (!r && old_port && old_port != port) {
+	if (!r && old_port) {
 		elem_key(gr, g, old_port, &k);
 		r = kg_nft_batch_elem(b, false, "fwd_grants", k.b, k.len, NULL, 0, 0);
 	}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Leases, end to end. (1) Red restarts during alice's session: it comes
+# Leases, end to end. (0) Renewals keep a grant alive past its first
+# lease (re-adding an element with an unchanged timeout would not). (1) Red restarts during alice's session: it comes
 # back with an empty table; green's next renewal is granted afresh at a
 # new port, green moves its fwd_grants element and tells the client, and
 # the service answers again at the port the client is told. (2) Green is
@@ -33,6 +34,13 @@ wport=$FR_PORT
 flowred_grant a1 stream
 page=$(flowred_get "$wport") || tb_fail "no page at $wport"
 tb_log "ok: web at $wport answers: $page"
+
+tb_log "part 0: renewals keep the grant past its first lease ($((FLOWRED_LEASE * 3 / 2)) s)"
+sleep $((FLOWRED_LEASE * 3 / 2))
+flowred_get "$wport" >/dev/null || tb_fail "the grant lapsed although green renews it"
+n=$(flow_glog "event=grant result=renewed" | grep -c "service=web" || true)
+[ "$n" -ge 2 ] || tb_fail "$n renewals of web in 1.5 leases"
+tb_log "ok: web still answers after $n renewals"
 
 tb_log "part 1: red restarts during the session"
 kill -TERM "$(tb_pid red)"
