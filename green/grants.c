@@ -111,15 +111,11 @@ static void elem_key(const struct green_grants *gr, const struct grant *g,
 	kg_nft_key_put_port(k, port);
 }
 
-/* One batch: the old element out, the new one in with the rest of the
- * lease as timeout. Out also when the port stayed: re-adding an element
- * with the same timeout value leaves its expiry alone (kernel 6.18,
- * checked), and delete + add in one transaction leaves no gap. */
-static int put_elements(struct green_grants *gr, const struct grant *g,
-			uint16_t old_port, uint16_t port, uint64_t lease_end)
+static int put_batch(struct green_grants *gr, const struct grant *g,
+		     uint16_t old_port, uint16_t port, uint64_t lease_end,
+		     struct kg_err *e)
 {
 	struct kg_nft_batch *b = kg_nft_batch_new(gr->nft);
-	struct kg_err e = { "" };
 	int64_t left = (int64_t)lease_end - (int64_t)time(NULL);
 	struct kg_nft_key k;
 	int r = b ? 0 : -ENOMEM;
@@ -134,10 +130,29 @@ static int put_elements(struct green_grants *gr, const struct grant *g,
 				      (uint64_t)(left > 1 ? left : 1) * 1000);
 	}
 	if (!r)
-		r = kg_nft_batch_send(b, &e);
+		r = kg_nft_batch_send(b, e);
+	kg_nft_batch_free(b);
+	return r;
+}
+
+/* One batch: the old element out, the new one in with the rest of the
+ * lease as timeout. Out also when the port stayed: re-adding an element
+ * with the same timeout value leaves its expiry alone (kernel 6.18,
+ * checked), and delete + add in one transaction leaves no gap. An old
+ * element that already timed out (red was silent for a lease) is not an
+ * error: then the new one goes in alone. */
+static int put_elements(struct green_grants *gr, const struct grant *g,
+			uint16_t old_port, uint16_t port, uint64_t lease_end)
+{
+	struct kg_err e = { "" };
+	int r = put_batch(gr, g, old_port, port, lease_end, &e);
+
+	if (r == -ENOENT && old_port) {
+		e.msg[0] = '\0';
+		r = port ? put_batch(gr, g, 0, port, lease_end, &e) : 0;
+	}
 	if (r)
 		kg_log(KG_LOG_ERR, "fwd_grants: %s", e.msg[0] ? e.msg : strerror(-r));
-	kg_nft_batch_free(b);
 	return r;
 }
 
