@@ -39,7 +39,10 @@ flowred_init() {
 	mkdir -p "$TB_DIR/www"
 	echo "hello from red" >"$TB_DIR/www/index.html"
 	tb_start red web "$TB_DIR/web.log" python3 -m http.server 8080 --directory "$TB_DIR/www"
-	printf '#!/bin/sh\nwhile true; do date +%%s.%%N; sleep 0.1; done\n' >"$TB_DIR/stream.sh"
+	# Each connection's loop leaves its pid where tb_cleanup looks, so a
+	# stream whose client vanished with its namespace does not live on.
+	printf '#!/bin/sh\necho $$ >"%s/stream-$$.pid"\nwhile true; do date +%%s.%%N; sleep 0.1; done\n' \
+		"$TB_DIR" >"$TB_DIR/stream.sh"
 	chmod +x "$TB_DIR/stream.sh"
 	tb_start red stream "$TB_DIR/stream.log" socat TCP-LISTEN:8081,fork,reuseaddr EXEC:"$TB_DIR/stream.sh"
 	FLOW_GREEN_EXTRA=$(cat <<CONF
