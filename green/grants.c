@@ -111,6 +111,9 @@ static void elem_key(const struct green_grants *gr, const struct grant *g,
 	kg_nft_key_put_port(k, port);
 }
 
+/* One batch: the old element out (when red moved the grant), the new one
+ * in, refreshed, with the rest of the lease as timeout (a plain re-add
+ * would leave its expiry alone: see kg_nft_batch_refresh). */
 static int put_batch(struct green_grants *gr, const struct grant *g,
 		     uint16_t old_port, uint16_t port, uint64_t lease_end,
 		     struct kg_err *e)
@@ -120,14 +123,14 @@ static int put_batch(struct green_grants *gr, const struct grant *g,
 	struct kg_nft_key k;
 	int r = b ? 0 : -ENOMEM;
 
-	if (!r && old_port) {
+	if (!r && old_port && old_port != port) {
 		elem_key(gr, g, old_port, &k);
 		r = kg_nft_batch_elem(b, false, "fwd_grants", k.b, k.len, NULL, 0, 0);
 	}
 	if (!r && port) {
 		elem_key(gr, g, port, &k);
-		r = kg_nft_batch_elem(b, true, "fwd_grants", k.b, k.len, NULL, 0,
-				      (uint64_t)(left > 1 ? left : 1) * 1000);
+		r = kg_nft_batch_refresh(b, "fwd_grants", k.b, k.len, NULL, 0,
+					 (uint64_t)(left > 1 ? left : 1) * 1000);
 	}
 	if (!r)
 		r = kg_nft_batch_send(b, e);
@@ -135,12 +138,8 @@ static int put_batch(struct green_grants *gr, const struct grant *g,
 	return r;
 }
 
-/* One batch: the old element out, the new one in with the rest of the
- * lease as timeout. Out also when the port stayed: re-adding an element
- * with the same timeout value leaves its expiry alone (kernel 6.18,
- * checked), and delete + add in one transaction leaves no gap. An old
- * element that already timed out (red was silent for a lease) is not an
- * error: then the new one goes in alone. */
+/* An old element that already timed out (red was silent for a lease) is
+ * not an error: then the new one goes in alone. */
 static int put_elements(struct green_grants *gr, const struct grant *g,
 			uint16_t old_port, uint16_t port, uint64_t lease_end)
 {

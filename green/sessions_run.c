@@ -41,11 +41,12 @@ static const char *open_set(const struct kg_addr *a)
 	return a->family == AF_INET ? "wg_open4" : "wg_open6";
 }
 
-static int q(struct kg_nft_batch *b, bool add, const char *set,
-	     const struct kg_addr *a, uint64_t timeout_ms)
+/* Present afterwards with a fresh lease, existing before or not. */
+static int refresh(struct kg_nft_batch *b, const char *set,
+		   const struct kg_addr *a, uint64_t timeout_ms)
 {
-	return kg_nft_batch_elem(b, add, set, a->b, kg_addr_len(a), NULL, 0,
-				 timeout_ms);
+	return kg_nft_batch_refresh(b, set, a->b, kg_addr_len(a), NULL, 0,
+				    timeout_ms);
 }
 
 /* Deletes one element, its absence being fine (it may have timed out). */
@@ -69,9 +70,9 @@ static int send_batch(struct green_gate *gt, bool live, const struct kg_addr *sr
 
 	if (!b)
 		return -ENOMEM;
-	r = q(b, true, open_set(src), src, lease);
+	r = refresh(b, open_set(src), src, lease);
 	if (!r && tunnel)
-		r = q(b, true, live ? "peers_live" : "peers_pending", tunnel, lease);
+		r = refresh(b, live ? "peers_live" : "peers_pending", tunnel, lease);
 	if (!r)
 		r = kg_nft_batch_send(b, &e);
 	if (r)
@@ -283,9 +284,9 @@ int gate_make_live(struct green_gate *gt, const struct kg_session *s)
 		return -ENOMEM;
 	/* The sources' openings restart their lease too: the next renewal
 	 * may be a third of a lease away, the knock's lease nearly over. */
-	r = q(b, true, "peers_live", &s->tunnel, gate_lease_ms(gt));
+	r = refresh(b, "peers_live", &s->tunnel, gate_lease_ms(gt));
 	for (size_t i = 0; !r && i < s->n_src; i++)
-		r = q(b, true, open_set(&s->src[i]), &s->src[i], gate_lease_ms(gt));
+		r = refresh(b, open_set(&s->src[i]), &s->src[i], gate_lease_ms(gt));
 	if (!r)
 		r = kg_nft_batch_send(b, &e);
 	kg_nft_batch_free(b);
@@ -315,9 +316,9 @@ void gate_renew(struct green_gate *gt, bool all)
 
 		if (!live && !all)
 			continue;
-		r = q(b, true, live ? "peers_live" : "peers_pending", &s->tunnel, lease);
+		r = refresh(b, live ? "peers_live" : "peers_pending", &s->tunnel, lease);
 		for (size_t j = 0; !r && j < s->n_src; j++)
-			r = q(b, true, open_set(&s->src[j]), &s->src[j], lease);
+			r = refresh(b, open_set(&s->src[j]), &s->src[j], lease);
 	}
 	if (!r)
 		r = kg_nft_batch_send(b, &e);

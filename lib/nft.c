@@ -286,6 +286,21 @@ int kg_nft_batch_elem(struct kg_nft_batch *b, bool add, const char *set,
 	return 0;
 }
 
+int kg_nft_batch_refresh(struct kg_nft_batch *b, const char *set,
+			 const void *key, size_t key_len,
+			 const void *data, size_t data_len, uint64_t timeout_ms)
+{
+	int r = kg_nft_batch_elem(b, true, set, key, key_len, data, data_len,
+				  timeout_ms);
+
+	if (!r)
+		r = kg_nft_batch_elem(b, false, set, key, key_len, NULL, 0, 0);
+	if (!r)
+		r = kg_nft_batch_elem(b, true, set, key, key_len, data, data_len,
+				      timeout_ms);
+	return r;
+}
+
 static int put_elem(struct kg_nft *n, struct mnl_nlmsg_batch *b,
 		    const struct elem *el)
 {

@@ -63,6 +63,14 @@ void kg_nft_batch_free(struct kg_nft_batch *b);
 int kg_nft_batch_elem(struct kg_nft_batch *b, bool add, const char *set,
 		      const void *key, size_t key_len,
 		      const void *data, size_t data_len, uint64_t timeout_ms);
+/* Queues a renewal: the element ends up present with a fresh timeout_ms,
+ * whether it still existed or had timed out. Re-adding an existing
+ * element does not restart its expiry (kernel 6.18), and deleting a
+ * missing one aborts the whole batch, so this queues add, delete, add:
+ * one transaction, no gap, no -ENOENT. Same errors as kg_nft_batch_elem. */
+int kg_nft_batch_refresh(struct kg_nft_batch *b, const char *set,
+			 const void *key, size_t key_len,
+			 const void *data, size_t data_len, uint64_t timeout_ms);
 /* Sends and waits for every ack. 0 or the first -errno (e names the set). An
  * empty batch is 0. The batch may be freed or reused after. */
 int kg_nft_batch_send(struct kg_nft_batch *b, struct kg_err *e);

@@ -27,10 +27,11 @@ static int grant_key(struct kg_nft_key *k, const struct kg_addr *client,
 }
 
 /* Both elements in one batch: the redirect and the per-packet allow. A
- * renewal deletes and re-adds them (same batch, atomic) because adding an
- * existing element does not move its timeout. */
-static int batch_grant(struct red *r, const struct kg_plan *p, bool del,
-		       bool add, struct kg_err *e)
+ * map or a renewal refreshes them (present afterwards with the whole
+ * lease, whether they existed, had just timed out, or never were); an
+ * unmap deletes them. */
+static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
+		       struct kg_err *e)
 {
 	uint8_t real[2] = { (uint8_t)(p->real_port >> 8), (uint8_t)p->real_port };
 	uint64_t ms = 0;
@@ -40,21 +41,22 @@ static int batch_grant(struct red *r, const struct kg_plan *p, bool del,
 
 	if (rc)
 		return rc;
-	if (add)
-		ms = (uint64_t)(p->lease_end - (int64_t)p->answer.timestamp) * 1000;
 	b = kg_nft_batch_new(r->nft);
 	if (!b)
 		return -ENOMEM;
-	if (del && ((rc = kg_nft_batch_elem(b, false, KG_RED_SET_GRANTS, k.b,
-					    k.len, NULL, 0, 0)) ||
-		    (rc = kg_nft_batch_elem(b, false, KG_RED_SET_ALLOWED, k.b,
-					    k.len, NULL, 0, 0))))
+	if (add) {
+		ms = (uint64_t)(p->lease_end - (int64_t)p->answer.timestamp) * 1000;
+		if ((rc = kg_nft_batch_refresh(b, KG_RED_SET_GRANTS, k.b, k.len,
+					       real, 2, ms)) ||
+		    (rc = kg_nft_batch_refresh(b, KG_RED_SET_ALLOWED, k.b, k.len,
+					       NULL, 0, ms)))
+			goto out;
+	} else if ((rc = kg_nft_batch_elem(b, false, KG_RED_SET_GRANTS, k.b,
+					   k.len, NULL, 0, 0)) ||
+		   (rc = kg_nft_batch_elem(b, false, KG_RED_SET_ALLOWED, k.b,
+					   k.len, NULL, 0, 0))) {
 		goto out;
-	if (add && ((rc = kg_nft_batch_elem(b, true, KG_RED_SET_GRANTS, k.b,
-					    k.len, real, 2, ms)) ||
-		    (rc = kg_nft_batch_elem(b, true, KG_RED_SET_ALLOWED, k.b,
-					    k.len, NULL, 0, ms))))
-		goto out;
+	}
 	rc = kg_nft_batch_send(b, e);
 out:
 	kg_nft_batch_free(b);
@@ -81,15 +83,10 @@ int red_apply(struct red *r, const struct kg_plan *p, struct kg_err *e)
 
 	switch (p->op) {
 	case KG_PLAN_MAP:
-		return batch_grant(r, p, false, true, e);
 	case KG_PLAN_EXTEND:
-		rc = batch_grant(r, p, true, true, e);
-		/* the kernel may have timed them out this very second */
-		if (rc == -ENOENT)
-			rc = batch_grant(r, p, false, true, e);
-		return rc;
+		return batch_grant(r, p, true, e);
 	case KG_PLAN_UNMAP:
-		rc = batch_grant(r, p, true, false, e);
+		rc = batch_grant(r, p, false, e);
 		if (rc == -ENOENT)
 			rc = 0;
 		if (rc == 0)

@@ -129,6 +129,58 @@ static void test_elements_with_timeouts_concat_keys_and_map_data(void **state)
 	kg_nft_batch_free(b);
 }
 
+/* Seconds left on the element listed as "KEY timeout ... expires Ns...";
+ * -1 if absent. */
+static long expires_s(const char *key)
+{
+	const char *p = strstr(list(), key), *x;
+
+	if (!p || !(x = strstr(p, "expires ")))
+		return -1;
+	x += 8;
+	if (strchr(x, 'm') && strchr(x, 'm') < strchr(x, 's'))
+		return 60 * strtol(x, NULL, 10) + strtol(strchr(x, 'm') + 1, NULL, 10);
+	return strtol(x, NULL, 10);
+}
+
+static void test_refresh_restarts_the_lease_present_or_lapsed(void **state)
+{
+	static const uint8_t a[4] = { 198, 51, 100, 10 }, gone[4] = { 198, 51, 100, 11 };
+	static const uint8_t cl[4] = { 10, 88, 1, 10 }, red[4] = { 203, 0, 113, 2 };
+	struct kg_nft *n = *state;
+	struct kg_nft_batch *b;
+	struct kg_nft_key k, d;
+	struct kg_err e = { "" };
+	long before;
+
+	if (!n)
+		skip();
+	assert_int_equal(kg_nft_table_replace(n, table, false, &e), 0);
+	kg_nft_key_init(&k);
+	kg_nft_key_put(&k, cl, 4);
+	kg_nft_key_put_port(&k, 2222);
+	kg_nft_key_init(&d);
+	kg_nft_key_put(&d, red, 4);
+	kg_nft_key_put_port(&d, 8443);
+	assert_int_equal(kg_nft_elem(n, true, "s4", a, 4, 600000, &e), 0);
+	sleep(2);
+	before = expires_s("198.51.100.10 ");
+	assert_true(before >= 0 && before <= 598);
+	b = kg_nft_batch_new(n);
+	assert_non_null(b);
+	/* One present element, one that never was (as if it had lapsed), a
+	 * map element: the batch succeeds and all three get a whole lease. */
+	assert_int_equal(kg_nft_batch_refresh(b, "s4", a, 4, NULL, 0, 600000), 0);
+	assert_int_equal(kg_nft_batch_refresh(b, "s4", gone, 4, NULL, 0, 600000), 0);
+	assert_int_equal(kg_nft_batch_refresh(b, "svcmap", k.b, k.len, d.b, d.len, 600000), 0);
+	assert_int_equal(kg_nft_batch_send(b, &e), 0);
+	kg_nft_batch_free(b);
+	assert_true(expires_s("198.51.100.10 ") >= 599);
+	assert_true(expires_s("198.51.100.11 ") >= 599);
+	assert_true(expires_s("10.88.1.10 . 2222 ") >= 599);
+	assert_non_null(strstr(list(), ": 203.0.113.2 . 8443"));
+}
+
 static void test_batch_is_all_or_nothing_and_reports_the_failing_element(void **state)
 {
 	static const uint8_t a[4] = { 192, 0, 2, 1 }, missing[4] = { 192, 0, 2, 9 };
@@ -193,6 +245,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_replace_twice_leaves_one_table),
 		cmocka_unit_test(test_elements_with_timeouts_concat_keys_and_map_data),
+		cmocka_unit_test(test_refresh_restarts_the_lease_present_or_lapsed),
 		cmocka_unit_test(test_batch_is_all_or_nothing_and_reports_the_failing_element),
 		cmocka_unit_test(test_a_batch_of_thousands_is_acked_in_full),
 		cmocka_unit_test(test_delete_table_twice),
