@@ -89,7 +89,8 @@ static void log_session(const char *result, const struct kg_session *s,
 {
 	char id[24], a[KG_ADDR_STRLEN], t[KG_ADDR_STRLEN], u[24], n[24];
 
-	snprintf(id, sizeof(id), "%llu", (unsigned long long)s->id);
+	/* hex, as in the auth, ctrl, service and grant records */
+	snprintf(id, sizeof(id), "%016llx", (unsigned long long)s->id);
 	snprintf(u, sizeof(u), "%llu", (unsigned long long)us);
 	snprintf(n, sizeof(n), "%llu", (unsigned long long)nft_us);
 	kg_log_event(KG_LOG_NOTICE, "session", "result", result,
@@ -179,14 +180,24 @@ int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 
 	r = kg_sess_knock(&gt->sess, u->name, &u->tunnel, key, src, &act, &s, &old);
 	if (r) {
+		char a[KG_ADDR_STRLEN];
+
 		kg_log_event(KG_LOG_WARNING, "session", "result", "refused",
 			     "reason", r == -ENOSPC ? "table_full" : "internal",
-			     "user", u->name);
+			     "user", u->name, "src", kg_addr_str(src, a));
 		return r;
 	}
 	if (act == KG_KNOCK_REFUSED) {
+		char a[KG_ADDR_STRLEN], t[KG_ADDR_STRLEN], id[24] = "";
+		const struct kg_session *live = kg_sess_by_tunnel(&gt->sess, &u->tunnel);
+
+		/* The live session this knock may not displace. */
+		if (live)
+			snprintf(id, sizeof(id), "%016llx", (unsigned long long)live->id);
 		kg_log_event(KG_LOG_NOTICE, "session", "result", "refused",
-			     "reason", "tunnel_in_use", "user", u->name);
+			     "reason", "tunnel_in_use", "user", u->name,
+			     "src", kg_addr_str(src, a), "session", id[0] ? id : NULL,
+			     "tunnel", kg_addr_str(&u->tunnel, t));
 		return -EBUSY;
 	}
 	if (act == KG_KNOCK_NEW || act == KG_KNOCK_REPLACED) {

@@ -31,8 +31,8 @@
 #   flow_connect_once PROFILE [ARGS...]   connect in the foreground; its
 #                           status is returned, output in $TB_DIR/once.out
 #   flow_session_id NAME    the session id connect NAME printed (hex)
-#   flow_sid_re HEX         regex matching that id in green's log, in hex
-#                           (ctrl/auth records) or decimal (session records)
+#   flow_sid_re HEX         regex matching that id in green's log (every
+#                           record prints session ids as 16 hex digits)
 #   flow_green_peers        green's WireGuard peers (one key a line)
 #   flow_green_elems        elements of wg_open4/6, peers_pending,
 #                           peers_live (one a line; empty: none)
@@ -168,7 +168,7 @@ flow_session_id() {
 	sed -nE 's/^session ([0-9a-f]{16}):.*/\1/p' "$TB_DIR/$1.out" | head -1
 }
 
-flow_sid_re() { printf '(%s|%u)' "$1" "0x$1"; }
+flow_sid_re() { printf '%016x' "0x$1"; }
 
 flow_green_peers() { tb_exec green wg show "$FLOW_GIF" peers 2>/dev/null || true; }
 
