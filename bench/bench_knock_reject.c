@@ -92,7 +92,8 @@ static int setup(struct setup *s, size_t users)
 	for (int i = 0; i < 32; i++)
 		s->gpub[i] = (uint8_t)(0xa0 + i);
 	kg_users_init(&s->users, 60);
-	if (enroll(&s->users, users) || kg_rcache_new(1024, &s->rc) ||
+	if (enroll(&s->users, users) ||
+	    kg_rcache_new(1024, KG_RCACHE_KEY_LEN, &s->rc) ||
 	    kg_knock_checker_init(&s->k, s->gpub, 30, 0, &s->users, s->rc))
 		return -1;
 	return 0;

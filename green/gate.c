@@ -43,7 +43,8 @@ static int knock_start(struct green_gate *gt, const struct green_gate_conf *gc,
 	uint64_t id_base;
 	int r;
 
-	if ((r = kg_rcache_new(gc->replay_cache, &gt->replay))) {
+	if ((r = kg_rcache_new(gc->replay_cache, KG_RCACHE_KEY_LEN,
+			       &gt->replay))) {
 		kg_err_set(e, "replay cache: %s", strerror(-r));
 		return r;
 	}

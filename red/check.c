@@ -14,7 +14,7 @@ int kg_red_state_init(struct kg_red_state *s, const struct kg_red_config *cfg,
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
 	s->started = started;
-	rc = kg_replay_init(&s->replay, cfg->replay_cache);
+	rc = kg_rcache_new(cfg->replay_cache, KG_SK_HASH_LEN, &s->replay);
 	if (rc == 0)
 		rc = kg_grants_init(&s->grants, cfg->max_grants, cfg->max_lease,
 				    cfg->keep + 2 * cfg->window);
@@ -25,7 +25,8 @@ int kg_red_state_init(struct kg_red_state *s, const struct kg_red_config *cfg,
 
 void kg_red_state_free(struct kg_red_state *s)
 {
-	kg_replay_free(&s->replay);
+	kg_rcache_free(s->replay);
+	s->replay = NULL;
 	kg_grants_free(&s->grants);
 }
 
@@ -121,12 +122,14 @@ void kg_red_check(struct kg_red_state *s, const struct kg_addr *src,
 		return;
 	}
 	/* a knock seen before that is not the session's current request */
-	if (kg_replay_seen(&s->replay, o->hash, now))
+	if (kg_rcache_contains(s->replay, o->hash, (uint64_t)now * 1000))
 		return refuse(o, KG_SK_R_REPLAY);
 	if (o->plan.op == KG_PLAN_REFUSE)
 		return refuse(o, o->plan.reason);
-	rc = kg_replay_add(&s->replay, o->hash, now,
-			   (int64_t)o->k.timestamp + s->cfg->window + 1);
+	/* times in seconds here, in ms in the cache */
+	rc = kg_rcache_add(s->replay, o->hash,
+			   (o->k.timestamp + s->cfg->window + 1) * 1000,
+			   (uint64_t)now * 1000);
 	if (rc)
 		return refuse(o, KG_SK_R_BUSY);
 	o->verdict = KG_V_ANSWER;

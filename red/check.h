@@ -20,14 +20,14 @@
 
 #include "config.h"
 #include "grants.h"
-#include "replay.h"
+#include "lib/replay.h"
 #include "sknock.h"
 
 struct kg_red_state {
 	const struct kg_red_config *cfg;     /* not owned */
 	X509 *green_cert[KG_RED_MAX_GREENS]; /* not owned; NULL = refused */
 	int64_t started;                     /* knocks stamped before: refused */
-	struct kg_replay replay;
+	struct kg_rcache *replay;            /* owned; KG_SK_HASH_LEN keys */
 	struct kg_grants grants;
 };
 

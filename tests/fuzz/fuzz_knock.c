@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		gpub[i] = (uint8_t)(0xa0 + i);
 	kg_users_init(&u, 60);
 	if (kg_conf_parse(&c, "fuzz", user, sizeof(user) - 1, &e) == 0 &&
-	    kg_users_add_conf(&u, &c, &e) == 0 && kg_rcache_new(4, &rc) == 0 &&
+	    kg_users_add_conf(&u, &c, &e) == 0 &&
+	    kg_rcache_new(4, KG_RCACHE_KEY_LEN, &rc) == 0 &&
 	    kg_knock_checker_init(&ck, gpub, 30, 0, &u, rc) == 0) {
 		/* The vector's time, so an authentic input passes the window. */
 		(void)kg_knock_check(&ck, data, size, 1795000000123ULL, &d);

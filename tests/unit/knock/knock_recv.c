@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", e.msg);
 		return 1;
 	}
-	if (kg_rcache_new(1024, &rc) ||
+	if (kg_rcache_new(1024, KG_RCACHE_KEY_LEN, &rc) ||
 	    kg_knock_checker_init(&k, gpub, 0, wall_ms() - 60000, &u, rc))
 		return 1;
 	/* One dual-stack socket: IPv4 knocks arrive as mapped addresses. */

@@ -95,7 +95,7 @@ static void test_client_knock_is_accepted_by_green_for_that_user(void **st)
 	assert_int_equal(kg_conf_parse(&c, "alice.conf", rec, sizeof(rec) - 1, &e), 0);
 	assert_int_equal(kg_users_add_conf(&u, &c, &e), 0);
 	kg_conf_free(&c);
-	assert_int_equal(kg_rcache_new(8, &rc), 0);
+	assert_int_equal(kg_rcache_new(8, KG_RCACHE_KEY_LEN, &rc), 0);
 	assert_int_equal(kg_knock_build(&p, cpub, now, pkt), 0);
 
 	/* Another green (other WireGuard key) refuses it. */

@@ -64,7 +64,7 @@ static void test_replay_cache_refuses_when_full_of_live_entries(void **st)
 	uint8_t k[KG_RCACHE_KEY_LEN];
 
 	(void)st;
-	assert_int_equal(kg_rcache_new(3, &c), 0);
+	assert_int_equal(kg_rcache_new(3, KG_RCACHE_KEY_LEN, &c), 0);
 	for (int i = 0; i < 3; i++) {
 		memset(k, i, sizeof(k));
 		assert_int_equal(kg_rcache_add(c, k, 1000 + i, 0), 0);
@@ -88,12 +88,38 @@ static void test_replay_cache_refuses_when_full_of_live_entries(void **st)
 	kg_rcache_free(c);
 }
 
+static void test_replay_cache_key_length(void **st)
+{
+	struct kg_rcache *c;
+	uint8_t a[KG_RCACHE_KEY_MAX], b[KG_RCACHE_KEY_MAX];
+
+	(void)st;
+	assert_int_equal(kg_rcache_new(4, 0, &c), -EINVAL);
+	assert_int_equal(kg_rcache_new(4, KG_RCACHE_KEY_MAX + 1, &c), -EINVAL);
+	assert_int_equal(kg_rcache_new(0, 32, &c), -EINVAL);
+	/* keys differing only past the first 16 bytes are distinct */
+	for (size_t len = 1; len <= KG_RCACHE_KEY_MAX; len += 31) {
+		assert_int_equal(kg_rcache_new(4, len, &c), 0);
+		memset(a, 7, sizeof(a));
+		memcpy(b, a, sizeof(b));
+		b[len - 1] ^= 1;
+		assert_int_equal(kg_rcache_add(c, a, 100, 0), 0);
+		assert_false(kg_rcache_contains(c, b, 0));
+		assert_int_equal(kg_rcache_add(c, b, 100, 0), 0);
+		assert_int_equal(kg_rcache_add(c, a, 100, 0), -EEXIST);
+		assert_int_equal(kg_rcache_add(c, b, 100, 0), -EEXIST);
+		assert_int_equal(kg_rcache_count(c), 2);
+		kg_rcache_free(c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_id_changes_every_slot_and_differs_per_key),
 		cmocka_unit_test(test_table_rebuilds_only_on_slot_change),
 		cmocka_unit_test(test_replay_cache_refuses_when_full_of_live_entries),
+		cmocka_unit_test(test_replay_cache_key_length),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

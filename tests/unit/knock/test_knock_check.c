@@ -66,7 +66,7 @@ static struct fx *fx_new(size_t cache, size_t extra_users)
 			 (i / 256) % 256, i % 256);
 		add_user(&f->users, name, k, addr, "");
 	}
-	assert_int_equal(kg_rcache_new(cache, &f->rc), 0);
+	assert_int_equal(kg_rcache_new(cache, KG_RCACHE_KEY_LEN, &f->rc), 0);
 	assert_int_equal(kg_knock_checker_init(&f->k, f->gpub, 30,
 					       VEC_TS_MS - 5000, &f->users,
 					       f->rc), 0);

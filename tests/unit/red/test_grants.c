@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "grants.h"
+#include "lib/replay.h"
 #include "pool.h"
-#include "replay.h"
 #include "sk_vectors.h"
 
 #define NOW 1795315200
@@ -261,19 +261,26 @@ static void test_pool_pick_wraps_and_reports_exhaustion(void **state)
 
 static void test_replay_cache_refuses_seen_and_full(void **state)
 {
-	struct kg_replay r;
-	uint8_t a[32] = { 1 }, b[32] = { 2 }, c[32] = { 3 };
+	struct kg_rcache *r;
+	uint8_t a[KG_SK_HASH_LEN] = { 1 }, b[KG_SK_HASH_LEN] = { 2 },
+		c[KG_SK_HASH_LEN] = { 3 };
+	const uint64_t now = (uint64_t)NOW * 1000;   /* red's seconds, in ms */
 
 	(void)state;
-	assert_int_equal(kg_replay_init(&r, 2), 0);
-	assert_int_equal(kg_replay_add(&r, a, NOW, NOW + 30), 0);
-	assert_int_equal(kg_replay_add(&r, a, NOW + 1, NOW + 31), -EEXIST);
-	assert_int_equal(kg_replay_add(&r, b, NOW, NOW + 10), 0);
+	assert_int_equal(kg_rcache_new(2, KG_SK_HASH_LEN, &r), 0);
+	assert_int_equal(kg_rcache_add(r, a, now + 30000, now), 0);
+	assert_int_equal(kg_rcache_add(r, a, now + 31000, now + 1000), -EEXIST);
+	assert_int_equal(kg_rcache_add(r, b, now + 10000, now), 0);
 	/* full of live entries: refuse rather than evict */
-	assert_int_equal(kg_replay_add(&r, c, NOW + 5, NOW + 35), -ENOSPC);
-	/* b expired: its slot is reused */
-	assert_int_equal(kg_replay_add(&r, c, NOW + 10, NOW + 40), 0);
-	kg_replay_free(&r);
+	assert_int_equal(kg_rcache_add(r, c, now + 35000, now + 5000), -ENOSPC);
+	assert_false(kg_rcache_contains(r, c, now + 5000));
+	/* b expired: its room is reclaimed, a is still remembered */
+	assert_int_equal(kg_rcache_add(r, c, now + 40000, now + 10000), 0);
+	assert_true(kg_rcache_contains(r, c, now + 10000));
+	assert_true(kg_rcache_contains(r, a, now + 10000));
+	assert_false(kg_rcache_contains(r, b, now + 10000));
+	assert_int_equal(kg_rcache_count(r), 2);
+	kg_rcache_free(r);
 }
 
 #define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
