@@ -148,6 +148,7 @@ int kg_session_open(struct kg_session *s, const struct kg_profile *p,
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+	kg_roam_init(&s->roam, p, t, o->verbose);
 	if ((rc = set_keepalive(t, p))) {
 		kg_err_set(e, "setting the tunnel's keepalive: %s", strerror(-rc));
 		return rc;
@@ -201,6 +202,7 @@ static int serve_slice(struct kg_session *s, struct kg_card_auth *card,
 		rc = 0;
 	if (rc)
 		return rc;
+	kg_roam_tick(&s->roam);
 	if (card->dead)
 		return usleep(WAIT_SLICE_MS * 1000), 1;
 	rc = kg_card_removed(card, WAIT_SLICE_MS);

@@ -4,8 +4,10 @@
  * persistent keepalive, connect to green's control port over the tunnel,
  * prove the card (kg_ctrl_client_auth with the card as signer), publish
  * the session for `status`/`close` (session_info.h) and serve it: answer
- * green's reproof requests, and end it when the card leaves the reader,
- * on SIGINT/SIGTERM/SIGHUP (what `close` sends) or when green ends it.
+ * green's reproof requests, knock again when the tunnel's handshakes
+ * stall or the source address changes (roam.h), and end it when the card
+ * leaves the reader, on SIGINT/SIGTERM/SIGHUP (what `close` sends) or
+ * when green ends it.
  * Closing the control connection ends the session on green, so this
  * process must stay alive for as long as the session should.
  */
@@ -19,6 +21,7 @@
 #include "ctrl_client.h"
 #include "err.h"
 #include "profile.h"
+#include "roam.h"
 #include "tunnel.h"
 
 #define KG_KEEPALIVE_S 25     /* under green's peer_silent horizon */
@@ -36,6 +39,7 @@ struct kg_session {
 	struct kg_ctrl_client c;
 	struct kg_ctrl_session_info info;
 	long proof_ms;            /* card proof as seen by the client */
+	struct kg_roam roam;      /* knocks again when the tunnel stalls */
 };
 
 /* Keepalive, control connection and card proof. On 0 s is a live session
