@@ -26,27 +26,6 @@ int kg_knock_build(const struct kg_profile *p,
 	return rc;
 }
 
-static void to_sockaddr(const struct kg_addr *a, uint16_t port,
-			struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-		memcpy(&in->sin_addr, a->b, 4);
-		*len = sizeof(*in);
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		memcpy(&in6->sin6_addr, a->b, 16);
-		*len = sizeof(*in6);
-	}
-}
-
 int kg_knock_send(const struct kg_profile *p,
 		  const uint8_t client_pub[KG_KEY_LEN])
 {
@@ -61,7 +40,7 @@ int kg_knock_send(const struct kg_profile *p,
 			    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, pkt);
 	if (rc)
 		return rc;
-	to_sockaddr(&p->green_address, p->knock_port, &ss, &sl);
+	sl = kg_addr_to_sockaddr(&p->green_address, p->knock_port, &ss);
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

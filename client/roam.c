@@ -23,7 +23,6 @@ static uint64_t mono_ms(void)
 }
 
 #define NUDGE_DELAY_MS 200   /* green opens within ms of a knock */
-#define NUDGE_PORT 9          /* discard: nobody needs to answer */
 
 static int source_towards_green(const struct kg_profile *p, struct kg_addr *out);
 
@@ -51,21 +50,7 @@ static int source_towards_green(const struct kg_profile *p, struct kg_addr *out)
 	int fd, rc = 0;
 
 	memset(&ss, 0, sizeof(ss));
-	if (p->green_address.family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(p->green_wg_port);
-		memcpy(&in->sin_addr, p->green_address.b, 4);
-		len = sizeof(*in);
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(p->green_wg_port);
-		memcpy(&in6->sin6_addr, p->green_address.b, 16);
-		len = sizeof(*in6);
-	}
+	len = kg_addr_to_sockaddr(&p->green_address, p->green_wg_port, &ss);
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -131,36 +116,6 @@ static int reset_endpoint(const struct kg_roam *r)
 			      KG_KEEPALIVE_S);
 }
 
-/* One datagram towards green's tunnel address. */
-static void nudge(const struct kg_profile *p)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd;
-
-	memset(&ss, 0, sizeof(ss));
-	if (p->green_tunnel.family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(NUDGE_PORT);
-		memcpy(&in->sin_addr, p->green_tunnel.b, 4);
-		len = sizeof(*in);
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(NUDGE_PORT);
-		memcpy(&in6->sin6_addr, p->green_tunnel.b, 16);
-		len = sizeof(*in6);
-	}
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	(void)sendto(fd, "", 0, 0, (struct sockaddr *)&ss, len);
-	close(fd);
-}
-
 static void knock(struct kg_roam *r, uint64_t now, const char *why)
 {
 	int rc = kg_knock_send(r->p, r->t->pub);
@@ -188,7 +143,7 @@ void kg_roam_tick(struct kg_roam *r)
 
 	if (r->nudge_ms && now >= r->nudge_ms) {
 		r->nudge_ms = 0;
-		nudge(r->p);
+		kg_tunnel_nudge(r->p);
 	}
 	if (now < r->next_check_ms)
 		return;

@@ -54,27 +54,6 @@ static long mono_ms(void)
 	return (long)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
-static void sockaddr_of(const struct kg_addr *a, uint16_t port,
-			struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-		memcpy(&in->sin_addr, a->b, 4);
-		*len = sizeof(*in);
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		memcpy(&in6->sin6_addr, a->b, 16);
-		*len = sizeof(*in6);
-	}
-}
-
 /* If green drops our peer without its CLOSE getting through, nothing
  * would ever arrive again: TCP keepalive notices the dead connection
  * within about a minute (30 s idle + 3 probes 10 s apart). */
@@ -99,8 +78,8 @@ static int ctrl_connect(const struct kg_profile *p, int *out)
 	struct pollfd pfd;
 	int err = 0, rc, fd;
 
-	sockaddr_of(&p->tunnel_address, 0, &src, &slen);
-	sockaddr_of(&p->green_tunnel, p->control_port, &dst, &dlen);
+	slen = kg_addr_to_sockaddr(&p->tunnel_address, 0, &src);
+	dlen = kg_addr_to_sockaddr(&p->green_tunnel, p->control_port, &dst);
 	fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

@@ -69,30 +69,14 @@ int kg_tunnel_up(struct kg_tunnel *t, const struct kg_profile *p)
 	return rc;
 }
 
-/* One datagram towards green's tunnel address: WireGuard initiates a
- * handshake for it. Nobody needs to answer. */
-static void nudge(const struct kg_profile *p)
+void kg_tunnel_nudge(const struct kg_profile *p)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd;
 
 	memset(&ss, 0, sizeof(ss));
-	if (p->green_tunnel.family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(NUDGE_PORT);
-		memcpy(&in->sin_addr, p->green_tunnel.b, 4);
-		len = sizeof(*in);
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(NUDGE_PORT);
-		memcpy(&in6->sin6_addr, p->green_tunnel.b, 16);
-		len = sizeof(*in6);
-	}
+	len = kg_addr_to_sockaddr(&p->green_tunnel, NUDGE_PORT, &ss);
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return;
@@ -117,7 +101,7 @@ int kg_tunnel_wait_handshake(const struct kg_tunnel *t,
 	uint64_t hs = 0, interval = 100;
 	int rc;
 
-	nudge(p);
+	kg_tunnel_nudge(p);
 	for (;;) {
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		uint64_t now;
@@ -143,7 +127,7 @@ int kg_tunnel_wait_handshake(const struct kg_tunnel *t,
 			rc = put_green(t, p, false);
 			if (rc)
 				return rc;
-			nudge(p);
+			kg_tunnel_nudge(p);
 			last_nudge = now;
 			interval = interval * 2 < nudge_ms ? interval * 2 : nudge_ms;
 		}

@@ -43,6 +43,10 @@ int kg_tunnel_wait_handshake(const struct kg_tunnel *t,
 			     kg_tunnel_reknock_fn reknock, void *ctx);
 
 /* Removes the interface (0 also if it is gone). */
+/* One datagram towards green's tunnel address: WireGuard starts a
+ * handshake for it (nobody needs to answer). Errors are ignored: the
+ * caller's wait for the handshake is what tells. */
+void kg_tunnel_nudge(const struct kg_profile *p);
 int kg_tunnel_down(const char *ifname);
 void kg_tunnel_forget(struct kg_tunnel *t);
 

@@ -284,21 +284,7 @@ int kg_ctrl_listen(const struct kg_addr *addr, uint16_t port, int backlog,
 
 	if (f < 0)
 		return -errno;
-	if (addr->family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-		memcpy(&in->sin_addr, addr->b, 4);
-		sl = sizeof(*in);
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		memcpy(&in6->sin6_addr, addr->b, 16);
-		sl = sizeof(*in6);
-	}
+	sl = kg_addr_to_sockaddr(addr, port, &ss);
 	if (setsockopt(f, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    setsockopt(f, SOL_IP, IP_FREEBIND, &one, sizeof(one)) ||
 	    bind(f, (struct sockaddr *)&ss, sl) || listen(f, backlog)) {

@@ -170,30 +170,10 @@ size_t kg_rc_n_pending(const struct kg_red_client *rc)
 
 /* ---- UDP ---- */
 
-static socklen_t to_sockaddr(const struct kg_addr *a, uint16_t port,
-			     struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		memcpy(&s4->sin_addr, a->b, 4);
-		return sizeof(*s4);
-	}
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	s6->sin6_family = AF_INET6;
-	s6->sin6_port = htons(port);
-	memcpy(&s6->sin6_addr, a->b, 16);
-	return sizeof(*s6);
-}
-
 int kg_rc_sock_open(const struct kg_addr *local, uint16_t port, int *fd)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(local, port, &ss);
+	socklen_t sl = kg_addr_to_sockaddr(local, port, &ss);
 	int s = socket(local->family, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
 
 	if (s < 0)
@@ -211,7 +191,7 @@ int kg_rc_sock_send(int fd, const struct kg_addr *red, uint16_t port,
 		    const uint8_t *pkt, size_t len)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(red, port, &ss);
+	socklen_t sl = kg_addr_to_sockaddr(red, port, &ss);
 
 	if (sendto(fd, pkt, len, 0, (struct sockaddr *)&ss, sl) != (ssize_t)len)
 		return -errno;

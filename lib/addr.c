@@ -106,3 +106,23 @@ void kg_addr_from_sockaddr(const struct sockaddr *sa, struct kg_addr *a)
 		memcpy(a->b, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
 	}
 }
+
+socklen_t kg_addr_to_sockaddr(const struct kg_addr *a, uint16_t port,
+			      struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		memcpy(&in->sin_addr, a->b, 4);
+		return sizeof(*in);
+	}
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	in6->sin6_family = AF_INET6;
+	in6->sin6_port = htons(port);
+	memcpy(&in6->sin6_addr, a->b, 16);
+	return sizeof(*in6);
+}

@@ -36,5 +36,9 @@ bool kg_prefix_contains(const struct kg_prefix *p, const struct kg_addr *a);
  * (one host has a whole /64 to pick forged sources from). */
 void kg_addr_ban_key(const struct kg_addr *a, struct kg_addr *out);
 void kg_addr_from_sockaddr(const struct sockaddr *sa, struct kg_addr *a);
+/* The reverse, with a port (host order): fills ss (zeroing the rest) and
+ * returns the length to pass to bind/connect/sendto. */
+socklen_t kg_addr_to_sockaddr(const struct kg_addr *a, uint16_t port,
+			      struct sockaddr_storage *ss);
 
 #endif

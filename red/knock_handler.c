@@ -29,21 +29,7 @@ static int send_to(const struct kg_addr *dst, uint16_t port,
 	socklen_t sl;
 	int fd, rc = 0;
 
-	if (dst->family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		memcpy(&s4->sin_addr, dst->b, 4);
-		sl = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		memcpy(&s6->sin6_addr, dst->b, 16);
-		sl = sizeof(*s6);
-	}
+	sl = kg_addr_to_sockaddr(dst, port, &ss);
 	fd = socket(dst->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

@@ -7,6 +7,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "addr.h"
 
 static void test_parse_and_format(void **state)
@@ -67,12 +70,35 @@ static void test_ipv6_ban_key_is_the_slash_64(void **state)
 	assert_true(kg_addr_eq(&a, &ka));
 }
 
+static void test_sockaddr_round_trip_with_port(void **state)
+{
+	static const char *const in[] = { "203.0.113.2", "2001:db8:113::2" };
+	struct sockaddr_storage ss;
+	struct kg_addr a, b;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		socklen_t len;
+
+		assert_int_equal(kg_addr_parse(in[i], &a), 0);
+		len = kg_addr_to_sockaddr(&a, 62202, &ss);
+		assert_int_equal(len, i ? sizeof(struct sockaddr_in6)
+					: sizeof(struct sockaddr_in));
+		assert_int_equal(ss.ss_family, i ? AF_INET6 : AF_INET);
+		assert_int_equal(ntohs(i ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					 : ((struct sockaddr_in *)&ss)->sin_port), 62202);
+		kg_addr_from_sockaddr((struct sockaddr *)&ss, &b);
+		assert_true(kg_addr_eq(&a, &b));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_and_format),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_ipv6_ban_key_is_the_slash_64),
+		cmocka_unit_test(test_sockaddr_round_trip_with_port),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
