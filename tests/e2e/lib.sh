@@ -229,6 +229,12 @@ tb_cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	if [ "${TB_UP:-0}" = 1 ]; then
+		# Whatever still runs inside our namespaces is ours too (forked
+		# children of a server tb_start recorded, detached helpers): a
+		# deleted namespace must not leave them behind.
+		for r in $TB_ROLES; do
+			ip netns pids "$(tb_ns "$r")" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+		done
 		for r in $TB_ROLES; do
 			ip netns del "$(tb_ns "$r")" 2>/dev/null
 		done
