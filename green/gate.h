@@ -48,6 +48,7 @@ struct green_gate_conf {
 	uint32_t replay_cache;
 	bool sequence;
 	uint32_t sequence_timeout_ms;
+	bool prefilter;              /* key ids in the kernel (knock_ids.c) */
 	/* [pki] */
 	char *ca, *crl;
 	/* [session] */
