@@ -135,17 +135,49 @@ void green_gate_stop(struct green *g)
 	g->gate = NULL;
 }
 
+/* A /32 (or /128) prefix of one address, for kg_ips_key_hits. */
+static bool hits_addr(const struct kg_addr *a, const struct kg_addr *src)
+{
+	struct kg_prefix p = { .a = *a, .len = a->family == AF_INET6 ? 128 : 32 };
+
+	return kg_ips_key_hits(&p, src);
+}
+
+/* Green's own infrastructure: every red (inside and site-link address),
+ * the site link's prefix, the tunnel range. A source forged from any of
+ * them (or, over IPv6, from another address of their /64) must never get
+ * them banned: the site and every session would go with it. */
+static bool infrastructure(const struct green_conf *c, const struct kg_addr *src)
+{
+	struct kg_prefix tun;
+
+	green_tunnel_prefix(c, &tun);
+	if (kg_ips_key_hits(&tun, src))
+		return true;
+	if (c->site.enabled && kg_ips_key_hits(&c->site.address, src))
+		return true;
+	for (size_t i = 0; i < c->site.n_reds; i++)
+		if (hits_addr(&c->site.reds[i].address, src) ||
+		    hits_addr(&c->site.reds[i].site_address, src))
+			return true;
+	return false;
+}
+
 bool green_gate_exempt(struct green *g, const struct kg_addr *src)
 {
 	struct green_gate *gt = g->gate;
 
+	if (infrastructure(&g->conf, src))
+		return true;
 	if (!gt)
 		return false;
+	/* Any source of any session inside src's ban key (a whole /64 for
+	 * IPv6): junk from a neighbour address must not cut the session. */
 	for (size_t i = 0; i < gt->sess.n; i++) {
 		const struct kg_session *s = &gt->sess.s[i];
 
 		for (size_t j = 0; j < s->n_src; j++)
-			if (kg_addr_eq(&s->src[j], src))
+			if (hits_addr(&s->src[j], src))
 				return true;
 	}
 	return false;

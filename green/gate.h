@@ -125,9 +125,12 @@ void green_gate_conf_free(struct green_gate_conf *gc);
 int green_gate_start(struct green *g, struct kg_err *e);
 void green_gate_reload(struct green *g, bool table_replaced);
 void green_gate_stop(struct green *g);
-/* Is src a source of a session (pending or live)? Such sources are never
- * banned (IPS exemption): only a valid knock makes a session, and junk
- * spoofed from a connected client's address must not cut it off. */
+/* Would banning src's ban key (an IPv6 /64) hit a protected address: a
+ * source of a session (pending or live), a red, the site link or the
+ * tunnel range? Such keys are never banned (IPS exemption): only a valid
+ * knock makes a session, and junk spoofed from a connected client's
+ * address, or its neighbour in the /64, must not cut it off. Works
+ * without a gate too (the infrastructure part). */
 bool green_gate_exempt(struct green *g, const struct kg_addr *src);
 
 /* wg_peers.c */
