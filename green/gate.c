@@ -33,6 +33,7 @@ static void on_tick(void *ctx)
 	struct green_gate *gt = ctx;
 
 	gate_ctrl_tick(gt);
+	gate_knock_ids_sync(gt, false);
 	gate_watch_tick(gt);
 	gate_housekeeping(gt);
 }
@@ -107,6 +108,7 @@ void green_gate_reload(struct green *g, bool table_replaced)
 	if (table_replaced) {
 		gate_renew(gt, true);
 		gt->n_seq_set = 0;   /* the new seq_ports set is empty */
+		gate_knock_ids_reset(gt);   /* and so is knock_ids */
 	}
 	gate_revoke_reload(gt, "sighup");
 }
@@ -130,6 +132,7 @@ void green_gate_stop(struct green *g)
 	kg_pki_free(gt->pki);
 	gate_certs_free(gt);
 	free(gt->seq_set);
+	gate_knock_ids_free(gt);
 	kg_wipe(gt->wg_priv, sizeof(gt->wg_priv));
 	free(gt);
 	g->gate = NULL;

@@ -91,6 +91,7 @@ struct green_gate {
 	struct kg_seq_port *seq_set;  /* what seq_ports holds now */
 	size_t n_seq_set;
 	struct gate_dying *dying;     /* peers of ended sessions, removed soon */
+	struct gate_kids *kids;       /* knock_ids.c: what knock_ids holds */
 	size_t n_dying;
 };
 
@@ -146,6 +147,14 @@ void gate_knock_packet(struct green_gate *gt, const struct kg_nflog_pkt *p);
 /* Sequence mode: seq_ports := the static sequences' ports of the users
  * (after loading users; a replaced table starts with n_seq_set 0). */
 void gate_seq_ports_sync(struct green_gate *gt);
+
+/* knock_ids.c: the pre-filter's set knock_ids := every user's current key
+ * ids. sync: when the slot changed (tick) or always (force: users
+ * reloaded); errors are logged, retried a second later. reset: the table
+ * was replaced (its set is empty). No-op with the pre-filter off. */
+void gate_knock_ids_sync(struct green_gate *gt, bool force);
+void gate_knock_ids_reset(struct green_gate *gt);
+void gate_knock_ids_free(struct green_gate *gt);
 
 /* sessions_run.c */
 uint64_t gate_lease_ms(const struct green_gate *gt);
