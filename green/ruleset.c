@@ -44,9 +44,11 @@ static void sets(FILE *f, const struct green_conf *c)
 		"\tset peers_live { type ipv4_addr; flags timeout; }\n"
 		"\tset fwd_grants { type ipv4_addr . ipv4_addr . inet_service; flags timeout; }\n"
 		"\tset knock_meter4 { type ipv4_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
-		"\tset knock_meter6 { type ipv6_addr; size %u; flags dynamic,timeout; timeout 60s; }\n",
+		"\tset knock_meter6 { type ipv6_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
+		"\tset knock_seen4 { type ipv4_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
+		"\tset knock_seen6 { type ipv6_addr; size %u; flags dynamic,timeout; timeout 60s; }\n",
 		c->ips.max_bans, c->ips.max_bans, c->knock_meter_size,
-		c->knock_meter_size);
+		c->knock_meter_size, c->knock_meter_size, c->knock_meter_size);
 	/* The first knock's key id, 8 bytes after the UDP header and the
 	 * version and hint (lib/knock.h); filled by green (knock_ids.c). */
 	if (green_prefilter(c))
@@ -198,17 +200,22 @@ static void knock_port_chain(FILE *f, const struct green_conf *c)
 }
 
 /* Per source (IPv6: per /64, as bans are) within the meter; over its
- * limit, dropped. A source the meter has no room for (update fails, so
- * the first rule does not match, and the source is not in the meter)
- * still reaches green, under one global limit: a full meter degrades
- * knocking, it does not stop it. */
+ * limit, dropped. A source the meter has no room for still reaches green,
+ * under one global limit: a full meter degrades knocking, it does not stop
+ * it. Telling "over its limit" from "no room" needs a lookup, and a lookup
+ * in a set whose elements carry a limit never matches (checked on this
+ * kernel), so knock_seen4/6, plain dynamic sets of the meter's size
+ * updated just before it, stand in for the meter's keys: a source in
+ * knock_seen that the meter did not let through was over its limit. */
 static void knock_chain(FILE *f, const struct green_conf *c)
 {
 	fprintf(f, "\tchain knock {\n"
+		"\t\tmeta nfproto ipv4 update @knock_seen4 { ip saddr }\n"
 		"\t\tmeta nfproto ipv4 update @knock_meter4 { ip saddr limit rate %u/second burst %u packets } log prefix \"kg-knock\" group %u drop\n"
+		"\t\tmeta nfproto ipv6 update @knock_seen6 { ip6 saddr & ffff:ffff:ffff:ffff:: }\n"
 		"\t\tmeta nfproto ipv6 update @knock_meter6 { ip6 saddr & ffff:ffff:ffff:ffff:: limit rate %u/second burst %u packets } log prefix \"kg-knock\" group %u drop\n"
-		"\t\tip saddr @knock_meter4 drop\n"
-		"\t\tip6 saddr & ffff:ffff:ffff:ffff:: @knock_meter6 drop\n"
+		"\t\tip saddr @knock_seen4 drop\n"
+		"\t\tip6 saddr & ffff:ffff:ffff:ffff:: @knock_seen6 drop\n"
 		"\t\tlimit rate %u/second burst %u packets log prefix \"kg-knock\" group %u\n"
 		"\t\tdrop\n"
 		"\t}\n",

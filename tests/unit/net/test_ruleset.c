@@ -156,8 +156,12 @@ static void test_knock_meter_per_64_and_degrades(void **state)
 	assert_true(k < at(t, "update @knock_meter4 { ip saddr limit rate 20/second burst 40 packets } log prefix \"kg-knock\" group 1 drop"));
 	/* Over its limit: a source in the meter is dropped; one the meter
 	 * had no room for still reaches green under the global limit. */
-	assert_true(at(t, "update @knock_meter6") < at(t, "ip saddr @knock_meter4 drop"));
-	assert_true(at(t, "ip6 saddr & ffff:ffff:ffff:ffff:: @knock_meter6 drop") <
+	at(t, "set knock_seen4 { type ipv4_addr; size 1000;");
+	at(t, "set knock_seen6 { type ipv6_addr; size 1000;");
+	assert_true(at(t, "update @knock_seen4 { ip saddr }") < at(t, "update @knock_meter4"));
+	assert_true(at(t, "update @knock_seen6 { ip6 saddr & ffff:ffff:ffff:ffff:: }") < at(t, "update @knock_meter6"));
+	assert_true(at(t, "update @knock_meter6") < at(t, "ip saddr @knock_seen4 drop"));
+	assert_true(at(t, "ip6 saddr & ffff:ffff:ffff:ffff:: @knock_seen6 drop") <
 		    at(t, "limit rate 7/second burst 7 packets log prefix \"kg-knock\" group 1\n"));
 	free(t);
 }
