@@ -123,19 +123,19 @@ static void prerouting_chain(FILE *f, const struct green_conf *c)
 	fprintf(f, "\tchain prerouting {\n"
 		"\t\ttype filter hook prerouting priority raw; policy accept;\n"
 		"\t\tiif \"lo\" accept\n"
-		"\t\tiifname != \"%s\" ip saddr %s/%u drop\n",
+		"\t\tiifname != \"%s\" ip saddr %s/%u counter drop\n",
 		c->wg_interface, kg_addr_str(&tun.a, a), tun.len);
 	if (c->site.enabled && c->site.interface) {
 		const struct kg_prefix site = c->site.address;
 
-		fprintf(f, "\t\tiifname != \"%s\" ip saddr %s/%u drop\n",
+		fprintf(f, "\t\tiifname != \"%s\" ip saddr %s/%u counter drop\n",
 			c->site.interface, kg_addr_str(&site.a, a), site.len);
 	}
 	fprintf(f, "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } ip6 hoplimit 255 accept\n");
 	if (c->dhcp_client)
 		fprintf(f, "\t\tudp sport 67 udp dport 68 accept\n"
 			"\t\tudp sport 547 udp dport 546 accept\n");
-	fprintf(f, "\t\tfib saddr . iif oif missing drop\n"
+	fprintf(f, "\t\tfib saddr . iif oif missing counter drop\n"
 		"\t}\n");
 }
 

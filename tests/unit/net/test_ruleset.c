@@ -102,17 +102,17 @@ static void test_reverse_path_before_anything(void **state)
 	/* Before conntrack and before the input chain counts anything. */
 	at(t, "type filter hook prerouting priority raw; policy accept;");
 	assert_true(pre < at(t, "chain input {"));
-	assert_true(pre < at(t, "fib saddr . iif oif missing drop"));
-	assert_true(at(t, "fib saddr . iif oif missing drop") < at(t, "chain input {"));
+	assert_true(pre < at(t, "fib saddr . iif oif missing counter drop"));
+	assert_true(at(t, "fib saddr . iif oif missing counter drop") < at(t, "chain input {"));
 	/* Tunnel sources only from the WireGuard interface, whatever the
 	 * routes say; the exemptions (loopback, ND, DHCP) come after it. */
-	assert_true(at(t, "iif \"lo\" accept") < at(t, "iifname != \"kg-wg0\" ip saddr 10.88.0.0/16 drop"));
-	assert_true(at(t, "iifname != \"kg-wg0\" ip saddr 10.88.0.0/16 drop") <
+	assert_true(at(t, "iif \"lo\" accept") < at(t, "iifname != \"kg-wg0\" ip saddr 10.88.0.0/16 counter drop"));
+	assert_true(at(t, "iifname != \"kg-wg0\" ip saddr 10.88.0.0/16 counter drop") <
 		    at(t, "udp sport 67 udp dport 68 accept"));
 	assert_true(at(t, "nd-neighbor-solicit") < at(t, "fib saddr"));
 	free(t);
 	t = render("[green]\ntunnel_address = 10.99.7.1\ndhcp_client = no\n");
-	at(t, "iifname != \"kg-green0\" ip saddr 10.99.0.0/16 drop");
+	at(t, "iifname != \"kg-green0\" ip saddr 10.99.0.0/16 counter drop");
 	assert_null(strstr(t, "udp sport 67"));
 	free(t);
 }
@@ -177,7 +177,7 @@ static void test_site_link_sources_and_rules_before_bans(void **state)
 			 "site_public_key = " PUB "\ncert = /x/red.pem\n");
 
 	(void)state;
-	assert_true(at(t, "iifname != \"kgsite0\" ip saddr 10.89.0.0/30 drop") < at(t, "fib saddr"));
+	assert_true(at(t, "iifname != \"kgsite0\" ip saddr 10.89.0.0/30 counter drop") < at(t, "fib saddr"));
 	assert_true(at(t, "ip saddr 203.0.113.2") < at(t, "ip saddr @banned4 drop"));
 	free(t);
 }
