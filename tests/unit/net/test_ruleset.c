@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "green.h"
+#include "gate.h"
 
 static int load(const char *text, struct green_conf *c, struct kg_err *e)
 {
@@ -182,6 +183,42 @@ static void test_site_link_sources_and_rules_before_bans(void **state)
 	free(t);
 }
 
+/* Green never bans its reds (inside or site-link address), the site link
+ * or the tunnel range, however its junk arrives. */
+static void test_exempt_protects_infrastructure(void **state)
+{
+	struct green g;
+	struct kg_err e = { "" };
+	struct kg_addr a;
+	static const char *const yes[] = {
+		"203.0.113.2", "10.89.0.2", "10.89.0.1", "10.89.0.3",
+		"10.88.1.10", "10.88.255.1",
+	};
+	static const char *const no[] = {
+		"203.0.113.66", "10.89.0.4", "10.87.1.10", "198.51.100.66",
+		"2001:db8:100::66",
+	};
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(load("[green]\n"
+			      "[site]\nid = green1\ninterface = kgsite0\nprivate_key = /x/site.key\n"
+			      "address = 10.89.0.1/30\nhost_key = /x/host.key\nlease = 30\n"
+			      "[red red1]\naddress = 203.0.113.2\nsite_address = 10.89.0.2\n"
+			      "site_public_key = " PUB "\ncert = /x/red.pem\n", &g.conf, &e), 0);
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		assert_int_equal(kg_addr_parse(yes[i], &a), 0);
+		if (!green_gate_exempt(&g, &a))
+			fail_msg("%s is not protected", yes[i]);
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		assert_int_equal(kg_addr_parse(no[i], &a), 0);
+		if (green_gate_exempt(&g, &a))
+			fail_msg("%s is protected", no[i]);
+	}
+	green_conf_free(&g.conf);
+}
+
 static void test_never_reject(void **state)
 {
 	char *t = render(base);
@@ -252,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_prefilter_on_by_default),
 		cmocka_unit_test(test_knock_meter_per_64_and_degrades),
 		cmocka_unit_test(test_site_link_sources_and_rules_before_bans),
+		cmocka_unit_test(test_exempt_protects_infrastructure),
 		cmocka_unit_test(test_management_interfaces_and_all_ports),
 		cmocka_unit_test(test_config_errors_name_file_and_value),
 		cmocka_unit_test(test_interface_names_cannot_inject_rules),
