@@ -10,7 +10,10 @@
 #   real id does (reason=duplicate: it is a replay);
 # - SYNs from the outside spoofing a tunnel-range source are dropped by
 #   the prerouting chain before the scan group sees them, while the same
-#   SYNs from the attacker's own address reach it (so the check can fail).
+#   SYNs from the attacker's own address reach it (so the check can fail);
+# - a ban element for the source of a live session (however it came
+#   about) does not cut the session: its WireGuard and control traffic is
+#   accepted before the ban rules.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -140,7 +143,10 @@ grep -E "event=drop src=10\.88\.1\.10 proto=tcp dport=20(0[0-9]|1[0-4])$" "$GREE
 grep -q "event=ban .*src=10\.88\.1\.10 " "$GREEN_LOG" && tb_fail "a spoofed tunnel source made a ban record"
 knock_nft_has peers_live 10.88.1.10 || knock_nft_has peers_pending 10.88.1.10 ||
 	tb_fail "alice's control-port opening is gone"
+tb_log "check: a ban of alice's source does not cut her session"
+tb_exec green nft add element inet knockgate banned4 "{ $(tb_addr client) timeout 60s }"
+knock_nft_has banned4 "$(tb_addr client)" || tb_fail "could not add the ban element"
 tb_tcp_probe client 10.88.0.1 4433 || tb_fail "alice's tunnel does not reach the control port"
-tb_log "ok: 15 spoofed SYNs from 10.88.1.10 on the outside: prerouting dropped $((r1 - r0)), no record, alice's tunnel works"
+tb_log "ok: 15 spoofed SYNs from 10.88.1.10 on the outside: prerouting dropped $((r1 - r0)), no record; with her source in banned4, alice's tunnel still works"
 tb_exec client "$KG_BIN" close --ifname "$cif" >/dev/null 2>&1 || true
 tb_log "PASS"
