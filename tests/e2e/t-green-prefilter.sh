@@ -13,7 +13,11 @@
 #   SYNs from the attacker's own address reach it (so the check can fail);
 # - a ban element for the source of a live session (however it came
 #   about) does not cut the session: its WireGuard and control traffic is
-#   accepted before the ban rules.
+#   accepted before the ban rules;
+# - IPv6: a scan from another address of the /64 of a session's source
+#   bans nothing (the ban key, the /64, holds a protected address:
+#   result=skipped reason=protected), while the same scan from the next
+#   /64 is banned (so the check can fail); the session keeps working.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -148,5 +152,31 @@ tb_exec green nft add element inet knockgate banned4 "{ $(tb_addr client) timeou
 knock_nft_has banned4 "$(tb_addr client)" || tb_fail "could not add the ban element"
 tb_tcp_probe client 10.88.0.1 4433 || tb_fail "alice's tunnel does not reach the control port"
 tb_log "ok: 15 spoofed SYNs from 10.88.1.10 on the outside: prerouting dropped $((r1 - r0)), no record; with her source in banned4, alice's tunnel still works"
+tb_exec client "$KG_BIN" close --ifname "$cif" >/dev/null 2>&1 || true
+
+tb_log "check: a scan from a neighbour in the /64 of an IPv6 session's source bans nothing"
+# The outside /64 holds the admin's never-ban address (protected anyway):
+# the client moves to a /64 of its own, reached over green's default route.
+tb_exec client ip -6 addr del "$(tb_addr client out 6)/64" dev eth0
+tb_exec client ip -6 addr add 2001:db8:177::10/64 dev eth0 nodad
+tb_exec client ip -6 route add 2001:db8:100::/64 dev eth0
+cp -r "$LAB/users/alice/profile" "$TB_DIR/profile6"
+sed -i "s/^green_address = .*/green_address = $(tb_addr green out 6)/" "$TB_DIR/profile6/profile.conf"
+knock_connect "$TB_DIR/profile6" "$cif" --timeout 20 >"$TB_DIR/connect6.out" 2>&1 ||
+	{ cat "$TB_DIR/connect6.out"; tail -5 "$GREEN_LOG"; tb_fail "connect over IPv6 failed"; }
+knock_nft_has wg_open6 2001:db8:177::10 || tb_fail "wg_open6 lacks the client's IPv6 address"
+tb_exec attacker ip -6 addr add 2001:db8:177::66/64 dev eth0 nodad
+tb_exec attacker ip -6 addr add 2001:db8:178::66/64 dev eth0 nodad
+green6=$(tb_addr green out 6)
+tb_exec attacker nmap -6 -S 2001:db8:177::66 -e eth0 -sS --max-retries 0 -n -Pn -p 2000-2011 "$green6" >/dev/null
+tb_exec attacker nmap -6 -S 2001:db8:178::66 -e eth0 -sS --max-retries 0 -n -Pn -p 2000-2011 "$green6" >/dev/null
+tb_wait_log "$GREEN_LOG" "event=ban result=banned src=2001:db8:178::66 key=2001:db8:178::/64 " 5 ||
+	tb_fail "the scan from the next /64 was not banned (check proves nothing)"
+grep -q "event=ban result=skipped src=2001:db8:177::66 key=2001:db8:177::/64 reason=protected" "$GREEN_LOG" ||
+	tb_fail "no result=skipped reason=protected record for the session's /64"
+tb_exec green nft list set inet knockgate banned6 | grep -q '2001:db8:177::' &&
+	tb_fail "the /64 of alice's session source was banned"
+tb_tcp_probe client 10.88.0.1 4433 || tb_fail "alice's IPv6-carried tunnel does not reach the control port"
+tb_log "ok: the session's /64 is not banned, the next /64 is; alice's tunnel works"
 tb_exec client "$KG_BIN" close --ifname "$cif" >/dev/null 2>&1 || true
 tb_log "PASS"
