@@ -155,13 +155,6 @@ static void input_chain(FILE *f, const struct green_conf *c, bool m4, bool m6)
 			"\t\tudp sport 547 udp dport 546 accept\n");
 	fprintf(f, "\t\tudp dport %u jump %s\n", c->knock_port,
 		green_prefilter(c) ? "knock_port" : "knock");
-	/* Sequence mode: static sequences' ports (seq_ports, filled from the
-	 * user records) and the one-time range go to the knock group, so the
-	 * IPS does not count them. */
-	if (c->gate && c->gate->sequence)
-		fprintf(f, "\t\tmeta l4proto . th dport @seq_ports jump knock\n"
-			"\t\tmeta l4proto { tcp, udp } th dport %u-%u jump knock\n",
-			KG_SEQ_ONETIME_BASE, KG_SEQ_ONETIME_BASE + KG_SEQ_ONETIME_RANGE - 1);
 	/* Sessions and the site link first: only then the bans, so that no
 	 * ban, however it came about, cuts them. */
 	fprintf(f, "\t\tudp dport %u ip saddr @wg_open4 accept\n"
@@ -173,6 +166,14 @@ static void input_chain(FILE *f, const struct green_conf *c, bool m4, bool m6)
 	green_ruleset_site(f, &c->site);
 	fprintf(f, "\t\tip saddr @banned4 drop\n"
 		"\t\tip6 saddr & ffff:ffff:ffff:ffff:: @banned6 drop\n");
+	/* Sequence mode: static sequences' ports (seq_ports, filled from the
+	 * user records) and the one-time range go to the knock group, so the
+	 * IPS does not count them; after the bans, so that a banned source
+	 * gets no sequence through. */
+	if (c->gate && c->gate->sequence)
+		fprintf(f, "\t\tmeta l4proto . th dport @seq_ports jump knock\n"
+			"\t\tmeta l4proto { tcp, udp } th dport %u-%u jump knock\n",
+			KG_SEQ_ONETIME_BASE, KG_SEQ_ONETIME_BASE + KG_SEQ_ONETIME_RANGE - 1);
 	fprintf(f, "\t\tudp dport %u jump scan\n", c->wg_port);
 	fprintf(f, "\t\tiifname \"%s\" jump scan\n"
 		"\t\ttcp dport %u jump scan\n",
