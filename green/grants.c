@@ -417,11 +417,12 @@ int green_grants_new(struct green_grants **out,
 	gr->io.ctx = gr;
 	gr->io.on_answer = on_answer;
 	gr->io.on_gave_up = on_gave_up;
-	if ((r = green_red_io_open(&gr->io, s, loop, e)))
-		goto fail;
+	/* The link first: the answer socket binds its address. */
 	if ((r = green_site_up(s, e)))
 		goto fail;
 	snprintf(gr->site_if, sizeof(gr->site_if), "%s", s->interface);
+	if ((r = green_red_io_open(&gr->io, s, loop, e)))
+		goto fail;
 	if ((r = kg_evloop_add_timer(loop, TICK_MS, on_tick, gr))) {
 		kg_err_set(e, "event loop: %s", strerror(-r));
 		goto fail;
