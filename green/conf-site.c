@@ -69,6 +69,16 @@ static int get_u(const struct kg_conf *conf, const char *key, unsigned def,
 	return r;
 }
 
+static int host_part(const char *v, struct kg_addr *a)
+{
+	char buf[KG_ADDR_STRLEN + 8];
+
+	if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf))
+		return -EINVAL;
+	buf[strcspn(buf, "/")] = '\0';
+	return kg_addr_parse(buf, a);
+}
+
 /* An address (want_len 0) or prefix value; a bare address as prefix gets
  * its full length. */
 static int get_addr(const struct kg_conf *conf, const char *sec,
@@ -86,7 +96,10 @@ static int get_addr(const struct kg_conf *conf, const char *sec,
 			   conf->path, it ? it->line : 0, key, v);
 		return -EINVAL;
 	}
-	return 0;
+	/* kg_prefix_parse clears the host bits: keep the address itself
+	 * (green's end of the link is 10.89.0.1 in 10.89.0.1/30; knocks are
+	 * sent from it and red accepts them only from it) */
+	return host_part(v, &out->a);
 }
 
 int green_conf_site(struct green_conf *c, const struct kg_conf *conf,

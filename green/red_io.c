@@ -183,6 +183,23 @@ void green_red_io_close(struct green_red_io *io)
 	io->key = NULL;
 }
 
+/* A send the kernel refused (link down, no route) is logged: it would
+ * otherwise show only as red_silent after the last resend. */
+static void send_logged(struct green_red_io *io, size_t red,
+			const uint8_t *pkt, size_t len)
+{
+	struct green_red_peer *p = &io->peers[red];
+	int r = kg_rc_sock_send(io->fd, &p->red.site_address, p->red.knock_port,
+				pkt, len);
+	char a[KG_ADDR_STRLEN];
+
+	if (r)
+		kg_log_event(KG_LOG_WARNING, "red_knock", "result", "send_failed",
+			     "red", p->red.id, "dst",
+			     kg_addr_str(&p->red.site_address, a),
+			     "error", strerror(-r));
+}
+
 int green_red_io_send(struct green_red_io *io, size_t red,
 		      const struct kg_sknock *k, uint64_t now_ms, void *cookie)
 {
@@ -194,7 +211,7 @@ int green_red_io_send(struct green_red_io *io, size_t red,
 	if (r)
 		return r;
 	/* A lost first send is what the resends are for. */
-	kg_rc_sock_send(io->fd, &p->red.site_address, p->red.knock_port, pkt, len);
+	send_logged(io, red, pkt, len);
 	return 0;
 }
 
@@ -206,10 +223,8 @@ struct tick_ctx {
 static void resend(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct tick_ctx *t = ctx;
-	struct green_red_peer *p = &t->io->peers[t->red];
 
-	kg_rc_sock_send(t->io->fd, &p->red.site_address, p->red.knock_port,
-			pkt, len);
+	send_logged(t->io, t->red, pkt, len);
 }
 
 static void gave_up(void *ctx, const struct kg_rc_pending *pend)

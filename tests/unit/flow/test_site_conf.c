@@ -56,6 +56,8 @@ static void test_site_and_red_sections_are_read(void **st)
 	assert_int_equal(c.site.answer_port, 62203);
 	assert_int_equal(c.site.lease, 30);
 	assert_int_equal(c.site.address.len, 30);
+	/* green's own end, not the network: knocks leave from it */
+	assert_int_equal(c.site.address.a.b[3], 1);
 	r = green_site_red(&c.site, "red1");
 	assert_non_null(r);
 	assert_int_equal(r->knock_port, 62202);
