@@ -113,7 +113,7 @@ static void host_basics(struct sb *b)
  * packet whose source red would not route back out of the interface it
  * came in on (a tunnel-range, site-link or green source on the inside
  * network, a forged outside source) is dropped here, unlogged. */
-static void antispoof(struct sb *b, const struct kg_red_config *c)
+static void antispoof(struct sb *b)
 {
 	put(b, "\tchain antispoof {\n"
 	       "\t\ttype filter hook prerouting priority raw; policy accept;\n"
@@ -121,7 +121,6 @@ static void antispoof(struct sb *b, const struct kg_red_config *c)
 	       "\t\tip saddr @mgmt4 accept\n"
 	       "\t\tip6 saddr @mgmt6 accept\n");
 	host_basics(b);
-	(void)c;
 	put(b, "\t\tfib saddr . iif oif missing drop\n"
 	       "\t}\n");
 }
@@ -225,7 +224,7 @@ int kg_red_render_rules(const struct kg_red_config *c, char *out, size_t cap)
 	out[0] = '\0';
 	put(&b, "table inet " KG_RED_TABLE " {\n");
 	sets(&b, c);
-	antispoof(&b, c);
+	antispoof(&b);
 	prerouting(&b, c);
 	input_head(&b, c);
 	input_site(&b, c);
