@@ -126,8 +126,13 @@ static void prerouting_chain(FILE *f, const struct green_conf *c)
 		"\t\tiifname != \"%s\" ip saddr %s/%u counter drop\n",
 		c->wg_interface, kg_addr_str(&tun.a, a), tun.len);
 	if (c->site.enabled && c->site.interface) {
-		const struct kg_prefix site = c->site.address;
+		struct kg_prefix site = c->site.address;
 
+		/* The config keeps green's own end (10.89.0.1/30): the
+		 * network part only. IPv4 (checked at load). */
+		for (unsigned i = 0; i < 4; i++)
+			site.a.b[i] &= (uint8_t)(site.len >= 8 * (i + 1) ? 0xff :
+				 site.len <= 8 * i ? 0 : 0xff << (8 - site.len % 8));
 		fprintf(f, "\t\tiifname != \"%s\" ip saddr %s/%u counter drop\n",
 			c->site.interface, kg_addr_str(&site.a, a), site.len);
 	}
