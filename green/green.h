@@ -41,6 +41,7 @@ struct green_conf {
 	unsigned scan_log_rate;             /* all sources, packets/second */
 	unsigned knock_meter_size;          /* sources knock_meter4/6 hold */
 	unsigned knock_overflow_rate;       /* all sources the meter has no room for */
+	unsigned knock_id_rate;             /* per key id (pre-filter), packets/second */
 	struct kg_prefix *mgmt;             /* management_addresses */
 	size_t n_mgmt;
 	char **mgmt_ifaces;                 /* management_interfaces */

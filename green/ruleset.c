@@ -33,6 +33,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The first knock's key id: 8 bytes after the UDP header, the version and
+ * the green hint (lib/knock.h), as a raw payload match. */
+#define KID_BITS ((8 + 1 + KG_KNOCK_HINT_LEN) * 8)
+/* knock_id_meter holds only ids of knock_ids (4 per user): room for
+ * 262144 users; the cap is a bound, not an allocation. */
+#define KID_METER_SIZE (1u << 20)
+
 static void sets(FILE *f, const struct green_conf *c)
 {
 	fprintf(f,
@@ -49,12 +56,13 @@ static void sets(FILE *f, const struct green_conf *c)
 		"\tset knock_seen6 { type ipv6_addr; size %u; flags dynamic,timeout; timeout 60s; }\n",
 		c->ips.max_bans, c->ips.max_bans, c->knock_meter_size,
 		c->knock_meter_size, c->knock_meter_size, c->knock_meter_size);
-	/* The first knock's key id, 8 bytes after the UDP header and the
-	 * version and hint (lib/knock.h); filled by green (knock_ids.c). */
+	/* knock_ids is filled by green (knock_ids.c). */
 	if (green_prefilter(c))
 		fprintf(f, "\tset knock_ids { typeof @th,%u,64; flags timeout; }\n"
-			"\tcounter knock_prefilter_drop { }\n",
-			(8 + 1 + KG_KNOCK_HINT_LEN) * 8);
+			"\tset knock_id_meter { typeof @th,%u,64; size %u; flags dynamic,timeout; timeout 60s; }\n"
+			"\tcounter knock_prefilter_drop { }\n"
+			"\tcounter knock_id_limited { }\n",
+			KID_BITS, KID_BITS, KID_METER_SIZE);
 	if (c->gate && c->gate->sequence)
 		fprintf(f, "\tset seq_ports { type inet_proto . inet_service; }\n");
 }
@@ -197,12 +205,22 @@ static void knock_port_chain(FILE *f, const struct green_conf *c)
 	if (!green_prefilter(c))
 		return;
 	fprintf(f, "\tchain knock_port {\n"
-		"\t\tudp length %u @th,%u,64 @knock_ids goto knock\n"
+		"\t\tudp length %u @th,%u,64 @knock_ids goto knock_id\n"
 		"\t\tlimit rate 1/second burst 1 packets log prefix \"%s\" group %u\n"
 		"\t\tcounter name \"knock_prefilter_drop\" drop\n"
 		"\t}\n",
-		8 + KG_KNOCK_LEN, (8 + 1 + KG_KNOCK_HINT_LEN) * 8,
-		GREEN_KNOCK_MISS_PREFIX, c->nflog_knock);
+		8 + KG_KNOCK_LEN, KID_BITS, GREEN_KNOCK_MISS_PREFIX, c->nflog_knock);
+	/* A current id is one user's: knocks carrying the same id (a captured
+	 * knock replayed, or sent with its tag changed, from any number of
+	 * forged sources) pass at knock_id_rate, so such a flood neither
+	 * fills the per-source meter nor costs green more than that, and
+	 * touches only the user whose knock was captured, for the few slots
+	 * the id lives. The set only ever holds ids of knock_ids. */
+	fprintf(f, "\tchain knock_id {\n"
+		"\t\tupdate @knock_id_meter { @th,%u,64 limit rate %u/second burst %u packets } goto knock\n"
+		"\t\tcounter name \"knock_id_limited\" drop\n"
+		"\t}\n",
+		KID_BITS, c->knock_id_rate, 2 * c->knock_id_rate);
 }
 
 /* Per source (IPv6: per /64, as bans are) within the meter; over its

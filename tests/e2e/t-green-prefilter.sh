@@ -14,6 +14,10 @@
 # - a ban element for the source of a live session (however it came
 #   about) does not cut the session: its WireGuard and control traffic is
 #   accepted before the ban rules;
+# - knocks carrying one current id (the captured knock with its tag
+#   changed) from 300 random sources pass at the per-id rate only
+#   (counter knock_id_limited), so they neither fill the per-source meter
+#   nor reach green more than that;
 # - IPv6: a scan from another address of the /64 of a session's source
 #   bans nothing (the ban key, the /64, holds a protected address:
 #   result=skipped reason=protected), while the same scan from the next
@@ -179,4 +183,29 @@ tb_exec green nft list set inet knockgate banned6 | grep -q '2001:db8:177::' &&
 tb_tcp_probe client 10.88.0.1 4433 || tb_fail "alice's IPv6-carried tunnel does not reach the control port"
 tb_log "ok: the session's /64 is not banned, the next /64 is; alice's tunnel works"
 tb_exec client "$KG_BIN" close --ifname "$cif" >/dev/null 2>&1 || true
+
+tb_log "check: 300 forged knocks with alice's current id from 300 sources pass at the per-id rate"
+spoof=$KG_BUILD/tests/tools/kg-spoof
+[ -x "$spoof" ] || tb_skip "no $spoof (build first)"
+lim() { tb_exec green nft list counter inet knockgate knock_id_limited | awk '/packets/ { print $2 }'; }
+nmeter() { tb_exec green nft list set inet knockgate knock_meter4 | grep -o '100\.64\.[0-9.]*' | wc -l; }
+tags() { grep -c "event=knock result=rejected reason=bad_tag .*src=100\.64\." "$GREEN_LOG" || true; }
+# A fresh knock of this slot (ids roll every 60 s), then the flood.
+tb_start green capture2 "$TB_DIR/tcpdump2.log" tcpdump -Z root -i eth0 -U -n -c 1 -w "$TB_DIR/knock2.pcap" udp dst port 62201
+sleep 1
+knock_connect "$LAB/users/alice/profile" "$cif" --timeout 20 >/dev/null 2>&1 || tb_fail "connect (for a fresh knock) failed"
+tb_exec client "$KG_BIN" close --ifname "$cif" >/dev/null 2>&1 || true
+tb_wait_log "$TB_DIR/tcpdump2.log" "1 packet captured" 5 || tb_fail "tcpdump captured no knock"
+tcpdump -r "$TB_DIR/knock2.pcap" -n -x -c 1 2>/dev/null |
+	awk '/^\t0x/ { for (i = 2; i <= NF; i++) printf "%s", $i }' |
+	cut -c57- | xxd -r -p >"$TB_DIR/knock2.bin"
+l0=$(lim)
+tb_exec attacker "$spoof" -s 100.64.0.0/16 -n 300 -r 0 -T 10 -P "mutate:$TB_DIR/knock2.bin:16" "$green" 62201
+sleep 1
+l1=$(lim) m=$(nmeter) g=$(tags)
+tb_log "knock_id_limited $l0 -> $l1; sources in knock_meter4: $m; bad_tag records: $g"
+[ $((l1 - l0)) -ge 250 ] || tb_fail "the per-id limit dropped $((l1 - l0)) of 300"
+[ "$m" -le 50 ] || tb_fail "$m flood sources in the per-source meter"
+[ "$g" -ge 1 ] && [ "$g" -le 50 ] || tb_fail "$g forged knocks reached green"
+tb_log "ok: one id's flood passes at its rate, the meter and green barely see it"
 tb_log "PASS"

@@ -128,13 +128,22 @@ static void test_prefilter_on_by_default(void **state)
 	at(t, "udp dport 62201 jump knock_port");
 	/* Only a first knock's length (8 + 81) with a current id goes on. */
 	assert_true(at(t, "chain knock_port {") < at(t, "udp length 89 @th,104,64 @knock_ids goto knock"));
-	assert_true(at(t, "@knock_ids goto knock") < at(t, "log prefix \"kg-knock-miss\" group 1"));
+	assert_true(at(t, "@knock_ids goto knock_id\n") < at(t, "log prefix \"kg-knock-miss\" group 1"));
+	/* Then per key id, before the per-source meter. */
+	at(t, "set knock_id_meter { typeof @th,104,64; size 1048576; flags dynamic,timeout;");
+	at(t, "counter knock_id_limited { }");
+	assert_true(at(t, "chain knock_id {") < at(t, "update @knock_id_meter { @th,104,64 limit rate 10/second burst 20 packets } goto knock\n"));
+	assert_true(at(t, "@knock_id_meter {") < at(t, "counter name \"knock_id_limited\" drop"));
 	at(t, "limit rate 1/second burst 1 packets log prefix \"kg-knock-miss\"");
 	assert_true(at(t, "kg-knock-miss") < at(t, "counter name \"knock_prefilter_drop\" drop"));
 	free(t);
 	/* Off: today's path, no set. */
+	t = render("[green]\nknock_id_rate = 3\n");
+	at(t, "limit rate 3/second burst 6 packets } goto knock\n");
+	free(t);
 	t = render("[green]\n[knock]\nprefilter = no\n");
 	assert_null(strstr(t, "knock_ids"));
+	assert_null(strstr(t, "knock_id_meter"));
 	assert_null(strstr(t, "knock_port"));
 	at(t, "udp dport 62201 jump knock\n");
 	free(t);
