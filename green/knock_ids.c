@@ -104,34 +104,40 @@ static int add_all(struct green_gate *gt, struct kg_keyid_elem *want,
 	return r;
 }
 
-/* Deletes in one batch; if that fails (an element gone meanwhile aborts
- * the whole batch), one by one, a missing one being fine. */
-static void del_all(struct green_gate *gt, const struct kg_keyid_elem *have,
-		    const size_t *del, size_t n_del)
+/* Deletes n (at most KIDS_CHUNK) in one batch; if that fails (an
+ * element gone meanwhile aborts the whole batch), one by one, a missing
+ * one being fine. */
+static void del_chunk(struct green_gate *gt, const struct kg_keyid_elem *have,
+		      const size_t *del, size_t n)
 {
-	struct kg_nft_batch *b;
+	struct kg_nft_batch *b = kg_nft_batch_new(gt->g->nft);
 	struct kg_err e = { "" };
 	uint8_t k[8];
-	int r = 0;
+	int r = b ? 0 : -ENOMEM;
 
-	if (!n_del)
-		return;
-	b = kg_nft_batch_new(gt->g->nft);
-	for (size_t i = 0; b && !r && i < n_del; i++) {
+	for (size_t i = 0; !r && i < n; i++) {
 		key_bytes(have[del[i]].id, k);
 		r = kg_nft_batch_elem(b, false, KIDS_SET, k, 8, NULL, 0, 0);
 	}
-	if (b && !r && !kg_nft_batch_send(b, &e)) {
+	if (!r && !kg_nft_batch_send(b, &e)) {
 		kg_nft_batch_free(b);
 		return;
 	}
-	for (size_t i = 0; b && i < n_del; i++) {
+	kg_nft_batch_free(b);
+	for (size_t i = 0; i < n; i++) {
 		key_bytes(have[del[i]].id, k);
 		r = kg_nft_elem(gt->g->nft, false, KIDS_SET, k, 8, 0, &e);
 		if (r && r != -ENOENT)
 			kg_log(KG_LOG_ERR, "knock ids: %s", e.msg);
 	}
-	kg_nft_batch_free(b);
+}
+
+static void del_all(struct green_gate *gt, const struct kg_keyid_elem *have,
+		    const size_t *del, size_t n_del)
+{
+	for (size_t i = 0; i < n_del; i += KIDS_CHUNK)
+		del_chunk(gt, have, del + i,
+			  n_del - i < KIDS_CHUNK ? n_del - i : KIDS_CHUNK);
 }
 
 static const uint8_t **user_keys(const struct kg_users *u)
