@@ -9,10 +9,11 @@
  * When: at start and every users reload (force), and from the gate's tick
  * when the wall clock's slot changes (a step of the clock included). The
  * set already holds the next slot's ids one slot ahead, so a late tick
- * never leaves a gap at a slot boundary. Elements carry kernel timeouts
- * (until their slot may no longer be "previous"), so old slots leave by
- * themselves; deletes are only for ids that must go early (a removed
- * user or changed key, a clock stepped back).
+ * never leaves a gap at a slot boundary. Each sync deletes what is no
+ * longer wanted (the slot that stopped being "previous", a removed user
+ * or changed key, a clock stepped back); elements also carry kernel
+ * timeouts (until their slot may no longer be "previous", plus 5 s), so
+ * the set empties by itself if green is late or gone.
  *
  * Adds go first, in chunks (a batch per KIDS_CHUNK elements: one netlink
  * message each), then deletes: an id that stays is never missing.

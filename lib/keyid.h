@@ -56,8 +56,8 @@ bool kg_keyid_lookup(const struct kg_keyid_table *t, uint64_t id,
  * so that the set already holds the next slot's "next" when that slot
  * starts, even if the update runs late. An id of slot s is needed until
  * slot s+1 ends, so it goes in with a kernel timeout to then (plus a
- * margin) and leaves by itself; only ids that must go early (a removed
- * user, a clock stepped back) are deleted.
+ * margin, so the set empties by itself if its keeper is gone); the
+ * keeper deletes what is no longer wanted at each update.
  */
 struct kg_keyid_elem {
 	uint64_t id;

@@ -18,6 +18,8 @@
 #   changed) from 300 random sources pass at the per-id rate only
 #   (counter knock_id_limited), so they neither fill the per-source meter
 #   nor reach green more than that;
+# - at the next slot boundary the set moves on: green's tick adds the new
+#   "following" ids and deletes the slot no longer "previous";
 # - IPv6: a scan from another address of the /64 of a session's source
 #   bans nothing (the ban key, the /64, holds a protected address:
 #   result=skipped reason=protected), while the same scan from the next
@@ -208,4 +210,13 @@ tb_log "knock_id_limited $l0 -> $l1; sources in knock_meter4: $m; bad_tag record
 [ "$m" -le 50 ] || tb_fail "$m flood sources in the per-source meter"
 [ "$g" -ge 1 ] && [ "$g" -le 50 ] || tb_fail "$g forged knocks reached green"
 tb_log "ok: one id's flood passes at its rate, the meter and green barely see it"
+
+tb_log "check: after the next slot boundary knock_ids holds the next four slots"
+before=$(grep -c 'event=knock_ids result=synced' "$GREEN_LOG" || true)
+sleep $((60 - $(date +%s) % 60 + 6))
+check_ids "the next slot's window"
+after=$(grep -c 'event=knock_ids result=synced' "$GREEN_LOG" || true)
+[ "$after" -gt "$before" ] || tb_fail "no knock_ids sync record at the slot change"
+grep 'event=knock_ids result=synced' "$GREEN_LOG" | tail -1
+tb_log "ok: the set moved on with the slot"
 tb_log "PASS"
