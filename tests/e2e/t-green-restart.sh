@@ -4,7 +4,8 @@
 # knockgate table with the same rules (no duplicates), another table is
 # never touched; SIGHUP reloads (a bad config keeps the old one); SIGTERM
 # exits 0 and leaves the dark table: management (admin, port 2222) still
-# gets in, nothing else does, no set is left (issue 10: fail closed).
+# gets in, nothing else does, no set is left (issue 10: fail closed); a
+# start that fails on a host with no table leaves the dark table too.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -95,4 +96,21 @@ tb_log "ok: SIGTERM left the dark table (management in, nothing else), exit 0; i
 tb_exec green nft delete table inet knockgate
 tb_tcp_probe client "$g4" 8080 || tb_fail "control: with no table the client still cannot reach 8080 (the probe proves nothing)"
 tb_log "ok: control: the documented removal (nft delete table inet knockgate) opens the host"
+
+# A start that fails after the NFLOG groups (here: the WireGuard key file
+# is missing, found by the gate at start), on a host with no table at all,
+# leaves the dark table.
+tb_green_conf "$TB_DIR/fail.conf"
+mkdir -p "$TB_DIR/users.d"
+printf '\n[wireguard]\nprivate_key = %s\n\n[knock]\nusers_dir = %s\n' "$TB_DIR/no-such.key" "$TB_DIR/users.d" >>"$TB_DIR/fail.conf"
+rc=0
+tb_exec green timeout 60 "$KG_BUILD/green/knockgate-green" -f -c "$TB_DIR/fail.conf" >"$TB_DIR/fail.log" 2>&1 || rc=$?
+cat "$TB_DIR/fail.log"
+[ "$rc" = 1 ] || tb_fail "green with a missing WireGuard key exited $rc, not 1"
+grep -q 'no-such.key' "$TB_DIR/fail.log" || tb_fail "green failed for another reason than the missing key"
+grep -q 'event=dark result=installed reason=start_failed' "$TB_DIR/fail.log" || tb_fail "no dark record after the failed start"
+tb_exec green nft list table inet knockgate 2>/dev/null | grep -qF 'comment "knockgate dark: daemon not running"' ||
+	tb_fail "no dark table after a failed start"
+! tb_tcp_probe client "$g4" 8080 || tb_fail "a client reaches port 8080 after a failed start"
+tb_log "ok: a failed start (no table before) left the dark table; 8080 dark again"
 tb_log "PASS"
