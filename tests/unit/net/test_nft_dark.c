@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* The dark table both daemons leave when they are not running. */
+/* The dark table both daemons leave when they are not running: its text,
+ * and (as root, in a network namespace of its own) the kernel taking it in
+ * place of a full table and giving it back. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <nftables/libnftables.h>
 
+#include "nft.h"
 #include "nft_dark.h"
 
 static void has(const char *t, const char *needle)
@@ -112,6 +118,63 @@ static void test_names_cannot_inject(void **state)
 	assert_int_equal(kg_nft_dark_render(&d, &t), -EINVAL);
 }
 
+static char listing[1 << 16];
+
+static const char *list(void)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	const char *out;
+
+	assert_non_null(ctx);
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	listing[0] = 0;
+	if (nft_run_cmd_from_buffer(ctx, "list table inet kgdark") == 0) {
+		out = nft_ctx_get_output_buffer(ctx);
+		strncpy(listing, out ? out : "", sizeof(listing) - 1);
+	}
+	nft_ctx_free(ctx);
+	return listing;
+}
+
+static void test_kernel_swaps_full_and_dark(void **state)
+{
+	static const char full[] =
+		"table inet kgdark {\n"
+		"\tset allowed4 { type ipv4_addr; flags timeout; elements = { 192.0.2.7 timeout 1h } }\n"
+		"\tchain input { type filter hook input priority filter; policy drop; ip saddr @allowed4 accept; }\n"
+		"}\n";
+	struct kg_prefix m[1] = { pfx("198.51.100.5") };
+	uint16_t port = 22;
+	struct kg_nft_dark d = { .table = "kgdark", .mgmt = m, .n_mgmt = 1,
+				 .mgmt_ports = &port, .n_mgmt_ports = 1, .dhcp = true };
+	struct kg_err e = { "" };
+	struct kg_nft *n;
+	char *t;
+
+	(void)state;
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0)
+		skip();
+	assert_int_equal(kg_nft_open(&n, "kgdark", &e), 0);
+	assert_int_equal(kg_nft_table_replace(n, full, false, &e), 0);
+	assert_non_null(strstr(list(), "192.0.2.7"));
+	assert_int_equal(kg_nft_dark_render(&d, &t), 0);
+	/* the daemons' stop: the full table (and its open element) gone, the
+	 * dark one there, in one replace */
+	if (kg_nft_table_replace(n, t, false, &e))
+		fail_msg("the kernel refused the dark table: %s", e.msg);
+	has(list(), KG_NFT_DARK_COMMENT);
+	has(listing, "ip saddr 198.51.100.5 tcp dport 22 accept");
+	lacks(listing, "192.0.2.7");
+	lacks(listing, "set ");
+	/* the next start: the full table replaces the dark one */
+	assert_int_equal(kg_nft_table_replace(n, full, false, &e), 0);
+	lacks(list(), KG_NFT_DARK_COMMENT);
+	has(listing, "set allowed4");
+	free(t);
+	kg_nft_close(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -119,6 +182,7 @@ int main(void)
 		cmocka_unit_test(test_red_like),
 		cmocka_unit_test(test_no_management_is_loopback_only),
 		cmocka_unit_test(test_names_cannot_inject),
+		cmocka_unit_test(test_kernel_swaps_full_and_dark),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
