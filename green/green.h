@@ -99,7 +99,7 @@ struct green {
 	struct kg_evloop *loop;
 	char *ruleset;              /* the text of the installed table */
 	struct green_grants *grants;   /* service grants via red (site.h) */
-	bool table_installed;       /* by this process: delete it on stop */
+	bool owns_table;            /* holds the NFLOG groups: dark table at exit */
 	int log_level_override;     /* -l, kept across reloads; -1 if none */
 	struct green_gate *gate;    /* gate.h: knocks, WireGuard, sessions, control */
 	uint64_t n_packets;
