@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * NAT and roaming (DESIGN.md "NAT and roaming"): while a session is live,
- * `knockgate connect` watches the tunnel and knocks again when it stalls.
+ * NAT and roaming (docs/architecture.md "NAT and roaming"): while a
+ * session is live, `knockgate connect` watches the tunnel and knocks
+ * again when it stalls.
  * Every KG_ROAM_CHECK_MS it reads green's last handshake on the tunnel
  * (lib/wg.h) and the local source address towards green. The handshake
  * is stalled when older than the threshold: the client keeps alive every

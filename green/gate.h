@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The gate: what green opens and closes for users (issues 5 and 6 wired
- * into the daemon). One struct green_gate hangs off struct green; each
+ * The gate: what green opens and closes for users (steps i to iii, and
+ * the end of a session). One struct green_gate hangs off struct green; each
  * concern has its own file:
  *
  *   conf-gate.c     [wireguard] [knock] [pki] [session] [service NAME]
@@ -63,7 +63,8 @@ struct green_cert_seen {
 	void *x509;                  /* X509 *, owned */
 };
 
-/* Issue 7 plugs the second knock to red in here (see kg_ctrl_ops). */
+/* Where a policy-checked service request leaves the gate for the second
+ * knock to red (grants_glue.c; see kg_ctrl_ops). */
 typedef int (*green_open_service_fn)(struct green *g, uint64_t session,
 				     const char *user, const char *service,
 				     struct kg_ctrl_grant *out, uint16_t *code);

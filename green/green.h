@@ -10,7 +10,7 @@
  *   ruleset.c       renders the nftables table from the config (text)
  *   daemon.c        start (table, NFLOG, IPS), reload, stop, event loop
  *   handlers.c      NFLOG group -> handler table; the scan handler
- *   knock_handler.c the knock group handler (the knock issue fills it)
+ *   knock_handler.c the knock group handler (on to knock_rx.c)
  */
 #ifndef KG_GREEN_H
 #define KG_GREEN_H

@@ -3,7 +3,8 @@
  * Green's side of the signed second knock: builds and signs open, renew
  * and close knocks for one red, keeps them pending, resends a lost one a
  * bounded number of times, and accepts only answers that red signed and
- * that carry the hash of a knock still pending (DESIGN.md "Green to red").
+ * that carry the hash of a knock still pending (docs/architecture.md
+ * "Idempotent signed knocks").
  *
  * The pure part (kg_rc_*) does no I/O: time is passed in, packets are
  * handed out, so unit tests drive it. kg_rc_sock_* are the UDP send and

@@ -12,8 +12,9 @@
  *            silence, a missed reproof, revocation or user removal.
  *   ended    gone from the table (the caller got a copy to clean up).
  *
- * Rules (DESIGN.md, "Security decisions"): a tunnel address belongs to
- * one peer at a time. A knock may replace a pending peer, never a live
+ * Rules (docs/architecture.md "Sessions and peers"): a tunnel address
+ * belongs to one peer at a time. A knock may replace a pending peer,
+ * never a live
  * session's peer unless that peer has been silent (no handshake and no
  * activity) past the idle timeout. A live session's own key knocking from
  * a new source adds that source (roaming), it does not replace anything.

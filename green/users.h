@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Green's user records: one file per user in users_dir (docs/admin format,
- * DESIGN.md contracts):
+ * Green's user records: one file per user in users_dir (docs/pki.md,
+ * "Green's per-user record"):
  *
  *   [user alice]
  *   knock_key = <64 hex>          tunnel_address = 10.88.1.10

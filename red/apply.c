@@ -135,8 +135,8 @@ int red_unban(void *ctx, const struct kg_addr *key)
 	return rc;
 }
 
-/* A client with a live grant is never banned (DESIGN.md: addresses with
- * a live session). */
+/* A client with a live grant is never banned (docs/architecture.md "Bans
+ * that cannot hit the wrong target"). */
 bool red_exempt(void *ctx, const struct kg_addr *src)
 {
 	const struct red *r = ctx;

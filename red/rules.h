@@ -2,7 +2,7 @@
 /*
  * Red's nftables table as text (nft syntax), replaced whole at start and
  * reload through lib/nft.h. Pure: config in, text out, so a unit test can
- * read it. What the table does (DESIGN.md "Security decisions"):
+ * read it. What the table does (docs/architecture.md "Security properties"):
  *
  *  - prerouting (priority raw): reverse-path check with fib, so a source
  *    red would not route back out of its arrival interface is dropped

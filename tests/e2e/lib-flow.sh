@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash
-# lib-flow.sh: the whole user flow in the testbed (issues 6 and 7): the
+# lib-flow.sh: the whole user flow in the testbed (steps i to v): the
 # namespaces of lib.sh, a lab from provisioning/kg-lab, knockgate-green
 # with its gate sections, and pcscd + knockgate-vcard INSIDE the client's
 # namespace (lib-card.sh), so `knockgate connect` there finds the card.

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash
-# Helpers for the issue-5 scenarios (t-knock-*.sh): a lab from
+# Helpers for the knock and tunnel scenarios (t-knock-*.sh): a lab from
 # provisioning/kg-lab, green running with its own WireGuard interface,
 # users from the lab, and the real client. Source after lib.sh; call
 # knock_setup after tb_up.
@@ -64,7 +64,7 @@ knock_setup() {
 }
 
 # Tunnel only: the client's options to stop before the card proof, if it
-# has one (the card step belongs to issue 6).
+# has one (the card proof is step iii, tested by t-auth-*.sh).
 knock_connect() {
 	local profile=$1 ifn=$2 stop=""
 	shift 2

@@ -4,7 +4,7 @@
 #   1. With alice's session live, someone holding a copy of her profile
 #      but not her card knocks from another host (client2, tunnel only):
 #      refused and logged; alice's session, peer and tunnel unaffected
-#      (issue 5: a knock cannot displace the peer of a live session).
+#      (a knock cannot displace the peer of a live session).
 #   2. Revoking alice (kg-user-revoke + SIGHUP) ends her live session:
 #      green's end record comes within a second of the reload (measured),
 #      the peer is gone and the tunnel carries nothing any more.

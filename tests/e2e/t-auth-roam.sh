@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# NAT and roaming (DESIGN.md): alice's session is live; the client moves
-# to a new outside address (198.51.100.10 -> .12), so its WireGuard
+# NAT and roaming (docs/architecture.md "NAT and roaming"): alice's
+# session is live; the client moves to a new outside address
+# (198.51.100.10 -> .12), so its WireGuard
 # packets reach green from a source green never opened. `knockgate
 # connect` notices (source changed / handshake stalled) and knocks again
 # with the tunnel's own key; green adds the new source to the live

@@ -4,7 +4,7 @@
 # knockgate table with the same rules (no duplicates), another table is
 # never touched; SIGHUP reloads (a bad config keeps the old one); SIGTERM
 # exits 0 and leaves the dark table: management (admin, port 2222) still
-# gets in, nothing else does, no set is left (issue 10: fail closed); a
+# gets in, nothing else does, no set is left (fail closed); a
 # start that fails on a host with no table leaves the dark table too.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

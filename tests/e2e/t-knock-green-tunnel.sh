@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Issue 5 end to end with the real green: before the knock green's
+# Steps i and ii end to end with the real green: before the knock green's
 # WireGuard port is dark to the client; junk knocks stay in the kernel
 # (key-id pre-filter: counted, no ban); a scan bans the client and its
 # valid knock (which passes the banned source's drop) lifts the ban; `knockgate connect` knocks, green

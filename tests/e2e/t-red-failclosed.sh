@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Red fails closed and recovers by itself (issue 10, item 7). Red's real
+# Red fails closed and recovers by itself. Red's real
 # service (web on port 8080 in red's namespace) must never answer the
 # inside network while red is not running:
 #  (a) SIGTERM: exit 0, the dark table is in place (not the full one, not

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Red restarts while green is resending a renewal (issue #10): the
+# Red restarts while green is resending a renewal: the
 # resends carry a timestamp from before red's start, so red refuses them
 # as before_start. Green must not end the grant silently: it asks again
 # with a fresh open, red maps the session anew, green moves its

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The second knock's path under an insider (issue #10), with green's and
+# The second knock's path under an insider, with green's and
 # red's daemons: nothing of it is on the inside wire any more (a capture
 # at green's inside interface during a grant sees the link's WireGuard
 # packets but no knock and no answer); a knock captured
