@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* red.conf: fields, refusals quoting file:line, and the rendered table
- * holding the rules the design requires. */
+ * holding the rules docs/nftables.md ("Red's table, rule by rule") needs. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
