@@ -4,9 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
 #include "crypto.h"
+#include "time.h"
 
 static const char *const end_names[] = {
 	[KG_END_NONE] = "none",
@@ -41,10 +40,11 @@ const char *kg_knock_action_name(enum kg_knock_action a)
 	return "unknown";
 }
 
+/* Monotonic: a wall-clock step must neither extend nor cut a session. */
 static int64_t real_clock(void *ctx)
 {
 	(void)ctx;
-	return (int64_t)time(NULL);
+	return kg_mono_s();
 }
 
 int kg_sess_init(struct kg_sess_table *t, size_t cap,
@@ -139,8 +139,7 @@ int kg_sess_end(struct kg_sess_table *t, uint64_t id, enum kg_sess_end why,
 
 static int64_t heard(const struct kg_session *s)
 {
-	return s->last_heard > s->last_handshake ? s->last_heard
-						 : s->last_handshake;
+	return s->last_heard;
 }
 
 static bool has_src(const struct kg_session *s, const struct kg_addr *src)
@@ -273,8 +272,13 @@ void kg_sess_observe_peer(struct kg_sess_table *t, const uint8_t key[32],
 
 	if (!s)
 		return;
-	if (last_handshake > s->last_handshake)
+	/* WireGuard stamps handshakes with the wall clock: only a change
+	 * means anything (a new handshake, seen within one poll), never
+	 * the value, which a clock step moves. */
+	if (last_handshake && last_handshake != s->last_handshake) {
 		s->last_handshake = last_handshake;
+		s->last_heard = kg_sess_now(t);
+	}
 	if (rx_bytes != s->rx_bytes) {
 		s->rx_bytes = rx_bytes;
 		s->last_activity = s->last_heard = kg_sess_now(t);

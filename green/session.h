@@ -74,10 +74,13 @@ struct kg_session {
 	uint8_t peer_key[32];
 	struct kg_addr src[KG_SESS_MAX_SRC];
 	size_t n_src;
+	/* Times below: the table's clock (monotonic seconds), except
+	 * last_handshake, which is WireGuard's wall-clock stamp, only
+	 * compared with its last value to see a new handshake. */
 	int64_t created;          /* knock accepted */
 	int64_t start;            /* card proved (live) */
 	int64_t last_activity;    /* traffic or control message */
-	int64_t last_handshake;   /* WireGuard, as the daemon observed it */
+	int64_t last_handshake;   /* WireGuard's stamp (wall clock, opaque) */
 	int64_t last_heard;       /* any sign of the peer: handshake, control
 				     message, reproof (peer silence) */
 	uint64_t rx_bytes;        /* last observed WireGuard counter */
@@ -96,8 +99,9 @@ struct kg_sess_table {
 };
 
 /* cap = most sessions at once (pending + live); id_base seeds session ids
- * (random at start, so ids differ across restarts). clock NULL = real
- * time (CLOCK_REALTIME seconds). 0 or -ENOMEM/-EINVAL. */
+ * (random at start, so ids differ across restarts). clock NULL = the
+ * monotonic clock in seconds (kg_mono_s: every timeout here is a duration,
+ * a wall-clock step must not move it). 0 or -ENOMEM/-EINVAL. */
 int kg_sess_init(struct kg_sess_table *t, size_t cap,
 		 const struct kg_sess_limits *lim, uint64_t id_base,
 		 kg_clock_fn clock, void *clock_ctx);
@@ -135,7 +139,8 @@ int kg_sess_reproved(struct kg_sess_table *t, uint64_t id);
 /* A control message or service use counts as activity. */
 void kg_sess_touch(struct kg_sess_table *t, uint64_t id);
 /* WireGuard stats for a peer (from the periodic peer dump): handshake
- * time (0 = never) and received bytes; a changed counter is activity. */
+ * time (0 = never; a changed value is a new handshake, heard now) and
+ * received bytes (a changed counter is activity). */
 void kg_sess_observe_peer(struct kg_sess_table *t, const uint8_t key[32],
 			  int64_t last_handshake, uint64_t rx_bytes);
 

@@ -12,6 +12,7 @@
 #include "ctrl_server.h"
 #include "log.h"
 #include "nft.h"
+#include "time.h"
 #include "wg.h"
 
 #include <errno.h>
@@ -25,10 +26,7 @@
 
 int64_t gate_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return kg_mono_ms();
 }
 
 uint64_t gate_lease_ms(const struct green_gate *gt)

@@ -47,7 +47,7 @@ static void refuse(struct kg_red_outcome *o, uint8_t reason)
 	o->plan.answer.result = KG_SK_REFUSED;
 	o->plan.answer.reason = reason;
 	o->plan.answer.port = 0;
-	o->plan.answer.lease_end = 0;
+	o->plan.answer.lease = 0;
 }
 
 /* Authenticity: the sender is a configured green, the bytes parse, the
@@ -97,8 +97,8 @@ static int acceptable(struct kg_red_state *s, int64_t now,
 }
 
 void kg_red_check(struct kg_red_state *s, const struct kg_addr *src,
-		  const uint8_t *pkt, size_t len, int64_t now, uint32_t rnd,
-		  struct kg_red_outcome *o)
+		  const uint8_t *pkt, size_t len, int64_t now, int64_t mono,
+		  uint32_t rnd, struct kg_red_outcome *o)
 {
 	int rc;
 
@@ -115,7 +115,8 @@ void kg_red_check(struct kg_red_state *s, const struct kg_addr *src,
 	if (acceptable(s, now, o))
 		return;
 	kg_grants_plan(&s->grants, &o->k, o->hash, o->svc->port,
-		       o->svc->pool_lo, o->svc->pool_hi, rnd, now, &o->plan);
+		       o->svc->pool_lo, o->svc->pool_hi, rnd, mono, &o->plan);
+	o->plan.answer.timestamp = (uint64_t)now;
 	if (o->plan.op == KG_PLAN_REPEAT) {
 		o->verdict = KG_V_ANSWER;
 		o->result = "repeat";
