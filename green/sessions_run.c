@@ -275,6 +275,11 @@ void gate_session_gone(struct green_gate *gt, const struct kg_session *s,
 	const struct kg_session *now;
 	int r;
 
+	/* Its grants go in this same step (close knocks, fwd_grants
+	 * elements out), not at the grants' next tick: a replaced session's
+	 * forwarding must not outlive its replacement by a moment. */
+	if (gt->g->grants)
+		green_grants_end_session(gt->g->grants, s->id);
 	if (grace) {
 		peer_del_later(gt, s->peer_key);
 	} else if ((r = gate_wg_peer_del(gt, s->peer_key))) {
