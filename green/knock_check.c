@@ -20,6 +20,7 @@ static const char *const reason_names[] = {
 	[KG_KNOCK_SUPERSEDED] = "superseded",
 	[KG_KNOCK_REPLAY_CACHE_FULL] = "replay_cache_full",
 	[KG_KNOCK_WRONG_MODE] = "wrong_mode",
+	[KG_KNOCK_REPLAY_SHARE_FULL] = "replay_share_full",
 	[KG_KNOCK_INTERNAL] = "internal",
 };
 
@@ -103,7 +104,10 @@ static enum kg_knock_reason check_time(struct kg_knock_checker *k,
 	if (ts <= d->user->last_ts_ms)
 		return done(d, KG_KNOCK_SUPERSEDED);
 	/* Remember it until it can no longer pass the window check. */
-	rc = kg_rcache_add(k->replay, rkey, ts + win_ms + 1, now_ms);
+	rc = kg_rcache_add_shared(k->replay, rkey, ts + win_ms + 1, now_ms,
+				  &d->user->replay_share, KG_KNOCK_REPLAY_SHARE);
+	if (rc == -EDQUOT)
+		return done(d, KG_KNOCK_REPLAY_SHARE_FULL);
 	if (rc == -ENOSPC)
 		return done(d, KG_KNOCK_REPLAY_CACHE_FULL);
 	if (rc == -EEXIST)
