@@ -56,6 +56,8 @@ struct kg_knock_checker {
 	uint8_t green_hint[KG_KNOCK_HINT_LEN];
 	uint32_t window_s;
 	uint64_t start_ms;               /* daemon start, wall clock */
+	int64_t start_mono_ms;           /* the same moment, kg_mono_ms; 0:
+					    start_ms is taken as is (tests) */
 	struct kg_users *users;          /* borrowed */
 	struct kg_rcache *replay;        /* borrowed */
 	uint64_t aead_opens;             /* statistics; tests count them */

@@ -112,6 +112,11 @@ void kg_red_check(struct kg_red_state *s, const struct kg_addr *src,
 	strcpy(o->plan.answer.green_id, o->k.green_id);
 	memcpy(o->plan.answer.knock_hash, o->hash, KG_SK_HASH_LEN);
 	o->plan.answer.timestamp = (uint64_t)now;
+	/* The start as the wall clock reads it now (now minus the time up):
+	 * after a step back every knock would otherwise be "before start"
+	 * for as long as the step, and every renewal refused. */
+	if (s->started_mono)
+		s->started = now - (mono - s->started_mono);
 	if (acceptable(s, now, o))
 		return;
 	kg_grants_plan(&s->grants, &o->k, o->hash, o->svc->port,

@@ -27,6 +27,9 @@ struct kg_red_state {
 	const struct kg_red_config *cfg;     /* not owned */
 	X509 *green_cert[KG_RED_MAX_GREENS]; /* not owned; NULL = refused */
 	int64_t started;                     /* knocks stamped before: refused */
+	int64_t started_mono;                /* the same moment, kg_mono_s; set:
+						started follows wall-clock
+						steps (check.c) */
 	struct kg_rcache *replay;            /* owned; KG_SK_HASH_LEN keys */
 	struct kg_grants grants;
 };

@@ -113,6 +113,7 @@ static int start(struct red *r, struct kg_err *e)
 	if ((rc = red_trust_load(r, e)) ||
 	    (rc = kg_red_state_init(&r->st, &r->cfg, kg_wall_s())))
 		return rc;
+	r->st.started_mono = kg_mono_s();
 	for (size_t i = 0; i < KG_RED_MAX_GREENS; i++)
 		r->st.green_cert[i] = r->green_cert[i];
 	if ((rc = kg_nft_open(&r->nft, KG_RED_TABLE, e)) ||

@@ -18,6 +18,7 @@
 #include "lib/keyid.h"
 #include "lib/knock.h"
 #include "lib/replay.h"
+#include "lib/time.h"
 #include "green/knock_check.h"
 #include "knock_vectors.h"
 
@@ -216,6 +217,28 @@ static void test_knock_stamped_before_start_is_refused(void **st)
 	fx_free(f);
 }
 
+/* Green started 5 s ago (monotonic); then its wall clock steps. Back an
+ * hour: a fresh knock, stamped by a client with the same (stepped) clock,
+ * is not "before start". Forward an hour: a knock stamped 6 s before now
+ * is from before the start in the new frame, and is refused. */
+static void test_before_start_follows_a_wall_clock_step(void **st)
+{
+	struct fx *f = fx_new(16, 0);
+	uint8_t p[KG_KNOCK_LEN];
+	uint64_t back = VEC_TS_MS - 3600000, fwd = VEC_TS_MS + 3600000;
+
+	(void)st;
+	f->k.start_ms = VEC_TS_MS - 5000;
+	f->k.start_mono_ms = kg_mono_ms() - 5000;
+	knock_at(f, back, 1, p);
+	assert_int_equal(check_at(f, p, sizeof(p), back), KG_KNOCK_ACCEPTED);
+	knock_at(f, fwd - 6000, 2, p);
+	assert_int_equal(check_at(f, p, sizeof(p), fwd), KG_KNOCK_BEFORE_START);
+	knock_at(f, fwd - 4000, 3, p);
+	assert_int_equal(check_at(f, p, sizeof(p), fwd), KG_KNOCK_ACCEPTED);
+	fx_free(f);
+}
+
 static void test_older_than_last_accepted_is_superseded(void **st)
 {
 	struct fx *f = fx_new(16, 0);
@@ -356,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_knock_outside_window_is_stale_and_bans_no_one),
 		cmocka_unit_test(test_knock_stamped_before_start_is_refused),
 		cmocka_unit_test(test_older_than_last_accepted_is_superseded),
+		cmocka_unit_test(test_before_start_follows_a_wall_clock_step),
 		cmocka_unit_test(test_full_replay_cache_refuses_instead_of_evicting),
 		cmocka_unit_test(test_one_key_cannot_fill_the_cache_for_everyone),
 		cmocka_unit_test(test_id_of_another_slot_is_refused),

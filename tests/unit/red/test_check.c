@@ -222,6 +222,32 @@ static void test_knocks_outside_window_or_before_start_are_refused(void **state)
 	expect_refused(&k, NOW - 90, "before_start");
 }
 
+/* Red's wall clock steps back an hour, and so does green's: green's
+ * renewals, stamped an hour "before" red's start, are not before_start
+ * (red started 100 s ago on its monotonic clock). */
+static void test_before_start_follows_a_wall_clock_step(void **state)
+{
+	struct kg_sknock k;
+	struct kg_red_outcome o;
+	struct pkt p;
+
+	(void)state;
+	st.started_mono = MONO(NOW - 100);
+	vec_knock(&k);
+	k.timestamp = NOW - 3600;
+	sign(&k, &p);
+	kg_red_check(&st, &green_addr, p.b, p.n, NOW - 3600, MONO(NOW), 5, &o);
+	assert_string_equal(o.result, "accepted");
+	assert_int_equal(o.plan.lease_end, MONO(NOW) + 60);
+	/* and stamped before the start in that frame: still refused */
+	vec_knock(&k);
+	k.seq++;
+	k.timestamp = NOW - 3600 - 101;
+	sign(&k, &p);
+	kg_red_check(&st, &green_addr, p.b, p.n, NOW - 3600 - 90, MONO(NOW - 90), 5, &o);
+	assert_string_equal(o.reason, "before_start");
+}
+
 static void test_unknown_service_and_foreign_client_are_refused(void **state)
 {
 	struct kg_sknock k;
@@ -275,6 +301,7 @@ int main(void)
 		T_(test_knock_naming_another_green_is_dropped),
 		T_(test_knock_for_another_red_is_refused),
 		T_(test_knocks_outside_window_or_before_start_are_refused),
+		T_(test_before_start_follows_a_wall_clock_step),
 		T_(test_unknown_service_and_foreign_client_are_refused),
 		T_(test_repeat_is_answered_and_replay_after_close_is_refused),
 	};
