@@ -187,7 +187,10 @@ static int send_knock(struct green_grants *gr, struct grant *g,
 	k.client = g->client;
 	memcpy(k.service, g->service, sizeof(k.service));
 	k.lifetime = gr->lease;
-	return green_red_io_send(&gr->io, g->red, &k, wall_ms(),
+	/* stamped with the wall clock (red's window), resent on the
+	 * monotonic one */
+	k.timestamp = wall_ms() / 1000;
+	return green_red_io_send(&gr->io, g->red, &k, mono_ms(),
 				 keep_cookie ? (void *)g->id : NULL);
 }
 
@@ -306,7 +309,7 @@ static void on_tick(void *ctx)
 	struct green_grants *gr = ctx;
 	uint64_t now = mono_ms();
 
-	green_red_io_tick(&gr->io, wall_ms());
+	green_red_io_tick(&gr->io, mono_ms());
 	for (size_t i = 0; i < gr->n; i++) {
 		struct grant *g = &gr->g[i];
 
