@@ -114,9 +114,14 @@ void kg_red_check(struct kg_red_state *s, const struct kg_addr *src,
 	o->plan.answer.timestamp = (uint64_t)now;
 	/* The start as the wall clock reads it now (now minus the time up):
 	 * after a step back every knock would otherwise be "before start"
-	 * for as long as the step, and every renewal refused. */
-	if (s->started_mono)
-		s->started = now - (mono - s->started_mono);
+	 * for as long as the step, and every renewal refused. Whole seconds
+	 * of two clocks jitter by one: only a real step moves it. */
+	if (s->started_mono) {
+		int64_t st = now - (mono - s->started_mono);
+
+		if (st > s->started + 2 || st < s->started - 2)
+			s->started = st;
+	}
 	if (acceptable(s, now, o))
 		return;
 	kg_grants_plan(&s->grants, &o->k, o->hash, o->svc->port,
