@@ -132,6 +132,11 @@ flowred_grant a1 web
 wport=$FR_PORT
 flowred_get "$wport" >/dev/null || tb_fail "no page at $wport"
 tb_log "session live, web granted at $wport (lease $FLOWRED_LEASE s, lifetime $LIFETIME s)"
+# roaming's kernel side: the client's WireGuard packets mark its source
+# seen (green frees a roaming slot only for a source absent from it)
+csrc=$(tb_addr client out 4)
+tb_exec green nft list set inet knockgate wg_seen4 | grep -qF "$csrc" ||
+	tb_fail "wg_seen4 does not hold the client's source $csrc"
 
 tb_log "part A: wall clock back 1 h, then forward 1 h, while session and grant live"
 for off in -1h +1h; do
