@@ -69,6 +69,16 @@ static int get_u(const struct kg_conf *conf, const char *key, unsigned def,
 	return r;
 }
 
+static int host_part(const char *v, struct kg_addr *a)
+{
+	char buf[KG_ADDR_STRLEN + 8];
+
+	if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf))
+		return -EINVAL;
+	buf[strcspn(buf, "/")] = '\0';
+	return kg_addr_parse(buf, a);
+}
+
 /* An address (want_len 0) or prefix value; a bare address as prefix gets
  * its full length. */
 static int get_addr(const struct kg_conf *conf, const char *sec,
@@ -86,7 +96,10 @@ static int get_addr(const struct kg_conf *conf, const char *sec,
 			   conf->path, it ? it->line : 0, key, v);
 		return -EINVAL;
 	}
-	return 0;
+	/* kg_prefix_parse clears the host bits: keep the address itself
+	 * (green's end of the link is 10.89.0.1 in 10.89.0.1/30; knocks are
+	 * sent from it and red accepts them only from it) */
+	return host_part(v, &out->a);
 }
 
 int green_conf_site(struct green_conf *c, const struct kg_conf *conf,
@@ -216,18 +229,34 @@ void green_conf_site_free(struct green_site_conf *s)
 void green_ruleset_site(FILE *f, const struct green_site_conf *s)
 {
 	char a[KG_ADDR_STRLEN];
+	unsigned rate;
 
 	if (!s->enabled)
 		return;
-	/* Red's answers come (from any port: red sends each from a fresh
-	 * socket) to our answer socket; its site-link WireGuard packets to our
-	 * site port. Nothing else of red's reaches green itself. */
+	/* Red answers each knock once (resends included): as many answers as
+	 * green can have knocks pending, spread over a retry interval, with
+	 * the same as burst. Sized for the grants, not per source. */
+	rate = s->max_grants * 2 * 1000 / s->retry_ms;
+	if (rate < 20)
+		rate = 20;
+	/* Red's answers come inside the site link only (from any port: red
+	 * sends each from a fresh socket) to our answer socket; its site-link
+	 * WireGuard packets from its inside address to our site port. Every
+	 * other packet to the answer port is dropped here, uncounted, so a
+	 * forged "answer" costs green nothing and bans nobody. */
+	for (size_t i = 0; i < s->n_reds; i++) {
+		const struct green_red *r = &s->reds[i];
+
+		kg_addr_str(&r->site_address, a);
+		fprintf(f, "\t\tiifname \"%s\" ip saddr %s udp dport %u limit rate %u/second burst %u packets accept\n",
+			s->interface, a, s->answer_port, rate, 2 * s->max_grants);
+	}
+	fprintf(f, "\t\tudp dport %u drop\n", s->answer_port);
 	for (size_t i = 0; i < s->n_reds; i++) {
 		const struct green_red *r = &s->reds[i];
 
 		kg_addr_str(&r->address, a);
-		fprintf(f, "\t\tip saddr %s udp dport %u accept\n"
-			"\t\tip saddr %s udp sport %u udp dport %u accept\n",
-			a, s->answer_port, a, r->site_port, s->listen_port);
+		fprintf(f, "\t\tip saddr %s udp sport %u udp dport %u accept\n",
+			a, r->site_port, s->listen_port);
 	}
 }

@@ -26,6 +26,9 @@
 
 #define TICK_MS 100
 #define RENEW_RETRY_MS 1000
+/* An open red refused as before_start is asked afresh this often before
+ * the client is told no (a live grant is asked while its session lives). */
+#define OPEN_REOPENS 5
 
 enum grant_state { G_FREE, G_OPENING, G_LIVE };
 
@@ -42,6 +45,8 @@ struct grant {
 					   seconds it granted, on receipt */
 	uint64_t renew_ms;              /* monotonic: next renewal due */
 	bool renewing;                  /* a renew knock is pending */
+	bool reopen;                    /* next knock: a fresh open */
+	unsigned reopens;               /* fresh opens since the last grant */
 	uint64_t asked_ms;              /* when the open was asked */
 };
 
@@ -235,6 +240,7 @@ static void granted(struct green_grants *gr, struct grant *g,
 	g->lease_end_ms = now + left_ms;
 	g->st = G_LIVE;
 	g->renewing = false;
+	g->reopens = 0;
 	g->renew_ms = now + left_ms / 3;
 	fill_grant(gr, g, &out);
 	if (opening) {
@@ -249,11 +255,33 @@ static void granted(struct green_grants *gr, struct grant *g,
 	}
 }
 
+/* Red restarted while a knock stamped before its start was being resent:
+ * that knock can never pass, but the next one can. The grant is asked
+ * again as a fresh open (new seq, new timestamp): red maps it anew and a
+ * new port reaches the client as MOVED (granted()). True if so. */
+static bool reopen(struct green_grants *gr, struct grant *g,
+		   const struct kg_skanswer *a)
+{
+	uint64_t now = mono_ms();
+
+	if (a->reason != KG_SK_R_BEFORE_START ||
+	    (g->st == G_OPENING && g->reopens >= OPEN_REOPENS))
+		return false;
+	/* the first at once; more only if clocks disagree: once a second */
+	g->renew_ms = g->reopens++ ? now + RENEW_RETRY_MS : now;
+	g->reopen = true;
+	g->renewing = false;
+	log_grant(gr, g, "reopen", "before_start", 0);
+	return true;
+}
+
 static void refused(struct green_grants *gr, struct grant *g,
 		    const struct kg_skanswer *a)
 {
 	const char *why = kg_sk_reason_name(a->reason);
 
+	if (reopen(gr, g, a))
+		return;
 	if (g->st == G_OPENING) {
 		log_grant(gr, g, "refused", why, mono_ms() - g->asked_ms);
 		gr->cb.done(gr->cb.ctx, g->session, g->service, NULL,
@@ -319,7 +347,18 @@ static void on_tick(void *ctx)
 			green_grants_end_session(gr, g->session);
 			continue;
 		}
-		if (g->st != G_LIVE || g->renewing || now < g->renew_ms)
+		if (g->st == G_FREE || g->renewing || now < g->renew_ms)
+			continue;
+		if (g->reopen) {
+			if (send_knock(gr, g, KG_SK_OPEN, true) == 0) {
+				g->reopen = false;
+				g->renewing = true;
+			} else {
+				g->renew_ms = now + RENEW_RETRY_MS;
+			}
+			continue;
+		}
+		if (g->st != G_LIVE)
 			continue;
 		if (send_knock(gr, g, KG_SK_RENEW, true) == 0)
 			g->renewing = true;
@@ -426,11 +465,12 @@ int green_grants_new(struct green_grants **out,
 	gr->io.ctx = gr;
 	gr->io.on_answer = on_answer;
 	gr->io.on_gave_up = on_gave_up;
-	if ((r = green_red_io_open(&gr->io, s, loop, e)))
-		goto fail;
+	/* The link first: the answer socket binds its address. */
 	if ((r = green_site_up(s, e)))
 		goto fail;
 	snprintf(gr->site_if, sizeof(gr->site_if), "%s", s->interface);
+	if ((r = green_red_io_open(&gr->io, s, loop, e)))
+		goto fail;
 	if ((r = kg_evloop_add_timer(loop, TICK_MS, on_tick, gr))) {
 		kg_err_set(e, "event loop: %s", strerror(-r));
 		goto fail;

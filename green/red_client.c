@@ -33,9 +33,16 @@ int kg_rc_init(struct kg_red_client *rc, const char *green_id,
 		return -EINVAL;
 	snprintf(rc->green_id, sizeof(rc->green_id), "%s", green_id);
 	snprintf(rc->red_id, sizeof(rc->red_id), "%s", red_id);
+	if (cap > UINT32_MAX / 2)
+		return -EINVAL;
+	for (rc->n_head = 16; rc->n_head < cap; rc->n_head *= 2)
+		;
 	rc->p = calloc(cap, sizeof(*rc->p));
-	if (!rc->p)
+	rc->head = calloc(rc->n_head, sizeof(*rc->head));
+	if (!rc->p || !rc->head) {
+		kg_rc_free(rc);
 		return -ENOMEM;
+	}
 	rc->cap = cap;
 	rc->key = key;
 	rc->red_cert = red_cert;
@@ -47,8 +54,43 @@ int kg_rc_init(struct kg_red_client *rc, const char *green_id,
 void kg_rc_free(struct kg_red_client *rc)
 {
 	free(rc->p);
+	free(rc->head);
 	rc->p = NULL;
+	rc->head = NULL;
 	rc->cap = 0;
+	rc->n_head = 0;
+}
+
+/* The knock hash is a SHA-256 digest: its first bytes index evenly, and a
+ * forged answer cannot aim at a long chain it cannot see. */
+static uint32_t *chain_of(struct kg_red_client *rc,
+			  const uint8_t hash[KG_SK_HASH_LEN])
+{
+	uint32_t v = (uint32_t)hash[0] | (uint32_t)hash[1] << 8 |
+		     (uint32_t)hash[2] << 16 | (uint32_t)hash[3] << 24;
+
+	return &rc->head[v & (rc->n_head - 1)];
+}
+
+static void link_pending(struct kg_red_client *rc, struct kg_rc_pending *p)
+{
+	uint32_t *h = chain_of(rc, p->hash);
+
+	p->next = *h;
+	*h = (uint32_t)(p - rc->p) + 1;
+	p->used = true;
+}
+
+static void unlink_pending(struct kg_red_client *rc, struct kg_rc_pending *p)
+{
+	uint32_t *h = chain_of(rc, p->hash), me = (uint32_t)(p - rc->p) + 1;
+
+	while (*h && *h != me)
+		h = &rc->p[*h - 1].next;
+	if (*h)
+		*h = p->next;
+	p->used = false;
+	p->next = 0;
 }
 
 static struct kg_rc_pending *free_slot(struct kg_red_client *rc)
@@ -82,7 +124,7 @@ int kg_rc_request(struct kg_red_client *rc, const struct kg_sknock *k,
 	if (kg_hostkey_sign(rc->key, p->hash, sig, &sn) ||
 	    kg_sk_append_sig(p->pkt, sizeof(p->pkt), &p->len, sig, sn))
 		return -EIO;
-	p->used = true;
+	link_pending(rc, p);
 	p->sent = 1;
 	p->next_ms = now_ms + rc->retry_ms;
 	p->cookie = cookie;
@@ -104,7 +146,7 @@ uint32_t kg_rc_tick(struct kg_red_client *rc, uint64_t now_ms,
 		if (!p->used)
 			continue;
 		if (p->next_ms <= now_ms && p->sent >= rc->max_sends) {
-			p->used = false;
+			unlink_pending(rc, p);
 			if (gave_up)
 				gave_up(ctx, p);
 			continue;
@@ -125,11 +167,34 @@ uint32_t kg_rc_tick(struct kg_red_client *rc, uint64_t now_ms,
 static struct kg_rc_pending *find(struct kg_red_client *rc,
 				  const uint8_t hash[KG_SK_HASH_LEN])
 {
-	for (size_t i = 0; i < rc->cap; i++)
-		if (rc->p[i].used &&
-		    kg_memeq(rc->p[i].hash, hash, KG_SK_HASH_LEN))
-			return &rc->p[i];
+	for (uint32_t i = *chain_of(rc, hash); i; i = rc->p[i - 1].next)
+		if (kg_memeq(rc->p[i - 1].hash, hash, KG_SK_HASH_LEN))
+			return &rc->p[i - 1];
 	return NULL;
+}
+
+int kg_rc_adopt(struct kg_red_client *rc, const uint8_t *pkt, size_t len,
+		uint64_t now_ms)
+{
+	struct kg_rc_pending *p = free_slot(rc);
+	struct kg_sk_view v;
+
+	if (!p)
+		return -ENOSPC;
+	if (len > sizeof(p->pkt))
+		return -EINVAL;
+	memset(p, 0, sizeof(*p));
+	memcpy(p->pkt, pkt, len);
+	p->len = len;
+	if (kg_sknock_parse(p->pkt, p->len, &p->k, &v) != KG_SK_E_OK)
+		return -EINVAL;
+	kg_sk_digest(v.body, v.body_len, p->hash);
+	snprintf(rc->green_id, sizeof(rc->green_id), "%s", p->k.green_id);
+	snprintf(rc->red_id, sizeof(rc->red_id), "%s", p->k.red_id);
+	link_pending(rc, p);
+	p->sent = 1;
+	p->next_ms = now_ms + rc->retry_ms;
+	return 0;
 }
 
 enum kg_rc_result kg_rc_answer(struct kg_red_client *rc, const uint8_t *pkt,
@@ -146,16 +211,19 @@ enum kg_rc_result kg_rc_answer(struct kg_red_client *rc, const uint8_t *pkt,
 		return KG_RC_MALFORMED;
 	if (strcmp(a->red_id, rc->red_id) || strcmp(a->green_id, rc->green_id))
 		return KG_RC_WRONG_HOSTS;
-	kg_sk_digest(v.body, v.body_len, h);
-	if (kg_pki_verify_sig(rc->red_cert, h, v.sig, v.sig_len) != KG_PKI_OK)
-		return KG_RC_BAD_SIGNATURE;
+	/* The cheap check first: a flood of spoofed answers costs a hash
+	 * lookup each, not an ECDSA verification. */
 	p = find(rc, a->knock_hash);
 	if (!p)
 		return KG_RC_NOT_PENDING;
+	kg_sk_digest(v.body, v.body_len, h);
+	rc->sig_checks++;
+	if (kg_pki_verify_sig(rc->red_cert, h, v.sig, v.sig_len) != KG_PKI_OK)
+		return KG_RC_BAD_SIGNATURE;
 	*req = p->k;
 	if (cookie)
 		*cookie = p->cookie;
-	p->used = false;
+	unlink_pending(rc, p);
 	return KG_RC_OK;
 }
 
@@ -170,7 +238,8 @@ size_t kg_rc_n_pending(const struct kg_red_client *rc)
 
 /* ---- UDP ---- */
 
-int kg_rc_sock_open(const struct kg_addr *local, uint16_t port, int *fd)
+int kg_rc_sock_open(const struct kg_addr *local, uint16_t port,
+		    const char *ifname, int *fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = kg_addr_to_sockaddr(local, port, &ss);
@@ -178,7 +247,9 @@ int kg_rc_sock_open(const struct kg_addr *local, uint16_t port, int *fd)
 
 	if (s < 0)
 		return -errno;
-	if (bind(s, (struct sockaddr *)&ss, sl) < 0) {
+	if ((ifname && setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, ifname,
+				  (socklen_t)strlen(ifname) + 1) < 0) ||
+	    bind(s, (struct sockaddr *)&ss, sl) < 0) {
 		rc = -errno;
 		close(s);
 		return rc;

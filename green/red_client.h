@@ -33,6 +33,7 @@ struct kg_rc_pending {
 	uint64_t next_ms;                 /* when to resend */
 	unsigned sent;
 	void *cookie;                     /* caller's, returned with the answer */
+	uint32_t next;                    /* hash chain: slot + 1, 0 ends */
 };
 
 struct kg_red_client {
@@ -42,8 +43,11 @@ struct kg_red_client {
 	X509 *red_cert;                   /* red's certificate, not owned */
 	struct kg_rc_pending *p;          /* owned */
 	size_t cap;
+	uint32_t *head;                   /* owned: chains by knock hash */
+	size_t n_head;                    /* a power of two >= cap */
 	unsigned max_sends;               /* first send + retries */
 	unsigned retry_ms;
+	uint64_t sig_checks;              /* answers whose signature was checked */
 };
 
 enum kg_rc_result {
@@ -83,9 +87,18 @@ uint32_t kg_rc_tick(struct kg_red_client *rc, uint64_t now_ms,
 		    void (*gave_up)(void *ctx, const struct kg_rc_pending *p),
 		    void *ctx);
 
-/* An answer received: parse, ids, red's signature, pending match. On
- * KG_RC_OK fills *a and *req (the knock answered), *cookie, and forgets
- * the pending knock (a second copy is then KG_RC_NOT_PENDING). */
+/* Saved knock bytes (a captured knock, for the test tool) made pending
+ * as if just sent at now_ms, so its answer is accepted; the client takes
+ * the green and red ids the knock names. 0, -ENOSPC, -EINVAL (does not
+ * parse). */
+int kg_rc_adopt(struct kg_red_client *rc, const uint8_t *pkt, size_t len,
+		uint64_t now_ms);
+
+/* An answer received: parse, ids, pending match (a hash lookup, so junk
+ * and answers to nothing cost no signature check), then red's
+ * signature. On KG_RC_OK fills *a and *req (the knock answered),
+ * *cookie, and forgets the pending knock (a second copy is then
+ * KG_RC_NOT_PENDING). A bad signature leaves the knock pending. */
 enum kg_rc_result kg_rc_answer(struct kg_red_client *rc, const uint8_t *pkt,
 			       size_t len, struct kg_skanswer *a,
 			       struct kg_sknock *req, void **cookie,
@@ -94,8 +107,12 @@ const char *kg_rc_result_name(enum kg_rc_result r);
 size_t kg_rc_n_pending(const struct kg_red_client *rc);
 
 /* UDP: a socket bound to local (port may be 0) for sending knocks and
- * receiving answers; green's table must let red's answers reach it. */
-int kg_rc_sock_open(const struct kg_addr *local, uint16_t port, int *fd);
+ * receiving answers; with ifname (may be NULL) also bound to that device
+ * (SO_BINDTODEVICE), so nothing arriving on another interface reaches it
+ * even if the table let it in. green's table must let red's answers
+ * reach it. 0 or -errno. */
+int kg_rc_sock_open(const struct kg_addr *local, uint16_t port,
+		    const char *ifname, int *fd);
 int kg_rc_sock_send(int fd, const struct kg_addr *red, uint16_t port,
 		    const uint8_t *pkt, size_t len);
 /* One datagram into buf; *src its sender. Bytes read, or -errno

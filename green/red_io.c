@@ -77,7 +77,7 @@ static ssize_t peer_by_addr(const struct green_red_io *io,
 			    const struct kg_addr *a)
 {
 	for (size_t i = 0; i < io->n; i++)
-		if (kg_addr_eq(&io->peers[i].red.address, a))
+		if (kg_addr_eq(&io->peers[i].red.site_address, a))
 			return (ssize_t)i;
 	return -1;
 }
@@ -129,7 +129,6 @@ static void on_readable(void *ctx, int fd, uint32_t events)
 int green_red_io_open(struct green_red_io *io, const struct green_site_conf *s,
 		      struct kg_evloop *loop, struct kg_err *e)
 {
-	struct kg_addr any = { .family = AF_INET };
 	int r;
 
 	io->fd = -1;
@@ -137,9 +136,17 @@ int green_red_io_open(struct green_red_io *io, const struct green_site_conf *s,
 	if ((r = kg_hostkey_load(&io->key, s->host_key, e)) ||
 	    (r = load_peers(io, s, e)))
 		goto fail;
-	if ((r = kg_rc_sock_open(&any, s->answer_port, &io->fd))) {
-		kg_err_set(e, "answer socket on port %u: %s", s->answer_port,
-			   strerror(-r));
+	/* Knocks and answers travel inside the site link only: the socket
+	 * is bound to green's link address and to the link's interface, so
+	 * knocks leave through it and nothing from elsewhere is read. The
+	 * link must be up (green_site_up) before this. */
+	if ((r = kg_rc_sock_open(&s->address.a, s->answer_port, s->interface,
+				 &io->fd))) {
+		char a[KG_ADDR_STRLEN];
+
+		kg_err_set(e, "answer socket on %s:%u dev %s: %s",
+			   kg_addr_str(&s->address.a, a), s->answer_port,
+			   s->interface, strerror(-r));
 		goto fail;
 	}
 	if (fcntl(io->fd, F_SETFL, O_NONBLOCK) < 0) {
@@ -176,6 +183,23 @@ void green_red_io_close(struct green_red_io *io)
 	io->key = NULL;
 }
 
+/* A send the kernel refused (link down, no route) is logged: it would
+ * otherwise show only as red_silent after the last resend. */
+static void send_logged(struct green_red_io *io, size_t red,
+			const uint8_t *pkt, size_t len)
+{
+	struct green_red_peer *p = &io->peers[red];
+	int r = kg_rc_sock_send(io->fd, &p->red.site_address, p->red.knock_port,
+				pkt, len);
+	char a[KG_ADDR_STRLEN];
+
+	if (r)
+		kg_log_event(KG_LOG_WARNING, "red_knock", "result", "send_failed",
+			     "red", p->red.id, "dst",
+			     kg_addr_str(&p->red.site_address, a),
+			     "error", strerror(-r));
+}
+
 int green_red_io_send(struct green_red_io *io, size_t red,
 		      const struct kg_sknock *k, uint64_t now_ms, void *cookie)
 {
@@ -187,7 +211,7 @@ int green_red_io_send(struct green_red_io *io, size_t red,
 	if (r)
 		return r;
 	/* A lost first send is what the resends are for. */
-	kg_rc_sock_send(io->fd, &p->red.address, p->red.knock_port, pkt, len);
+	send_logged(io, red, pkt, len);
 	return 0;
 }
 
@@ -199,9 +223,8 @@ struct tick_ctx {
 static void resend(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct tick_ctx *t = ctx;
-	struct green_red_peer *p = &t->io->peers[t->red];
 
-	kg_rc_sock_send(t->io->fd, &p->red.address, p->red.knock_port, pkt, len);
+	send_logged(t->io, t->red, pkt, len);
 }
 
 static void gave_up(void *ctx, const struct kg_rc_pending *pend)

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Green's UDP conversation with its reds: one socket bound to [site]
- * answer_port, one signed-knock client (red_client.h) per [red NAME], and
- * the glue to green's event loop. Answers are read here, matched to the
- * red they came from by source address, checked by that red's client
- * (signature, pending) and handed to the owner's callbacks.
+ * Green's UDP conversation with its reds, inside the WireGuard site link:
+ * one socket bound to green's link address ([site] address), [site]
+ * answer_port and the link's interface; knocks go to each red's link
+ * address ([red NAME] site_address). One signed-knock client
+ * (red_client.h) per [red NAME], and the glue to green's event loop.
+ * Answers are read here, matched to the red they came from by source
+ * address, checked by that red's client (pending, then signature) and
+ * handed to the owner's callbacks.
  */
 #ifndef KG_GREEN_RED_IO_H
 #define KG_GREEN_RED_IO_H
@@ -36,8 +39,9 @@ struct green_red_io {
 };
 
 /* Loads green's host key and the reds' certificates (checked against
- * [site] ca/crl with role red when ca is set), opens the socket and
- * watches it on loop. 0 or -errno with e set; on error io is closed. */
+ * [site] ca/crl with role red when ca is set), opens the socket (the site
+ * link must be up: the socket binds its address) and watches it on loop.
+ * 0 or -errno with e set; on error io is closed. */
 int green_red_io_open(struct green_red_io *io, const struct green_site_conf *s,
 		      struct kg_evloop *loop, struct kg_err *e);
 void green_red_io_close(struct green_red_io *io);

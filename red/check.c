@@ -50,7 +50,8 @@ static void refuse(struct kg_red_outcome *o, uint8_t reason)
 	o->plan.answer.lease = 0;
 }
 
-/* Authenticity: the sender is a configured green, the bytes parse, the
+/* Authenticity: the sender is a configured green's site-link address
+ * (the table lets knocks in from nowhere else), the bytes parse, the
  * knock names that green, and its certificate signed them. */
 static int authentic(struct kg_red_state *s, const struct kg_addr *src,
 		     const uint8_t *pkt, size_t len, struct kg_red_outcome *o)
@@ -59,7 +60,7 @@ static int authentic(struct kg_red_state *s, const struct kg_addr *src,
 	enum kg_sk_err pe;
 	X509 *cert;
 
-	o->green = kg_red_green_by_addr(s->cfg, src);
+	o->green = kg_red_green_by_link(s->cfg, src);
 	if (!o->green)
 		return drop(o, "not_green"), -1;
 	pe = kg_sknock_parse(pkt, len, &o->k, &v);

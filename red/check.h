@@ -8,7 +8,7 @@
  * answer. Unit tests drive it with the vector certificate.
  *
  * Red answers nothing it cannot verify: a packet from an address that is
- * not a configured green, that does not parse, names another green, or
+ * not a configured green's site-link address, that does not parse, names another green, or
  * whose signature fails is dropped (KG_V_DROP) and only logged.
  */
 #ifndef KG_RED_CHECK_H

@@ -13,13 +13,16 @@ static const char *const red_keys[] = {
 	"id", "addresses", "knock_port", "ca", "crl", "host_key", "host_cert",
 	"window", "max_lease", "keep", "replay_cache", "max_grants",
 	"knock_group", "scan_group", "tunnel_range", "never_ban", "management",
-	"scan_ports", "scan_window", "ban_time", "log_level", NULL,
+	"scan_ports", "scan_window", "ban_time", "log_level", "knock_rate",
+	"knock_burst", NULL,
 };
 static const char *const site_keys[] = {
 	"interface", "private_key", "listen_port", "address",
 	"peer_public_key", "peer_endpoint", "peer_address", NULL,
 };
-static const char *const green_keys[] = { "address", "cert", NULL };
+static const char *const green_keys[] = {
+	"address", "link_address", "cert", NULL
+};
 static const char *const service_keys[] = { "port", "pool", "proto", NULL };
 
 static int line_of(const struct kg_conf *c, const char *sec, const char *key)
@@ -103,7 +106,7 @@ static int red_section(struct kg_red_config *rc, const struct kg_conf *c,
 		       const char *base, struct kg_err *e)
 {
 	struct kg_prefix p[KG_RED_MAX_ADDRS];
-	uint64_t u[12];
+	uint64_t u[14];
 	int r;
 
 	if ((r = kg_conf_check_keys(c, "red", red_keys, e)) ||
@@ -131,6 +134,8 @@ static int red_section(struct kg_red_config *rc, const struct kg_conf *c,
 	    (r = get_u(c, "red", "scan_ports", 10, 1, 1024, &u[8], e)) ||
 	    (r = get_u(c, "red", "scan_window", 60, 1, 3600, &u[9], e)) ||
 	    (r = get_u(c, "red", "ban_time", 600, 1, 86400, &u[10], e)) ||
+	    (r = get_u(c, "red", "knock_rate", 0, 1, 1000000, &u[11], e)) ||
+	    (r = get_u(c, "red", "knock_burst", 0, 1, 1 << 20, &u[12], e)) ||
 	    (r = get_prefixes(c, "red", "never_ban", rc->never_ban,
 			      KG_RED_MAX_NEVER_BAN, &rc->n_never_ban, e)) ||
 	    (r = get_prefixes(c, "red", "management", rc->mgmt,
@@ -154,6 +159,14 @@ static int red_section(struct kg_red_config *rc, const struct kg_conf *c,
 	rc->scan_ports = (unsigned)u[8];
 	rc->scan_window = (unsigned)u[9];
 	rc->ban_time = (unsigned)u[10];
+	/* Sized for the grants, per green: green renews a grant once a third
+	 * of its lease has passed and its shortest lease is 10 s, so a grant
+	 * costs at most ~0.3 knocks/s, plus its open and close: 0.4/s. The
+	 * burst lets every grant of a green re-open at once (red restarted). */
+	rc->knock_rate = u[11] ? (uint32_t)u[11] :
+			 rc->max_grants * 2 / 5 > 20 ? (rc->max_grants * 2 + 4) / 5 : 20;
+	rc->knock_burst = u[12] ? (uint32_t)u[12] :
+			  rc->max_grants > 20 ? rc->max_grants : 20;
 	return 0;
 }
 
@@ -267,10 +280,43 @@ static int green_section(struct kg_red_config *rc, const struct kg_conf *c,
 	snprintf(g->id, sizeof(g->id), "%s", name);
 	if ((r = kg_conf_check_keys(c, sec, green_keys, e)) ||
 	    (r = get_addr(c, sec, "address", &g->addr, e)) ||
+	    (kg_conf_find(c, sec, "link_address") &&
+	     (r = get_addr(c, sec, "link_address", &g->link, e))) ||
 	    (r = get_copy(c, sec, "cert", NULL, true, base, g->cert,
 			  sizeof(g->cert), e)))
 		return r;
 	rc->n_greens++;
+	return 0;
+}
+
+/* Knocks come only through the site link, from each green's link
+ * address: a lone green defaults to [site] peer_address (the link's other
+ * end); with several, each must say which address is its own. */
+static int green_links(struct kg_red_config *rc, const struct kg_conf *c,
+		       struct kg_err *e)
+{
+	char sec[KG_SK_ID_MAX + 16], a[KG_ADDR_STRLEN];
+
+	for (size_t i = 0; i < rc->n_greens; i++) {
+		struct kg_red_green *g = &rc->greens[i];
+
+		snprintf(sec, sizeof(sec), "green %s", g->id);
+		if (!g->link.family && rc->n_greens == 1)
+			g->link = rc->site.peer_address;
+		if (!g->link.family)
+			return bad(c, sec, "link_address",
+				   "required with more than one [green NAME]",
+				   "", e);
+		if (kg_prefix_contains(&rc->tunnel_range, &g->link))
+			return bad(c, sec, "link_address",
+				   "an address outside tunnel_range",
+				   kg_addr_str(&g->link, a), e);
+		for (size_t j = 0; j < i; j++)
+			if (kg_addr_eq(&rc->greens[j].link, &g->link))
+				return bad(c, sec, "link_address",
+					   "one address per green",
+					   kg_addr_str(&g->link, a), e);
+	}
 	return 0;
 }
 
@@ -359,16 +405,44 @@ int kg_red_config_from(struct kg_red_config *rc, const struct kg_conf *c,
 	if (rc->n_greens == 0)
 		return bad(c, "red", "id", "at least one [green NAME] section",
 			   rc->id, e);
+	if ((r = green_links(rc, c, e)))
+		return r;
 	return check_pools(rc, c, e);
 }
 
-const struct kg_red_green *kg_red_green_by_addr(const struct kg_red_config *rc,
+const struct kg_red_green *kg_red_green_by_link(const struct kg_red_config *rc,
 						const struct kg_addr *a)
 {
 	for (size_t i = 0; i < rc->n_greens; i++)
-		if (kg_addr_eq(&rc->greens[i].addr, a))
+		if (kg_addr_eq(&rc->greens[i].link, a))
 			return &rc->greens[i];
 	return NULL;
+}
+
+static size_t put_host(struct kg_prefix *out, size_t n, size_t cap,
+		       const struct kg_addr *a)
+{
+	if (n == cap)
+		return n;
+	out[n].a = *a;
+	out[n].len = a->family == AF_INET ? 32 : 128;
+	return n + 1;
+}
+
+size_t kg_red_never_ban(const struct kg_red_config *rc, struct kg_prefix *out,
+			size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rc->n_never_ban && n < cap; i++)
+		out[n++] = rc->never_ban[i];
+	for (size_t i = 0; i < rc->n_greens; i++) {
+		n = put_host(out, n, cap, &rc->greens[i].addr);
+		n = put_host(out, n, cap, &rc->greens[i].link);
+	}
+	if (n < cap)
+		out[n++] = rc->tunnel_range;
+	return n;
 }
 
 const struct kg_red_service *kg_red_service_by_name(

@@ -24,7 +24,8 @@
 
 struct kg_red_green {
 	char id[KG_SK_ID_MAX + 1];
-	struct kg_addr addr;
+	struct kg_addr addr;              /* inside address: site WireGuard */
+	struct kg_addr link;              /* site-link address: its knocks */
 	char cert[KG_RED_PATH_MAX];
 };
 
@@ -57,6 +58,7 @@ struct kg_red_config {
 	uint32_t max_lease;               /* cap on a knock's lifetime */
 	uint32_t keep;                    /* idempotency cache after a lease */
 	uint32_t replay_cache, max_grants;
+	uint32_t knock_rate, knock_burst; /* per green, knocks/s and packets */
 	uint16_t knock_group, scan_group; /* NFLOG groups */
 	struct kg_prefix tunnel_range;
 	struct kg_prefix never_ban[KG_RED_MAX_NEVER_BAN];
@@ -78,8 +80,18 @@ struct kg_red_config {
 int kg_red_config_from(struct kg_red_config *rc, const struct kg_conf *c,
 		       const char *base_dir, struct kg_err *e);
 
-const struct kg_red_green *kg_red_green_by_addr(const struct kg_red_config *rc,
+/* The green whose site-link address is a (knocks come only from there),
+ * or NULL. */
+const struct kg_red_green *kg_red_green_by_link(const struct kg_red_config *rc,
 						const struct kg_addr *a);
+
+/* Every prefix red must never ban: never_ban, each green's inside and
+ * site-link address, the tunnel range. Writes at most cap into out (the
+ * caller's array) and returns how many it wrote; KG_RED_NEVER_BAN_MAX
+ * always suffices. */
+#define KG_RED_NEVER_BAN_MAX (KG_RED_MAX_NEVER_BAN + 2 * KG_RED_MAX_GREENS + 1)
+size_t kg_red_never_ban(const struct kg_red_config *rc, struct kg_prefix *out,
+			size_t cap);
 const struct kg_red_service *kg_red_service_by_name(
 	const struct kg_red_config *rc, const char *name);
 

@@ -66,7 +66,7 @@ static void on_timer(void *ctx)
 
 static int new_ips(struct red *r, struct kg_err *e)
 {
-	struct kg_prefix nb[KG_RED_MAX_NEVER_BAN + KG_RED_MAX_GREENS];
+	struct kg_prefix nb[KG_RED_NEVER_BAN_MAX];
 	struct kg_ips_config ic = {
 		.scan_ports = r->cfg.scan_ports, .window_s = r->cfg.scan_window,
 		.ban_s = r->cfg.ban_time, .invalid_knocks = 5,
@@ -75,14 +75,8 @@ static int new_ips(struct red *r, struct kg_err *e)
 	struct kg_ips_ops ops = { red_ban, red_unban, red_exempt, NULL, r };
 	int rc;
 
-	/* greens are never banned, whatever the config says */
-	for (size_t i = 0; i < r->cfg.n_never_ban; i++)
-		nb[ic.n_never_ban++] = r->cfg.never_ban[i];
-	for (size_t i = 0; i < r->cfg.n_greens; i++) {
-		nb[ic.n_never_ban].a = r->cfg.greens[i].addr;
-		nb[ic.n_never_ban++].len =
-			r->cfg.greens[i].addr.family == AF_INET ? 32 : 128;
-	}
+	/* greens (both addresses) and the tunnel range, whatever the config */
+	ic.n_never_ban = kg_red_never_ban(&r->cfg, nb, KG_RED_NEVER_BAN_MAX);
 	rc = kg_ips_new(&r->ips, &ic, &ops);
 	if (rc)
 		kg_err_set(e, "ips: %s", strerror(-rc));

@@ -4,7 +4,10 @@
  * with green/red_client.c: build, sign with the given host key, send to
  * red, resend a bounded number of times, verify and print red's answer.
  * -o saves the knock's bytes, -i sends saved bytes again as they are (a
- * captured knock replayed). Prints one line of key=value pairs.
+ * captured knock replayed). Green sends knocks inside the site link, so
+ * the tests run this in green's namespace with -b green's link address
+ * (-I the site interface to pin it there) and red's link address as
+ * RED_ADDR. Prints one line of key=value pairs.
  * Exit: 0 granted/closed, 3 refused, 4 no (valid) answer, 1 error.
  */
 #include <errno.h>
@@ -23,7 +26,7 @@
 #include "red_client.h"
 
 struct opts {
-	const char *key, *cert, *save, *replay, *bind;
+	const char *key, *cert, *save, *replay, *bind, *dev;
 	struct kg_sknock k;
 	long offset;
 	unsigned wait_ms;
@@ -45,6 +48,7 @@ static void usage(void)
 		"usage: kg-sknock-send -k GREEN_KEY -C RED_CERT -g GREEN_ID -r RED_ID\n"
 		"        -a open|renew|close -s SESSION -q SEQ -c CLIENT -S SERVICE\n"
 		"        [-l LIFETIME] [-T OFFSET_S] [-w WAIT_MS] [-b LOCAL_ADDR]\n"
+		"        [-I IFNAME]\n"
 		"        [-o SAVE_FILE | -i REPLAY_FILE] RED_ADDR PORT\n");
 }
 
@@ -60,7 +64,7 @@ static int parse(int argc, char **argv, struct opts *o, char *g, char *r)
 
 	o->k.lifetime = 60;
 	o->wait_ms = 700;
-	while ((c = getopt(argc, argv, "k:C:g:r:a:s:q:c:S:l:T:w:b:o:i:")) != -1) {
+	while ((c = getopt(argc, argv, "k:C:g:r:a:s:q:c:S:l:T:w:b:I:o:i:")) != -1) {
 		switch (c) {
 		case 'k': o->key = optarg; break;
 		case 'C': o->cert = optarg; break;
@@ -75,6 +79,7 @@ static int parse(int argc, char **argv, struct opts *o, char *g, char *r)
 		case 'T': o->offset = strtol(optarg, NULL, 0); break;
 		case 'w': o->wait_ms = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'b': o->bind = optarg; break;
+		case 'I': o->dev = optarg; break;
 		case 'o': o->save = optarg; break;
 		case 'i': o->replay = optarg; break;
 		default: return -1;
@@ -119,23 +124,15 @@ static void gave_up_cb(void *ctx, const struct kg_rc_pending *p)
 /* A saved knock, pending as if we had just sent it. */
 static int load_replay(struct kg_red_client *rc, const char *path, uint64_t now)
 {
-	struct kg_rc_pending *p = &rc->p[0];
-	struct kg_sk_view v;
+	uint8_t buf[KG_SK_PACKET_MAX];
+	size_t n;
 	FILE *f = fopen(path, "rb");
 
 	if (!f)
 		return -errno;
-	p->len = fread(p->pkt, 1, sizeof(p->pkt), f);
+	n = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
-	if (kg_sknock_parse(p->pkt, p->len, &p->k, &v) != KG_SK_E_OK)
-		return -EINVAL;
-	kg_sk_digest(v.body, v.body_len, p->hash);
-	snprintf(rc->green_id, sizeof(rc->green_id), "%s", p->k.green_id);
-	snprintf(rc->red_id, sizeof(rc->red_id), "%s", p->k.red_id);
-	p->used = true;
-	p->sent = 1;
-	p->next_ms = now + rc->retry_ms;
-	return 0;
+	return kg_rc_adopt(rc, buf, n, now);
 }
 
 static int start(struct kg_red_client *rc, const struct opts *o,
@@ -228,7 +225,7 @@ int main(int argc, char **argv)
 	local.family = o.red.family;
 	if ((o.bind && kg_addr_parse(o.bind, &local)) ||
 	    start(&rc, &o, key, cert, g, r, &pkt, &len) ||
-	    kg_rc_sock_open(&local, 0, &io.fd)) {
+	    kg_rc_sock_open(&local, 0, o.dev, &io.fd)) {
 		fprintf(stderr, "kg-sknock-send: cannot build, sign or bind\n");
 		goto out;
 	}

@@ -2,9 +2,10 @@
 /*
  * A knock from the NFLOG knock group: decide (check.c), apply to nftables
  * (apply.c), record, log one record, answer. The answer leaves through a
- * fresh UDP socket connected to the knock's source: nothing on red binds
- * or listens for knocks, and the kernel delivers nothing to that socket
- * that the table does not let in (it lets nothing in).
+ * fresh UDP socket connected to the knock's source, a green's site-link
+ * address, so it goes back inside the WireGuard link: nothing on red
+ * binds or listens for knocks, and the kernel delivers nothing to that
+ * socket that the table does not let in (it lets nothing in).
  */
 #include "red.h"
 
@@ -18,7 +19,6 @@
 #include <unistd.h>
 
 #include "crypto.h"
-#include "ips.h"
 #include "log.h"
 #include "pki.h"
 #include "time.h"
@@ -112,10 +112,10 @@ void red_on_knock(struct red *r, const struct kg_nflog_pkt *p)
 		rnd = (uint32_t)now;
 	kg_red_check(&r->st, &p->pkt.src, p->pkt.payload, p->pkt.payload_len,
 		     now, mono, rnd, &o);
+	/* Only a green's link address reaches this group (rules.c): a drop
+	 * here is logged, never fed to the IPS, which could only ban green. */
 	if (o.verdict == KG_V_DROP) {
 		log_outcome(&o, &p->pkt, NULL);
-		if (!o.green && r->ips)
-			kg_ips_invalid_knock(r->ips, &p->pkt.src);
 		return;
 	}
 	if (!strcmp(o.result, "accepted")) {

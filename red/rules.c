@@ -50,7 +50,8 @@ static bool put_prefixes(struct sb *b, const struct kg_prefix *p, size_t n,
 static void put_set(struct sb *b, const char *name, const char *type,
 		    const struct kg_prefix *p, size_t n, int family)
 {
-	put(b, "\tset %s { type %s; flags interval; ", name, type);
+	/* auto-merge: a green listed in never_ban as well is no conflict */
+	put(b, "\tset %s { type %s; flags interval; auto-merge; ", name, type);
 	if (p) {
 		struct sb probe = *b;
 
@@ -63,30 +64,65 @@ static void put_set(struct sb *b, const char *name, const char *type,
 	put(b, "}\n");
 }
 
-static void greens_as_prefixes(const struct kg_red_config *c,
-			       struct kg_prefix *out)
+/* "inside" picks each green's inside address, else its link address. */
+static size_t greens_as_prefixes(const struct kg_red_config *c, bool inside,
+				 struct kg_prefix *out)
 {
 	for (size_t i = 0; i < c->n_greens; i++) {
-		out[i].a = c->greens[i].addr;
-		out[i].len = c->greens[i].addr.family == AF_INET ? 32 : 128;
+		out[i].a = inside ? c->greens[i].addr : c->greens[i].link;
+		out[i].len = out[i].a.family == AF_INET ? 32 : 128;
 	}
+	return c->n_greens;
 }
 
 static void sets(struct sb *b, const struct kg_red_config *c)
 {
-	struct kg_prefix g[KG_RED_MAX_GREENS];
+	struct kg_prefix g[KG_RED_MAX_GREENS], nb[KG_RED_NEVER_BAN_MAX];
+	size_t n_nb = kg_red_never_ban(c, nb, KG_RED_NEVER_BAN_MAX);
 
-	greens_as_prefixes(c, g);
+	greens_as_prefixes(c, true, g);
 	put_set(b, "greens4", "ipv4_addr", g, c->n_greens, AF_INET);
 	put_set(b, "greens6", "ipv6_addr", g, c->n_greens, AF_INET6);
-	put_set(b, "never_ban4", "ipv4_addr", c->never_ban, c->n_never_ban, AF_INET);
-	put_set(b, "never_ban6", "ipv6_addr", c->never_ban, c->n_never_ban, AF_INET6);
+	greens_as_prefixes(c, false, g);
+	put_set(b, "links4", "ipv4_addr", g, c->n_greens, AF_INET);
+	put_set(b, "links6", "ipv6_addr", g, c->n_greens, AF_INET6);
+	/* never_ban, greens (both addresses), the tunnel range */
+	put_set(b, "never_ban4", "ipv4_addr", nb, n_nb, AF_INET);
+	put_set(b, "never_ban6", "ipv6_addr", nb, n_nb, AF_INET6);
 	put_set(b, "mgmt4", "ipv4_addr", c->mgmt, c->n_mgmt, AF_INET);
 	put_set(b, "mgmt6", "ipv6_addr", c->mgmt, c->n_mgmt, AF_INET6);
 	put(b, "\tset " KG_RED_SET_BANNED4 " { type ipv4_addr; flags timeout; size 65536; }\n");
 	put(b, "\tset " KG_RED_SET_BANNED6 " { type ipv6_addr; flags timeout; size 65536; }\n");
 	put(b, "\tmap " KG_RED_SET_GRANTS " { type ipv4_addr . inet_service : inet_service; flags timeout; }\n");
 	put(b, "\tset " KG_RED_SET_ALLOWED " { type ipv4_addr . inet_service; flags timeout; }\n");
+	/* knock-port drops that reach neither NFLOG nor the IPS, visible here */
+	put(b, "\tcounter " KG_RED_CTR_KNOCK_FOREIGN " { }\n");
+	put(b, "\tcounter " KG_RED_CTR_KNOCK_LIMITED " { }\n");
+}
+
+/* The host keeps its neighbours and its DHCP lease: accepted before the
+ * reverse-path check (a DHCP offer's or DAD's source has no route yet). */
+static void host_basics(struct sb *b)
+{
+	put(b, "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } ip6 hoplimit 255 accept\n"
+	       "\t\tudp sport 67 udp dport 68 accept\n"
+	       "\t\tudp sport 547 udp dport 546 accept\n");
+}
+
+/* Anti-spoofing, before conntrack and before any rule that counts: a
+ * packet whose source red would not route back out of the interface it
+ * came in on (a tunnel-range, site-link or green source on the inside
+ * network, a forged outside source) is dropped here, unlogged. */
+static void antispoof(struct sb *b)
+{
+	put(b, "\tchain antispoof {\n"
+	       "\t\ttype filter hook prerouting priority raw; policy accept;\n"
+	       "\t\tiif lo accept\n"
+	       "\t\tip saddr @mgmt4 accept\n"
+	       "\t\tip6 saddr @mgmt6 accept\n");
+	host_basics(b);
+	put(b, "\t\tfib saddr . iif oif missing drop\n"
+	       "\t}\n");
 }
 
 static void prerouting(struct sb *b, const struct kg_red_config *c)
@@ -103,46 +139,65 @@ static void prerouting(struct sb *b, const struct kg_red_config *c)
 	put(b, "\t}\n");
 }
 
-/* knocks: to the daemon through NFLOG only, never to a socket; a flood
- * from one source cannot crowd out the others */
+/* Knocks: only through the site link, only from a green's link address,
+ * to the daemon through NFLOG only (never to a socket), one rate limit
+ * per green sized for the grants. Everything else sent to the knock port
+ * is dropped without a log line and without reaching the IPS: nobody
+ * else has a reason to send there, and counting forged sources is how an
+ * insider got a green banned. */
 static void knocks(struct sb *b, const struct kg_red_config *c)
 {
-	put(b, "\t\tudp dport %u meter knock4 { ip saddr limit rate 20/second } log group %u prefix \"knock\" drop\n",
-	    c->knock_port, c->knock_group);
-	put(b, "\t\tudp dport %u meter knock6 { ip6 saddr & ffff:ffff:ffff:ffff:: limit rate 20/second } log group %u prefix \"knock\" drop\n",
-	    c->knock_port, c->knock_group);
-	put(b, "\t\tudp dport %u drop\n", c->knock_port);
+	const char *ifn = c->site.interface;
+	char a[KG_ADDR_STRLEN];
+
+	for (size_t i = 0; i < c->n_greens; i++) {
+		const struct kg_addr *l = &c->greens[i].link;
+
+		put(b, "\t\tiifname \"%s\" %s saddr %s udp dport %u limit rate %u/second burst %u packets log group %u prefix \"knock\" drop\n",
+		    ifn, l->family == AF_INET ? "ip" : "ip6", kg_addr_str(l, a),
+		    c->knock_port, c->knock_rate, c->knock_burst, c->knock_group);
+	}
+	put(b, "\t\tiifname \"%s\" ip saddr @links4 udp dport %u counter name " KG_RED_CTR_KNOCK_LIMITED " drop\n",
+	    ifn, c->knock_port);
+	put(b, "\t\tiifname \"%s\" ip6 saddr @links6 udp dport %u counter name " KG_RED_CTR_KNOCK_LIMITED " drop\n",
+	    ifn, c->knock_port);
+	put(b, "\t\tudp dport %u counter name " KG_RED_CTR_KNOCK_FOREIGN " drop\n",
+	    c->knock_port);
 }
 
 static void input_head(struct sb *b, const struct kg_red_config *c)
-{
-	put(b, "\tchain input {\n"
-	       "\t\ttype filter hook input priority filter; policy drop;\n"
-	       "\t\tiif lo accept\n"
-	       "\t\tip saddr @mgmt4 accept\n"
-	       "\t\tip6 saddr @mgmt6 accept\n"
-	       /* the host must keep its neighbours and its DHCP lease */
-	       "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } ip6 hoplimit 255 accept\n"
-	       "\t\tudp sport 67 udp dport 68 accept\n"
-	       "\t\tudp sport 547 udp dport 546 accept\n");
-	knocks(b, c);
-	/* bans: after the knock port (a valid knock lifts a ban), before
-	 * anything else; greens and never_ban are never banned */
-	put(b, "\t\tip saddr != @greens4 ip saddr != @never_ban4 ip saddr @" KG_RED_SET_BANNED4 " drop\n");
-	put(b, "\t\tip6 saddr != @greens6 ip6 saddr != @never_ban6 ip6 saddr & ffff:ffff:ffff:ffff:: @" KG_RED_SET_BANNED6 " drop\n");
-}
-
-static void input_site(struct sb *b, const struct kg_red_config *c)
 {
 	char r[KG_ADDR_STRLEN];
 	const char *ifn = c->site.interface;
 
 	kg_addr_str(&c->tunnel_range.a, r);
-	put(b, "\t\tip saddr @greens4 udp dport %u accept\n", c->site.listen_port);
-	put(b, "\t\tip6 saddr @greens6 udp dport %u accept\n", c->site.listen_port);
-	/* an inside host cannot pose as a granted client */
+	put(b, "\tchain input {\n"
+	       "\t\ttype filter hook input priority filter; policy drop;\n"
+	       "\t\tiif lo accept\n");
+	/* an inside host cannot pose as a granted client or as green's end
+	 * of the link, whatever the routing table says: before management,
+	 * knocks and bans */
 	put(b, "\t\tip saddr %s/%u iifname != \"%s\" drop\n", r,
 	    c->tunnel_range.len, ifn);
+	put(b, "\t\tip saddr @links4 iifname != \"%s\" drop\n", ifn);
+	put(b, "\t\tip6 saddr @links6 iifname != \"%s\" drop\n", ifn);
+	put(b, "\t\tip saddr @mgmt4 accept\n"
+	       "\t\tip6 saddr @mgmt6 accept\n");
+	host_basics(b);
+	knocks(b, c);
+	/* the site link's WireGuard from the greens' inside addresses */
+	put(b, "\t\tip saddr @greens4 udp dport %u accept\n", c->site.listen_port);
+	put(b, "\t\tip6 saddr @greens6 udp dport %u accept\n", c->site.listen_port);
+	/* bans: never a green (either address), never_ban or the tunnel
+	 * range, whatever the IPS was fed */
+	put(b, "\t\tip saddr != @never_ban4 ip saddr @" KG_RED_SET_BANNED4 " drop\n");
+	put(b, "\t\tip6 saddr != @never_ban6 ip6 saddr & ffff:ffff:ffff:ffff:: @" KG_RED_SET_BANNED6 " drop\n");
+}
+
+static void input_site(struct sb *b, const struct kg_red_config *c)
+{
+	const char *ifn = c->site.interface;
+
 	/* every packet of a mapped flow, not only the first */
 	put(b, "\t\tiifname \"%s\" meta l4proto { tcp, udp } ip saddr . ct original proto-dst @" KG_RED_SET_ALLOWED " accept\n",
 	    ifn);
@@ -169,6 +224,7 @@ int kg_red_render_rules(const struct kg_red_config *c, char *out, size_t cap)
 	out[0] = '\0';
 	put(&b, "table inet " KG_RED_TABLE " {\n");
 	sets(&b, c);
+	antispoof(&b);
 	prerouting(&b, c);
 	input_head(&b, c);
 	input_site(&b, c);

@@ -4,14 +4,21 @@
  * reload through lib/nft.h. Pure: config in, text out, so a unit test can
  * read it. What the table does (DESIGN.md "Security decisions"):
  *
- *  - input policy drop; everything dropped is logged: knock-port packets
- *    to the knock NFLOG group with a per-source rate limit, the rest to
- *    the scan group (rate-limited) for lib/ips;
- *  - banned sources dropped before anything but the knock port; greens
- *    and never_ban are never banned (the IPS skips them; their set is
- *    checked here too);
- *  - the site link's WireGuard port only from the greens; tunnel-range
- *    sources only from the site interface;
+ *  - prerouting (priority raw): reverse-path check with fib, so a source
+ *    red would not route back out of its arrival interface is dropped
+ *    before conntrack and before anything counts it;
+ *  - input policy drop; tunnel-range and green link-address sources only
+ *    from the site interface, first of all;
+ *  - knocks only from each green's link address on the site interface,
+ *    one rate limit per green sized for the grants, to the knock NFLOG
+ *    group; anything else to the knock port is dropped uncounted (named
+ *    counters only: no NFLOG, no IPS);
+ *  - everything else dropped is logged to the scan group (rate-limited)
+ *    for lib/ips; banned sources are dropped after the knock and site
+ *    WireGuard rules; greens (inside and link addresses), never_ban and
+ *    the tunnel range are never banned (the IPS skips them; the ban rule
+ *    skips them too);
+ *  - the site link's WireGuard port only from the greens;
  *  - grants: the map "grants4" (client . granted port : real port)
  *    redirects new connections, and the set "allowed4" (client . granted
  *    port, matched on conntrack's original destination port) is checked on
@@ -32,6 +39,8 @@
 #define KG_RED_SET_ALLOWED "allowed4"
 #define KG_RED_SET_BANNED4 "banned4"
 #define KG_RED_SET_BANNED6 "banned6"
+#define KG_RED_CTR_KNOCK_FOREIGN "knock_foreign"   /* not a green's link */
+#define KG_RED_CTR_KNOCK_LIMITED "knock_limited"   /* a green over its rate */
 
 /* Writes the "table inet knockgate { ... }" text into out. 0, or
  * -ENOSPC if cap is too small (32 KiB is ample for any valid config). */

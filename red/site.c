@@ -121,8 +121,8 @@ static int uapi_set(const struct kg_red_config *c, const char *priv_hex,
 	char req[1024], pub_hex[2 * KG_KEY_LEN + 1], ep[KG_ADDR_STRLEN + 16] = "";
 	char rng[KG_ADDR_STRLEN], peer[KG_ADDR_STRLEN], a[KG_ADDR_STRLEN];
 	char ans[256] = "";
-	int fd, rc = 0;
-	ssize_t n;
+	int fd, rc = 0, n;
+	ssize_t got;
 
 	if (key_hex(c->site.peer_public_key, pub_hex)) {
 		kg_err_set(e, "[site] peer_public_key: not a base64 key");
@@ -134,13 +134,28 @@ static int uapi_set(const struct kg_red_config *c, const char *priv_hex,
 			 kg_addr_str(&c->site.peer_endpoint, a),
 			 c->site.peer_endpoint.family == AF_INET6 ? "]" : "",
 			 c->site.peer_port);
-	snprintf(req, sizeof(req),
-		 "set=1\nprivate_key=%s\nlisten_port=%u\nreplace_peers=true\n"
-		 "public_key=%s\n%spersistent_keepalive_interval=25\n"
-		 "replace_allowed_ips=true\nallowed_ip=%s/%u\nallowed_ip=%s/32\n\n",
-		 priv_hex, c->site.listen_port, pub_hex, ep,
-		 kg_addr_str(&c->tunnel_range.a, rng), c->tunnel_range.len,
-		 kg_addr_str(&c->site.peer_address, peer));
+	n = snprintf(req, sizeof(req),
+		     "set=1\nprivate_key=%s\nlisten_port=%u\nreplace_peers=true\n"
+		     "public_key=%s\n%spersistent_keepalive_interval=25\n"
+		     "replace_allowed_ips=true\nallowed_ip=%s/%u\nallowed_ip=%s/32\n",
+		     priv_hex, c->site.listen_port, pub_hex, ep,
+		     kg_addr_str(&c->tunnel_range.a, rng), c->tunnel_range.len,
+		     kg_addr_str(&c->site.peer_address, peer));
+	/* knocks come from the greens' link addresses: the peer may use them */
+	for (size_t i = 0; i < c->n_greens && n > 0 && (size_t)n < sizeof(req); i++)
+		if (!kg_addr_eq(&c->greens[i].link, &c->site.peer_address))
+			n += snprintf(req + n, sizeof(req) - (size_t)n,
+				      "allowed_ip=%s/%u\n",
+				      kg_addr_str(&c->greens[i].link, a),
+				      c->greens[i].link.family == AF_INET ? 32 : 128);
+	if (n > 0 && (size_t)n < sizeof(req) - 1) {
+		req[n++] = '\n';
+		req[n] = '\0';
+	} else {
+		kg_err_set(e, "[site]: the WireGuard configuration is too long");
+		kg_wipe(req, sizeof(req));
+		return -EINVAL;
+	}
 	fd = uapi_connect(c->site.interface);
 	if (fd < 0) {
 		kg_err_set(e, "wireguard-go UAPI for %s: %s", c->site.interface,
@@ -150,8 +165,8 @@ static int uapi_set(const struct kg_red_config *c, const char *priv_hex,
 	}
 	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
 		rc = -errno;
-	n = rc ? 0 : read(fd, ans, sizeof(ans) - 1);
-	if (!rc && (n <= 0 || !strstr(ans, "errno=0\n"))) {
+	got = rc ? 0 : read(fd, ans, sizeof(ans) - 1);
+	if (!rc && (got <= 0 || !strstr(ans, "errno=0\n"))) {
 		kg_err_set(e, "wireguard-go refused the site configuration");
 		rc = -EIO;
 	}

@@ -35,6 +35,8 @@ peer_endpoint = 203.0.113.1:51821
 
 [green green1]
 address = 203.0.113.1
+# second knocks come through the site link, from green's end of it
+link_address = 10.89.0.1
 cert = $etc/green.pem
 
 [service web]

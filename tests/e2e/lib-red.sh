@@ -5,7 +5,13 @@
 # namespace signed by tests with red/kg-sknock-send.
 #
 #   red_setup            lab + testbed + red started + site link up
-#   red_knock ROLE ARGS  kg-sknock-send from ROLE to red (prints result=...)
+#   red_knock ARGS       kg-sknock-send from green's end of the site link
+#                        (10.89.0.1, through the link) to red's (10.89.0.2),
+#                        as green sends second knocks (prints result=...)
+#   red_knock_from ROLE ADDR ARGS   the same from ROLE to red's ADDR
+#                        (e.g. the insider to red's inside address)
+#   red_knock_counter NAME   packets of red's named counter (knock_foreign:
+#                        knock-port packets dropped uncounted)
 #   red_map              red's grants4 map, one element a line
 
 RED_SEND="$KG_BUILD/red/kg-sknock-send"
@@ -101,14 +107,26 @@ red_setup() {
 	tb_log "red up, site link up (green 10.89.0.1 <-> red 10.89.0.2)"
 }
 
-# red_knock FROM [kg-sknock-send options...]: a knock to red's knock port,
-# signed by green1's lab key unless -k is given later in the options.
-red_knock() {
-	local from=$1
-	shift
+# red_knock_from ROLE ADDR [kg-sknock-send options...]: a knock from ROLE
+# to ADDR's knock port, signed by green1's lab key unless -k is given
+# later in the options.
+red_knock_from() {
+	local from=$1 to=$2
+	shift 2
 	tb_exec "$from" "$RED_SEND" -k "$LAB/green/host.key" -C "$LAB/red/host.pem" \
 		-g green1 -r red1 -c 10.88.1.10 -S web -s 1 -q 1 -a open "$@" \
-		"$(tb_addr red in 4)" 62202 || true
+		"$to" 62202 || true
+}
+
+# red_knock [kg-sknock-send options...]: as green sends them, inside the
+# site link: from 10.89.0.1 on green's site interface to 10.89.0.2.
+red_knock() {
+	red_knock_from green 10.89.0.2 -b 10.89.0.1 -I "$(tb_ifname gs0)" "$@"
+}
+
+red_knock_counter() {
+	tb_exec red nft list counter inet knockgate "$1" 2>/dev/null |
+		sed -nE 's/.*packets ([0-9]+).*/\1/p'
 }
 
 red_map() {

@@ -18,7 +18,7 @@ tb_up
 red_setup
 red4=$(tb_addr red in 4)
 
-out=$(red_knock green -S web -s 3 -q 1 -l 60)
+out=$(red_knock -S web -s 3 -q 1 -l 60)
 port=$(echo "$out" | sed -E 's/.*port=([0-9]+).*/\1/')
 case $out in result=granted*) ;; *) tb_fail "open: $out" ;; esac
 tb_log "live session: web granted at 10.89.0.2:$port for 10.88.1.10"

@@ -18,7 +18,7 @@ tb_init
 tb_up
 red_setup
 
-out=$(red_knock green -S web -s 7 -q 1 -a open)
+out=$(red_knock -S web -s 7 -q 1 -a open)
 tb_log "open web: $out"
 case $out in result=granted\ port=4[0-9][0-9][0-9][0-9]\ *) ;; *) tb_fail "open not granted: $out" ;; esac
 port=$(echo "$out" | sed -E 's/.*port=([0-9]+).*/\1/')
@@ -38,7 +38,7 @@ tb_log "ok: the real port 8080 is not reachable, even from 10.88.1.10"
 tb_tcp_probe insider "$(tb_addr red in 4)" "$port" && tb_fail "insider reached granted port"
 tb_log "ok: the insider does not reach port $port"
 
-again=$(red_knock green -S web -s 7 -q 1 -a open)
+again=$(red_knock -S web -s 7 -q 1 -a open)
 # the same grant: same port, and the lease said as what is left of the
 # same end (a duration on the wire), never more than the first answer's
 l1=$(sed -nE 's/.* lease=([0-9]+).*/\1/p' <<<"$out")
@@ -49,7 +49,7 @@ grep -qE "event=sknock result=repeat .*seq=1 port=$port" "$TB_DIR/red.log" || tb
 tb_log "ok: the same open again (re-signed) is answered from the cache: $again"
 
 # a stream that sends every 100 ms over the granted port
-sout=$(red_knock green -S stream -s 7 -q 1 -a open)
+sout=$(red_knock -S stream -s 7 -q 1 -a open)
 sport=$(echo "$sout" | sed -E 's/.*port=([0-9]+).*/\1/')
 tb_log "open stream: $sout"
 tb_start green reader "$TB_DIR/reader.out" socat -u "TCP4:10.89.0.2:$sport,bind=10.88.1.10" -
@@ -58,7 +58,7 @@ n1=$(wc -l <"$TB_DIR/reader.out")
 [ "$n1" -ge 5 ] || tb_fail "stream carried only $n1 lines in 1.5 s"
 tb_log "ok: stream on port $sport carries traffic ($n1 lines)"
 
-cl=$(red_knock green -S stream -s 7 -q 2 -a close)
+cl=$(red_knock -S stream -s 7 -q 2 -a close)
 [ "$cl" = "result=closed" ] || tb_fail "close answered '$cl'"
 grep -qE "event=conntrack client=10\.88\.1\.10 port=$sport result=cut flows=[1-9]" "$TB_DIR/red.log" ||
 	tb_fail "no conntrack cut record for port $sport"
@@ -71,7 +71,7 @@ tb_log "ok: close cut the established stream (stopped at $n3 lines)"
 red_map | grep -q " $sport " && tb_fail "map element for $sport still there"
 red_connect 10.88.1.10 "$sport" && tb_fail "port $sport reachable after close"
 tb_log "ok: after close the element is gone and $sport is unreachable"
-cl2=$(red_knock green -S stream -s 7 -q 2 -a close)
+cl2=$(red_knock -S stream -s 7 -q 2 -a close)
 [ "$cl2" = "result=closed" ] || tb_fail "repeated close answered '$cl2'"
 tb_log "ok: the same close again: $cl2"
 

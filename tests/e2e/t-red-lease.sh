@@ -18,19 +18,19 @@ RED_MAX_LEASE=8 red_setup
 lease=8
 
 # 1. renewal keeps the grant: open (8 s), renew at 5 s, alive at 10 s
-out=$(red_knock green -S web -s 1 -q 1 -l 30)
+out=$(red_knock -S web -s 1 -q 1 -l 30)
 port=$(echo "$out" | sed -E 's/.*port=([0-9]+).*/\1/')
 case $out in result=granted*) ;; *) tb_fail "open: $out" ;; esac
 tb_log "open web, lifetime capped to $lease s: $out"
 sleep 5
-rn=$(red_knock green -S web -s 1 -q 2 -a renew -l 30)
+rn=$(red_knock -S web -s 1 -q 2 -a renew -l 30)
 case $rn in "result=granted port=$port "*) ;; *) tb_fail "renew did not keep port $port: $rn" ;; esac
 sleep 5
 red_connect 10.88.1.10 "$port" || tb_fail "grant gone 10 s after open despite renewal at 5 s"
 tb_log "ok: renewed at 5 s, same port $port, still reachable at 10 s"
 
 # 2. green goes silent: a live stream stops within one lease
-out=$(red_knock green -S stream -s 2 -q 1 -l 30)
+out=$(red_knock -S stream -s 2 -q 1 -l 30)
 sport=$(echo "$out" | sed -E 's/.*port=([0-9]+).*/\1/')
 t_open=$(date +%s.%N)
 tb_start green reader "$TB_DIR/reader.out" socat -u "TCP4:10.89.0.2:$sport,bind=10.88.1.10" -

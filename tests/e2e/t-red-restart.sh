@@ -16,7 +16,7 @@ tb_init
 tb_up
 red_setup
 
-out=$(red_knock green -S web -s 5 -q 1 -o "$TB_DIR/open.knock")
+out=$(red_knock -S web -s 5 -q 1 -o "$TB_DIR/open.knock")
 port=$(echo "$out" | sed -E 's/.*port=([0-9]+).*/\1/')
 red_connect 10.88.1.10 "$port" || tb_fail "granted port $port unreachable"
 tb_log "session open at $port"
@@ -39,11 +39,11 @@ done
 red_connect 10.88.1.10 "$port" && tb_fail "old grant still reachable after restart"
 tb_log "ok: restarted red starts from an empty table; $port is closed"
 
-old=$(red_knock green -i "$TB_DIR/open.knock")
+old=$(red_knock -i "$TB_DIR/open.knock")
 [ "$old" = "result=refused reason=before_start" ] || tb_fail "pre-restart knock answered '$old'"
 tb_log "ok: the pre-restart open, sent again: $old"
 
-rn=$(red_knock green -S web -s 5 -q 2 -a renew)
+rn=$(red_knock -S web -s 5 -q 2 -a renew)
 case $rn in result=granted*) ;; *) tb_fail "renewal after restart: $rn" ;; esac
 nport=$(echo "$rn" | sed -E 's/.*port=([0-9]+).*/\1/')
 red_connect 10.88.1.10 "$nport" || tb_fail "renewed port $nport unreachable"

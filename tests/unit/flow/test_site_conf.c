@@ -56,6 +56,8 @@ static void test_site_and_red_sections_are_read(void **st)
 	assert_int_equal(c.site.answer_port, 62203);
 	assert_int_equal(c.site.lease, 30);
 	assert_int_equal(c.site.address.len, 30);
+	/* green's own end, not the network: knocks leave from it */
+	assert_int_equal(c.site.address.a.b[3], 1);
 	r = green_site_red(&c.site, "red1");
 	assert_non_null(r);
 	assert_int_equal(r->knock_port, 62202);
@@ -130,16 +132,26 @@ static void test_ruleset_lets_in_only_reds_answers_and_site_link(void **st)
 {
 	struct green_conf c;
 	struct kg_err e = { "" };
+	const char *ans, *drop;
 	char *text;
 
 	(void)st;
 	assert_int_equal(load(base, site, red, &c, &e), 0);
 	assert_int_equal(green_ruleset_render(&c, &text), 0);
-	assert_non_null(strstr(text, "ip saddr 203.0.113.2 udp dport 62203 accept"));
+	/* answers only inside the site link, from red's link address,
+	 * limited (max_grants 4096, two sends a retry_ms of 500 ms) */
+	ans = strstr(text, "iifname \"kgsite0\" ip saddr 10.89.0.2 udp dport 62203 limit rate 16384/second burst 8192 packets accept");
+	assert_non_null(ans);
+	/* red's inside address no longer reaches the answer port; anything
+	 * else sent there is dropped before it could be counted as a scan */
+	assert_null(strstr(text, "ip saddr 203.0.113.2 udp dport 62203"));
+	drop = strstr(text, "\t\tudp dport 62203 drop\n");
+	assert_non_null(drop);
+	assert_true(ans < drop);
+	assert_true(drop < strstr(text, "jump scan\n\t}"));
 	assert_non_null(strstr(text, "ip saddr 203.0.113.2 udp sport 51821 udp dport 51821 accept"));
 	/* before the catch-all established rule and the final scan jump */
-	assert_true(strstr(text, "udp dport 62203 accept") <
-		    strstr(text, "ct state established,related accept"));
+	assert_true(ans < strstr(text, "ct state established,related accept"));
 	/* forwarding from clients only through fwd_grants */
 	assert_non_null(strstr(text, "ip saddr . ip daddr . tcp dport @fwd_grants accept"));
 	free(text);

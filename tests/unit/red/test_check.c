@@ -64,7 +64,9 @@ static int setup(void **state)
 					 &e), 0);
 	assert_int_equal(kg_red_state_init(&st, &cfg, NOW - 100), 0);
 	st.green_cert[0] = cert;
-	kg_addr_parse("203.0.113.1", &green_addr);
+	/* knocks come from green's end of the site link ([site]
+	 * peer_address, the lone green's default link_address) */
+	kg_addr_parse("10.89.0.1", &green_addr);
 	return 0;
 }
 
@@ -145,12 +147,18 @@ static void test_knock_from_non_green_address_is_dropped(void **state)
 {
 	struct kg_sknock k;
 	struct kg_red_outcome o;
-	struct kg_addr insider;
+	struct kg_addr insider, green_inside;
 
 	(void)state;
 	vec_knock(&k);
 	kg_addr_parse("203.0.113.66", &insider);
 	knock(&k, &insider, NOW, &o);
+	assert_int_equal(o.verdict, KG_V_DROP);
+	assert_string_equal(o.reason, "not_green");
+	/* green's inside address is no knock source any more: knocks travel
+	 * inside the site link only */
+	kg_addr_parse("203.0.113.1", &green_inside);
+	knock(&k, &green_inside, NOW, &o);
 	assert_int_equal(o.verdict, KG_V_DROP);
 	assert_string_equal(o.reason, "not_green");
 }

@@ -2,6 +2,7 @@
 /* red.conf: fields, refusals quoting file:line, and the rendered table
  * holding the rules the design requires. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
@@ -60,8 +61,45 @@ static void test_valid_config_fills_every_field(void **state)
 	assert_int_equal(rc.n_services, 2);
 	assert_int_equal(rc.services[1].pool_lo, 41000);
 	assert_int_equal(rc.services[1].proto, IPPROTO_TCP);
-	assert_non_null(kg_red_green_by_addr(&rc, &rc.greens[0].addr));
+	/* a lone green knocks from [site] peer_address (default 10.89.0.1) */
+	assert_int_equal(rc.greens[0].link.family, AF_INET);
+	assert_int_equal(rc.greens[0].link.b[3], 1);
+	assert_int_equal(rc.greens[0].link.b[0], 10);
+	assert_ptr_equal(kg_red_green_by_link(&rc, &rc.greens[0].link), &rc.greens[0]);
+	assert_null(kg_red_green_by_link(&rc, &rc.greens[0].addr));
+	/* knock limit per green, from max_grants (1024): 0.4/s a grant */
+	assert_int_equal(rc.knock_rate, 410);
+	assert_int_equal(rc.knock_burst, 1024);
 	assert_null(kg_red_service_by_name(&rc, "nope"));
+}
+
+static void test_link_addresses_and_knock_limits(void **state)
+{
+	static struct kg_red_config rc;
+	struct kg_prefix nb[KG_RED_NEVER_BAN_MAX];
+	struct kg_addr a;
+	struct kg_err e;
+	size_t n;
+	bool tunnel = false, inside = false, link = false;
+
+	(void)state;
+	if (load("[green green2]\naddress = 203.0.113.3\nlink_address = 10.89.0.5\ncert = g2.pem\n"
+		 "[red]\n", &rc, &e) == 0)
+		fail_msg("two greens, one without link_address, accepted");
+	assert_non_null(strstr(e.msg, "link_address"));
+	if (load("[red]\nmax_grants = 10\nknock_rate = 7\nknock_burst = 9\n", &rc, &e))
+		fail_msg("%s", e.msg);
+	assert_int_equal(rc.knock_rate, 7);
+	assert_int_equal(rc.knock_burst, 9);
+	n = kg_red_never_ban(&rc, nb, KG_RED_NEVER_BAN_MAX);
+	for (size_t i = 0; i < n; i++) {
+		tunnel |= nb[i].len == 16 && nb[i].a.b[0] == 10 && nb[i].a.b[1] == 88;
+		inside |= nb[i].len == 32 && kg_addr_eq(&nb[i].a, &rc.greens[0].addr);
+		link |= nb[i].len == 32 && kg_addr_eq(&nb[i].a, &rc.greens[0].link);
+	}
+	assert_true(tunnel && inside && link);
+	kg_addr_parse("10.89.0.1", &a);
+	assert_non_null(kg_red_green_by_link(&rc, &a));
 }
 
 static void refused(const char *extra, const char *needle)
@@ -82,28 +120,62 @@ static void test_bad_configs_are_refused_with_file_and_line(void **state)
 	refused("[service ssh]\nport = 22\npool = 1-4\nproto = sctp\n", "'sctp'");
 	refused("[green green2]\naddress = nowhere\ncert = x\n", "'nowhere'");
 	refused("[service s]\nport = 1\npool = 2-3\ncolour = red\n", "colour");
+	refused("[green green2]\naddress = 203.0.113.3\nlink_address = 10.89.0.1\ncert = x\n"
+		"[green green1]\n", "link_address");
+	refused("[red]\nknock_rate = 0\n", "knock_rate");
+}
+
+/* Where needle first occurs in text; fails the test if it does not. */
+static const char *at(const char *text, const char *needle)
+{
+	const char *p = strstr(text, needle);
+
+	if (!p)
+		fail_msg("rules lack '%s'", needle);
+	return p;
 }
 
 static void test_rules_hold_the_required_rules(void **state)
 {
 	static struct kg_red_config rc;
 	static char text[32768];
+	const char *input, *spoof, *links, *knock, *foreign, *ban, *site_wg;
 	struct kg_err e;
 
 	(void)state;
-	assert_int_equal(load("", &rc, &e), 0);
+	assert_int_equal(load("[red]\nnever_ban = 203.0.113.1\n", &rc, &e), 0);
 	assert_int_equal(kg_red_render_rules(&rc, text, sizeof(text)), 0);
-	assert_non_null(strstr(text, "table inet knockgate {"));
-	assert_non_null(strstr(text, "policy drop;"));
-	assert_non_null(strstr(text, "udp dport 62202 meter knock4 { ip saddr limit rate 20/second } log group 2 prefix \"knock\" drop"));
-	assert_non_null(strstr(text, "ip saddr 10.88.0.0/16 iifname != \"kg-red0\" drop"));
-	assert_non_null(strstr(text, "iifname \"kg-red0\" meta l4proto { tcp, udp } ip saddr . ct original proto-dst @allowed4 accept"));
-	assert_non_null(strstr(text, "redirect to :ip saddr . tcp dport map @grants4"));
-	assert_non_null(strstr(text, "elements = { 203.0.113.1/32 }"));
-	assert_non_null(strstr(text, "ip saddr @mgmt4 accept"));
+	at(text, "table inet knockgate {");
+	at(text, "policy drop;");
+	/* reverse path, before conntrack, before anything counts */
+	at(text, "type filter hook prerouting priority raw; policy accept;");
+	assert_true(at(text, "fib saddr . iif oif missing drop") < at(text, "chain input {"));
+	assert_true(at(text, "udp sport 67 udp dport 68 accept") < at(text, "fib saddr"));
+	input = at(text, "chain input {");
+	/* wrong-interface tunnel and link sources, then knocks, then bans */
+	spoof = at(input, "ip saddr 10.88.0.0/16 iifname != \"kg-red0\" drop");
+	links = at(input, "ip saddr @links4 iifname != \"kg-red0\" drop");
+	knock = at(input, "iifname \"kg-red0\" ip saddr 10.89.0.1 udp dport 62202 limit rate 410/second burst 1024 packets log group 2 prefix \"knock\" drop");
+	foreign = at(input, "udp dport 62202 counter name knock_foreign drop");
+	ban = at(input, "ip saddr != @never_ban4 ip saddr @banned4 drop");
+	site_wg = at(input, "ip saddr @greens4 udp dport 51821 accept");
+	assert_true(spoof < at(input, "ip saddr @mgmt4 accept"));
+	assert_true(links < knock && spoof < knock && knock < foreign);
+	assert_true(foreign < ban && site_wg < ban);
+	/* no other rule sends knock-port packets to NFLOG: one per green */
+	assert_null(strstr(strchr(knock, '\n'), "prefix \"knock\""));
+	assert_null(strstr(text, "meter knock"));
+	/* never banned: never_ban, greens (inside, link), the tunnel range;
+	 * the green listed twice is merged, not a conflict */
+	at(text, "set never_ban4 { type ipv4_addr; flags interval; auto-merge; elements = { 203.0.113.1/32, 203.0.113.1/32, 10.89.0.1/32, 10.88.0.0/16 }; }");
+	at(text, "set links4 { type ipv4_addr; flags interval; auto-merge; elements = { 10.89.0.1/32 }; }");
+	at(text, "set greens4 { type ipv4_addr; flags interval; auto-merge; elements = { 203.0.113.1/32 }; }");
+	at(text, "counter knock_foreign { }");
+	at(input, "iifname \"kg-red0\" meta l4proto { tcp, udp } ip saddr . ct original proto-dst @allowed4 accept");
+	at(text, "redirect to :ip saddr . tcp dport map @grants4");
 	/* every packet of a granted flow passes the allow set: no blanket
 	 * "established" accept before it */
-	assert_true(strstr(text, "ct state established") > strstr(text, "@allowed4 accept"));
+	assert_true(at(text, "ct state established") > at(text, "@allowed4 accept"));
 	assert_int_equal(kg_red_render_rules(&rc, text, 100), -ENOSPC);
 }
 
@@ -112,6 +184,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_config_fills_every_field),
 		cmocka_unit_test(test_bad_configs_are_refused_with_file_and_line),
+		cmocka_unit_test(test_link_addresses_and_knock_limits),
 		cmocka_unit_test(test_rules_hold_the_required_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

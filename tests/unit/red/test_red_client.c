@@ -129,6 +129,76 @@ static void test_unasked_forged_or_foreign_answers_are_refused(void **state)
 	assert_int_equal(kg_rc_n_pending(&rc), 1);
 }
 
+/* Spoofed junk and answers to nothing pending cost no signature check:
+ * the pending lookup comes first (a flood on the answer port must not buy
+ * an ECDSA verification per packet). */
+static void test_junk_and_unasked_answers_cost_no_signature_check(void **state)
+{
+	uint8_t h[32], other[32] = { 9 }, buf[KG_SK_PACKET_MAX];
+	const uint8_t *pkt;
+	size_t len, n;
+	struct kg_skanswer a;
+	struct kg_sknock req;
+	enum kg_sk_err why;
+
+	(void)state;
+	request(h, &pkt, &len);
+	memset(buf, 0xa5, sizeof(buf));
+	assert_int_equal(kg_rc_answer(&rc, buf, 120, &a, &req, NULL, &why),
+			 KG_RC_MALFORMED);
+	n = make_answer(other, buf, "red1");
+	buf[n - 5] ^= 1;                       /* forged too: never looked at */
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(kg_rc_answer(&rc, buf, n, &a, &req, NULL, &why),
+				 KG_RC_NOT_PENDING);
+	assert_int_equal(rc.sig_checks, 0);
+	/* the answer to the pending knock is checked, once */
+	n = make_answer(h, buf, "red1");
+	assert_int_equal(kg_rc_answer(&rc, buf, n, &a, &req, NULL, &why), KG_RC_OK);
+	assert_int_equal(rc.sig_checks, 1);
+}
+
+/* Many pending knocks: each answer finds its own (hash chains), a
+ * forgotten one is gone, the others stay. */
+static void test_many_pending_each_answer_finds_its_knock(void **state)
+{
+	static struct kg_red_client big;
+	uint8_t h[40][32], buf[KG_SK_PACKET_MAX];
+	const uint8_t *pkt;
+	size_t len, n;
+	struct kg_sknock k, req, parsed;
+	struct kg_skanswer a;
+	struct kg_sk_view v;
+	enum kg_sk_err why;
+	void *cookie;
+
+	(void)state;
+	assert_int_equal(kg_rc_init(&big, "green1", "red1", key, cert, 40, 3, 500), 0);
+	vec_knock(&k);
+	for (uintptr_t i = 0; i < 40; i++) {
+		k.seq = (uint32_t)i + 1;
+		assert_int_equal(kg_rc_request(&big, &k, NOW_MS, (void *)(i + 1), &pkt, &len), 0);
+		assert_int_equal(kg_sknock_parse(pkt, len, &parsed, &v), KG_SK_E_OK);
+		kg_sk_digest(v.body, v.body_len, h[i]);
+	}
+	for (uintptr_t i = 0; i < 40; i += 2) {
+		n = make_answer(h[i], buf, "red1");
+		assert_int_equal(kg_rc_answer(&big, buf, n, &a, &req, &cookie, &why), KG_RC_OK);
+		assert_ptr_equal(cookie, (void *)(i + 1));
+		assert_int_equal(req.seq, i + 1);
+		assert_int_equal(kg_rc_answer(&big, buf, n, &a, &req, &cookie, &why),
+				 KG_RC_NOT_PENDING);
+	}
+	assert_int_equal(kg_rc_n_pending(&big), 20);
+	for (uintptr_t i = 1; i < 40; i += 2) {
+		n = make_answer(h[i], buf, "red1");
+		assert_int_equal(kg_rc_answer(&big, buf, n, &a, &req, &cookie, &why), KG_RC_OK);
+		assert_ptr_equal(cookie, (void *)(i + 1));
+	}
+	assert_int_equal(kg_rc_n_pending(&big), 0);
+	kg_rc_free(&big);
+}
+
 struct sent {
 	int n;
 	uint8_t last[KG_SK_PACKET_MAX];
@@ -197,6 +267,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T_(test_answer_to_pending_knock_is_accepted_once),
 		T_(test_unasked_forged_or_foreign_answers_are_refused),
+		T_(test_junk_and_unasked_answers_cost_no_signature_check),
+		T_(test_many_pending_each_answer_finds_its_knock),
 		T_(test_lost_knock_is_resent_same_bytes_then_given_up),
 		T_(test_pending_table_is_bounded),
 	};
