@@ -15,7 +15,7 @@
 #      unblocked, green's next renewal is granted afresh;
 #   C  the session ends for reason=lifetime at 90 s of monotonic time
 #      after it went live, not an hour late (step back) nor early (step
-#      forward), and its grants close with it.
+#      forward), and its grant closes in that same step.
 # Each check fails if the daemons used the wall clock for it (break
 # kg_sess's clock, red's kg_grants_expire time or before_start's frame:
 # the test fails).
@@ -206,6 +206,18 @@ case $line in *reason=lifetime*) ;; *) tb_fail "session ended for another reason
 [ "$age" -le $(((LIFETIME + 8) * 1000)) ] || tb_fail "session outlived its lifetime: ${age} ms"
 wait_new "$FLOW_GLOG" 'event=grant result=closed reason=session_end' 0 5 ||
 	tb_fail "the session's grant was not closed with it"
-flow_wait_exit a1 15 || tb_fail "connect a1 still runs after the session ended"
+# in the same step that ended the session (before its end record), not at
+# the grants' next tick
+prev=$(grep -B1 -E "$ended_re" "$FLOW_GLOG" | head -1)
+case $prev in *"event=grant result=closed reason=session_end"*) ;;
+*) tb_fail "the grant was not closed in the step that ended the session: $prev" ;; esac
+# and nothing of it stays in green's kernel state
+for _ in $(seq 1 30); do
+	[ -z "$(flow_green_peers)$(flow_green_elems)$(flowred_fwd)" ] && break
+	sleep 0.1
+done
+[ -z "$(flow_green_peers)" ] || tb_fail "green still has a WireGuard peer after the session ended"
+[ -z "$(flow_green_elems)" ] || tb_fail "green's table still holds: $(flow_green_elems)"
+[ -z "$(flowred_fwd)" ] || tb_fail "green still forwards: $(flowred_fwd)"
 step +0
 tb_log "PASS: steps of -1 h / +1 h: grant renewed throughout, red's lease ended ${cut} ms after renewals stopped (lease $FLOWRED_LEASE s), session ended at ${age} ms (lifetime $LIFETIME s)"
