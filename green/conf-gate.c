@@ -58,7 +58,7 @@ int green_conf_knock(struct green_conf *c, const struct kg_conf *conf,
 {
 	static const char *const keys[] = {
 		"users_dir", "window", "replay_cache", "sequence",
-		"sequence_timeout", NULL
+		"sequence_timeout", "prefilter", NULL
 	};
 	struct green_gate_conf *gc;
 	uint64_t v;
@@ -84,6 +84,8 @@ int green_conf_knock(struct green_conf *c, const struct kg_conf *conf,
 		return r;
 	gc->sequence_timeout_ms = (uint32_t)v * 1000;
 	gc->enabled = kg_conf_has_section(conf, "knock");
+	if ((r = kg_conf_bool(conf, "knock", "prefilter", true, &gc->prefilter, e)))
+		return r;
 	return kg_conf_bool(conf, "knock", "sequence", false, &gc->sequence, e);
 }
 

@@ -12,6 +12,7 @@ static const char *const green_keys[] = {
 	"wg_interface", "knock_port", "wg_port", "control_port",
 	"tunnel_address", "nflog_group_knock", "nflog_group_scan",
 	"knock_rate", "knock_burst", "scan_log_rate",
+	"knock_meter_size", "knock_overflow_rate", "knock_id_rate",
 	"management_addresses", "management_interfaces", "management_ports",
 	"dhcp_client", "log_level",
 	NULL
@@ -141,7 +142,25 @@ static int get_numbers(const struct kg_conf *conf, struct green_conf *c,
 	if ((r = kg_conf_uint(conf, "green", "scan_log_rate", false, 1000, 1, 1000000, &v, e)))
 		return r;
 	c->scan_log_rate = (unsigned)v;
+	if ((r = kg_conf_uint(conf, "green", "knock_meter_size", false, 65535, 16, 1 << 20, &v, e)))
+		return r;
+	c->knock_meter_size = (unsigned)v;
+	if ((r = kg_conf_uint(conf, "green", "knock_overflow_rate", false, 100, 1, 100000, &v, e)))
+		return r;
+	c->knock_overflow_rate = (unsigned)v;
+	if ((r = kg_conf_uint(conf, "green", "knock_id_rate", false, 10, 1, 100000, &v, e)))
+		return r;
+	c->knock_id_rate = (unsigned)v;
 	return kg_conf_bool(conf, "green", "dhcp_client", true, &c->dhcp_client, e);
+}
+
+void green_tunnel_prefix(const struct green_conf *c, struct kg_prefix *out)
+{
+	out->a = c->tunnel_address;
+	out->len = GREEN_TUNNEL_PREFIX_LEN;
+	/* IPv4 only (checked at load): clear the host part. */
+	for (unsigned i = GREEN_TUNNEL_PREFIX_LEN / 8; i < 4; i++)
+		out->a.b[i] = 0;
 }
 
 int green_conf_green(struct green_conf *c, const struct kg_conf *conf,

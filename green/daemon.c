@@ -3,6 +3,11 @@
  * Green's life: start (table, NFLOG, IPS, then READY), the event loop,
  * reload on SIGHUP, clean stop on SIGTERM. Startup errors are returned
  * (fatal); runtime errors are logged and the daemon keeps going.
+ *
+ * Fail closed: once this process holds the NFLOG groups (no other
+ * instance runs), every way out of it (a stop, a start that failed)
+ * leaves the dark table (lib/nft_dark.h), never no table. The next start
+ * replaces it whole.
  */
 #include "green.h"
 #include "gate.h"
@@ -10,6 +15,7 @@
 #include "log.h"
 #include "nflog.h"
 #include "nft.h"
+#include "nft_dark.h"
 #include "notify.h"
 
 #include <errno.h>
@@ -128,16 +134,18 @@ static int start(struct green *g, struct kg_err *e)
 
 	if ((r = kg_nft_open(&g->nft, GREEN_TABLE, e)))
 		return r;
+	/* NFLOG first: a second instance fails here (groups taken) before it
+	 * could replace the running one's table, dark or not. */
+	if ((r = open_nflog(g, &g->conf, e)))
+		return r;
+	g->owns_table = true;
 	if ((r = green_ruleset_render(&g->conf, &g->ruleset))) {
 		kg_err_set(e, "rendering the ruleset: %s", strerror(-r));
 		return r;
 	}
-	/* NFLOG first: a second instance fails here (groups taken) before it
-	 * could replace the running one's table. */
-	if ((r = open_nflog(g, &g->conf, e)) || (r = new_ips(g, &g->conf, e)) ||
+	if ((r = new_ips(g, &g->conf, e)) ||
 	    (r = kg_nft_table_replace(g->nft, g->ruleset, false, e)))
 		return r;
-	g->table_installed = true;
 	if ((r = green_gate_start(g, e)))
 		return r;
 	if ((r = green_grants_start(g, e)))
@@ -211,18 +219,52 @@ static void on_signal(void *ctx, int signo)
 	kg_evloop_stop(g->loop);
 }
 
-static void stop(struct green *g)
+/* Replaces whatever table this instance has (the full one, or none yet)
+ * with the dark one, in one transaction. why: "stop" or "start_failed". */
+static void go_dark(struct green *g, const char *why)
 {
+	struct green_conf *c = &g->conf;
+	char *fwd[2];
+	struct kg_nft_dark d = {
+		.table = GREEN_TABLE, .mgmt = c->mgmt, .n_mgmt = c->n_mgmt,
+		.mgmt_ifaces = c->mgmt_ifaces, .n_mgmt_ifaces = c->n_mgmt_ifaces,
+		.mgmt_ports = c->mgmt_ports, .n_mgmt_ports = c->n_mgmt_ports,
+		.dhcp = c->dhcp_client, .fwd_drop_ifaces = fwd,
+	};
 	struct kg_err e = { "" };
+	char *text = NULL;
+	int r;
+
+	if (c->wg_interface)
+		fwd[d.n_fwd_drop_ifaces++] = c->wg_interface;
+	if (c->site.interface)
+		fwd[d.n_fwd_drop_ifaces++] = c->site.interface;
+	r = kg_nft_dark_render(&d, &text);
+	if (r)
+		kg_err_set(&e, "rendering the dark table: %s", strerror(-r));
+	else
+		r = kg_nft_table_replace(g->nft, text, false, &e);
+	free(text);
+	if (r)
+		kg_log_event(KG_LOG_ERR, "dark", "result", "error", "reason", why,
+			     "table", "inet " GREEN_TABLE, "error", e.msg);
+	else
+		kg_log_event(KG_LOG_NOTICE, "dark", "result", "installed",
+			     "reason", why, "table", "inet " GREEN_TABLE);
+}
+
+static void stop(struct green *g, const char *why)
+{
 	char n[24];
 
 	kg_notify_stopping();
+	/* Dark before anything is torn down: no moment without a table. Only
+	 * an instance that holds the NFLOG groups touches the table: a second
+	 * one that failed to start leaves the running one's alone. */
+	if (g->owns_table)
+		go_dark(g, why);
 	green_grants_stop(g);
 	green_gate_stop(g);
-	/* Only our own table: a second instance that failed to start must
-	 * not remove the running one's. */
-	if (g->table_installed && kg_nft_table_delete(g->nft, &e))
-		kg_log(KG_LOG_ERR, "stop: %s", e.msg);
 	snprintf(n, sizeof(n), "%llu", (unsigned long long)g->n_packets);
 	kg_log_event(KG_LOG_NOTICE, "stop", "result", "ok", "packets", n);
 	kg_ips_free(g->ips);
@@ -236,6 +278,7 @@ static void stop(struct green *g)
 	g->nft = NULL;
 	g->loop = NULL;
 	g->ruleset = NULL;
+	g->owns_table = false;
 }
 
 int green_run(struct green *g, struct kg_err *e)
@@ -250,7 +293,7 @@ int green_run(struct green *g, struct kg_err *e)
 	if (!r)
 		r = start(g, e);
 	if (r) {
-		stop(g);
+		stop(g, "start_failed");
 		return r;
 	}
 	kg_notify_ready();
@@ -261,7 +304,7 @@ int green_run(struct green *g, struct kg_err *e)
 	r = kg_evloop_run(g->loop);
 	if (r)
 		kg_log(KG_LOG_ERR, "event loop: %s", strerror(-r));
-	stop(g);
+	stop(g, "stop");
 	return 0;
 }
 

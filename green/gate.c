@@ -34,6 +34,7 @@ static void on_tick(void *ctx)
 	struct green_gate *gt = ctx;
 
 	gate_ctrl_tick(gt);
+	gate_knock_ids_sync(gt, false);
 	gate_watch_tick(gt);
 	gate_housekeeping(gt);
 }
@@ -112,6 +113,7 @@ void green_gate_reload(struct green *g, bool table_replaced)
 	if (table_replaced) {
 		gate_renew(gt, true);
 		gt->n_seq_set = 0;   /* the new seq_ports set is empty */
+		gate_knock_ids_reset(gt);   /* and so is knock_ids */
 	}
 	gate_revoke_reload(gt, "sighup");
 }
@@ -135,22 +137,55 @@ void green_gate_stop(struct green *g)
 	kg_pki_free(gt->pki);
 	gate_certs_free(gt);
 	free(gt->seq_set);
+	gate_knock_ids_free(gt);
 	kg_wipe(gt->wg_priv, sizeof(gt->wg_priv));
 	free(gt);
 	g->gate = NULL;
+}
+
+/* A /32 (or /128) prefix of one address, for kg_ips_key_hits. */
+static bool hits_addr(const struct kg_addr *a, const struct kg_addr *src)
+{
+	struct kg_prefix p = { .a = *a, .len = a->family == AF_INET6 ? 128 : 32 };
+
+	return kg_ips_key_hits(&p, src);
+}
+
+/* Green's own infrastructure: every red (inside and site-link address),
+ * the site link's prefix, the tunnel range. A source forged from any of
+ * them (or, over IPv6, from another address of their /64) must never get
+ * them banned: the site and every session would go with it. */
+static bool infrastructure(const struct green_conf *c, const struct kg_addr *src)
+{
+	struct kg_prefix tun;
+
+	green_tunnel_prefix(c, &tun);
+	if (kg_ips_key_hits(&tun, src))
+		return true;
+	if (c->site.enabled && kg_ips_key_hits(&c->site.address, src))
+		return true;
+	for (size_t i = 0; i < c->site.n_reds; i++)
+		if (hits_addr(&c->site.reds[i].address, src) ||
+		    hits_addr(&c->site.reds[i].site_address, src))
+			return true;
+	return false;
 }
 
 bool green_gate_exempt(struct green *g, const struct kg_addr *src)
 {
 	struct green_gate *gt = g->gate;
 
+	if (infrastructure(&g->conf, src))
+		return true;
 	if (!gt)
 		return false;
+	/* Any source of any session inside src's ban key (a whole /64 for
+	 * IPv6): junk from a neighbour address must not cut the session. */
 	for (size_t i = 0; i < gt->sess.n; i++) {
 		const struct kg_session *s = &gt->sess.s[i];
 
 		for (size_t j = 0; j < s->n_src; j++)
-			if (kg_addr_eq(&s->src[j], src))
+			if (hits_addr(&s->src[j], src))
 				return true;
 	}
 	return false;

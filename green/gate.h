@@ -48,6 +48,7 @@ struct green_gate_conf {
 	uint32_t replay_cache;
 	bool sequence;
 	uint32_t sequence_timeout_ms;
+	bool prefilter;              /* key ids in the kernel (knock_ids.c) */
 	/* [pki] */
 	char *ca, *crl;
 	/* [session] */
@@ -90,6 +91,7 @@ struct green_gate {
 	struct kg_seq_port *seq_set;  /* what seq_ports holds now */
 	size_t n_seq_set;
 	struct gate_dying *dying;     /* peers of ended sessions, removed soon */
+	struct gate_kids *kids;       /* knock_ids.c: what knock_ids holds */
 	size_t n_dying;
 };
 
@@ -124,9 +126,12 @@ void green_gate_conf_free(struct green_gate_conf *gc);
 int green_gate_start(struct green *g, struct kg_err *e);
 void green_gate_reload(struct green *g, bool table_replaced);
 void green_gate_stop(struct green *g);
-/* Is src a source of a session (pending or live)? Such sources are never
- * banned (IPS exemption): only a valid knock makes a session, and junk
- * spoofed from a connected client's address must not cut it off. */
+/* Would banning src's ban key (an IPv6 /64) hit a protected address: a
+ * source of a session (pending or live), a red, the site link or the
+ * tunnel range? Such keys are never banned (IPS exemption): only a valid
+ * knock makes a session, and junk spoofed from a connected client's
+ * address, or its neighbour in the /64, must not cut it off. Works
+ * without a gate too (the infrastructure part). */
 bool green_gate_exempt(struct green *g, const struct kg_addr *src);
 
 /* wg_peers.c */
@@ -142,6 +147,14 @@ void gate_knock_packet(struct green_gate *gt, const struct kg_nflog_pkt *p);
 /* Sequence mode: seq_ports := the static sequences' ports of the users
  * (after loading users; a replaced table starts with n_seq_set 0). */
 void gate_seq_ports_sync(struct green_gate *gt);
+
+/* knock_ids.c: the pre-filter's set knock_ids := every user's current key
+ * ids. sync: when the slot changed (tick) or always (force: users
+ * reloaded); errors are logged, retried a second later. reset: the table
+ * was replaced (its set is empty). No-op with the pre-filter off. */
+void gate_knock_ids_sync(struct green_gate *gt, bool force);
+void gate_knock_ids_reset(struct green_gate *gt);
+void gate_knock_ids_free(struct green_gate *gt);
 
 /* sessions_run.c */
 uint64_t gate_lease_ms(const struct green_gate *gt);

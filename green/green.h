@@ -39,6 +39,9 @@ struct green_conf {
 	uint16_t nflog_knock, nflog_scan;
 	unsigned knock_rate, knock_burst;   /* per source, packets/second */
 	unsigned scan_log_rate;             /* all sources, packets/second */
+	unsigned knock_meter_size;          /* sources knock_meter4/6 hold */
+	unsigned knock_overflow_rate;       /* all sources the meter has no room for */
+	unsigned knock_id_rate;             /* per key id (pre-filter), packets/second */
 	struct kg_prefix *mgmt;             /* management_addresses */
 	size_t n_mgmt;
 	char **mgmt_ifaces;                 /* management_interfaces */
@@ -70,6 +73,15 @@ int green_conf_prefixes(const struct kg_conf *conf, const char *section,
 			const char *key, struct kg_prefix **out, size_t *n,
 			struct kg_err *e);
 
+/* Users' tunnel addresses: tunnel_address/16 (the WireGuard interface's
+ * prefix, wg_peers.c). */
+#define GREEN_TUNNEL_PREFIX_LEN 16
+void green_tunnel_prefix(const struct green_conf *c, struct kg_prefix *out);
+/* The NFLOG prefix of the pre-filter's sampled misses (knock group). */
+#define GREEN_KNOCK_MISS_PREFIX "kg-knock-miss"
+/* Is the knock key-id pre-filter on ([knock] prefilter, default yes)? */
+bool green_prefilter(const struct green_conf *c);
+
 /* The nftables table for c, as nft text ("table inet knockgate {...}").
  * *out is malloc'd (caller frees). 0 or -ENOMEM/-EINVAL. */
 int green_ruleset_render(const struct green_conf *c, char **out);
@@ -87,7 +99,7 @@ struct green {
 	struct kg_evloop *loop;
 	char *ruleset;              /* the text of the installed table */
 	struct green_grants *grants;   /* service grants via red (site.h) */
-	bool table_installed;       /* by this process: delete it on stop */
+	bool owns_table;            /* holds the NFLOG groups: dark table at exit */
 	int log_level_override;     /* -l, kept across reloads; -1 if none */
 	struct green_gate *gate;    /* gate.h: knocks, WireGuard, sessions, control */
 	uint64_t n_packets;

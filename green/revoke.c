@@ -81,6 +81,7 @@ int gate_users_load(struct green_gate *gt, struct kg_err *e)
 	gt->users = nu;
 	gt->checker.users = &gt->users;
 	kg_users_ids_update(&gt->users, (uint64_t)time(NULL), true);
+	gate_knock_ids_sync(gt, true);
 	if (gt->seq)
 		kg_seq_reset(gt->seq);
 	kg_policy_free(&gt->policy);

@@ -5,11 +5,18 @@
  * admin reviews with `nft list table inet knockgate`. docs/nftables.md
  * explains each rule; the order matters:
  *
+ *   prerouting (raw): reverse path        a source on the wrong interface
+ *                                         (fib), a tunnel or site-link
+ *                                         source from elsewhere: dropped
+ *                                         before anything counts it
  *   loopback, management, ND, DHCP        accepted before anything
- *   knock port                            own NFLOG group, per-source rate
+ *   knock port                            key-id pre-filter (knock_ids),
+ *                                         own NFLOG group, per-source rate
  *                                         limit, even for banned sources
+ *   WireGuard port, control port, site    timed sets, checked on EVERY packet,
+ *                                         BEFORE the bans: a ban (a /64
+ *                                         too) never cuts a live session
  *   banned4/banned6                       dropped (v6 by /64)
- *   WireGuard port, control port          timed sets, checked on EVERY packet
  *   established/related                   only for traffic no set governs
  *   the rest                              logged (rate-limited), dropped
  *
@@ -18,6 +25,7 @@
  */
 #include "green.h"
 #include "gate.h"
+#include "knock.h"
 #include "seq.h"
 
 #include <errno.h>
@@ -39,6 +47,12 @@ static void wg_seen_sets(FILE *f, const struct green_conf *c)
 		"\tset wg_seen6 { type ipv6_addr; size 65535; flags dynamic,timeout; timeout %us; }\n",
 		lease, lease);
 }
+/* The first knock's key id: 8 bytes after the UDP header, the version and
+ * the green hint (lib/knock.h), as a raw payload match. */
+#define KID_BITS ((8 + 1 + KG_KNOCK_HINT_LEN) * 8)
+/* knock_id_meter holds only ids of knock_ids (4 per user): room for
+ * 262144 users; the cap is a bound, not an allocation. */
+#define KID_METER_SIZE (1u << 20)
 
 static void sets(FILE *f, const struct green_conf *c)
 {
@@ -50,9 +64,19 @@ static void sets(FILE *f, const struct green_conf *c)
 		"\tset peers_pending { type ipv4_addr; flags timeout; }\n"
 		"\tset peers_live { type ipv4_addr; flags timeout; }\n"
 		"\tset fwd_grants { type ipv4_addr . ipv4_addr . inet_service; flags timeout; }\n"
-		"\tset knock_meter4 { type ipv4_addr; size 65535; flags dynamic,timeout; timeout 60s; }\n"
-		"\tset knock_meter6 { type ipv6_addr; size 65535; flags dynamic,timeout; timeout 60s; }\n",
-		c->ips.max_bans, c->ips.max_bans);
+		"\tset knock_meter4 { type ipv4_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
+		"\tset knock_meter6 { type ipv6_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
+		"\tset knock_seen4 { type ipv4_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
+		"\tset knock_seen6 { type ipv6_addr; size %u; flags dynamic,timeout; timeout 60s; }\n",
+		c->ips.max_bans, c->ips.max_bans, c->knock_meter_size,
+		c->knock_meter_size, c->knock_meter_size, c->knock_meter_size);
+	/* knock_ids is filled by green (knock_ids.c). */
+	if (green_prefilter(c))
+		fprintf(f, "\tset knock_ids { typeof @th,%u,64; flags timeout; }\n"
+			"\tset knock_id_meter { typeof @th,%u,64; size %u; flags dynamic,timeout; timeout 60s; }\n"
+			"\tcounter knock_prefilter_drop { }\n"
+			"\tcounter knock_id_limited { }\n",
+			KID_BITS, KID_BITS, KID_METER_SIZE);
 	if (c->gate && c->gate->sequence)
 		fprintf(f, "\tset seq_ports { type inet_proto . inet_service; }\n");
 	wg_seen_sets(f, c);
@@ -108,6 +132,41 @@ static void management(FILE *f, const struct green_conf *c, bool m4, bool m6)
 	}
 }
 
+/* Reverse path before anything counts a packet: a source the routing
+ * table would not answer through the interface it came in on is forged
+ * (fib ... oif missing), and so is a tunnel or site-link source arriving
+ * anywhere but its own interface, whatever the routes say. Exempt: what
+ * the host needs before it has routes (loopback, ND/DAD from ::, DHCP). */
+static void prerouting_chain(FILE *f, const struct green_conf *c)
+{
+	struct kg_prefix tun;
+	char a[KG_ADDR_STRLEN];
+
+	green_tunnel_prefix(c, &tun);
+	fprintf(f, "\tchain prerouting {\n"
+		"\t\ttype filter hook prerouting priority raw; policy accept;\n"
+		"\t\tiif \"lo\" accept\n"
+		"\t\tiifname != \"%s\" ip saddr %s/%u counter drop\n",
+		c->wg_interface, kg_addr_str(&tun.a, a), tun.len);
+	if (c->site.enabled && c->site.interface) {
+		struct kg_prefix site = c->site.address;
+
+		/* The config keeps green's own end (10.89.0.1/30): the
+		 * network part only. IPv4 (checked at load). */
+		for (unsigned i = 0; i < 4; i++)
+			site.a.b[i] &= (uint8_t)(site.len >= 8 * (i + 1) ? 0xff :
+				 site.len <= 8 * i ? 0 : 0xff << (8 - site.len % 8));
+		fprintf(f, "\t\tiifname != \"%s\" ip saddr %s/%u counter drop\n",
+			c->site.interface, kg_addr_str(&site.a, a), site.len);
+	}
+	fprintf(f, "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } ip6 hoplimit 255 accept\n");
+	if (c->dhcp_client)
+		fprintf(f, "\t\tudp sport 67 udp dport 68 accept\n"
+			"\t\tudp sport 547 udp dport 546 accept\n");
+	fprintf(f, "\t\tfib saddr . iif oif missing counter drop\n"
+		"\t}\n");
+}
+
 static void input_chain(FILE *f, const struct green_conf *c, bool m4, bool m6)
 {
 	char ta[KG_ADDR_STRLEN];
@@ -122,41 +181,92 @@ static void input_chain(FILE *f, const struct green_conf *c, bool m4, bool m6)
 	if (c->dhcp_client)
 		fprintf(f, "\t\tudp sport 67 udp dport 68 accept\n"
 			"\t\tudp sport 547 udp dport 546 accept\n");
-	fprintf(f, "\t\tudp dport %u jump knock\n"
-		"\t\tip saddr @banned4 drop\n"
-		"\t\tip6 saddr & ffff:ffff:ffff:ffff:: @banned6 drop\n",
-		c->knock_port);
+	fprintf(f, "\t\tudp dport %u jump %s\n", c->knock_port,
+		green_prefilter(c) ? "knock_port" : "knock");
+	/* Sessions and the site link first: only then the bans, so that no
+	 * ban, however it came about, cuts them. */
+	fprintf(f, "\t\tudp dport %u ip saddr @wg_open4 update @wg_seen4 { ip saddr } accept\n"
+		"\t\tudp dport %u ip6 saddr @wg_open6 update @wg_seen6 { ip6 saddr } accept\n",
+		c->wg_port, c->wg_port);
+	fprintf(f, "\t\tiifname \"%s\" ip daddr %s tcp dport %u ip saddr @peers_pending accept\n"
+		"\t\tiifname \"%s\" ip daddr %s tcp dport %u ip saddr @peers_live accept\n",
+		wg, ta, c->control_port, wg, ta, c->control_port);
+	green_ruleset_site(f, &c->site);
+	fprintf(f, "\t\tip saddr @banned4 drop\n"
+		"\t\tip6 saddr & ffff:ffff:ffff:ffff:: @banned6 drop\n");
 	/* Sequence mode: static sequences' ports (seq_ports, filled from the
 	 * user records) and the one-time range go to the knock group, so the
-	 * IPS does not count them. */
+	 * IPS does not count them; after the bans, so that a banned source
+	 * gets no sequence through. */
 	if (c->gate && c->gate->sequence)
 		fprintf(f, "\t\tmeta l4proto . th dport @seq_ports jump knock\n"
 			"\t\tmeta l4proto { tcp, udp } th dport %u-%u jump knock\n",
 			KG_SEQ_ONETIME_BASE, KG_SEQ_ONETIME_BASE + KG_SEQ_ONETIME_RANGE - 1);
-	fprintf(f, "\t\tudp dport %u ip saddr @wg_open4 update @wg_seen4 { ip saddr } accept\n"
-		"\t\tudp dport %u ip6 saddr @wg_open6 update @wg_seen6 { ip6 saddr } accept\n"
-		"\t\tudp dport %u jump scan\n",
-		c->wg_port, c->wg_port, c->wg_port);
-	fprintf(f, "\t\tiifname \"%s\" ip daddr %s tcp dport %u ip saddr @peers_pending accept\n"
-		"\t\tiifname \"%s\" ip daddr %s tcp dport %u ip saddr @peers_live accept\n"
-		"\t\tiifname \"%s\" jump scan\n"
+	fprintf(f, "\t\tudp dport %u jump scan\n", c->wg_port);
+	fprintf(f, "\t\tiifname \"%s\" jump scan\n"
 		"\t\ttcp dport %u jump scan\n",
-		wg, ta, c->control_port, wg, ta, c->control_port, wg, c->control_port);
-	green_ruleset_site(f, &c->site);
+		wg, c->control_port);
 	fprintf(f, "\t\tct state established,related accept\n"
 		"\t\tjump scan\n"
 		"\t}\n");
 }
 
-static void other_chains(FILE *f, const struct green_conf *c)
+/* The knock port with the pre-filter: only a first knock's length with
+ * a current key id goes on to the meter and NFLOG; the rest is dropped in
+ * the kernel, counted, and sampled (1/s) to the knock group under its own
+ * prefix, which green logs and never counts toward a ban. */
+static void knock_port_chain(FILE *f, const struct green_conf *c)
+{
+	if (!green_prefilter(c))
+		return;
+	fprintf(f, "\tchain knock_port {\n"
+		"\t\tudp length %u @th,%u,64 @knock_ids goto knock_id\n"
+		"\t\tlimit rate 1/second burst 1 packets log prefix \"%s\" group %u\n"
+		"\t\tcounter name \"knock_prefilter_drop\" drop\n"
+		"\t}\n",
+		8 + KG_KNOCK_LEN, KID_BITS, GREEN_KNOCK_MISS_PREFIX, c->nflog_knock);
+	/* A current id is one user's: knocks carrying the same id (a captured
+	 * knock replayed, or sent with its tag changed, from any number of
+	 * forged sources) pass at knock_id_rate, so such a flood neither
+	 * fills the per-source meter nor costs green more than that, and
+	 * touches only the user whose knock was captured, for the few slots
+	 * the id lives. The set only ever holds ids of knock_ids. */
+	fprintf(f, "\tchain knock_id {\n"
+		"\t\tupdate @knock_id_meter { @th,%u,64 limit rate %u/second burst %u packets } goto knock\n"
+		"\t\tcounter name \"knock_id_limited\" drop\n"
+		"\t}\n",
+		KID_BITS, c->knock_id_rate, 2 * c->knock_id_rate);
+}
+
+/* Per source (IPv6: per /64, as bans are) within the meter; over its
+ * limit, dropped. A source the meter has no room for still reaches green,
+ * under one global limit: a full meter degrades knocking, it does not stop
+ * it. Telling "over its limit" from "no room" needs a lookup, and a lookup
+ * in a set whose elements carry a limit never matches (checked on this
+ * kernel), so knock_seen4/6, plain dynamic sets of the meter's size
+ * updated just before it, stand in for the meter's keys: a source in
+ * knock_seen that the meter did not let through was over its limit. */
+static void knock_chain(FILE *f, const struct green_conf *c)
 {
 	fprintf(f, "\tchain knock {\n"
-		"\t\tmeta nfproto ipv4 update @knock_meter4 { ip saddr limit rate %u/second burst %u packets } log prefix \"kg-knock\" group %u\n"
-		"\t\tmeta nfproto ipv6 update @knock_meter6 { ip6 saddr limit rate %u/second burst %u packets } log prefix \"kg-knock\" group %u\n"
+		"\t\tmeta nfproto ipv4 update @knock_seen4 { ip saddr }\n"
+		"\t\tmeta nfproto ipv4 update @knock_meter4 { ip saddr limit rate %u/second burst %u packets } log prefix \"kg-knock\" group %u drop\n"
+		"\t\tmeta nfproto ipv6 update @knock_seen6 { ip6 saddr & ffff:ffff:ffff:ffff:: }\n"
+		"\t\tmeta nfproto ipv6 update @knock_meter6 { ip6 saddr & ffff:ffff:ffff:ffff:: limit rate %u/second burst %u packets } log prefix \"kg-knock\" group %u drop\n"
+		"\t\tip saddr @knock_seen4 drop\n"
+		"\t\tip6 saddr & ffff:ffff:ffff:ffff:: @knock_seen6 drop\n"
+		"\t\tlimit rate %u/second burst %u packets log prefix \"kg-knock\" group %u\n"
 		"\t\tdrop\n"
 		"\t}\n",
 		c->knock_rate, c->knock_burst, c->nflog_knock,
-		c->knock_rate, c->knock_burst, c->nflog_knock);
+		c->knock_rate, c->knock_burst, c->nflog_knock,
+		c->knock_overflow_rate, c->knock_overflow_rate, c->nflog_knock);
+}
+
+static void other_chains(FILE *f, const struct green_conf *c)
+{
+	knock_port_chain(f, c);
+	knock_chain(f, c);
 	fprintf(f, "\tchain scan {\n"
 		"\t\tlimit rate %u/second burst %u packets log prefix \"kg-scan\" group %u\n"
 		"\t\tdrop\n"
@@ -168,6 +278,11 @@ static void other_chains(FILE *f, const struct green_conf *c)
 		"\t\tiifname \"%s\" drop\n"
 		"\t}\n",
 		c->wg_interface, c->wg_interface);
+}
+
+bool green_prefilter(const struct green_conf *c)
+{
+	return !c->gate || c->gate->prefilter;
 }
 
 int green_ruleset_render(const struct green_conf *c, char **out)
@@ -187,6 +302,7 @@ int green_ruleset_render(const struct green_conf *c, char **out)
 	sets(f, c);
 	m4 = mgmt_set(f, c, AF_INET);
 	m6 = mgmt_set(f, c, AF_INET6);
+	prerouting_chain(f, c);
 	input_chain(f, c, m4, m6);
 	other_chains(f, c);
 	fprintf(f, "}\n");

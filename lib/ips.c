@@ -177,10 +177,33 @@ int kg_ips_reconfigure(struct kg_ips *ips, const struct kg_ips_config *cfg)
 	return 0;
 }
 
+bool kg_ips_key_hits(const struct kg_prefix *p, const struct kg_addr *src)
+{
+	struct kg_addr key;
+	unsigned n, klen;
+
+	if (p->a.family != src->family)
+		return false;
+	kg_addr_ban_key(src, &key);
+	klen = src->family == AF_INET6 ? 64 : 32;
+	/* Two prefixes overlap iff they agree on the shorter one's bits. */
+	n = p->len < klen ? p->len : klen;
+	if (memcmp(p->a.b, key.b, n / 8))
+		return false;
+	if (n % 8) {
+		uint8_t m = (uint8_t)(0xff << (8 - n % 8));
+
+		return (p->a.b[n / 8] & m) == (key.b[n / 8] & m);
+	}
+	return true;
+}
+
+/* Not the source alone: its whole ban key (an IPv6 /64) must hold no
+ * never-ban address, or banning the key would ban that address. */
 static bool never_banned(const struct kg_ips *ips, const struct kg_addr *a)
 {
 	for (size_t i = 0; i < ips->cfg.n_never_ban; i++)
-		if (kg_prefix_contains(&ips->never_ban[i], a))
+		if (kg_ips_key_hits(&ips->never_ban[i], a))
 			return true;
 	return false;
 }
@@ -295,7 +318,7 @@ static enum kg_ips_result decide(struct kg_ips *ips, const struct kg_addr *src,
 	int r;
 
 	if (ips->ops.exempt && ips->ops.exempt(ips->ops.ctx, src)) {
-		log_ban("skipped", src, key, "live_session", count_key, count, 0);
+		log_ban("skipped", src, key, "protected", count_key, count, 0);
 		drop_track(ips, key);
 		return KG_IPS_EXEMPT;
 	}

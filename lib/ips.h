@@ -10,8 +10,11 @@
  * Pure logic: no I/O but the callbacks and the log records (one per
  * decision), time injectable, so unit tests drive it directly.
  *
- * Never banned: sources in never_ban prefixes (not even tracked), and
- * sources for which the exempt callback says "has a live session".
+ * Never banned: sources whose ban key holds an address of a never_ban
+ * prefix (not even tracked: for IPv6 the question is "does this /64 hold a
+ * protected address", not "is the source protected"), and sources for
+ * which the exempt callback says banning their key would hit something
+ * protected (the daemon's own infrastructure, a live session).
  * State is capped: at max_sources tracked sources new sources are not
  * tracked, at max_bans no new ban is made; either is logged once until
  * room is made again. Live bans are never evicted.
@@ -44,7 +47,10 @@ struct kg_ips_ops {
 	int (*ban)(void *ctx, const struct kg_addr *key, unsigned seconds);
 	/* Remove key from the banned set; -ENOENT is treated as done. */
 	int (*unban)(void *ctx, const struct kg_addr *key);
-	/* Optional: true if src has a live session (never banned then). */
+	/* Optional: true if banning src's ban key (kg_addr_ban_key: an IPv6
+	 * /64) would hit a protected address (a live session's source, the
+	 * daemon's peers): never banned then (logged result=skipped
+	 * reason=protected). kg_ips_key_hits answers it per prefix. */
 	bool (*exempt)(void *ctx, const struct kg_addr *src);
 	/* Optional: monotonic milliseconds; CLOCK_MONOTONIC if NULL. */
 	uint64_t (*now_ms)(void *ctx);
@@ -75,6 +81,10 @@ int kg_ips_reconfigure(struct kg_ips *ips, const struct kg_ips_config *cfg);
 enum kg_ips_result kg_ips_closed_port(struct kg_ips *ips,
 				      const struct kg_addr *src,
 				      uint8_t proto, uint16_t port);
+/* Would banning src's ban key cover an address of p? (The prefixes
+ * overlap.) Different families: false. */
+bool kg_ips_key_hits(const struct kg_prefix *p, const struct kg_addr *src);
+
 /* src sent a knock that failed authentication. */
 enum kg_ips_result kg_ips_invalid_knock(struct kg_ips *ips,
 					const struct kg_addr *src);

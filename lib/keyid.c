@@ -187,3 +187,90 @@ bool kg_keyid_lookup(const struct kg_keyid_table *t, uint64_t id,
 	}
 	return false;
 }
+
+static int cmp_elem(const void *a, const void *b)
+{
+	uint64_t x = ((const struct kg_keyid_elem *)a)->id;
+	uint64_t y = ((const struct kg_keyid_elem *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+int kg_keyid_set_want(const uint8_t *const *keys, size_t n, uint64_t center,
+		      struct kg_keyid_elem **out, size_t *n_out)
+{
+	struct kg_keyid_elem *v;
+	uint64_t first = center ? center - 1 : 0;
+	size_t m = 0, j = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	if (!n)
+		return 0;
+	if (n > SIZE_MAX / KG_KEYID_SET_SLOTS / sizeof(*v))
+		return -ENOMEM;
+	v = calloc(n * KG_KEYID_SET_SLOTS, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		for (uint64_t s = first; s <= center + 2; s++) {
+			int rc = kg_keyid_derive(keys[i], s, &v[m].id);
+
+			if (rc) {
+				free(v);
+				return rc;
+			}
+			v[m++].slot = s;
+		}
+	}
+	qsort(v, m, sizeof(*v), cmp_elem);
+	for (size_t i = 0; i < m; i++)
+		if (!j || v[i].id != v[j - 1].id)
+			v[j++] = v[i];
+	*out = v;
+	*n_out = j;
+	return 0;
+}
+
+int kg_keyid_set_diff(const struct kg_keyid_elem *have, size_t n_have,
+		      struct kg_keyid_elem *want, size_t n_want,
+		      uint64_t now_ms, size_t **add, size_t *n_add,
+		      size_t **del, size_t *n_del)
+{
+	size_t i = 0, j = 0;
+
+	*n_add = *n_del = 0;
+	*add = calloc(n_want ? n_want : 1, sizeof(**add));
+	*del = calloc(n_have ? n_have : 1, sizeof(**del));
+	if (!*add || !*del) {
+		free(*add);
+		free(*del);
+		*add = *del = NULL;
+		return -ENOMEM;
+	}
+	while (i < n_have || j < n_want) {
+		if (j == n_want || (i < n_have && have[i].id < want[j].id)) {
+			if (have[i].expires_ms > now_ms + 1000)
+				(*del)[(*n_del)++] = i;
+			i++;
+		} else if (i == n_have || want[j].id < have[i].id) {
+			(*add)[(*n_add)++] = j++;
+		} else if (have[i].expires_ms <= now_ms + 1000) {
+			/* Present, but about to lapse (a clock step). */
+			want[j].lapsing = true;
+			(*add)[(*n_add)++] = j++;
+			i++;
+		} else {
+			want[j++].expires_ms = have[i++].expires_ms;
+		}
+	}
+	return 0;
+}
+
+uint64_t kg_keyid_elem_timeout_ms(uint64_t slot, uint32_t slot_s,
+				  uint64_t now_wall_ms, uint64_t margin_ms)
+{
+	uint64_t end = (slot + 2) * slot_s * 1000 + margin_ms;
+
+	return end > now_wall_ms + 1000 ? end - now_wall_ms : 1000;
+}

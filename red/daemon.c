@@ -5,6 +5,11 @@
  * SIGTERM stops cleanly. Startup errors are returned (fatal); runtime
  * errors are logged and red keeps going. A restarted red starts from an
  * empty table: green re-opens live sessions on its next renewal.
+ *
+ * Fail closed: once this process holds the NFLOG groups (no other
+ * instance runs), every way out of it (a stop, a start that failed)
+ * leaves the dark table (lib/nft_dark.h), never no table: red's real
+ * service ports must not answer the inside network while red is down.
  */
 #include "red.h"
 
@@ -19,6 +24,7 @@
 #include "ips.h"
 #include "log.h"
 #include "nft.h"
+#include "nft_dark.h"
 #include "notify.h"
 #include "pki.h"
 #include "rules.h"
@@ -104,16 +110,20 @@ static int start(struct red *r, struct kg_err *e)
 	uint16_t groups[2] = { r->cfg.knock_group, r->cfg.scan_group };
 	int rc;
 
+	/* NFLOG first: a second instance fails here (groups taken) before it
+	 * could replace the running one's table. */
+	if ((rc = kg_nft_open(&r->nft, KG_RED_TABLE, e)) ||
+	    (rc = kg_nflog_open(&r->nflog, groups, 2, e)))
+		return rc;
+	r->owns_table = true;
 	if ((rc = red_trust_load(r, e)) ||
 	    (rc = kg_red_state_init(&r->st, &r->cfg, kg_wall_s())))
 		return rc;
 	r->st.started_mono = kg_mono_s();
 	for (size_t i = 0; i < KG_RED_MAX_GREENS; i++)
 		r->st.green_cert[i] = r->green_cert[i];
-	if ((rc = kg_nft_open(&r->nft, KG_RED_TABLE, e)) ||
-	    (rc = install_table(r, e)) ||
+	if ((rc = install_table(r, e)) ||
 	    (!r->no_site && (rc = red_site_up(r, e))) ||
-	    (rc = kg_nflog_open(&r->nflog, groups, 2, e)) ||
 	    (rc = new_ips(r, e)))
 		return rc;
 	if ((rc = kg_evloop_add_fd(r->loop, kg_nflog_fd(r->nflog), on_nflog, r)) ||
@@ -161,14 +171,42 @@ static void on_signal(void *ctx, int signo)
 		kg_evloop_stop(r->loop);
 }
 
-static void stop(struct red *r)
+/* Replaces whatever table this instance has (the full one, or none yet)
+ * with the dark one, in one transaction. why: "stop" or "start_failed". */
+static void go_dark(struct red *r, const char *why)
 {
+	char *fwd[1] = { r->cfg.site.interface };
+	struct kg_nft_dark d = {
+		.table = KG_RED_TABLE, .mgmt = r->cfg.mgmt, .n_mgmt = r->cfg.n_mgmt,
+		.dhcp = true, .fwd_drop_ifaces = fwd,
+		.n_fwd_drop_ifaces = r->cfg.site.interface[0] ? 1 : 0,
+	};
 	struct kg_err e = { "" };
+	char *text = NULL;
+	int rc = kg_nft_dark_render(&d, &text);
+
+	if (rc)
+		kg_err_set(&e, "rendering the dark table: %s", strerror(-rc));
+	else
+		rc = kg_nft_table_replace(r->nft, text, false, &e);
+	free(text);
+	if (rc)
+		kg_log_event(KG_LOG_ERR, "dark", "result", "error", "reason", why,
+			     "table", "inet " KG_RED_TABLE, "error", e.msg);
+	else
+		kg_log_event(KG_LOG_NOTICE, "dark", "result", "installed",
+			     "reason", why, "table", "inet " KG_RED_TABLE);
+}
+
+static void stop(struct red *r, const char *why)
+{
 	char n[24];
 
 	kg_notify_stopping();
-	if (r->nft && kg_nft_table_delete(r->nft, &e))
-		kg_log(KG_LOG_ERR, "stop: %s", e.msg);
+	/* Dark before the site link goes: no moment without a table. */
+	if (r->owns_table)
+		go_dark(r, why);
+	r->owns_table = false;
 	red_site_down(r);
 	snprintf(n, sizeof(n), "%llu", (unsigned long long)r->n_knocks);
 	kg_log_event(KG_LOG_NOTICE, "stop", "result", "ok", "knocks", n);
@@ -196,7 +234,7 @@ int red_run(struct red *r, struct kg_err *e)
 	if (!rc)
 		rc = start(r, e);
 	if (rc) {
-		stop(r);
+		stop(r, "start_failed");
 		return rc;
 	}
 	kg_notify_ready();
@@ -205,6 +243,6 @@ int red_run(struct red *r, struct kg_err *e)
 	rc = kg_evloop_run(r->loop);
 	if (rc)
 		kg_log(KG_LOG_ERR, "event loop: %s", strerror(-rc));
-	stop(r);
+	stop(r, "stop");
 	return 0;
 }

@@ -38,6 +38,7 @@ struct red {
 	struct kg_evloop *loop;
 	pid_t wg_pid;                 /* wireguard-go we started, 0 if none */
 	bool no_site;                 /* -n: the site link is made by others */
+	bool owns_table;              /* holds the NFLOG groups: dark table at exit */
 	uint64_t n_knocks;
 };
 

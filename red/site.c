@@ -5,12 +5,15 @@
  * wireguard-go process for its interface, configures it over the UAPI
  * socket (keys in hex), and gives the interface its address and a route
  * to the tunnel range with ip(8). All of this happens once, at start:
- * nothing here runs in the knock path.
+ * nothing here runs in the knock path. An interface of the configured
+ * name found at start is an earlier red's (killed outside systemd, its
+ * wireguard-go orphaned) and is removed first.
  */
 #include "red.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -25,6 +28,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "log.h"
+#include "wg.h"
 
 extern char **environ;
 
@@ -193,6 +197,31 @@ static int address_and_route(const struct kg_red_config *c, struct kg_err *e)
 	return 0;
 }
 
+/* The configured name is red's alone: an interface that has it now was
+ * left by an earlier red whose wireguard-go outlived it. Removing the
+ * interface makes that wireguard-go exit, which removes its UAPI socket
+ * (lib/wg_iface.c waits for that), so the new one cannot lose its socket
+ * to the old one's exit. A socket file with no interface is stale (its
+ * wireguard-go is gone; the new one replaces it). */
+static int remove_orphan(const char *ifn, struct kg_err *e)
+{
+	int rc;
+
+	if (!if_nametoindex(ifn))
+		return 0;
+	rc = kg_wg_iface_remove(ifn);
+	if (rc) {
+		kg_err_set(e, "removing the earlier interface %s: %s", ifn,
+			   strerror(-rc));
+		kg_log_event(KG_LOG_ERR, "site", "result", "error", "reason",
+			     "orphan_interface", "interface", ifn, "error", e->msg);
+		return rc;
+	}
+	kg_log_event(KG_LOG_NOTICE, "site", "result", "orphan_removed",
+		     "interface", ifn);
+	return 0;
+}
+
 int red_site_up(struct red *r, struct kg_err *e)
 {
 	static char env0[] = "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1";
@@ -201,8 +230,9 @@ int red_site_up(struct red *r, struct kg_err *e)
 	char *ifn = r->cfg.site.interface;
 	int rc;
 
-	if ((rc = read_key_file(r->cfg.site.private_key, priv, e)))
-		return rc;
+	if ((rc = read_key_file(r->cfg.site.private_key, priv, e)) ||
+	    (rc = remove_orphan(ifn, e)))
+		goto out;
 	rc = spawn(&r->wg_pid, (char *[]){ "wireguard-go", "-f", ifn, NULL }, envp);
 	if (rc) {
 		kg_err_set(e, "starting wireguard-go: %s", strerror(-rc));

@@ -109,6 +109,14 @@ tb_up() {
 			tb_addr_add "$r" in eth0
 		fi
 	done
+	# Green's and red's default routes lead out of their outside (green)
+	# and inside (red) segment, on-link, as a real uplink would: their
+	# reverse-path checks (nft fib) then take an arbitrary Internet-like
+	# source on that segment as real, and drop it on any other.
+	ip -n "$(tb_ns green)" route add default dev eth0
+	ip -n "$(tb_ns green)" -6 route add default dev eth0
+	ip -n "$(tb_ns red)" route add default dev eth0
+	ip -n "$(tb_ns red)" -6 route add default dev eth0
 	tb_log "testbed $TB_PREFIX up: $TB_ROLES (outside 198.51.100.0/24 + 2001:db8:100::/64, inside 203.0.113.0/24 + 2001:db8:113::/64)"
 }
 

@@ -95,9 +95,14 @@ sleep 1.5
 n1=$(wc -l <"$TB_DIR/s1.out")
 [ "$n1" -ge 5 ] || tb_fail "the stream carries nothing ($n1 lines in 1.5 s)"
 t0=$(date +%s%N)
-tb_exec client env KG_RUN_DIR="$KG_RUN_DIR" "$FLOW_KG" close --ifname "$FLOW_CIF" >/dev/null 2>&1 ||
-	kill "$(tb_pid a3)" 2>/dev/null || true
+# No fallback: a `knockgate close` that fails, or returns without ending
+# the session, fails the test (connect must end because of it).
+tb_exec client env KG_RUN_DIR="$KG_RUN_DIR" "$FLOW_KG" close --ifname "$FLOW_CIF" >"$TB_DIR/close.out" 2>&1 ||
+	{ cat "$TB_DIR/close.out"; tb_fail "knockgate close failed"; }
 flow_wait_exit a3 10 || tb_fail "connect did not end on close"
+sid3=$(flow_session_id a3)
+tb_wait_log "$FLOW_GLOG" "event=session result=ended reason=close user=alice session=$(flow_sid_re "$sid3")" 5 ||
+	{ tail -8 "$FLOW_GLOG"; tb_fail "green did not end session $sid3 as close"; }
 sleep 1
 n2=$(wc -l <"$TB_DIR/s1.out")
 sleep 2

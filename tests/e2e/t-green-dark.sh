@@ -36,7 +36,7 @@ tb_log "ok: UDP 53 (listening) answers nothing"
 
 tb_log "nmap -sS -p- from attacker (about 30 s)"
 tb_exec attacker nmap -sS -p- --min-rate 5000 --max-retries 1 -n -Pn -oG - "$green4" >"$TB_DIR/tcp.gnmap"
-grep -E 'Ports:|Ignored' "$TB_DIR/tcp.gnmap" || true
+grep -E 'Ports:|Ignored' "$TB_DIR/tcp.gnmap" || tb_fail "TCP scan: no result line"
 open=$(grep -oE '[0-9]+/open/' "$TB_DIR/tcp.gnmap" | wc -l)
 closed=$(grep -oE '[0-9]+/closed/' "$TB_DIR/tcp.gnmap" | wc -l)
 grep -qE 'Ignored State: filtered \(65535\)' "$TB_DIR/tcp.gnmap" || tb_fail "TCP scan: not all 65535 ports filtered"
@@ -51,9 +51,10 @@ tb_log "ok: TCP 1-2000 from the (never-banned) client: all filtered"
 tb_exec client nmap -sU --top-ports 100 -n -Pn -oG - "$green4" >"$TB_DIR/udp.gnmap"
 open=$(grep -oE '[0-9]+/open/' "$TB_DIR/udp.gnmap" | wc -l)
 closed=$(grep -oE '[0-9]+/closed/' "$TB_DIR/udp.gnmap" | wc -l)
-grep -E 'Ignored|Ports:' "$TB_DIR/udp.gnmap" || true
+grep -E 'Ignored|Ports:' "$TB_DIR/udp.gnmap" || tb_fail "UDP scan: no result line"
 [ "$open" = 0 ] && [ "$closed" = 0 ] || tb_fail "UDP scan: $open open, $closed closed"
-tb_log "ok: UDP top 100 from the client: 0 open, 0 closed"
+grep -qE 'Ignored State: open\|filtered \(100\)' "$TB_DIR/udp.gnmap" || tb_fail "UDP scan: not all 100 ports open|filtered (no answer)"
+tb_log "ok: UDP top 100 from the client: 0 open, 0 closed, 100 open|filtered"
 
 tb_exec green nft list set inet knockgate banned4 | tee "$TB_DIR/banned4"
 grep -q '198\.51\.100\.66' "$TB_DIR/banned4" || tb_fail "attacker not in banned4"

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Issue 5 end to end with the real green: before the knock green's
-# WireGuard port is dark to the client; junk knocks ban the client and its
-# valid knock lifts the ban; `knockgate connect` knocks, green
+# WireGuard port is dark to the client; junk knocks stay in the kernel
+# (key-id pre-filter: counted, no ban); a scan bans the client and its
+# valid knock (which passes the banned source's drop) lifts the ban; `knockgate connect` knocks, green
 # opens the WireGuard port for the client's address and adds its key as a
 # pending peer (nft elements wg_open4 + peers_pending, WireGuard peer with
 # allowed-ips 10.88.1.10/32); the tunnel comes up; through it the client
 # reaches green's control port on 10.88.0.1 and nothing else (another
 # port on 10.88.0.1, green's outside address, red). Green logs its own
 # processing time per knock (us=); every element times out within one
-# lease; the same over IPv6; SIGTERM removes interface and table.
+# lease; the same over IPv6; SIGTERM removes the interface and leaves the
+# dark table (no openings).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -36,9 +38,17 @@ tb_wait_log "$GREEN_LOG" "event=drop src=$(tb_addr client) proto=udp dport=51820
 	tb_fail "datagram to 51820 was not dropped by the table"
 knock_nft_has wg_open4 "$(tb_addr client)" && tb_fail "wg_open4 has the client before any knock"
 
-tb_log "check: junk knocks from the client's own address get it banned"
+tb_log "check: junk knocks from the client's own address are dropped in the kernel, ban nothing"
+d0=$(tb_exec green nft list counter inet knockgate knock_prefilter_drop | awk '/packets/ { print $2 }')
 for _ in $(seq 1 7); do tb_udp_send client "$green" 62201 "junk-knock-junk-knock"; done
-tb_wait_log "$GREEN_LOG" "event=ban result=banned src=$(tb_addr client)" 3 || tb_fail "client not banned by junk"
+sleep 1
+d1=$(tb_exec green nft list counter inet knockgate knock_prefilter_drop | awk '/packets/ { print $2 }')
+[ $((d1 - d0)) = 7 ] || tb_fail "knock_prefilter_drop went $d0 -> $d1 for 7 junk knocks"
+grep -q "event=ban result=banned src=$(tb_addr client)" "$GREEN_LOG" && tb_fail "junk banned the client"
+tb_log "check: a scan from the client's own address gets it banned"
+command -v nmap >/dev/null || tb_skip "nmap missing"
+tb_exec client nmap -sS --max-retries 0 -n -Pn -p 1-11 "$green" >/dev/null
+tb_wait_log "$GREEN_LOG" "event=ban result=banned src=$(tb_addr client)" 3 || tb_fail "client not banned by its scan"
 knock_nft_has banned4 "$(tb_addr client)" || tb_fail "banned4 lacks the client"
 
 tb_log "check: knockgate connect knocks (its valid knock lifts the ban); the tunnel comes up"
@@ -99,8 +109,10 @@ tb_tcp_probe client 10.88.0.1 4433 || tb_fail "control port not reachable throug
 tb_exec client "$KG_BIN" close --ifname "$cif" >/dev/null 2>&1 || true
 tb_log "ok: wg_open6 element, tunnel over IPv6 reaches the control port"
 
-tb_log "check: SIGTERM removes green's interface and table"
+tb_log "check: SIGTERM removes green's interface and leaves the dark table"
 tb_stop green || tb_fail "green did not exit cleanly"
 ! tb_exec green ip link show "$GWG" >/dev/null 2>&1 || tb_fail "$GWG left after stop"
-! tb_exec green nft list table inet knockgate >/dev/null 2>&1 || tb_fail "table left after stop"
+tb_exec green nft list table inet knockgate 2>/dev/null | grep -qF 'comment "knockgate dark: daemon not running"' ||
+	tb_fail "no dark table after stop"
+! tb_exec green nft list table inet knockgate | grep -qE 'wg_open|peers_' || tb_fail "openings left after stop"
 tb_log "PASS: dark before the knock; knock -> pending peer + openings; tunnel reaches only the control port; clean stop"

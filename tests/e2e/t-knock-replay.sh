@@ -5,10 +5,13 @@
 # The attacker replays it from its own address and with the client's
 # address spoofed: green logs reason=duplicate, opens nothing for the
 # attacker (no wg_open4 element, and no handshake is possible without the
-# client's ephemeral private key), and bans nobody. Junk knocks spoofed
-# from the connected client's address do not ban the client (its session
-# exempts it), while the same junk from the attacker's own address bans
-# the attacker (so the check can fail). The client's tunnel still works.
+# client's ephemeral private key), and bans nobody. Junk knocks never reach
+# green (the key-id pre-filter drops them in the kernel: counted, no
+# record but the sampled prefilter_miss). Forged knocks (the captured
+# knock, its current key id kept, its tag changed) spoofed from the
+# connected client's address do not ban the client (its session exempts
+# it), while the same from the attacker's own address bans the attacker
+# (so the check can fail). The client's tunnel still works.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -85,21 +88,35 @@ sent=$(tb_exec attacker wg show "$awg" transfer | awk '{print $3}')
 tb_exec attacker ip link del "$awg"
 tb_log "ok: no handshake for the attacker"
 
-tb_log "check: junk spoofed from the connected client's address does not ban it"
+tb_log "check: junk is dropped in the kernel, before the meter and green"
 head -c 100 /dev/urandom >"$TB_DIR/junk.bin"
+drops() { tb_exec green nft list counter inet knockgate knock_prefilter_drop | awk '/packets/ { print $2 }'; }
+d0=$(drops)
 for _ in $(seq 1 12); do send_from "$client" "$TB_DIR/junk.bin"; done
 sleep 1
-grep -q "event=knock result=rejected reason=[a-z_]* src=$client" "$GREEN_LOG" ||
-	tb_fail "green did not see the spoofed junk"
+[ $(($(drops) - d0)) -ge 12 ] || tb_fail "knock_prefilter_drop did not count the junk"
+grep -q "event=knock result=rejected reason=[a-z_]* src=$client" "$GREEN_LOG" &&
+	tb_fail "junk reached green's knock handler"
+grep -q "event=knock result=prefilter_miss src=$client" "$GREEN_LOG" ||
+	tb_fail "no sampled prefilter_miss record for the junk"
+tb_log "ok: junk counted in the kernel, one sampled record"
+
+tb_log "check: forged knocks spoofed from the connected client's address do not ban it"
+head -c 65 "$TB_DIR/knock.bin" >"$TB_DIR/forged.bin"
+head -c 16 /dev/urandom >>"$TB_DIR/forged.bin"
+for _ in $(seq 1 12); do send_from "$client" "$TB_DIR/forged.bin"; done
+sleep 1
+grep -q "event=knock result=rejected reason=bad_tag .*src=$client" "$GREEN_LOG" ||
+	tb_fail "green did not see the spoofed forged knocks"
 grep -q "event=ban result=banned src=$client" "$GREEN_LOG" && tb_fail "the client was banned"
 knock_nft_has banned4 "$client" && tb_fail "banned4 holds the client"
 knock_nft_has wg_open4 "$client" || tb_fail "the client's WireGuard opening is gone"
 tb_log "ok: client not banned, its opening still there"
 
-tb_log "check: the same junk from the attacker's own address bans the attacker"
-for _ in $(seq 1 12); do send_from "$attacker" "$TB_DIR/junk.bin"; done
+tb_log "check: the same forged knocks from the attacker's own address ban the attacker"
+for _ in $(seq 1 12); do send_from "$attacker" "$TB_DIR/forged.bin"; done
 tb_wait_log "$GREEN_LOG" "event=ban result=banned src=$attacker" 3 || tb_fail "the attacker was not banned"
 grep -q "event=ban result=banned src=$client" "$GREEN_LOG" && tb_fail "the client was banned"
 tb_tcp_probe client 10.88.0.1 4433 || tb_fail "the client's tunnel does not reach the control port"
 tb_exec client "$KG_BIN" close --ifname "$cif" >/dev/null 2>&1 || true
-tb_log "PASS: replays are duplicates (own and spoofed source), open nothing, no handshake; spoofed junk bans not the client; attacker's own junk bans it"
+tb_log "PASS: replays are duplicates (own and spoofed source), open nothing, no handshake; junk stays in the kernel; spoofed forged knocks ban not the client; the attacker's own ban it"

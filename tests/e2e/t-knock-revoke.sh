@@ -5,8 +5,10 @@
 # the users dir and the CRL; green notices by itself (inotify), ends
 # alice's session within a second (measured) and removes what it held
 # (peer, peers_pending, wg_open4), while bob's session stays. Alice's
-# next knock is refused (unknown_id). A SIGHUP that replaces the table
-# puts bob's elements back; bob's record pinning another key ends his.
+# key ids leave the kernel pre-filter's set, so her next knock is dropped
+# there (a sampled prefilter_miss record, never reaching the knock check).
+# A SIGHUP that replaces the table puts bob's elements back, his four key
+# ids included; bob's record pinning another key ends his.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -61,11 +63,16 @@ tb_exec green nft list set inet knockgate peers_pending | grep -q '10.88.1.10 ' 
 
 tb_log "check: alice's next knock is refused"
 tb_exec client "$KG_BIN" close --ifname "$cif" >/dev/null 2>&1 || true
+checked() { grep -c "event=knock result=[a-z]* reason=[a-z_]* .*src=$client" "$GREEN_LOG" || true; }
+k0=$(checked)
 if knock_connect "$LAB/users/alice/profile" "$cif" --timeout 3 >"$TB_DIR/alice2.out" 2>&1; then
 	tb_fail "a revoked user's knock got a tunnel"
 fi
-tb_wait_log "$GREEN_LOG" "event=knock result=rejected reason=unknown_id src=$client" 3 ||
-	tb_fail "no reason=unknown_id for alice's knock"
+tb_wait_log "$GREEN_LOG" "event=knock result=prefilter_miss src=$client" 3 ||
+	tb_fail "no prefilter_miss record for alice's knock"
+[ "$(checked)" = "$k0" ] || tb_fail "a revoked user's knock reached the knock check"
+nids() { tb_exec green nft list set inet knockgate knock_ids | grep -o '0x[0-9a-f]*' | wc -l; }
+[ "$(nids)" = 4 ] || tb_fail "knock_ids holds $(nids) ids, not bob's 4"
 
 tb_log "check: a SIGHUP that replaces the table puts bob's elements back"
 btun=$(sed -n 's/^tunnel_address = //p' "$LAB/green/users.d/bob.conf")
@@ -74,6 +81,7 @@ kill -HUP "$(tb_pid green)"
 tb_wait_log "$GREEN_LOG" "event=revocation result=reloaded reason=sighup" 5 || tb_fail "no reload after SIGHUP"
 tb_exec green nft list chain inet knockgate knock | grep -q 'rate 25/second' || tb_fail "the table was not replaced"
 knock_nft_has wg_open4 "$client2" || tb_fail "bob's opening is missing after the table was replaced"
+[ "$(nids)" = 4 ] || tb_fail "knock_ids holds $(nids) ids after the table was replaced, not bob's 4"
 tb_exec green nft list set inet knockgate peers_pending | grep -q "$btun " ||
 	tb_fail "bob's peers_pending element is missing after the table was replaced"
 tb_log "ok: new table, bob's wg_open4 and peers_pending elements restored"

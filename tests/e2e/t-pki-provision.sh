@@ -140,4 +140,4 @@ for s in "$prov"/kg-*; do
 	"$s" --help >/dev/null || fail "$s --help"
 done
 ok "every script answers --help"
-echo "t-pki-provision: $checks checks passed"
+echo "PASS: t-pki-provision: $checks checks passed"

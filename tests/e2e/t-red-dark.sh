@@ -38,16 +38,21 @@ tb_log "ok: the insider with source 10.88.1.10 reaches nothing"
 
 tb_log "nmap -sS -p- from the insider on $red4 (about 30 s)"
 tb_exec insider nmap -sS -p- --min-rate 5000 --max-retries 1 -n -Pn -oG - "$red4" >"$TB_DIR/tcp.gnmap"
-grep -E 'Ports:|Ignored' "$TB_DIR/tcp.gnmap" || true
+grep -E 'Ports:|Ignored' "$TB_DIR/tcp.gnmap" || tb_fail "TCP scan: no result line"
 open=$(grep -oE '[0-9]+/open/' "$TB_DIR/tcp.gnmap" | wc -l)
 closed=$(grep -oE '[0-9]+/closed/' "$TB_DIR/tcp.gnmap" | wc -l)
 [ "$open" = 0 ] && [ "$closed" = 0 ] || tb_fail "TCP scan: $open open, $closed closed"
-tb_log "ok: TCP -p-: 0 open, 0 closed"
+# No open or closed port proves nothing unless nmap saw every port
+# (an empty or aborted scan also has none): all 65535 filtered.
+grep -qE 'Ignored State: filtered \(65535\)' "$TB_DIR/tcp.gnmap" || tb_fail "TCP scan: not all 65535 ports filtered"
+tb_log "ok: TCP -p-: 0 open, 0 closed, 65535 filtered"
 tb_exec insider nmap -sU --top-ports 100 -n -Pn -oG - "$red4" >"$TB_DIR/udp.gnmap"
 open=$(grep -oE '[0-9]+/open/' "$TB_DIR/udp.gnmap" | wc -l)
 closed=$(grep -oE '[0-9]+/closed/' "$TB_DIR/udp.gnmap" | wc -l)
+grep -E 'Ignored|Ports:' "$TB_DIR/udp.gnmap" || tb_fail "UDP scan: no result line"
 [ "$open" = 0 ] && [ "$closed" = 0 ] || tb_fail "UDP scan: $open open, $closed closed"
-tb_log "ok: UDP top 100: 0 open, 0 closed"
+grep -qE 'Ignored State: open\|filtered \(100\)' "$TB_DIR/udp.gnmap" || tb_fail "UDP scan: not all 100 ports open|filtered (no answer)"
+tb_log "ok: UDP top 100: 0 open, 0 closed, 100 open|filtered"
 
 tb_wait_log "$TB_DIR/red.log" "event=ban result=banned src=$(tb_addr insider in 4)" 5 ||
 	tb_fail "the scanner was not banned"

@@ -73,7 +73,17 @@ out=$(red_knock -T 120 -s 16)
 expect "$out" "result=refused reason=outside_window" "result=refused reason=outside_window .*session=0000000000000010" \
 	"stamped 120 s in the future"
 back=$(( $(date +%s) - t0 + 1 ))
-[ "$back" -lt 30 ] || tb_skip "setup took ${back}s: cannot stamp before start inside the window"
+if [ "$back" -ge 30 ]; then
+	# A slow (loaded) setup: never skip, start red again so that a knock
+	# stamped before its start is still inside the 30 s window.
+	tb_log "setup took ${back}s: restarting red for the before_start check"
+	tb_stop red || tb_fail "red did not exit 0 on SIGTERM"
+	t0=$(date +%s)
+	tb_start red red "$TB_DIR/red.log" "$RED_BIN" -c "$TB_DIR/red.conf"
+	tb_wait_ready "$TB_DIR/red.log"
+	back=$(( $(date +%s) - t0 + 1 ))
+	[ "$back" -lt 30 ] || tb_fail "red took ${back}s to start: cannot stamp before start inside the window"
+fi
 out=$(red_knock -T "-$back" -s 17)
 expect "$out" "result=refused reason=before_start" "result=refused reason=before_start .*session=0000000000000011" \
 	"stamped before red started (inside the window)"

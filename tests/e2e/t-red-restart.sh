@@ -3,7 +3,9 @@
 # Red restarted during a session starts from an empty table: the grant is
 # gone, a knock stamped before the restart is refused (before_start), and
 # green's next renewal maps the session again, at the port red answers,
-# which then works. SIGTERM removes red's table and its site interface.
+# which then works. SIGTERM replaces red's table with the dark one (no
+# set, no grant: the old port is closed while red is down) and removes its
+# site interface (t-red-failclosed.sh tests the dark table further).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -21,10 +23,12 @@ port=$(echo "$out" | sed -E 's/.*port=([0-9]+).*/\1/')
 red_connect 10.88.1.10 "$port" || tb_fail "granted port $port unreachable"
 tb_log "session open at $port"
 
-tb_stop red || true
-tb_exec red nft list table inet knockgate >/dev/null 2>&1 && tb_fail "table left after SIGTERM"
+tb_stop red || tb_fail "red did not exit 0 on SIGTERM"
+dark=$(tb_exec red nft list table inet knockgate 2>&1) || tb_fail "no table after SIGTERM: $dark"
+grep -qF 'comment "knockgate dark: daemon not running"' <<<"$dark" || { echo "$dark"; tb_fail "the table after SIGTERM is not the dark one"; }
+! grep -q grants4 <<<"$dark" || tb_fail "the dark table still has the grants map"
 tb_exec red ip link show "$(tb_ifname rs0)" >/dev/null 2>&1 && tb_fail "site interface left after SIGTERM"
-tb_log "ok: SIGTERM removed the table and the site interface"
+tb_log "ok: SIGTERM left the dark table (no grants map) and removed the site interface"
 grep -E 'Sanitizer|runtime error' "$TB_DIR/red.log" && tb_fail "sanitizer report in red's log"
 grep -qE 'event=stop result=ok' "$TB_DIR/red.log" || tb_fail "no clean stop record"
 tb_log "ok: clean stop record, no sanitizer report"

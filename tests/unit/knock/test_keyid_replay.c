@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/keyid.h"
@@ -143,6 +144,124 @@ static void test_share_caps_one_owner_not_the_others(void **st)
 	kg_rcache_free(c);
 }
 
+static bool has(const struct kg_keyid_elem *v, size_t n, uint64_t id,
+		uint64_t slot)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].id == id)
+			return v[i].slot == slot;
+	return false;
+}
+
+/* The kernel set at slot c holds c-1 .. c+2 of every key: a knock from a
+ * clock at either edge of the window passes even when the update after a
+ * slot boundary runs late. */
+static void test_prefilter_set_holds_four_slots(void **st)
+{
+	uint8_t k1[32], k2[32];
+	const uint8_t *keys[] = { k1, k2 };
+	struct kg_keyid_elem *v;
+	size_t n;
+	uint64_t id;
+
+	(void)st;
+	memset(k1, 1, 32);
+	memset(k2, 2, 32);
+	assert_int_equal(kg_keyid_set_want(keys, 2, 100, &v, &n), 0);
+	assert_int_equal(n, 8);
+	for (size_t i = 1; i < n; i++)
+		assert_true(v[i - 1].id < v[i].id);
+	for (uint64_t s = 99; s <= 102; s++) {
+		assert_int_equal(kg_keyid_derive(k1, s, &id), 0);
+		assert_true(has(v, n, id, s));
+		assert_int_equal(kg_keyid_derive(k2, s, &id), 0);
+		assert_true(has(v, n, id, s));
+	}
+	assert_int_equal(kg_keyid_derive(k1, 98, &id), 0);
+	assert_false(has(v, n, id, 98));
+	assert_int_equal(kg_keyid_derive(k1, 103, &id), 0);
+	assert_false(has(v, n, id, 103));
+	free(v);
+	/* The same key twice: no duplicate elements. */
+	keys[1] = k1;
+	assert_int_equal(kg_keyid_set_want(keys, 2, 100, &v, &n), 0);
+	assert_int_equal(n, 4);
+	free(v);
+	assert_int_equal(kg_keyid_set_want(keys, 0, 100, &v, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+}
+
+static void test_prefilter_set_diff(void **st)
+{
+	uint8_t k1[32], k2[32];
+	const uint8_t *keys[] = { k1, k2 };
+	struct kg_keyid_elem *have, *want;
+	size_t nh, nw, *add, *del, na, nd;
+	uint64_t now = 1000000;
+
+	(void)st;
+	memset(k1, 1, 32);
+	memset(k2, 2, 32);
+	/* Start: everything is added. */
+	assert_int_equal(kg_keyid_set_want(keys, 2, 100, &have, &nh), 0);
+	assert_int_equal(kg_keyid_set_diff(NULL, 0, have, nh, now, &add, &na, &del, &nd), 0);
+	assert_int_equal(na, 8);
+	assert_int_equal(nd, 0);
+	free(add);
+	free(del);
+	for (size_t i = 0; i < nh; i++)
+		have[i].expires_ms = now + 60000 * (have[i].slot - 98);
+	/* Next slot: one new id per key; the oldest slot lapses by itself. */
+	assert_int_equal(kg_keyid_set_want(keys, 2, 101, &want, &nw), 0);
+	assert_int_equal(kg_keyid_set_diff(have, nh, want, nw, now + 60000, &add, &na, &del, &nd), 0);
+	assert_int_equal(na, 2);
+	for (size_t i = 0; i < na; i++)
+		assert_int_equal(want[add[i]].slot, 103);
+	assert_int_equal(nd, 0);
+	for (size_t i = 0; i < nw; i++)
+		if (want[i].slot != 103)
+			assert_true(want[i].expires_ms == now + 60000 * (want[i].slot - 98));
+	free(add);
+	free(del);
+	free(want);
+	/* A user removed: its ids still in the kernel are deleted. */
+	assert_int_equal(kg_keyid_set_want(keys, 1, 100, &want, &nw), 0);
+	assert_int_equal(kg_keyid_set_diff(have, nh, want, nw, now, &add, &na, &del, &nd), 0);
+	assert_int_equal(na, 0);
+	assert_int_equal(nd, 4);
+	free(add);
+	free(del);
+	free(want);
+	/* Clock stepped back one slot: slot 98 added, 102 deleted; an id
+	 * about to lapse (99) is refreshed, not merely re-added. */
+	assert_int_equal(kg_keyid_set_want(keys, 2, 99, &want, &nw), 0);
+	assert_int_equal(kg_keyid_set_diff(have, nh, want, nw, now + 59500, &add, &na, &del, &nd), 0);
+	assert_int_equal(nd, 2);
+	for (size_t i = 0; i < nd; i++)
+		assert_int_equal(have[del[i]].slot, 102);
+	assert_int_equal(na, 4);
+	for (size_t i = 0; i < na; i++) {
+		struct kg_keyid_elem *e = &want[add[i]];
+
+		assert_true(e->slot == 98 || (e->slot == 99 && e->lapsing));
+	}
+	free(add);
+	free(del);
+	free(want);
+	free(have);
+}
+
+static void test_prefilter_timeouts_span_previous(void **st)
+{
+	(void)st;
+	/* Slot 100 of 60 s: needed until slot 101 ends (6120 s) + margin. */
+	assert_int_equal(kg_keyid_elem_timeout_ms(100, 60, 6000000, 5000), 125000);
+	assert_int_equal(kg_keyid_elem_timeout_ms(100, 60, 6059999, 5000), 65001);
+	/* Already past: a second, never zero (the set's default). */
+	assert_int_equal(kg_keyid_elem_timeout_ms(100, 60, 7000000, 5000), 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -151,6 +270,9 @@ int main(void)
 		cmocka_unit_test(test_table_rebuilds_only_on_slot_change),
 		cmocka_unit_test(test_replay_cache_refuses_when_full_of_live_entries),
 		cmocka_unit_test(test_replay_cache_key_length),
+		cmocka_unit_test(test_prefilter_set_holds_four_slots),
+		cmocka_unit_test(test_prefilter_set_diff),
+		cmocka_unit_test(test_prefilter_timeouts_span_previous),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

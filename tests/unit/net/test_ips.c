@@ -51,14 +51,14 @@ static uint64_t fake_now(void *ctx)
 	return ((struct fake *)ctx)->now;
 }
 
-static struct kg_prefix never[1];
+static struct kg_prefix never[2];
 
 static struct kg_ips *mk(struct fake *f, unsigned n, size_t max_src, size_t max_bans)
 {
 	struct kg_ips_config c = {
 		.scan_ports = n, .window_s = 10, .ban_s = 60, .invalid_knocks = 3,
 		.max_sources = max_src, .max_bans = max_bans,
-		.never_ban = never, .n_never_ban = 1,
+		.never_ban = never, .n_never_ban = 2,
 	};
 	struct kg_ips_ops ops = { fake_ban, fake_unban, fake_exempt, fake_now, f };
 	struct kg_ips *ips;
@@ -66,6 +66,8 @@ static struct kg_ips *mk(struct fake *f, unsigned n, size_t max_src, size_t max_
 	memset(f, 0, sizeof(*f));
 	f->now = 1000000;
 	assert_int_equal(kg_prefix_parse("192.0.2.0/24", &never[0]), 0);
+	/* One protected IPv6 address: its whole /64 is never banned. */
+	assert_int_equal(kg_prefix_parse("2001:db8:113::2", &never[1]), 0);
 	assert_int_equal(kg_ips_new(&ips, &c, &ops), 0);
 	return ips;
 }
@@ -148,6 +150,62 @@ static void test_never_ban_prefix_is_not_tracked(void **state)
 	assert_int_equal(f.bans, 0);
 	assert_int_equal(kg_ips_n_tracked(ips), 0);
 	kg_ips_free(ips);
+}
+
+/* A ban of an IPv6 /64 would cover the protected address: junk from
+ * another address of that /64 (a forger next door) bans nothing. */
+static void test_never_ban_covers_the_whole_ban_key(void **state)
+{
+	struct fake f;
+	struct kg_ips *ips = mk(&f, 3, 100, 100);
+
+	(void)state;
+	assert_int_equal(ports(ips, "2001:db8:113::66", 1, 100), KG_IPS_NEVER_BAN);
+	for (int i = 0; i < 10; i++) {
+		struct kg_addr a = A("2001:db8:113::abcd:1");
+
+		assert_int_equal(kg_ips_invalid_knock(ips, &a), KG_IPS_NEVER_BAN);
+	}
+	assert_int_equal(f.bans, 0);
+	/* The next /64 is not protected. */
+	assert_int_equal(ports(ips, "2001:db8:114::66", 1, 4), KG_IPS_BANNED);
+	assert_int_equal(f.bans, 1);
+	/* IPv4 keys are the address: a neighbour of a protected /24 is not
+	 * protected, one inside it is. */
+	assert_int_equal(ports(ips, "192.0.3.1", 1, 4), KG_IPS_BANNED);
+	kg_ips_free(ips);
+}
+
+static void test_key_hits(void **state)
+{
+	struct kg_prefix p;
+	struct kg_addr a;
+
+	(void)state;
+	/* A host address inside the source's /64. */
+	assert_int_equal(kg_prefix_parse("2001:db8:100::10", &p), 0);
+	a = A("2001:db8:100::ffff");
+	assert_true(kg_ips_key_hits(&p, &a));
+	a = A("2001:db8:100:1::10");
+	assert_false(kg_ips_key_hits(&p, &a));
+	/* A short prefix holding the /64, and one holding part of it. */
+	assert_int_equal(kg_prefix_parse("2001:db8::/32", &p), 0);
+	assert_true(kg_ips_key_hits(&p, &a));
+	assert_int_equal(kg_prefix_parse("2001:db8:100:1:8000::/65", &p), 0);
+	assert_true(kg_ips_key_hits(&p, &a));
+	/* IPv4: the tunnel range and an odd prefix length. */
+	assert_int_equal(kg_prefix_parse("10.88.0.0/16", &p), 0);
+	a = A("10.88.1.10");
+	assert_true(kg_ips_key_hits(&p, &a));
+	a = A("10.89.0.2");
+	assert_false(kg_ips_key_hits(&p, &a));
+	assert_int_equal(kg_prefix_parse("10.89.0.0/30", &p), 0);
+	assert_true(kg_ips_key_hits(&p, &a));
+	a = A("10.89.0.4");
+	assert_false(kg_ips_key_hits(&p, &a));
+	/* Families never mix. */
+	a = A("::ffff:10.89.0.1");
+	assert_false(kg_ips_key_hits(&p, &a));
 }
 
 static void test_live_session_is_exempt(void **state)
@@ -286,6 +344,8 @@ int main(void)
 		cmocka_unit_test(test_ports_slide_out_of_the_window),
 		cmocka_unit_test(test_never_ban_prefix_is_not_tracked),
 		cmocka_unit_test(test_live_session_is_exempt),
+		cmocka_unit_test(test_never_ban_covers_the_whole_ban_key),
+		cmocka_unit_test(test_key_hits),
 		cmocka_unit_test(test_ipv6_is_keyed_by_64),
 		cmocka_unit_test(test_source_cap_refuses_new_tracking),
 		cmocka_unit_test(test_ban_cap_never_evicts),
