@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The service request step of connect (service.h). */
 #include "service.h"
+#include "time.h"
 #include "wg.h"
 
 #include <errno.h>
@@ -83,12 +84,13 @@ int kg_service_open(struct kg_ctrl_client *c, const struct kg_profile *p,
 	return r;
 }
 
-/* "A:P until T (lease N s)" */
+/* "A:P until T (lease N s)": T on this host's clock, from the seconds
+ * left that green sent (printed as soon as they arrive). */
 static void print_place(FILE *f, const struct kg_service_grant *s)
 {
 	char a[KG_ADDR_STRLEN], when[32];
-	time_t end = (time_t)s->g.lease_end;
-	long left = (long)(s->g.lease_end - (uint64_t)time(NULL));
+	time_t end = (time_t)(kg_wall_s() + s->g.lease);
+	long left = (long)s->g.lease;
 	struct tm tm;
 
 	gmtime_r(&end, &tm);

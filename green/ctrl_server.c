@@ -14,6 +14,7 @@
 
 #include "crypto.h"
 #include "log.h"
+#include "time.h"
 #include "transcript.h"
 
 enum conn_state { C_HELLO, C_PROOF, C_LIVE, C_CLOSING };
@@ -48,13 +49,11 @@ struct kg_ctrl_server {
 	size_t n;
 };
 
+/* Every control-channel timeout (io, frame, reproof) is a duration. */
 static int64_t mono_ms(void *ctx)
 {
-	struct timespec ts;
-
 	(void)ctx;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return kg_mono_ms();
 }
 
 static int64_t now(const struct kg_ctrl_server *s)

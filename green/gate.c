@@ -12,6 +12,7 @@
 #include "pki.h"
 #include "replay.h"
 #include "seq.h"
+#include "time.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -52,12 +53,16 @@ static int knock_start(struct green_gate *gt, const struct green_gate_conf *gc,
 	gt->start_ms = wall_ms();
 	r = kg_knock_checker_init(&gt->checker, gt->wg_pub, gc->window_s,
 				  gt->start_ms, &gt->users, gt->replay);
+	/* before_start follows wall-clock steps (knock_check.c) */
+	gt->checker.start_mono_ms = kg_mono_ms();
 	if (!r && gc->sequence)
 		r = kg_seq_new(4096, gc->sequence_timeout_ms, KG_KNOCK_SLOT_DEFAULT,
 			       &gt->seq);
 	if (!r && (r = kg_random(&id_base, sizeof(id_base))) == 0)
 		r = kg_sess_init(&gt->sess, gc->sess.max_clients, &gc->sess.lim,
 				 id_base >> 1, NULL, NULL);
+	if (!r)
+		kg_sess_set_src_seen(&gt->sess, gate_src_seen, gt);
 	if (r)
 		kg_err_set(e, "knock/session state: %s", strerror(-r));
 	return r;

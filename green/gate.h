@@ -160,6 +160,10 @@ void gate_knock_ids_free(struct green_gate *gt);
 /* sessions_run.c */
 uint64_t gate_lease_ms(const struct green_gate *gt);
 int64_t gate_now_ms(void);
+/* The session table's src_seen hook: whether src sent a WireGuard packet
+ * within the last lease (its wg_seen4/6 element is present); true also
+ * when the kernel cannot be asked, so a slot is never freed on doubt. */
+bool gate_src_seen(void *ctx, const struct kg_addr *src);
 /* An accepted knock (or completed sequence) for user with peer key from
  * src: session table + one nft batch + WireGuard peer, all or nothing. */
 int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],

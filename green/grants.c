@@ -15,6 +15,7 @@
 #include "log.h"
 #include "nft.h"
 #include "red_io.h"
+#include "time.h"
 #include "wg.h"
 
 #include <errno.h>
@@ -40,7 +41,8 @@ struct grant {
 	size_t red;
 	uint32_t seq;
 	uint16_t port;                  /* 0 until granted */
-	uint64_t lease_end;             /* unix seconds */
+	uint64_t lease_end_ms;          /* monotonic: red's lease, from the
+					   seconds it granted, on receipt */
 	uint64_t renew_ms;              /* monotonic: next renewal due */
 	bool renewing;                  /* a renew knock is pending */
 	bool reopen;                    /* next knock: a fresh open */
@@ -61,22 +63,25 @@ struct green_grants {
 	uintptr_t next_id;
 };
 
+/* Leases, renewals and timeouts: the monotonic clock. */
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)kg_mono_ms();
 }
 
 /* The knock's timestamp comes from this clock (red checks it against
  * its window), so the red clients run on wall-clock milliseconds. */
 static uint64_t wall_ms(void)
 {
-	struct timespec ts;
+	return (uint64_t)kg_wall_ms();
+}
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+/* Whole seconds left of a lease (0 once over). */
+static uint32_t lease_left_s(uint64_t lease_end_ms)
+{
+	uint64_t now = mono_ms();
+
+	return lease_end_ms > now ? (uint32_t)((lease_end_ms - now) / 1000) : 0;
 }
 
 static struct grant *by_id(struct green_grants *gr, uintptr_t id)
@@ -120,11 +125,11 @@ static void elem_key(const struct green_grants *gr, const struct grant *g,
  * in, refreshed, with the rest of the lease as timeout (a plain re-add
  * would leave its expiry alone: see kg_nft_batch_refresh). */
 static int put_batch(struct green_grants *gr, const struct grant *g,
-		     uint16_t old_port, uint16_t port, uint64_t lease_end,
+		     uint16_t old_port, uint16_t port, uint64_t lease_end_ms,
 		     struct kg_err *e)
 {
 	struct kg_nft_batch *b = kg_nft_batch_new(gr->nft);
-	int64_t left = (int64_t)lease_end - (int64_t)time(NULL);
+	int64_t left = (int64_t)lease_end_ms - (int64_t)mono_ms();
 	struct kg_nft_key k;
 	int r = b ? 0 : -ENOMEM;
 
@@ -135,7 +140,7 @@ static int put_batch(struct green_grants *gr, const struct grant *g,
 	if (!r && port) {
 		elem_key(gr, g, port, &k);
 		r = kg_nft_batch_refresh(b, "fwd_grants", k.b, k.len, NULL, 0,
-					 (uint64_t)(left > 1 ? left : 1) * 1000);
+					 (uint64_t)(left > 1000 ? left : 1000));
 	}
 	if (!r)
 		r = kg_nft_batch_send(b, e);
@@ -146,14 +151,14 @@ static int put_batch(struct green_grants *gr, const struct grant *g,
 /* An old element that already timed out (red was silent for a lease) is
  * not an error: then the new one goes in alone. */
 static int put_elements(struct green_grants *gr, const struct grant *g,
-			uint16_t old_port, uint16_t port, uint64_t lease_end)
+			uint16_t old_port, uint16_t port, uint64_t lease_end_ms)
 {
 	struct kg_err e = { "" };
-	int r = put_batch(gr, g, old_port, port, lease_end, &e);
+	int r = put_batch(gr, g, old_port, port, lease_end_ms, &e);
 
 	if (r == -ENOENT && old_port) {
 		e.msg[0] = '\0';
-		r = port ? put_batch(gr, g, 0, port, lease_end, &e) : 0;
+		r = port ? put_batch(gr, g, 0, port, lease_end_ms, &e) : 0;
 	}
 	if (r)
 		kg_log(KG_LOG_ERR, "fwd_grants: %s", e.msg[0] ? e.msg : strerror(-r));
@@ -167,12 +172,12 @@ static void log_grant(const struct green_grants *gr, const struct grant *g,
 
 	snprintf(s, sizeof(s), "%016" PRIx64, g->session);   /* as event=service */
 	snprintf(p, sizeof(p), "%u", g->port);
-	snprintf(l, sizeof(l), "%" PRIu64, g->lease_end);
+	snprintf(l, sizeof(l), "%" PRIu32, lease_left_s(g->lease_end_ms));
 	snprintf(t, sizeof(t), "%" PRIu64, ms);
 	kg_log_event(KG_LOG_NOTICE, "grant", "result", result, "reason", reason,
 		     "session", s, "service", g->service, "client",
 		     kg_addr_str(&g->client, c), "red", gr->io.peers[g->red].red.id,
-		     "port", p, "lease_end", l, "ms", t);
+		     "port", p, "lease", l, "ms", t);
 }
 
 static int send_knock(struct green_grants *gr, struct grant *g,
@@ -187,7 +192,10 @@ static int send_knock(struct green_grants *gr, struct grant *g,
 	k.client = g->client;
 	memcpy(k.service, g->service, sizeof(k.service));
 	k.lifetime = gr->lease;
-	return green_red_io_send(&gr->io, g->red, &k, wall_ms(),
+	/* stamped with the wall clock (red's window), resent on the
+	 * monotonic one */
+	k.timestamp = wall_ms() / 1000;
+	return green_red_io_send(&gr->io, g->red, &k, mono_ms(),
 				 keep_cookie ? (void *)g->id : NULL);
 }
 
@@ -197,7 +205,7 @@ static void fill_grant(const struct green_grants *gr, const struct grant *g,
 	memset(out, 0, sizeof(*out));
 	out->addr = gr->io.peers[g->red].red.site_address;
 	out->port = g->port;
-	out->lease_end = g->lease_end;
+	out->lease = lease_left_s(g->lease_end_ms);
 }
 
 static void free_grant(struct grant *g)
@@ -213,10 +221,12 @@ static void granted(struct green_grants *gr, struct grant *g,
 	uint16_t old = g->port;
 	bool opening = g->st == G_OPENING;
 	struct kg_ctrl_grant out;
-	uint64_t now = mono_ms(), left_ms;
-	int64_t left = (int64_t)a->lease_end - (int64_t)time(NULL);
+	uint64_t now = mono_ms(), left_ms = (uint64_t)a->lease * 1000;
 
-	if (put_elements(gr, g, old, a->port, a->lease_end)) {
+	/* A duration from red: a deadline on this host's monotonic clock
+	 * (the answer's flight time makes it end a little early, never
+	 * late). */
+	if (put_elements(gr, g, old, a->port, now + left_ms)) {
 		if (opening) {
 			log_grant(gr, g, "refused", "nft", now - g->asked_ms);
 			gr->cb.done(gr->cb.ctx, g->session, g->service, NULL,
@@ -227,11 +237,10 @@ static void granted(struct green_grants *gr, struct grant *g,
 		return;
 	}
 	g->port = a->port;
-	g->lease_end = a->lease_end;
+	g->lease_end_ms = now + left_ms;
 	g->st = G_LIVE;
 	g->renewing = false;
 	g->reopens = 0;
-	left_ms = left > 0 ? (uint64_t)left * 1000 : 0;
 	g->renew_ms = now + left_ms / 3;
 	fill_grant(gr, g, &out);
 	if (opening) {
@@ -328,7 +337,7 @@ static void on_tick(void *ctx)
 	struct green_grants *gr = ctx;
 	uint64_t now = mono_ms();
 
-	green_red_io_tick(&gr->io, wall_ms());
+	green_red_io_tick(&gr->io, mono_ms());
 	for (size_t i = 0; i < gr->n; i++) {
 		struct grant *g = &gr->g[i];
 
@@ -415,7 +424,7 @@ void green_grants_restore(struct green_grants *gr)
 	for (size_t i = 0; gr && i < gr->n; i++)
 		if (gr->g[i].st == G_LIVE)
 			put_elements(gr, &gr->g[i], 0, gr->g[i].port,
-				     gr->g[i].lease_end);
+				     gr->g[i].lease_end_ms);
 }
 
 size_t green_grants_count(const struct green_grants *gr)

@@ -4,7 +4,8 @@
  * its policy check) becomes green_grants_open for the session's tunnel
  * address and the service's red; red's answer completes the request
  * through kg_ctrl_server_service_done; a session gone from the session
- * table loses its grants.
+ * table loses its grants in the same step (gate_session_gone calls
+ * green_grants_end_session), the grants' tick (alive) being the backstop.
  */
 #include "ctrl_server.h"
 #include "gate.h"

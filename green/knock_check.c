@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "time.h"
 
 static const char *const reason_names[] = {
 	[KG_KNOCK_ACCEPTED] = "accepted",
@@ -20,6 +21,7 @@ static const char *const reason_names[] = {
 	[KG_KNOCK_SUPERSEDED] = "superseded",
 	[KG_KNOCK_REPLAY_CACHE_FULL] = "replay_cache_full",
 	[KG_KNOCK_WRONG_MODE] = "wrong_mode",
+	[KG_KNOCK_REPLAY_SHARE_FULL] = "replay_share_full",
 	[KG_KNOCK_INTERNAL] = "internal",
 };
 
@@ -79,6 +81,22 @@ static void replay_key(const struct kg_knock *kn, uint8_t key[KG_RCACHE_KEY_LEN]
 	memcpy(key + KG_AEAD_NONCE_LEN, kn->tag, KG_RCACHE_KEY_LEN - KG_AEAD_NONCE_LEN);
 }
 
+/* The start as the wall clock reads it now: now minus the monotonic time
+ * since the start. Without a clock step that is start_ms; after one it
+ * moves with the clock, so a step back does not make every knock look
+ * "before start" (a lockout for as long as the step), and a step forward
+ * does not let in knocks from before the start. The one clock read here. */
+static uint64_t start_in_frame(const struct kg_knock_checker *k,
+				 uint64_t now_ms)
+{
+	int64_t up;
+
+	if (!k->start_mono_ms)
+		return k->start_ms;
+	up = kg_mono_ms() - k->start_mono_ms;
+	return up > 0 && (uint64_t)up < now_ms ? now_ms - (uint64_t)up : 0;
+}
+
 /* The checks after authentication: all on authentic knocks, none bans. */
 static enum kg_knock_reason check_time(struct kg_knock_checker *k,
 				       const struct kg_knock *kn,
@@ -93,7 +111,7 @@ static enum kg_knock_reason check_time(struct kg_knock_checker *k,
 		return done(d, KG_KNOCK_WRONG_SLOT);
 	if (ts + win_ms < now_ms || ts > now_ms + win_ms)
 		return done(d, KG_KNOCK_STALE);
-	if (ts < k->start_ms)
+	if (ts < start_in_frame(k, now_ms))
 		return done(d, KG_KNOCK_BEFORE_START);
 	if (d->user->mode != KG_MODE_SPA)
 		return done(d, KG_KNOCK_WRONG_MODE);
@@ -103,7 +121,10 @@ static enum kg_knock_reason check_time(struct kg_knock_checker *k,
 	if (ts <= d->user->last_ts_ms)
 		return done(d, KG_KNOCK_SUPERSEDED);
 	/* Remember it until it can no longer pass the window check. */
-	rc = kg_rcache_add(k->replay, rkey, ts + win_ms + 1, now_ms);
+	rc = kg_rcache_add_shared(k->replay, rkey, ts + win_ms + 1, now_ms,
+				  &d->user->replay_share, KG_KNOCK_REPLAY_SHARE);
+	if (rc == -EDQUOT)
+		return done(d, KG_KNOCK_REPLAY_SHARE_FULL);
 	if (rc == -ENOSPC)
 		return done(d, KG_KNOCK_REPLAY_CACHE_FULL);
 	if (rc == -EEXIST)

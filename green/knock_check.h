@@ -4,7 +4,8 @@
  * the caller passes now): parse -> green hint -> one key-id lookup -> at
  * most one AEAD open -> id slot matches the timestamp -> timestamp inside
  * the window -> not before the daemon started -> not a replay -> after the
- * user's last accepted timestamp -> room in the replay cache. Only then is
+ * user's last accepted timestamp -> room in the user's share of the replay
+ * cache -> room in the replay cache. Only then is
  * the user's last timestamp advanced and the nonce remembered.
  *
  * Invalid knocks cost the same whatever the number of users: unknown ids
@@ -24,6 +25,10 @@
 
 #define KG_KNOCK_WINDOW_DEFAULT 30   /* seconds either side of now */
 #define KG_KNOCK_SLOT_DEFAULT KG_KEYID_SLOT_DEFAULT   /* must be >= window */
+/* Accepted knocks one user may have in the replay cache at once (each
+ * stays about two windows): far above any client's knocking (connect,
+ * roam, stall), far below the cache (docs/protocol.md). */
+#define KG_KNOCK_REPLAY_SHARE KG_RCACHE_SHARE_MAX
 
 enum kg_knock_reason {
 	KG_KNOCK_ACCEPTED = 0,
@@ -39,6 +44,10 @@ enum kg_knock_reason {
 	KG_KNOCK_SUPERSEDED,         /* authentic, not after last accepted */
 	KG_KNOCK_REPLAY_CACHE_FULL,
 	KG_KNOCK_WRONG_MODE,         /* user is enrolled for sequence mode */
+	KG_KNOCK_REPLAY_SHARE_FULL,  /* this user holds KG_KNOCK_REPLAY_SHARE
+					entries in the cache already (a stolen
+					key knocking fast): only this user is
+					refused, the cache stays open to others */
 	KG_KNOCK_INTERNAL,           /* allocation or OpenSSL failure */
 };
 
@@ -47,6 +56,8 @@ struct kg_knock_checker {
 	uint8_t green_hint[KG_KNOCK_HINT_LEN];
 	uint32_t window_s;
 	uint64_t start_ms;               /* daemon start, wall clock */
+	int64_t start_mono_ms;           /* the same moment, kg_mono_ms; 0:
+					    start_ms is taken as is (tests) */
 	struct kg_users *users;          /* borrowed */
 	struct kg_rcache *replay;        /* borrowed */
 	uint64_t aead_opens;             /* statistics; tests count them */
@@ -74,7 +85,8 @@ enum kg_knock_reason kg_knock_check(struct kg_knock_checker *k,
 
 /* "accepted", "malformed", "bad_version", "wrong_green", "unknown_id",
  * "bad_tag", "wrong_slot", "stale", "before_start", "duplicate",
- * "superseded", "replay_cache_full", "wrong_mode", "internal". */
+ * "superseded", "replay_cache_full", "wrong_mode", "replay_share_full",
+ * "internal". */
 const char *kg_knock_reason_name(enum kg_knock_reason r);
 /* Whether the reason may count toward an IPS ban: only knocks that nobody
  * holding the key produced. Authentic-but-refused knocks (stale,

@@ -116,7 +116,7 @@ int kg_rc_request(struct kg_red_client *rc, const struct kg_sknock *k,
 	p->k = *k;
 	strcpy(p->k.green_id, rc->green_id);
 	strcpy(p->k.red_id, rc->red_id);
-	p->k.timestamp = now_ms / 1000;
+	p->k.timestamp = k->timestamp ? k->timestamp : now_ms / 1000;
 	if ((r = kg_random(p->k.nonce, sizeof(p->k.nonce))) ||
 	    (r = kg_sknock_encode_body(&p->k, p->pkt, sizeof(p->pkt), &p->len)))
 		return r;

@@ -69,7 +69,10 @@ void kg_rc_free(struct kg_red_client *rc);
 /* Starts a request: k's action, session, seq, client, service and
  * lifetime are the caller's (seq: one more than the session's last
  * request for this service; a retry is the same pending knock); ids,
- * timestamp (now_ms/1000) and a fresh nonce are set here. Signs it,
+ * timestamp (k's if set: wall clock, Unix s; else now_ms/1000) and a
+ * fresh nonce are set here. now_ms schedules the resends: the daemon
+ * passes the monotonic clock there (a wall-clock step must not fire or
+ * stall every resend) and stamps k itself. Signs it,
  * records it pending and points *pkt and *len at the bytes to send (valid
  * while pending). 0, -ENOSPC (too many pending), -EINVAL, -EIO. */
 int kg_rc_request(struct kg_red_client *rc, const struct kg_sknock *k,

@@ -72,8 +72,10 @@ int gate_users_load(struct green_gate *gt, struct kg_err *e)
 	for (size_t i = 0; i < nu.n; i++) {
 		struct kg_user *old = kg_users_find(&gt->users, nu.v[i].name);
 
-		if (old)
+		if (old) {
 			nu.v[i].last_ts_ms = old->last_ts_ms;
+			nu.v[i].replay_share = old->replay_share;
+		}
 	}
 	kg_users_free(&gt->users);
 	gt->users = nu;

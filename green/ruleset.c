@@ -33,6 +33,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Roaming (session.c): every WireGuard packet from an open source
+ * refreshes its element, timeout one lease; green frees a full session's
+ * source slot only for a source absent here. Sized for every source of
+ * max_clients sessions, so the update (which fails on a full set and
+ * would then not accept) cannot run out. */
+static void wg_seen_sets(FILE *f, const struct green_conf *c)
+{
+	unsigned lease = c->gate ? c->gate->sess.lim.handshake_timeout : 180;
+
+	fprintf(f,
+		"\tset wg_seen4 { type ipv4_addr; size 65535; flags dynamic,timeout; timeout %us; }\n"
+		"\tset wg_seen6 { type ipv6_addr; size 65535; flags dynamic,timeout; timeout %us; }\n",
+		lease, lease);
+}
 /* The first knock's key id: 8 bytes after the UDP header, the version and
  * the green hint (lib/knock.h), as a raw payload match. */
 #define KID_BITS ((8 + 1 + KG_KNOCK_HINT_LEN) * 8)
@@ -65,6 +79,7 @@ static void sets(FILE *f, const struct green_conf *c)
 			KID_BITS, KID_BITS, KID_METER_SIZE);
 	if (c->gate && c->gate->sequence)
 		fprintf(f, "\tset seq_ports { type inet_proto . inet_service; }\n");
+	wg_seen_sets(f, c);
 }
 
 /* Management prefixes of one family, as an interval set; none: no set. */
@@ -170,8 +185,8 @@ static void input_chain(FILE *f, const struct green_conf *c, bool m4, bool m6)
 		green_prefilter(c) ? "knock_port" : "knock");
 	/* Sessions and the site link first: only then the bans, so that no
 	 * ban, however it came about, cuts them. */
-	fprintf(f, "\t\tudp dport %u ip saddr @wg_open4 accept\n"
-		"\t\tudp dport %u ip6 saddr @wg_open6 accept\n",
+	fprintf(f, "\t\tudp dport %u ip saddr @wg_open4 update @wg_seen4 { ip saddr } accept\n"
+		"\t\tudp dport %u ip6 saddr @wg_open6 update @wg_seen6 { ip6 saddr } accept\n",
 		c->wg_port, c->wg_port);
 	fprintf(f, "\t\tiifname \"%s\" ip daddr %s tcp dport %u ip saddr @peers_pending accept\n"
 		"\t\tiifname \"%s\" ip daddr %s tcp dport %u ip saddr @peers_live accept\n",

@@ -4,9 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
 #include "crypto.h"
+#include "time.h"
 
 static const char *const end_names[] = {
 	[KG_END_NONE] = "none",
@@ -35,16 +34,18 @@ const char *kg_knock_action_name(enum kg_knock_action a)
 	case KG_KNOCK_NEW: return "new";
 	case KG_KNOCK_REPLACED: return "replaced";
 	case KG_KNOCK_ADD_SOURCE: return "add_source";
+	case KG_KNOCK_MOVE_SOURCE: return "move_source";
 	case KG_KNOCK_SAME: return "same";
 	case KG_KNOCK_REFUSED: return "refused";
 	}
 	return "unknown";
 }
 
+/* Monotonic: a wall-clock step must neither extend nor cut a session. */
 static int64_t real_clock(void *ctx)
 {
 	(void)ctx;
-	return (int64_t)time(NULL);
+	return kg_mono_s();
 }
 
 int kg_sess_init(struct kg_sess_table *t, size_t cap,
@@ -64,6 +65,13 @@ int kg_sess_init(struct kg_sess_table *t, size_t cap,
 	t->clock = clock ? clock : real_clock;
 	t->clock_ctx = clock_ctx;
 	return 0;
+}
+
+void kg_sess_set_src_seen(struct kg_sess_table *t, kg_src_seen_fn fn,
+			  void *ctx)
+{
+	t->src_seen = fn;
+	t->src_seen_ctx = ctx;
 }
 
 void kg_sess_free(struct kg_sess_table *t)
@@ -139,8 +147,7 @@ int kg_sess_end(struct kg_sess_table *t, uint64_t id, enum kg_sess_end why,
 
 static int64_t heard(const struct kg_session *s)
 {
-	return s->last_heard > s->last_handshake ? s->last_heard
-						 : s->last_handshake;
+	return s->last_heard;
 }
 
 static bool has_src(const struct kg_session *s, const struct kg_addr *src)
@@ -170,25 +177,60 @@ static int add_pending(struct kg_sess_table *t, const char *user,
 	s->tunnel = *tunnel;
 	memcpy(s->peer_key, key, 32);
 	s->src[0] = *src;
+	s->src_added[0] = now;
 	s->n_src = 1;
 	s->created = s->last_activity = s->last_heard = now;
 	*out = s;
 	return 0;
 }
 
+/* The oldest slot whose source has held it for a lease and has been
+ * silent for one, or -1. The age matters as much as the silence: a
+ * source that just roamed in has sent nothing yet. */
+static ptrdiff_t silent_slot(const struct kg_sess_table *t,
+			     const struct kg_session *s, int64_t now)
+{
+	for (size_t j = 0; j < s->n_src; j++) {
+		if (now - s->src_added[j] < (int64_t)t->lim.handshake_timeout)
+			continue;
+		if (t->src_seen && t->src_seen(t->src_seen_ctx, &s->src[j]))
+			continue;
+		return (ptrdiff_t)j;
+	}
+	return -1;
+}
+
 /* The same key knocking again: a live session may roam to a new source;
  * a pending one simply keeps its peer (the source list grows too). */
-static int same_key(struct kg_session *s, const struct kg_addr *src,
-		    enum kg_knock_action *action)
+static int same_key(struct kg_sess_table *t, struct kg_session *s,
+		    const struct kg_addr *src, enum kg_knock_action *action,
+		    struct kg_session *old)
 {
+	int64_t now = kg_sess_now(t);
+	ptrdiff_t j;
+
 	if (has_src(s, src)) {
 		*action = KG_KNOCK_SAME;
 		return 0;
 	}
-	if (s->n_src == KG_SESS_MAX_SRC)
-		return -ENOSPC;
-	s->src[s->n_src++] = *src;
 	*action = KG_KNOCK_ADD_SOURCE;
+	if (s->n_src == KG_SESS_MAX_SRC) {
+		if ((j = silent_slot(t, s, now)) < 0)
+			return -EBUSY;
+		memset(old, 0, sizeof(*old));
+		old->id = s->id;
+		old->src[0] = s->src[j];
+		old->n_src = 1;
+		/* keep the order: oldest first */
+		memmove(&s->src[j], &s->src[j + 1],
+			(s->n_src - (size_t)j - 1) * sizeof(s->src[0]));
+		memmove(&s->src_added[j], &s->src_added[j + 1],
+			(s->n_src - (size_t)j - 1) * sizeof(s->src_added[0]));
+		s->n_src--;
+		*action = KG_KNOCK_MOVE_SOURCE;
+	}
+	s->src[s->n_src] = *src;
+	s->src_added[s->n_src++] = now;
 	return 0;
 }
 
@@ -207,7 +249,7 @@ int kg_sess_knock(struct kg_sess_table *t, const char *user,
 	if (cur && strcmp(cur->user, user) != 0)
 		return -EINVAL;   /* two users with one tunnel address: config bug */
 	if (cur && kg_memeq(cur->peer_key, peer_key, 32)) {
-		if ((rc = same_key(cur, src, action)) == 0)
+		if ((rc = same_key(t, cur, src, action, old)) == 0)
 			*s = cur;
 		return rc;
 	}
@@ -273,8 +315,13 @@ void kg_sess_observe_peer(struct kg_sess_table *t, const uint8_t key[32],
 
 	if (!s)
 		return;
-	if (last_handshake > s->last_handshake)
+	/* WireGuard stamps handshakes with the wall clock: only a change
+	 * means anything (a new handshake, seen within one poll), never
+	 * the value, which a clock step moves. */
+	if (last_handshake && last_handshake != s->last_handshake) {
 		s->last_handshake = last_handshake;
+		s->last_heard = kg_sess_now(t);
+	}
 	if (rx_bytes != s->rx_bytes) {
 		s->rx_bytes = rx_bytes;
 		s->last_activity = s->last_heard = kg_sess_now(t);

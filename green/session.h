@@ -18,6 +18,11 @@
  * session's peer unless that peer has been silent (no handshake and no
  * activity) past the idle timeout. A live session's own key knocking from
  * a new source adds that source (roaming), it does not replace anything.
+ * A session has KG_SESS_MAX_SRC source slots; when they are full, a slot
+ * is freed for a new source only if its source has held it for one lease
+ * (handshake_timeout) and sent no WireGuard packet for one lease (asked
+ * through the src_seen hook: the kernel's wg_seen sets). So a stolen knock
+ * key knocking from new sources cannot push out the real user's source.
  *
  * Memory: the table owns its sessions; pointers returned by lookups are
  * valid until the next call that adds or ends a session. Ended sessions
@@ -73,12 +78,16 @@ struct kg_session {
 	char user[KG_SESS_USER_MAX];
 	struct kg_addr tunnel;
 	uint8_t peer_key[32];
-	struct kg_addr src[KG_SESS_MAX_SRC];
+	struct kg_addr src[KG_SESS_MAX_SRC];     /* oldest first */
+	int64_t src_added[KG_SESS_MAX_SRC];     /* when each got its slot */
 	size_t n_src;
+	/* Times below: the table's clock (monotonic seconds), except
+	 * last_handshake, which is WireGuard's wall-clock stamp, only
+	 * compared with its last value to see a new handshake. */
 	int64_t created;          /* knock accepted */
 	int64_t start;            /* card proved (live) */
 	int64_t last_activity;    /* traffic or control message */
-	int64_t last_handshake;   /* WireGuard, as the daemon observed it */
+	int64_t last_handshake;   /* WireGuard's stamp (wall clock, opaque) */
 	int64_t last_heard;       /* any sign of the peer: handshake, control
 				     message, reproof (peer silence) */
 	uint64_t rx_bytes;        /* last observed WireGuard counter */
@@ -86,6 +95,9 @@ struct kg_session {
 };
 
 typedef int64_t (*kg_clock_fn)(void *ctx);
+/* True if src sent a WireGuard packet within the last lease (or if that
+ * cannot be known: the slot is then kept). */
+typedef bool (*kg_src_seen_fn)(void *ctx, const struct kg_addr *src);
 
 struct kg_sess_table {
 	struct kg_session *s;
@@ -94,15 +106,21 @@ struct kg_sess_table {
 	struct kg_sess_limits lim;
 	kg_clock_fn clock;
 	void *clock_ctx;
+	kg_src_seen_fn src_seen;   /* NULL: every source counts as silent */
+	void *src_seen_ctx;
 };
 
 /* cap = most sessions at once (pending + live); id_base seeds session ids
- * (random at start, so ids differ across restarts). clock NULL = real
- * time (CLOCK_REALTIME seconds). 0 or -ENOMEM/-EINVAL. */
+ * (random at start, so ids differ across restarts). clock NULL = the
+ * monotonic clock in seconds (kg_mono_s: every timeout here is a duration,
+ * a wall-clock step must not move it). 0 or -ENOMEM/-EINVAL. */
 int kg_sess_init(struct kg_sess_table *t, size_t cap,
 		 const struct kg_sess_limits *lim, uint64_t id_base,
 		 kg_clock_fn clock, void *clock_ctx);
 void kg_sess_free(struct kg_sess_table *t);
+/* The hook asked before a full session's source slot is freed. */
+void kg_sess_set_src_seen(struct kg_sess_table *t, kg_src_seen_fn fn,
+			  void *ctx);
 int64_t kg_sess_now(const struct kg_sess_table *t);
 
 enum kg_knock_action {
@@ -111,6 +129,10 @@ enum kg_knock_action {
 				  its peer, then as NEW */
 	KG_KNOCK_ADD_SOURCE,   /* live session's own key from a new source:
 				  open that source too, keep the peer */
+	KG_KNOCK_MOVE_SOURCE,  /* as ADD_SOURCE, into the slot of a silent
+				  source: old->src[0] lost its slot (close
+				  its opening unless another session uses
+				  it) */
 	KG_KNOCK_SAME,         /* same key, known source: nothing to do */
 	KG_KNOCK_REFUSED,      /* tunnel address held by a live session */
 };
@@ -119,8 +141,10 @@ const char *kg_knock_action_name(enum kg_knock_action a);
 
 /* An accepted knock for user (tunnel address, ephemeral peer key, source).
  * Returns 0 with *action and *s set (s NULL if refused), and for REPLACED
- * a copy of the ended session in *old; -ENOSPC if the table or a session's
- * source list is full (nothing changed); -EINVAL for a bad user name. */
+ * a copy of the ended session in *old (for MOVE_SOURCE: old->src[0] is
+ * the source that lost its slot); -ENOSPC if the table is full; -EBUSY if
+ * the session's source slots are full of sources that are young or still
+ * sending (nothing changed); -EINVAL for a bad user name. */
 int kg_sess_knock(struct kg_sess_table *t, const char *user,
 		  const struct kg_addr *tunnel, const uint8_t peer_key[32],
 		  const struct kg_addr *src, enum kg_knock_action *action,
@@ -136,7 +160,8 @@ int kg_sess_reproved(struct kg_sess_table *t, uint64_t id);
 /* A control message or service use counts as activity. */
 void kg_sess_touch(struct kg_sess_table *t, uint64_t id);
 /* WireGuard stats for a peer (from the periodic peer dump): handshake
- * time (0 = never) and received bytes; a changed counter is activity. */
+ * time (0 = never; a changed value is a new handshake, heard now) and
+ * received bytes (a changed counter is activity). */
 void kg_sess_observe_peer(struct kg_sess_table *t, const uint8_t key[32],
 			  int64_t last_handshake, uint64_t rx_bytes);
 

@@ -12,6 +12,7 @@
 #include "ctrl_server.h"
 #include "log.h"
 #include "nft.h"
+#include "time.h"
 #include "wg.h"
 
 #include <errno.h>
@@ -25,10 +26,7 @@
 
 int64_t gate_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return kg_mono_ms();
 }
 
 uint64_t gate_lease_ms(const struct green_gate *gt)
@@ -39,6 +37,25 @@ uint64_t gate_lease_ms(const struct green_gate *gt)
 static const char *open_set(const struct kg_addr *a)
 {
 	return a->family == AF_INET ? "wg_open4" : "wg_open6";
+}
+
+/* Refreshed by the kernel on every WireGuard packet from an open source,
+ * timeout one lease (ruleset.c). */
+static const char *seen_set(const struct kg_addr *a)
+{
+	return a->family == AF_INET ? "wg_seen4" : "wg_seen6";
+}
+
+bool gate_src_seen(void *ctx, const struct kg_addr *src)
+{
+	struct green_gate *gt = ctx;
+	struct kg_err e = { "" };
+	int r = kg_nft_elem_get(gt->g->nft, seen_set(src), src->b,
+				kg_addr_len(src), NULL, &e);
+
+	if (r && r != -ENOENT)
+		kg_log(KG_LOG_ERR, "roaming: %s", e.msg);
+	return r != -ENOENT;
 }
 
 /* Present afterwards with a fresh lease, existing before or not. */
@@ -180,11 +197,19 @@ int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 
 	r = kg_sess_knock(&gt->sess, u->name, &u->tunnel, key, src, &act, &s, &old);
 	if (r) {
-		char a[KG_ADDR_STRLEN];
+		char a[KG_ADDR_STRLEN], id[24] = "";
+		const struct kg_session *cur = kg_sess_by_tunnel(&gt->sess, &u->tunnel);
 
+		/* sources_busy: every source slot held by a source that is new
+		 * or still sending WireGuard packets (a stolen knock key from
+		 * new places cannot push the real user out). */
+		if (r == -EBUSY && cur)
+			snprintf(id, sizeof(id), "%016llx", (unsigned long long)cur->id);
 		kg_log_event(KG_LOG_WARNING, "session", "result", "refused",
-			     "reason", r == -ENOSPC ? "table_full" : "internal",
-			     "user", u->name, "src", kg_addr_str(src, a));
+			     "reason", r == -ENOSPC ? "table_full" :
+			     r == -EBUSY ? "sources_busy" : "internal",
+			     "user", u->name, "src", kg_addr_str(src, a),
+			     "session", id[0] ? id : NULL);
 		return r;
 	}
 	if (act == KG_KNOCK_REFUSED) {
@@ -214,10 +239,21 @@ int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 		}
 		return r;
 	}
-	/* SAME or ADD_SOURCE (roaming): the source's opening, renewed. */
+	/* SAME, ADD_SOURCE or MOVE_SOURCE (roaming): the source's opening,
+	 * renewed; a silent source that lost its slot loses its opening. */
 	r = send_batch(gt, s->state == KG_SESS_LIVE, src,
 		       s->state == KG_SESS_LIVE ? &s->tunnel : NULL);
 	nft_us = elapsed_us(t0_ns);
+	if (act == KG_KNOCK_MOVE_SOURCE) {
+		char a[KG_ADDR_STRLEN], id[24];
+
+		if (!kg_sess_src_in_use(&gt->sess, &old.src[0], 0))
+			del_elem(gt, open_set(&old.src[0]), &old.src[0]);
+		snprintf(id, sizeof(id), "%016llx", (unsigned long long)s->id);
+		kg_log_event(KG_LOG_NOTICE, "session", "result", "source_freed",
+			     "reason", "silent_for_a_lease", "user", s->user,
+			     "session", id, "src", kg_addr_str(&old.src[0], a));
+	}
 	if (!r)
 		log_session(s->state == KG_SESS_LIVE ? "live" : "pending", s,
 			    kg_knock_action_name(act), src, nft_us, nft_us);
@@ -239,6 +275,11 @@ void gate_session_gone(struct green_gate *gt, const struct kg_session *s,
 	const struct kg_session *now;
 	int r;
 
+	/* Its grants go in this same step (close knocks, fwd_grants
+	 * elements out), not at the grants' next tick: a replaced session's
+	 * forwarding must not outlive its replacement by a moment. */
+	if (gt->g->grants)
+		green_grants_end_session(gt->g->grants, s->id);
 	if (grace) {
 		peer_del_later(gt, s->peer_key);
 	} else if ((r = gate_wg_peer_del(gt, s->peer_key))) {

@@ -27,6 +27,7 @@
 #include "err.h"
 #include "conf.h"
 #include "keyid.h"
+#include "lib/replay.h"
 
 #define KG_USER_NAME_MAX 64
 #define KG_SEQ_MAX 16
@@ -53,6 +54,7 @@ struct kg_user {
 	bool has_wg_pub;
 	/* Run-time state, not from the record. */
 	uint64_t last_ts_ms;       /* last accepted knock's timestamp */
+	struct kg_rcache_share replay_share;   /* its replay cache entries */
 	uint64_t seq_used_slot;    /* slot + 1 of the last one-time sequence used */
 };
 

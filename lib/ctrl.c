@@ -161,7 +161,7 @@ static int parse_session(struct kg_reader *r, struct kg_ctrl_msg *m,
 	return 0;
 }
 
-/* GRANT and MOVED: service, family, address, port, lease end. */
+/* GRANT and MOVED: service, family, address, port, lease (s left). */
 static int parse_place(struct kg_reader *r, struct kg_ctrl_msg *m,
 		       const char **why)
 {
@@ -174,7 +174,7 @@ static int parse_place(struct kg_reader *r, struct kg_ctrl_msg *m,
 	NEED(fam != 4 && fam != 6, "bad_family");
 	m->grant.addr.family = fam == 4 ? AF_INET : AF_INET6;
 	NEED(kg_get_bytes(r, m->grant.addr.b, fam == 4 ? 4 : 16) ||
-	     kg_get_u16(r, &m->grant.port) || kg_get_u64(r, &m->grant.lease_end),
+	     kg_get_u16(r, &m->grant.port) || kg_get_u32(r, &m->grant.lease),
 	     "truncated");
 	NEED(m->grant.port == 0, "bad_port");
 	return 0;
@@ -310,7 +310,7 @@ static int build_place(struct kg_writer *w, const struct kg_ctrl_msg *m)
 		return -EINVAL;
 	return put_name(w, &m->service) ?: kg_put_u8(w, v4 ? 4 : 6) ?:
 	       kg_put_bytes(w, g->addr.b, v4 ? 4 : 16) ?:
-	       kg_put_u16(w, g->port) ?: kg_put_u64(w, g->lease_end);
+	       kg_put_u16(w, g->port) ?: kg_put_u32(w, g->lease);
 }
 
 static int build_grant(struct kg_writer *w, const struct kg_ctrl_msg *m)

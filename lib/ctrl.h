@@ -89,7 +89,9 @@ struct kg_ctrl_view {
 struct kg_ctrl_grant {
 	struct kg_addr addr;   /* red's address for this service */
 	uint16_t port;
-	uint64_t lease_end;    /* unix seconds */
+	uint32_t lease;        /* seconds left when green sent it: a
+				  duration, so no two clocks must agree
+				  (docs/protocol.md) */
 };
 
 /* One parsed message. Which fields are set depends on type; views point

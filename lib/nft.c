@@ -409,3 +409,95 @@ int kg_nft_key_put_port(struct kg_nft_key *k, uint16_t port)
 
 	return kg_nft_key_put(k, be, 2);
 }
+
+/* ---- Reading one element (kg_nft_elem_get) ---- */
+
+struct get_ctx {
+	bool found;
+	uint64_t expires_ms;
+};
+
+static int get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct get_ctx *g = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *se;
+
+	if (!s)
+		return MNL_CB_ERROR;
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+		nftnl_set_free(s);
+		return MNL_CB_ERROR;
+	}
+	it = nftnl_set_elems_iter_create(s);
+	se = it ? nftnl_set_elems_iter_next(it) : NULL;
+	if (se) {
+		g->found = true;
+		if (nftnl_set_elem_is_set(se, NFTNL_SET_ELEM_EXPIRATION))
+			g->expires_ms = nftnl_set_elem_get_u64(se,
+						NFTNL_SET_ELEM_EXPIRATION);
+	}
+	if (it)
+		nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+int kg_nft_elem_get(struct kg_nft *n, const char *set, const void *key,
+		    size_t key_len, uint64_t *expires_ms, struct kg_err *e)
+{
+	char buf[8192];   /* MNL_SOCKET_BUFFER_SIZE is not a constant */
+	struct nftnl_set *s = NULL;
+	struct nftnl_set_elem *se = NULL;
+	struct get_ctx g = { false, 0 };
+	struct nlmsghdr *nlh;
+	uint32_t seq;
+	ssize_t len;
+	int r;
+
+	if (!set || !*set || strlen(set) >= 64 || !key_len ||
+	    key_len > KG_NFT_KEY_MAX)
+		return -EINVAL;
+	s = nftnl_set_alloc();
+	se = nftnl_set_elem_alloc();
+	if (!s || !se) {
+		if (s)
+			nftnl_set_free(s);
+		if (se)
+			nftnl_set_elem_free(se);
+		return -ENOMEM;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, key, (uint32_t)key_len);
+	nftnl_set_elem_add(s, se);   /* s owns se now */
+	seq = n->seq++;
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
+				    NLM_F_ACK, seq);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* The element (if any), then the ack or the error. */
+	do {
+		len = mnl_socket_recvfrom(n->nl, buf, sizeof(buf));
+		if (len < 0) {
+			r = -errno;
+			goto out;
+		}
+		r = mnl_cb_run(buf, (size_t)len, seq, n->portid, get_cb, &g);
+	} while (r > 0);
+	r = r < 0 ? -errno : 0;
+	if (!r && !g.found)
+		r = -ENOENT;
+	if (!r && expires_ms)
+		*expires_ms = g.expires_ms;
+out:
+	if (r && r != -ENOENT)
+		kg_err_set(e, "get element of set %s: %s", set, strerror(-r));
+	return r;
+}

@@ -79,6 +79,14 @@ int kg_nft_batch_send(struct kg_nft_batch *b, struct kg_err *e);
 int kg_nft_elem(struct kg_nft *n, bool add, const char *set, const void *key,
 		size_t key_len, uint64_t timeout_ms, struct kg_err *e);
 
+/* Reads one element of set (a lookup, no dump): 0 if present, with the
+ * ms left before it times out in *expires_ms (0 if it has no timeout;
+ * expires_ms may be NULL); -ENOENT if absent or timed out; -EINVAL for
+ * bad sizes, other -errno (e says why). Synchronous: one request, its
+ * answer and ack on the table's socket. */
+int kg_nft_elem_get(struct kg_nft *n, const char *set, const void *key,
+		    size_t key_len, uint64_t *expires_ms, struct kg_err *e);
+
 /* Key building: each part padded with zeros to a multiple of 4 bytes
  * (nftables' register layout for concatenations). -EMSGSIZE if full. */
 void kg_nft_key_init(struct kg_nft_key *k);

@@ -168,3 +168,36 @@ int kg_rcache_add(struct kg_rcache *c, const uint8_t *key, uint64_t expires_ms,
 	put(c, key, expires_ms);
 	return 0;
 }
+
+size_t kg_rcache_share_used(const struct kg_rcache_share *sh, uint64_t now_ms)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < KG_RCACHE_SHARE_MAX; i++)
+		n += sh->exp[i] > now_ms;
+	return n;
+}
+
+int kg_rcache_add_shared(struct kg_rcache *c, const uint8_t *key,
+			 uint64_t expires_ms, uint64_t now_ms,
+			 struct kg_rcache_share *sh, size_t share)
+{
+	size_t free_slot = KG_RCACHE_SHARE_MAX;
+	int rc;
+
+	if (share == 0 || share > KG_RCACHE_SHARE_MAX)
+		return -EINVAL;
+	if (kg_rcache_share_used(sh, now_ms) >= share) {
+		/* a replay is still a replay, whatever the share */
+		return kg_rcache_contains(c, key, now_ms) ? -EEXIST : -EDQUOT;
+	}
+	for (size_t i = 0; i < KG_RCACHE_SHARE_MAX; i++)
+		if (sh->exp[i] <= now_ms) {
+			free_slot = i;
+			break;
+		}
+	rc = kg_rcache_add(c, key, expires_ms, now_ms);
+	if (rc == 0 && expires_ms > now_ms && free_slot < KG_RCACHE_SHARE_MAX)
+		sh->exp[free_slot] = expires_ms;
+	return rc;
+}

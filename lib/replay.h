@@ -19,8 +19,17 @@
 #define KG_RCACHE_KEY_LEN 16
 /* Longest key a cache takes. */
 #define KG_RCACHE_KEY_MAX 64
+/* Most live entries one owner (green: one user) may hold at once. */
+#define KG_RCACHE_SHARE_MAX 16
 
 struct kg_rcache;
+
+/* One owner's entries, by expiry (0: unused): kept by the caller (green
+ * keeps one per user), so one stolen key cannot fill the whole cache and
+ * lock every other user out; only that user is refused. */
+struct kg_rcache_share {
+	uint64_t exp[KG_RCACHE_SHARE_MAX];
+};
 
 /* A cache for up to max_entries (> 0) keys of key_len bytes each
  * (1..KG_RCACHE_KEY_MAX); every key passed to it later is key_len bytes.
@@ -39,6 +48,15 @@ void kg_rcache_free(struct kg_rcache *c);
  * is needed. */
 int kg_rcache_add(struct kg_rcache *c, const uint8_t *key, uint64_t expires_ms,
 		  uint64_t now_ms);
+/* As kg_rcache_add, for an owner allowed share (1..KG_RCACHE_SHARE_MAX)
+ * live entries at once: -EDQUOT (nothing recorded) when sh already holds
+ * share entries with expires > now_ms; otherwise kg_rcache_add's result,
+ * the entry counted in sh when recorded. */
+int kg_rcache_add_shared(struct kg_rcache *c, const uint8_t *key,
+			 uint64_t expires_ms, uint64_t now_ms,
+			 struct kg_rcache_share *sh, size_t share);
+/* Live entries sh counts at now_ms. */
+size_t kg_rcache_share_used(const struct kg_rcache_share *sh, uint64_t now_ms);
 /* True if a live entry (expires_ms > now_ms) holds key. */
 bool kg_rcache_contains(const struct kg_rcache *c, const uint8_t *key,
 			uint64_t now_ms);

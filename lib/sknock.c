@@ -118,11 +118,12 @@ static int answer_consistent(const struct kg_skanswer *a)
 {
 	switch (a->result) {
 	case KG_SK_GRANTED:
-		return a->port != 0 && a->lease_end != 0 && a->reason == 0;
+		return a->port != 0 && a->lease != 0 &&
+		       a->lease <= KG_SK_LIFETIME_MAX && a->reason == 0;
 	case KG_SK_CLOSED:
-		return a->port == 0 && a->lease_end == 0 && a->reason == 0;
+		return a->port == 0 && a->lease == 0 && a->reason == 0;
 	case KG_SK_REFUSED:
-		return a->port == 0 && a->lease_end == 0 && a->reason != 0 &&
+		return a->port == 0 && a->lease == 0 && a->reason != 0 &&
 		       a->reason < KG_SK_R_COUNT;
 	}
 	return 0;
@@ -142,7 +143,7 @@ int kg_skanswer_encode_body(const struct kg_skanswer *a, uint8_t *out,
 	    (rc = put_id(&w, a->red_id)) || (rc = put_id(&w, a->green_id)) ||
 	    (rc = kg_put_bytes(&w, a->knock_hash, KG_SK_HASH_LEN)) ||
 	    (rc = kg_put_u16(&w, a->port)) ||
-	    (rc = kg_put_u64(&w, a->lease_end)) ||
+	    (rc = kg_put_u32(&w, a->lease)) ||
 	    (rc = kg_put_u8(&w, a->reason)) ||
 	    (rc = kg_put_u64(&w, a->timestamp)))
 		return rc;
@@ -285,7 +286,7 @@ enum kg_sk_err kg_skanswer_parse(const uint8_t *pkt, size_t len,
 	TRY(get_id(&r, a->green_id, KG_SK_E_BAD_GREEN_ID));
 	NEED(kg_get_bytes(&r, a->knock_hash, KG_SK_HASH_LEN));
 	NEED(kg_get_u16(&r, &a->port));
-	NEED(kg_get_u64(&r, &a->lease_end));
+	NEED(kg_get_u32(&r, &a->lease));
 	NEED(kg_get_u8(&r, &a->reason));
 	if (a->reason >= KG_SK_R_COUNT)
 		return KG_SK_E_BAD_REASON;

@@ -96,7 +96,9 @@ struct kg_skanswer {
 	char green_id[KG_SK_ID_MAX + 1];
 	uint8_t knock_hash[KG_SK_HASH_LEN];   /* SHA-256 of the knock's body */
 	uint16_t port;                        /* granted only, else 0 */
-	uint64_t lease_end;                   /* granted only (unix s), else 0 */
+	uint32_t lease;                       /* granted only: seconds from red's
+						 decision, 1..KG_SK_LIFETIME_MAX;
+						 else 0 */
 	uint8_t reason;                       /* refused only, else 0 */
 	uint64_t timestamp;
 };

@@ -45,7 +45,7 @@ static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 	if (!b)
 		return -ENOMEM;
 	if (add) {
-		ms = (uint64_t)(p->lease_end - (int64_t)p->answer.timestamp) * 1000;
+		ms = (uint64_t)p->answer.lease * 1000;
 		if ((rc = kg_nft_batch_refresh(b, KG_RED_SET_GRANTS, k.b, k.len,
 					       real, 2, ms)) ||
 		    (rc = kg_nft_batch_refresh(b, KG_RED_SET_ALLOWED, k.b, k.len,

@@ -47,7 +47,7 @@ static void refuse(struct kg_red_outcome *o, uint8_t reason)
 	o->plan.answer.result = KG_SK_REFUSED;
 	o->plan.answer.reason = reason;
 	o->plan.answer.port = 0;
-	o->plan.answer.lease_end = 0;
+	o->plan.answer.lease = 0;
 }
 
 /* Authenticity: the sender is a configured green's site-link address
@@ -98,8 +98,8 @@ static int acceptable(struct kg_red_state *s, int64_t now,
 }
 
 void kg_red_check(struct kg_red_state *s, const struct kg_addr *src,
-		  const uint8_t *pkt, size_t len, int64_t now, uint32_t rnd,
-		  struct kg_red_outcome *o)
+		  const uint8_t *pkt, size_t len, int64_t now, int64_t mono,
+		  uint32_t rnd, struct kg_red_outcome *o)
 {
 	int rc;
 
@@ -113,10 +113,21 @@ void kg_red_check(struct kg_red_state *s, const struct kg_addr *src,
 	strcpy(o->plan.answer.green_id, o->k.green_id);
 	memcpy(o->plan.answer.knock_hash, o->hash, KG_SK_HASH_LEN);
 	o->plan.answer.timestamp = (uint64_t)now;
+	/* The start as the wall clock reads it now (now minus the time up):
+	 * after a step back every knock would otherwise be "before start"
+	 * for as long as the step, and every renewal refused. Whole seconds
+	 * of two clocks jitter by one: only a real step moves it. */
+	if (s->started_mono) {
+		int64_t st = now - (mono - s->started_mono);
+
+		if (st > s->started + 2 || st < s->started - 2)
+			s->started = st;
+	}
 	if (acceptable(s, now, o))
 		return;
 	kg_grants_plan(&s->grants, &o->k, o->hash, o->svc->port,
-		       o->svc->pool_lo, o->svc->pool_hi, rnd, now, &o->plan);
+		       o->svc->pool_lo, o->svc->pool_hi, rnd, mono, &o->plan);
+	o->plan.answer.timestamp = (uint64_t)now;
 	if (o->plan.op == KG_PLAN_REPEAT) {
 		o->verdict = KG_V_ANSWER;
 		o->result = "repeat";

@@ -27,6 +27,9 @@ struct kg_red_state {
 	const struct kg_red_config *cfg;     /* not owned */
 	X509 *green_cert[KG_RED_MAX_GREENS]; /* not owned; NULL = refused */
 	int64_t started;                     /* knocks stamped before: refused */
+	int64_t started_mono;                /* the same moment, kg_mono_s; set:
+						started follows wall-clock
+						steps (check.c) */
 	struct kg_rcache *replay;            /* owned; KG_SK_HASH_LEN keys */
 	struct kg_grants grants;
 };
@@ -52,12 +55,14 @@ int kg_red_state_init(struct kg_red_state *s, const struct kg_red_config *cfg,
 		      int64_t started);
 void kg_red_state_free(struct kg_red_state *s);
 
-/* Decides about pkt (the UDP payload) from src at now; rnd picks a new
+/* Decides about pkt (the UDP payload) from src at now (wall clock, Unix
+ * seconds: the knock's window, before_start, the answer's timestamp, the
+ * replay cache) and mono (kg_mono_s: leases, kg_grants_*); rnd picks a new
  * port. On KG_V_ANSWER with an accepted plan the replay cache already
  * holds the knock; the caller commits the plan with kg_grants_commit once
  * nftables took it (or answers KG_SK_R_INTERNAL if not). */
 void kg_red_check(struct kg_red_state *s, const struct kg_addr *src,
-		  const uint8_t *pkt, size_t len, int64_t now, uint32_t rnd,
-		  struct kg_red_outcome *o);
+		  const uint8_t *pkt, size_t len, int64_t now, int64_t mono,
+		  uint32_t rnd, struct kg_red_outcome *o);
 
 #endif

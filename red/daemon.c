@@ -28,6 +28,7 @@
 #include "notify.h"
 #include "pki.h"
 #include "rules.h"
+#include "time.h"
 
 #define HOUSEKEEPING_MS 1000
 #define RULES_MAX 32768
@@ -65,7 +66,7 @@ static void on_timer(void *ctx)
 {
 	struct red *r = ctx;
 
-	kg_grants_expire(&r->st.grants, (int64_t)time(NULL), red_lease_ended, r);
+	kg_grants_expire(&r->st.grants, kg_mono_s(), red_lease_ended, r);
 	kg_ips_expire(r->ips);
 }
 
@@ -116,8 +117,9 @@ static int start(struct red *r, struct kg_err *e)
 		return rc;
 	r->owns_table = true;
 	if ((rc = red_trust_load(r, e)) ||
-	    (rc = kg_red_state_init(&r->st, &r->cfg, (int64_t)time(NULL))))
+	    (rc = kg_red_state_init(&r->st, &r->cfg, kg_wall_s())))
 		return rc;
+	r->st.started_mono = kg_mono_s();
 	for (size_t i = 0; i < KG_RED_MAX_GREENS; i++)
 		r->st.green_cert[i] = r->green_cert[i];
 	if ((rc = install_table(r, e)) ||

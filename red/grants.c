@@ -47,14 +47,14 @@ static bool has_free_slot(const struct kg_grants *t)
 	return false;
 }
 
+/* The answer's timestamp is wall clock: the caller stamps it. */
 static void answer_init(struct kg_plan *p, const struct kg_sknock *k,
-			const uint8_t hash[KG_SK_HASH_LEN], int64_t now)
+			const uint8_t hash[KG_SK_HASH_LEN])
 {
 	memset(&p->answer, 0, sizeof(p->answer));
 	strcpy(p->answer.red_id, k->red_id);
 	strcpy(p->answer.green_id, k->green_id);
 	memcpy(p->answer.knock_hash, hash, KG_SK_HASH_LEN);
-	p->answer.timestamp = (uint64_t)now;
 }
 
 static void refuse(struct kg_plan *p, uint8_t reason)
@@ -64,23 +64,26 @@ static void refuse(struct kg_plan *p, uint8_t reason)
 	p->answer.result = KG_SK_REFUSED;
 	p->answer.reason = reason;
 	p->answer.port = 0;
-	p->answer.lease_end = 0;
+	p->answer.lease = 0;
 }
 
+/* The lease travels as seconds (a duration), red keeps its end on the
+ * monotonic clock. */
 static void grant(struct kg_plan *p, enum kg_plan_op op, uint16_t port,
-		  int64_t lease_end)
+		  int64_t lease_end, uint32_t life)
 {
 	p->op = op;
 	p->port = port;
 	p->lease_end = lease_end;
 	p->answer.result = KG_SK_GRANTED;
 	p->answer.port = port;
-	p->answer.lease_end = (uint64_t)lease_end;
+	p->answer.lease = life;
 }
 
 /* A new mapping: a random free port of the service's pool. */
 static void plan_map(const struct kg_grants *t, struct kg_plan *p,
-		     uint16_t lo, uint16_t hi, uint32_t rnd, int64_t lease_end)
+		     uint16_t lo, uint16_t hi, uint32_t rnd, int64_t lease_end,
+		     uint32_t life)
 {
 	uint16_t port;
 
@@ -92,30 +95,33 @@ static void plan_map(const struct kg_grants *t, struct kg_plan *p,
 		refuse(p, KG_SK_R_POOL_EXHAUSTED);
 		return;
 	}
-	grant(p, KG_PLAN_MAP, port, lease_end);
+	grant(p, KG_PLAN_MAP, port, lease_end, life);
 }
 
 /* Same (green, session, service, sequence): the same request again (a
  * retry, possibly re-signed) gets the same answer; anything else reusing
  * the sequence is refused. */
 static void plan_same_seq(const struct kg_grant *g, const struct kg_sknock *k,
-			  struct kg_plan *p)
+			  int64_t now, struct kg_plan *p)
 {
 	if (g->action != k->action || !kg_addr_eq(&g->client, &k->client)) {
 		refuse(p, KG_SK_R_SEQUENCE_REUSED);
 		return;
 	}
 	/* the grant it was told of has ended since: never repeat a lie */
-	if (g->answer.result == KG_SK_GRANTED && g->port == 0) {
+	if (g->answer.result == KG_SK_GRANTED &&
+	    (g->port == 0 || g->lease_end <= now)) {
 		refuse(p, KG_SK_R_NO_GRANT);
 		return;
 	}
 	p->op = KG_PLAN_REPEAT;
 	p->port = g->answer.port;
-	p->lease_end = (int64_t)g->answer.lease_end;
+	p->lease_end = g->answer.result == KG_SK_GRANTED ? g->lease_end : 0;
 	p->answer.result = g->answer.result;
 	p->answer.port = g->answer.port;
-	p->answer.lease_end = g->answer.lease_end;
+	/* the same end, said as what is left of it now */
+	p->answer.lease = g->answer.result == KG_SK_GRANTED
+			  ? (uint32_t)(g->lease_end - now) : 0;
 	p->answer.reason = g->answer.reason;
 }
 
@@ -129,13 +135,13 @@ void kg_grants_plan(const struct kg_grants *t, const struct kg_sknock *k,
 	const struct kg_grant *g;
 
 	memset(p, 0, sizeof(*p));
-	answer_init(p, k, hash, now);
+	answer_init(p, k, hash);
 	p->slot = find(t, k);
 	p->client = k->client;
 	p->real_port = real_port;
 	g = p->slot >= 0 ? &t->g[p->slot] : NULL;
 	if (g && k->seq == g->seq) {
-		plan_same_seq(g, k, p);
+		plan_same_seq(g, k, now, p);
 		return;
 	}
 	if (g && k->seq < g->seq) {
@@ -159,10 +165,10 @@ void kg_grants_plan(const struct kg_grants *t, const struct kg_sknock *k,
 	}
 	/* open or renew; a renew of a grant red lost (restart) re-opens */
 	if (g && g->port) {
-		grant(p, KG_PLAN_EXTEND, g->port, lease_end);
+		grant(p, KG_PLAN_EXTEND, g->port, lease_end, life);
 		return;
 	}
-	plan_map(t, p, pool_lo, pool_hi, rnd, lease_end);
+	plan_map(t, p, pool_lo, pool_hi, rnd, lease_end, life);
 }
 
 static struct kg_grant *slot_for(struct kg_grants *t, ptrdiff_t slot)

@@ -9,7 +9,10 @@
  * Two steps so that nothing is recorded unless nftables took the change:
  * kg_grants_plan() decides (no mutation), the caller applies the plan to
  * nftables, then kg_grants_commit() records it. Pure: time and the random
- * port choice are passed in.
+ * port choice are passed in. Every "now" and lease end here is on the
+ * monotonic clock (seconds, kg_mono_s): a wall-clock step must neither
+ * stretch a lease nor free a port whose kernel element still lives. The
+ * answer's lease is a duration; its timestamp (wall) is the caller's.
  */
 #ifndef KG_RED_GRANTS_H
 #define KG_RED_GRANTS_H
@@ -33,7 +36,7 @@ struct kg_grant {
 	struct kg_addr client;
 	uint16_t port;                 /* 0 = no live mapping */
 	uint16_t real_port;
-	int64_t lease_end;
+	int64_t lease_end;             /* monotonic seconds */
 	int64_t keep_until;            /* entry forgotten after this */
 	struct kg_skanswer answer;     /* last answer (knock_hash of seq) */
 };

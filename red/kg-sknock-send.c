@@ -158,8 +158,8 @@ static int start(struct kg_red_client *rc, const struct opts *o,
 static int print_answer(const struct kg_skanswer *a)
 {
 	if (a->result == KG_SK_GRANTED) {
-		printf("result=granted port=%u lease_end=%" PRIu64 "\n", a->port,
-		       a->lease_end);
+		printf("result=granted port=%u lease=%" PRIu32 "\n", a->port,
+		       a->lease);
 		return 0;
 	}
 	if (a->result == KG_SK_CLOSED) {

@@ -21,6 +21,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "pki.h"
+#include "time.h"
 
 static int send_to(const struct kg_addr *dst, uint16_t port,
 		   const uint8_t *buf, size_t len)
@@ -61,7 +62,7 @@ static void log_outcome(const struct kg_red_outcome *o, const struct kg_pkt *pkt
 			const char *err)
 {
 	char src[KG_ADDR_STRLEN], cl[KG_ADDR_STRLEN], sess[17], seq[12];
-	char port[8], lease[24];
+	char port[8], lease[12];
 	bool parsed = o->k.action != 0;
 	bool granted = o->plan.answer.result == KG_SK_GRANTED;
 
@@ -69,7 +70,7 @@ static void log_outcome(const struct kg_red_outcome *o, const struct kg_pkt *pkt
 	snprintf(sess, sizeof(sess), "%016" PRIx64, o->k.session);
 	snprintf(seq, sizeof(seq), "%" PRIu32, o->k.seq);
 	snprintf(port, sizeof(port), "%u", o->plan.answer.port);
-	snprintf(lease, sizeof(lease), "%" PRIu64, o->plan.answer.lease_end);
+	snprintf(lease, sizeof(lease), "%" PRIu32, o->plan.answer.lease);
 	kg_log_event(o->verdict == KG_V_DROP || !strcmp(o->result, "refused") ?
 		     KG_LOG_WARNING : KG_LOG_NOTICE,
 		     "sknock", "result", o->result, "reason", o->reason,
@@ -81,7 +82,7 @@ static void log_outcome(const struct kg_red_outcome *o, const struct kg_pkt *pkt
 		     "client", parsed ? kg_addr_str(&o->k.client, cl) : NULL,
 		     "session", parsed ? sess : NULL, "seq", parsed ? seq : NULL,
 		     "port", granted ? port : NULL,
-		     "lease_end", granted ? lease : NULL, "error", err);
+		     "lease", granted ? lease : NULL, "error", err);
 }
 
 static void refuse_internal(struct kg_red_outcome *o)
@@ -92,14 +93,14 @@ static void refuse_internal(struct kg_red_outcome *o)
 	o->plan.answer.result = KG_SK_REFUSED;
 	o->plan.answer.reason = KG_SK_R_INTERNAL;
 	o->plan.answer.port = 0;
-	o->plan.answer.lease_end = 0;
+	o->plan.answer.lease = 0;
 }
 
 void red_on_knock(struct red *r, const struct kg_nflog_pkt *p)
 {
 	struct kg_red_outcome o;
 	struct kg_err e = { "" };
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = kg_wall_s(), mono = kg_mono_s();
 	uint32_t rnd = 0;
 	int rc;
 
@@ -110,7 +111,7 @@ void red_on_knock(struct red *r, const struct kg_nflog_pkt *p)
 	if (kg_random(&rnd, sizeof(rnd)))
 		rnd = (uint32_t)now;
 	kg_red_check(&r->st, &p->pkt.src, p->pkt.payload, p->pkt.payload_len,
-		     now, rnd, &o);
+		     now, mono, rnd, &o);
 	/* Only a green's link address reaches this group (rules.c): a drop
 	 * here is logged, never fed to the IPS, which could only ban green. */
 	if (o.verdict == KG_V_DROP) {
@@ -122,7 +123,7 @@ void red_on_knock(struct red *r, const struct kg_nflog_pkt *p)
 		if (rc)
 			refuse_internal(&o);
 		else
-			kg_grants_commit(&r->st.grants, &o.k, o.hash, &o.plan, now);
+			kg_grants_commit(&r->st.grants, &o.k, o.hash, &o.plan, mono);
 	}
 	log_outcome(&o, &p->pkt, e.msg[0] ? e.msg : NULL);
 	rc = answer(r, &o, &p->pkt);

@@ -9,6 +9,8 @@ libpcsclite-dev pcscd libsystemd-dev libcmocka-dev libnetfilter-conntrack-dev li
 nftables iproute2 wireguard-tools wireguard-go conntrack
 vsmartcard-vpcd opensc yubico-piv-tool nmap knockd socat curl python3
 openssl shellcheck procps psmisc util-linux tcpdump vagrant xxd"
+# t-clock-step runs the daemons under libfaketime (their wall clock only)
+pkgs="$pkgs faketime"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

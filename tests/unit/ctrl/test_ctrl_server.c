@@ -154,7 +154,7 @@ static int f_open(void *ctx, uint64_t id, const char *user, const char *svc,
 	}
 	kg_addr_parse("203.0.113.2", &g->addr);
 	g->port = 40001;
-	g->lease_end = 1800000000;
+	g->lease = 60;
 	return 0;
 }
 

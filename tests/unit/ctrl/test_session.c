@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -270,6 +271,91 @@ static void test_live_key_from_new_source_adds_source(void **st)
 	assert_int_equal(s->n_src, 2);
 }
 
+/* The kernel's wg_seen set, as the test sets it. */
+static bool seen[256];
+
+static bool fake_seen(void *ctx, const struct kg_addr *src)
+{
+	(void)ctx;
+	return seen[src->b[3]];
+}
+
+static void src_n(struct kg_addr *a, int n)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "203.0.113.%d", n);
+	kg_addr_parse(s, a);
+}
+
+/* A key thief knocking from new places: the real user's source is still
+ * sending, the slots are young or busy: refused, nothing pushed out. A
+ * slot is freed only for a source that held it a lease and went silent. */
+static void test_full_sources_freed_only_when_silent_for_a_lease(void **st)
+{
+	struct fx *f = *st;
+	struct kg_session *s, old;
+	enum kg_knock_action a;
+	struct kg_addr x;
+	uint64_t id = live_session(f);   /* src1 = 198.51.100.10, seen */
+
+	memset(seen, 0, sizeof(seen));
+	seen[10] = true;
+	kg_sess_set_src_seen(&f->t, fake_seen, NULL);
+	for (int i = 1; i <= 3; i++) {
+		src_n(&x, i);
+		knock(f, f->k1, &x, KG_KNOCK_ADD_SOURCE, NULL);
+	}
+	/* full; all young */
+	src_n(&x, 4);
+	assert_int_equal(kg_sess_knock(&f->t, "alice", &f->tun, f->k1, &x, &a,
+				       &s, &old), -EBUSY);
+	/* a lease later the thief's sources never sent WireGuard, but the
+	 * real user's did: the oldest silent one (203.0.113.1) goes */
+	clock_now += 180;
+	kg_sess_touch(&f->t, id);
+	s = knock(f, f->k1, &x, KG_KNOCK_MOVE_SOURCE, &old);
+	assert_true(old.id == id);
+	assert_int_equal(old.src[0].b[3], 1);
+	assert_int_equal(s->n_src, 4);
+	assert_true(kg_addr_eq(&s->src[0], &f->src1));
+	assert_true(kg_addr_eq(&s->src[3], &x));
+	/* every slot busy or young again once the silent ones are used up */
+	seen[2] = seen[3] = true;
+	src_n(&x, 5);
+	assert_int_equal(kg_sess_knock(&f->t, "alice", &f->tun, f->k1, &x, &a,
+				       &s, &old), -EBUSY);
+	s = kg_sess_by_id(&f->t, id);
+	assert_true(kg_addr_eq(&s->src[0], &f->src1));
+	/* the real user's source, silent for a lease (it moved away) */
+	seen[10] = false;
+	s = knock(f, f->k1, &x, KG_KNOCK_MOVE_SOURCE, &old);
+	assert_true(kg_addr_eq(&old.src[0], &f->src1));
+	kg_sess_set_src_seen(&f->t, NULL, NULL);
+}
+
+/* WireGuard stamps handshakes with the wall clock: a step back or forward
+ * of that clock must neither keep a silent peer alive nor end a heard
+ * one. Only a change of the stamp counts, at the table's own clock. */
+static void test_handshake_stamp_is_a_change_not_a_time(void **st)
+{
+	struct fx *f = *st;
+	int64_t t0;
+
+	live_session(f);
+	t0 = clock_now;
+	/* stamp far in the future (wall clock stepped forward), then silence */
+	kg_sess_observe_peer(&f->t, f->k1, t0 + 86400, 0);
+	clock_now = t0 + 100;
+	kg_sess_observe_peer(&f->t, f->k1, t0 + 86400, 0);   /* unchanged */
+	/* a new handshake stamped in the past (wall clock stepped back) */
+	clock_now = t0 + 140;
+	kg_sess_observe_peer(&f->t, f->k1, t0 - 3600, 0);
+	/* heard at t0 + 140: peer silence at t0 + 140 + 180, not earlier, and
+	 * not pushed to t0 + 86400 either */
+	expect_end(f, t0 + 140 + 180, KG_END_PEER_SILENT);
+}
+
 static void test_table_full_and_bad_user_refused(void **st)
 {
 	struct fx *f = *st;
@@ -350,6 +436,8 @@ int main(void)
 		T(test_knock_replaces_live_peer_silent_past_idle),
 		T(test_live_key_from_new_source_adds_source),
 		T(test_table_full_and_bad_user_refused),
+		T(test_full_sources_freed_only_when_silent_for_a_lease),
+		T(test_handshake_stamp_is_a_change_not_a_time),
 		cmocka_unit_test(test_session_conf_defaults_and_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -114,6 +114,36 @@ static void test_replay_cache_key_length(void **st)
 	}
 }
 
+static void test_share_caps_one_owner_not_the_others(void **st)
+{
+	struct kg_rcache *c;
+	struct kg_rcache_share a, b;
+	uint8_t k[KG_RCACHE_KEY_LEN];
+
+	(void)st;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(kg_rcache_new(100, KG_RCACHE_KEY_LEN, &c), 0);
+	for (int i = 0; i < 4; i++) {
+		memset(k, 0x10 + i, sizeof(k));
+		assert_int_equal(kg_rcache_add_shared(c, k, 1000 + (uint64_t)i, 0, &a, 4), 0);
+	}
+	memset(k, 0x20, sizeof(k));
+	assert_int_equal(kg_rcache_add_shared(c, k, 2000, 0, &a, 4), -EDQUOT);
+	assert_false(kg_rcache_contains(c, k, 0));
+	memset(k, 0x10, sizeof(k));
+	assert_int_equal(kg_rcache_add_shared(c, k, 2000, 0, &a, 4), -EEXIST);
+	memset(k, 0x30, sizeof(k));
+	assert_int_equal(kg_rcache_add_shared(c, k, 2000, 0, &b, 4), 0);
+	assert_int_equal(kg_rcache_share_used(&a, 0), 4);
+	/* the first of a's entries died at 1000: one slot free again */
+	assert_int_equal(kg_rcache_share_used(&a, 1000), 3);
+	memset(k, 0x21, sizeof(k));
+	assert_int_equal(kg_rcache_add_shared(c, k, 3000, 1000, &a, 4), 0);
+	assert_int_equal(kg_rcache_add_shared(c, k, 3000, 1000, &a, 0), -EINVAL);
+	kg_rcache_free(c);
+}
+
 static bool has(const struct kg_keyid_elem *v, size_t n, uint64_t id,
 		uint64_t slot)
 {
@@ -235,6 +265,7 @@ static void test_prefilter_timeouts_span_previous(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_share_caps_one_owner_not_the_others),
 		cmocka_unit_test(test_key_id_changes_every_slot_and_differs_per_key),
 		cmocka_unit_test(test_table_rebuilds_only_on_slot_change),
 		cmocka_unit_test(test_replay_cache_refuses_when_full_of_live_entries),

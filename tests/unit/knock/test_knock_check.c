@@ -18,6 +18,7 @@
 #include "lib/keyid.h"
 #include "lib/knock.h"
 #include "lib/replay.h"
+#include "lib/time.h"
 #include "green/knock_check.h"
 #include "knock_vectors.h"
 
@@ -216,6 +217,28 @@ static void test_knock_stamped_before_start_is_refused(void **st)
 	fx_free(f);
 }
 
+/* Green started 5 s ago (monotonic); then its wall clock steps. Back an
+ * hour: a fresh knock, stamped by a client with the same (stepped) clock,
+ * is not "before start". Forward an hour: a knock stamped 6 s before now
+ * is from before the start in the new frame, and is refused. */
+static void test_before_start_follows_a_wall_clock_step(void **st)
+{
+	struct fx *f = fx_new(16, 0);
+	uint8_t p[KG_KNOCK_LEN];
+	uint64_t back = VEC_TS_MS - 3600000, fwd = VEC_TS_MS + 3600000;
+
+	(void)st;
+	f->k.start_ms = VEC_TS_MS - 5000;
+	f->k.start_mono_ms = kg_mono_ms() - 5000;
+	knock_at(f, back, 1, p);
+	assert_int_equal(check_at(f, p, sizeof(p), back), KG_KNOCK_ACCEPTED);
+	knock_at(f, fwd - 6000, 2, p);
+	assert_int_equal(check_at(f, p, sizeof(p), fwd), KG_KNOCK_BEFORE_START);
+	knock_at(f, fwd - 4000, 3, p);
+	assert_int_equal(check_at(f, p, sizeof(p), fwd), KG_KNOCK_ACCEPTED);
+	fx_free(f);
+}
+
 static void test_older_than_last_accepted_is_superseded(void **st)
 {
 	struct fx *f = fx_new(16, 0);
@@ -248,6 +271,44 @@ static void test_full_replay_cache_refuses_instead_of_evicting(void **st)
 	/* Once a has left the window its entry is reclaimed. */
 	knock_at(f, VEC_TS_MS + 31000, 3, b);
 	assert_int_equal(check_at(f, b, sizeof(b), VEC_TS_MS + 31000), KG_KNOCK_ACCEPTED);
+	fx_free(f);
+}
+
+/* A stolen knock key, knocking as fast as it likes: it fills only its
+ * user's share of the cache; another user still gets in, and replays of
+ * the thief's knocks are still caught. */
+static void test_one_key_cannot_fill_the_cache_for_everyone(void **st)
+{
+	struct fx *f = fx_new(1024, 1);
+	uint8_t p[KG_KNOCK_LEN], other[32];
+	uint64_t id, ts = VEC_TS_MS;
+	int i;
+
+	(void)st;
+	for (i = 0; i < KG_KNOCK_REPLAY_SHARE; i++) {
+		knock_at(f, ts + (uint64_t)i, (uint8_t)i, p);
+		assert_int_equal(check_at(f, p, sizeof(p), ts), KG_KNOCK_ACCEPTED);
+	}
+	knock_at(f, ts + (uint64_t)i, (uint8_t)i, p);
+	assert_int_equal(check_at(f, p, sizeof(p), ts), KG_KNOCK_REPLAY_SHARE_FULL);
+	assert_string_equal(kg_knock_reason_name(KG_KNOCK_REPLAY_SHARE_FULL),
+			    "replay_share_full");
+	assert_false(kg_knock_reason_counts_for_ban(KG_KNOCK_REPLAY_SHARE_FULL));
+	assert_int_equal(kg_rcache_count(f->rc), KG_KNOCK_REPLAY_SHARE);
+	/* the first knock, replayed: still a duplicate, not a share refusal */
+	knock_at(f, ts, 0, p);
+	assert_int_equal(check_at(f, p, sizeof(p), ts + 1), KG_KNOCK_DUPLICATE);
+	/* user u0 (fx_new's extra user) is not affected */
+	memset(other, 0, sizeof(other));
+	other[31] = 0x55;
+	assert_int_equal(kg_keyid_derive(other, ts / 1000 / VEC_SLOT_S, &id), 0);
+	f->nonce[0] = 0xee;
+	assert_int_equal(kg_knock_encode(other, id, ts, f->nonce, f->gpub,
+					 f->cpub, p), 0);
+	assert_int_equal(check_at(f, p, sizeof(p), ts), KG_KNOCK_ACCEPTED);
+	/* once the thief's knocks leave the window, the share is free again */
+	knock_at(f, ts + 62000, 0x77, p);
+	assert_int_equal(check_at(f, p, sizeof(p), ts + 62000), KG_KNOCK_ACCEPTED);
 	fx_free(f);
 }
 
@@ -318,7 +379,9 @@ int main(void)
 		cmocka_unit_test(test_knock_outside_window_is_stale_and_bans_no_one),
 		cmocka_unit_test(test_knock_stamped_before_start_is_refused),
 		cmocka_unit_test(test_older_than_last_accepted_is_superseded),
+		cmocka_unit_test(test_before_start_follows_a_wall_clock_step),
 		cmocka_unit_test(test_full_replay_cache_refuses_instead_of_evicting),
+		cmocka_unit_test(test_one_key_cannot_fill_the_cache_for_everyone),
 		cmocka_unit_test(test_id_of_another_slot_is_refused),
 		cmocka_unit_test(test_sequence_mode_user_cannot_spa_knock),
 		cmocka_unit_test(test_rejection_opens_at_most_one_aead_for_1_or_10000_users),

@@ -227,6 +227,30 @@ static void test_a_batch_of_thousands_is_acked_in_full(void **state)
 	kg_nft_batch_free(b);
 }
 
+static void test_get_element_present_absent_and_timed_out(void **state)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 1 }, b[4] = { 192, 0, 2, 2 };
+	struct kg_nft *n = *state;
+	struct kg_err e = { "" };
+	uint64_t left = 0;
+
+	if (!n)
+		skip();
+	assert_int_equal(kg_nft_table_replace(n, table, false, &e), 0);
+	assert_int_equal(kg_nft_elem(n, true, "s4", a, 4, 60000, &e), 0);
+	assert_int_equal(kg_nft_elem(n, true, "s4", b, 4, 1000, &e), 0);
+	assert_int_equal(kg_nft_elem_get(n, "s4", a, 4, &left, &e), 0);
+	assert_true(left > 50000 && left <= 60000);
+	assert_int_equal(kg_nft_elem_get(n, "s4", b, 4, NULL, &e), 0);
+	sleep(2);
+	/* timed out: absent even before the garbage collector ran */
+	assert_int_equal(kg_nft_elem_get(n, "s4", b, 4, NULL, &e), -ENOENT);
+	assert_int_equal(kg_nft_elem_get(n, "nosuchset", a, 4, NULL, &e), -ENOENT);
+	/* the socket stays in step with the batches */
+	assert_int_equal(kg_nft_elem(n, false, "s4", a, 4, 0, &e), 0);
+	assert_int_equal(kg_nft_elem_get(n, "s4", a, 4, NULL, &e), -ENOENT);
+}
+
 static void test_delete_table_twice(void **state)
 {
 	struct kg_nft *n = *state;
@@ -248,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_refresh_restarts_the_lease_present_or_lapsed),
 		cmocka_unit_test(test_batch_is_all_or_nothing_and_reports_the_failing_element),
 		cmocka_unit_test(test_a_batch_of_thousands_is_acked_in_full),
+		cmocka_unit_test(test_get_element_present_absent_and_timed_out),
 		cmocka_unit_test(test_delete_table_twice),
 	};
 

@@ -60,7 +60,10 @@ static void test_defaults_give_the_contract_ports(void **state)
 	(void)state;
 	at(t, "table inet knockgate {");
 	at(t, "udp dport 62201 jump knock");
-	at(t, "udp dport 51820 ip saddr @wg_open4 accept");
+	/* every WireGuard packet of an open source marks it seen (roaming) */
+	at(t, "udp dport 51820 ip saddr @wg_open4 update @wg_seen4 { ip saddr } accept");
+	at(t, "udp dport 51820 ip6 saddr @wg_open6 update @wg_seen6 { ip6 saddr } accept");
+	at(t, "set wg_seen4 { type ipv4_addr; size 65535; flags dynamic,timeout; timeout 180s; }");
 	at(t, "iifname \"kg-green0\" ip daddr 10.88.0.1 tcp dport 4433 ip saddr @peers_pending accept");
 	at(t, "log prefix \"kg-knock\" group 1");
 	at(t, "log prefix \"kg-scan\" group 2");
@@ -78,8 +81,8 @@ static void test_order_knock_before_ban_before_timed_sets_before_established(voi
 	assert_true(at(t, "ip saddr @mgmt4") < at(t, "jump knock"));
 	assert_true(at(t, "jump knock") < at(t, "ip saddr @banned4 drop"));
 	/* Sessions before bans: a ban never cuts a live session. */
-	assert_true(at(t, "@wg_open4 accept") < at(t, "ip saddr @banned4 drop"));
-	assert_true(at(t, "@wg_open6 accept") < at(t, "@banned6 drop"));
+	assert_true(at(t, "@wg_open4 update @wg_seen4 { ip saddr } accept") < at(t, "ip saddr @banned4 drop"));
+	assert_true(at(t, "@wg_open6 update @wg_seen6 { ip6 saddr } accept") < at(t, "@banned6 drop"));
 	assert_true(at(t, "@peers_live accept") < at(t, "ip saddr @banned4 drop"));
 	assert_true(at(t, "@peers_pending accept") < at(t, "ip saddr @banned4 drop"));
 	assert_true(at(t, "@banned6 drop") < at(t, "udp dport 51820 jump scan"));

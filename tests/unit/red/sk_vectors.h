@@ -21,8 +21,8 @@
 	"4005cc30034fc4a4"
 #define VEC_ANSWER_BODY \
 	"4b47534b010201047265643106677265656e310ab827e7c066cb225e6b87239f" \
-	"3448ab070991c85808dd5981a21f2e70c7762a9cbb000000006b02563c000000" \
-	"00006b025601"
+	"3448ab070991c85808dd5981a21f2e70c7762a9cbb0000003c00000000006b02" \
+	"5601"
 
 static inline void vec_knock(struct kg_sknock *k)
 {
@@ -48,7 +48,7 @@ static inline void vec_answer(struct kg_skanswer *a)
 	strcpy(a->green_id, "green1");
 	kg_hex_decode(VEC_KNOCK_HASH, a->knock_hash, KG_SK_HASH_LEN);
 	a->port = 40123;
-	a->lease_end = 1795315260;
+	a->lease = 60;
 	a->timestamp = 1795315201;
 }
 

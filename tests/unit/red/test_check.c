@@ -21,6 +21,9 @@
 #endif
 
 #define NOW 1795315200
+/* Red's monotonic clock at wall time t: far from the wall clock on
+ * purpose, so a lease computed from the wrong clock shows. */
+#define MONO(t) ((t) - NOW + 5000)
 
 static const char conf_text[] =
 	"[red]\n"
@@ -99,9 +102,9 @@ static void knock(const struct kg_sknock *k, const struct kg_addr *src,
 	struct pkt p;
 
 	sign(k, &p);
-	kg_red_check(&st, src, p.b, p.n, now, 5, o);
+	kg_red_check(&st, src, p.b, p.n, now, MONO(now), 5, o);
 	if (o->verdict == KG_V_ANSWER)
-		kg_grants_commit(&st.grants, &o->k, o->hash, &o->plan, now);
+		kg_grants_commit(&st.grants, &o->k, o->hash, &o->plan, MONO(now));
 }
 
 static void test_vector_signature_verifies_with_vector_cert(void **state)
@@ -133,6 +136,11 @@ static void test_valid_knock_is_accepted_with_a_pool_port(void **state)
 	assert_int_equal(o.plan.real_port, 8080);
 	assert_int_equal(o.plan.answer.result, KG_SK_GRANTED);
 	assert_string_equal(o.plan.answer.red_id, "red1");
+	/* the lease on red's monotonic clock, a duration on the wire, the
+	 * answer stamped with the wall clock */
+	assert_int_equal(o.plan.lease_end, MONO(NOW) + 60);
+	assert_int_equal(o.plan.answer.lease, 60);
+	assert_int_equal(o.plan.answer.timestamp, NOW);
 }
 
 static void test_knock_from_non_green_address_is_dropped(void **state)
@@ -168,7 +176,7 @@ static void test_each_signed_field_altered_is_dropped_as_bad_signature(void **st
 	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
 		sign(&k, &p);
 		p.b[offs[i]] ^= 0x01;
-		kg_red_check(&st, &green_addr, p.b, p.n, NOW, 5, &o);
+		kg_red_check(&st, &green_addr, p.b, p.n, NOW, MONO(NOW), 5, &o);
 		assert_int_equal(o.verdict, KG_V_DROP);
 		assert_string_equal(o.reason, "bad_signature");
 	}
@@ -222,6 +230,32 @@ static void test_knocks_outside_window_or_before_start_are_refused(void **state)
 	expect_refused(&k, NOW - 90, "before_start");
 }
 
+/* Red's wall clock steps back an hour, and so does green's: green's
+ * renewals, stamped an hour "before" red's start, are not before_start
+ * (red started 100 s ago on its monotonic clock). */
+static void test_before_start_follows_a_wall_clock_step(void **state)
+{
+	struct kg_sknock k;
+	struct kg_red_outcome o;
+	struct pkt p;
+
+	(void)state;
+	st.started_mono = MONO(NOW - 100);
+	vec_knock(&k);
+	k.timestamp = NOW - 3600;
+	sign(&k, &p);
+	kg_red_check(&st, &green_addr, p.b, p.n, NOW - 3600, MONO(NOW), 5, &o);
+	assert_string_equal(o.result, "accepted");
+	assert_int_equal(o.plan.lease_end, MONO(NOW) + 60);
+	/* and stamped before the start in that frame: still refused */
+	vec_knock(&k);
+	k.seq++;
+	k.timestamp = NOW - 3600 - 101;
+	sign(&k, &p);
+	kg_red_check(&st, &green_addr, p.b, p.n, NOW - 3600 - 90, MONO(NOW - 90), 5, &o);
+	assert_string_equal(o.reason, "before_start");
+}
+
 static void test_unknown_service_and_foreign_client_are_refused(void **state)
 {
 	struct kg_sknock k;
@@ -244,10 +278,10 @@ static void test_repeat_is_answered_and_replay_after_close_is_refused(void **sta
 	(void)state;
 	vec_knock(&open);
 	sign(&open, &p);
-	kg_red_check(&st, &green_addr, p.b, p.n, NOW, 5, &o);
-	kg_grants_commit(&st.grants, &o.k, o.hash, &o.plan, NOW);
+	kg_red_check(&st, &green_addr, p.b, p.n, NOW, MONO(NOW), 5, &o);
+	kg_grants_commit(&st.grants, &o.k, o.hash, &o.plan, MONO(NOW));
 	/* the same packet again (a retry, or a copy from green's address) */
-	kg_red_check(&st, &green_addr, p.b, p.n, NOW + 1, 9, &o);
+	kg_red_check(&st, &green_addr, p.b, p.n, NOW + 1, MONO(NOW + 1), 9, &o);
 	assert_string_equal(o.result, "repeat");
 	assert_int_equal(o.plan.answer.port, 40005);
 	close = open;
@@ -257,7 +291,7 @@ static void test_repeat_is_answered_and_replay_after_close_is_refused(void **sta
 	assert_string_equal(o.result, "accepted");
 	assert_int_equal(o.plan.op, KG_PLAN_UNMAP);
 	/* the captured open, replayed after the close */
-	kg_red_check(&st, &green_addr, p.b, p.n, NOW + 3, 9, &o);
+	kg_red_check(&st, &green_addr, p.b, p.n, NOW + 3, MONO(NOW + 3), 9, &o);
 	assert_string_equal(o.result, "refused");
 	assert_string_equal(o.reason, "replay");
 	assert_int_equal(kg_grants_live(&st.grants), 0);
@@ -275,6 +309,7 @@ int main(void)
 		T_(test_knock_naming_another_green_is_dropped),
 		T_(test_knock_for_another_red_is_refused),
 		T_(test_knocks_outside_window_or_before_start_are_refused),
+		T_(test_before_start_follows_a_wall_clock_step),
 		T_(test_unknown_service_and_foreign_client_are_refused),
 		T_(test_repeat_is_answered_and_replay_after_close_is_refused),
 	};

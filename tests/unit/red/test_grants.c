@@ -65,6 +65,7 @@ static void test_open_maps_a_random_pool_port_for_the_lease(void **state)
 	assert_int_equal(p.port, LO + 3);
 	assert_int_equal(p.real_port, 80);
 	assert_int_equal(p.lease_end, NOW + 60);
+	assert_int_equal(p.answer.lease, 60);   /* a duration on the wire */
 	assert_int_equal(p.answer.result, KG_SK_GRANTED);
 	assert_int_equal(p.answer.port, LO + 3);
 	assert_int_equal(kg_grants_live(&T), 1);
@@ -84,7 +85,9 @@ static void test_repeated_open_is_answered_from_cache_with_same_port(void **stat
 	run(&k, 7, NOW + 2, &q);
 	assert_int_equal(q.op, KG_PLAN_REPEAT);
 	assert_int_equal(q.answer.port, p.answer.port);
-	assert_int_equal(q.answer.lease_end, p.answer.lease_end);
+	/* the same end: what is left of it two seconds later */
+	assert_int_equal(q.lease_end, p.lease_end);
+	assert_int_equal(q.answer.lease, p.answer.lease - 2);
 	assert_memory_not_equal(q.answer.knock_hash, p.answer.knock_hash, 32);
 	assert_int_equal(kg_grants_live(&T), 1);
 }
@@ -103,6 +106,24 @@ static void test_renew_extends_the_same_port(void **state)
 	assert_int_equal(q.op, KG_PLAN_EXTEND);
 	assert_int_equal(q.port, p.port);
 	assert_int_equal(q.lease_end, NOW + 30 + 60);
+	assert_int_equal(q.answer.lease, 60);
+}
+
+/* A retry arriving after the lease ran out but before the expiry sweep
+ * must not be told "granted" with a lease of 0 (or a wrapped one). */
+static void test_repeat_after_lease_end_is_not_granted(void **state)
+{
+	struct kg_sknock k;
+	struct kg_plan p, q;
+
+	(void)state;
+	vec_knock(&k);
+	run(&k, 3, NOW, &p);
+	k.nonce[0] ^= 1;
+	run(&k, 3, NOW + 60, &q);
+	assert_int_equal(q.op, KG_PLAN_REFUSE);
+	assert_int_equal(q.answer.reason, KG_SK_R_NO_GRANT);
+	assert_int_equal(q.answer.lease, 0);
 }
 
 static void test_lifetime_is_capped_to_max_lease(void **state)
@@ -298,6 +319,7 @@ int main(void)
 		T_(test_sessions_get_distinct_ports),
 		T_(test_full_pool_and_full_table_are_refused),
 		T_(test_lease_end_expires_grant_and_repeat_is_not_granted),
+		T_(test_repeat_after_lease_end_is_not_granted),
 		cmocka_unit_test(test_pool_pick_wraps_and_reports_exhaustion),
 		cmocka_unit_test(test_replay_cache_refuses_seen_and_full),
 	};

@@ -177,7 +177,7 @@ static void test_inconsistent_answers_are_refused(void **state)
 	vec_answer(&a);
 	a.result = KG_SK_REFUSED;             /* refused with no reason */
 	a.port = 0;
-	a.lease_end = 0;
+	a.lease = 0;
 	assert_int_equal(kg_skanswer_encode_body(&a, buf, sizeof(buf), &n), -EINVAL);
 	vec_answer(&a);
 	a.port = 0;                           /* granted with no port */
