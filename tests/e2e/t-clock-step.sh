@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Wall-clock steps (issue 10): green and red run under libfaketime with
+# Wall-clock steps: green and red run under libfaketime with
 # their monotonic clock left alone (FAKETIME_DONT_FAKE_MONOTONIC) and a
 # timestamp file the test rewrites, so only THEIR wall clock steps (never
 # the machine's). Alice's session (max_lifetime 90 s) and her web grant

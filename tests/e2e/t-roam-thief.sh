@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # A stolen knock key cannot push the real user out of her session's
-# roaming slots (issue 10). Alice's session is live from 198.51.100.10.
+# roaming slots. Alice's session is live from 198.51.100.10.
 # The thief holds alice's knock key and her session's WireGuard public
 # key (both in a decrypted knock), not the private key: it knocks from
 # new sources in the attacker's namespace.
