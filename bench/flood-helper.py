@@ -262,14 +262,14 @@ def cmd_plot(path, png):
         plots.append("'%s' using 1:2 with linespoints lw 2 title '%s'" % (dat, title))
     if not plots:
         sys.exit("plot: no enrolled-users rows in %s" % path)
-    script = """set terminal png size 1000,650
+    script = """set terminal png size 1000,750
 set output '%s'
 set logscale x
 set logscale y
 set xlabel 'enrolled users (green) / access.conf stanzas (fwknopd)'
 set ylabel 'daemon CPU per packet sent, ns (user+sys)'
 set title 'bench/flood: daemon CPU per flood packet against enrolled users'
-set key outside right
+set key below
 set grid
 plot %s
 """ % (png, ", \\\n     ".join(plots))
