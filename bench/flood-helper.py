@@ -241,38 +241,58 @@ SERIES = [
 ]
 
 
+def series_file(g, datadir, i, d, kind, pf, denom):
+    pts = []
+    for k, rs in g.items():
+        if k[0] == "users" and k[1] == d and k[3] == kind and k[6] == pf:
+            v = per_pkt(rs, "daemon_ns", denom)
+            if v is not None:
+                # log y axis: a measured 0 is drawn at 1 ns
+                pts.append((int(k[2]), max(v, 1.0)))
+    if not pts:
+        return None
+    dat = os.path.join(datadir, "flood-plot-%s-%d.dat" % (denom, i))
+    with open(dat, "w") as f:
+        for u, v in sorted(pts):
+            f.write("%d %.1f\n" % (u, v))
+    return dat
+
+
 def cmd_plot(path, png):
+    """Two panels: daemon CPU per packet sent (what a flood at this rate
+    costs), and per packet the daemon handled (what one packet costs it,
+    also past the rate where it drops the rest)."""
     g = groups(path)
     datadir = os.path.dirname(os.path.abspath(png))
-    plots = []
-    for i, (d, kind, pf, title) in enumerate(SERIES):
-        pts = []
-        for k, rs in g.items():
-            if k[0] == "users" and k[1] == d and k[3] == kind and k[6] == pf:
-                v = per_pkt(rs, "daemon_ns")
-                if v is not None:
-                    # log y axis: a measured 0 is drawn at 1 ns
-                    pts.append((int(k[2]), max(v, 1.0)))
-        if not pts:
-            continue
-        dat = os.path.join(datadir, "flood-plot-%d.dat" % i)
-        with open(dat, "w") as f:
-            for u, v in sorted(pts):
-                f.write("%d %.1f\n" % (u, v))
-        plots.append("'%s' using 1:2 with linespoints lw 2 title '%s'" % (dat, title))
-    if not plots:
+    panels = []
+    rates = sorted({k[5] for k in g if k[0] == "users"})
+    for denom, ylabel, title in (
+            ("sent", "daemon CPU per packet sent, ns",
+             "per packet sent (%s pps offered)" % "/".join(rates)),
+            ("reached", "daemon CPU per packet it handled, ns",
+             "per packet that reached the daemon")):
+        plots = []
+        for i, (d, kind, pf, t) in enumerate(SERIES):
+            dat = series_file(g, datadir, i, d, kind, pf, denom)
+            if dat:
+                plots.append("'%s' using 1:2 with linespoints lt %d lw 2 pt %d title '%s'"
+                             % (dat, i + 1, i + 1, t))
+        if plots:
+            panels.append("set ylabel '%s'\nset title '%s'\nplot %s\n"
+                          % (ylabel, title, ", \\\n     ".join(plots)))
+    if not panels:
         sys.exit("plot: no enrolled-users rows in %s" % path)
-    script = """set terminal png size 1000,750
+    script = """set terminal png size 1500,800
 set output '%s'
+set multiplot layout 1,%d title 'bench/flood: daemon CPU (user+sys) per flood packet against enrolled users (green) / access.conf stanzas (fwknopd)'
 set logscale x
 set logscale y
-set xlabel 'enrolled users (green) / access.conf stanzas (fwknopd)'
-set ylabel 'daemon CPU per packet sent, ns (user+sys)'
-set title 'bench/flood: daemon CPU per flood packet against enrolled users'
+set xlabel 'enrolled users / stanzas'
 set key below
 set grid
-plot %s
-""" % (png, ", \\\n     ".join(plots))
+%s
+unset multiplot
+""" % (png, len(panels), "".join(panels))
     subprocess.run(["gnuplot"], input=script.encode(), check=True)
 
 
