@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 """bench/flood's helpers (standard library only), one subcommand each:
 
-  users N FILE                 N green user records with random knock keys
+  users N DIR                  N green user records with random knock keys,
+                               in DIR/bench-NNN.conf, 1,000 a file (green
+                               reads record files of at most 1 MiB)
   access N FILE KEY64 HMAC64   fwknopd access.conf: N stanzas, the first with
                                the given keys, the others random
   pcap-payload PCAP OUT PORT   the UDP payload of the first datagram to PORT
@@ -32,17 +34,19 @@ def write_private(path, text):
         f.write(text)
 
 
-def cmd_users(n, path):
+def cmd_users(n, outdir):
     # Tunnel addresses from 10.88.10.1 on: the lab's users sit in
     # 10.88.1.0/24 and green checks every address is unique.
-    out = []
-    for i in range(n):
-        out.append(
-            "[user b%05d]\nknock_key = %s\ntunnel_address = 10.88.%d.%d\n"
-            "spki_sha256 = %s\nservices = web\nmode = spa\n\n"
-            % (i, os.urandom(32).hex(), 10 + i // 250, 1 + i % 250,
-               os.urandom(32).hex()))
-    write_private(path, "".join(out))
+    for start in range(0, n, 1000):
+        out = []
+        for i in range(start, min(n, start + 1000)):
+            out.append(
+                "[user b%05d]\nknock_key = %s\ntunnel_address = 10.88.%d.%d\n"
+                "spki_sha256 = %s\nservices = web\nmode = spa\n\n"
+                % (i, os.urandom(32).hex(), 10 + i // 250, 1 + i % 250,
+                   os.urandom(32).hex()))
+        write_private(os.path.join(outdir, "bench-%03d.conf" % (start // 1000)),
+                      "".join(out))
 
 
 def cmd_access(n, path, key64, hmac64):
