@@ -205,15 +205,20 @@ def cmd_report(path, md):
         "(green: knock records; fwknopd: stanza-1 lines of forged packets, "
         "replay lines of replays), the cost of one packet it handled; `x 1st` = "
         "daemon over the same daemon's, kind's and mode's figure at the fewest "
-        "users; `ours` as above.")
+        "users; `ours` as above; `connect ms`: green, alice's knock to "
+        "WireGuard handshake during a 4-s flood of that kind; fwknopd, a valid "
+        "SPA packet sent during such a flood to its iptables rule for the "
+        "client (`fail`: none within 20 s).")
     add("")
     add("| daemon | users | kind | pre-filter | rate pps | sent | arrived | "
-        "pre-filter drops | reached | daemon | per reached | x 1st | ours | bans |")
-    add("|" + "---|" * 14)
+        "pre-filter drops | reached | daemon | per reached | x 1st | ours | bans | "
+        "connect ms |")
+    add("|" + "---|" * 15)
     user_rows = sorted((k for k in g if k[0] == "users"),
                        key=lambda k: (k[1], k[3], k[6], int(k[2])))
     for k in user_rows:
-        rs = g[k]
+        rs = [r for r in g[k] if r["rep"] != "connect"]
+        conn = [r["connect_ms"] for r in g[k] if r.get("connect_ms")]
         firsts = sorted((kk for kk in user_rows if kk[1] == k[1] and kk[3] == k[3]
                          and kk[6] == k[6]), key=lambda kk: int(kk[2]))
         d1 = per_pkt(g[firsts[0]], "daemon_ns") if firsts else None
@@ -223,7 +228,8 @@ def cmd_report(path, md):
             fmt(med(rs, "arrived")), fmt(med(rs, "prefilter_drops")),
             fmt(med(rs, "reached")), fmt(dn),
             fmt(per_pkt(rs, "daemon_ns", "reached")), ratio(dn, d1),
-            fmt(ours(rs)), fmt(med(rs, "bans"))]))
+            fmt(ours(rs)), fmt(med(rs, "bans")),
+            ", ".join(conn) if conn else "-"]))
     text = "\n".join(lines) + "\n"
     with open(md, "w") as f:
         f.write(text)
