@@ -206,9 +206,10 @@ def cmd_report(path, md):
         "replay lines of replays), the cost of one packet it handled; `x 1st` = "
         "daemon over the same daemon's, kind's and mode's figure at the fewest "
         "users; `ours` as above; `connect ms`: green, alice's knock to "
-        "WireGuard handshake during a 4-s flood of that kind; fwknopd, a valid "
-        "SPA packet sent during such a flood to its iptables rule for the "
-        "client (`fail`: none within 20 s).")
+        "WireGuard handshake during a 4-s flood of that kind; fwknopd, valid "
+        "SPA packets, a new one each second as a user would resend, during "
+        "such a flood (8 s long), to its iptables rule for the client "
+        "(`fail`: none within 20 packets).")
     add("")
     add("| daemon | users | kind | pre-filter | rate pps | sent | arrived | "
         "pre-filter drops | reached | daemon | per reached | x 1st | ours | bans | "
