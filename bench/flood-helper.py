@@ -177,12 +177,12 @@ def cmd_report(path, md):
         "figure; `machine` = all CPUs' busy time from /proc/stat minus the "
         "baseline (only meaningful when the baseline was idle: `idle %`).")
     add("")
-    add("| kind | rate pps | pre-filter | sent | arrived | pre-filter drops | "
+    add("| users | kind | rate pps | pre-filter | sent | arrived | pre-filter drops | "
         "reached green | green user | green sys | green | softirq | sender | "
         "ours | x off | machine | idle % | bans | connect ms |")
-    add("|" + "---|" * 18)
+    add("|" + "---|" * 19)
     rate_rows = sorted((k for k in g if k[0] == "rate"),
-                       key=lambda k: (int(k[5]), k[3], k[6]))
+                       key=lambda k: (int(k[2]), int(k[5]), k[3], k[6]))
     for k in rate_rows:
         rs = [r for r in g[k] if r["rep"] != "connect"]
         base = g.get(("rate", k[1], k[2], "junk", k[4], k[5], "off"))
@@ -190,7 +190,7 @@ def cmd_report(path, md):
         om = ours(rs)
         conn = [r["connect_ms"] for r in g[k] if r.get("connect_ms")]
         add("| %s |" % " | ".join([
-            k[3], k[5], k[6], fmt(med(rs, "sent")), fmt(med(rs, "arrived")),
+            k[2], k[3], k[5], k[6], fmt(med(rs, "sent")), fmt(med(rs, "arrived")),
             fmt(med(rs, "prefilter_drops")), fmt(med(rs, "reached")),
             fmt(per_pkt(rs, "daemon_user_ns")), fmt(per_pkt(rs, "daemon_sys_ns")),
             fmt(per_pkt(rs, "daemon_ns")), fmt(per_pkt(rs, "softirq_ns")),
