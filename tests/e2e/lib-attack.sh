@@ -66,10 +66,14 @@ ar_spoof_bg() {
 }
 
 ar_spoof_wait() {
-	local name=$1 pid
+	local name=$1 pid _
 	pid=$(tb_pid "$name") || return 0
-	wait "$pid" 2>/dev/null || true
-	rm -f "$TB_DIR/$name.pid"
+	# Polled, not wait(1)ed: callers run this in a command substitution,
+	# a subshell that cannot wait for its parent's children.
+	for _ in $(seq 1 1200); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
 	tail -1 "$TB_DIR/$name.out"
 }
 
@@ -243,13 +247,13 @@ ar_capture_start() {
 ar_capture_stop() { tb_stop "$1" INT >/dev/null 2>&1 || true; }
 
 # ar_pcap_payloads PCAP OUT MINLEN PORT...: the UDP payloads (IPv4) of
-# PCAP to the first PORT that has any of at least MINLEN bytes, the last
-# three of them written to OUT.0, OUT.1, OUT.2; prints "PORT N" (N files)
-# or nothing when no PORT had one.
+# PCAP to the first PORT that has any of at least MINLEN bytes ("any":
+# the first port seen), the last three of them written to OUT.0, OUT.1,
+# OUT.2; prints "PORT N" (N files) or nothing when no PORT had one.
 ar_pcap_payloads() {
 	python3 - "$@" <<'PY'
 import struct, sys
-pcap, out, minlen, ports = sys.argv[1], sys.argv[2], int(sys.argv[3]), [int(p) for p in sys.argv[4:]]
+pcap, out, minlen, ports = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 d = open(pcap, 'rb').read()
 if len(d) < 24:
     sys.exit(0)
@@ -257,7 +261,7 @@ link = struct.unpack('<I', d[20:24])[0]
 hdr = {1: 14, 101: 0, 113: 16, 276: 20, 12: 0, 228: 0}.get(link)
 if hdr is None:
     sys.exit("unknown link type %d" % link)
-off, by_port = 24, {}
+off, by_port, first = 24, {}, []
 while off + 16 <= len(d):
     incl = struct.unpack('<I', d[off + 8:off + 12])[0]
     pkt = d[off + 16:off + 16 + incl]
@@ -270,7 +274,9 @@ while off + 16 <= len(d):
     pl = ip[ihl + 8:]
     if len(pl) >= minlen:
         by_port.setdefault(dport, []).append(pl)
+        first.append(dport)
 for p in ports:
+    p = first[0] if p == 'any' and first else int(p) if p != 'any' else -1
     if by_port.get(p):
         sel = by_port[p][-3:]
         for i, pl in enumerate(sel):
