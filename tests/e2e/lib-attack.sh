@@ -237,7 +237,7 @@ ar_finish() {
 # complete once tcpdump exits).
 ar_capture_start() {
 	local role=$1 name=$2 ifc=$3 filter=$4 _
-	tb_start "$role" "$name" "$TB_DIR/$name.log" tcpdump -i "$ifc" -U -n -w "$TB_DIR/$name.pcap" "$filter"
+	tb_start "$role" "$name" "$TB_DIR/$name.log" tcpdump -i "$ifc" -U --immediate-mode -n -w "$TB_DIR/$name.pcap" "$filter"
 	for _ in $(seq 1 30); do
 		grep -q "listening on" "$TB_DIR/$name.log" 2>/dev/null && break
 		sleep 0.1
