@@ -248,8 +248,9 @@ ar_capture_stop() { tb_stop "$1" INT >/dev/null 2>&1 || true; }
 
 # ar_pcap_payloads PCAP OUT MINLEN PORT...: the UDP payloads (IPv4) of
 # PCAP to the first PORT that has any of at least MINLEN bytes ("any":
-# the first port seen), the last three of them written to OUT.0, OUT.1,
-# OUT.2; prints "PORT N" (N files) or nothing when no PORT had one.
+# the first port seen), the three largest of them written to OUT.0,
+# OUT.1, OUT.2; prints "PORT N" (N files) or nothing when no PORT had
+# one.
 ar_pcap_payloads() {
 	python3 - "$@" <<'PY'
 import struct, sys
@@ -278,7 +279,9 @@ while off + 16 <= len(d):
 for p in ports:
     p = first[0] if p == 'any' and first else int(p) if p != 'any' else -1
     if by_port.get(p):
-        sel = by_port[p][-3:]
+        # the largest: second knocks, not the stream's ACKs riding the
+        # same WireGuard link
+        sel = sorted(by_port[p], key=len)[-3:]
         for i, pl in enumerate(sel):
             open("%s.%d" % (out, i), 'wb').write(pl)
         print(p, len(sel))

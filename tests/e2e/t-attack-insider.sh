@@ -125,7 +125,7 @@ attack_i() {
 	sel=$(ar_pcap_payloads "$TB_DIR/capk.pcap" "$TB_DIR/knk" 33 62202 51821)
 	[ -n "$sel" ] || { AR_WHY="captured nothing from green to red in 4 s"; return 1; }
 	read -r port nfile <<<"$sel"
-	tb_log "captured $nfile packet(s) from green to red port $port on the inside link"
+	tb_log "captured from green to red port $port on the inside link; replaying the $nfile largest ($(for k in $(seq 0 $((nfile - 1))); do printf '%s ' "$(wc -c <"$TB_DIR/knk.$k")"; done)bytes)"
 	for k in $(seq 0 $((nfile - 1))); do
 		out=$(ar_spoof insider -s "$green_in" -n 12 -r 50 -P "file:$TB_DIR/knk.$k" "$red_in" "$port")
 		tb_log "replay $k from $green_in, random source ports: $out"

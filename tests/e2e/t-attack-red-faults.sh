@@ -49,7 +49,7 @@ ar_session s0 || tb_fail "first session: $AR_WHY"
 now_ms() { date +%s%3N; }
 
 # The insider's probe of red's real service ports, one line per try.
-printf '#!/bin/sh\nwhile :; do\n for p in 8080 8081; do\n  if timeout 2 socat -T1 /dev/null TCP4:%s:$p,connect-timeout=0.5 >/dev/null 2>&1; then\n   echo "$(date +%%T.%%N) $p OPEN"\n  else\n   echo "$(date +%%T.%%N) $p dark"\n  fi\n done\n sleep 0.05\ndone\n' \
+printf '#!/bin/sh\nwhile :; do\n for p in 8080 8081; do\n  if timeout 2 socat -T1 /dev/null TCP4:%s:$p,connect-timeout=0.3 >/dev/null 2>&1; then\n   echo "$(date +%%T.%%N) $p OPEN"\n  else\n   echo "$(date +%%T.%%N) $p dark"\n  fi\n done\n sleep 0.05\ndone\n' \
 	"$red_in" >"$TB_DIR/probe.sh"
 chmod +x "$TB_DIR/probe.sh"
 
@@ -103,13 +103,13 @@ attack_k() {
 	else
 		tb_log "red's second start failed after $RED_START_MS ms: $(grep -vE 'event=(sknock|ban)' "$RED_LOG" | tail -2 | tr '\n' ' ')"
 	fi
-	sleep 3
+	sleep 4
 	tb_stop probe KILL || true
 	n=$(grep -c . "$TB_DIR/probe.log" || true)
 	open=$(grep -c OPEN "$TB_DIR/probe.log" || true)
 	tb_log "the insider probed red's 8080/8081 $n times: $open answered"
 	[ "$open" = 0 ] || { AR_WHY="red's real service port answered the insider $open times (first: $(grep -m1 OPEN "$TB_DIR/probe.log"))"; return 1; }
-	[ "$n" -ge 10 ] || { AR_WHY="only $n probes: the probe did not run"; return 1; }
+	[ "$n" -ge 8 ] || { AR_WHY="only $n probes: the probe did not run"; return 1; }
 	[ "$ok" = 1 ] || { AR_WHY="red did not recover from the orphaned interface (not ready)"; return 1; }
 	tb_log "wireguard-go in red's namespace now: $(for p in $(ip netns pids "$(tb_ns red)"); do [ "$(cat "/proc/$p/comm" 2>/dev/null)" = wireguard-go ] && printf '%s ' "$p"; done)"
 	ar_not_banned red "$RED_LOG" "$green_in" 10.89.0.1 || return 1
