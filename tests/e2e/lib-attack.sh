@@ -217,7 +217,7 @@ ar_run() {
 		# (which would hide the next ban of the same address) at its end.
 		ar_flush_bans
 		sleep $((${TB_BAN_TIME:-20} + 1))
-		[ -z "${AR_SESSION:-}" ] || ar_session "$id-again" ||
+		ar_session "$id-again" ||
 			tb_log "could not re-establish a session after attack $id: $AR_WHY"
 	fi
 	ar_flush_bans
