@@ -117,7 +117,7 @@ attack_k() {
 }
 
 attack_l() {
-	local i x n0 target kill_at stop_ms=300 start_ms=400 off t web hit hits=0 ended0 ended fails=0 m0 m1 port page _
+	local i x n0 target kill_at stop_ms=300 start_ms=400 off t web hit hits=0 ended0 ended fails=0 m0 m1 port page g0 _
 	ended0=$(ar_count "$FLOW_GLOG" 'event=grant result=ended')
 	for i in 1 2 3 4 5; do
 		# a renewal answered: the next one is due a third of a lease later
@@ -139,6 +139,7 @@ attack_l() {
 		[ "$t" -le 0 ] || sleep "$(printf '%d.%03d' $((t / 1000)) $((t % 1000)))"
 		web=$(ar_port "$AR_SESSION" web)
 		m0=$(ar_count "$TB_DIR/$AR_SESSION.out" '^service web moved to ')
+		g0=$(wc -l <"$FLOW_GLOG")
 		t=$(now_ms)
 		tb_stop red TERM || true
 		stop_ms=$(($(now_ms) - t))
@@ -160,13 +161,12 @@ attack_l() {
 		[ "$hit" -gt 0 ] && hits=$((hits + 1))
 		port=$(ar_port "$AR_SESSION" web)
 		page=$(flowred_get "$port" 2>/dev/null) || page=
-		tb_log "restart $i: red down $((stop_ms + 2000)) ms, ready after $start_ms ms; before_start refusals: $hit; web $web -> $port; page: ${page:-none}; grants ended: $((ended - ended0))"
+		tb_log "restart $i: red down $((stop_ms + 2000)) ms, ready after $start_ms ms; before_start refusals: $hit; web $web -> $port; page: ${page:-none}; green: $(tail -n +"$((g0 + 1))" "$FLOW_GLOG" | grep -oE 'event=grant result=[a-z]+' | sort | uniq -c | awk '{printf "%s x%s, ", $3, $1}')grants ended: $((ended - ended0))"
 		if [ "$ended" -gt "$ended0" ] || [ "$page" != "hello from red" ]; then
 			fails=$((fails + 1))
-			ar_since "$FLOW_GLOG" | grep -E 'event=grant result=ended' | tail -2 | sed 's/^.*event=/  green: event=/'
+			tail -n +"$((g0 + 1))" "$FLOW_GLOG" | grep -E 'event=grant result=ended' | tail -2 | sed 's/^.*event=/  green: event=/'
 			ar_session "l$i-again" || { AR_WHY="no session after restart $i: $AR_WHY"; return 1; }
 			ended0=$(ar_count "$FLOW_GLOG" 'event=grant result=ended')
-			ar_mark "$FLOW_GLOG"
 		fi
 	done
 	tb_log "the race (a renewal resent across red's restart, refused as before_start) was hit in $hits of 5 restarts"
