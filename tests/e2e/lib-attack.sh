@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash
-# lib-attack.sh: helpers for the attack battery (tests/e2e/t-attack-*.sh,
-# issue 10). On top of lib.sh + lib-card.sh + lib-flow.sh + lib-red.sh +
-# lib-flow-red.sh. Functions of the red-side battery carry the prefix
+# lib-attack.sh: helpers for the attack battery
+# (tests/e2e/t-attack-*.sh). On top of lib.sh + lib-card.sh +
+# lib-flow.sh + lib-red.sh + lib-flow-red.sh. Functions of the red-side battery carry the prefix
 # `ar_`; a scenario runs several attacks on one testbed, prints one line
 # "ATTACK <id>: PASS|FAIL: ..." per attack and ends with ar_finish (exit 1
 # if any attack failed). An attack function returns non-zero with the

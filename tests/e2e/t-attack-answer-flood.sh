@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Attack battery (issue 10, item 8), attack j: green's answer port flooded
+# Attack battery, attack j: green's answer port flooded
 # with spoofed UDP from red's address, from outside (the attacker) and
 # inside (the insider), at once: a real answer of red's, captured on its
 # way to green (in clear on the inside link, or inside the site link once

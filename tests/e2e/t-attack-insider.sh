@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Attack battery, red side (issue 10, item 8), on one testbed: alice has a
+# Attack battery, red side, on one testbed: alice has a
 # live session with web and a stream (a line every 100 ms from red)
 # through red; each attack runs against it and must leave the protected
 # party whole: no ban element (and no ban record) for the protected

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Attack battery (issue 10, item 8), faults at red, on one testbed with
+# Attack battery, faults at red, on one testbed with
 # alice's live session (web + stream) through red:
 #   k  red is SIGKILLed (outside any service manager): its wireguard-go is
 #      orphaned and keeps the site interface; red is started again. While

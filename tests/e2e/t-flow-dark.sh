@@ -6,7 +6,7 @@
 # red (through green, if it routed); the insider's scan of red likewise.
 # A failed or cut-short nmap fails the test (no result is not "0 open").
 # Green's own open knock, captured where it travels (inside the site link
-# since issue 10; on the inside wire before), is replayed to red:
+# now; on the inside wire in older builds), is replayed to red:
 #  - from green's inside address and from the insider, to red's inside
 #    address: red's ruleset drops it uncounted (only its knock_foreign
 #    counter moves): no answer, no sknock record, no grant;
