@@ -2,12 +2,12 @@
 # shellcheck shell=bash
 # lib-attack.sh: helpers for the attack battery
 # (tests/e2e/t-attack-*.sh). On top of lib.sh + lib-card.sh +
-# lib-flow.sh + lib-red.sh + lib-flow-red.sh. Functions of the red-side battery carry the prefix
-# `ar_`; a scenario runs several attacks on one testbed, prints one line
-# "ATTACK <id>: PASS|FAIL: ..." per attack and ends with ar_finish (exit 1
-# if any attack failed). An attack function returns non-zero with the
-# reason in AR_WHY instead of calling tb_fail, so the later attacks still
-# run and report.
+# lib-flow.sh + lib-red.sh + lib-flow-red.sh. Functions of the red-side
+# battery carry the prefix `ar_`; a scenario runs several attacks on one
+# testbed, prints one line "ATTACK <id>: PASS|FAIL: ..." per attack and
+# ends with ar_finish (exit 1 if any attack failed). An attack function
+# returns non-zero with the reason in AR_WHY instead of calling tb_fail,
+# so the later attacks still run and report.
 #
 #   ar_need                  skips (77) without kg-spoof or tcpdump
 #   ar_spoof ROLE ARGS...    kg-spoof in ROLE's namespace (foreground)
