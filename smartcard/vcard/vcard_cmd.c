@@ -232,7 +232,7 @@ static void fascn_put(uint8_t out[25], unsigned idx, unsigned ch)
 }
 
 /* This card's own FASC-N, its digits taken from the card's random GUID:
- * OpenSC makes the card's serial number from the FASC-N's first bytes
+ * OpenSC makes the card's serial number from FASC-N bytes
  * (unless the agency code is 9999), so each card file shows its own
  * serial where an all-"unassigned" FASC-N gave every card d4d4d4d4... */
 void vcard_fascn(const uint8_t guid[16], uint8_t out[25])
