@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * knockgate connect --profile DIR: the user's whole flow. The card and PIN
- * come first (card_auth.c: a wrong PIN costs no knock and opens nothing);
+ * knockgate connect [-p NAME|DIR]: the user's whole flow. Root and the
+ * profile (profile_find.c: where, and safe permissions) are checked
+ * before anything else; then the card and PIN (card_auth.c: a wrong PIN
+ * costs no knock and opens nothing);
  * then the knock and the WireGuard tunnel (steps i-ii, below), then the
  * card proof over the control connection and the session itself
  * (session_run.c), served until the card leaves, `close` or a signal ends
@@ -55,7 +57,8 @@ static void usage(FILE *f)
 		"Then serves the session until the card is removed, 'knockgate close' or\n"
 		"Ctrl-C ends it, or green does; the tunnel goes down with it. Needs root.\n"
 		"With SERVICE, asks green for each once the card is proved and prints\n"
-		"where it is (red's address and port) and until when.\n\n"
+		"where it is (red's address and port) and until when; without one, no\n"
+		"service is reachable. (SERVICE=[ADDR:]PORT is not yet supported.)\n\n"
 		"  -p, --profile NAME|DIR  a named profile (~/.config/knockgate/profiles/NAME,\n"
 		"                       the invoking user's under sudo, or\n"
 		"                       /etc/knockgate/profiles/NAME) or a directory (with a\n"
