@@ -16,6 +16,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-flow.sh"
 card_reexec "$@"
 
+# Bash completion: subcommands, options, the user's profile names.
+comp=$(mktemp -d)
+mkdir -p "$comp/knockgate/profiles/work" "$comp/knockgate/profiles/home"
+got=$(XDG_CONFIG_HOME=$comp bash -c '. "$1"
+	COMP_WORDS=(knockgate co); COMP_CWORD=1; _knockgate; echo "${COMPREPLY[*]}"
+	COMP_WORDS=(knockgate connect -p ""); COMP_CWORD=3; _knockgate; printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "; echo
+	COMP_WORDS=(knockgate connect --ti); COMP_CWORD=2; _knockgate; echo "${COMPREPLY[*]}"' _ "$here/../../client/knockgate.bash-completion")
+rm -rf "$comp"
+[ "$got" = "$(printf 'connect\nhome work \n--timeout')" ] || { echo "$got"; tb_fail "bash completion"; }
+tb_log "ok: bash completion: subcommand, profile names (home work), options"
+
 flow_init
 flow_green_start
 flow_card alice
