@@ -100,6 +100,22 @@ if "$prov/kg-user-enroll" --ca "$lab/ca" --green "$tmp/green2" --out "$tmp/hal" 
 	--tunnel-pool 10.99.8.5-5 hal >/dev/null 2>&1; then fail "full pool accepted"; fi
 ok "enroll.conf and --tunnel-pool: address, ports and pool not the testbed's"
 
+# The site link's addresses and port are the admin's, not the testbed's.
+"$prov/kg-host-issue" --ca "$lab/ca" --role red red2 "$tmp/red2" 2>/dev/null
+"$prov/kg-site-link" --green-link 10.77.5.1/29 --red-link 10.77.5.2 --port 51900 \
+	"$tmp/green2" "$tmp/red2" 2>/dev/null || fail "kg-site-link with addresses"
+g=$tmp/green2/site-link.conf r=$tmp/red2/site-link.conf
+grep -qx "address = 10.77.5.1/29" "$g" && grep -qx "\[red red2\]" "$g" &&
+	grep -qx "site_address = 10.77.5.2" "$g" && grep -qx "site_port = 51900" "$g" &&
+	grep -qx "site_public_key = $(cat "$tmp/red2/site.pub")" "$g" || fail "green's site-link.conf: $(cat "$g")"
+grep -qx "address = 10.77.5.2/29" "$r" && grep -qx "peer_address = 10.77.5.1" "$r" &&
+	grep -qx "\[green green2\]" "$r" && grep -qx "link_address = 10.77.5.1" "$r" &&
+	grep -qx "peer_public_key = $(cat "$tmp/green2/site.pub")" "$r" || fail "red's site-link.conf: $(cat "$r")"
+if "$prov/kg-site-link" --green-link 10.77.5.1 "$tmp/green2" "$tmp/red2" 2>/dev/null; then
+	fail "a link address without its prefix length accepted"
+fi
+ok "kg-site-link: link addresses and port chosen, both sides' sections written"
+
 # Card-style enrollment: the key never reaches the CA.
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/card.key" 2>/dev/null
 openssl req -new -key "$tmp/card.key" -subj /CN=whatever -out "$tmp/card.csr" 2>/dev/null
