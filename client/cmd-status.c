@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,8 +59,14 @@ static int show(const char *ifname)
 	char path[PATH_MAX];
 	struct kg_conf c = { 0 };
 	pid_t pid = 0;
-	int rc = kg_info_pid(ifname, &pid);
+	int rc;
 
+	/* Without the interface there is no tunnel, whatever files say. */
+	if (!if_nametoindex(ifname)) {
+		printf("interface %s: no such interface, no session\n", ifname);
+		return 1;
+	}
+	rc = kg_info_pid(ifname, &pid);
 	if (rc == -ENOENT) {
 		printf("interface %s: tunnel up, no card session\n", ifname);
 		return 1;

@@ -121,9 +121,11 @@ int kg_service_step(struct kg_ctrl_client *c, const struct kg_profile *p,
 			"(card signs the request)\n", service);
 	r = kg_service_open(c, p, t, service, &g, &e);
 	if (r) {
-		fprintf(stderr, "knockgate connect: service %s: %s\n", service,
+		fprintf(stderr, "knockgate connect: service %s: %s%s\n", service,
 			r == -EACCES ? kg_ctrl_code_name(c->code) :
-			e.msg[0] ? e.msg : strerror(-r));
+			e.msg[0] ? e.msg : strerror(-r),
+			r == -EACCES ? " (green refused it: is the service name right "
+			"and allowed for you? ask the admin)" : "");
 		return 1;
 	}
 	kg_service_print(stdout, &g);

@@ -38,9 +38,9 @@ int kg_info_write(const char *ifname, const struct kg_profile *p,
 	if (rc)
 		return rc;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = kg_state_open(tmp);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	f = fdopen(fd, "w");
 	if (!f) {
 		rc = -errno;

@@ -2,7 +2,7 @@
 /*
  * What a running `knockgate connect` tells `status` and `close` about its
  * authenticated session, next to the tunnel's state file
- * (session_state.h): $KG_RUN_DIR/IFNAME.auth, mode 0600, written once the
+ * (session_state.h): $KG_RUN_DIR/IFNAME.auth, mode 0640 (as IFNAME.session), written once the
  * card proof succeeded and removed when the session ends:
  *
  *   [auth]

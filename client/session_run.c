@@ -137,7 +137,9 @@ int kg_session_open(struct kg_session *s, const struct kg_profile *p,
 			kg_addr_str(&p->green_tunnel, a), p->control_port);
 	if ((rc = ctrl_connect(p, &s->fd))) {
 		kg_err_set(e, "cannot reach green's control port %s:%u through the "
-			   "tunnel: %s", kg_addr_str(&p->green_tunnel, a),
+			   "tunnel: %s (the knock and the WireGuard handshake worked: "
+			   "check green_tunnel_address and control_port in the profile "
+			   "and that green is running)", kg_addr_str(&p->green_tunnel, a),
 			   p->control_port, strerror(-rc));
 		return rc;
 	}
@@ -148,6 +150,14 @@ int kg_session_open(struct kg_session *s, const struct kg_profile *p,
 	t0 = mono_ms();
 	rc = kg_ctrl_client_auth(&s->c, card->cert, card->cert_len, &s->info, e);
 	s->proof_ms = mono_ms() - t0;
+	if (rc == -EACCES) {
+		char why[sizeof(e->msg)];
+
+		snprintf(why, sizeof(why), "%s", e->msg);
+		kg_err_set(e, "card proof: %s (green refused this card: is its "
+			   "certificate the one enrolled for %s, not revoked or "
+			   "expired? ask the admin)", why, p->user);
+	}
 	if (rc) {
 		close(s->fd);
 		s->fd = -1;

@@ -25,6 +25,38 @@ int kg_state_path(const char *ifname, char *buf, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
+int kg_state_mkdir(void)
+{
+	struct stat st;
+
+	if (mkdir(kg_state_dir(), 0755) < 0 && errno != EEXIST)
+		return -errno;
+	/* A directory an older version made 0700 keeps status from the user. */
+	if (stat(kg_state_dir(), &st) == 0 && st.st_uid == geteuid() &&
+	    (st.st_mode & 0755) != 0755)
+		chmod(kg_state_dir(), (st.st_mode & 07777) | 0755);
+	return 0;
+}
+
+int kg_state_open(const char *path)
+{
+	const char *g = getenv("SUDO_GID");
+	char *end;
+	unsigned long gid;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+
+	if (fd < 0)
+		return -errno;
+	/* The user who ran sudo reads it through the group; nobody else. */
+	if (geteuid() == 0 && g && g[0]) {
+		gid = strtoul(g, &end, 10);
+		if (!*end)
+			(void)!fchown(fd, (uid_t)-1, (gid_t)gid);
+	}
+	fchmod(fd, 0640);
+	return fd;
+}
+
 int kg_state_write(const struct kg_tunnel *t, const struct kg_profile *p)
 {
 	char path[PATH_MAX], b64[45], a1[KG_ADDR_STRLEN], a2[KG_ADDR_STRLEN];
@@ -33,11 +65,11 @@ int kg_state_write(const struct kg_tunnel *t, const struct kg_profile *p)
 
 	if (rc)
 		return rc;
-	if (mkdir(kg_state_dir(), 0700) < 0 && errno != EEXIST)
-		return -errno;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if ((rc = kg_state_mkdir()))
+		return rc;
+	fd = kg_state_open(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	f = fdopen(fd, "w");
 	if (!f) {
 		rc = -errno;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What `knockgate connect` leaves for close/status: one file per tunnel,
- * $KG_RUN_DIR (default /run/knockgate)/IFNAME.session, mode 0600:
+ * $KG_RUN_DIR (default /run/knockgate, mode 0755)/IFNAME.session, mode
+ * 0640, group SUDO_GID under sudo so the user who connected can run
+ * `knockgate status` (it holds no secret: public key and addresses):
  *
  *   [session]
  *   ifname = kg-alice
@@ -25,7 +27,12 @@
 const char *kg_state_dir(void);
 /* Path of ifname's state file into buf. -ENAMETOOLONG. */
 int kg_state_path(const char *ifname, char *buf, size_t cap);
-/* Writes the state file (creating the directory 0700). 0 or -errno. */
+/* Makes the run directory (0755: status as the user). 0 or -errno. */
+int kg_state_mkdir(void);
+/* Creates/truncates path for writing, mode 0640, group SUDO_GID when run
+ * by root under sudo. The fd (caller closes) or -errno. */
+int kg_state_open(const char *path);
+/* Writes the state file (creating the directory). 0 or -errno. */
 int kg_state_write(const struct kg_tunnel *t, const struct kg_profile *p);
 /* Finds the only session's ifname when none is named: 0, -ENOENT (none),
  * -EEXIST (several: the caller must name one). */

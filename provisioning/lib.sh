@@ -15,14 +15,24 @@ KG_OID_GREEN=$KG_OID_ARC.1
 KG_OID_RED=$KG_OID_ARC.2
 export KG_OID_GREEN KG_OID_RED
 
-# shellcheck disable=SC2034 # used by the scripts that source this file
-KG_TUNNEL_PREFIX=10.88.1
-# shellcheck disable=SC2034
-KG_TUNNEL_FIRST=10
-# shellcheck disable=SC2034
-KG_TUNNEL_LAST=254
 
 prog=$(basename "$0")
+
+# Value of KEY in DIR/enroll.conf ("key = value" lines, # comments), else
+# DEFAULT (may be empty). The admin's per-green provisioning settings.
+enroll_conf() {
+	local f=$1/enroll.conf v=""
+	[ -f "$f" ] && v=$(awk -F= -v k="$2" '
+		/^[ \t]*#/ { next }
+		{ key = $1; gsub(/[ \t]/, "", key) }
+		key == k { sub(/^[^=]*=[ \t]*/, ""); sub(/[ \t]+$/, ""); print; exit }' "$f")
+	printf '%s\n' "${v:-${3:-}}"
+}
+
+# IPv4 or IPv6 address (syntax only).
+is_ip() {
+	[[ $1 =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || [[ $1 =~ ^[0-9a-fA-F:]+:[0-9a-fA-F:.]*$ ]]
+}
 
 die() { echo "$prog: $*" >&2; exit 1; }
 note() { echo "$prog: $*" >&2; }

@@ -62,6 +62,10 @@ size_t vcard_atr(uint8_t atr[VCARD_ATR_MAX]);
 int vcard_apdu(struct vcard *v, const uint8_t *in, size_t n, uint8_t *out,
 	       size_t cap, size_t *out_len);
 
+/* The card's FASC-N (CHUID tag 30), derived from its GUID so each card
+ * shows its own serial number in OpenSC. */
+void vcard_fascn(const uint8_t guid[16], uint8_t out[25]);
+
 /* Card file (docs/smartcards.md). load: 0, -errno of I/O, -EINVAL with e
  * set for a malformed file. save: written to a temporary file in the same
  * directory, fsync'd, renamed over path, mode 0600; 0 or -errno. */

@@ -211,16 +211,66 @@ static uint16_t do_reset_retry(struct vcard *v, const uint8_t *d, size_t n,
 	return SW_OK;
 }
 
+/* FASC-N characters: 4 data bits, least significant first, then odd
+ * parity; 40 of them packed most significant bit first into 25 bytes. */
+#define FASCN_SS 0xb
+#define FASCN_FS 0xd
+#define FASCN_ES 0xf
+
+static void fascn_put(uint8_t out[25], unsigned idx, unsigned ch)
+{
+	unsigned bits[5], ones = 0;
+
+	for (int i = 0; i < 4; i++) {
+		bits[i] = (ch >> i) & 1;
+		ones += bits[i];
+	}
+	bits[4] = !(ones & 1);
+	for (int i = 0; i < 5; i++)
+		if (bits[i])
+			out[(idx * 5 + (unsigned)i) / 8] |= (uint8_t)(0x80 >> ((idx * 5 + (unsigned)i) % 8));
+}
+
+/* This card's own FASC-N, its digits taken from the card's random GUID:
+ * OpenSC makes the card's serial number from FASC-N bytes
+ * (unless the agency code is 9999), so each card file shows its own
+ * serial where an all-"unassigned" FASC-N gave every card d4d4d4d4... */
+void vcard_fascn(const uint8_t guid[16], uint8_t out[25])
+{
+	/* agency 4, system 4, credential 6, CS 1, ICI 1, PI 10, OC 1, OI 4, POA 1 */
+	static const uint8_t fields[] = { 4, 4, 6, 1, 1, 10 };
+	unsigned digit[32], idx = 0, lrc = 0, k = 0, ch;
+
+	for (unsigned i = 0; i < 32; i++)
+		digit[i] = ((guid[i / 2] >> (4 * (i % 2))) & 0xf) % 10;
+	if (digit[0] == 9 && digit[1] == 9 && digit[2] == 9 && digit[3] == 9)
+		digit[3] = 8;   /* 9999 would make OpenSC use the GUID instead */
+	memset(out, 0, 25);
+#define PUT(c) do { ch = (c); lrc ^= ch; fascn_put(out, idx++, ch); } while (0)
+	PUT(FASCN_SS);
+	for (unsigned f = 0; f < sizeof(fields); f++) {
+		for (unsigned i = 0; i < fields[f]; i++)
+			PUT(digit[k++]);
+		if (f < 5)   /* no FS between PI and OC */
+			PUT(FASCN_FS);
+	}
+	for (unsigned i = 0; i < 6; i++)   /* OC, OI, POA */
+		PUT(digit[k++]);
+	PUT(FASCN_ES);
+#undef PUT
+	fascn_put(out, idx, lrc);
+}
+
 static int put_chuid(struct vcard *v)
 {
 	uint8_t b[64];
 	size_t pos = 0;
 	int rc = 0;
 
-	/* FASC-N (25 bytes, all "unassigned"), GUID, expiry, empty
-	 * signature: enough for OpenSC's serial number. */
+	/* FASC-N, GUID, expiry, empty signature: enough for OpenSC's serial
+	 * number, which comes from the FASC-N. */
 	rc |= piv_tlv_put_header(b, sizeof(b), &pos, 0x30, 25);
-	memset(b + pos, 0xd4, 25);
+	vcard_fascn(v->guid, b + pos);
 	pos += 25;
 	rc |= piv_tlv_put_header(b, sizeof(b), &pos, 0x34, 16);
 	memcpy(b + pos, v->guid, 16);
@@ -231,6 +281,28 @@ static int put_chuid(struct vcard *v)
 	rc |= piv_tlv_put_header(b, sizeof(b), &pos, 0x3e, 0);
 	rc |= piv_tlv_put_header(b, sizeof(b), &pos, 0xfe, 0);
 	return rc ? -EMSGSIZE : put_tlv(v, 0x53, b, pos);
+}
+
+/* YubiKey's GET VERSION (INS FD) and GET SERIAL (INS F8), which
+ * yubico-piv-tool -a status / -a version ask. The version claimed is
+ * 5.2.7, before the metadata (F7) and AES management key firmware, so
+ * the tool asks nothing this card does not do; the serial is the GUID's
+ * first four bytes (big endian, top bit clear). */
+static uint16_t do_version(struct vcard *v)
+{
+	static const uint8_t ver[3] = { 5, 2, 7 };
+
+	memcpy(v->out, ver, sizeof(ver));
+	v->out_len = sizeof(ver);
+	return SW_OK;
+}
+
+static uint16_t do_serial(struct vcard *v)
+{
+	memcpy(v->out, v->guid, 4);
+	v->out[0] &= 0x7f;
+	v->out_len = 4;
+	return SW_OK;
 }
 
 static int put_ccc(struct vcard *v)
@@ -349,6 +421,8 @@ static uint16_t dispatch(struct vcard *v, uint8_t ins, uint8_t p1, uint8_t p2,
 	case 0x2c: return do_reset_retry(v, d, n, p1, p2);
 	case 0xcb: return do_get_data(v, d, n, p1, p2);
 	case 0x87: return do_gen_auth(v, d, n, p1, p2);
+	case 0xfd: return do_version(v);
+	case 0xf8: return do_serial(v);
 	default: return SW_INS;
 	}
 }

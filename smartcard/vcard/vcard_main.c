@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +61,7 @@ static void usage(FILE *f)
 		"       knockgate-vcard init --card FILE --key KEY.pem --cert CERT.pem\n"
 		"                       [--pin-file F] [--puk-file F] [--retries N] [--force]\n"
 		"PIN/PUK for init: --pin-file/--puk-file (first line), else KG_CARD_PIN/\n"
-		"KG_CARD_PUK, else the PIV defaults 123456/12345678. See knockgate-vcard(1).\n");
+		"KG_CARD_PUK, else random ones, printed once. See knockgate-vcard(1).\n");
 }
 
 static int run(const char *card, const char *host, const char *port)
@@ -108,13 +110,16 @@ static int run(const char *card, const char *host, const char *port)
 	return rc == -EIO ? 1 : 0;
 }
 
-/* First line of a file, or the environment, or the default. */
-static int read_secret(const char *file, const char *env, const char *def,
-		       char *out, size_t cap)
+/* First line of a file, or the environment; else n random digits,
+ * *made set: there is no default PIN, only a lab passes its own. */
+static int read_secret(const char *file, const char *env, unsigned n,
+		       char *out, size_t cap, bool *made)
 {
 	const char *s = env ? getenv(env) : NULL;
+	uint8_t r[8];
 	FILE *f;
 
+	*made = false;
 	if (file) {
 		f = fopen(file, "r");
 		if (!f || !fgets(out, (int)cap, f)) {
@@ -126,7 +131,17 @@ static int read_secret(const char *file, const char *env, const char *def,
 		out[strcspn(out, "\r\n")] = 0;
 		return 0;
 	}
-	snprintf(out, cap, "%s", s && *s ? s : def);
+	if (s && *s) {
+		snprintf(out, cap, "%s", s);
+		return 0;
+	}
+	if (n >= cap || n > sizeof(r) || RAND_bytes(r, (int)n) != 1)
+		return -EIO;
+	for (unsigned i = 0; i < n; i++)
+		out[i] = (char)('0' + r[i] % 10);   /* bias of 256 % 10: harmless */
+	out[n] = '\0';
+	OPENSSL_cleanse(r, sizeof(r));
+	*made = true;
 	return 0;
 }
 
@@ -141,6 +156,7 @@ static int init_card(const struct init_opts *o)
 	struct vcard *v = malloc(sizeof(*v));
 	struct kg_err e = { "" };
 	char pin[32], puk[32];
+	bool pin_made, puk_made;
 	int rc = 1;
 
 	if (!v)
@@ -150,8 +166,8 @@ static int init_card(const struct init_opts *o)
 		fprintf(stderr, "knockgate-vcard: %s exists (use --force)\n", o->card);
 		goto out;
 	}
-	if (read_secret(o->pin_file, "KG_CARD_PIN", "123456", pin, sizeof(pin)) ||
-	    read_secret(o->puk_file, "KG_CARD_PUK", "12345678", puk, sizeof(puk))) {
+	if (read_secret(o->pin_file, "KG_CARD_PIN", 6, pin, sizeof(pin), &pin_made) ||
+	    read_secret(o->puk_file, "KG_CARD_PUK", 8, puk, sizeof(puk), &puk_made)) {
 		fprintf(stderr, "knockgate-vcard: cannot read the PIN or PUK file\n");
 		goto out;
 	}
@@ -167,6 +183,10 @@ static int init_card(const struct init_opts *o)
 		goto out;
 	}
 	printf("knockgate-vcard: wrote %s\n", o->card);
+	if (pin_made)
+		printf("PIN: %s (made for this card: give it to its user)\n", pin);
+	if (puk_made)
+		printf("PUK: %s (made for this card: keep it to unblock the PIN)\n", puk);
 	rc = 0;
 out:
 	OPENSSL_cleanse(pin, sizeof(pin));

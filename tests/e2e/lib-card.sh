@@ -184,7 +184,9 @@ card_test_pki() {
 }
 
 card_write() {
-	"$CARD_VCARD_BIN" init --card "$1" --key "$2" --cert "$3" --force >/dev/null
+	# The lab's PIN and PUK, given explicitly: init has no defaults.
+	KG_CARD_PIN=${KG_CARD_PIN:-123456} KG_CARD_PUK=${KG_CARD_PUK:-12345678} \
+		"$CARD_VCARD_BIN" init --card "$1" --key "$2" --cert "$3" --force >/dev/null
 }
 
 card_start() {

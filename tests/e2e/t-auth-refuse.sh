@@ -40,7 +40,7 @@ KG_CA_DIR=$L/ca openssl ca -config "$L/ca/openssl.cnf" -batch -notext \
 	-in "$TB_DIR/carol.csr" -subj /CN=carol -out "$TB_DIR/carol-expired.pem" \
 	>"$TB_DIR/ca.log" 2>&1 || { cat "$TB_DIR/ca.log"; tb_fail "issuing carol's expired cert"; }
 "$CARD_VCARD_BIN" init --card "$L/users/carol/carol.card" --key "$L/users/carol/carol.key" \
-	--cert "$TB_DIR/carol-expired.pem" --force >/dev/null
+	--cert "$TB_DIR/carol-expired.pem" --pin-file "$FLOW_PIN" --force >/dev/null
 # dave: revoked on the CRL, his record put back.
 flow_enroll dave
 KG_VCARD=$CARD_VCARD_BIN "$FLOW_PROV/kg-card-virtual" --key "$L/users/dave/dave.key" \

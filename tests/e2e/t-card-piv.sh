@@ -4,7 +4,10 @@
 # 9A certificate (response chaining), signs a digest that OpenSSL
 # verifies against the certificate, `knockgate card` shows subject,
 # issuer, expiry and tries, and OpenSC's pkcs15-tool finds the slot 9A
-# certificate and its PKCS#11 module signs with it. The PIN appears in no output or log.
+# certificate and its PKCS#11 module signs with it. Each card file has its
+# own identity: OpenSC's serial is not the all-0xD4 FASC-N's and differs
+# between two cards, and yubico-piv-tool finds a version and the serial.
+# The PIN appears in no output or log.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib-card.sh
@@ -80,6 +83,29 @@ if [ -n "$p11" ] && command -v pkcs11-tool >/dev/null; then
 	openssl pkeyutl -verify -pubin -inkey "$d/pub.pem" -in "$d/dg2" \
 		-sigfile "$d/sig2" | grep -q "Verified Successfully"
 	echo "ok: OpenSC PKCS#11 (pkcs11-tool) signs with the card; OpenSSL verifies"
+fi
+
+if [ -n "$p11" ] && command -v pkcs11-tool >/dev/null; then
+	serial() { pkcs11-tool --module "$p11" -L 2>/dev/null | sed -nE 's/^ *serial num *: *([0-9a-fA-F]+).*/\1/p' | head -1; }
+	s1=$(serial)
+	card_stop
+	"$here/../../provisioning/kg-card-virtual" --key "$d/pki/alice.key" \
+		--cert "$d/pki/alice.pem" --pin-file "$d/pin" --out "$d/alice2.card" >/dev/null
+	card_start "$d/alice2.card"
+	s2=$(serial)
+	echo "OpenSC serials: first card $s1, second card $s2"
+	[ -n "$s1" ] && [ -n "$s2" ] || { echo "FAIL: no serial from pkcs11-tool -L"; exit 1; }
+	[ "$s1" != d4d4d4d4d4d4d4d4 ] && [ "$s2" != d4d4d4d4d4d4d4d4 ] ||
+		{ echo "FAIL: the all-0xD4 FASC-N serial"; exit 1; }
+	[ "$s1" != "$s2" ] || { echo "FAIL: two cards, one serial"; exit 1; }
+	echo "ok: each card its own OpenSC serial"
+fi
+if command -v yubico-piv-tool >/dev/null; then
+	yubico-piv-tool -r "Virtual PCD" -a status >"$d/ypt.txt" 2>&1 || true
+	cat "$d/ypt.txt"
+	grep -qE "^Version:[[:space:]]+5\.2\.7" "$d/ypt.txt" && grep -qE "^Serial Number:[[:space:]]+[0-9]+" "$d/ypt.txt" ||
+		{ echo "FAIL: yubico-piv-tool finds no version or serial"; exit 1; }
+	echo "ok: yubico-piv-tool -a status shows version and serial"
 fi
 
 if grep -r -- "$pin" "$d/out.txt" "$d/card.txt" "$CARD_LOG" "$d/p15.txt"; then

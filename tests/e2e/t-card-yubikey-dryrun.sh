@@ -3,7 +3,9 @@
 # kg-card-yubikey without hardware: --dry-run prints the whole
 # yubico-piv-tool flow (generate in 9A, CSR, CA signature through
 # kg-user-enroll --csr, import, PIN/PUK/management key changed from the
-# defaults) with every secret masked, and refuses weak or default secrets.
+# defaults) with every secret masked, the key's PIN and touch policy
+# (default once/cached), kg-user-enroll's options passed on, and refuses
+# weak or default secrets and unknown policies.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 tool=$here/../../provisioning/kg-card-yubikey
@@ -14,9 +16,11 @@ printf '73920184\n' >"$d/puk"
 printf 'aa%.0s' $(seq 1 24) >"$d/mgm"
 
 "$tool" --ca "$d/ca" --green "$d/green" --out "$d/alice" --pin-file "$d/pin" \
-	--puk-file "$d/puk" --mgm-key-file "$d/mgm" --dry-run alice >"$d/out" 2>&1
+	--puk-file "$d/puk" --mgm-key-file "$d/mgm" --green-address 192.0.2.9 \
+	--tunnel-pool 10.70.0.10-99 --services "web,ssh" --days 90 --dry-run alice >"$d/out" 2>&1
 cat "$d/out"
-for step in "-a generate -s 9a -A ECCP256" "-a request-certificate -s 9a -S /CN=alice/" \
+for step in "-a generate -s 9a -A ECCP256 --pin-policy=once --touch-policy=cached" \
+	"kg-user-enroll .* --green-address 192.0.2.9 --tunnel-pool 10.70.0.10-99 --services web,ssh --days 90 --csr " "-a request-certificate -s 9a -S /CN=alice/" \
 	"--csr " "-a import-certificate -s 9a" "-a change-pin -P \*\*\* -N \*\*\*" \
 	"-a change-puk -P \*\*\* -N \*\*\*" "--key=\*\*\* -a set-mgm-key -n \*\*\* -m AES192"; do
 	grep -q -e "$step" "$d/out" || { echo "FAIL: missing step: $step"; exit 1; }
@@ -28,6 +32,16 @@ done
 echo "ok: no PIN, PUK or management key (new or default) is printed"
 [ ! -e "$d/alice" ] || { echo "FAIL: dry run wrote files"; exit 1; }
 echo "ok: the dry run wrote nothing"
+
+"$tool" --ca "$d/ca" --green "$d/green" --out "$d/alice" --pin-file "$d/pin" \
+	--puk-file "$d/puk" --pin-policy always --touch-policy never --dry-run alice >"$d/out" 2>&1
+grep -q -e "--pin-policy=always --touch-policy=never" "$d/out" || { echo "FAIL: policies not passed"; exit 1; }
+if "$tool" --ca "$d/ca" --green "$d/green" --out "$d/alice" --pin-file "$d/pin" \
+	--puk-file "$d/puk" --touch-policy sometimes --dry-run alice >"$d/out" 2>&1; then
+	echo "FAIL: unknown touch policy accepted"; exit 1
+fi
+grep -q "touch-policy: cached, always or never" "$d/out" || { echo "FAIL: policy message"; exit 1; }
+echo "ok: PIN and touch policies chosen (default once/cached), unknown ones refused"
 
 printf '123456\n' >"$d/pin"
 if "$tool" --ca "$d/ca" --green "$d/green" --out "$d/alice" --pin-file "$d/pin" \

@@ -64,6 +64,7 @@ profile "$key" >"$TB_DIR/profile/profile.conf"
 mkdir -p "$TB_DIR/profile6"
 profile "$key" "$(tb_addr green out 6)" >"$TB_DIR/profile6/profile.conf"
 profile "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$TB_DIR/badprofile/profile.conf"
+chmod 600 "$TB_DIR"/profile*/profile.conf "$TB_DIR/badprofile/profile.conf"  # holds the knock key: connect refuses it readable by others
 
 # Its stdout ("accepted ...") and stderr (event=knock records) both go to recv.log.
 tb_start green knockrecv "$TB_DIR/recv.log" "$recv" "$TB_DIR/users.d" "$gpub" 62201 120

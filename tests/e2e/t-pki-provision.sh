@@ -67,13 +67,54 @@ ok "record pins the certificate key; profile matches record and green"
 
 # A second green: same certificate and address, its own knock key.
 "$prov/kg-host-issue" --ca "$lab/ca" --role green green2 "$tmp/green2" 2>/dev/null
+# No default green address: without --green-address or enroll.conf, a clear no.
+if "$prov/kg-user-enroll" --ca "$lab/ca" --green "$tmp/green2" --out "$lab/users/alice" \
+	--profile "$tmp/alice-green2" alice >/dev/null 2>"$tmp/noaddr.err"; then
+	fail "enrollment without a green address accepted"
+fi
+grep -q "no green address: give --green-address" "$tmp/noaddr.err" || fail "no-address message: $(cat "$tmp/noaddr.err")"
+[ ! -e "$tmp/green2/users.d/alice.conf" ] || fail "record written without a green address"
+ok "no green address: refused with a clear message, nothing written"
 "$prov/kg-user-enroll" --ca "$lab/ca" --green "$tmp/green2" --out "$lab/users/alice" \
-	--profile "$tmp/alice-green2" alice >/dev/null 2>&1
+	--green-address 192.0.2.77 --profile "$tmp/alice-green2" alice >/dev/null 2>&1
+grep -qx "green_address = 192.0.2.77" "$tmp/alice-green2/profile.conf" || fail "green2 address in the profile"
 kk2=$(sed -n 's/^knock_key = //p' "$tmp/green2/users.d/alice.conf")
 [ -n "$kk2" ] && [ "$kk2" != "$kk" ] || fail "second green must get its own knock key"
 grep -q "tunnel_address = 10.88.1.10" "$tmp/green2/users.d/alice.conf" || fail "address kept"
 grep -q "green_id = green2" "$tmp/alice-green2/profile.conf" || fail "green2 profile"
 ok "second green: own knock key, same certificate and tunnel address"
+
+# The pool and green's settings from the green's enroll.conf (the command
+# line wins): frank's address comes from green2's own pool.
+printf '%s\n' "# green2" "green_address = 192.0.2.78" "tunnel_pool = 10.99.7.20-21" \
+	"control_port = 4444" >"$tmp/green2/enroll.conf"
+"$prov/kg-user-enroll" --ca "$lab/ca" --green "$tmp/green2" --out "$tmp/frank" frank >/dev/null 2>&1 ||
+	fail "enrollment with enroll.conf"
+grep -qx "tunnel_address = 10.99.7.20" "$tmp/green2/users.d/frank.conf" || fail "frank's address from the pool"
+grep -qx "green_address = 192.0.2.78" "$tmp/frank/profile/profile.conf" || fail "green address from enroll.conf"
+grep -qx "control_port = 4444" "$tmp/frank/profile/profile.conf" || fail "control port from enroll.conf"
+"$prov/kg-user-enroll" --ca "$lab/ca" --green "$tmp/green2" --out "$tmp/gina" \
+	--tunnel-pool 10.99.8.5-5 gina >/dev/null 2>&1 || fail "enrollment with --tunnel-pool"
+grep -qx "tunnel_address = 10.99.8.5" "$tmp/green2/users.d/gina.conf" || fail "gina's address from --tunnel-pool"
+if "$prov/kg-user-enroll" --ca "$lab/ca" --green "$tmp/green2" --out "$tmp/hal" \
+	--tunnel-pool 10.99.8.5-5 hal >/dev/null 2>&1; then fail "full pool accepted"; fi
+ok "enroll.conf and --tunnel-pool: address, ports and pool not the testbed's"
+
+# The site link's addresses and port are the admin's, not the testbed's.
+"$prov/kg-host-issue" --ca "$lab/ca" --role red red2 "$tmp/red2" 2>/dev/null
+"$prov/kg-site-link" --green-link 10.77.5.1/29 --red-link 10.77.5.2 --port 51900 \
+	"$tmp/green2" "$tmp/red2" 2>/dev/null || fail "kg-site-link with addresses"
+g=$tmp/green2/site-link.conf r=$tmp/red2/site-link.conf
+grep -qx "address = 10.77.5.1/29" "$g" && grep -qx "\[red red2\]" "$g" &&
+	grep -qx "site_address = 10.77.5.2" "$g" && grep -qx "site_port = 51900" "$g" &&
+	grep -qx "site_public_key = $(cat "$tmp/red2/site.pub")" "$g" || fail "green's site-link.conf: $(cat "$g")"
+grep -qx "address = 10.77.5.2/29" "$r" && grep -qx "peer_address = 10.77.5.1" "$r" &&
+	grep -qx "\[green green2\]" "$r" && grep -qx "link_address = 10.77.5.1" "$r" &&
+	grep -qx "peer_public_key = $(cat "$tmp/green2/site.pub")" "$r" || fail "red's site-link.conf: $(cat "$r")"
+if "$prov/kg-site-link" --green-link 10.77.5.1 "$tmp/green2" "$tmp/red2" 2>/dev/null; then
+	fail "a link address without its prefix length accepted"
+fi
+ok "kg-site-link: link addresses and port chosen, both sides' sections written"
 
 # Card-style enrollment: the key never reaches the CA.
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/card.key" 2>/dev/null

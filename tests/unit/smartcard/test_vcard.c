@@ -245,12 +245,77 @@ static void test_unknown_class_and_instruction(void **state)
 
 	assert_int_equal(send_raw(f, (const uint8_t[]){ 0x80, 0xca, 0, 0 }, 4),
 			 0x6e00);
-	assert_int_equal(send_raw(f, (const uint8_t[]){ 0x00, 0xfd, 0, 0 }, 4),
+	assert_int_equal(send_raw(f, (const uint8_t[]){ 0x00, 0xf7, 0, 0x9a }, 4),
 			 0x6d00);
 	assert_int_equal(send_raw(f, (const uint8_t[]){ 0x00, 0x20, 0 }, 3),
 			 0x6700);
 	assert_int_equal(send_raw(f, (const uint8_t[]){ 0, 0x20, 0, 0x80, 9,
 				  1 }, 6), 0x6700);
+}
+
+/* yubico-piv-tool -a status asks these; the serial comes from the GUID. */
+static void test_yubikey_version_and_serial(void **state)
+{
+	struct fx *f = *state;
+
+	memset(f->v.guid, 0, sizeof(f->v.guid));
+	f->v.guid[0] = 0x81;
+	f->v.guid[3] = 0x2a;
+	assert_int_equal(send_raw(f, (const uint8_t[]){ 0x00, 0xfd, 0, 0 }, 4),
+			 0x9000);
+	assert_int_equal(f->n, 3 + 2);
+	assert_int_equal(f->out[0], 5);
+	assert_int_equal(send_raw(f, (const uint8_t[]){ 0x00, 0xf8, 0, 0 }, 4),
+			 0x9000);
+	assert_int_equal(f->n, 4 + 2);
+	assert_memory_equal(f->out, ((const uint8_t[]){ 0x01, 0, 0, 0x2a }), 4);
+}
+
+/* Decodes FASC-N character i: 4 data bits LSB first, odd parity. */
+static int fascn_char(const uint8_t b[25], unsigned i)
+{
+	unsigned v = 0, ones = 0;
+
+	for (unsigned k = 0; k < 5; k++) {
+		unsigned bit = (b[(i * 5 + k) / 8] >> (7 - (i * 5 + k) % 8)) & 1;
+
+		ones += bit;
+		if (k < 4)
+			v |= bit << k;
+	}
+	return ones % 2 ? (int)v : -1;
+}
+
+/* A well-formed FASC-N (sentinels, parity, LRC) whose first 8 bytes,
+ * OpenSC's serial, differ from card to card and from all-unassigned. */
+static void test_fascn_per_card(void **state)
+{
+	uint8_t g1[16], g2[16], a[25], b[25], d4[8];
+	unsigned lrc = 0;
+
+	(void)state;
+	for (int i = 0; i < 16; i++) {
+		g1[i] = (uint8_t)(i * 37 + 1);
+		g2[i] = (uint8_t)(i * 53 + 7);
+	}
+	vcard_fascn(g1, a);
+	vcard_fascn(g2, b);
+	for (unsigned i = 0; i < 40; i++) {
+		int c = fascn_char(a, i);
+
+		assert_true(c >= 0);
+		if (i < 39)
+			lrc ^= (unsigned)c;
+		else
+			assert_int_equal((unsigned)c, lrc);
+	}
+	assert_int_equal(fascn_char(a, 0), 0xb);
+	assert_int_equal(fascn_char(a, 5), 0xd);
+	assert_int_equal(fascn_char(a, 38), 0xf);
+	assert_true(fascn_char(a, 1) <= 9);
+	memset(d4, 0xd4, sizeof(d4));
+	assert_memory_not_equal(a, d4, 8);
+	assert_memory_not_equal(a, b, 8);
 }
 
 static void test_card_file_round_trip_keeps_block(void **state)
@@ -296,6 +361,8 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_select_answers_piv_template),
+		T(test_yubikey_version_and_serial),
+		cmocka_unit_test(test_fascn_per_card),
 		T(test_wrong_pins_count_down_then_block),
 		T(test_right_pin_restores_counter),
 		T(test_malformed_pin_spends_no_try),
