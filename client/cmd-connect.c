@@ -180,7 +180,7 @@ static int parse_args(int argc, char **argv, struct connect_args *a)
 		return 2;
 	}
 	for (int i = 0; i < a->n_services; i++) {
-		/* SERVICE=[ADDR:]PORT (a stable local port) is a later issue's:
+		/* SERVICE=[ADDR:]PORT (a stable local port) is not supported yet:
 		 * refused, not taken as a name, so its meaning stays free. */
 		if (strchr(a->services[i], '=')) {
 			fprintf(stderr, "knockgate connect: '%s': SERVICE=[ADDR:]PORT is not "

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The client as a user meets it (issue 12): `connect -p NAME` finds a
+# The client as a user meets it: `connect -p NAME` finds a
 # named profile (or the only one) and refuses one others could read;
 # without root it stops before the card is touched (no PIN try spent);
 # SERVICE=PORT is refused as not yet supported; `status` works for the
