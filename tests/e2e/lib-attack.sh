@@ -1,0 +1,198 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=bash
+# lib-attack.sh: helpers for the attack battery (tests/e2e/t-attack-*.sh,
+# issue 10). Source after lib.sh (and lib-flow*.sh when a stream is used).
+# Generic: nothing here knows which attack runs.
+#
+#   atk_init                 checks kg-spoof and python3; per-attack results
+#   atk_spoof ROLE ARGS...   tests/tools/kg-spoof in ROLE's namespace
+#                            (bounded by its own -n/-T); prints its line
+#   atk_result ID pass|fail TEXT   one line "ATTACK ID: PASS|FAIL: TEXT"
+#   atk_finish               summary; exit 1 if any attack failed
+#   atk_ban_covering ADDR [ROLE]  ROLE's (default green) banned4/banned6
+#                            elements that cover ADDR (an IPv6 ban key
+#                            covers its /64; intervals and prefixes too),
+#                            one a line; empty: none
+#   atk_unban ADDR [ROLE]    deletes those elements (restores a testbed
+#                            after an attack that succeeded)
+#   atk_lines FILE           lines in FILE (0 if absent)
+#   atk_flowing FILE [S]     0 if FILE (a 100 ms stream's output) grew by
+#                            at least 3 lines within S (default 3) seconds
+#   atk_knocks OUT PROFILE N [CLIENT_PUB_B64]   N valid first knocks
+#                            (docs/protocol.md) for PROFILE's user, 81
+#                            bytes each, concatenated in OUT: fresh
+#                            nonces, timestamps now-2 s + i ms (strictly
+#                            increasing), the key id of each one's slot;
+#                            client key random per knock unless given.
+#                            What a thief with the knock key alone makes.
+#   atk_send_knocks ROLE FILE DST PORT SRC_FIRST NSRC   sends FILE's
+#                            81-byte knocks from ROLE with forged IPv4
+#                            sources SRC_FIRST, SRC_FIRST+1, ... (NSRC of
+#                            them, round robin), one raw socket, as fast
+#                            as it can; prints "sent=N"
+#   atk_keep_logs            (call after the last EXIT trap is set) on exit,
+#                            copies $TB_DIR's logs to $KG_ATTACK_KEEP/NAME/
+#                            when that variable is set (for the before/after
+#                            record; TB_DIR itself is removed)
+# ATK_SPOOF: the kg-spoof binary. ATK_FAILED: ids of failed attacks.
+
+ATK_SPOOF=$KG_BUILD/tests/tools/kg-spoof
+ATK_FAILED=""
+ATK_PASSED=""
+
+atk_init() {
+	[ -x "$ATK_SPOOF" ] || tb_skip "build $ATK_SPOOF first"
+	command -v python3 >/dev/null || tb_skip "python3 missing"
+}
+
+_atk_keep() {
+	local rc=$? d
+	if [ -n "${KG_ATTACK_KEEP:-}" ] && [ -d "${TB_DIR:-}" ]; then
+		d=$KG_ATTACK_KEEP/$(basename "$0" .sh)
+		mkdir -p "$d"
+		cp "$TB_DIR"/*.log "$TB_DIR"/*.out "$d"/ 2>/dev/null
+	fi
+	return "$rc"
+}
+
+atk_keep_logs() {
+	local cur
+	eval "set -- $(trap -p EXIT)"
+	cur=${3:-}
+	# shellcheck disable=SC2064 # the current trap, expanded now
+	trap "_atk_keep; $cur" EXIT
+}
+
+atk_spoof() {
+	local role=$1
+	shift
+	tb_exec "$role" "$ATK_SPOOF" "$@"
+}
+
+atk_result() {
+	local id=$1 res=$2
+	shift 2
+	if [ "$res" = pass ]; then
+		ATK_PASSED="$ATK_PASSED $id"
+		printf '[tb %s] ATTACK %s: PASS: %s\n' "$(date +%T)" "$id" "$*"
+	else
+		ATK_FAILED="$ATK_FAILED $id"
+		printf '[tb %s] ATTACK %s: FAIL: %s\n' "$(date +%T)" "$id" "$*"
+	fi
+}
+
+atk_finish() {
+	tb_log "attacks passed:${ATK_PASSED:- none}; failed:${ATK_FAILED:- none}"
+	[ -z "$ATK_FAILED" ] || tb_fail "attack(s) not withstood:$ATK_FAILED"
+}
+
+# The elements of banned4/banned6 covering ADDR, from `nft -j`, so the
+# check does not depend on how nft prints an element (plain, with a
+# timeout, as a prefix or a range).
+atk_ban_covering() {
+	local addr=$1 role=${2:-green} s
+	for s in banned4 banned6; do
+		tb_exec "$role" nft -j list set inet knockgate "$s" 2>/dev/null || echo '{}'
+	done | python3 -c '
+import ipaddress, json, sys
+a = ipaddress.ip_address(sys.argv[1])
+def nets(e):
+    if isinstance(e, dict):
+        if "elem" in e:
+            yield from nets(e["elem"]["val"])
+        elif "prefix" in e:
+            yield ipaddress.ip_network("%s/%s" % (e["prefix"]["addr"], e["prefix"]["len"]), strict=False)
+        elif "range" in e:
+            lo, hi = (ipaddress.ip_address(x) for x in e["range"])
+            yield from ipaddress.summarize_address_range(lo, hi)
+    elif isinstance(e, str):
+        n = ipaddress.ip_network(e)
+        # green keys an IPv6 ban on the /64 (docs/nftables.md)
+        if n.version == 6 and n.prefixlen == 128:
+            n = n.supernet(new_prefix=64)
+        yield n
+for line in sys.stdin:
+    line = line.strip()
+    if not line:
+        continue
+    for o in json.loads(line).get("nftables", []):
+        st = o.get("set")
+        if not st:
+            continue
+        for e in st.get("elem", []):
+            for n in nets(e):
+                if n.version == a.version and a in n:
+                    print("%s %s" % (st["name"], n))
+' "$addr"
+}
+
+atk_unban() {
+	local addr=$1 role=${2:-green} set net
+	atk_ban_covering "$addr" "$role" | while read -r set net; do
+		case "$set:$net" in
+		banned6:*/64) net=${net%/64} ;;
+		*/32) net=${net%/32} ;;
+		esac
+		tb_exec "$role" nft delete element inet knockgate "$set" "{ $net }" 2>/dev/null || true
+	done
+}
+
+atk_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+
+atk_flowing() {
+	local f=$1 s=${2:-3} n0
+	n0=$(atk_lines "$f")
+	sleep "$s"
+	[ "$(atk_lines "$f")" -ge $((n0 + 3)) ]
+}
+
+atk_knocks() {
+	local out=$1 prof=$2 n=$3 pub=${4:-}
+	python3 - "$out" "$prof/profile.conf" "$n" "$pub" <<'PY'
+import base64, hashlib, hmac, os, struct, sys, time
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+out, conf, n, pub = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+c = {}
+for line in open(conf):
+    if "=" in line:
+        k, v = line.split("=", 1)
+        c[k.strip()] = v.strip()
+K = bytes.fromhex(c["knock_key"])
+gpub = base64.b64decode(c["green_wg_public_key"])
+slot_len = 60
+hint = hashlib.sha256(gpub).digest()[:4]
+aead = ChaCha20Poly1305(K)
+t0 = int(time.time() * 1000) - 2000
+with open(out, "wb") as f:
+    for i in range(n):
+        ts = t0 + i
+        slot = ts // 1000 // slot_len
+        kid = hmac.new(K, b"knockgate keyid v1" + struct.pack(">Q", slot), hashlib.sha256).digest()[:8]
+        nonce = os.urandom(12)
+        hdr = bytes([1]) + hint + kid + struct.pack(">Q", ts) + nonce
+        key = base64.b64decode(pub) if pub else os.urandom(32)
+        f.write(hdr + aead.encrypt(nonce, key, b"knockgate knock v1" + gpub + hdr))
+PY
+}
+
+atk_send_knocks() {
+	local role=$1 file=$2 dst=$3 port=$4 first=$5 nsrc=$6
+	tb_exec "$role" python3 - "$file" "$dst" "$port" "$first" "$nsrc" <<'PY'
+import ipaddress, socket, struct, sys
+data, dst, port = open(sys.argv[1], "rb").read(), sys.argv[2], int(sys.argv[3])
+first, nsrc = ipaddress.ip_address(sys.argv[4]), int(sys.argv[5])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+sent = 0
+for i in range(0, len(data) - 80, 81):
+    p = data[i:i + 81]
+    src = first + (sent % nsrc)
+    udp = struct.pack("!HHHH", 40000 + sent % 20000, port, 8 + len(p), 0) + p
+    # IPPROTO_RAW: the kernel fills in the header checksum (and the id);
+    # a zero UDP checksum means "none" over IPv4.
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                     src.packed, socket.inet_aton(dst))
+    s.sendto(ip + udp, (dst, 0))
+    sent += 1
+print("sent=%d" % sent)
+PY
+}
