@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Issue 10, green side: a stolen knock key alone (alice's knock key from
+# her profile, not her card). Alice's session is live from 198.51.100.10
+# with web and stream granted through red and a stream running. The
+# thief sends valid knocks (tests/e2e/lib-attack.sh atk_knocks: what
+# anyone holding K can build) from the attacker's namespace with forged
+# sources:
+#   f-roam   8 knocks carrying alice's live WireGuard key (a thief learns
+#            it by opening her captured knock with K) from 8 sources, more
+#            than a session's roaming slots: alice's own source stays in
+#            wg_open4 and stays her peer's endpoint, no ban of it, her
+#            stream flows, her session lives; then a fresh connect.
+#   f-cache  600 knocks (fresh nonces, random client keys) from 100
+#            sources against a replay cache of 256 entries: bob (another
+#            user, tunnel only) still knocks and gets a tunnel at once;
+#            alice's session and stream are untouched. The cache is made
+#            small so the attack stays bounded (65,536 entries by
+#            default: the same fill, 256 times the packets).
+# One "ATTACK id: PASS|FAIL" line each; exits 1 if any failed.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
+# shellcheck source=tests/e2e/lib-card.sh
+. "$here/lib-card.sh"
+# shellcheck source=tests/e2e/lib-flow.sh
+. "$here/lib-flow.sh"
+# shellcheck source=tests/e2e/lib-red.sh
+. "$here/lib-red.sh"
+# shellcheck source=tests/e2e/lib-flow-red.sh
+. "$here/lib-flow-red.sh"
+# shellcheck source=tests/e2e/lib-attack.sh
+. "$here/lib-attack.sh"
+# shellcheck source=tests/e2e/lib-attack-flow.sh
+. "$here/lib-attack-flow.sh"
+card_reexec "$@"
+
+CACHE=256
+# green.conf as lib-flow.sh writes it, with a small replay cache
+eval "flow_green_conf_lib() $(declare -f flow_green_conf | tail -n +2)"
+flow_green_conf() {
+	flow_green_conf_lib "$@"
+	sed -i "/^users_dir = /a replay_cache = $CACHE" "$1"
+}
+
+atk_init
+flowred_init
+flowred_green_start
+atk_keep_logs
+grep -q "^replay_cache = $CACHE" "$FLOW_GCONF" || tb_fail "green.conf has no replay_cache = $CACHE"
+g4=$(tb_addr green out 4)
+alice4=$(tb_addr client out 4)
+prof=$FLOW_LAB/users/alice/profile
+flow_card alice
+atkf_up "$prof" || tb_fail "alice's first connect failed"
+
+tb_log "f-roam: 8 knocks with alice's live WireGuard key from 198.51.100.230-237"
+apub=$(tb_exec client wg show "$FLOW_CIF" public-key)
+n0=$(grep -c . "$FLOW_GLOG")
+atk_knocks "$TB_DIR/roam.bin" "$prof" 8 "$apub"
+atk_send_knocks attacker "$TB_DIR/roam.bin" "$g4" 62201 198.51.100.230 8
+sleep 1
+tail -n +$((n0 + 1)) "$FLOW_GLOG" | grep -E 'event=(knock|session) .*user=alice' |
+	sed -nE 's/.*event=(knock|session) result=([a-z_]+) reason=([a-z_]+).*/\1 \2 \3/p' | sort | uniq -c |
+	while read -r line; do tb_log "  green (thief's knocks): $line"; done
+why=""
+flow_green_elems | grep -qE "wg_open4 .*\"$alice4\"|wg_open4 .*$alice4" || why="$why alice's source $alice4 left wg_open4"
+tb_exec green wg show "$FLOW_GIF" endpoints | grep -q "	$alice4:" ||
+	why="$why peer endpoint now $(tb_exec green wg show "$FLOW_GIF" endpoints | cut -f2)"
+if [ -z "$why" ]; then
+	atk_result f-roam-source pass "alice's source $alice4 still in wg_open4 and her peer's endpoint"
+else
+	atk_result f-roam-source fail "$why"
+fi
+atkf_check f-roam "$alice4" || true
+atkf_fresh f-roam "$prof" || true
+
+tb_log "f-cache: 600 valid knocks for alice (random client keys) from 198.51.100.128-227, replay cache $CACHE"
+n0=$(grep -c . "$FLOW_GLOG")
+atk_knocks "$TB_DIR/cache.bin" "$prof" 600
+atk_send_knocks attacker "$TB_DIR/cache.bin" "$g4" 62201 198.51.100.128 100
+sleep 2
+tail -n +$((n0 + 1)) "$FLOW_GLOG" | grep -E 'event=knock .*user=alice' |
+	sed -nE 's/.*event=knock result=([a-z_]+) reason=([a-z_]+).*/\1 \2/p' | sort | uniq -c |
+	while read -r line; do tb_log "  green (thief's knocks): $line"; done
+bcif=$(tb_ifname cb)
+rc=0
+tb_exec client2 env KG_RUN_DIR="$TB_DIR/run-bob" timeout 30 "$FLOW_KG" connect \
+	--profile "$FLOW_LAB/users/bob/profile" --ifname "$bcif" --tunnel-only --timeout 10 \
+	>"$TB_DIR/bob.out" 2>&1 || rc=$?
+bobrec=$(grep -E 'event=knock .*user=bob' "$FLOW_GLOG" | tail -1)
+if [ "$rc" = 0 ] && tb_exec client2 wg show "$bcif" latest-handshakes | grep -qv '	0$'; then
+	atk_result f-cache-bob pass "bob knocked and got a tunnel right after the fill ($bobrec)"
+else
+	atk_result f-cache-bob fail "bob's connect: rc=$rc $(tail -1 "$TB_DIR/bob.out"); green: $bobrec"
+fi
+tb_exec client2 env KG_RUN_DIR="$TB_DIR/run-bob" "$FLOW_KG" close --ifname "$bcif" >/dev/null 2>&1 || true
+tb_exec client2 ip link del "$bcif" 2>/dev/null || true
+atkf_check f-cache "$alice4" || true
+
+atkf_down
+atk_finish
+tb_log "PASS: a stolen knock key alone neither displaced alice's source nor locked bob out"
