@@ -30,6 +30,9 @@
 #                            sources SRC_FIRST, SRC_FIRST+1, ... (NSRC of
 #                            them, round robin), one raw socket, as fast
 #                            as it can; prints "sent=N"
+#   atk_set_size SET [ROLE]  elements in ROLE's (green) set SET, "-" if none
+#   atk_counter NAME [ROLE]  packets of the named nft counter NAME, "-" if
+#                            there is no such counter
 #   atk_keep_logs            (call after the last EXIT trap is set) on exit,
 #                            copies $TB_DIR's logs to $KG_ATTACK_KEEP/NAME/
 #                            when that variable is set (for the before/after
@@ -135,6 +138,23 @@ atk_unban() {
 		esac
 		tb_exec "$role" nft delete element inet knockgate "$set" "{ $net }" 2>/dev/null || true
 	done
+}
+
+atk_set_size() {
+	tb_exec "${2:-green}" nft -j list set inet knockgate "$1" 2>/dev/null | python3 -c '
+import json, sys
+try:
+    for o in json.load(sys.stdin)["nftables"]:
+        if "set" in o:
+            print(len(o["set"].get("elem", [])))
+            break
+except Exception:
+    print("-")' || echo -
+}
+
+atk_counter() {
+	tb_exec "${2:-green}" nft list counter inet knockgate "$1" 2>/dev/null |
+		sed -nE 's/.*packets ([0-9]+).*/\1/p' | grep . || echo -
 }
 
 atk_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
