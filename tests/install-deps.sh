@@ -10,6 +10,8 @@ nftables iproute2 wireguard-tools wireguard-go conntrack
 vsmartcard-vpcd opensc yubico-piv-tool nmap knockd socat curl python3
 openssl shellcheck procps psmisc util-linux tcpdump vagrant"
 missing=""
+# the attack battery builds valid knocks (tests/e2e/lib-attack-green.sh)
+pkgs="$pkgs python3-cryptography"
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
 		|| missing="$missing $p"

@@ -42,10 +42,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-red.sh"
 # shellcheck source=tests/e2e/lib-flow-red.sh
 . "$here/lib-flow-red.sh"
-# shellcheck source=tests/e2e/lib-attack.sh
-. "$here/lib-attack.sh"
-# shellcheck source=tests/e2e/lib-attack-flow.sh
-. "$here/lib-attack-flow.sh"
+# shellcheck source=tests/e2e/lib-attack-green.sh
+. "$here/lib-attack-green.sh"
 card_reexec "$@"
 
 atk_init

@@ -3,7 +3,7 @@
 # Issue 10, green side: a stolen knock key alone (alice's knock key from
 # her profile, not her card). Alice's session is live from 198.51.100.10
 # with web and stream granted through red and a stream running. The
-# thief sends valid knocks (tests/e2e/lib-attack.sh atk_knocks: what
+# thief sends valid knocks (tests/e2e/lib-attack-green.sh atk_knocks: what
 # anyone holding K can build) from the attacker's namespace with forged
 # sources:
 #   f-roam   8 knocks carrying alice's live WireGuard key (a thief learns
@@ -30,10 +30,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-red.sh"
 # shellcheck source=tests/e2e/lib-flow-red.sh
 . "$here/lib-flow-red.sh"
-# shellcheck source=tests/e2e/lib-attack.sh
-. "$here/lib-attack.sh"
-# shellcheck source=tests/e2e/lib-attack-flow.sh
-. "$here/lib-attack-flow.sh"
+# shellcheck source=tests/e2e/lib-attack-green.sh
+. "$here/lib-attack-green.sh"
 card_reexec "$@"
 
 CACHE=256
