@@ -42,6 +42,15 @@
 #                            copies $TB_DIR's logs to $KG_ATTACK_KEEP/NAME/
 #                            when that variable is set (for the before/after
 #                            record; TB_DIR itself is removed)
+#   atkf_knock_conf LINES    (before flowred_green_start) green.conf's
+#                            [knock] section gets LINES too, plus
+#                            $ATK_KNOCK_CONF (e.g. "prefilter = no" to see
+#                            the layers behind the pre-filter hold alone)
+#   atkf_green_start         flowred_green_start, then $ATK_GREEN_HOOK (shell
+#                            code, e.g. `tb_exec green nft flush chain inet
+#                            knockgate prerouting`: an audit switching one
+#                            protection off at run time to see an attack
+#                            get through)
 #   atkf_up PROFILE          connects alice (web, stream), checks the page,
 #                            starts the stream; 0 or 1 (no tb_fail: a
 #                            fresh grant after an attack is a result)
@@ -309,7 +318,7 @@ atkf_check() {
 	[ "$alive" = ok ] || why="$why session=$alive"
 	[ "$ctrl" = ok ] || why="$why control=$ctrl"
 	if [ -z "$why" ]; then
-		atk_result "$id" pass "no ban of $*; stream flowing; session $ATKF_SID alive; control port reachable"
+		atk_result "$id" pass "${*:+no ban of $*; }stream flowing; session $ATKF_SID alive; control port reachable"
 		return 0
 	fi
 	atk_result "$id" fail "$why; green: $(grep -E 'event=ban result=banned' "$FLOW_GLOG" | tail -1)"
@@ -317,12 +326,30 @@ atkf_check() {
 	return 1
 }
 
+atkf_knock_conf() {
+	ATKF_KNOCK_LINES=$(printf '%s\n%s' "$1" "${ATK_KNOCK_CONF:-}" | grep . || true)
+	declare -f atkf_green_conf_lib >/dev/null ||
+		eval "atkf_green_conf_lib() $(declare -f flow_green_conf | tail -n +2)"
+	flow_green_conf() {
+		local f=$1 l
+		atkf_green_conf_lib "$@"
+		while read -r l; do
+			[ -z "$l" ] || sed -i "/^users_dir = /a $l" "$f"
+		done <<<"$ATKF_KNOCK_LINES"
+	}
+}
+
+atkf_green_start() {
+	flowred_green_start
+	[ -z "${ATK_GREEN_HOOK:-}" ] || { tb_log "ATK_GREEN_HOOK: $ATK_GREEN_HOOK"; eval "$ATK_GREEN_HOOK"; }
+}
+
 atkf_restore() {
 	atkf_down
 	cp "$FLOW_GLOG" "$TB_DIR/green-$ATKF_N.log"
 	tb_log "restoring: green restarts (log so far kept in green-$ATKF_N.log)"
 	tb_stop green >/dev/null 2>&1 || true
-	flowred_green_start
+	atkf_green_start
 	ATKF_DIRTY=0
 	atkf_up "$1" || tb_fail "alice cannot connect even after green's restart: testbed broken"
 }

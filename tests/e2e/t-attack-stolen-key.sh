@@ -35,16 +35,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 card_reexec "$@"
 
 CACHE=256
-# green.conf as lib-flow.sh writes it, with a small replay cache
-eval "flow_green_conf_lib() $(declare -f flow_green_conf | tail -n +2)"
-flow_green_conf() {
-	flow_green_conf_lib "$@"
-	sed -i "/^users_dir = /a replay_cache = $CACHE" "$1"
-}
-
 atk_init
 flowred_init
-flowred_green_start
+atkf_knock_conf "replay_cache = $CACHE"
+atkf_green_start
 atk_keep_logs
 grep -q "^replay_cache = $CACHE" "$FLOW_GCONF" || tb_fail "green.conf has no replay_cache = $CACHE"
 g4=$(tb_addr green out 4)
