@@ -321,7 +321,7 @@ atkf_check() {
 		atk_result "$id" pass "${*:+no ban of $*; }stream flowing; session $ATKF_SID alive; control port reachable"
 		return 0
 	fi
-	atk_result "$id" fail "$why; green: $(grep -E 'event=ban result=banned' "$FLOW_GLOG" | tail -1)"
+	atk_result "$id" fail "$why${bans:+; green: $(grep -E 'event=ban result=banned' "$FLOW_GLOG" | tail -1)}"
 	ATKF_DIRTY=1
 	return 1
 }

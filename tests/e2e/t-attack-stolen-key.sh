@@ -10,7 +10,12 @@
 #            it by opening her captured knock with K) from 8 sources, more
 #            than a session's roaming slots: alice's own source stays in
 #            wg_open4 and stays her peer's endpoint, no ban of it, her
-#            stream flows, her session lives; then a fresh connect.
+#            stream flows, her session lives.
+#   f-roam-move  one lease (handshake_timeout, 130 s) after that, alice
+#            moves to a new address: the thief's slots, silent all along,
+#            must not keep her out (her tunnel and stream work again, same
+#            session); then a fresh connect. Only this check waits a lease:
+#            a slot is freed only for a source that held it that long.
 #   f-cache  600 knocks (fresh nonces, random client keys) from 100
 #            sources against a replay cache of 256 entries: bob (another
 #            user, tunnel only) still knocks and gets a tunnel at once;
@@ -35,6 +40,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 card_reexec "$@"
 
 CACHE=256
+LEASE=130
+export FLOW_SESSION="handshake_timeout = $LEASE"
 atk_init
 flowred_init
 atkf_knock_conf "replay_cache = $CACHE"
@@ -66,7 +73,7 @@ else
 	atk_result f-roam-source fail "$why"
 fi
 atkf_check f-roam "$alice4" || true
-atkf_fresh f-roam "$prof" || true
+t_fill=$(date +%s)
 
 tb_log "f-cache: 600 valid knocks for alice (random client keys) from 198.51.100.128-227, replay cache $CACHE"
 n0=$(grep -c . "$FLOW_GLOG")
@@ -91,6 +98,40 @@ tb_exec client2 env KG_RUN_DIR="$TB_DIR/run-bob" "$FLOW_KG" close --ifname "$bci
 tb_exec client2 ip link del "$bcif" 2>/dev/null || true
 atkf_check f-cache "$alice4" || true
 
+wait_s=$((t_fill + LEASE + 3 - $(date +%s)))
+tb_log "f-roam-move: waiting ${wait_s} s, until the thief's sources have held their slots for a lease ($LEASE s)"
+[ "$wait_s" -le 0 ] || sleep "$wait_s"
+newsrc=198.51.100.12
+n0=$(grep -c . "$FLOW_GLOG")
+tb_exec client sysctl -qw net.ipv4.conf.eth0.promote_secondaries=1
+tb_exec client ip addr add "$newsrc/24" dev eth0
+tb_exec client ip addr del "$alice4/24" dev eth0
+tb_log "f-roam-move: alice moved from $alice4 to $newsrc"
+why="" ok=0
+t_end=$(($(date +%s) + 30))
+while [ "$(date +%s)" -lt "$t_end" ]; do
+	if flow_tunnel_probe; then ok=1; break; fi
+	sleep 0.5
+done
+[ "$ok" = 1 ] || why="$why tunnel-dead-after-move"
+tail -n +$((n0 + 1)) "$FLOW_GLOG" | grep -E "event=session .*src=$newsrc( |$)" |
+	sed -nE 's/.*event=session result=([a-z_]+) reason=([a-z_]+).*/\1 \2/p' | sort | uniq -c |
+	while read -r line; do tb_log "  green (alice's knock from $newsrc): $line"; done
+# TCP backs off while the path is down: give the stream time to resume
+ok=0
+for _ in 1 2 3 4 5 6; do
+	if atk_flowing "$ATKF_STREAM" 3; then ok=1; break; fi
+done
+[ "$ok" = 1 ] || why="$why stream-stopped"
+atkf_alive || why="$why session-ended"
+[ -z "$(atk_ban_covering "$newsrc")" ] || why="$why ban:[$(atk_ban_covering "$newsrc" | tr '\n' ' ')]"
+if [ -z "$why" ]; then
+	atk_result f-roam-move pass "alice roamed to $newsrc past the thief's slots: tunnel and stream work, session $ATKF_SID unchanged"
+else
+	atk_result f-roam-move fail "$why; green: $(tail -n +$((n0 + 1)) "$FLOW_GLOG" | grep -E "event=session .*user=alice" | tail -1)"
+fi
+atkf_fresh f-roam "$prof" || true
+
 atkf_down
 atk_finish
-tb_log "PASS: a stolen knock key alone neither displaced alice's source nor locked bob out"
+tb_log "PASS: a stolen knock key alone neither displaced alice's source, nor kept her from roaming, nor locked bob out"
