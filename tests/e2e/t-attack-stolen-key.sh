@@ -14,8 +14,10 @@
 #   f-roam-move  one lease (handshake_timeout, 130 s) after that, alice
 #            moves to a new address: the thief's slots, silent all along,
 #            must not keep her out (her tunnel and stream work again, same
-#            session); then a fresh connect. Only this check waits a lease:
-#            a slot is freed only for a source that held it that long.
+#            session), and her stream through the grant flows again
+#            (f-roam-move-stream); then a fresh connect. Only this check
+#            waits a lease: a slot is freed only for a source that held it
+#            that long.
 #   f-cache  600 knocks (fresh nonces, random client keys) from 100
 #            sources against a replay cache of 256 entries: bob (another
 #            user, tunnel only) still knocks and gets a tunnel at once;
@@ -117,18 +119,24 @@ done
 tail -n +$((n0 + 1)) "$FLOW_GLOG" | grep -E "event=session .*src=$newsrc( |$)" |
 	sed -nE 's/.*event=session result=([a-z_]+) reason=([a-z_]+).*/\1 \2/p' | sort | uniq -c |
 	while read -r line; do tb_log "  green (alice's knock from $newsrc): $line"; done
-# TCP backs off while the path is down: give the stream time to resume
+atkf_alive || why="$why session-ended"
+[ -z "$(atk_ban_covering "$newsrc")" ] || why="$why ban:[$(atk_ban_covering "$newsrc" | tr '\n' ' ')]"
+if [ -z "$why" ]; then
+	atk_result f-roam-move pass "alice roamed to $newsrc past the thief's slots: tunnel works, session $ATKF_SID unchanged"
+else
+	atk_result f-roam-move fail "$why; green: $(tail -n +$((n0 + 1)) "$FLOW_GLOG" | grep -E "event=session .*user=alice" | tail -1)"
+fi
+# Her granted stream must come back too (TCP backs off while the path is
+# down: up to 18 s). A separate line: besides the slots, this needs the
+# client to keep its services' allowed-ips when it re-knocks.
 ok=0
 for _ in 1 2 3 4 5 6; do
 	if atk_flowing "$ATKF_STREAM" 3; then ok=1; break; fi
 done
-[ "$ok" = 1 ] || why="$why stream-stopped"
-atkf_alive || why="$why session-ended"
-[ -z "$(atk_ban_covering "$newsrc")" ] || why="$why ban:[$(atk_ban_covering "$newsrc" | tr '\n' ' ')]"
-if [ -z "$why" ]; then
-	atk_result f-roam-move pass "alice roamed to $newsrc past the thief's slots: tunnel and stream work, session $ATKF_SID unchanged"
+if [ "$ok" = 1 ]; then
+	atk_result f-roam-move-stream pass "alice's stream through the grant flows again after the move"
 else
-	atk_result f-roam-move fail "$why; green: $(tail -n +$((n0 + 1)) "$FLOW_GLOG" | grep -E "event=session .*user=alice" | tail -1)"
+	atk_result f-roam-move-stream fail "alice's stream stopped at the move; her tunnel's allowed-ips: $(tb_exec client wg show "$FLOW_CIF" allowed-ips | cut -f2)"
 fi
 atkf_fresh f-roam "$prof" || true
 
