@@ -308,8 +308,8 @@ atkf_check() {
 	shift
 	# the attack's packets are in green's hands by now; give its loop a
 	# moment to act on them (a ban is one nft batch)
-	sleep 2
-	atk_flowing "$ATKF_STREAM" 3 || flow="stopped"
+	sleep 1
+	atk_flowing "$ATKF_STREAM" 2 || flow="stopped"
 	for a in "$@"; do bans="$bans$(atk_ban_covering "$a" | tr '\n' ' ')"; done
 	atkf_alive || alive="ended"
 	flow_tunnel_probe || ctrl="unreachable"

@@ -25,7 +25,7 @@
 #          the IPS): her stream, session and control port must not notice
 #   d6     100,000 junk + 20,000 forged-id knocks from one IPv6 /64
 #          (2001:db8:666::/64): bob (IPv6, tunnel only) knocks and gets a
-#          tunnel right after, and again during a further 1,000/s
+#          tunnel right after, and again during a further 1,000/s (5 s)
 #          forged-id flood from that /64
 #   d4     the same over IPv4 from random sources in 100.64.0.0/10, the
 #          forged-id burst 70,000 (more sources than the meter's 65,535:
@@ -212,12 +212,12 @@ attack_d() {
 	tb_log "d6: 100,000 junk knocks from 2001:db8:666::/64, then 20,000 with a real key id and a forged tag"
 	atk_spoof attacker -s 2001:db8:666::/64 -n 100000 -r 0 -T 20 -P junk:81 "$g6" 62201
 	atk_spoof attacker -s 2001:db8:666::/64 -n 20000 -r 0 -T 10 -P "$(forged)" "$g6" 62201
-	d_check d6 6 -s 2001:db8:666::/64 -n 8000 -r 1000 -T 10 -P "$(forged)" "$g6" 62201
+	d_check d6 6 -s 2001:db8:666::/64 -n 5000 -r 1000 -T 7 -P "$(forged)" "$g6" 62201
 
 	tb_log "d4: 100,000 junk knocks from random sources in 100.64.0.0/10, then 70,000 with a real key id and a forged tag (more sources than the meter holds)"
 	atk_spoof attacker -s 100.64.0.0/10 -n 100000 -r 0 -T 20 -P junk:81 "$g4" 62201
 	atk_spoof attacker -s 100.64.0.0/10 -n 70000 -r 0 -T 10 -P "$(forged)" "$g4" 62201
-	d_check d4 4 -s 100.64.0.0/10 -n 8000 -r 1000 -T 10 -P junk:81 "$g4" 62201
+	d_check d4 4 -s 100.64.0.0/10 -n 5000 -r 1000 -T 7 -P junk:81 "$g4" 62201
 	atkf_fresh d "$prof6" || true
 }
 
