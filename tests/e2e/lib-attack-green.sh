@@ -34,7 +34,8 @@
 #                            81-byte knocks from ROLE with forged IPv4
 #                            sources SRC_FIRST, SRC_FIRST+1, ... (NSRC of
 #                            them, round robin), one raw socket, as fast
-#                            as it can; prints "sent=N"
+#                            as it can; prints "sent=N"; fails the test if
+#                            nothing could be sent (also atk_spoof)
 #   atk_set_size SET [ROLE]  elements in ROLE's (green) set SET, "-" if none
 #   atk_counter NAME [ROLE]  packets of the named nft counter NAME, "-" if
 #                            there is no such counter
@@ -100,10 +101,22 @@ atk_keep_logs() {
 	trap "_atk_keep; $cur" EXIT
 }
 
+# An attack that was not sent proves nothing: nothing sent, or a send
+# error in a small attack (6 knocks, 15 SYNs: one lost packet changes what
+# it tests), fails the test; a flood may lose some to a full buffer.
+atk_sent_ok() {
+	local line=$1 n e
+	n=$(sed -nE 's/^sent=([0-9]+)( .*)?$/\1/p' <<<"$line")
+	e=$(sed -nE 's/.* errors=([0-9]+).*/\1/p' <<<"$line")
+	[ "${n:-0}" -gt 0 ] && { [ "${e:-0}" = 0 ] || [ "$n" -ge 1000 ]; }
+}
+
 atk_spoof() {
-	local role=$1
+	local role=$1 out
 	shift
-	tb_exec "$role" "$ATK_SPOOF" "$@"
+	out=$(tb_exec "$role" "$ATK_SPOOF" "$@" 2>&1) || true
+	printf '%s\n' "$out"
+	atk_sent_ok "$(tail -1 <<<"$out")" || tb_fail "kg-spoof $* did not send: $out"
 }
 
 atk_result() {
@@ -230,6 +243,13 @@ PY
 }
 
 atk_send_knocks() {
+	local role=$1 file=$2 dst=$3 port=$4 first=$5 nsrc=$6 out
+	out=$(_atk_send_knocks "$@" 2>&1) || true
+	printf '%s\n' "$out"
+	atk_sent_ok "$(tail -1 <<<"$out")" || tb_fail "sending $file from $role did not work: $out"
+}
+
+_atk_send_knocks() {
 	local role=$1 file=$2 dst=$3 port=$4 first=$5 nsrc=$6
 	tb_exec "$role" python3 - "$file" "$dst" "$port" "$first" "$nsrc" <<'PY'
 import ipaddress, socket, struct, sys

@@ -3,8 +3,9 @@
 # Issue 10, green side: spoofed packets must not make green's IPS ban its
 # own infrastructure or a live user, and a knock flood must not lock new
 # users out. One testbed: alice's session runs over IPv6 (her outside
-# address 2001:db8:100::10), web and stream granted through red, a stream
-# (a line every 100 ms) running through the grant. Each attack is exactly
+# address 2001:db8:101::10, a /64 with no never-ban address in it), web
+# and stream granted through red, a stream (a line every 100 ms) running
+# through the grant. Each attack is exactly
 # the one in the issue; after each: no ban element covering the protected
 # address (banned4/banned6, read with nft -j), the stream still flows,
 # alice's session lives and its control port answers through the tunnel,
@@ -62,11 +63,20 @@ red=$(tb_addr red in 4)
 g4=$(tb_addr green out 4)
 g6=$(tb_addr green out 6)
 gin=$(tb_addr green in 4)
-alice6=$(tb_addr client out 6)
+# alice's IPv6 /64 holds no never-ban or management address (the
+# testbed's 2001:db8:100::/64 holds admin's, which would protect the
+# whole /64 and hide whether her live session does): a second on-link
+# prefix, green ::1 and alice ::10 in it.
+net6=2001:db8:101
+tb_exec green ip addr add "$net6::1/64" dev eth0 nodad
+tb_exec client ip addr add "$net6::10/64" dev eth0 nodad
+tb_exec attacker ip -6 route add "$net6::/64" dev eth0
+g6a=$net6::1
+alice6=$net6::10
 tun=10.88.1.10
 prof6=$TB_DIR/alice6
 cp -r "$FLOW_LAB/users/alice/profile" "$prof6"
-sed -i "s/^green_address = .*/green_address = $g6/" "$prof6/profile.conf"
+sed -i "s/^green_address = .*/green_address = $g6a/" "$prof6/profile.conf"
 flow_card alice
 atkf_up "$prof6" || tb_fail "alice's first connect failed"
 flow_green_elems | grep -q "wg_open6.*$alice6" || tb_fail "alice's session is not carried over IPv6"
@@ -125,13 +135,13 @@ attack_e() {
 }
 
 attack_c() {
-	other6=2001:db8:100::77
-	tb_log "c: 6 junk knocks from $other6 (alice's /64) to $g6"
-	atk_spoof attacker -s "$other6" -n 6 -P junk:81 "$g6" 62201
+	other6=$net6::77
+	tb_log "c: 6 junk knocks from $other6 (alice's /64) to $g6a"
+	atk_spoof attacker -s "$other6" -n 6 -P junk:81 "$g6a" 62201
 	atkf_check c "$alice6" || true
 	clean
 	tb_log "c-id: the same with a real key id, forged tag"
-	atk_spoof attacker -s "$other6" -n 6 -P "$(forged)" "$g6" 62201
+	atk_spoof attacker -s "$other6" -n 6 -P "$(forged)" "$g6a" 62201
 	atkf_check c-id "$alice6" || true
 	atkf_fresh c "$prof6" || true
 }
@@ -142,7 +152,7 @@ attack_c() {
 attack_z() {
 	local a
 	tb_log "z: ban elements for $alice6's /64, $tun and $red put into green's sets directly"
-	tb_exec green nft add element inet knockgate banned6 "{ 2001:db8:100:: timeout 60s }"
+	tb_exec green nft add element inet knockgate banned6 "{ $net6:: timeout 60s }"
 	tb_exec green nft add element inet knockgate banned4 "{ $tun timeout 60s, $red timeout 60s }"
 	sleep 1
 	atkf_check z || true
@@ -197,6 +207,7 @@ d_check() {
 	done
 	tb_stop "flood-$id" >/dev/null 2>&1 || true
 	tb_log "$id: background flood: $(cat "$TB_DIR/flood-$id.out")"
+	atk_sent_ok "$(tail -1 "$TB_DIR/flood-$id.out")" || why="$why background-flood-not-sent"
 	atk_flowing "$ATKF_STREAM" 3 || why="$why alice-stream=stopped"
 	atkf_alive || why="$why alice-session=ended"
 	[ -z "$(atk_ban_covering "$bsrc")" ] || why="$why ban:[$(atk_ban_covering "$bsrc" | tr '\n' ' ')]"
