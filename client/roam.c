@@ -94,26 +94,13 @@ static int green_peer(const struct kg_roam *r, uint64_t *hs, uint64_t *rx)
 static int reset_endpoint(const struct kg_roam *r)
 {
 	const struct kg_profile *p = r->p;
-	struct kg_prefix green = { .a = p->green_tunnel,
-				   .len = (uint8_t)(kg_addr_len(&p->green_tunnel) * 8) };
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in in;
-		struct sockaddr_in6 in6;
-	} ep;
+	struct sockaddr_storage ep;
 
-	memset(&ep, 0, sizeof(ep));
-	if (p->green_address.family == AF_INET) {
-		ep.in.sin_family = AF_INET;
-		ep.in.sin_port = htons(p->green_wg_port);
-		memcpy(&ep.in.sin_addr, p->green_address.b, 4);
-	} else {
-		ep.in6.sin6_family = AF_INET6;
-		ep.in6.sin6_port = htons(p->green_wg_port);
-		memcpy(&ep.in6.sin6_addr, p->green_address.b, 16);
-	}
-	return kg_wg_peer_put(r->t->ifname, p->green_wg_pub, &green, 1, &ep.sa,
-			      KG_KEEPALIVE_S);
+	kg_addr_to_sockaddr(&p->green_address, p->green_wg_port, &ep);
+	/* Only the endpoint: the allowed-ips include the granted services'
+	 * red addresses, which a re-knock must not drop. */
+	return kg_wg_peer_put(r->t->ifname, p->green_wg_pub, NULL, 0,
+			      (struct sockaddr *)&ep, KG_KEEPALIVE_S);
 }
 
 static void knock(struct kg_roam *r, uint64_t now, const char *why)

@@ -33,8 +33,9 @@ int kg_wg_peer_put(const char *ifname, const uint8_t pub[KG_KEY_LEN],
 		return -EINVAL;
 	memset(&p, 0, sizeof(p));
 	memcpy(p.public_key, pub, KG_KEY_LEN);
-	p.replace_allowed_ips = true;
-	memcpy(p.allowed, allowed, n_allowed * sizeof(*allowed));
+	p.replace_allowed_ips = n_allowed > 0;
+	if (n_allowed)
+		memcpy(p.allowed, allowed, n_allowed * sizeof(*allowed));
 	p.n_allowed = n_allowed;
 	if (endpoint) {
 		size_t n = endpoint->sa_family == AF_INET6 ? sizeof(p.endpoint.in6)

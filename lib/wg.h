@@ -71,8 +71,10 @@ int kg_wg_set(const char *ifname, const struct kg_wg_device *dev);
 int kg_wg_get(const char *ifname, struct kg_wg_device *out);
 
 /* Helpers over kg_wg_set for the daemon and client: add or replace one
- * peer (allowed-ips replaced by the given ones; endpoint NULL keeps the
- * current one), and remove one. */
+ * peer (allowed-ips replaced by the given ones; n_allowed 0 keeps the
+ * current ones, so a roaming client can move the endpoint without losing
+ * the routes its granted services added; endpoint NULL keeps the current
+ * one), and remove one. 0 or -errno. */
 int kg_wg_peer_put(const char *ifname, const uint8_t pub[KG_KEY_LEN],
 		   const struct kg_prefix *allowed, size_t n_allowed,
 		   const struct sockaddr *endpoint, uint16_t keepalive_s);

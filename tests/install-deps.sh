@@ -12,6 +12,8 @@ openssl shellcheck procps psmisc util-linux tcpdump vagrant xxd"
 # t-clock-step runs the daemons under libfaketime (their wall clock only)
 pkgs="$pkgs faketime"
 missing=""
+# the attack battery builds valid knocks (tests/e2e/lib-attack-green.sh)
+pkgs="$pkgs python3-cryptography"
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
 		|| missing="$missing $p"
