@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # lib-attack-green.sh: helpers for the green-side attack battery
-# (tests/e2e/t-attack-ban-infra.sh, t-attack-stolen-key.sh; issue 10).
+# (tests/e2e/t-attack-ban-infra.sh, t-attack-stolen-key.sh).
 # Prefix atk_ (generic: need lib.sh only) and atkf_ (the protected party:
 # alice with a live session, web and stream granted through red and a
 # stream, a line every 100 ms, running through the grant; need lib.sh,

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Issue 10, green side: spoofed packets must not make green's IPS ban its
+# Attack battery, green side: spoofed packets must not make green's IPS ban its
 # own infrastructure or a live user, and a knock flood must not lock new
 # users out. One testbed: alice's session runs over IPv6 (her outside
 # address 2001:db8:101::10, a /64 with no never-ban address in it), web
 # and stream granted through red, a stream (a line every 100 ms) running
-# through the grant. Each attack is exactly
-# the one in the issue; after each: no ban element covering the protected
+# through the grant. Each attack is done exactly as an attacker
+# would; after each: no ban element covering the protected
 # address (banned4/banned6, read with nft -j), the stream still flows,
 # alice's session lives and its control port answers through the tunnel,
 # and a fresh connect gets a new grant (ATTACK <id>-fresh):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Issue 10, green side: a stolen knock key alone (alice's knock key from
+# Attack battery, green side: a stolen knock key alone (alice's knock key from
 # her profile, not her card). Alice's session is live from 198.51.100.10
 # with web and stream granted through red and a stream running. The
 # thief sends valid knocks (tests/e2e/lib-attack-green.sh atk_knocks: what
