@@ -60,6 +60,12 @@ control_port = 4433
 red = red1
 address = 203.0.113.2
 
+# kg-lab enrolls alice for web and ssh: a record naming a service green
+# does not know is refused whole (event=users result=error).
+[service ssh]
+red = red1
+address = 203.0.113.2
+
 [site]
 id = green1
 interface = kg-site

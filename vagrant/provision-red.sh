@@ -54,6 +54,11 @@ cert = $etc/green.pem
 port = 8080
 pool = 40000-40999
 proto = tcp
+
+[service ssh]
+port = 22
+pool = 41000-41999
+proto = tcp
 CONF
 chmod 0600 "$etc/red.conf"
 install -d /srv/knockgate-web
