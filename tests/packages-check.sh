@@ -34,8 +34,14 @@ for d in "$build"/debs/*.deb; do
 		>>"$build/packages-files.txt"
 done
 # lintian warns when run as root (CI runs as root): that line is not a tag.
-lintian --tag-display-limit 0 "$build"/debs/*.changes 2>&1 |
-	grep -v '^running with root privileges' >"$build/packages-lintian.txt" || true
+lrc=0
+lintian --tag-display-limit 0 "$build"/debs/*.changes >"$build/packages-lintian.raw" 2>&1 || lrc=$?
+grep -v '^running with root privileges' "$build/packages-lintian.raw" >"$build/packages-lintian.txt" || true
+rm -f "$build/packages-lintian.raw"
+# 1: tags found (judged below); anything else: lintian itself failed
+if [ $lrc -gt 1 ]; then
+	cat "$build/packages-lintian.txt"; echo "packages: lintian failed (exit $lrc)"; exit 1
+fi
 took=$(( $(date +%s) - start ))
 n=$(find "$build/debs" -name '*.deb' ! -name '*-dbgsym_*' | wc -l)
 if grep -qE '^[EW]: ' "$build/packages-lintian.txt"; then
