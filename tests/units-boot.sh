@@ -7,7 +7,7 @@
 # provisioned by the Vagrant provisioner itself (vagrant/provision-HOST.sh)
 # from a fresh kg-lab. Passes when the unit is running with NRestarts=0
 # after more than one WatchdogSec (the keepalive is served), STATUS= is
-# the daemon's, and after a stop the dark table is left and the shared
+# the daemon's, no record says result=error, and after a stop the dark table is left and the shared
 # /run/wireguard stays.
 #
 #   tests/units-boot.sh green|red [DEBS_DIR]   (default: build-test/debs,
@@ -80,6 +80,9 @@ fail=0
 grep -qx 'SubState=running' <<<"$show" || fail=1
 grep -qx 'NRestarts=0' <<<"$show" || fail=1
 grep -q '^StatusText=table inet knockgate' <<<"$show" || fail=1
+if x journalctl -u "$unit" --no-pager -o cat | grep 'result=error'; then
+	echo "an error record while it ran"; fail=1
+fi
 x systemctl stop "$unit"
 x nft list table inet knockgate | grep -q 'knockgate dark' || { echo "no dark table after stop"; fail=1; }
 x test -d /run/wireguard || { echo "/run/wireguard gone after stop"; fail=1; }
