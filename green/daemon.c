@@ -83,11 +83,24 @@ static void on_nflog(void *ctx, int fd, uint32_t events)
 		kg_log(KG_LOG_ERR, "nflog: %s", strerror(-r));
 }
 
+/* STATUS= with the live counts; notify.c sends it only when it changed. */
+static void status(struct green *g)
+{
+	size_t live = 0, n = g->gate ? g->gate->sess.n : 0;
+
+	for (size_t i = 0; i < n; i++)
+		live += g->gate->sess.s[i].state == KG_SESS_LIVE;
+	kg_notify_status("table inet %s; sessions: %zu live, %zu pending",
+			 GREEN_TABLE, live, n - live);
+}
+
 static void on_timer(void *ctx)
 {
 	struct green *g = ctx;
 
 	kg_ips_expire(g->ips);
+	status(g);
+	kg_notify_watchdog();
 }
 
 static int open_nflog(struct green *g, const struct green_conf *c,
@@ -297,8 +310,7 @@ int green_run(struct green *g, struct kg_err *e)
 		return r;
 	}
 	kg_notify_ready();
-	kg_notify_status("dark: table inet %s, NFLOG groups %u and %u",
-			 GREEN_TABLE, g->conf.nflog_knock, g->conf.nflog_scan);
+	status(g);
 	kg_log_event(KG_LOG_NOTICE, "ready", "table", "inet " GREEN_TABLE,
 		     "config", g->config_path);
 	r = kg_evloop_run(g->loop);

@@ -56,11 +56,33 @@ void kg_notify_stopping(void)
 
 void kg_notify_status(const char *fmt, ...)
 {
+	static char last[256];
 	char msg[256] = "STATUS=";
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg + 7, sizeof(msg) - 7, fmt, ap);
 	va_end(ap);
+	if (!strcmp(msg, last))
+		return;
+	memcpy(last, msg, sizeof(last));
 	notify(msg);
+}
+
+void kg_notify_watchdog(void)
+{
+	static int enabled = -1;
+
+	if (enabled < 0) {
+		const char *usec = getenv("WATCHDOG_USEC");
+		const char *pid = getenv("WATCHDOG_PID");
+
+		/* A child started with our environment must not keep us
+		 * alive: WATCHDOG_PID names the process being watched. */
+		enabled = usec && *usec && strtoull(usec, NULL, 10) > 0 &&
+			  (!pid || !*pid ||
+			   strtol(pid, NULL, 10) == (long)getpid());
+	}
+	if (enabled)
+		notify("WATCHDOG=1");
 }

@@ -68,6 +68,10 @@ static void on_timer(void *ctx)
 
 	kg_grants_expire(&r->st.grants, kg_mono_s(), red_lease_ended, r);
 	kg_ips_expire(r->ips);
+	/* notify.c sends STATUS= only when the count changed */
+	kg_notify_status("table inet %s; grants: %zu live", KG_RED_TABLE,
+			 kg_grants_live(&r->st.grants));
+	kg_notify_watchdog();
 }
 
 static int new_ips(struct red *r, struct kg_err *e)
@@ -238,6 +242,7 @@ int red_run(struct red *r, struct kg_err *e)
 		return rc;
 	}
 	kg_notify_ready();
+	kg_notify_status("table inet %s; grants: 0 live", KG_RED_TABLE);
 	kg_log_event(KG_LOG_NOTICE, "ready", "id", r->cfg.id, "table",
 		     "inet " KG_RED_TABLE, "config", r->config_path);
 	rc = kg_evloop_run(r->loop);

@@ -8,7 +8,8 @@ pkgs="meson ninja-build gcc clang pkg-config libssl-dev libnftnl-dev libmnl-dev
 libpcsclite-dev pcscd libsystemd-dev libcmocka-dev libnetfilter-conntrack-dev libnftables-dev
 nftables iproute2 wireguard-tools wireguard-go conntrack
 vsmartcard-vpcd opensc yubico-piv-tool nmap knockd socat curl python3
-openssl shellcheck procps psmisc util-linux tcpdump vagrant xxd"
+openssl shellcheck procps psmisc util-linux tcpdump vagrant xxd
+systemd dpkg-dev debhelper lintian"
 # t-clock-step runs the daemons under libfaketime (their wall clock only)
 pkgs="$pkgs faketime"
 missing=""

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 # The whole test suite, as root on Debian 12: installs what is missing,
 # builds with -Werror and ASan+UBSan, runs the unit tests and fuzz corpora
-# (meson test), shellcheck, every end-to-end scenario (tests/e2e/t-*.sh)
-# and a short libFuzzer run of every fuzz target. Ends with one line,
-# alone: "N passed, N failed, N skipped".
+# (meson test), shellcheck, the systemd units (verify, security score
+# against tests/units-security-threshold), the Debian packages (build +
+# lintian; --no-packages skips them), every end-to-end scenario
+# (tests/e2e/t-*.sh) and a short libFuzzer run of every fuzz target. Ends
+# with one line, alone: "N passed, N failed, N skipped".
 #
 # A scenario skips (exit 77) only when something it needs is missing. With
 # CI=true (.ci/run sets it) every skip is a failure unless the scenario is
@@ -12,18 +14,19 @@
 # the run fails unless each one passed, failed or skipped, and a scenario
 # passes only if it exited 0 AND printed its PASS line (reached its end).
 #
-#   tests/run-all.sh [--no-install] [--no-fuzz] [--only PATTERN]
+#   tests/run-all.sh [--no-install] [--no-fuzz] [--no-packages] [--only PATTERN]
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 
-install=1 fuzz=1 only=""
+install=1 fuzz=1 packages=1 only=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--no-install) install=0 ;;
 	--no-fuzz) fuzz=0 ;;
+	--no-packages) packages=0 ;;
 	--only) only=$2; shift ;;
-	-h|--help) sed -n '3,15p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,17p' "$0"; exit 0 ;;
 	*) echo "run-all: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -98,6 +101,16 @@ if [ -z "$only" ]; then
 	else
 		fail shellcheck
 	fi
+fi
+
+echo "== units"
+if [ -z "$only" ]; then
+	if bash tests/units-check.sh "$build"; then pass 1; else fail units; fi
+fi
+
+echo "== packages"
+if [ -z "$only" ] && [ $packages = 1 ]; then
+	if bash tests/packages-check.sh "$build"; then pass 1; else fail packages; fi
 fi
 
 echo "== end-to-end scenarios"

@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# green: its own part of the lab (never the CA key), a config for the VM's
-# interfaces, and the systemd unit. eth0 is Vagrant's NAT link: it stays a
+# green: the knockgate-green package, its own part of the lab (never the
+# CA key nor red's keys: $KG_LAB/green and red's certificate $KG_RED_CERT),
+# a config for the VM's interfaces, and the packaged unit. eth0 is Vagrant's NAT link: it stays a
 # management interface so that 'vagrant ssh' keeps working while green is
 # dark on eth1 (outside) and eth2 (inside).
 set -eu
-lab=/vagrant/vagrant/lab
+lab=${KG_LAB:-/opt/knockgate-lab}
+red_cert=${KG_RED_CERT:-$lab/red/host.pem}
+# Its own packages from the ones provision-common.sh left; apt reaches the
+# registry only when something is missing (an offline system container
+# with everything preinstalled works too).
+debs=${KG_DEBS:-/opt/knockgate-debs}
+export DEBIAN_FRONTEND=noninteractive
+apt_install() {
+	apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1 ||
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }
+}
+apt_install "$debs"/knockgate-green_*.deb wireguard-go
 etc=/etc/knockgate
 install -d -m 0700 "$etc" "$etc/users.d"
 install -m 0600 "$lab"/green/host.key "$lab"/green/wg.key "$lab"/green/site.key "$etc/"
 install -m 0644 "$lab"/green/host.pem "$lab"/green/ca.pem "$lab"/green/crl.pem "$etc/"
-install -m 0644 "$lab"/red/host.pem "$etc/red1.pem"
+install -m 0644 "$red_cert" "$etc/red1.pem"
 install -m 0600 "$lab"/green/users.d/*.conf "$etc/users.d/"
 red_site_pub=$(cat "$lab/green/red-site.pub")
 cat >"$etc/green.conf" <<CONF
@@ -45,6 +57,12 @@ crl = $etc/crl.pem
 control_port = 4433
 
 [service web]
+red = red1
+address = 203.0.113.2
+
+# kg-lab enrolls alice for web and ssh: a record naming a service green
+# does not know is refused whole (event=users result=error).
+[service ssh]
 red = red1
 address = 203.0.113.2
 

@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# red: its own part of the lab, a config, the agent, and a small web
-# server on 8080 that only granted clients reach (through red's mapping).
+# red: the knockgate-red package, its own part of the lab ($KG_LAB/red),
+# a config, the packaged unit, and a small web server on 8080 that only
+# granted clients reach (through red's mapping).
 set -eu
-lab=/vagrant/vagrant/lab
+lab=${KG_LAB:-/opt/knockgate-lab}
+# Its own packages from the ones provision-common.sh left; apt reaches the
+# registry only when something is missing (an offline system container
+# with everything preinstalled works too).
+debs=${KG_DEBS:-/opt/knockgate-debs}
+export DEBIAN_FRONTEND=noninteractive
+apt_install() {
+	apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1 ||
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }
+}
+apt_install "$debs"/knockgate-red_*.deb wireguard-go python3
 etc=/etc/knockgate
 install -d -m 0700 "$etc"
 install -m 0600 "$lab"/red/host.key "$lab"/red/site.key "$etc/"
@@ -43,6 +54,11 @@ cert = $etc/green.pem
 port = 8080
 pool = 40000-40999
 proto = tcp
+
+[service ssh]
+port = 22
+pool = 41000-41999
+proto = tcp
 CONF
 chmod 0600 "$etc/red.conf"
 install -d /srv/knockgate-web
@@ -58,6 +74,6 @@ WantedBy=multi-user.target
 UNIT
 systemctl daemon-reload
 systemctl enable --now knockgate-demo-web.service
-knockgate-red --check-config -c "$etc/red.conf" 2>/dev/null || true
+knockgate-red -t -c "$etc/red.conf"
 systemctl enable --now knockgate-red.service
 systemctl --no-pager status knockgate-red.service | head -5
