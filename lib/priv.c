@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
+#include <signal.h>
 #include <seccomp.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -55,6 +56,7 @@ int kg_priv_req_encode(const struct kg_priv_req *q, uint8_t *buf, size_t cap,
 		    (rc = kg_put_u16(&w, q->sport)) ||
 		    (rc = kg_put_u16(&w, q->dport)) ||
 		    (rc = kg_put_u32(&w, q->ifindex)) ||
+		    (rc = kg_put_u64(&w, q->rx_us)) ||
 		    (rc = kg_put_lv16(&w, q->payload, q->payload_len)))
 			return rc;
 		break;
@@ -88,6 +90,7 @@ int kg_priv_req_decode(const uint8_t *buf, size_t len, struct kg_priv_req *q)
 	case KG_PRIV_REQ_KNOCK:
 		if (get_addr(&r, &q->addr) || kg_get_u16(&r, &q->sport) ||
 		    kg_get_u16(&r, &q->dport) || kg_get_u32(&r, &q->ifindex) ||
+		    kg_get_u64(&r, &q->rx_us) ||
 		    kg_get_lv16(&r, &q->payload, &q->payload_len,
 				KG_PRIV_PAYLOAD_MAX))
 			return -EBADMSG;
@@ -287,6 +290,14 @@ int kg_priv_drop_worker(const char *user, struct kg_err *e)
 	if (setresuid(0, 0, 0) == 0) {
 		kg_err_set(e, "uid 0 came back");
 		return -EPERM;
+	}
+	/* The monitor cannot signal a process of another uid without
+	 * CAP_KILL; the kernel ends the worker with it instead. Set after
+	 * the uid change, which clears it; a parent already gone is init. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() == 1) {
+		rc = -errno;
+		kg_err_set(e, "parent death signal: %s", rc ? strerror(-rc) : "parent gone");
+		return rc ? rc : -ESRCH;
 	}
 	if ((rc = capset_sets(0, 0))) {
 		kg_err_set(e, "capset: %s", strerror(-rc));

@@ -36,6 +36,8 @@ struct kg_priv_req {
 	uint16_t sport;          /* knock: source port */
 	uint16_t dport;          /* knock: destination port */
 	uint32_t ifindex;        /* knock: input interface (0 if none) */
+	uint64_t rx_us;          /* knock: CLOCK_MONOTONIC µs the worker read
+				  * it; logged (us=), never decided on */
 	uint32_t seconds;        /* ban: how long */
 	const uint8_t *payload;  /* knock: view into the decoded frame */
 	size_t payload_len;
@@ -75,7 +77,8 @@ int kg_priv_send_fd(int sock, const uint8_t *buf, size_t len, int fd);
 ssize_t kg_priv_recv_fd(int sock, uint8_t *buf, size_t cap, int *fd);
 
 /* The worker's drop, in this order, from root: bounding set emptied,
- * ambient cleared, setgroups(0), setresgid/setresuid to user's ids, every
+ * ambient cleared, setgroups(0), setresgid/setresuid to user's ids,
+ * PR_SET_PDEATHSIG SIGKILL (the worker never outlives its parent), every
  * capability set cleared, PR_SET_NO_NEW_PRIVS, then the seccomp filter
  * (kg_priv_seccomp). 0 or -errno with e set; on error the caller must
  * exit (the process is half dropped). getpwnam runs before the filter. */

@@ -67,7 +67,8 @@ static void on_timer(void *ctx)
 	struct red *r = ctx;
 
 	kg_grants_expire(&r->st.grants, kg_mono_s(), red_lease_ended, r);
-	kg_ips_expire(r->ips);
+	if (r->ips)
+		kg_ips_expire(r->ips);
 }
 
 static int new_ips(struct red *r, struct kg_err *e)
@@ -126,10 +127,14 @@ static int start(struct red *r, struct kg_err *e)
 	    (!r->no_site && (rc = red_site_up(r, e))) ||
 	    (rc = new_ips(r, e)))
 		return rc;
-	if ((rc = kg_evloop_add_fd(r->loop, kg_nflog_fd(r->nflog), on_nflog, r)) ||
-	    (rc = kg_evloop_add_timer(r->loop, HOUSEKEEPING_MS, on_timer, r)))
+	/* Under -P the worker reads NFLOG (monitor.c forks it). */
+	if ((!r->privsep &&
+	     (rc = kg_evloop_add_fd(r->loop, kg_nflog_fd(r->nflog), on_nflog, r))) ||
+	    (rc = kg_evloop_add_timer(r->loop, HOUSEKEEPING_MS, on_timer, r))) {
 		kg_err_set(e, "event loop: %s", strerror(-rc));
-	return rc;
+		return rc;
+	}
+	return r->privsep ? red_monitor_start(r, e) : 0;
 }
 
 /* SIGHUP: CA, CRL, greens' certificates and host key again. On error
@@ -207,6 +212,7 @@ static void stop(struct red *r, const char *why)
 	if (r->owns_table)
 		go_dark(r, why);
 	r->owns_table = false;
+	red_monitor_stop(r);
 	red_site_down(r);
 	snprintf(n, sizeof(n), "%llu", (unsigned long long)r->n_knocks);
 	kg_log_event(KG_LOG_NOTICE, "stop", "result", "ok", "knocks", n);

@@ -21,7 +21,7 @@ static void test_req_roundtrip(void **state)
 {
 	uint8_t buf[KG_PRIV_FRAME_MAX], pl[100];
 	struct kg_priv_req q = { .type = KG_PRIV_REQ_KNOCK, .sport = 4000,
-				 .dport = 62201, .ifindex = 7, .payload = pl,
+				 .dport = 62201, .ifindex = 7, .rx_us = 123456789, .payload = pl,
 				 .payload_len = sizeof(pl) }, d;
 	size_t n;
 
@@ -29,13 +29,14 @@ static void test_req_roundtrip(void **state)
 	memset(pl, 0xab, sizeof(pl));
 	assert_int_equal(kg_addr_parse("2001:db8::1", &q.addr), 0);
 	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), 0);
-	assert_int_equal(n, 1 + 17 + 2 + 2 + 4 + 2 + 100);
+	assert_int_equal(n, 1 + 17 + 2 + 2 + 4 + 8 + 2 + 100);
 	assert_int_equal(kg_priv_req_decode(buf, n, &d), 0);
 	assert_int_equal(d.type, KG_PRIV_REQ_KNOCK);
 	assert_true(kg_addr_eq(&d.addr, &q.addr));
 	assert_int_equal(d.sport, 4000);
 	assert_int_equal(d.dport, 62201);
 	assert_int_equal(d.ifindex, 7);
+	assert_int_equal(d.rx_us, 123456789);
 	assert_int_equal(d.payload_len, 100);
 	assert_memory_equal(d.payload, pl, 100);
 
@@ -82,8 +83,8 @@ static void test_req_malformed(void **state)
 	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), -EMSGSIZE);
 	q.payload_len = KG_PRIV_PAYLOAD_MAX;
 	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), 0);
-	buf[1 + 5 + 8] = (KG_PRIV_PAYLOAD_MAX + 1) >> 8;
-	buf[1 + 5 + 9] = (KG_PRIV_PAYLOAD_MAX + 1) & 0xff;
+	buf[1 + 5 + 16] = (KG_PRIV_PAYLOAD_MAX + 1) >> 8;
+	buf[1 + 5 + 17] = (KG_PRIV_PAYLOAD_MAX + 1) & 0xff;
 	buf[n] = 0;
 	assert_int_equal(kg_priv_req_decode(buf, n + 1, &d), -EBADMSG);
 	assert_int_equal(kg_priv_req_decode(buf, KG_PRIV_FRAME_MAX + 1, &d),
