@@ -13,6 +13,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$here/lib.sh"
+# the daemon with test hooks; part 0 runs it without -P (today's path)
 RED_BIN=$KG_BUILD/red/knockgate-red-testhooks
 # shellcheck source=tests/e2e/lib-red.sh
 . "$here/lib-red.sh"
@@ -28,11 +29,26 @@ tb_init
 tb_up
 
 status() { sed -nE "s/^$2:[[:space:]]+//p" "/proc/$1/status"; }
+# us= (NFLOG read to answer sent) of every accepted open in FILE
+us_list() { grep -E 'event=sknock result=accepted' "$1" | grep -oE 'us=[0-9]+' | tr '\n' ' '; }
 
-export KG_TEST_WORKER_PROBE=1
-RED_ARGS="-P -u knockgate"
+# Part 0, for comparison only (no timing asserted): the same 11 opens
+# through today's single process.
 red_setup
-unset KG_TEST_WORKER_PROBE
+for s in 7 11 12 13 14 15 16 17 18 19 20; do red_knock -S web -s "$s" -q 1 -a open >/dev/null; done
+tb_log "single process, us= of 11 grants: $(us_list "$TB_DIR/red.log")"
+tb_stop red || true
+mv "$TB_DIR/red.log" "$TB_DIR/red0.log"
+sleep 1.1
+
+# Part 1: the same red split (green's end of the site link stays up).
+KG_TEST_WORKER_PROBE=1 tb_start red red "$TB_DIR/red.log" "$RED_BIN" \
+	-c "$TB_DIR/red.conf" -P -u knockgate
+tb_wait_ready "$TB_DIR/red.log"
+for _ in $(seq 1 50); do
+	tb_exec red wg show "$(tb_ifname rs0)" latest-handshakes | grep -qv '	0$' && break
+	sleep 0.2
+done
 mon=$(tb_pid red)
 tb_wait_log "$TB_DIR/red.log" "event=privsep result=started worker=[0-9]+" 5 || tb_fail "no privsep start record"
 wk=$(sed -nE 's/.*event=privsep result=started worker=([0-9]+).*/\1/p' "$TB_DIR/red.log" | head -1)
@@ -67,7 +83,7 @@ grep -E "event=sknock result=accepted .*port=$port" "$TB_DIR/red.log" | grep -oE
 tb_log "ok: grant through the split: $out ($(cat "$TB_DIR/us"))"
 # a few more opens, for the us= figures of the report
 for s in 11 12 13 14 15 16 17 18 19 20; do red_knock -S web -s "$s" -q 1 -a open >/dev/null; done
-tb_log "us= of 11 grants: $(grep -E 'event=sknock result=accepted' "$TB_DIR/red.log" | grep -oE 'us=[0-9]+' | tr '\n' ' ')"
+tb_log "split, us= of 11 grants: $(us_list "$TB_DIR/red.log")"
 
 insider=$(tb_addr insider in 4)
 for p in $(seq 20001 20015); do tb_udp_send insider "$(tb_addr red in 4)" "$p"; done
@@ -82,8 +98,15 @@ grep -qE "event=stop result=ok" "$TB_DIR/red.log" || tb_fail "the monitor did no
 tb_log "ok: the worker ends with the monitor"
 
 # ---- part 2: a compromised worker ----
+cmds=$TB_DIR/fake.cmds
+: >"$cmds"
+KG_FAKE_WORKER_CMDS=$cmds tb_start red red "$TB_DIR/red2.log" "$RED_BIN" \
+	-c "$TB_DIR/red.conf" -P -u knockgate --test-worker "$FAKE"
+tb_wait_ready "$TB_DIR/red2.log"
+tb_wait_log "$TB_DIR/red2.log" "fake_worker ready" 5 || tb_fail "the fake worker did not start"
+sleep 1.1
 # Signed knocks captured as green would send them (saved with -o, sent
-# nowhere: the bytes are all we want).
+# nowhere: the bytes are all we want), after red's start (before_start).
 for k in open:21:1 close:21:2 open:22:1 open:23:1; do
 	IFS=: read -r a s q <<<"$k"
 	tb_exec green "$RED_SEND" -k "$LAB/green/host.key" -C "$LAB/red/host.pem" \
@@ -97,64 +120,74 @@ tb_exec green "$RED_SEND" -k "$LAB/red/host.key" -C "$LAB/red/host.pem" \
 	-o "$TB_DIR/k-badsig" 127.0.0.1 9 >/dev/null 2>&1 || true
 [ -s "$TB_DIR/k-badsig" ] || tb_fail "no badly signed knock"
 
-cmds=$TB_DIR/fake.cmds
-: >"$cmds"
-export KG_FAKE_WORKER_CMDS=$cmds
-RED_ARGS="-P -u knockgate --test-worker $FAKE"
-tb_start red red "$TB_DIR/red2.log" "$RED_BIN" -c "$TB_DIR/red.conf" $RED_ARGS
-tb_wait_ready "$TB_DIR/red2.log"
-tb_wait_log "$TB_DIR/red2.log" "fake_worker ready" 5 || tb_fail "the fake worker did not start"
 n=0
-# send CMD: appends one command, waits for its answer, prints its status
+# send CMD: appends one command, waits for its answer; its status in st
+# (no subshell: n counts the lines)
 send() {
 	n=$((n + 1))
 	echo "$1" >>"$cmds"
 	tb_wait_log "$TB_DIR/red2.log" "fake_worker line=$n " 10 || tb_fail "no answer to line $n ($1)"
-	sed -nE "s/^fake_worker line=$n status=(.*)/\1/p" "$TB_DIR/red2.log"
+	st=$(sed -nE "s/^fake_worker line=$n status=(.*)/\1/p" "$TB_DIR/red2.log")
 }
 elems() { tb_exec red nft list map inet knockgate grants4 | grep -cE '10\.88\.' || true; }
 bans() { tb_exec red nft list set inet knockgate banned4 | grep -oE '([0-9]+\.){3}[0-9]+' | grep -c . || true; }
 expect() { # STATUS WANT WHAT
-	[ "$1" = "$2" ] || tb_fail "$3: status $1, want $2"
+	[ "$1" = "$2" ] || { tail -8 "$TB_DIR/red2.log"; tb_fail "$3: status $1, want $2"; }
 	tb_log "ok: $3: status $1"
 }
 green_link=10.89.0.1
 m0=$(elems)
-expect "$(send "knock $green_link 40000 62202 $TB_DIR/k-badsig")" 13 "knock with a bad signature refused"
+send "knock $green_link 40000 62202 $TB_DIR/k-badsig"
+expect "$st" 13 "knock with a bad signature refused"
 grep -qE "event=sknock result=dropped reason=[a-z_]+ src=$green_link" "$TB_DIR/red2.log" || tb_fail "no record of the bad signature"
 [ "$(elems)" = "$m0" ] || tb_fail "bad signature changed the map"
-expect "$(send "knock 10.88.1.66 40000 62202 $TB_DIR/k-open-21")" 13 "valid knock from a non-green source refused"
+send "knock 10.88.1.66 40000 62202 $TB_DIR/k-open-21"
+expect "$st" 13 "valid knock from a non-green source refused"
 [ "$(elems)" = "$m0" ] || tb_fail "non-green source changed the map"
-expect "$(send "knock $green_link 40000 62201 $TB_DIR/k-open-21")" 22 "valid knock to another port refused"
-expect "$(send "knock $green_link 40000 62202 $TB_DIR/k-open-21")" 0 "its valid twin from green's link address granted"
+send "knock $green_link 40000 62201 $TB_DIR/k-open-21"
+expect "$st" 22 "valid knock to another port refused"
+send "knock $green_link 40000 62202 $TB_DIR/k-open-21"
+expect "$st" 0 "its valid twin from green's link address granted"
 [ "$(elems)" = $((m0 + 1)) ] || tb_fail "the valid knock added no map element"
-expect "$(send "knock $green_link 40000 62202 $TB_DIR/k-close-21")" 0 "close granted"
+send "knock $green_link 40000 62202 $TB_DIR/k-close-21"
+expect "$st" 0 "close granted"
 [ "$(elems)" = "$m0" ] || tb_fail "close left the element"
-expect "$(send "knock $green_link 40000 62202 $TB_DIR/k-open-21")" 13 "the captured open replayed after close refused"
+send "knock $green_link 40000 62202 $TB_DIR/k-open-21"
+expect "$st" 13 "the captured open replayed after close refused"
 grep -qE "event=sknock result=refused reason=replay .*session=0000000000000015" "$TB_DIR/red2.log" || tb_fail "no replay record"
 [ "$(elems)" = "$m0" ] || tb_fail "the replay changed the map"
-expect "$(send "knock $green_link 40000 62202 $TB_DIR/k-open-22")" 0 "a fresh open (valid twin of the replay) granted"
+send "knock $green_link 40000 62202 $TB_DIR/k-open-22"
+expect "$st" 0 "a fresh open (valid twin of the replay) granted"
 
 b0=$(bans)
 for a in "$(tb_addr green in 4)" "$green_link" 10.88.1.10 10.88.7.7; do
-	expect "$(send "ban $a 60")" 1 "ban of never-ban / green / tunnel address $a refused"
+	send "ban $a 60"
+	expect "$st" 1 "ban of never-ban / green / tunnel address $a refused"
 	grep -qE "event=privsep result=refused request=ban reason=never_ban addr=$a" "$TB_DIR/red2.log" || tb_fail "no refusal record for $a"
 done
 [ "$(bans)" = "$b0" ] || tb_fail "a refused ban reached banned4"
-expect "$(send "ban 198.51.100.77 60")" 0 "ban of an ordinary address accepted"
+send "ban 198.51.100.77 60"
+expect "$st" 0 "ban of an ordinary address accepted"
 tb_exec red nft list set inet knockgate banned4 | grep -q 198.51.100.77 || tb_fail "the accepted ban is not in banned4"
-expect "$(send "unban 198.51.100.77")" 0 "unban accepted"
+send "unban 198.51.100.77"
+expect "$st" 0 "unban accepted"
 tb_exec red nft list set inet knockgate banned4 | grep -q 198.51.100.77 && tb_fail "unban left the element"
 b0=$(bans)
 m0=$(elems)
-expect "$(send "raw 02")" 74 "short frame refused"
-expect "$(send "raw 0904c6336409")" 74 "unknown type refused"
-expect "$(send "raw 0205c633644d0000003c")" 74 "bad address family refused"
-expect "$(send "raw 0204c633644d0000003c00")" 74 "trailing byte refused"
-expect "$(send "big 3000")" 90 "oversized frame refused"
+send "raw 02"
+expect "$st" 74 "short frame refused"
+send "raw 0904c6336409"
+expect "$st" 74 "unknown type refused"
+send "raw 0205c633644d0000003c"
+expect "$st" 74 "bad address family refused"
+send "raw 0204c633644d0000003c00"
+expect "$st" 74 "trailing byte refused"
+send "big 3000"
+expect "$st" 90 "oversized frame refused"
 [ "$(grep -cE 'event=privsep result=refused reason=(malformed|oversized)' "$TB_DIR/red2.log")" = 5 ] || tb_fail "not 5 malformed/oversized records"
 [ "$(bans)" = "$b0" ] && [ "$(elems)" = "$m0" ] || tb_fail "a malformed frame changed nft"
-expect "$(send "raw 0204c633644d0000003c")" 0 "the same ban frame well formed accepted"
+send "raw 0204c633644d0000003c"
+expect "$st" 0 "the same ban frame well formed accepted"
 tb_exec red nft list set inet knockgate banned4 | grep -q 198.51.100.77 || tb_fail "the well-formed raw ban is not in banned4"
 echo quit >>"$cmds"
 tb_wait_log "$TB_DIR/red2.log" "event=privsep result=worker_gone" 5 || tb_fail "the monitor did not see its worker go"
