@@ -30,13 +30,17 @@ tb_up
 
 status() { sed -nE "s/^$2:[[:space:]]+//p" "/proc/$1/status"; }
 # us= (NFLOG read to answer sent) of every accepted open in FILE
-us_list() { grep -E 'event=sknock result=accepted' "$1" | grep -oE 'us=[0-9]+' | tr '\n' ' '; }
+us_list() {
+	local v
+	v=$(grep -E 'event=sknock result=accepted' "$1" | grep -oE ' us=[0-9]+' | sed 's/ us=//' | sort -n)
+	echo "n=$(echo "$v" | grep -c .) min=$(echo "$v" | head -1) median=$(echo "$v" | sed -n "$(( ($(echo "$v" | grep -c .) + 1) / 2 ))p") max=$(echo "$v" | tail -1)"
+}
 
 # Part 0, for comparison only (no timing asserted): the same 11 opens
 # through today's single process.
 red_setup
-for s in 7 11 12 13 14 15 16 17 18 19 20; do red_knock -S web -s "$s" -q 1 -a open >/dev/null; done
-tb_log "single process, us= of 11 grants: $(us_list "$TB_DIR/red.log")"
+for s in 7 $(seq 11 40); do red_knock -S web -s "$s" -q 1 -a open >/dev/null; done
+tb_log "single process, us= of the grants: $(us_list "$TB_DIR/red.log")"
 tb_stop red || true
 mv "$TB_DIR/red.log" "$TB_DIR/red0.log"
 sleep 1.1
@@ -82,8 +86,8 @@ red_connect 10.88.1.10 "$port" || tb_fail "10.88.1.10 cannot reach granted port 
 grep -E "event=sknock result=accepted .*port=$port" "$TB_DIR/red.log" | grep -oE 'us=[0-9]+' | head -1 >"$TB_DIR/us"
 tb_log "ok: grant through the split: $out ($(cat "$TB_DIR/us"))"
 # a few more opens, for the us= figures of the report
-for s in 11 12 13 14 15 16 17 18 19 20; do red_knock -S web -s "$s" -q 1 -a open >/dev/null; done
-tb_log "split, us= of 11 grants: $(us_list "$TB_DIR/red.log")"
+for s in $(seq 11 40); do red_knock -S web -s "$s" -q 1 -a open >/dev/null; done
+tb_log "split, us= of the grants: $(us_list "$TB_DIR/red.log")"
 
 insider=$(tb_addr insider in 4)
 for p in $(seq 20001 20015); do tb_udp_send insider "$(tb_addr red in 4)" "$p"; done
