@@ -248,11 +248,15 @@ static int capset_sets(uint64_t prm, uint64_t eff)
 static int drop_bounding(uint64_t mask)
 {
 	for (int c = 0; c < 64; c++) {
+		int in;
+
 		if (mask & (1ULL << c))
 			continue;
-		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) < 0)
+		if ((in = prctl(PR_CAPBSET_READ, c, 0, 0, 0)) < 0)
 			break;
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+		/* Already out (a unit's CapabilityBoundingSet): no CAP_SETPCAP
+		 * needed for it. */
+		if (in && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
 			return -errno;
 	}
 	return 0;

@@ -133,12 +133,14 @@ static void on_timer(void *ctx)
 	kg_ips_expire(w->ips);
 }
 
+/* SIGHUP is the monitor's (reload); one sent to the whole group must not
+ * end the worker, and with it red. */
 static void on_signal(void *ctx, int signo)
 {
 	struct worker *w = ctx;
 
-	(void)signo;
-	kg_evloop_stop(w->loop);
+	if (signo != SIGHUP)
+		kg_evloop_stop(w->loop);
 }
 
 /* Everything secret or privileged the fork copied: freed (OpenSSL clears

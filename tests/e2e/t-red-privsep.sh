@@ -121,8 +121,8 @@ done
 # the same open signed by a key that is not green's: red's own host key
 tb_exec green "$RED_SEND" -k "$LAB/red/host.key" -C "$LAB/red/host.pem" \
 	-g green1 -r red1 -c 10.88.1.10 -S web -s 24 -q 1 -a open -w 100 \
-	-o "$TB_DIR/k-badsig" 127.0.0.1 9 >/dev/null 2>&1 || true
-[ -s "$TB_DIR/k-badsig" ] || tb_fail "no badly signed knock"
+	-o "$TB_DIR/k-badsig" 127.0.0.1 9 >"$TB_DIR/k-badsig.out" 2>&1 || true
+[ -s "$TB_DIR/k-badsig" ] || { cat "$TB_DIR/k-badsig.out"; tb_fail "no badly signed knock"; }
 
 n=0
 # send CMD: appends one command, waits for its answer; its status in st
