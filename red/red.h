@@ -4,7 +4,10 @@
  * cycle, event loop), trust.c (CA, CRL, greens' certificates, host key),
  * knock_handler.c (a knock from NFLOG to nftables and the answer),
  * apply.c (the small request interface to nftables and conntrack: map,
- * extend, unmap, ban), site.c (the WireGuard link with green).
+ * extend, unmap, ban), site.c (the WireGuard link with green),
+ * monitor.c and worker.c (-P: NFLOG, packets and the IPS in an
+ * unprivileged worker whose every request this process re-checks;
+ * docs/privsep.md).
  */
 #ifndef KG_RED_H
 #define KG_RED_H
