@@ -4,8 +4,9 @@
  * the event loop, SIGHUP re-checks the CA, CRL and greens' certificates,
  * SIGTERM stops cleanly. Under -P the last start step forks the worker
  * (monitor.c); its end stops the loop like SIGTERM. Startup errors are
- * returned (fatal); runtime errors are logged and red keeps going. A restarted red starts from an
- * empty table: green re-opens live sessions on its next renewal.
+ * returned (fatal); runtime errors are logged and red keeps going. A
+ * restarted red starts from an empty table: green re-opens live sessions
+ * on its next renewal.
  *
  * Fail closed: once this process holds the NFLOG groups (no other
  * instance runs), every way out of it (a stop, a start that failed)
