@@ -2,9 +2,11 @@
 /*
  * Red's life: start (trust, table, site link, NFLOG, IPS, then READY),
  * the event loop, SIGHUP re-checks the CA, CRL and greens' certificates,
- * SIGTERM stops cleanly. Startup errors are returned (fatal); runtime
- * errors are logged and red keeps going. A restarted red starts from an
- * empty table: green re-opens live sessions on its next renewal.
+ * SIGTERM stops cleanly. Under -P the last start step forks the worker
+ * (monitor.c); its end stops the loop like SIGTERM. Startup errors are
+ * returned (fatal); runtime errors are logged and red keeps going. A
+ * restarted red starts from an empty table: green re-opens live sessions
+ * on its next renewal.
  *
  * Fail closed: once this process holds the NFLOG groups (no other
  * instance runs), every way out of it (a stop, a start that failed)
@@ -67,7 +69,8 @@ static void on_timer(void *ctx)
 	struct red *r = ctx;
 
 	kg_grants_expire(&r->st.grants, kg_mono_s(), red_lease_ended, r);
-	kg_ips_expire(r->ips);
+	if (r->ips)
+		kg_ips_expire(r->ips);
 	/* notify.c sends STATUS= only when the count changed */
 	kg_notify_status("table inet %s; grants: %zu live", KG_RED_TABLE,
 			 kg_grants_live(&r->st.grants));
@@ -130,10 +133,14 @@ static int start(struct red *r, struct kg_err *e)
 	    (!r->no_site && (rc = red_site_up(r, e))) ||
 	    (rc = new_ips(r, e)))
 		return rc;
-	if ((rc = kg_evloop_add_fd(r->loop, kg_nflog_fd(r->nflog), on_nflog, r)) ||
-	    (rc = kg_evloop_add_timer(r->loop, HOUSEKEEPING_MS, on_timer, r)))
+	/* Under -P the worker reads NFLOG (monitor.c forks it). */
+	if ((!r->privsep &&
+	     (rc = kg_evloop_add_fd(r->loop, kg_nflog_fd(r->nflog), on_nflog, r))) ||
+	    (rc = kg_evloop_add_timer(r->loop, HOUSEKEEPING_MS, on_timer, r))) {
 		kg_err_set(e, "event loop: %s", strerror(-rc));
-	return rc;
+		return rc;
+	}
+	return r->privsep ? red_monitor_start(r, e) : 0;
 }
 
 /* SIGHUP: CA, CRL, greens' certificates and host key again. On error
@@ -211,6 +218,7 @@ static void stop(struct red *r, const char *why)
 	if (r->owns_table)
 		go_dark(r, why);
 	r->owns_table = false;
+	red_monitor_stop(r);
 	red_site_down(r);
 	snprintf(n, sizeof(n), "%llu", (unsigned long long)r->n_knocks);
 	kg_log_event(KG_LOG_NOTICE, "stop", "result", "ok", "knocks", n);

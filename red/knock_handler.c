@@ -58,11 +58,20 @@ static int answer(struct red *r, const struct kg_red_outcome *o,
 	return send_to(&pkt->src, pkt->sport, buf, n);
 }
 
+/* CLOCK_MONOTONIC in µs: the us= field (receipt to answer sent). */
+int64_t red_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void log_outcome(const struct kg_red_outcome *o, const struct kg_pkt *pkt,
-			const char *err)
+			const char *err, int64_t rx_us)
 {
 	char src[KG_ADDR_STRLEN], cl[KG_ADDR_STRLEN], sess[17], seq[12];
-	char port[8], lease[12];
+	char port[8], lease[12], us[24];
 	bool parsed = o->k.action != 0;
 	bool granted = o->plan.answer.result == KG_SK_GRANTED;
 
@@ -71,6 +80,7 @@ static void log_outcome(const struct kg_red_outcome *o, const struct kg_pkt *pkt
 	snprintf(seq, sizeof(seq), "%" PRIu32, o->k.seq);
 	snprintf(port, sizeof(port), "%u", o->plan.answer.port);
 	snprintf(lease, sizeof(lease), "%" PRIu32, o->plan.answer.lease);
+	snprintf(us, sizeof(us), "%" PRId64, red_mono_us() - rx_us);
 	kg_log_event(o->verdict == KG_V_DROP || !strcmp(o->result, "refused") ?
 		     KG_LOG_WARNING : KG_LOG_NOTICE,
 		     "sknock", "result", o->result, "reason", o->reason,
@@ -82,7 +92,7 @@ static void log_outcome(const struct kg_red_outcome *o, const struct kg_pkt *pkt
 		     "client", parsed ? kg_addr_str(&o->k.client, cl) : NULL,
 		     "session", parsed ? sess : NULL, "seq", parsed ? seq : NULL,
 		     "port", granted ? port : NULL,
-		     "lease", granted ? lease : NULL, "error", err);
+		     "lease", granted ? lease : NULL, "us", us, "error", err);
 }
 
 static void refuse_internal(struct kg_red_outcome *o)
@@ -96,27 +106,27 @@ static void refuse_internal(struct kg_red_outcome *o)
 	o->plan.answer.lease = 0;
 }
 
-void red_on_knock(struct red *r, const struct kg_nflog_pkt *p)
+/* One knock, from NFLOG here or from the worker (monitor.c): src and
+ * sport as the packet carried them. Everything is checked here. */
+int red_knock(struct red *r, const struct kg_addr *src, uint16_t sport,
+	      const uint8_t *payload, size_t len, int64_t rx_us)
 {
 	struct kg_red_outcome o;
 	struct kg_err e = { "" };
+	struct kg_pkt pkt = { .src = *src, .sport = sport };
 	int64_t now = kg_wall_s(), mono = kg_mono_s();
 	uint32_t rnd = 0;
 	int rc;
 
-	if (!p->pkt.l4_ok || p->pkt.l4proto != IPPROTO_UDP ||
-	    p->pkt.dport != r->cfg.knock_port)
-		return;
 	r->n_knocks++;
 	if (kg_random(&rnd, sizeof(rnd)))
 		rnd = (uint32_t)now;
-	kg_red_check(&r->st, &p->pkt.src, p->pkt.payload, p->pkt.payload_len,
-		     now, mono, rnd, &o);
+	kg_red_check(&r->st, src, payload, len, now, mono, rnd, &o);
 	/* Only a green's link address reaches this group (rules.c): a drop
 	 * here is logged, never fed to the IPS, which could only ban green. */
 	if (o.verdict == KG_V_DROP) {
-		log_outcome(&o, &p->pkt, NULL);
-		return;
+		log_outcome(&o, &pkt, NULL, rx_us);
+		return EACCES;
 	}
 	if (!strcmp(o.result, "accepted")) {
 		rc = red_apply(r, &o.plan, &e);
@@ -125,8 +135,19 @@ void red_on_knock(struct red *r, const struct kg_nflog_pkt *p)
 		else
 			kg_grants_commit(&r->st.grants, &o.k, o.hash, &o.plan, mono);
 	}
-	log_outcome(&o, &p->pkt, e.msg[0] ? e.msg : NULL);
-	rc = answer(r, &o, &p->pkt);
+	/* Answered before the record: us= covers receipt to answer sent. */
+	rc = answer(r, &o, &pkt);
+	log_outcome(&o, &pkt, e.msg[0] ? e.msg : NULL, rx_us);
 	if (rc)
 		kg_log(KG_LOG_ERR, "answer to %s: %s", o.k.green_id, strerror(-rc));
+	return o.plan.answer.result == KG_SK_REFUSED ? EACCES : 0;
+}
+
+void red_on_knock(struct red *r, const struct kg_nflog_pkt *p)
+{
+	if (!p->pkt.l4_ok || p->pkt.l4proto != IPPROTO_UDP ||
+	    p->pkt.dport != r->cfg.knock_port)
+		return;
+	red_knock(r, &p->pkt.src, p->pkt.sport, p->pkt.payload,
+		  p->pkt.payload_len, red_mono_us());
 }

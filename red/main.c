@@ -18,6 +18,8 @@ static void usage(FILE *f)
 		   "when green sends a signed knock (see knockgate-red(8)).\n\n"
 		   "  -c, --config FILE    config (default /etc/knockgate/red.conf)\n"
 		   "  -n, --no-site        do not bring up the site link (made elsewhere)\n"
+		   "  -P, --privsep        read the network in an unprivileged worker\n"
+		   "  -u, --user USER      the worker's system user (default knockgate)\n"
 		   "  -t, --check-config   check the config and exit\n"
 		   "  -p, --print-ruleset  print the nftables table and exit\n"
 		   "  -h, --help           this text\n"
@@ -50,12 +52,18 @@ static int print_rules(const struct red *r)
 
 int main(int argc, char **argv)
 {
-	static struct red r = { .config_path = "/etc/knockgate/red.conf" };
+	static struct red r = { .config_path = "/etc/knockgate/red.conf",
+				.user = "knockgate", .worker_fd = -1 };
 	struct kg_err e = { "" };
 	bool check = false, print = false;
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "no-site", no_argument, NULL, 'n' },
+		{ "privsep", no_argument, NULL, 'P' },
+		{ "user", required_argument, NULL, 'u' },
+#ifdef KG_TEST_HOOKS
+		{ "test-worker", required_argument, NULL, 'W' },
+#endif
 		{ "check-config", no_argument, NULL, 't' },
 		{ "print-ruleset", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -64,10 +72,15 @@ int main(int argc, char **argv)
 	};
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "c:ntphV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:nPu:tphV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': r.config_path = optarg; break;
 		case 'n': r.no_site = true; break;
+		case 'P': r.privsep = true; break;
+		case 'u': r.user = optarg; break;
+#ifdef KG_TEST_HOOKS
+		case 'W': r.test_worker = optarg; break;
+#endif
 		case 't': check = true; break;
 		case 'p': print = true; break;
 		case 'h': usage(stdout); return 0;

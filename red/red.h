@@ -4,7 +4,10 @@
  * cycle, event loop), trust.c (CA, CRL, greens' certificates, host key),
  * knock_handler.c (a knock from NFLOG to nftables and the answer),
  * apply.c (the small request interface to nftables and conntrack: map,
- * extend, unmap, ban), site.c (the WireGuard link with green).
+ * extend, unmap, ban), site.c (the WireGuard link with green),
+ * monitor.c and worker.c (-P: NFLOG, packets and the IPS in an
+ * unprivileged worker whose every request this process re-checks;
+ * docs/privsep.md).
  */
 #ifndef KG_RED_H
 #define KG_RED_H
@@ -40,6 +43,14 @@ struct red {
 	bool no_site;                 /* -n: the site link is made by others */
 	bool owns_table;              /* holds the NFLOG groups: dark table at exit */
 	uint64_t n_knocks;
+	/* privilege separation (monitor.c, worker.c, docs/privsep.md) */
+	bool privsep;                 /* -P: NFLOG and the IPS in a worker */
+	const char *user;             /* the worker's system user */
+	const char *test_worker;      /* test builds: exec this as the worker */
+	pid_t worker_pid;             /* 0 if none */
+	int worker_fd;                /* the monitor's end, -1 if none */
+	struct kg_prefix nb[KG_RED_NEVER_BAN_MAX];  /* the monitor's own copy */
+	size_t n_nb;
 };
 
 /* daemon.c: runs until SIGTERM/SIGINT. Startup errors returned (e set). */
@@ -53,6 +64,22 @@ void red_trust_free(struct red *r);
 
 /* knock_handler.c: one packet from the knock NFLOG group. */
 void red_on_knock(struct red *r, const struct kg_nflog_pkt *p);
+/* One knock's UDP payload and source, checked, applied, answered and
+ * logged here (us= the µs since rx_us, CLOCK_MONOTONIC, when it was read
+ * from NFLOG). 0 if granted or closed, EACCES if refused or dropped. */
+int red_knock(struct red *r, const struct kg_addr *src, uint16_t sport,
+	      const uint8_t *payload, size_t len, int64_t rx_us);
+int64_t red_mono_us(void);
+
+/* monitor.c: forks the worker (worker.c), which takes the NFLOG socket
+ * and the IPS; this process keeps the rest and drops to CAP_NET_ADMIN.
+ * 0 or -errno (e set). */
+int red_monitor_start(struct red *r, struct kg_err *e);
+/* Ends the worker: its socket closed, then waited for (at most 2 s). */
+void red_monitor_stop(struct red *r);
+
+/* worker.c: the worker's life in the forked child; never returns. */
+void red_worker_main(struct red *r, int sock) __attribute__((noreturn));
 
 /* apply.c: nftables changes for a plan; 0 or -errno (e set). */
 int red_apply(struct red *r, const struct kg_plan *p, struct kg_err *e);

@@ -4,7 +4,7 @@
 # build, run its demo and run its tests. Safe to run again: it asks apt
 # only for what is missing.
 set -eu
-pkgs="meson ninja-build gcc clang pkg-config libssl-dev libnftnl-dev libmnl-dev
+pkgs="meson ninja-build gcc clang pkg-config libssl-dev libnftnl-dev libmnl-dev libseccomp-dev
 libpcsclite-dev pcscd libsystemd-dev libcmocka-dev libnetfilter-conntrack-dev libnftables-dev
 nftables iproute2 wireguard-tools wireguard-go conntrack
 vsmartcard-vpcd opensc yubico-piv-tool nmap knockd socat curl python3

@@ -15,7 +15,9 @@
 #   red_map              red's grants4 map, one element a line
 
 RED_SEND="$KG_BUILD/red/kg-sknock-send"
-RED_BIN="$KG_BUILD/red/knockgate-red"
+RED_BIN=${RED_BIN:-$KG_BUILD/red/knockgate-red}
+# RED_ARGS: extra daemon arguments (t-red-privsep: -P, --test-worker)
+RED_ARGS=${RED_ARGS:-}
 
 red_need() {
 	[ -x "$RED_BIN" ] || tb_skip "no $RED_BIN (build first)"
@@ -91,7 +93,8 @@ red_setup() {
 	"$KG_BUILD/../provisioning/kg-lab" "$LAB" >"$TB_DIR/lab.log" 2>&1 ||
 		{ tail "$TB_DIR/lab.log"; tb_fail "kg-lab failed"; }
 	red_conf "$TB_DIR/red.conf" "$LAB"
-	tb_start red red "$TB_DIR/red.log" "$RED_BIN" -c "$TB_DIR/red.conf"
+	# shellcheck disable=SC2086 # RED_ARGS is a list of words
+	tb_start red red "$TB_DIR/red.log" "$RED_BIN" -c "$TB_DIR/red.conf" $RED_ARGS
 	tb_wait_ready "$TB_DIR/red.log"
 	red_green_site "$LAB"
 	tb_start red web "$TB_DIR/web.log" socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:'echo web-on-red'

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Privilege separation: a privileged monitor and an unprivileged worker
+ * joined by a SOCK_SEQPACKET socketpair (one send = one frame, so no
+ * framing bytes are needed and a short or long frame is seen as such).
+ *
+ * Frames are written and parsed only here, with lib/buf: a type byte, then
+ * fixed fields in network order; variable fields carry a u16 length and a
+ * bound. One parser per direction: kg_priv_req_decode (the monitor reads
+ * what the worker sends: untrusted) and kg_priv_ans_decode (the worker
+ * reads the monitor's answers). See docs/privsep.md.
+ */
+#ifndef KG_PRIV_H
+#define KG_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "addr.h"
+#include "err.h"
+
+#define KG_PRIV_FRAME_MAX   2048   /* larger frames are refused whole */
+#define KG_PRIV_PAYLOAD_MAX 1500   /* a knock's UDP payload */
+
+enum kg_priv_type {
+	KG_PRIV_REQ_KNOCK = 1,   /* a knock as NFLOG gave it */
+	KG_PRIV_REQ_BAN = 2,     /* the IPS wants a source banned */
+	KG_PRIV_REQ_UNBAN = 3,   /* the IPS lets a ban go early */
+	KG_PRIV_ANS = 0x81,      /* the monitor's answer to any request */
+};
+
+struct kg_priv_req {
+	uint8_t type;
+	struct kg_addr addr;     /* knock: source; ban/unban: the key */
+	uint16_t sport;          /* knock: source port */
+	uint16_t dport;          /* knock: destination port */
+	uint32_t ifindex;        /* knock: input interface (0 if none) */
+	uint64_t rx_us;          /* knock: CLOCK_MONOTONIC µs the worker read
+				  * it; logged (us=), never decided on */
+	uint32_t seconds;        /* ban: how long */
+	const uint8_t *payload;  /* knock: view into the decoded frame */
+	size_t payload_len;
+};
+
+struct kg_priv_ans {
+	uint8_t for_type;        /* the request type this answers */
+	uint32_t status;         /* 0 accepted, else a positive errno */
+};
+
+/* Encoders: write one frame into buf (caller-owned, cap bytes) and set
+ * *len. 0, -EMSGSIZE (too small, or a field over its bound) or -EINVAL
+ * (unknown type, bad address family). */
+int kg_priv_req_encode(const struct kg_priv_req *q, uint8_t *buf, size_t cap,
+		       size_t *len);
+int kg_priv_ans_encode(const struct kg_priv_ans *a, uint8_t *buf, size_t cap,
+		       size_t *len);
+
+/* Decoders for untrusted frames. 0 or -EBADMSG (short, trailing bytes,
+ * unknown type, bad family, a bound exceeded). q->payload points into buf,
+ * valid as long as buf. */
+int kg_priv_req_decode(const uint8_t *buf, size_t len, struct kg_priv_req *q);
+int kg_priv_ans_decode(const uint8_t *buf, size_t len, struct kg_priv_ans *a);
+
+/* A SOCK_SEQPACKET|SOCK_CLOEXEC socketpair. 0 or -errno. */
+int kg_priv_pair(int sv[2]);
+
+/* One frame out / in. kg_priv_recv returns the frame's length, 0 at end
+ * of stream (the peer is gone), -EMSGSIZE for a frame larger than cap
+ * (dropped whole: MSG_TRUNC), or -errno. fd passing: kg_priv_send_fd sends
+ * one frame with fd attached (SCM_RIGHTS; the caller keeps its copy);
+ * kg_priv_recv_fd stores a received fd in *fd (the caller owns it) or -1.
+ * Any extra fds are closed. */
+int kg_priv_send(int sock, const uint8_t *buf, size_t len);
+ssize_t kg_priv_recv(int sock, uint8_t *buf, size_t cap);
+int kg_priv_send_fd(int sock, const uint8_t *buf, size_t len, int fd);
+ssize_t kg_priv_recv_fd(int sock, uint8_t *buf, size_t cap, int *fd);
+
+/* The worker's drop, in this order, from root: bounding set emptied,
+ * ambient cleared, setgroups(0), setresgid/setresuid to user's ids,
+ * PR_SET_PDEATHSIG SIGKILL (the worker never outlives its parent), every
+ * capability set cleared, PR_SET_NO_NEW_PRIVS, then the seccomp filter
+ * (kg_priv_seccomp). 0 or -errno with e set; on error the caller must
+ * exit (the process is half dropped). getpwnam runs before the filter. */
+int kg_priv_drop_worker(const char *user, struct kg_err *e);
+
+/* The worker's seccomp filter: the system calls of an event loop reading
+ * sockets it already has; everything else fails with EPERM (execve,
+ * open/openat, socket ...) rather than killing, so a test can observe it.
+ * 0 or -errno. */
+int kg_priv_seccomp(struct kg_err *e);
+
+/* The monitor's drop: the bounding set loses every capability but those
+ * in keep[0..n-1]; permitted and effective become keep; inheritable and
+ * ambient empty. The uid stays (root-owned files stay readable). 0 or
+ * -errno with e set. */
+int kg_priv_keep_caps(const int *keep, size_t n, struct kg_err *e);
+
+#endif

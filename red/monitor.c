@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Red's privileged half under -P (docs/privsep.md). It forks the worker,
+ * which takes the NFLOG socket and the IPS, keeps the host key, trust,
+ * grants, replay cache and the nftables and conntrack sockets, and drops
+ * every capability but CAP_NET_ADMIN. The worker is untrusted: a knock it
+ * forwards is checked whole by red_knock (green's signature, window,
+ * replay, policy, the source a green's link address), a ban against the
+ * never-ban list and live grants here, a frame by lib/priv's parser.
+ *
+ * A worker that ends (crash, kill) ends red: the event loop stops and
+ * daemon.c leaves the dark table. Restarting would need CAP_SETUID kept
+ * here; a dark host and a supervisor restart are the safer trade.
+ */
+#include "red.h"
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "evloop.h"
+#include "ips.h"
+#include "log.h"
+#include "nflog.h"
+#include "priv.h"
+
+static void reply(struct red *r, uint8_t type, uint32_t status)
+{
+	struct kg_priv_ans a = { type, status };
+	uint8_t buf[16];
+	size_t n;
+
+	if (!kg_priv_ans_encode(&a, buf, sizeof(buf), &n))
+		(void)kg_priv_send(r->worker_fd, buf, n);
+}
+
+static void refuse(struct red *r, uint8_t type, const char *req,
+		   const char *reason, const struct kg_addr *a, uint32_t status)
+{
+	char s[KG_ADDR_STRLEN];
+
+	kg_log_event(KG_LOG_WARNING, "privsep", "result", "refused", "request",
+		     req, "reason", reason, "addr", a ? kg_addr_str(a, s) : NULL);
+	reply(r, type, status);
+}
+
+/* Never-ban prefixes and live grants, as for red_exempt but on the ban
+ * key: an IPv6 /64 covering a protected address is refused too. */
+static const char *protected(const struct red *r, const struct kg_addr *key)
+{
+	for (size_t i = 0; i < r->n_nb; i++)
+		if (kg_ips_key_hits(&r->nb[i], key))
+			return "never_ban";
+	for (size_t i = 0; i < r->st.grants.cap; i++) {
+		const struct kg_grant *g = &r->st.grants.g[i];
+		struct kg_addr k;
+
+		if (!g->used || !g->port)
+			continue;
+		kg_addr_ban_key(&g->client, &k);
+		if (kg_addr_eq(&k, key))
+			return "live_grant";
+	}
+	return NULL;
+}
+
+static void on_ban(struct red *r, const struct kg_priv_req *q)
+{
+	const char *req = q->type == KG_PRIV_REQ_BAN ? "ban" : "unban";
+	struct kg_addr key;
+	const char *why;
+	int rc;
+
+	kg_addr_ban_key(&q->addr, &key);
+	if (!kg_addr_eq(&key, &q->addr)) {
+		refuse(r, q->type, req, "not_a_ban_key", &q->addr, EINVAL);
+		return;
+	}
+	if (q->type == KG_PRIV_REQ_UNBAN) {
+		rc = red_unban(r, &key);
+		reply(r, q->type, rc && rc != -ENOENT ? (uint32_t)-rc : 0);
+		return;
+	}
+	if ((why = protected(r, &key))) {
+		refuse(r, q->type, req, why, &key, EPERM);
+		return;
+	}
+	/* The worker may not choose a longer ban than the config's. */
+	rc = red_ban(r, &key, q->seconds && q->seconds < r->cfg.ban_time ?
+		     q->seconds : r->cfg.ban_time);
+	reply(r, q->type, rc ? (uint32_t)-rc : 0);
+}
+
+static void on_request(struct red *r, const uint8_t *buf, size_t n)
+{
+	struct kg_priv_req q;
+
+	if (kg_priv_req_decode(buf, n, &q)) {
+		refuse(r, n ? buf[0] : 0, NULL, "malformed", NULL, EBADMSG);
+		return;
+	}
+	switch (q.type) {
+	case KG_PRIV_REQ_KNOCK:
+		if (q.dport != r->cfg.knock_port) {
+			refuse(r, q.type, "knock", "not_knock_port", &q.addr,
+			       EINVAL);
+			return;
+		}
+		/* rx_us only feeds the record's us=; a lie there changes
+		 * nothing but a number in the log. */
+		reply(r, q.type, (uint32_t)red_knock(r, &q.addr, q.sport,
+						     q.payload, q.payload_len,
+						     (int64_t)q.rx_us));
+		break;
+	default:
+		on_ban(r, &q);
+		break;
+	}
+}
+
+static void on_worker(void *ctx, int fd, uint32_t events)
+{
+	struct red *r = ctx;
+	uint8_t buf[KG_PRIV_FRAME_MAX];
+	ssize_t n;
+
+	(void)events;
+	n = kg_priv_recv(fd, buf, sizeof(buf));
+	if (n == -EMSGSIZE) {
+		refuse(r, 0, NULL, "oversized", NULL, EMSGSIZE);
+	} else if (n == -EAGAIN) {
+		return;
+	} else if (n <= 0) {
+		kg_log_event(KG_LOG_ERR, "privsep", "result", "worker_gone",
+			     "error", n ? strerror((int)-n) : "end_of_stream");
+		kg_evloop_stop(r->loop);
+	} else {
+		on_request(r, buf, (size_t)n);
+	}
+}
+
+#ifdef KG_TEST_HOOKS
+/* Test builds: the child runs a test program as the worker, the socket on
+ * fd 3, so a test plays a compromised worker against the real monitor. */
+static void exec_test_worker(const struct red *r, int sock)
+{
+	char *argv[] = { (char *)r->test_worker, NULL };
+
+	if (dup2(sock, 3) < 0)
+		_exit(126);
+	execv(r->test_worker, argv);
+	_exit(127);
+}
+#endif
+
+int red_monitor_start(struct red *r, struct kg_err *e)
+{
+	static const int keep[] = { CAP_NET_ADMIN };
+	char ws[16];
+	int sv[2], rc;
+	pid_t pid;
+
+	r->n_nb = kg_red_never_ban(&r->cfg, r->nb, KG_RED_NEVER_BAN_MAX);
+	if ((rc = kg_priv_pair(sv))) {
+		kg_err_set(e, "socketpair: %s", strerror(-rc));
+		return rc;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		kg_err_set(e, "fork: %s", strerror(-rc));
+		close(sv[0]);
+		close(sv[1]);
+		return rc;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+#ifdef KG_TEST_HOOKS
+		if (r->test_worker)
+			exec_test_worker(r, sv[1]);
+#endif
+		red_worker_main(r, sv[1]);
+	}
+	close(sv[1]);
+	r->worker_pid = pid;
+	r->worker_fd = sv[0];
+	/* The NFLOG socket and the IPS are the worker's now. */
+	kg_ips_free(r->ips);
+	r->ips = NULL;
+	kg_nflog_close(r->nflog);
+	r->nflog = NULL;
+	if ((rc = kg_priv_keep_caps(keep, 1, e)) ||
+	    (rc = kg_evloop_add_fd(r->loop, r->worker_fd, on_worker, r)))
+		return rc;
+	snprintf(ws, sizeof(ws), "%d", (int)pid);
+	kg_log_event(KG_LOG_NOTICE, "privsep", "result", "started", "worker",
+		     ws, "user", r->user, "test_worker", r->test_worker);
+	return 0;
+}
+
+void red_monitor_stop(struct red *r)
+{
+	/* Without CAP_KILL the worker (another uid) cannot be signalled:
+	 * closing its socket ends its loop, and the kernel kills it when this
+	 * process exits (PR_SET_PDEATHSIG). Waited for at most 2 s. */
+	if (r->worker_fd >= 0)
+		close(r->worker_fd);
+	r->worker_fd = -1;
+	for (int i = 0; r->worker_pid > 0 && i < 200; i++) {
+		if (waitpid(r->worker_pid, NULL, WNOHANG) != 0)
+			r->worker_pid = 0;
+		else
+			usleep(10000);
+	}
+	r->worker_pid = 0;
+}

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/* lib/priv: frames both ways, bounds, the socketpair with fd passing, and
+ * (as root) the worker's drop seen from outside (/proc/PID/status) and
+ * from inside (execve, open, socket(AF_NETLINK) fail). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "priv.h"
+
+static void test_req_roundtrip(void **state)
+{
+	uint8_t buf[KG_PRIV_FRAME_MAX], pl[100];
+	struct kg_priv_req q = { .type = KG_PRIV_REQ_KNOCK, .sport = 4000,
+				 .dport = 62201, .ifindex = 7, .rx_us = 123456789, .payload = pl,
+				 .payload_len = sizeof(pl) }, d;
+	size_t n;
+
+	(void)state;
+	memset(pl, 0xab, sizeof(pl));
+	assert_int_equal(kg_addr_parse("2001:db8::1", &q.addr), 0);
+	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), 0);
+	assert_int_equal(n, 1 + 17 + 2 + 2 + 4 + 8 + 2 + 100);
+	assert_int_equal(kg_priv_req_decode(buf, n, &d), 0);
+	assert_int_equal(d.type, KG_PRIV_REQ_KNOCK);
+	assert_true(kg_addr_eq(&d.addr, &q.addr));
+	assert_int_equal(d.sport, 4000);
+	assert_int_equal(d.dport, 62201);
+	assert_int_equal(d.ifindex, 7);
+	assert_int_equal(d.rx_us, 123456789);
+	assert_int_equal(d.payload_len, 100);
+	assert_memory_equal(d.payload, pl, 100);
+
+	q = (struct kg_priv_req){ .type = KG_PRIV_REQ_BAN, .seconds = 600 };
+	assert_int_equal(kg_addr_parse("198.51.100.9", &q.addr), 0);
+	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), 0);
+	assert_int_equal(n, 1 + 5 + 4);
+	assert_int_equal(kg_priv_req_decode(buf, n, &d), 0);
+	assert_int_equal(d.type, KG_PRIV_REQ_BAN);
+	assert_int_equal(d.seconds, 600);
+	assert_true(kg_addr_eq(&d.addr, &q.addr));
+
+	q.type = KG_PRIV_REQ_UNBAN;
+	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), 0);
+	assert_int_equal(kg_priv_req_decode(buf, n, &d), 0);
+	assert_int_equal(d.type, KG_PRIV_REQ_UNBAN);
+}
+
+static void test_req_malformed(void **state)
+{
+	uint8_t buf[KG_PRIV_FRAME_MAX + 8], pl[KG_PRIV_PAYLOAD_MAX + 1] = { 0 };
+	struct kg_priv_req q = { .type = KG_PRIV_REQ_BAN, .seconds = 1 }, d;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(kg_addr_parse("198.51.100.9", &q.addr), 0);
+	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), 0);
+	/* every truncation, a trailing byte, an unknown type, a bad family */
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(kg_priv_req_decode(buf, i, &d), -EBADMSG);
+	buf[n] = 0;
+	assert_int_equal(kg_priv_req_decode(buf, n + 1, &d), -EBADMSG);
+	buf[0] = 9;
+	assert_int_equal(kg_priv_req_decode(buf, n, &d), -EBADMSG);
+	buf[0] = KG_PRIV_ANS;
+	assert_int_equal(kg_priv_req_decode(buf, n, &d), -EBADMSG);
+	buf[0] = KG_PRIV_REQ_BAN;
+	buf[1] = 5;
+	assert_int_equal(kg_priv_req_decode(buf, n, &d), -EBADMSG);
+	/* a payload over its bound: not written, not read */
+	q = (struct kg_priv_req){ .type = KG_PRIV_REQ_KNOCK, .payload = pl,
+				  .payload_len = sizeof(pl) };
+	assert_int_equal(kg_addr_parse("198.51.100.9", &q.addr), 0);
+	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), -EMSGSIZE);
+	q.payload_len = KG_PRIV_PAYLOAD_MAX;
+	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), 0);
+	buf[1 + 5 + 16] = (KG_PRIV_PAYLOAD_MAX + 1) >> 8;
+	buf[1 + 5 + 17] = (KG_PRIV_PAYLOAD_MAX + 1) & 0xff;
+	buf[n] = 0;
+	assert_int_equal(kg_priv_req_decode(buf, n + 1, &d), -EBADMSG);
+	assert_int_equal(kg_priv_req_decode(buf, KG_PRIV_FRAME_MAX + 1, &d),
+			 -EBADMSG);
+	q.type = 77;
+	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), -EINVAL);
+}
+
+static void test_ans(void **state)
+{
+	uint8_t buf[16];
+	struct kg_priv_ans a = { KG_PRIV_REQ_BAN, EPERM }, d;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(kg_priv_ans_encode(&a, buf, sizeof(buf), &n), 0);
+	assert_int_equal(kg_priv_ans_decode(buf, n, &d), 0);
+	assert_int_equal(d.for_type, KG_PRIV_REQ_BAN);
+	assert_int_equal(d.status, EPERM);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(kg_priv_ans_decode(buf, i, &d), -EBADMSG);
+	assert_int_equal(kg_priv_ans_decode(buf, n + 1, &d), -EBADMSG);
+	buf[0] = KG_PRIV_REQ_KNOCK;
+	assert_int_equal(kg_priv_ans_decode(buf, n, &d), -EBADMSG);
+}
+
+static void test_pair_and_fd(void **state)
+{
+	int sv[2], p[2], got = -1;
+	uint8_t big[KG_PRIV_FRAME_MAX + 1] = { 0 }, in[KG_PRIV_FRAME_MAX];
+	char c = 0;
+
+	(void)state;
+	assert_int_equal(kg_priv_pair(sv), 0);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(kg_priv_send_fd(sv[0], (const uint8_t *)"x", 1, p[0]), 0);
+	assert_int_equal(kg_priv_recv_fd(sv[1], in, sizeof(in), &got), 1);
+	assert_true(got >= 0 && got != p[0]);
+	assert_int_equal(write(p[1], "y", 1), 1);
+	assert_int_equal(read(got, &c, 1), 1);
+	assert_int_equal(c, 'y');
+	close(got);
+	/* a frame larger than the reader's buffer is dropped whole */
+	assert_int_equal(kg_priv_send(sv[0], big, sizeof(big)), 0);
+	assert_int_equal(kg_priv_recv(sv[1], in, sizeof(in)), -EMSGSIZE);
+	assert_int_equal(kg_priv_send(sv[0], (const uint8_t *)"ok", 2), 0);
+	assert_int_equal(kg_priv_recv(sv[1], in, sizeof(in)), 2);
+	close(sv[0]);
+	assert_int_equal(kg_priv_recv(sv[1], in, sizeof(in)), 0);
+	close(sv[1]);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* "Name:\tvalue" of /proc/PID/status into out; 0 if found. */
+static int status_field(pid_t pid, const char *name, char *out, size_t cap)
+{
+	char path[64], line[256];
+	size_t nl = strlen(name);
+	FILE *f;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, nl) && line[nl] == ':') {
+			snprintf(out, cap, "%s", line + nl + 1 + strspn(line + nl + 1, " \t"));
+			out[strcspn(out, "\n")] = 0;
+			rc = 0;
+			break;
+		}
+	fclose(f);
+	return rc;
+}
+
+/* The child drops to nobody, tries what a compromised worker would and
+ * reports each errno, then waits while the parent reads its status. */
+static void test_drop(void **state)
+{
+	int res[2], go[2], errs[4];
+	char v[64];
+	pid_t pid;
+	int st;
+
+	(void)state;
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	assert_int_equal(pipe(res), 0);
+	assert_int_equal(pipe(go), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct kg_err e = { "" };
+		char *argv[] = { "/bin/true", NULL };
+		char c;
+
+		errs[0] = kg_priv_drop_worker("nobody", &e);
+		errno = 0;
+		execve("/bin/true", argv, NULL);
+		errs[1] = errno;
+		errno = 0;
+		if (open("/etc/hostname", O_RDONLY) < 0)
+			errs[2] = errno;
+		else
+			errs[2] = 0;
+		errno = 0;
+		if (socket(AF_NETLINK, SOCK_RAW, 0) < 0)
+			errs[3] = errno;
+		else
+			errs[3] = 0;
+		if (write(res[1], errs, sizeof(errs)) != sizeof(errs) ||
+		    read(go[0], &c, 1) < 0)
+			_exit(3);
+		_exit(0);
+	}
+	assert_int_equal(read(res[0], errs, sizeof(errs)), sizeof(errs));
+	assert_int_equal(errs[0], 0);
+	assert_int_equal(errs[1], EPERM);
+	assert_int_equal(errs[2], EPERM);
+	assert_int_equal(errs[3], EPERM);
+	assert_int_equal(status_field(pid, "CapPrm", v, sizeof(v)), 0);
+	assert_string_equal(v, "0000000000000000");
+	assert_int_equal(status_field(pid, "CapEff", v, sizeof(v)), 0);
+	assert_string_equal(v, "0000000000000000");
+	assert_int_equal(status_field(pid, "CapInh", v, sizeof(v)), 0);
+	assert_string_equal(v, "0000000000000000");
+	assert_int_equal(status_field(pid, "CapAmb", v, sizeof(v)), 0);
+	assert_string_equal(v, "0000000000000000");
+	assert_int_equal(status_field(pid, "CapBnd", v, sizeof(v)), 0);
+	assert_string_equal(v, "0000000000000000");
+	assert_int_equal(status_field(pid, "NoNewPrivs", v, sizeof(v)), 0);
+	assert_string_equal(v, "1");
+	assert_int_equal(status_field(pid, "Seccomp", v, sizeof(v)), 0);
+	assert_string_equal(v, "2");
+	assert_int_equal(status_field(pid, "Uid", v, sizeof(v)), 0);
+	assert_true(strncmp(v, "0\t", 2) != 0);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(res[0]); close(res[1]); close(go[0]); close(go[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_req_roundtrip),
+		cmocka_unit_test(test_req_malformed),
+		cmocka_unit_test(test_ans),
+		cmocka_unit_test(test_pair_and_fd),
+		cmocka_unit_test(test_drop),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
