@@ -10,6 +10,7 @@
  * replaces it whole.
  */
 #include "green.h"
+#include "apply.h"
 #include "gate.h"
 #include "evloop.h"
 #include "log.h"
@@ -29,27 +30,15 @@
 int green_ban(void *ctx, const struct kg_addr *key, unsigned seconds)
 {
 	struct green *g = ctx;
-	struct kg_err e = { "" };
-	int r;
 
-	r = kg_nft_elem(g->nft, true, key->family == AF_INET ? "banned4" : "banned6",
-			key->b, kg_addr_len(key), (uint64_t)seconds * 1000, &e);
-	if (r)
-		kg_log(KG_LOG_ERR, "ban: %s", e.msg);
-	return r;
+	return green_apply_ban(g->nft, key, seconds);
 }
 
 int green_unban(void *ctx, const struct kg_addr *key)
 {
 	struct green *g = ctx;
-	struct kg_err e = { "" };
-	int r;
 
-	r = kg_nft_elem(g->nft, false, key->family == AF_INET ? "banned4" : "banned6",
-			key->b, kg_addr_len(key), 0, &e);
-	if (r && r != -ENOENT)
-		kg_log(KG_LOG_ERR, "unban: %s", e.msg);
-	return r;
+	return green_apply_unban(g->nft, key);
 }
 
 /* Sources of sessions are never banned (gate.c). */
@@ -132,7 +121,7 @@ static int start(struct green *g, struct kg_err *e)
 {
 	int r;
 
-	if ((r = kg_nft_open(&g->nft, GREEN_TABLE, e)))
+	if ((r = green_apply_open(&g->nft, GREEN_TABLE, e)))
 		return r;
 	/* NFLOG first: a second instance fails here (groups taken) before it
 	 * could replace the running one's table, dark or not. */
@@ -144,7 +133,7 @@ static int start(struct green *g, struct kg_err *e)
 		return r;
 	}
 	if ((r = new_ips(g, &g->conf, e)) ||
-	    (r = kg_nft_table_replace(g->nft, g->ruleset, false, e)))
+	    (r = green_apply_table_replace(g->nft, g->ruleset, false, e)))
 		return r;
 	if ((r = green_gate_start(g, e)))
 		return r;
@@ -174,7 +163,7 @@ static void reload(struct green *g)
 		goto done;
 	}
 	if (!r)
-		r = kg_nft_table_replace(g->nft, text, false, &e);
+		r = green_apply_table_replace(g->nft, text, false, &e);
 	if (r)
 		goto done;
 	same_groups = c.nflog_knock == g->conf.nflog_knock &&
@@ -232,19 +221,13 @@ static void go_dark(struct green *g, const char *why)
 		.dhcp = c->dhcp_client, .fwd_drop_ifaces = fwd,
 	};
 	struct kg_err e = { "" };
-	char *text = NULL;
 	int r;
 
 	if (c->wg_interface)
 		fwd[d.n_fwd_drop_ifaces++] = c->wg_interface;
 	if (c->site.interface)
 		fwd[d.n_fwd_drop_ifaces++] = c->site.interface;
-	r = kg_nft_dark_render(&d, &text);
-	if (r)
-		kg_err_set(&e, "rendering the dark table: %s", strerror(-r));
-	else
-		r = kg_nft_table_replace(g->nft, text, false, &e);
-	free(text);
+	r = green_apply_dark(g->nft, &d, &e);
 	if (r)
 		kg_log_event(KG_LOG_ERR, "dark", "result", "error", "reason", why,
 			     "table", "inet " GREEN_TABLE, "error", e.msg);
@@ -269,7 +252,7 @@ static void stop(struct green *g, const char *why)
 	kg_log_event(KG_LOG_NOTICE, "stop", "result", "ok", "packets", n);
 	kg_ips_free(g->ips);
 	kg_nflog_close(g->nflog);
-	kg_nft_close(g->nft);
+	green_apply_close(g->nft);
 	kg_evloop_free(g->loop);
 	free(g->ruleset);
 	green_conf_free(&g->conf);
@@ -320,13 +303,13 @@ int green_check(struct green *g, bool print, struct kg_err *e)
 		fputs(g->ruleset, stdout);
 		goto out;
 	}
-	r = kg_nft_open(&g->nft, GREEN_TABLE, e);
+	r = green_apply_open(&g->nft, GREEN_TABLE, e);
 	if (!r)
-		r = kg_nft_table_replace(g->nft, g->ruleset, true, e);
+		r = green_apply_table_replace(g->nft, g->ruleset, true, e);
 	if (!r)
 		printf("%s: configuration and ruleset OK\n", g->config_path);
 out:
-	kg_nft_close(g->nft);
+	green_apply_close(g->nft);
 	g->nft = NULL;
 	free(g->ruleset);
 	g->ruleset = NULL;

@@ -138,9 +138,6 @@ bool green_gate_exempt(struct green *g, const struct kg_addr *src);
 int gate_wg_up(struct green_gate *gt, const struct green_conf *c,
 	       struct kg_err *e);
 void gate_wg_down(struct green_gate *gt);
-int gate_wg_peer_add(struct green_gate *gt, const uint8_t key[32],
-		     const struct kg_addr *tunnel);
-int gate_wg_peer_del(struct green_gate *gt, const uint8_t key[32]);
 
 /* knock_rx.c: the knock group's packets (SPA and sequence ports). */
 void gate_knock_packet(struct green_gate *gt, const struct kg_nflog_pkt *p);

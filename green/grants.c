@@ -13,6 +13,7 @@
 #include "green.h"
 #include "evloop.h"
 #include "log.h"
+#include "apply.h"
 #include "nft.h"
 #include "red_io.h"
 #include "time.h"
@@ -112,40 +113,18 @@ static struct grant *new_slot(struct green_grants *gr)
 	return &gr->g[gr->n++];
 }
 
-static void elem_key(const struct green_grants *gr, const struct grant *g,
-		     uint16_t port, struct kg_nft_key *k)
-{
-	kg_nft_key_init(k);
-	kg_nft_key_put(k, g->client.b, 4);
-	kg_nft_key_put(k, gr->io.peers[g->red].red.site_address.b, 4);
-	kg_nft_key_put_port(k, port);
-}
-
-/* One batch: the old element out (when red moved the grant), the new one
- * in, refreshed, with the rest of the lease as timeout (a plain re-add
- * would leave its expiry alone: see kg_nft_batch_refresh). */
+/* The old element out (when red moved the grant), the new one in with
+ * the rest of the lease as timeout, in one batch. */
 static int put_batch(struct green_grants *gr, const struct grant *g,
 		     uint16_t old_port, uint16_t port, uint64_t lease_end_ms,
 		     struct kg_err *e)
 {
-	struct kg_nft_batch *b = kg_nft_batch_new(gr->nft);
 	int64_t left = (int64_t)lease_end_ms - (int64_t)mono_ms();
-	struct kg_nft_key k;
-	int r = b ? 0 : -ENOMEM;
 
-	if (!r && old_port && old_port != port) {
-		elem_key(gr, g, old_port, &k);
-		r = kg_nft_batch_elem(b, false, "fwd_grants", k.b, k.len, NULL, 0, 0);
-	}
-	if (!r && port) {
-		elem_key(gr, g, port, &k);
-		r = kg_nft_batch_refresh(b, "fwd_grants", k.b, k.len, NULL, 0,
-					 (uint64_t)(left > 1000 ? left : 1000));
-	}
-	if (!r)
-		r = kg_nft_batch_send(b, e);
-	kg_nft_batch_free(b);
-	return r;
+	return green_apply_grant_put(gr->nft, &g->client,
+				     &gr->io.peers[g->red].red.site_address,
+				     old_port, port,
+				     (uint64_t)(left > 1000 ? left : 1000), e);
 }
 
 /* An old element that already timed out (red was silent for a lease) is

@@ -11,6 +11,7 @@
  * its source's ban.
  */
 #include "gate.h"
+#include "apply.h"
 #include "log.h"
 #include "nft.h"
 #include "nflog.h"
@@ -98,18 +99,6 @@ void gate_knock_packet(struct green_gate *gt, const struct kg_nflog_pkt *p)
 		sequence(gt, pkt, t0);
 }
 
-static int seq_elem(struct kg_nft_batch *b, bool add, const struct kg_seq_port *p)
-{
-	struct kg_nft_key k;
-	int r;
-
-	kg_nft_key_init(&k);
-	if ((r = kg_nft_key_put(&k, &p->proto, 1)) ||
-	    (r = kg_nft_key_put_port(&k, p->port)))
-		return r;
-	return kg_nft_batch_elem(b, add, "seq_ports", k.b, k.len, NULL, 0, 0);
-}
-
 static size_t collect(const struct kg_users *u, struct kg_seq_port *out)
 {
 	size_t n = 0;
@@ -130,33 +119,19 @@ static size_t collect(const struct kg_users *u, struct kg_seq_port *out)
 
 void gate_seq_ports_sync(struct green_gate *gt)
 {
-	struct kg_err e = { "" };
 	struct kg_seq_port *v = NULL;
-	struct kg_nft_batch *b;
-	size_t n;
-	int r = 0;
+	size_t n = 0;
 
-	if (!gt->g->conf.gate->sequence)
-		goto out;
-	/* Old elements one by one: a missing one must not abort the rest. */
-	for (size_t i = 0; i < gt->n_seq_set; i++) {
-		b = kg_nft_batch_new(gt->g->nft);
-		if (b && !seq_elem(b, false, &gt->seq_set[i]))
-			kg_nft_batch_send(b, &e);
-		kg_nft_batch_free(b);
+	if (gt->g->conf.gate->sequence) {
+		n = collect(&gt->users, NULL);
+		v = n ? calloc(n, sizeof(*v)) : NULL;
+		if (n && !v)
+			kg_log(KG_LOG_ERR, "sequence ports: out of memory");
+		else
+			collect(&gt->users, v);
+		green_apply_seq_ports(gt->g->nft, gt->seq_set, gt->n_seq_set,
+				      v, v ? n : 0);
 	}
-	n = collect(&gt->users, NULL);
-	v = n ? calloc(n, sizeof(*v)) : NULL;
-	if (n && !v)
-		goto out;
-	collect(&gt->users, v);
-	b = kg_nft_batch_new(gt->g->nft);
-	for (size_t i = 0; b && !r && i < n; i++)
-		r = seq_elem(b, true, &v[i]);
-	if (!b || r || (r = kg_nft_batch_send(b, &e)))
-		kg_log(KG_LOG_ERR, "sequence ports: %s", e.msg[0] ? e.msg : "out of memory");
-	kg_nft_batch_free(b);
-out:
 	free(gt->seq_set);
 	gt->seq_set = v;
 	gt->n_seq_set = v ? n : 0;
