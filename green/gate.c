@@ -21,14 +21,6 @@
 
 #define TICK_MS 100
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void on_tick(void *ctx)
 {
 	struct green_gate *gt = ctx;
@@ -50,7 +42,7 @@ static int knock_start(struct green_gate *gt, const struct green_gate_conf *gc,
 		kg_err_set(e, "replay cache: %s", strerror(-r));
 		return r;
 	}
-	gt->start_ms = wall_ms();
+	gt->start_ms = (uint64_t)kg_wall_ms();
 	r = kg_knock_checker_init(&gt->checker, gt->wg_pub, gc->window_s,
 				  gt->start_ms, &gt->users, gt->replay);
 	/* before_start follows wall-clock steps (knock_check.c) */

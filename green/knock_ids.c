@@ -21,6 +21,7 @@
 #include "gate.h"
 #include "apply.h"
 #include "log.h"
+#include "time.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -37,14 +38,6 @@ struct gate_kids {
 	uint64_t retry_ms;            /* after an error: not before then */
 	bool synced;
 };
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static bool enabled(const struct green_gate *gt)
 {
@@ -109,7 +102,7 @@ void gate_knock_ids_sync(struct green_gate *gt, bool force)
 	struct gate_kids *k = gt->kids;
 	struct kg_keyid_elem *want = NULL;
 	size_t n_want = 0, *add = NULL, *del = NULL, n_add = 0, n_del = 0;
-	uint64_t wall = wall_ms(), mono = (uint64_t)gate_now_ms(), center;
+	uint64_t wall = (uint64_t)kg_wall_ms(), mono = (uint64_t)gate_now_ms(), center;
 	const uint8_t **keys = NULL;
 	char ids[24], na[24], nd[24], sl[24];
 	int r = -ENOMEM;

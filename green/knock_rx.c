@@ -13,6 +13,7 @@
 #include "gate.h"
 #include "apply.h"
 #include "log.h"
+#include "time.h"
 #include "nft.h"
 #include "nflog.h"
 #include "seq.h"
@@ -23,28 +24,12 @@
 #include <string.h>
 #include <time.h>
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void spa(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t0)
 {
 	struct kg_knock_decision d;
 	char src[KG_ADDR_STRLEN];
 
-	kg_knock_check(&gt->checker, pkt->payload, pkt->payload_len, wall_ms(), &d);
+	kg_knock_check(&gt->checker, pkt->payload, pkt->payload_len, (uint64_t)kg_wall_ms(), &d);
 	kg_addr_str(&pkt->src, src);
 	kg_knock_log_decision(&d, src);
 	if (d.reason != KG_KNOCK_ACCEPTED) {
@@ -64,7 +49,7 @@ static void sequence(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t
 	char src[KG_ADDR_STRLEN], port[8];
 
 	r = kg_seq_feed(gt->seq, &gt->users, &pkt->src, pkt->l4proto,
-			pkt->dport, wall_ms(), &u);
+			pkt->dport, (uint64_t)kg_wall_ms(), &u);
 	kg_addr_str(&pkt->src, src);
 	snprintf(port, sizeof(port), "%u", pkt->dport);
 	if (r == KG_SEQ_NONE || r == KG_SEQ_PROGRESS) {
@@ -86,7 +71,7 @@ static void sequence(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t
 
 void gate_knock_packet(struct green_gate *gt, const struct kg_nflog_pkt *p)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = kg_mono_ns();
 	const struct kg_pkt *pkt = &p->pkt;
 
 	if (!pkt->l4_ok)

@@ -60,10 +60,7 @@ static void log_session(const char *result, const struct kg_session *s,
 
 static uint64_t elapsed_us(uint64_t t0_ns)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec - t0_ns) / 1000;
+	return (kg_mono_ns() - t0_ns) / 1000;
 }
 
 /* Forgets a deferred removal of key (it is a peer again), or removes
