@@ -11,6 +11,7 @@
 #include "apply.h"
 #include "log.h"
 #include "wg.h"
+#include "wg_key.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,30 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int read_private_key(const char *path, uint8_t key[KG_KEY_LEN],
-			    struct kg_err *e)
-{
-	char line[128] = "";
-	FILE *f = fopen(path, "re");
-	int r = 0;
-
-	if (!f) {
-		r = -errno;
-		kg_err_set(e, "%s: %s", path, strerror(errno));
-		return r;
-	}
-	if (!fgets(line, sizeof(line), f))
-		line[0] = '\0';
-	fclose(f);
-	line[strcspn(line, " \t\r\n")] = '\0';
-	if (kg_base64_decode(line, key, KG_KEY_LEN)) {
-		kg_err_set(e, "%s: not a base64 WireGuard private key", path);
-		r = -EINVAL;
-	}
-	kg_wipe(line, sizeof(line));
-	return r;
-}
 
 /* Packets a client sends to red's site address arrive on green's client
  * interface and return on the site link: both must forward (IPv4 decides
@@ -90,7 +67,7 @@ int green_site_up(const struct green_site_conf *s, struct kg_err *e)
 	d.peers = calloc(s->n_reds, sizeof(*d.peers));
 	if (!d.peers)
 		return -ENOMEM;
-	if ((r = read_private_key(s->private_key, d.private_key, e)))
+	if ((r = kg_key_file_read(s->private_key, d.private_key, e)))
 		goto out;
 	d.has_private_key = true;
 	d.has_listen_port = true;

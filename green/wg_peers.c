@@ -9,42 +9,13 @@
 #include "apply.h"
 #include "log.h"
 #include "wg.h"
+#include "wg_key.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-/* The key file holds one base64 key (wg genkey), maybe a newline. */
-static int read_key(const char *path, uint8_t key[32], struct kg_err *e)
-{
-	char buf[128];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0) {
-		r = -errno;
-		kg_err_set(e, "%s: %s", path, strerror(errno));
-		return r;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0) {
-		r = -errno;
-		kg_err_set(e, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	buf[n] = '\0';
-	buf[strcspn(buf, " \t\r\n")] = '\0';
-	if (kg_base64_decode(buf, key, 32)) {
-		kg_err_set(e, "%s: expected a base64 WireGuard private key", path);
-		r = -EINVAL;
-	}
-out:
-	kg_wipe(buf, sizeof(buf));
-	return r;
-}
 
 int gate_wg_up(struct green_gate *gt, const struct green_conf *c,
 	       struct kg_err *e)
@@ -54,7 +25,7 @@ int gate_wg_up(struct green_gate *gt, const struct green_conf *c,
 	int r;
 
 	snprintf(gt->ifname, sizeof(gt->ifname), "%s", c->wg_interface);
-	if ((r = read_key(c->gate->wg_private_key, gt->wg_priv, e)))
+	if ((r = kg_key_file_read(c->gate->wg_private_key, gt->wg_priv, e)))
 		return r;
 	if ((r = kg_x25519_public(gt->wg_priv, gt->wg_pub))) {
 		kg_err_set(e, "WireGuard public key: %s", strerror(-r));
