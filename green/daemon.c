@@ -11,6 +11,7 @@
  */
 #include "green.h"
 #include "apply.h"
+#include "knock_rx.h"
 #include "gate.h"
 #include "evloop.h"
 #include "log.h"
@@ -20,6 +21,7 @@
 #include "notify.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,14 +49,35 @@ static bool green_exempt(void *ctx, const struct kg_addr *src)
 	return green_gate_exempt(ctx, src);
 }
 
+/* A packet the table dropped at a closed port (the scan group). Only TCP
+ * and UDP have ports to count; the rest (ICMP, fragments) is dropped
+ * uncounted. */
+static void on_scan(struct green *g, const struct kg_nflog_pkt *p)
+{
+	char src[KG_ADDR_STRLEN], port[8];
+
+	if (!p->pkt.l4_ok || (p->pkt.l4proto != IPPROTO_TCP &&
+			      p->pkt.l4proto != IPPROTO_UDP))
+		return;
+	kg_addr_str(&p->pkt.src, src);
+	snprintf(port, sizeof(port), "%u", p->pkt.dport);
+	kg_log_event(KG_LOG_DEBUG, "drop", "src", src,
+		     "proto", p->pkt.l4proto == IPPROTO_TCP ? "tcp" : "udp",
+		     "dport", port);
+	kg_ips_closed_port(g->ips, &p->pkt.src, p->pkt.l4proto, p->pkt.dport);
+}
+
+/* The knock group goes straight to the knock receiver (knock_rx.c), the
+ * scan group to the IPS. */
 static void on_packet(void *ctx, const struct kg_nflog_pkt *p)
 {
 	struct green *g = ctx;
-	green_pkt_handler h = green_handler_for(g, p->group);
 
 	g->n_packets++;
-	if (h)
-		h(g, p);
+	if (p->group == g->conf.nflog_knock)
+		green_knock_receive(g, p);
+	else if (p->group == g->conf.nflog_scan)
+		on_scan(g, p);
 }
 
 static void on_nflog(void *ctx, int fd, uint32_t events)

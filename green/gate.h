@@ -139,11 +139,6 @@ int gate_wg_up(struct green_gate *gt, const struct green_conf *c,
 	       struct kg_err *e);
 void gate_wg_down(struct green_gate *gt);
 
-/* knock_rx.c: the knock group's packets (SPA and sequence ports). */
-void gate_knock_packet(struct green_gate *gt, const struct kg_nflog_pkt *p);
-/* Sequence mode: seq_ports := the static sequences' ports of the users
- * (after loading users; a replaced table starts with n_seq_set 0). */
-void gate_seq_ports_sync(struct green_gate *gt);
 
 /* knock_ids.c: the pre-filter's set knock_ids := every user's current key
  * ids. sync: when the slot changed (tick) or always (force: users

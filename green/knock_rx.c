@@ -1,20 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The knock group's packets: single-packet knocks to the knock port
- * (kg_knock_check, one record per decision) and, in sequence mode, the
- * ports of configured sequences (kg_seq_feed). An accepted knock or a
- * completed sequence opens a pending session (sessions_run.c).
+ * The knock receiver: every packet of the knock NFLOG group (already
+ * rate-limited per source by the table) comes here from the daemon's
+ * NFLOG socket: single-packet knocks to the knock port (kg_knock_check,
+ * one record per decision) and, in sequence mode, the ports of
+ * configured sequences (kg_seq_feed). An accepted knock or a completed
+ * sequence opens a pending session (sessions_run.c). Without a gate (it
+ * failed to start) everything is refused and nothing bans: a forged
+ * source must not get someone banned through us.
+ *
+ * The pre-filter's sampled misses (prefix "kg-knock-miss", at most one a
+ * second for all sources) share the group: each is one record, so a flood
+ * or a user whose clock is off stays visible, and none counts toward a
+ * ban (the packet carried no current key id: anyone could have sent it,
+ * from any source).
  *
  * Bans: only knocks nobody holding a key produced count toward a ban
  * (kg_knock_reason_counts_for_ban); authentic but refused ones (stale,
  * duplicate) never do, their source may be forged. A valid knock lifts
  * its source's ban.
  */
+#include "knock_rx.h"
 #include "gate.h"
 #include "apply.h"
 #include "log.h"
 #include "time.h"
-#include "nft.h"
 #include "nflog.h"
 #include "seq.h"
 
@@ -69,7 +79,7 @@ static void sequence(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t
 	gate_open(gt, u, u->wg_pub, &pkt->src, t0);
 }
 
-void gate_knock_packet(struct green_gate *gt, const struct kg_nflog_pkt *p)
+static void gate_packet(struct green_gate *gt, const struct kg_nflog_pkt *p)
 {
 	uint64_t t0 = kg_mono_ns();
 	const struct kg_pkt *pkt = &p->pkt;
@@ -82,6 +92,32 @@ void gate_knock_packet(struct green_gate *gt, const struct kg_nflog_pkt *p)
 	}
 	if (gt->seq && (pkt->l4proto == IPPROTO_UDP || pkt->l4proto == IPPROTO_TCP))
 		sequence(gt, pkt, t0);
+}
+
+static void prefilter_miss(const struct kg_nflog_pkt *p)
+{
+	char src[KG_ADDR_STRLEN], len[16];
+
+	snprintf(len, sizeof(len), "%zu", p->pkt.payload_len);
+	kg_log_event(KG_LOG_NOTICE, "knock", "result", "prefilter_miss",
+		     "src", kg_addr_str(&p->pkt.src, src), "len", len);
+}
+
+void green_knock_receive(struct green *g, const struct kg_nflog_pkt *p)
+{
+	char src[KG_ADDR_STRLEN];
+
+	if (p->prefix && !strcmp(p->prefix, GREEN_KNOCK_MISS_PREFIX)) {
+		prefilter_miss(p);
+		return;
+	}
+	if (g->gate) {
+		gate_packet(g->gate, p);
+		return;
+	}
+	kg_log_event(KG_LOG_NOTICE, "knock", "result", "rejected",
+		     "reason", "not_ready",
+		     "src", kg_addr_str(&p->pkt.src, src));
 }
 
 static size_t collect(const struct kg_users *u, struct kg_seq_port *out)

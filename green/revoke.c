@@ -7,6 +7,7 @@
  * A reload that fails keeps the old CRL and users: the error is logged.
  */
 #include "gate.h"
+#include "knock_rx.h"
 #include "evloop.h"
 #include "log.h"
 #include "pki.h"
