@@ -114,13 +114,19 @@ static void op_activity(void *ctx, uint64_t id)
 	kg_sess_touch(&gt->sess, id);
 }
 
+/* The service request, from the control server straight to the grants:
+ * the policy is checked here, once; the grant goes to the session's
+ * tunnel address, never one the request names. */
 static int op_open_service(void *ctx, uint64_t id, const char *user,
 			   const char *service, struct kg_ctrl_grant *out,
 			   uint16_t *code)
 {
 	struct green_gate *gt = ctx;
+	const struct kg_service *svc = kg_policy_service(&gt->policy, service);
+	struct kg_session *s;
+	int r;
 
-	if (!kg_policy_service(&gt->policy, service)) {
+	if (!svc) {
 		*code = KG_CODE_UNKNOWN_SERVICE;
 		return -EACCES;
 	}
@@ -128,9 +134,20 @@ static int op_open_service(void *ctx, uint64_t id, const char *user,
 		*code = KG_CODE_NOT_ALLOWED;
 		return -EACCES;
 	}
-	if (gt->open_service)
-		return gt->open_service(gt->g, id, user, service, out, code);
-	*code = KG_CODE_UNAVAILABLE;   /* no red link wired */
+	if (!gt->g->grants) {
+		*code = KG_CODE_UNAVAILABLE;   /* no site link configured */
+		return -EACCES;
+	}
+	if (!(s = kg_sess_by_id(&gt->sess, id))) {
+		*code = KG_CODE_NO_SESSION;
+		return -EACCES;
+	}
+	r = green_grants_open(gt->g->grants, id, &s->tunnel, service,
+			      svc->red_id, out);
+	if (r == 0 || r == -EINPROGRESS)
+		return r;
+	*code = r == -ENOSPC ? KG_CODE_BUSY :
+		r == -ENOENT ? KG_CODE_UNAVAILABLE : KG_CODE_INTERNAL;
 	return -EACCES;
 }
 

@@ -63,11 +63,6 @@ struct green_cert_seen {
 	void *x509;                  /* X509 *, owned */
 };
 
-/* Issue 7 plugs the second knock to red in here (see kg_ctrl_ops). */
-typedef int (*green_open_service_fn)(struct green *g, uint64_t session,
-				     const char *user, const char *service,
-				     struct kg_ctrl_grant *out, uint16_t *code);
-
 struct green_gate {
 	struct green *g;
 	char ifname[16];
@@ -87,7 +82,6 @@ struct green_gate {
 	int listen_fd, conn_epfd, inotify_fd;
 	int64_t reload_due_ms;       /* inotify saw a change: reload then */
 	int64_t last_poll_ms, last_renew_ms;
-	green_open_service_fn open_service;
 	struct kg_seq_port *seq_set;  /* what seq_ports holds now */
 	size_t n_seq_set;
 	struct gate_dying *dying;     /* peers of ended sessions, removed soon */
