@@ -7,6 +7,7 @@
  * watch table; a ~100 ms timer drives timeouts, reproofs and output.
  */
 #include "gate.h"
+#include "revoke.h"
 #include "ctrl_server.h"
 #include "evloop.h"
 #include "log.h"
@@ -248,35 +249,4 @@ void gate_ctrl_stop(struct green_gate *gt)
 		close(gt->conn_epfd);
 	}
 	gt->listen_fd = gt->conn_epfd = -1;
-}
-
-void gate_cert_remember(struct green_gate *gt, void *x509,
-			const uint8_t spki[32])
-{
-	struct green_cert_seen *v;
-
-	for (size_t i = 0; i < gt->n_certs; i++) {
-		if (kg_memeq(gt->certs[i].spki, spki, 32)) {
-			X509_up_ref(x509);
-			X509_free(gt->certs[i].x509);
-			gt->certs[i].x509 = x509;
-			return;
-		}
-	}
-	v = realloc(gt->certs, (gt->n_certs + 1) * sizeof(*v));
-	if (!v)
-		return;
-	gt->certs = v;
-	X509_up_ref(x509);
-	memcpy(v[gt->n_certs].spki, spki, 32);
-	v[gt->n_certs++].x509 = x509;
-}
-
-void gate_certs_free(struct green_gate *gt)
-{
-	for (size_t i = 0; i < gt->n_certs; i++)
-		X509_free(gt->certs[i].x509);
-	free(gt->certs);
-	gt->certs = NULL;
-	gt->n_certs = 0;
 }

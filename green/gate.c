@@ -6,6 +6,7 @@
  * opening outlives green).
  */
 #include "gate.h"
+#include "revoke.h"
 #include "ctrl_server.h"
 #include "evloop.h"
 #include "log.h"

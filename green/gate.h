@@ -176,18 +176,5 @@ void gate_housekeeping(struct green_gate *gt);
 int gate_ctrl_start(struct green_gate *gt, struct kg_err *e);
 void gate_ctrl_stop(struct green_gate *gt);
 void gate_ctrl_tick(struct green_gate *gt);
-/* Remembers a verified certificate by SPKI (takes a reference). */
-void gate_cert_remember(struct green_gate *gt, void *x509,
-			const uint8_t spki[32]);
-void gate_certs_free(struct green_gate *gt);
-
-/* revoke.c */
-int gate_users_load(struct green_gate *gt, struct kg_err *e);
-int gate_pki_load(struct green_gate *gt, struct kg_err *e);
-/* Reloads CRL + users, ends sessions of revoked certs / removed users. */
-void gate_revoke_reload(struct green_gate *gt, const char *why);
-int gate_watch_start(struct green_gate *gt);
-void gate_watch_stop(struct green_gate *gt);
-void gate_watch_tick(struct green_gate *gt);
 
 #endif
