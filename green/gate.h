@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The gate: what green opens and closes for users (issues 5 and 6 wired
- * into the daemon). One struct green_gate hangs off struct green; each
- * concern has its own file:
+ * The gate: what green opens and closes for users. One struct green_gate
+ * hangs off struct green; each concern has its own file:
  *
  *   conf-gate.c     [wireguard] [knock] [pki] [session] [service NAME]
  *   gate.c          start / reload / stop of everything below
- *   wg_peers.c      green's WireGuard interface and its peers
- *   knock_rx.c      accepted knocks and sequences -> pending sessions
- *   sessions_run.c  applying session decisions to nftables + WireGuard,
- *                   the peer-dump poll, expiry, lease renewal
- *   ctrl_glue.c     the control server's ops, its sockets in the loop
- *   revoke.c        CRL and user records reloaded (SIGHUP, inotify)
+ *   knock_rx.c      step 1: knocks and sequences -> pending sessions
+ *   knock_ids.c     step 1: the pre-filter's key ids in the kernel
+ *   wg_peers.c      step 2: green's WireGuard interface
+ *   sessions_run.c  step 2: session decisions to the kernel, the
+ *                   peer-dump poll, expiry, lease renewal
+ *   ctrl_glue.c     steps 3 and 4: the control server's ops (card proof,
+ *                   service request -> grants.c), its sockets in the loop
+ *   revoke.c        CRL, user records and the certificate cache
+ *   apply.c         the only way to nftables and WireGuard (apply.h)
  *
  * Fail closed: every nft element green adds has a timeout of at most one
  * lease (handshake_timeout); live sessions' elements are renewed well
