@@ -7,6 +7,8 @@
  * watch table; a ~100 ms timer drives timeouts, reproofs and output.
  */
 #include "gate.h"
+#include "ctrl_glue.h"
+#include "sessions_run.h"
 #include "revoke.h"
 #include "ctrl_server.h"
 #include "evloop.h"

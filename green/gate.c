@@ -6,6 +6,10 @@
  * opening outlives green).
  */
 #include "gate.h"
+#include "ctrl_glue.h"
+#include "sessions_run.h"
+#include "knock_ids.h"
+#include "wg_peers.h"
 #include "revoke.h"
 #include "ctrl_server.h"
 #include "evloop.h"

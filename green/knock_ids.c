@@ -19,6 +19,8 @@
  * never missing.
  */
 #include "gate.h"
+#include "sessions_run.h"
+#include "knock_ids.h"
 #include "apply.h"
 #include "log.h"
 #include "time.h"

@@ -22,6 +22,7 @@
  */
 #include "knock_rx.h"
 #include "gate.h"
+#include "sessions_run.h"
 #include "apply.h"
 #include "log.h"
 #include "time.h"

@@ -10,6 +10,8 @@
  */
 #include "revoke.h"
 #include "gate.h"
+#include "sessions_run.h"
+#include "knock_ids.h"
 #include "knock_rx.h"
 #include "evloop.h"
 #include "log.h"

@@ -6,6 +6,7 @@
  * apply.c.
  */
 #include "gate.h"
+#include "wg_peers.h"
 #include "apply.h"
 #include "log.h"
 #include "wg.h"
