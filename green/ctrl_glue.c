@@ -7,6 +7,7 @@
  * watch table; a ~100 ms timer drives timeouts, reproofs and output.
  */
 #include "gate.h"
+#include "grants.h"
 #include "ctrl_glue.h"
 #include "sessions_run.h"
 #include "revoke.h"

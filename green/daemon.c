@@ -10,6 +10,7 @@
  * replaces it whole.
  */
 #include "green.h"
+#include "grants_glue.h"
 #include "apply.h"
 #include "knock_rx.h"
 #include "gate.h"

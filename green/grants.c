@@ -11,6 +11,7 @@
  * and green's element expires within one lease.
  */
 #include "green.h"
+#include "grants.h"
 #include "evloop.h"
 #include "log.h"
 #include "apply.h"

@@ -8,6 +8,8 @@
  * green_grants_end_session), the grants' tick (alive) being the backstop.
  */
 #include "ctrl_server.h"
+#include "grants.h"
+#include "grants_glue.h"
 #include "gate.h"
 #include "green.h"
 #include "log.h"

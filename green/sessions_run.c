@@ -9,6 +9,7 @@
  * of a lease, so if green dies every opening lapses within one lease.
  */
 #include "gate.h"
+#include "grants.h"
 #include "sessions_run.h"
 #include "apply.h"
 #include "ctrl_server.h"
