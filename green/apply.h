@@ -39,19 +39,22 @@
  *                           configured whole from d / removed.
  *                           Monitor-only (it holds the site-link key).
  *   green_apply_grant_put   fwd_grants: (client, red, old port) out,
- *                           (client, red, port) in with timeout.
+ *                           (client, red, port) in with timeout (add,
+ *                           renew, move); port 0: only the removal.
  *                           Re-check: a service the policy allows that
- *                           user, red's signed answer for that port.
- *   green_apply_grant_del   fwd_grants -= (client, red, port). Re-check: none.
+ *                           user, red's signed answer for that port, the
+ *                           client being that session's tunnel address;
+ *                           a removal needs none.
  *   green_apply_ban/unban   banned4/6 +=/-= source. Re-check: the IPS
  *                           rules; never a never-ban address or the source
  *                           of a live session.
  *   green_apply_seq_ports   seq_ports: old (proto, port) list out, new in.
  *                           Re-check: the ports come from the user records
  *                           it loaded itself.
- *   green_apply_keyids_add/del knock_ids += / -= 64-bit key ids (8 bytes big-endian) with
- *                           timeouts. Re-check: the ids derive from the
+ *   green_apply_keyids_add/del knock_ids += / -= key ids (8 bytes,
+ *                           big-endian) with timeouts. Re-check: the ids derive from the
  *                           knock keys it holds (a worker cannot add ids).
+ *   green_apply_open/close  the netlink handle. Monitor-only.
  *   green_apply_table_replace  the whole table (start, reload; check only).
  *                           Monitor-only: rendered from its own config.
  *   green_apply_dark        the dark table. Monitor-only, also on a worker
