@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "card_auth.h"
+#include "time.h"
 #include "commands.h"
 #include "knock_send.h"
 #include "profile.h"
@@ -197,7 +198,7 @@ static int connect_tunnel(struct kg_tunnel *t, const struct kg_profile *p,
 {
 	struct reknock_ctx rc_ctx = { .p = p, .t = t };
 	char addr[KG_ADDR_STRLEN];
-	struct timespec a, b;
+	int64_t a, b;
 	int rc;
 
 	rc = kg_tunnel_keys(t);
@@ -210,7 +211,7 @@ static int connect_tunnel(struct kg_tunnel *t, const struct kg_profile *p,
 			strerror(-rc));
 		return 1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	a = kg_mono_ms();
 	rc = kg_tunnel_up(t, p);
 	if (rc) {
 		fprintf(stderr, "knockgate connect: interface %s: %s\n", t->ifname,
@@ -219,7 +220,7 @@ static int connect_tunnel(struct kg_tunnel *t, const struct kg_profile *p,
 	}
 	rc = kg_tunnel_wait_handshake(t, p, timeout_s * 1000, NUDGE_MS, REKNOCK_MS,
 				      reknock, &rc_ctx);
-	clock_gettime(CLOCK_MONOTONIC, &b);
+	b = kg_mono_ms();
 	if (!rc)
 		rc = kg_state_write(t, p);
 	if (rc == -ETIMEDOUT) {
@@ -239,7 +240,7 @@ static int connect_tunnel(struct kg_tunnel *t, const struct kg_profile *p,
 	}
 	printf("connected: interface %s, green %s, handshake after %ld ms, %d extra knock(s)\n",
 	       t->ifname, p->green_id,
-	       (long)((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000),
+	       (long)(b - a),
 	       rc_ctx.count);
 	return 0;
 }

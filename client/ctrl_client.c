@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "ctrl_client.h"
+#include "time.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -8,14 +9,6 @@
 #include <time.h>
 
 #include "crypto.h"
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void kg_ctrl_client_init(struct kg_ctrl_client *c, int fd, int io_timeout_ms,
 			 const uint8_t client_wg_pub[32],
@@ -59,7 +52,7 @@ static int read_full(struct kg_ctrl_client *c, uint8_t *p, size_t n,
 
 	while (got < n) {
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - kg_mono_ms();
 		ssize_t r;
 
 		if (left <= 0)
@@ -208,7 +201,7 @@ int kg_ctrl_client_auth(struct kg_ctrl_client *c, const uint8_t *cert,
 			size_t cert_len, struct kg_ctrl_session_info *info,
 			struct kg_err *e)
 {
-	int64_t deadline = mono_ms() + c->io_timeout_ms;
+	int64_t deadline = kg_mono_ms() + c->io_timeout_ms;
 	struct kg_ctrl_msg m = { .type = KG_CTRL_HELLO };
 	uint8_t digest[32];
 	int rc;
@@ -227,7 +220,7 @@ int kg_ctrl_client_auth(struct kg_ctrl_client *c, const uint8_t *cert,
 	/* The card may take a while (PIN, signing): a fresh wait after it. */
 	if ((rc = sign_and_send(c, KG_CTRL_PROOF, digest, &m, e)))
 		return rc;
-	deadline = mono_ms() + c->io_timeout_ms;
+	deadline = kg_mono_ms() + c->io_timeout_ms;
 	if ((rc = expect(c, KG_CTRL_SESSION, 0, &m, deadline, e)))
 		return rc;
 	c->session_id = m.session_id;
@@ -256,7 +249,7 @@ int kg_ctrl_client_request(struct kg_ctrl_client *c, const char *service,
 					   strlen(service) };
 	if ((rc = sign_and_send(c, KG_CTRL_SERVICE_REQ, digest, &m, e)))
 		return rc;
-	deadline = mono_ms() + c->io_timeout_ms;
+	deadline = kg_mono_ms() + c->io_timeout_ms;
 	if ((rc = expect(c, KG_CTRL_GRANT, KG_CTRL_REFUSED, &m, deadline, e)))
 		return rc;
 	memcpy(c->nonce, m.nonce, 32);
@@ -273,11 +266,11 @@ int kg_ctrl_client_request(struct kg_ctrl_client *c, const char *service,
 int kg_ctrl_client_wait(struct kg_ctrl_client *c, int timeout_ms,
 			struct kg_err *e)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = kg_mono_ms() + timeout_ms;
 
 	for (;;) {
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - kg_mono_ms();
 		struct kg_ctrl_msg m;
 		int rc;
 
@@ -288,7 +281,7 @@ int kg_ctrl_client_wait(struct kg_ctrl_client *c, int timeout_ms,
 		if (!pfd.revents)
 			continue;
 		/* A message has started: it gets a whole io_timeout. */
-		rc = read_msg(c, &m, mono_ms() + c->io_timeout_ms, e);
+		rc = read_msg(c, &m, kg_mono_ms() + c->io_timeout_ms, e);
 		if (rc)
 			return rc;
 		if (m.type == KG_CTRL_REPROOF_REQ) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "knock_send.h"
+#include "time.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,13 +32,10 @@ int kg_knock_send(const struct kg_profile *p,
 {
 	uint8_t pkt[KG_KNOCK_LEN];
 	struct sockaddr_storage ss;
-	struct timespec ts;
 	socklen_t sl;
 	int fd, rc;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rc = kg_knock_build(p, client_pub,
-			    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, pkt);
+	rc = kg_knock_build(p, client_pub, (uint64_t)kg_wall_ms(), pkt);
 	if (rc)
 		return rc;
 	sl = kg_addr_to_sockaddr(&p->green_address, p->knock_port, &ss);

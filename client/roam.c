@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "roam.h"
+#include "time.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,14 +14,6 @@
 #include "knock_send.h"
 #include "session_run.h"
 #include "wg.h"
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 #define NUDGE_DELAY_MS 200   /* green opens within ms of a knock */
 
@@ -37,7 +30,7 @@ void kg_roam_init(struct kg_roam *r, const struct kg_profile *p,
 	r->t = t;
 	r->verbose = verbose;
 	r->stall_s = v > 0 && v <= 3600 ? (unsigned)v : KG_ROAM_STALL_S;
-	r->next_check_ms = mono_ms() + KG_ROAM_CHECK_MS;
+	r->next_check_ms = (uint64_t)kg_mono_ms() + KG_ROAM_CHECK_MS;
 	r->have_src = source_towards_green(p, &r->src) == 0;
 }
 
@@ -121,7 +114,7 @@ static void knock(struct kg_roam *r, uint64_t now, const char *why)
 
 void kg_roam_tick(struct kg_roam *r)
 {
-	uint64_t now = mono_ms(), hs = 0, rx = 0;
+	uint64_t now = (uint64_t)kg_mono_ms(), hs = 0, rx = 0;
 	uint64_t wall = (uint64_t)time(NULL);
 	char why[160], a[KG_ADDR_STRLEN], b[KG_ADDR_STRLEN];
 	struct kg_addr src;

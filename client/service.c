@@ -13,13 +13,9 @@
 
 extern char **environ;
 
-static long ms_since(const struct timespec *a)
+static long ms_since(int64_t a)
 {
-	struct timespec b;
-
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	return (long)((b.tv_sec - a->tv_sec) * 1000 +
-		      (b.tv_nsec - a->tv_nsec) / 1000000);
+	return (long)(kg_mono_ms() - a);
 }
 
 /* ip route replace ADDR/32 dev IFNAME: the service's address goes
@@ -62,7 +58,7 @@ int kg_service_open(struct kg_ctrl_client *c, const struct kg_profile *p,
 		    const struct kg_tunnel *t, const char *service,
 		    struct kg_service_grant *out, struct kg_err *e)
 {
-	struct timespec a;
+	int64_t a;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -72,9 +68,9 @@ int kg_service_open(struct kg_ctrl_client *c, const struct kg_profile *p,
 		return -EINVAL;
 	}
 	memcpy(out->service, service, strlen(service) + 1);
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	a = kg_mono_ms();
 	r = kg_ctrl_client_request(c, service, &out->g, e);
-	out->request_ms = ms_since(&a);
+	out->request_ms = ms_since(a);
 	if (r)
 		return r;
 	r = kg_service_route(p, t, &out->g);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "session_run.h"
+#include "time.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -44,14 +45,6 @@ void kg_session_signals(void)
 bool kg_session_stopping(void)
 {
 	return stop_signal != 0;
-}
-
-static long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
 /* If green drops our peer without its CLOSE getting through, nothing
@@ -147,9 +140,9 @@ int kg_session_open(struct kg_session *s, const struct kg_profile *p,
 			    &p->tunnel_address, kg_card_sign, card);
 	if (o->verbose)
 		fprintf(stderr, "knockgate connect: card proof\n");
-	t0 = mono_ms();
+	t0 = (long)kg_mono_ms();
 	rc = kg_ctrl_client_auth(&s->c, card->cert, card->cert_len, &s->info, e);
-	s->proof_ms = mono_ms() - t0;
+	s->proof_ms = (long)kg_mono_ms() - t0;
 	if (rc == -EACCES) {
 		char why[sizeof(e->msg)];
 
@@ -232,12 +225,12 @@ int kg_session_serve(struct kg_session *s, struct kg_card_auth *card,
  * green to find out only when the peer falls silent. */
 static void drain_until_eof(int fd, int timeout_ms)
 {
-	long deadline = mono_ms() + timeout_ms;
+	long deadline = (long)kg_mono_ms() + timeout_ms;
 	uint8_t buf[512];
 
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long left = deadline - mono_ms();
+		long left = deadline - (long)kg_mono_ms();
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
 			return;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "tunnel.h"
+#include "time.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -84,20 +85,12 @@ void kg_tunnel_nudge(const struct kg_profile *p)
 	close(fd);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int kg_tunnel_wait_handshake(const struct kg_tunnel *t,
 			     const struct kg_profile *p, unsigned timeout_ms,
 			     unsigned nudge_ms, unsigned reknock_ms,
 			     kg_tunnel_reknock_fn reknock, void *ctx)
 {
-	uint64_t start = mono_ms(), last_nudge = start, last_knock = start;
+	uint64_t start = (uint64_t)kg_mono_ms(), last_nudge = start, last_knock = start;
 	uint64_t hs = 0, interval = 100;
 	int rc;
 
@@ -111,7 +104,7 @@ int kg_tunnel_wait_handshake(const struct kg_tunnel *t,
 			return rc;
 		if (hs)
 			return 0;
-		now = mono_ms();
+		now = (uint64_t)kg_mono_ms();
 		if (now - start >= timeout_ms)
 			return -ETIMEDOUT;
 		if (reknock && now - last_knock >= reknock_ms) {

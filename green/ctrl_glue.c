@@ -7,6 +7,10 @@
  * watch table; a ~100 ms timer drives timeouts, reproofs and output.
  */
 #include "gate.h"
+#include "grants.h"
+#include "ctrl_glue.h"
+#include "sessions_run.h"
+#include "revoke.h"
 #include "ctrl_server.h"
 #include "evloop.h"
 #include "log.h"
@@ -114,13 +118,19 @@ static void op_activity(void *ctx, uint64_t id)
 	kg_sess_touch(&gt->sess, id);
 }
 
+/* The service request, from the control server straight to the grants:
+ * the policy is checked here, once; the grant goes to the session's
+ * tunnel address, never one the request names. */
 static int op_open_service(void *ctx, uint64_t id, const char *user,
 			   const char *service, struct kg_ctrl_grant *out,
 			   uint16_t *code)
 {
 	struct green_gate *gt = ctx;
+	const struct kg_service *svc = kg_policy_service(&gt->policy, service);
+	struct kg_session *s;
+	int r;
 
-	if (!kg_policy_service(&gt->policy, service)) {
+	if (!svc) {
 		*code = KG_CODE_UNKNOWN_SERVICE;
 		return -EACCES;
 	}
@@ -128,9 +138,20 @@ static int op_open_service(void *ctx, uint64_t id, const char *user,
 		*code = KG_CODE_NOT_ALLOWED;
 		return -EACCES;
 	}
-	if (gt->open_service)
-		return gt->open_service(gt->g, id, user, service, out, code);
-	*code = KG_CODE_UNAVAILABLE;   /* no red link wired */
+	if (!gt->g->grants) {
+		*code = KG_CODE_UNAVAILABLE;   /* no site link configured */
+		return -EACCES;
+	}
+	if (!(s = kg_sess_by_id(&gt->sess, id))) {
+		*code = KG_CODE_NO_SESSION;
+		return -EACCES;
+	}
+	r = green_grants_open(gt->g->grants, id, &s->tunnel, service,
+			      svc->red_id, out);
+	if (r == 0 || r == -EINPROGRESS)
+		return r;
+	*code = r == -ENOSPC ? KG_CODE_BUSY :
+		r == -ENOENT ? KG_CODE_UNAVAILABLE : KG_CODE_INTERNAL;
 	return -EACCES;
 }
 
@@ -231,35 +252,4 @@ void gate_ctrl_stop(struct green_gate *gt)
 		close(gt->conn_epfd);
 	}
 	gt->listen_fd = gt->conn_epfd = -1;
-}
-
-void gate_cert_remember(struct green_gate *gt, void *x509,
-			const uint8_t spki[32])
-{
-	struct green_cert_seen *v;
-
-	for (size_t i = 0; i < gt->n_certs; i++) {
-		if (kg_memeq(gt->certs[i].spki, spki, 32)) {
-			X509_up_ref(x509);
-			X509_free(gt->certs[i].x509);
-			gt->certs[i].x509 = x509;
-			return;
-		}
-	}
-	v = realloc(gt->certs, (gt->n_certs + 1) * sizeof(*v));
-	if (!v)
-		return;
-	gt->certs = v;
-	X509_up_ref(x509);
-	memcpy(v[gt->n_certs].spki, spki, 32);
-	v[gt->n_certs++].x509 = x509;
-}
-
-void gate_certs_free(struct green_gate *gt)
-{
-	for (size_t i = 0; i < gt->n_certs; i++)
-		X509_free(gt->certs[i].x509);
-	free(gt->certs);
-	gt->certs = NULL;
-	gt->n_certs = 0;
 }

@@ -10,6 +10,9 @@
  * replaces it whole.
  */
 #include "green.h"
+#include "grants_glue.h"
+#include "apply.h"
+#include "knock_rx.h"
 #include "gate.h"
 #include "evloop.h"
 #include "log.h"
@@ -19,6 +22,7 @@
 #include "notify.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,27 +33,15 @@
 int green_ban(void *ctx, const struct kg_addr *key, unsigned seconds)
 {
 	struct green *g = ctx;
-	struct kg_err e = { "" };
-	int r;
 
-	r = kg_nft_elem(g->nft, true, key->family == AF_INET ? "banned4" : "banned6",
-			key->b, kg_addr_len(key), (uint64_t)seconds * 1000, &e);
-	if (r)
-		kg_log(KG_LOG_ERR, "ban: %s", e.msg);
-	return r;
+	return green_apply_ban(g->nft, key, seconds);
 }
 
 int green_unban(void *ctx, const struct kg_addr *key)
 {
 	struct green *g = ctx;
-	struct kg_err e = { "" };
-	int r;
 
-	r = kg_nft_elem(g->nft, false, key->family == AF_INET ? "banned4" : "banned6",
-			key->b, kg_addr_len(key), 0, &e);
-	if (r && r != -ENOENT)
-		kg_log(KG_LOG_ERR, "unban: %s", e.msg);
-	return r;
+	return green_apply_unban(g->nft, key);
 }
 
 /* Sources of sessions are never banned (gate.c). */
@@ -58,14 +50,35 @@ static bool green_exempt(void *ctx, const struct kg_addr *src)
 	return green_gate_exempt(ctx, src);
 }
 
+/* A packet the table dropped at a closed port (the scan group). Only TCP
+ * and UDP have ports to count; the rest (ICMP, fragments) is dropped
+ * uncounted. */
+static void on_scan(struct green *g, const struct kg_nflog_pkt *p)
+{
+	char src[KG_ADDR_STRLEN], port[8];
+
+	if (!p->pkt.l4_ok || (p->pkt.l4proto != IPPROTO_TCP &&
+			      p->pkt.l4proto != IPPROTO_UDP))
+		return;
+	kg_addr_str(&p->pkt.src, src);
+	snprintf(port, sizeof(port), "%u", p->pkt.dport);
+	kg_log_event(KG_LOG_DEBUG, "drop", "src", src,
+		     "proto", p->pkt.l4proto == IPPROTO_TCP ? "tcp" : "udp",
+		     "dport", port);
+	kg_ips_closed_port(g->ips, &p->pkt.src, p->pkt.l4proto, p->pkt.dport);
+}
+
+/* The knock group goes straight to the knock receiver (knock_rx.c), the
+ * scan group to the IPS. */
 static void on_packet(void *ctx, const struct kg_nflog_pkt *p)
 {
 	struct green *g = ctx;
-	green_pkt_handler h = green_handler_for(g, p->group);
 
 	g->n_packets++;
-	if (h)
-		h(g, p);
+	if (p->group == g->conf.nflog_knock)
+		green_knock_receive(g, p);
+	else if (p->group == g->conf.nflog_scan)
+		on_scan(g, p);
 }
 
 static void on_nflog(void *ctx, int fd, uint32_t events)
@@ -145,7 +158,7 @@ static int start(struct green *g, struct kg_err *e)
 {
 	int r;
 
-	if ((r = kg_nft_open(&g->nft, GREEN_TABLE, e)))
+	if ((r = green_apply_open(&g->nft, GREEN_TABLE, e)))
 		return r;
 	/* NFLOG first: a second instance fails here (groups taken) before it
 	 * could replace the running one's table, dark or not. */
@@ -157,7 +170,7 @@ static int start(struct green *g, struct kg_err *e)
 		return r;
 	}
 	if ((r = new_ips(g, &g->conf, e)) ||
-	    (r = kg_nft_table_replace(g->nft, g->ruleset, false, e)))
+	    (r = green_apply_table_replace(g->nft, g->ruleset, false, e)))
 		return r;
 	if ((r = green_gate_start(g, e)))
 		return r;
@@ -187,7 +200,7 @@ static void reload(struct green *g)
 		goto done;
 	}
 	if (!r)
-		r = kg_nft_table_replace(g->nft, text, false, &e);
+		r = green_apply_table_replace(g->nft, text, false, &e);
 	if (r)
 		goto done;
 	same_groups = c.nflog_knock == g->conf.nflog_knock &&
@@ -245,19 +258,13 @@ static void go_dark(struct green *g, const char *why)
 		.dhcp = c->dhcp_client, .fwd_drop_ifaces = fwd,
 	};
 	struct kg_err e = { "" };
-	char *text = NULL;
 	int r;
 
 	if (c->wg_interface)
 		fwd[d.n_fwd_drop_ifaces++] = c->wg_interface;
 	if (c->site.interface)
 		fwd[d.n_fwd_drop_ifaces++] = c->site.interface;
-	r = kg_nft_dark_render(&d, &text);
-	if (r)
-		kg_err_set(&e, "rendering the dark table: %s", strerror(-r));
-	else
-		r = kg_nft_table_replace(g->nft, text, false, &e);
-	free(text);
+	r = green_apply_dark(g->nft, &d, &e);
 	if (r)
 		kg_log_event(KG_LOG_ERR, "dark", "result", "error", "reason", why,
 			     "table", "inet " GREEN_TABLE, "error", e.msg);
@@ -282,7 +289,7 @@ static void stop(struct green *g, const char *why)
 	kg_log_event(KG_LOG_NOTICE, "stop", "result", "ok", "packets", n);
 	kg_ips_free(g->ips);
 	kg_nflog_close(g->nflog);
-	kg_nft_close(g->nft);
+	green_apply_close(g->nft);
 	kg_evloop_free(g->loop);
 	free(g->ruleset);
 	green_conf_free(&g->conf);
@@ -332,13 +339,13 @@ int green_check(struct green *g, bool print, struct kg_err *e)
 		fputs(g->ruleset, stdout);
 		goto out;
 	}
-	r = kg_nft_open(&g->nft, GREEN_TABLE, e);
+	r = green_apply_open(&g->nft, GREEN_TABLE, e);
 	if (!r)
-		r = kg_nft_table_replace(g->nft, g->ruleset, true, e);
+		r = green_apply_table_replace(g->nft, g->ruleset, true, e);
 	if (!r)
 		printf("%s: configuration and ruleset OK\n", g->config_path);
 out:
-	kg_nft_close(g->nft);
+	green_apply_close(g->nft);
 	g->nft = NULL;
 	free(g->ruleset);
 	g->ruleset = NULL;

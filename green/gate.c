@@ -6,6 +6,11 @@
  * opening outlives green).
  */
 #include "gate.h"
+#include "ctrl_glue.h"
+#include "sessions_run.h"
+#include "knock_ids.h"
+#include "wg_peers.h"
+#include "revoke.h"
 #include "ctrl_server.h"
 #include "evloop.h"
 #include "log.h"
@@ -20,14 +25,6 @@
 #include <time.h>
 
 #define TICK_MS 100
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void on_tick(void *ctx)
 {
@@ -50,7 +47,7 @@ static int knock_start(struct green_gate *gt, const struct green_gate_conf *gc,
 		kg_err_set(e, "replay cache: %s", strerror(-r));
 		return r;
 	}
-	gt->start_ms = wall_ms();
+	gt->start_ms = (uint64_t)kg_wall_ms();
 	r = kg_knock_checker_init(&gt->checker, gt->wg_pub, gc->window_s,
 				  gt->start_ms, &gt->users, gt->replay);
 	/* before_start follows wall-clock steps (knock_check.c) */

@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The gate: what green opens and closes for users (steps i to iii, and
- * the end of a session). One struct green_gate hangs off struct green; each
- * concern has its own file:
+ * The gate: what green opens and closes for users. One struct green_gate
+ * hangs off struct green; each concern has its own file:
  *
  *   conf-gate.c     [wireguard] [knock] [pki] [session] [service NAME]
  *   gate.c          start / reload / stop of everything below
- *   wg_peers.c      green's WireGuard interface and its peers
- *   knock_rx.c      accepted knocks and sequences -> pending sessions
- *   sessions_run.c  applying session decisions to nftables + WireGuard,
- *                   the peer-dump poll, expiry, lease renewal
- *   ctrl_glue.c     the control server's ops, its sockets in the loop
- *   revoke.c        CRL and user records reloaded (SIGHUP, inotify)
+ *   knock_rx.c      step 1: knocks and sequences -> pending sessions
+ *   knock_ids.c     step 1: the pre-filter's key ids in the kernel
+ *   wg_peers.c      step 2: green's WireGuard interface
+ *   sessions_run.c  step 2: session decisions to the kernel, the
+ *                   peer-dump poll, expiry, lease renewal
+ *   ctrl_glue.c     steps 3 and 4: the control server's ops (card proof,
+ *                   service request -> grants.c), its sockets in the loop
+ *   revoke.c        CRL, user records and the certificate cache
+ *   apply.c         the only way to nftables and WireGuard (apply.h)
  *
  * Fail closed: every nft element green adds has a timeout of at most one
  * lease (handshake_timeout); live sessions' elements are renewed well
@@ -63,12 +65,6 @@ struct green_cert_seen {
 	void *x509;                  /* X509 *, owned */
 };
 
-/* Where a policy-checked service request leaves the gate for the second
- * knock to red (grants_glue.c; see kg_ctrl_ops). */
-typedef int (*green_open_service_fn)(struct green *g, uint64_t session,
-				     const char *user, const char *service,
-				     struct kg_ctrl_grant *out, uint16_t *code);
-
 struct green_gate {
 	struct green *g;
 	char ifname[16];
@@ -88,7 +84,6 @@ struct green_gate {
 	int listen_fd, conn_epfd, inotify_fd;
 	int64_t reload_due_ms;       /* inotify saw a change: reload then */
 	int64_t last_poll_ms, last_renew_ms;
-	green_open_service_fn open_service;
 	struct kg_seq_port *seq_set;  /* what seq_ports holds now */
 	size_t n_seq_set;
 	struct gate_dying *dying;     /* peers of ended sessions, removed soon */
@@ -134,75 +129,5 @@ void green_gate_stop(struct green *g);
  * address, or its neighbour in the /64, must not cut it off. Works
  * without a gate too (the infrastructure part). */
 bool green_gate_exempt(struct green *g, const struct kg_addr *src);
-
-/* wg_peers.c */
-int gate_wg_up(struct green_gate *gt, const struct green_conf *c,
-	       struct kg_err *e);
-void gate_wg_down(struct green_gate *gt);
-int gate_wg_peer_add(struct green_gate *gt, const uint8_t key[32],
-		     const struct kg_addr *tunnel);
-int gate_wg_peer_del(struct green_gate *gt, const uint8_t key[32]);
-
-/* knock_rx.c: the knock group's packets (SPA and sequence ports). */
-void gate_knock_packet(struct green_gate *gt, const struct kg_nflog_pkt *p);
-/* Sequence mode: seq_ports := the static sequences' ports of the users
- * (after loading users; a replaced table starts with n_seq_set 0). */
-void gate_seq_ports_sync(struct green_gate *gt);
-
-/* knock_ids.c: the pre-filter's set knock_ids := every user's current key
- * ids. sync: when the slot changed (tick) or always (force: users
- * reloaded); errors are logged, retried a second later. reset: the table
- * was replaced (its set is empty). No-op with the pre-filter off. */
-void gate_knock_ids_sync(struct green_gate *gt, bool force);
-void gate_knock_ids_reset(struct green_gate *gt);
-void gate_knock_ids_free(struct green_gate *gt);
-
-/* sessions_run.c */
-uint64_t gate_lease_ms(const struct green_gate *gt);
-int64_t gate_now_ms(void);
-/* The session table's src_seen hook: whether src sent a WireGuard packet
- * within the last lease (its wg_seen4/6 element is present); true also
- * when the kernel cannot be asked, so a slot is never freed on doubt. */
-bool gate_src_seen(void *ctx, const struct kg_addr *src);
-/* An accepted knock (or completed sequence) for user with peer key from
- * src: session table + one nft batch + WireGuard peer, all or nothing. */
-int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
-	      const struct kg_addr *src, uint64_t t0_ns);
-/* Removes what an ended session held (peer, elements) and logs it once;
- * grace: the peer goes GATE_PEER_GRACE_MS later. */
-void gate_session_gone(struct green_gate *gt, const struct kg_session *s,
-		       bool grace);
-/* Ends session id for why. tell_client: green decided (revocation,
- * expiry): the control connection gets a CLOSE and the peer goes at
- * once; else the control server ended it after writing its refusal, and
- * the peer gets the grace so that refusal still leaves. */
-void gate_session_end(struct green_gate *gt, uint64_t id, enum kg_sess_end why,
-		      bool tell_client);
-/* Removes the peers whose grace is over (all: every one, at stop). */
-void gate_peers_flush(struct green_gate *gt, bool all);
-/* Pending -> live in nftables (peers_pending -> peers_live). */
-int gate_make_live(struct green_gate *gt, const struct kg_session *s);
-/* Puts back / renews the elements of every session (live: a lease). */
-void gate_renew(struct green_gate *gt, bool all);
-/* Every ~2 s: peer dump -> sessions, expiry. */
-void gate_housekeeping(struct green_gate *gt);
-
-/* ctrl_glue.c */
-int gate_ctrl_start(struct green_gate *gt, struct kg_err *e);
-void gate_ctrl_stop(struct green_gate *gt);
-void gate_ctrl_tick(struct green_gate *gt);
-/* Remembers a verified certificate by SPKI (takes a reference). */
-void gate_cert_remember(struct green_gate *gt, void *x509,
-			const uint8_t spki[32]);
-void gate_certs_free(struct green_gate *gt);
-
-/* revoke.c */
-int gate_users_load(struct green_gate *gt, struct kg_err *e);
-int gate_pki_load(struct green_gate *gt, struct kg_err *e);
-/* Reloads CRL + users, ends sessions of revoked certs / removed users. */
-void gate_revoke_reload(struct green_gate *gt, const char *why);
-int gate_watch_start(struct green_gate *gt);
-void gate_watch_stop(struct green_gate *gt);
-void gate_watch_tick(struct green_gate *gt);
 
 #endif

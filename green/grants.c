@@ -11,8 +11,10 @@
  * and green's element expires within one lease.
  */
 #include "green.h"
+#include "grants.h"
 #include "evloop.h"
 #include "log.h"
+#include "apply.h"
 #include "nft.h"
 #include "red_io.h"
 #include "time.h"
@@ -64,22 +66,12 @@ struct green_grants {
 };
 
 /* Leases, renewals and timeouts: the monotonic clock. */
-static uint64_t mono_ms(void)
-{
-	return (uint64_t)kg_mono_ms();
-}
-
 /* The knock's timestamp comes from this clock (red checks it against
  * its window), so the red clients run on wall-clock milliseconds. */
-static uint64_t wall_ms(void)
-{
-	return (uint64_t)kg_wall_ms();
-}
-
 /* Whole seconds left of a lease (0 once over). */
 static uint32_t lease_left_s(uint64_t lease_end_ms)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = (uint64_t)kg_mono_ms();
 
 	return lease_end_ms > now ? (uint32_t)((lease_end_ms - now) / 1000) : 0;
 }
@@ -112,40 +104,18 @@ static struct grant *new_slot(struct green_grants *gr)
 	return &gr->g[gr->n++];
 }
 
-static void elem_key(const struct green_grants *gr, const struct grant *g,
-		     uint16_t port, struct kg_nft_key *k)
-{
-	kg_nft_key_init(k);
-	kg_nft_key_put(k, g->client.b, 4);
-	kg_nft_key_put(k, gr->io.peers[g->red].red.site_address.b, 4);
-	kg_nft_key_put_port(k, port);
-}
-
-/* One batch: the old element out (when red moved the grant), the new one
- * in, refreshed, with the rest of the lease as timeout (a plain re-add
- * would leave its expiry alone: see kg_nft_batch_refresh). */
+/* The old element out (when red moved the grant), the new one in with
+ * the rest of the lease as timeout, in one batch. */
 static int put_batch(struct green_grants *gr, const struct grant *g,
 		     uint16_t old_port, uint16_t port, uint64_t lease_end_ms,
 		     struct kg_err *e)
 {
-	struct kg_nft_batch *b = kg_nft_batch_new(gr->nft);
-	int64_t left = (int64_t)lease_end_ms - (int64_t)mono_ms();
-	struct kg_nft_key k;
-	int r = b ? 0 : -ENOMEM;
+	int64_t left = (int64_t)lease_end_ms - (int64_t)(uint64_t)kg_mono_ms();
 
-	if (!r && old_port && old_port != port) {
-		elem_key(gr, g, old_port, &k);
-		r = kg_nft_batch_elem(b, false, "fwd_grants", k.b, k.len, NULL, 0, 0);
-	}
-	if (!r && port) {
-		elem_key(gr, g, port, &k);
-		r = kg_nft_batch_refresh(b, "fwd_grants", k.b, k.len, NULL, 0,
-					 (uint64_t)(left > 1000 ? left : 1000));
-	}
-	if (!r)
-		r = kg_nft_batch_send(b, e);
-	kg_nft_batch_free(b);
-	return r;
+	return green_apply_grant_put(gr->nft, &g->client,
+				     &gr->io.peers[g->red].red.site_address,
+				     old_port, port,
+				     (uint64_t)(left > 1000 ? left : 1000), e);
 }
 
 /* An old element that already timed out (red was silent for a lease) is
@@ -194,8 +164,8 @@ static int send_knock(struct green_grants *gr, struct grant *g,
 	k.lifetime = gr->lease;
 	/* stamped with the wall clock (red's window), resent on the
 	 * monotonic one */
-	k.timestamp = wall_ms() / 1000;
-	return green_red_io_send(&gr->io, g->red, &k, mono_ms(),
+	k.timestamp = (uint64_t)kg_wall_ms() / 1000;
+	return green_red_io_send(&gr->io, g->red, &k, (uint64_t)kg_mono_ms(),
 				 keep_cookie ? (void *)g->id : NULL);
 }
 
@@ -221,7 +191,7 @@ static void granted(struct green_grants *gr, struct grant *g,
 	uint16_t old = g->port;
 	bool opening = g->st == G_OPENING;
 	struct kg_ctrl_grant out;
-	uint64_t now = mono_ms(), left_ms = (uint64_t)a->lease * 1000;
+	uint64_t now = (uint64_t)kg_mono_ms(), left_ms = (uint64_t)a->lease * 1000;
 
 	/* A duration from red: a deadline on this host's monotonic clock
 	 * (the answer's flight time makes it end a little early, never
@@ -262,7 +232,7 @@ static void granted(struct green_grants *gr, struct grant *g,
 static bool reopen(struct green_grants *gr, struct grant *g,
 		   const struct kg_skanswer *a)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = (uint64_t)kg_mono_ms();
 
 	if (a->reason != KG_SK_R_BEFORE_START ||
 	    (g->st == G_OPENING && g->reopens >= OPEN_REOPENS))
@@ -283,7 +253,7 @@ static void refused(struct green_grants *gr, struct grant *g,
 	if (reopen(gr, g, a))
 		return;
 	if (g->st == G_OPENING) {
-		log_grant(gr, g, "refused", why, mono_ms() - g->asked_ms);
+		log_grant(gr, g, "refused", why, (uint64_t)kg_mono_ms() - g->asked_ms);
 		gr->cb.done(gr->cb.ctx, g->session, g->service, NULL,
 			    KG_CODE_UNAVAILABLE);
 	} else {
@@ -320,7 +290,7 @@ static void on_gave_up(void *ctx, size_t red, void *cookie)
 	if (!g)
 		return;
 	if (g->st == G_OPENING) {
-		log_grant(gr, g, "refused", "red_silent", mono_ms() - g->asked_ms);
+		log_grant(gr, g, "refused", "red_silent", (uint64_t)kg_mono_ms() - g->asked_ms);
 		gr->cb.done(gr->cb.ctx, g->session, g->service, NULL,
 			    KG_CODE_UNAVAILABLE);
 		free_grant(g);
@@ -329,15 +299,15 @@ static void on_gave_up(void *ctx, size_t red, void *cookie)
 	/* Keep trying while the session lives; the element expires on its
 	 * own at the lease end if red stays silent. */
 	g->renewing = false;
-	g->renew_ms = mono_ms() + RENEW_RETRY_MS;
+	g->renew_ms = (uint64_t)kg_mono_ms() + RENEW_RETRY_MS;
 }
 
 static void on_tick(void *ctx)
 {
 	struct green_grants *gr = ctx;
-	uint64_t now = mono_ms();
+	uint64_t now = (uint64_t)kg_mono_ms();
 
-	green_red_io_tick(&gr->io, mono_ms());
+	green_red_io_tick(&gr->io, (uint64_t)kg_mono_ms());
 	for (size_t i = 0; i < gr->n; i++) {
 		struct grant *g = &gr->g[i];
 
@@ -394,7 +364,7 @@ int green_grants_open(struct green_grants *gr, uint64_t session,
 	memcpy(g->service, service, strlen(service) + 1);
 	g->client = *client;
 	g->red = (size_t)red;
-	g->asked_ms = mono_ms();
+	g->asked_ms = (uint64_t)kg_mono_ms();
 	if ((r = send_knock(gr, g, KG_SK_OPEN, true))) {
 		free_grant(g);
 		return r;

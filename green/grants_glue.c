@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Grants wired into the daemon: the control server's open_service (after
- * its policy check) becomes green_grants_open for the session's tunnel
- * address and the service's red; red's answer completes the request
+ * Grants wired into the daemon: the control server's service request
+ * reaches green_grants_open directly (ctrl_glue.c, op_open_service, which
+ * checks the policy); red's answer completes the request
  * through kg_ctrl_server_service_done; a session gone from the session
  * table loses its grants in the same step (gate_session_gone calls
  * green_grants_end_session), the grants' tick (alive) being the backstop.
  */
 #include "ctrl_server.h"
+#include "grants.h"
+#include "grants_glue.h"
 #include "gate.h"
 #include "green.h"
 #include "log.h"
@@ -51,28 +53,6 @@ static bool alive(void *ctx, uint64_t session)
 	return g->gate && kg_sess_by_id(&g->gate->sess, session) != NULL;
 }
 
-static int open_service(struct green *g, uint64_t session, const char *user,
-			const char *service, struct kg_ctrl_grant *out,
-			uint16_t *code)
-{
-	const struct kg_service *svc = kg_policy_service(&g->gate->policy, service);
-	struct kg_session *s = kg_sess_by_id(&g->gate->sess, session);
-	int r;
-
-	(void)user;   /* the server checked policy before calling */
-	if (!svc || !s) {
-		*code = !svc ? KG_CODE_UNKNOWN_SERVICE : KG_CODE_NO_SESSION;
-		return -EACCES;
-	}
-	r = green_grants_open(g->grants, session, &s->tunnel, service,
-			      svc->red_id, out);
-	if (r == 0 || r == -EINPROGRESS)
-		return r;
-	*code = r == -ENOSPC ? KG_CODE_BUSY :
-		r == -ENOENT ? KG_CODE_UNAVAILABLE : KG_CODE_INTERNAL;
-	return -EACCES;
-}
-
 int green_grants_start(struct green *g, struct kg_err *e)
 {
 	struct green_grants_cb cb = { g, done, moved, alive };
@@ -83,8 +63,6 @@ int green_grants_start(struct green *g, struct kg_err *e)
 	r = green_grants_new(&g->grants, &g->conf.site,
 			     g->gate ? g->gate->ifname : g->conf.wg_interface,
 			     g->nft, g->loop, &cb, e);
-	if (!r && g->gate)
-		g->gate->open_service = open_service;
 	return r;
 }
 
@@ -96,8 +74,6 @@ void green_grants_reload(struct green *g, bool table_replaced)
 
 void green_grants_stop(struct green *g)
 {
-	if (g->gate)
-		g->gate->open_service = NULL;
 	green_grants_free(g->grants);
 	g->grants = NULL;
 }

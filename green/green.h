@@ -8,9 +8,9 @@
  *   conf-green.c    [green]: ports, interfaces, NFLOG groups, management
  *   conf-ips.c      [ips]: scan/knock thresholds, ban time, caps, never-ban
  *   ruleset.c       renders the nftables table from the config (text)
- *   daemon.c        start (table, NFLOG, IPS), reload, stop, event loop
- *   handlers.c      NFLOG group -> handler table; the scan handler
- *   knock_handler.c the knock group handler (on to knock_rx.c)
+ *   daemon.c        start (table, NFLOG, IPS), reload, stop, event loop;
+ *                   the knock group to knock_rx.c, the scan group to the IPS
+ *   apply.c         every nftables and WireGuard change (apply.h)
  */
 #ifndef KG_GREEN_H
 #define KG_GREEN_H
@@ -105,13 +105,6 @@ struct green {
 	uint64_t n_packets;
 	int exit_code;
 };
-
-/* NFLOG dispatch: the handler for a group, or NULL. handlers.c. */
-struct kg_nflog_pkt;
-typedef void (*green_pkt_handler)(struct green *g, const struct kg_nflog_pkt *p);
-green_pkt_handler green_handler_for(const struct green *g, uint16_t group);
-void green_handle_scan(struct green *g, const struct kg_nflog_pkt *p);
-void green_handle_knock(struct green *g, const struct kg_nflog_pkt *p);
 
 /* IPS callbacks onto the table (daemon.c): ban/unban elements. */
 int green_ban(void *ctx, const struct kg_addr *key, unsigned seconds);

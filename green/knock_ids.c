@@ -15,12 +15,15 @@
  * timeouts (until their slot may no longer be "previous", plus 5 s), so
  * the set empties by itself if green is late or gone.
  *
- * Adds go first, in chunks (a batch per KIDS_CHUNK elements: one netlink
- * message each), then deletes: an id that stays is never missing.
+ * Adds go first (apply.c batches them), then deletes: an id that stays is
+ * never missing.
  */
 #include "gate.h"
+#include "sessions_run.h"
+#include "knock_ids.h"
+#include "apply.h"
 #include "log.h"
-#include "nft.h"
+#include "time.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,8 +31,6 @@
 #include <string.h>
 #include <time.h>
 
-#define KIDS_SET "knock_ids"
-#define KIDS_CHUNK 1024
 #define KIDS_MARGIN_MS 5000   /* an old slot's ids outlive it by this */
 
 struct gate_kids {
@@ -40,105 +41,53 @@ struct gate_kids {
 	bool synced;
 };
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void key_bytes(uint64_t id, uint8_t k[8])
-{
-	/* As on the wire (big-endian), which is how the payload is matched. */
-	for (int i = 7; i >= 0; i--, id >>= 8)
-		k[i] = (uint8_t)id;
-}
-
 static bool enabled(const struct green_gate *gt)
 {
 	return green_prefilter(&gt->g->conf);
-}
-
-/* Sends the queued batch if it holds chunk elements (or force). */
-static int flush(struct kg_nft_batch *b, size_t *queued, bool force)
-{
-	struct kg_err e = { "" };
-	int r;
-
-	if (!*queued || (!force && *queued < KIDS_CHUNK))
-		return 0;
-	*queued = 0;
-	r = kg_nft_batch_send(b, &e);
-	if (r)
-		kg_log(KG_LOG_ERR, "knock ids: %s", e.msg);
-	return r;
 }
 
 static int add_all(struct green_gate *gt, struct kg_keyid_elem *want,
 		   const size_t *add, size_t n_add, uint64_t wall,
 		   uint64_t mono)
 {
-	struct kg_nft_batch *b = kg_nft_batch_new(gt->g->nft);
+	uint64_t *ids = calloc(n_add ? n_add : 1, sizeof(*ids));
+	uint64_t *t = calloc(n_add ? n_add : 1, sizeof(*t));
+	bool *refresh = calloc(n_add ? n_add : 1, sizeof(*refresh));
 	uint32_t slot_s = gt->users.slot_s;
-	size_t queued = 0;
-	int r = b ? 0 : -ENOMEM;
+	int r = -ENOMEM;
 
-	for (size_t i = 0; !r && i < n_add; i++) {
+	if (!ids || !t || !refresh)
+		goto out;
+	for (size_t i = 0; i < n_add; i++) {
 		struct kg_keyid_elem *el = &want[add[i]];
-		uint64_t t = kg_keyid_elem_timeout_ms(el->slot, slot_s, wall,
-						      KIDS_MARGIN_MS);
-		uint8_t k[8];
 
-		key_bytes(el->id, k);
-		r = el->lapsing ?
-			kg_nft_batch_refresh(b, KIDS_SET, k, 8, NULL, 0, t) :
-			kg_nft_batch_elem(b, true, KIDS_SET, k, 8, NULL, 0, t);
-		el->expires_ms = mono + t;
-		queued += el->lapsing ? 3 : 1;
-		if (!r)
-			r = flush(b, &queued, false);
+		ids[i] = el->id;
+		t[i] = kg_keyid_elem_timeout_ms(el->slot, slot_s, wall,
+						KIDS_MARGIN_MS);
+		refresh[i] = el->lapsing;
+		el->expires_ms = mono + t[i];
 	}
-	if (!r)
-		r = flush(b, &queued, true);
-	kg_nft_batch_free(b);
+	r = green_apply_keyids_add(gt->g->nft, ids, t, refresh, n_add);
+out:
+	free(ids);
+	free(t);
+	free(refresh);
 	return r;
-}
-
-/* Deletes n (at most KIDS_CHUNK) in one batch; if that fails (an
- * element gone meanwhile aborts the whole batch), one by one, a missing
- * one being fine. */
-static void del_chunk(struct green_gate *gt, const struct kg_keyid_elem *have,
-		      const size_t *del, size_t n)
-{
-	struct kg_nft_batch *b = kg_nft_batch_new(gt->g->nft);
-	struct kg_err e = { "" };
-	uint8_t k[8];
-	int r = b ? 0 : -ENOMEM;
-
-	for (size_t i = 0; !r && i < n; i++) {
-		key_bytes(have[del[i]].id, k);
-		r = kg_nft_batch_elem(b, false, KIDS_SET, k, 8, NULL, 0, 0);
-	}
-	if (!r && !kg_nft_batch_send(b, &e)) {
-		kg_nft_batch_free(b);
-		return;
-	}
-	kg_nft_batch_free(b);
-	for (size_t i = 0; i < n; i++) {
-		key_bytes(have[del[i]].id, k);
-		r = kg_nft_elem(gt->g->nft, false, KIDS_SET, k, 8, 0, &e);
-		if (r && r != -ENOENT)
-			kg_log(KG_LOG_ERR, "knock ids: %s", e.msg);
-	}
 }
 
 static void del_all(struct green_gate *gt, const struct kg_keyid_elem *have,
 		    const size_t *del, size_t n_del)
 {
-	for (size_t i = 0; i < n_del; i += KIDS_CHUNK)
-		del_chunk(gt, have, del + i,
-			  n_del - i < KIDS_CHUNK ? n_del - i : KIDS_CHUNK);
+	uint64_t *ids = calloc(n_del ? n_del : 1, sizeof(*ids));
+
+	if (!ids) {
+		kg_log(KG_LOG_ERR, "knock ids: out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n_del; i++)
+		ids[i] = have[del[i]].id;
+	green_apply_keyids_del(gt->g->nft, ids, n_del);
+	free(ids);
 }
 
 static const uint8_t **user_keys(const struct kg_users *u)
@@ -155,7 +104,7 @@ void gate_knock_ids_sync(struct green_gate *gt, bool force)
 	struct gate_kids *k = gt->kids;
 	struct kg_keyid_elem *want = NULL;
 	size_t n_want = 0, *add = NULL, *del = NULL, n_add = 0, n_del = 0;
-	uint64_t wall = wall_ms(), mono = (uint64_t)gate_now_ms(), center;
+	uint64_t wall = (uint64_t)kg_wall_ms(), mono = (uint64_t)gate_now_ms(), center;
 	const uint8_t **keys = NULL;
 	char ids[24], na[24], nd[24], sl[24];
 	int r = -ENOMEM;

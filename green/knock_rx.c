@@ -1,18 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The knock group's packets: single-packet knocks to the knock port
- * (kg_knock_check, one record per decision) and, in sequence mode, the
- * ports of configured sequences (kg_seq_feed). An accepted knock or a
- * completed sequence opens a pending session (sessions_run.c).
+ * The knock receiver: every packet of the knock NFLOG group (already
+ * rate-limited per source by the table) comes here from the daemon's
+ * NFLOG socket: single-packet knocks to the knock port (kg_knock_check,
+ * one record per decision) and, in sequence mode, the ports of
+ * configured sequences (kg_seq_feed). An accepted knock or a completed
+ * sequence opens a pending session (sessions_run.c). Without a gate (it
+ * failed to start) everything is refused and nothing bans: a forged
+ * source must not get someone banned through us.
+ *
+ * The pre-filter's sampled misses (prefix "kg-knock-miss", at most one a
+ * second for all sources) share the group: each is one record, so a flood
+ * or a user whose clock is off stays visible, and none counts toward a
+ * ban (the packet carried no current key id: anyone could have sent it,
+ * from any source).
  *
  * Bans: only knocks nobody holding a key produced count toward a ban
  * (kg_knock_reason_counts_for_ban); authentic but refused ones (stale,
  * duplicate) never do, their source may be forged. A valid knock lifts
  * its source's ban.
  */
+#include "knock_rx.h"
 #include "gate.h"
+#include "sessions_run.h"
+#include "apply.h"
 #include "log.h"
-#include "nft.h"
+#include "time.h"
 #include "nflog.h"
 #include "seq.h"
 
@@ -22,28 +35,12 @@
 #include <string.h>
 #include <time.h>
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void spa(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t0)
 {
 	struct kg_knock_decision d;
 	char src[KG_ADDR_STRLEN];
 
-	kg_knock_check(&gt->checker, pkt->payload, pkt->payload_len, wall_ms(), &d);
+	kg_knock_check(&gt->checker, pkt->payload, pkt->payload_len, (uint64_t)kg_wall_ms(), &d);
 	kg_addr_str(&pkt->src, src);
 	kg_knock_log_decision(&d, src);
 	if (d.reason != KG_KNOCK_ACCEPTED) {
@@ -63,7 +60,7 @@ static void sequence(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t
 	char src[KG_ADDR_STRLEN], port[8];
 
 	r = kg_seq_feed(gt->seq, &gt->users, &pkt->src, pkt->l4proto,
-			pkt->dport, wall_ms(), &u);
+			pkt->dport, (uint64_t)kg_wall_ms(), &u);
 	kg_addr_str(&pkt->src, src);
 	snprintf(port, sizeof(port), "%u", pkt->dport);
 	if (r == KG_SEQ_NONE || r == KG_SEQ_PROGRESS) {
@@ -83,9 +80,9 @@ static void sequence(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t
 	gate_open(gt, u, u->wg_pub, &pkt->src, t0);
 }
 
-void gate_knock_packet(struct green_gate *gt, const struct kg_nflog_pkt *p)
+static void gate_packet(struct green_gate *gt, const struct kg_nflog_pkt *p)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = kg_mono_ns();
 	const struct kg_pkt *pkt = &p->pkt;
 
 	if (!pkt->l4_ok)
@@ -98,16 +95,30 @@ void gate_knock_packet(struct green_gate *gt, const struct kg_nflog_pkt *p)
 		sequence(gt, pkt, t0);
 }
 
-static int seq_elem(struct kg_nft_batch *b, bool add, const struct kg_seq_port *p)
+static void prefilter_miss(const struct kg_nflog_pkt *p)
 {
-	struct kg_nft_key k;
-	int r;
+	char src[KG_ADDR_STRLEN], len[16];
 
-	kg_nft_key_init(&k);
-	if ((r = kg_nft_key_put(&k, &p->proto, 1)) ||
-	    (r = kg_nft_key_put_port(&k, p->port)))
-		return r;
-	return kg_nft_batch_elem(b, add, "seq_ports", k.b, k.len, NULL, 0, 0);
+	snprintf(len, sizeof(len), "%zu", p->pkt.payload_len);
+	kg_log_event(KG_LOG_NOTICE, "knock", "result", "prefilter_miss",
+		     "src", kg_addr_str(&p->pkt.src, src), "len", len);
+}
+
+void green_knock_receive(struct green *g, const struct kg_nflog_pkt *p)
+{
+	char src[KG_ADDR_STRLEN];
+
+	if (p->prefix && !strcmp(p->prefix, GREEN_KNOCK_MISS_PREFIX)) {
+		prefilter_miss(p);
+		return;
+	}
+	if (g->gate) {
+		gate_packet(g->gate, p);
+		return;
+	}
+	kg_log_event(KG_LOG_NOTICE, "knock", "result", "rejected",
+		     "reason", "not_ready",
+		     "src", kg_addr_str(&p->pkt.src, src));
 }
 
 static size_t collect(const struct kg_users *u, struct kg_seq_port *out)
@@ -130,33 +141,19 @@ static size_t collect(const struct kg_users *u, struct kg_seq_port *out)
 
 void gate_seq_ports_sync(struct green_gate *gt)
 {
-	struct kg_err e = { "" };
 	struct kg_seq_port *v = NULL;
-	struct kg_nft_batch *b;
-	size_t n;
-	int r = 0;
+	size_t n = 0;
 
-	if (!gt->g->conf.gate->sequence)
-		goto out;
-	/* Old elements one by one: a missing one must not abort the rest. */
-	for (size_t i = 0; i < gt->n_seq_set; i++) {
-		b = kg_nft_batch_new(gt->g->nft);
-		if (b && !seq_elem(b, false, &gt->seq_set[i]))
-			kg_nft_batch_send(b, &e);
-		kg_nft_batch_free(b);
+	if (gt->g->conf.gate->sequence) {
+		n = collect(&gt->users, NULL);
+		v = n ? calloc(n, sizeof(*v)) : NULL;
+		if (n && !v)
+			kg_log(KG_LOG_ERR, "sequence ports: out of memory");
+		else
+			collect(&gt->users, v);
+		green_apply_seq_ports(gt->g->nft, gt->seq_set, gt->n_seq_set,
+				      v, v ? n : 0);
 	}
-	n = collect(&gt->users, NULL);
-	v = n ? calloc(n, sizeof(*v)) : NULL;
-	if (n && !v)
-		goto out;
-	collect(&gt->users, v);
-	b = kg_nft_batch_new(gt->g->nft);
-	for (size_t i = 0; b && !r && i < n; i++)
-		r = seq_elem(b, true, &v[i]);
-	if (!b || r || (r = kg_nft_batch_send(b, &e)))
-		kg_log(KG_LOG_ERR, "sequence ports: %s", e.msg[0] ? e.msg : "out of memory");
-	kg_nft_batch_free(b);
-out:
 	free(gt->seq_set);
 	gt->seq_set = v;
 	gt->n_seq_set = v ? n : 0;

@@ -5,8 +5,14 @@
  * rewrites both). Every session whose user record is gone (or now pins
  * another key), or whose certificate the new CRL refuses, ends at once.
  * A reload that fails keeps the old CRL and users: the error is logged.
+ * The certificates clients proved with are cached here (by SPKI) for that
+ * re-check.
  */
+#include "revoke.h"
 #include "gate.h"
+#include "sessions_run.h"
+#include "knock_ids.h"
+#include "knock_rx.h"
 #include "evloop.h"
 #include "log.h"
 #include "pki.h"
@@ -261,4 +267,37 @@ void gate_watch_tick(struct green_gate *gt)
 		gt->reload_due_ms = 0;
 		gate_revoke_reload(gt, "files_changed");
 	}
+}
+
+/* The certificate cache: a verified certificate by SPKI, kept so a
+ * reloaded CRL can be checked against live sessions. */
+void gate_cert_remember(struct green_gate *gt, void *x509,
+			const uint8_t spki[32])
+{
+	struct green_cert_seen *v;
+
+	for (size_t i = 0; i < gt->n_certs; i++) {
+		if (kg_memeq(gt->certs[i].spki, spki, 32)) {
+			X509_up_ref(x509);
+			X509_free(gt->certs[i].x509);
+			gt->certs[i].x509 = x509;
+			return;
+		}
+	}
+	v = realloc(gt->certs, (gt->n_certs + 1) * sizeof(*v));
+	if (!v)
+		return;
+	gt->certs = v;
+	X509_up_ref(x509);
+	memcpy(v[gt->n_certs].spki, spki, 32);
+	v[gt->n_certs++].x509 = x509;
+}
+
+void gate_certs_free(struct green_gate *gt)
+{
+	for (size_t i = 0; i < gt->n_certs; i++)
+		X509_free(gt->certs[i].x509);
+	free(gt->certs);
+	gt->certs = NULL;
+	gt->n_certs = 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Green's nftables table, rendered as nft text from the config. The text
- * is what kg_nft_table_replace() applies in one transaction and what an
+ * is what green_apply_table_replace() (apply.c) applies in one transaction and what an
  * admin reviews with `nft list table inet knockgate`. docs/nftables.md
  * explains each rule; the order matters:
  *

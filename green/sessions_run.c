@@ -9,11 +9,12 @@
  * of a lease, so if green dies every opening lapses within one lease.
  */
 #include "gate.h"
+#include "grants.h"
+#include "sessions_run.h"
+#include "apply.h"
 #include "ctrl_server.h"
 #include "log.h"
-#include "nft.h"
 #include "time.h"
-#include "wg.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -34,68 +35,11 @@ uint64_t gate_lease_ms(const struct green_gate *gt)
 	return (uint64_t)gt->sess.lim.handshake_timeout * 1000;
 }
 
-static const char *open_set(const struct kg_addr *a)
-{
-	return a->family == AF_INET ? "wg_open4" : "wg_open6";
-}
-
-/* Refreshed by the kernel on every WireGuard packet from an open source,
- * timeout one lease (ruleset.c). */
-static const char *seen_set(const struct kg_addr *a)
-{
-	return a->family == AF_INET ? "wg_seen4" : "wg_seen6";
-}
-
 bool gate_src_seen(void *ctx, const struct kg_addr *src)
 {
 	struct green_gate *gt = ctx;
-	struct kg_err e = { "" };
-	int r = kg_nft_elem_get(gt->g->nft, seen_set(src), src->b,
-				kg_addr_len(src), NULL, &e);
 
-	if (r && r != -ENOENT)
-		kg_log(KG_LOG_ERR, "roaming: %s", e.msg);
-	return r != -ENOENT;
-}
-
-/* Present afterwards with a fresh lease, existing before or not. */
-static int refresh(struct kg_nft_batch *b, const char *set,
-		   const struct kg_addr *a, uint64_t timeout_ms)
-{
-	return kg_nft_batch_refresh(b, set, a->b, kg_addr_len(a), NULL, 0,
-				    timeout_ms);
-}
-
-/* Deletes one element, its absence being fine (it may have timed out). */
-static void del_elem(struct green_gate *gt, const char *set,
-		     const struct kg_addr *a)
-{
-	struct kg_err e = { "" };
-	int r = kg_nft_elem(gt->g->nft, false, set, a->b, kg_addr_len(a), 0, &e);
-
-	if (r && r != -ENOENT)
-		kg_log(KG_LOG_ERR, "session cleanup: %s", e.msg);
-}
-
-static int send_batch(struct green_gate *gt, bool live, const struct kg_addr *src,
-		      const struct kg_addr *tunnel)
-{
-	struct kg_nft_batch *b = kg_nft_batch_new(gt->g->nft);
-	struct kg_err e = { "" };
-	uint64_t lease = gate_lease_ms(gt);
-	int r;
-
-	if (!b)
-		return -ENOMEM;
-	r = refresh(b, open_set(src), src, lease);
-	if (!r && tunnel)
-		r = refresh(b, live ? "peers_live" : "peers_pending", tunnel, lease);
-	if (!r)
-		r = kg_nft_batch_send(b, &e);
-	if (r)
-		kg_log(KG_LOG_ERR, "knock: nft: %s", e.msg[0] ? e.msg : strerror(-r));
-	kg_nft_batch_free(b);
-	return r;
+	return green_apply_src_seen(gt->g->nft, src);
 }
 
 /* us: green's time from the NFLOG message to everything in place;
@@ -118,10 +62,7 @@ static void log_session(const char *result, const struct kg_session *s,
 
 static uint64_t elapsed_us(uint64_t t0_ns)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec - t0_ns) / 1000;
+	return (kg_mono_ns() - t0_ns) / 1000;
 }
 
 /* Forgets a deferred removal of key (it is a peer again), or removes
@@ -135,7 +76,7 @@ static void dying_sweep(struct green_gate *gt, const uint8_t *key, int64_t now)
 		int r;
 
 		if (key ? kg_memeq(d->key, key, 32) : d->due_ms <= now) {
-			if (!key && (r = gate_wg_peer_del(gt, d->key)))
+			if (!key && (r = green_apply_peer_del(gt->ifname, d->key)))
 				kg_log(KG_LOG_ERR, "session end: removing peer: %s",
 				       strerror(-r));
 			continue;
@@ -152,7 +93,7 @@ static void peer_del_later(struct green_gate *gt, const uint8_t key[32])
 
 	if (!v) {
 		/* No memory for the grace: remove at once. */
-		if ((r = gate_wg_peer_del(gt, key)))
+		if ((r = green_apply_peer_del(gt->ifname, key)))
 			kg_log(KG_LOG_ERR, "session end: removing peer: %s", strerror(-r));
 		return;
 	}
@@ -168,18 +109,19 @@ static int open_new(struct green_gate *gt, struct kg_session *s,
 {
 	struct kg_addr tun = s->tunnel;
 	uint64_t id = s->id;
-	int r = send_batch(gt, false, src, &tun);
+	int r = green_apply_src_open(gt->g->nft, src, &tun, false,
+				     gate_lease_ms(gt));
 
 	*nft_us = elapsed_us(t0_ns);
 	/* A key whose old session just ended is a peer again: keep it. */
 	dying_sweep(gt, s->peer_key, 0);
 	if (!r) {
-		r = gate_wg_peer_add(gt, s->peer_key, &tun);
+		r = green_apply_peer_add(gt->ifname, s->peer_key, &tun);
 		if (r) {
 			kg_log(KG_LOG_ERR, "knock: adding peer: %s", strerror(-r));
 			if (!kg_sess_src_in_use(&gt->sess, src, id))
-				del_elem(gt, open_set(src), src);
-			del_elem(gt, "peers_pending", &tun);
+				green_apply_src_close(gt->g->nft, src);
+			green_apply_tunnel_close(gt->g->nft, &tun, false);
 		}
 	}
 	if (r)
@@ -241,14 +183,15 @@ int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 	}
 	/* SAME, ADD_SOURCE or MOVE_SOURCE (roaming): the source's opening,
 	 * renewed; a silent source that lost its slot loses its opening. */
-	r = send_batch(gt, s->state == KG_SESS_LIVE, src,
-		       s->state == KG_SESS_LIVE ? &s->tunnel : NULL);
+	r = green_apply_src_open(gt->g->nft, src,
+				 s->state == KG_SESS_LIVE ? &s->tunnel : NULL,
+				 s->state == KG_SESS_LIVE, gate_lease_ms(gt));
 	nft_us = elapsed_us(t0_ns);
 	if (act == KG_KNOCK_MOVE_SOURCE) {
 		char a[KG_ADDR_STRLEN], id[24];
 
 		if (!kg_sess_src_in_use(&gt->sess, &old.src[0], 0))
-			del_elem(gt, open_set(&old.src[0]), &old.src[0]);
+			green_apply_src_close(gt->g->nft, &old.src[0]);
 		snprintf(id, sizeof(id), "%016llx", (unsigned long long)s->id);
 		kg_log_event(KG_LOG_NOTICE, "session", "result", "source_freed",
 			     "reason", "silent_for_a_lease", "user", s->user,
@@ -282,18 +225,18 @@ void gate_session_gone(struct green_gate *gt, const struct kg_session *s,
 		green_grants_end_session(gt->g->grants, s->id);
 	if (grace) {
 		peer_del_later(gt, s->peer_key);
-	} else if ((r = gate_wg_peer_del(gt, s->peer_key))) {
+	} else if ((r = green_apply_peer_del(gt->ifname, s->peer_key))) {
 		kg_log(KG_LOG_ERR, "session end: removing peer: %s", strerror(-r));
 	}
 	/* A replacing (pending) session may hold the tunnel address already. */
 	now = kg_sess_by_tunnel(&gt->sess, &s->tunnel);
 	if (!now)
-		del_elem(gt, "peers_pending", &s->tunnel);
+		green_apply_tunnel_close(gt->g->nft, &s->tunnel, false);
 	if (!now || now->state != KG_SESS_LIVE)
-		del_elem(gt, "peers_live", &s->tunnel);
+		green_apply_tunnel_close(gt->g->nft, &s->tunnel, true);
 	for (size_t i = 0; i < s->n_src; i++)
 		if (!kg_sess_src_in_use(&gt->sess, &s->src[i], s->id))
-			del_elem(gt, open_set(&s->src[i]), &s->src[i]);
+			green_apply_src_close(gt->g->nft, &s->src[i]);
 	log_session("ended", s, kg_sess_end_name(s->end),
 		    s->n_src ? &s->src[0] : NULL, 0, 0);
 }
@@ -328,25 +271,11 @@ void gate_session_end(struct green_gate *gt, uint64_t id, enum kg_sess_end why,
 
 int gate_make_live(struct green_gate *gt, const struct kg_session *s)
 {
-	struct kg_nft_batch *b = kg_nft_batch_new(gt->g->nft);
-	struct kg_err e = { "" };
-	int r;
+	int r = green_apply_make_live(gt->g->nft, &s->tunnel, s->src, s->n_src,
+				      gate_lease_ms(gt));
 
-	if (!b)
-		return -ENOMEM;
-	/* The sources' openings restart their lease too: the next renewal
-	 * may be a third of a lease away, the knock's lease nearly over. */
-	r = refresh(b, "peers_live", &s->tunnel, gate_lease_ms(gt));
-	for (size_t i = 0; !r && i < s->n_src; i++)
-		r = refresh(b, open_set(&s->src[i]), &s->src[i], gate_lease_ms(gt));
-	if (!r)
-		r = kg_nft_batch_send(b, &e);
-	kg_nft_batch_free(b);
-	if (r) {
-		kg_log(KG_LOG_ERR, "session live: nft: %s", e.msg);
+	if (r)
 		return r;
-	}
-	del_elem(gt, "peers_pending", &s->tunnel);
 	log_session("live", s, "card_proved", s->n_src ? &s->src[0] : NULL, 0, 0);
 	return 0;
 }
@@ -355,28 +284,25 @@ int gate_make_live(struct green_gate *gt, const struct kg_session *s)
  * ones (renewal: pending sessions end within one lease anyway). */
 void gate_renew(struct green_gate *gt, bool all)
 {
-	struct kg_nft_batch *b = kg_nft_batch_new(gt->g->nft);
-	struct kg_err e = { "" };
-	uint64_t lease = gate_lease_ms(gt);
-	int r = 0;
+	struct green_apply_lease *v = calloc(gt->sess.n ? gt->sess.n : 1,
+					     sizeof(*v));
+	size_t n = 0;
 
-	if (!b)
+	if (!v) {
+		kg_log(KG_LOG_ERR, "renewing session elements: out of memory");
 		return;
-	for (size_t i = 0; !r && i < gt->sess.n; i++) {
+	}
+	for (size_t i = 0; i < gt->sess.n; i++) {
 		const struct kg_session *s = &gt->sess.s[i];
 		bool live = s->state == KG_SESS_LIVE;
 
 		if (!live && !all)
 			continue;
-		r = refresh(b, live ? "peers_live" : "peers_pending", &s->tunnel, lease);
-		for (size_t j = 0; !r && j < s->n_src; j++)
-			r = refresh(b, open_set(&s->src[j]), &s->src[j], lease);
+		v[n++] = (struct green_apply_lease){ .tunnel = s->tunnel,
+			.live = live, .src = s->src, .n_src = s->n_src };
 	}
-	if (!r)
-		r = kg_nft_batch_send(b, &e);
-	if (r)
-		kg_log(KG_LOG_ERR, "renewing session elements: %s", e.msg);
-	kg_nft_batch_free(b);
+	green_apply_renew(gt->g->nft, v, n, gate_lease_ms(gt));
+	free(v);
 	gt->last_renew_ms = gate_now_ms();
 }
 
@@ -396,7 +322,7 @@ static void poll_peers(struct green_gate *gt)
 
 	if (!gt->sess.n)
 		return;
-	r = kg_wg_get(gt->ifname, &d);
+	r = green_apply_peers_read(gt->ifname, &d);
 	if (r) {
 		kg_log(KG_LOG_ERR, "%s: reading peers: %s", gt->ifname, strerror(-r));
 		return;
@@ -405,7 +331,7 @@ static void poll_peers(struct green_gate *gt)
 		kg_sess_observe_peer(&gt->sess, d.peers[i].public_key,
 				     (int64_t)d.peers[i].last_handshake_sec,
 				     d.peers[i].rx_bytes);
-	kg_wg_device_free(&d);
+	green_apply_peers_free(&d);
 }
 
 void gate_housekeeping(struct green_gate *gt)

@@ -8,8 +8,10 @@
  * may go (fwd_grants).
  */
 #include "green.h"
+#include "apply.h"
 #include "log.h"
 #include "wg.h"
+#include "wg_key.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,30 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int read_private_key(const char *path, uint8_t key[KG_KEY_LEN],
-			    struct kg_err *e)
-{
-	char line[128] = "";
-	FILE *f = fopen(path, "re");
-	int r = 0;
-
-	if (!f) {
-		r = -errno;
-		kg_err_set(e, "%s: %s", path, strerror(errno));
-		return r;
-	}
-	if (!fgets(line, sizeof(line), f))
-		line[0] = '\0';
-	fclose(f);
-	line[strcspn(line, " \t\r\n")] = '\0';
-	if (kg_base64_decode(line, key, KG_KEY_LEN)) {
-		kg_err_set(e, "%s: not a base64 WireGuard private key", path);
-		r = -EINVAL;
-	}
-	kg_wipe(line, sizeof(line));
-	return r;
-}
 
 /* Packets a client sends to red's site address arrive on green's client
  * interface and return on the site link: both must forward (IPv4 decides
@@ -77,16 +55,19 @@ static void fill_peer(struct kg_wg_peer *p, const struct green_red *red)
 	p->keepalive_s = 25;
 }
 
-static int configure(const struct green_site_conf *s, struct kg_err *e)
+int green_site_up(const struct green_site_conf *s, struct kg_err *e)
 {
 	struct kg_wg_device d = { 0 };
 	char addr[KG_ADDR_STRLEN + 4], a[KG_ADDR_STRLEN];
+	enum kg_wg_backend be;
 	int r;
 
+	if (!s->enabled)
+		return 0;
 	d.peers = calloc(s->n_reds, sizeof(*d.peers));
 	if (!d.peers)
 		return -ENOMEM;
-	if ((r = read_private_key(s->private_key, d.private_key, e)))
+	if ((r = kg_key_file_read(s->private_key, d.private_key, e)))
 		goto out;
 	d.has_private_key = true;
 	d.has_listen_port = true;
@@ -95,55 +76,28 @@ static int configure(const struct green_site_conf *s, struct kg_err *e)
 	for (size_t i = 0; i < s->n_reds; i++)
 		fill_peer(&d.peers[i], &s->reds[i]);
 	d.n_peers = s->n_reds;
-	if ((r = kg_wg_set(s->interface, &d))) {
-		kg_err_set(e, "site link %s: configuring WireGuard: %s",
-			   s->interface, strerror(-r));
-		goto out;
-	}
 	snprintf(addr, sizeof(addr), "%s/%u", kg_addr_str(&s->address.a, a),
 		 s->address.len);
-	if ((r = kg_wg_iface_addr_up(s->interface, addr, NULL)))
-		kg_err_set(e, "site link %s: address %s: %s", s->interface,
-			   addr, strerror(-r));
-	else if ((r = green_site_forwarding(s->interface)))
+	if ((r = green_apply_site_up(s->interface, &d, addr, &be, e)))
+		goto out;
+	if ((r = green_site_forwarding(s->interface))) {
 		kg_err_set(e, "site link %s: forwarding: %s", s->interface,
 			   strerror(-r));
+		green_apply_site_down(s->interface);
+		goto out;
+	}
+	kg_log_event(KG_LOG_INFO, "site", "result", "up", "interface",
+		     s->interface, "backend",
+		     be == KG_WG_BACKEND_KERNEL ? "kernel" : "wireguard-go");
 out:
 	kg_wipe(d.private_key, sizeof(d.private_key));
 	free(d.peers);
 	return r;
 }
 
-int green_site_up(const struct green_site_conf *s, struct kg_err *e)
-{
-	enum kg_wg_backend be;
-	int r;
-
-	if (!s->enabled)
-		return 0;
-	r = kg_wg_iface_create(s->interface, &be);
-	if (r == -EEXIST) {
-		/* A previous instance died without cleaning up: start over. */
-		kg_wg_iface_remove(s->interface);
-		r = kg_wg_iface_create(s->interface, &be);
-	}
-	if (r) {
-		kg_err_set(e, "site link %s: %s", s->interface, strerror(-r));
-		return r;
-	}
-	if ((r = configure(s, e))) {
-		kg_wg_iface_remove(s->interface);
-		return r;
-	}
-	kg_log_event(KG_LOG_INFO, "site", "result", "up", "interface",
-		     s->interface, "backend",
-		     be == KG_WG_BACKEND_KERNEL ? "kernel" : "wireguard-go");
-	return 0;
-}
-
 void green_site_down(const char *ifname)
 {
-	int r = kg_wg_iface_remove(ifname);
+	int r = green_apply_site_down(ifname);
 
 	kg_log_event(r ? KG_LOG_ERR : KG_LOG_INFO, "site", "result",
 		     r ? "error" : "down", "interface", ifname);

@@ -27,6 +27,8 @@
  * steps; 0 never returned on a running system). */
 int64_t kg_mono_ms(void);
 int64_t kg_mono_s(void);
+/* CLOCK_MONOTONIC in nanoseconds: latencies (the us fields of records). */
+uint64_t kg_mono_ns(void);
 /* CLOCK_REALTIME in Unix milliseconds / seconds. */
 int64_t kg_wall_ms(void);
 int64_t kg_wall_s(void);

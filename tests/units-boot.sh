@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Manual check (not in run-all: the deployment test of issue 12 item 3
+# Manual check (not in run-all: the deployment test
 # covers it end to end): one daemon's package under its unit in a booted
 # Debian 12 system container (systemd-nspawn, docs in
 # ../shared/testbed-facts.md), joined to a private network namespace,

@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 # Helpers for the red scenarios (t-red-*.sh), on top of lib.sh: a lab,
 # red's config, the site link's green end, and knocks from green's
-# namespace signed by tests with red/kg-sknock-send.
+# namespace signed by tests with tests/tools/kg-sknock-send.
 #
 #   red_setup            lab + testbed + red started + site link up
 #   red_knock ARGS       kg-sknock-send from green's end of the site link
@@ -14,7 +14,7 @@
 #                        knock-port packets dropped uncounted)
 #   red_map              red's grants4 map, one element a line
 
-RED_SEND="$KG_BUILD/red/kg-sknock-send"
+RED_SEND="$KG_BUILD/tests/tools/kg-sknock-send"
 RED_BIN=${RED_BIN:-$KG_BUILD/red/knockgate-red}
 # RED_ARGS: extra daemon arguments (t-red-privsep: -P, --test-worker)
 RED_ARGS=${RED_ARGS:-}

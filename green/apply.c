@@ -1,0 +1,463 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The apply seam (apply.h): each request turned into one nft batch or one
+ * WireGuard call. The set names and element layouts (ruleset.c) are known
+ * here and nowhere else in green.
+ */
+#include "apply.h"
+#include "crypto.h"
+#include "log.h"
+#include "nft_dark.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK 1024   /* netlink messages per batch */
+
+int green_apply_open(struct kg_nft **out, const char *table, struct kg_err *e)
+{
+	return kg_nft_open(out, table, e);
+}
+
+void green_apply_close(struct kg_nft *nft)
+{
+	kg_nft_close(nft);
+}
+
+int green_apply_table_replace(struct kg_nft *nft, const char *text, bool check,
+			      struct kg_err *e)
+{
+	return kg_nft_table_replace(nft, text, check, e);
+}
+
+int green_apply_dark(struct kg_nft *nft, const struct kg_nft_dark *d,
+		     struct kg_err *e)
+{
+	char *text = NULL;
+	int r = kg_nft_dark_render(d, &text);
+
+	if (r)
+		kg_err_set(e, "rendering the dark table: %s", strerror(-r));
+	else
+		r = kg_nft_table_replace(nft, text, false, e);
+	free(text);
+	return r;
+}
+
+static const char *open_set(const struct kg_addr *a)
+{
+	return a->family == AF_INET ? "wg_open4" : "wg_open6";
+}
+
+/* Refreshed by the kernel on every WireGuard packet from an open source,
+ * timeout one lease (ruleset.c). */
+static const char *seen_set(const struct kg_addr *a)
+{
+	return a->family == AF_INET ? "wg_seen4" : "wg_seen6";
+}
+
+static const char *tunnel_set(bool live)
+{
+	return live ? "peers_live" : "peers_pending";
+}
+
+/* Present afterwards with a fresh lease, existing before or not. */
+static int refresh(struct kg_nft_batch *b, const char *set,
+		   const struct kg_addr *a, uint64_t timeout_ms)
+{
+	return kg_nft_batch_refresh(b, set, a->b, kg_addr_len(a), NULL, 0,
+				    timeout_ms);
+}
+
+/* Deletes one element, its absence being fine (it may have timed out). */
+static void del_elem(struct kg_nft *nft, const char *set,
+		     const struct kg_addr *a)
+{
+	struct kg_err e = { "" };
+	int r = kg_nft_elem(nft, false, set, a->b, kg_addr_len(a), 0, &e);
+
+	if (r && r != -ENOENT)
+		kg_log(KG_LOG_ERR, "session cleanup: %s", e.msg);
+}
+
+int green_apply_src_open(struct kg_nft *nft, const struct kg_addr *src,
+			 const struct kg_addr *tunnel, bool live,
+			 uint64_t lease_ms)
+{
+	struct kg_nft_batch *b = kg_nft_batch_new(nft);
+	struct kg_err e = { "" };
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	r = refresh(b, open_set(src), src, lease_ms);
+	if (!r && tunnel)
+		r = refresh(b, tunnel_set(live), tunnel, lease_ms);
+	if (!r)
+		r = kg_nft_batch_send(b, &e);
+	if (r)
+		kg_log(KG_LOG_ERR, "knock: nft: %s", e.msg[0] ? e.msg : strerror(-r));
+	kg_nft_batch_free(b);
+	return r;
+}
+
+void green_apply_src_close(struct kg_nft *nft, const struct kg_addr *src)
+{
+	del_elem(nft, open_set(src), src);
+}
+
+void green_apply_tunnel_close(struct kg_nft *nft, const struct kg_addr *tunnel,
+			      bool live)
+{
+	del_elem(nft, tunnel_set(live), tunnel);
+}
+
+bool green_apply_src_seen(struct kg_nft *nft, const struct kg_addr *src)
+{
+	struct kg_err e = { "" };
+	int r = kg_nft_elem_get(nft, seen_set(src), src->b, kg_addr_len(src),
+				NULL, &e);
+
+	if (r && r != -ENOENT)
+		kg_log(KG_LOG_ERR, "roaming: %s", e.msg);
+	return r != -ENOENT;
+}
+
+int green_apply_make_live(struct kg_nft *nft, const struct kg_addr *tunnel,
+			  const struct kg_addr *src, size_t n_src,
+			  uint64_t lease_ms)
+{
+	struct kg_nft_batch *b = kg_nft_batch_new(nft);
+	struct kg_err e = { "" };
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	/* The sources' openings restart their lease too: the next renewal
+	 * may be a third of a lease away, the knock's lease nearly over. */
+	r = refresh(b, tunnel_set(true), tunnel, lease_ms);
+	for (size_t i = 0; !r && i < n_src; i++)
+		r = refresh(b, open_set(&src[i]), &src[i], lease_ms);
+	if (!r)
+		r = kg_nft_batch_send(b, &e);
+	kg_nft_batch_free(b);
+	if (r) {
+		kg_log(KG_LOG_ERR, "session live: nft: %s", e.msg);
+		return r;
+	}
+	del_elem(nft, tunnel_set(false), tunnel);
+	return 0;
+}
+
+int green_apply_renew(struct kg_nft *nft, const struct green_apply_lease *v,
+		      size_t n, uint64_t lease_ms)
+{
+	struct kg_nft_batch *b = kg_nft_batch_new(nft);
+	struct kg_err e = { "" };
+	int r = 0;
+
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; !r && i < n; i++) {
+		r = refresh(b, tunnel_set(v[i].live), &v[i].tunnel, lease_ms);
+		for (size_t j = 0; !r && j < v[i].n_src; j++)
+			r = refresh(b, open_set(&v[i].src[j]), &v[i].src[j],
+				    lease_ms);
+	}
+	if (!r)
+		r = kg_nft_batch_send(b, &e);
+	if (r)
+		kg_log(KG_LOG_ERR, "renewing session elements: %s", e.msg);
+	kg_nft_batch_free(b);
+	return r;
+}
+
+static int wg_configure(const char *ifname, const uint8_t priv[32],
+			uint16_t port, const char *addr, struct kg_err *e)
+{
+	struct kg_wg_device d = { 0 };
+	int r;
+
+	d.has_private_key = true;
+	memcpy(d.private_key, priv, 32);
+	d.has_listen_port = true;
+	d.listen_port = port;
+	d.replace_peers = true;
+	r = kg_wg_set(ifname, &d);
+	kg_wipe(&d, sizeof(d));
+	if (r) {
+		kg_err_set(e, "%s: setting key and port: %s", ifname, strerror(-r));
+		return r;
+	}
+	r = kg_wg_iface_addr_up(ifname, addr, NULL);
+	if (r)
+		kg_err_set(e, "%s: address %s / up: %s", ifname, addr, strerror(-r));
+	return r;
+}
+
+int green_apply_wg_up(const char *ifname, const uint8_t priv[32],
+		      uint16_t port, const char *addr,
+		      enum kg_wg_backend *backend, struct kg_err *e)
+{
+	/* A leftover of an earlier instance: its peers must not survive. */
+	int r = kg_wg_iface_remove(ifname);
+
+	if (r)
+		kg_log(KG_LOG_WARNING, "%s: removing old interface: %s",
+		       ifname, strerror(-r));
+	r = kg_wg_iface_create(ifname, backend);
+	if (r) {
+		kg_err_set(e, "creating WireGuard interface %s: %s", ifname,
+			   strerror(-r));
+		return r;
+	}
+	r = wg_configure(ifname, priv, port, addr, e);
+	if (r)
+		kg_wg_iface_remove(ifname);
+	return r;
+}
+
+void green_apply_wg_down(const char *ifname)
+{
+	int r = kg_wg_iface_remove(ifname);
+
+	if (r)
+		kg_log(KG_LOG_ERR, "%s: removing interface: %s", ifname,
+		       strerror(-r));
+}
+
+int green_apply_peer_add(const char *ifname, const uint8_t key[32],
+			 const struct kg_addr *tunnel)
+{
+	struct kg_prefix p = { .a = *tunnel, .len = 32 };
+
+	return kg_wg_peer_put(ifname, key, &p, 1, NULL, 0);
+}
+
+int green_apply_peer_del(const char *ifname, const uint8_t key[32])
+{
+	int r = kg_wg_peer_remove(ifname, key);
+
+	return r == -ENOENT ? 0 : r;
+}
+
+int green_apply_peers_read(const char *ifname, struct kg_wg_device *out)
+{
+	return kg_wg_get(ifname, out);
+}
+
+void green_apply_peers_free(struct kg_wg_device *d)
+{
+	kg_wg_device_free(d);
+}
+
+int green_apply_site_up(const char *ifname, const struct kg_wg_device *d,
+			const char *addr, enum kg_wg_backend *backend,
+			struct kg_err *e)
+{
+	int r = kg_wg_iface_create(ifname, backend);
+
+	if (r == -EEXIST) {
+		/* A previous instance died without cleaning up: start over. */
+		kg_wg_iface_remove(ifname);
+		r = kg_wg_iface_create(ifname, backend);
+	}
+	if (r) {
+		kg_err_set(e, "site link %s: %s", ifname, strerror(-r));
+		return r;
+	}
+	if ((r = kg_wg_set(ifname, d)))
+		kg_err_set(e, "site link %s: configuring WireGuard: %s",
+			   ifname, strerror(-r));
+	else if ((r = kg_wg_iface_addr_up(ifname, addr, NULL)))
+		kg_err_set(e, "site link %s: address %s: %s", ifname, addr,
+			   strerror(-r));
+	if (r)
+		kg_wg_iface_remove(ifname);
+	return r;
+}
+
+int green_apply_site_down(const char *ifname)
+{
+	return kg_wg_iface_remove(ifname);
+}
+
+static void grant_key(struct kg_nft_key *k, const struct kg_addr *client,
+		      const struct kg_addr *red, uint16_t port)
+{
+	kg_nft_key_init(k);
+	kg_nft_key_put(k, client->b, 4);
+	kg_nft_key_put(k, red->b, 4);
+	kg_nft_key_put_port(k, port);
+}
+
+int green_apply_grant_put(struct kg_nft *nft, const struct kg_addr *client,
+			  const struct kg_addr *red, uint16_t old_port,
+			  uint16_t port, uint64_t timeout_ms, struct kg_err *e)
+{
+	struct kg_nft_batch *b = kg_nft_batch_new(nft);
+	struct kg_nft_key k;
+	int r = b ? 0 : -ENOMEM;
+
+	if (!r && old_port && old_port != port) {
+		grant_key(&k, client, red, old_port);
+		r = kg_nft_batch_elem(b, false, "fwd_grants", k.b, k.len, NULL, 0, 0);
+	}
+	/* Refreshed: a plain re-add would leave its expiry alone (see
+	 * kg_nft_batch_refresh). */
+	if (!r && port) {
+		grant_key(&k, client, red, port);
+		r = kg_nft_batch_refresh(b, "fwd_grants", k.b, k.len, NULL, 0,
+					 timeout_ms > 1000 ? timeout_ms : 1000);
+	}
+	if (!r)
+		r = kg_nft_batch_send(b, e);
+	kg_nft_batch_free(b);
+	return r;
+}
+
+static const char *ban_set(const struct kg_addr *a)
+{
+	return a->family == AF_INET ? "banned4" : "banned6";
+}
+
+int green_apply_ban(struct kg_nft *nft, const struct kg_addr *src,
+		    unsigned seconds)
+{
+	struct kg_err e = { "" };
+	int r = kg_nft_elem(nft, true, ban_set(src), src->b, kg_addr_len(src),
+			    (uint64_t)seconds * 1000, &e);
+
+	if (r)
+		kg_log(KG_LOG_ERR, "ban: %s", e.msg);
+	return r;
+}
+
+int green_apply_unban(struct kg_nft *nft, const struct kg_addr *src)
+{
+	struct kg_err e = { "" };
+	int r = kg_nft_elem(nft, false, ban_set(src), src->b, kg_addr_len(src),
+			    0, &e);
+
+	if (r && r != -ENOENT)
+		kg_log(KG_LOG_ERR, "unban: %s", e.msg);
+	return r;
+}
+
+static int seq_elem(struct kg_nft_batch *b, bool add, const struct kg_seq_port *p)
+{
+	struct kg_nft_key k;
+	int r;
+
+	kg_nft_key_init(&k);
+	if ((r = kg_nft_key_put(&k, &p->proto, 1)) ||
+	    (r = kg_nft_key_put_port(&k, p->port)))
+		return r;
+	return kg_nft_batch_elem(b, add, "seq_ports", k.b, k.len, NULL, 0, 0);
+}
+
+void green_apply_seq_ports(struct kg_nft *nft, const struct kg_seq_port *old,
+			   size_t n_old, const struct kg_seq_port *new_,
+			   size_t n_new)
+{
+	struct kg_err e = { "" };
+	struct kg_nft_batch *b;
+	int r = 0;
+
+	/* Old elements one by one: a missing one must not abort the rest. */
+	for (size_t i = 0; i < n_old; i++) {
+		b = kg_nft_batch_new(nft);
+		if (b && !seq_elem(b, false, &old[i]))
+			kg_nft_batch_send(b, &e);
+		kg_nft_batch_free(b);
+	}
+	e.msg[0] = '\0';
+	b = kg_nft_batch_new(nft);
+	for (size_t i = 0; b && !r && i < n_new; i++)
+		r = seq_elem(b, true, &new_[i]);
+	if (!b || r || (r = kg_nft_batch_send(b, &e)))
+		kg_log(KG_LOG_ERR, "sequence ports: %s", e.msg[0] ? e.msg : "out of memory");
+	kg_nft_batch_free(b);
+}
+
+static void key_bytes(uint64_t id, uint8_t k[8])
+{
+	/* As on the wire (big-endian), which is how the payload is matched. */
+	for (int i = 7; i >= 0; i--, id >>= 8)
+		k[i] = (uint8_t)id;
+}
+
+/* Sends the queued batch if it holds CHUNK messages (or force). */
+static int flush(struct kg_nft_batch *b, size_t *queued, bool force)
+{
+	struct kg_err e = { "" };
+	int r;
+
+	if (!*queued || (!force && *queued < CHUNK))
+		return 0;
+	*queued = 0;
+	r = kg_nft_batch_send(b, &e);
+	if (r)
+		kg_log(KG_LOG_ERR, "knock ids: %s", e.msg);
+	return r;
+}
+
+int green_apply_keyids_add(struct kg_nft *nft, const uint64_t *ids,
+			   const uint64_t *timeout_ms, const bool *refresh_,
+			   size_t n)
+{
+	struct kg_nft_batch *b = kg_nft_batch_new(nft);
+	size_t queued = 0;
+	int r = b ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !r && i < n; i++) {
+		uint8_t k[8];
+
+		key_bytes(ids[i], k);
+		r = refresh_[i] ?
+			kg_nft_batch_refresh(b, "knock_ids", k, 8, NULL, 0,
+					     timeout_ms[i]) :
+			kg_nft_batch_elem(b, true, "knock_ids", k, 8, NULL, 0,
+					  timeout_ms[i]);
+		/* a refresh is three messages (kg_nft_batch_refresh) */
+		queued += refresh_[i] ? 3 : 1;
+		if (!r)
+			r = flush(b, &queued, false);
+	}
+	if (!r)
+		r = flush(b, &queued, true);
+	kg_nft_batch_free(b);
+	return r;
+}
+
+static void keyids_del_chunk(struct kg_nft *nft, const uint64_t *ids, size_t n)
+{
+	struct kg_nft_batch *b = kg_nft_batch_new(nft);
+	struct kg_err e = { "" };
+	uint8_t k[8];
+	int r = b ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !r && i < n; i++) {
+		key_bytes(ids[i], k);
+		r = kg_nft_batch_elem(b, false, "knock_ids", k, 8, NULL, 0, 0);
+	}
+	if (!r && !kg_nft_batch_send(b, &e)) {
+		kg_nft_batch_free(b);
+		return;
+	}
+	kg_nft_batch_free(b);
+	for (size_t i = 0; i < n; i++) {
+		key_bytes(ids[i], k);
+		r = kg_nft_elem(nft, false, "knock_ids", k, 8, 0, &e);
+		if (r && r != -ENOENT)
+			kg_log(KG_LOG_ERR, "knock ids: %s", e.msg);
+	}
+}
+
+void green_apply_keyids_del(struct kg_nft *nft, const uint64_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i += CHUNK)
+		keyids_del_chunk(nft, ids + i, n - i < CHUNK ? n - i : CHUNK);
+}

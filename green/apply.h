@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Green's apply seam: the only code in green/ that changes nftables
+ * elements, the table or WireGuard. Every request takes plain values (an
+ * address, a key, a port, a timeout); none reaches into session, gate or
+ * grant state, so a privileged monitor can serve the same list over a
+ * socket later and re-check each request on its own.
+ *
+ * The channel is `nft` (green's netlink handle) or the WireGuard interface
+ * name; both belong to the daemon (struct green, struct green_gate).
+ *
+ * Requests (what it changes; what a monitor must re-check before doing it):
+ *
+ *   green_apply_src_open    wg_open4/6 += source, peers_pending or
+ *                           peers_live += tunnel, lease timeout.
+ *                           Re-check: a knock from that source it verified
+ *                           itself; tunnel is the user's, not the caller's.
+ *   green_apply_src_close   wg_open4/6 -= source.
+ *                           Re-check: none needed (closing is always safe).
+ *   green_apply_tunnel_close peers_pending or peers_live -= tunnel.
+ *                           Re-check: none (closing is always safe).
+ *   green_apply_src_seen    reads wg_seen4/6 (no change).
+ *   green_apply_make_live   peers_live += tunnel, sources' openings
+ *                           renewed, peers_pending -= tunnel.
+ *                           Re-check: a card proof it verified itself for
+ *                           that session (chain, CRL, pin, transcript).
+ *   green_apply_renew       refreshes the leases of a list of sessions'
+ *                           elements. Re-check: each is a session it knows
+ *                           (renewal must never create an opening).
+ *   green_apply_peer_add    WireGuard peer (key, tunnel/32) on the gate
+ *                           interface. Re-check: as src_open (a verified
+ *                           knock for that key; the user's tunnel address).
+ *   green_apply_peer_del    WireGuard peer removed. Re-check: none.
+ *   green_apply_peers_read  reads the gate interface's peers (no change).
+ *   green_apply_wg_up/down  the gate interface created with its private key
+ *                           and port / removed. Monitor-only (it holds the
+ *                           key); never a worker request.
+ *   green_apply_site_up/down  the site link's interface (to the reds),
+ *                           configured whole from d / removed.
+ *                           Monitor-only (it holds the site-link key).
+ *   green_apply_grant_put   fwd_grants: (client, red, old port) out,
+ *                           (client, red, port) in with timeout (add,
+ *                           renew, move); port 0: only the removal.
+ *                           Re-check: a service the policy allows that
+ *                           user, red's signed answer for that port, the
+ *                           client being that session's tunnel address;
+ *                           a removal needs none.
+ *   green_apply_ban/unban   banned4/6 +=/-= source. Re-check: the IPS
+ *                           rules; never a never-ban address or the source
+ *                           of a live session.
+ *   green_apply_seq_ports   seq_ports: old (proto, port) list out, new in.
+ *                           Re-check: the ports come from the user records
+ *                           it loaded itself.
+ *   green_apply_keyids_add/del knock_ids += / -= key ids (8 bytes,
+ *                           big-endian) with timeouts. Re-check: the ids derive from the
+ *                           knock keys it holds (a worker cannot add ids).
+ *   green_apply_open/close  the netlink handle. Monitor-only.
+ *   green_apply_table_replace  the whole table (start, reload; check only).
+ *                           Monitor-only: rendered from its own config.
+ *   green_apply_dark        the dark table. Monitor-only, also on a worker
+ *                           crash.
+ *
+ * Errors: 0 or a negative errno; where a struct kg_err is passed, its msg
+ * says what failed. Deletes of an element that is not there (timed out)
+ * return 0 unless said otherwise.
+ */
+#ifndef KG_GREEN_APPLY_H
+#define KG_GREEN_APPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "err.h"
+#include "nft.h"
+#include "nft_dark.h"
+#include "seq.h"
+#include "wg.h"
+
+/* The netlink handle; *out owned by the caller (green_apply_close). */
+int green_apply_open(struct kg_nft **out, const char *table, struct kg_err *e);
+void green_apply_close(struct kg_nft *nft);
+
+/* Replaces the table with text (check: validate only, nothing changed). */
+int green_apply_table_replace(struct kg_nft *nft, const char *text, bool check,
+			      struct kg_err *e);
+/* Replaces the table with the dark one described by d. */
+int green_apply_dark(struct kg_nft *nft, const struct kg_nft_dark *d,
+		     struct kg_err *e);
+
+/* Opens src (and tunnel in the live or pending set, when not NULL) for a
+ * lease, in one batch; present afterwards whether it was before or not. */
+int green_apply_src_open(struct kg_nft *nft, const struct kg_addr *src,
+			 const struct kg_addr *tunnel, bool live,
+			 uint64_t lease_ms);
+void green_apply_src_close(struct kg_nft *nft, const struct kg_addr *src);
+void green_apply_tunnel_close(struct kg_nft *nft, const struct kg_addr *tunnel,
+			      bool live);
+/* True if src sent WireGuard packets within the last lease (or on a
+ * lookup error other than "absent", which is logged). */
+bool green_apply_src_seen(struct kg_nft *nft, const struct kg_addr *src);
+
+int green_apply_make_live(struct kg_nft *nft, const struct kg_addr *tunnel,
+			  const struct kg_addr *src, size_t n_src,
+			  uint64_t lease_ms);
+
+/* One session's elements to renew (green_apply_renew). */
+struct green_apply_lease {
+	struct kg_addr tunnel;
+	bool live;
+	const struct kg_addr *src;   /* borrowed for the call */
+	size_t n_src;
+};
+int green_apply_renew(struct kg_nft *nft, const struct green_apply_lease *v,
+		      size_t n, uint64_t lease_ms);
+
+/* The gate's WireGuard interface: created (an old one of that name is
+ * removed first, with its peers), keyed, addressed "a.b.c.d/len", up.
+ * *backend says which; on an error nothing of it is left.
+ * green_apply_wg_down removes it. */
+int green_apply_wg_up(const char *ifname, const uint8_t priv[32],
+		      uint16_t port, const char *addr,
+		      enum kg_wg_backend *backend, struct kg_err *e);
+void green_apply_wg_down(const char *ifname);
+int green_apply_peer_add(const char *ifname, const uint8_t key[32],
+			 const struct kg_addr *tunnel);
+int green_apply_peer_del(const char *ifname, const uint8_t key[32]);
+/* *out owned by the caller: green_apply_peers_free. */
+int green_apply_peers_read(const char *ifname, struct kg_wg_device *out);
+void green_apply_peers_free(struct kg_wg_device *d);
+
+/* The site link's interface: created (an old one of that name removed
+ * first), configured as d (key, port, peers), addressed "a.b.c.d/len",
+ * up; on an error nothing of it is left. green_apply_site_down removes
+ * it (the error is returned, not logged). */
+int green_apply_site_up(const char *ifname, const struct kg_wg_device *d,
+			const char *addr, enum kg_wg_backend *backend,
+			struct kg_err *e);
+int green_apply_site_down(const char *ifname);
+
+/* fwd_grants: client -> red's site address, port. old_port, when not 0
+ * and not port, is removed in the same batch (-ENOENT if it had gone,
+ * the new one then not added: retry with old_port 0). port 0: only the
+ * delete. timeout_ms: at least one second is applied. */
+int green_apply_grant_put(struct kg_nft *nft, const struct kg_addr *client,
+			  const struct kg_addr *red, uint16_t old_port,
+			  uint16_t port, uint64_t timeout_ms, struct kg_err *e);
+
+int green_apply_ban(struct kg_nft *nft, const struct kg_addr *src,
+		    unsigned seconds);
+/* -ENOENT if it was not banned (not logged). */
+int green_apply_unban(struct kg_nft *nft, const struct kg_addr *src);
+
+/* seq_ports: old[] out one by one (a missing one is fine), new[] in one
+ * batch. */
+void green_apply_seq_ports(struct kg_nft *nft, const struct kg_seq_port *old,
+			   size_t n_old, const struct kg_seq_port *new_,
+			   size_t n_new);
+
+/* knock_ids: n ids, a batch per 1024 netlink messages (refresh[i]:
+ * re-added with a fresh timeout, as kg_nft_batch_refresh; else a plain
+ * add). On an error some may be in. */
+int green_apply_keyids_add(struct kg_nft *nft, const uint64_t *ids,
+			   const uint64_t *timeout_ms, const bool *refresh,
+			   size_t n);
+/* Deletes n ids, a batch per 1024; a failed batch (an element gone
+ * meanwhile aborts it) one by one, a missing one being fine. */
+void green_apply_keyids_del(struct kg_nft *nft, const uint64_t *ids, size_t n);
+
+#endif

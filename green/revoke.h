@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Revocation (revoke.c): the CRL and user records, reloaded on SIGHUP and
+ * on inotify, and the cache of the certificates clients proved with, so a
+ * new CRL ends the sessions it revokes. Errors: 0 or -errno, e set.
+ */
+#ifndef KG_GREEN_REVOKE_H
+#define KG_GREEN_REVOKE_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+struct green_gate;
+
+int gate_users_load(struct green_gate *gt, struct kg_err *e);
+int gate_pki_load(struct green_gate *gt, struct kg_err *e);
+/* Reloads CRL + users, ends sessions of revoked certs / removed users;
+ * a failed reload keeps the old ones (logged). */
+void gate_revoke_reload(struct green_gate *gt, const char *why);
+int gate_watch_start(struct green_gate *gt);
+void gate_watch_stop(struct green_gate *gt);
+void gate_watch_tick(struct green_gate *gt);
+
+/* Remembers a verified certificate (an X509 *) by SPKI; takes its own
+ * reference, the caller keeps its own. Out of memory: not remembered
+ * (that session then escapes only a CRL re-check, not the user-record
+ * one). */
+void gate_cert_remember(struct green_gate *gt, void *x509,
+			const uint8_t spki[32]);
+/* Drops every cached certificate. */
+void gate_certs_free(struct green_gate *gt);
+
+#endif
