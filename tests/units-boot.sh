@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Manual check (not in run-all: the deployment test
 # covers it end to end): one daemon's package under its unit in a booted
-# Debian 12 system container (systemd-nspawn, docs in
-# ../shared/testbed-facts.md), joined to a private network namespace,
+# Debian 12 system container (systemd-nspawn, see
+# docs/install.md), joined to a private network namespace,
 # provisioned by the Vagrant provisioner itself (vagrant/provision-HOST.sh)
 # from a fresh kg-lab. Passes when the unit is running with NRestarts=0
 # after more than one WatchdogSec (the keepalive is served), STATUS= is
