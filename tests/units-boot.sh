@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Manual check (not in run-all: the deployment test
-# covers it end to end): one daemon's package under its unit in a booted
+# Manual check (not in run-all; a deployment test walking the five
+# steps is still to come): one daemon's package under its unit in a booted
 # Debian 12 system container (systemd-nspawn, see
 # docs/install.md), joined to a private network namespace,
 # provisioned by the Vagrant provisioner itself (vagrant/provision-HOST.sh)
