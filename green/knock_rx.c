@@ -60,7 +60,7 @@ static void sequence(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t
 	char src[KG_ADDR_STRLEN], port[8];
 
 	r = kg_seq_feed(gt->seq, &gt->users, &pkt->src, pkt->l4proto,
-			pkt->dport, (uint64_t)kg_wall_ms(), &u);
+			pkt->dport, (uint64_t)kg_wall_ms(), (uint64_t)kg_mono_ms(), &u);
 	kg_addr_str(&pkt->src, src);
 	snprintf(port, sizeof(port), "%u", pkt->dport);
 	if (r == KG_SEQ_NONE || r == KG_SEQ_PROGRESS) {

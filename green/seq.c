@@ -176,12 +176,12 @@ bool kg_seq_port_known(struct kg_seq *s, const struct kg_users *u,
 }
 
 static struct prog *find(struct kg_seq *s, const struct kg_addr *src,
-			 uint32_t user, uint64_t now_ms)
+			 uint32_t user, uint64_t mono_ms)
 {
 	for (size_t i = 0; i < s->max; i++) {
 		struct prog *p = &s->v[i];
 
-		if (p->used && p->deadline_ms < now_ms)
+		if (p->used && p->deadline_ms < mono_ms)
 			p->used = false;   /* timed out: forget it */
 		if (p->used && p->user == user && kg_addr_eq(&p->src, src))
 			return p;
@@ -200,11 +200,12 @@ static struct prog *slot_for_new(struct kg_seq *s)
 /* Advances (src, user x) by one packet; returns the result for x. */
 static enum kg_seq_result step(struct kg_seq *s, struct kg_user *x,
 			       uint32_t idx, const struct kg_addr *src,
-			       uint8_t proto, uint16_t port, uint64_t now_ms)
+			       uint8_t proto, uint16_t port, uint64_t wall_ms,
+			       uint64_t mono_ms)
 {
 	struct kg_seq_port seq[KG_SEQ_MAX];
-	struct prog *p = find(s, src, idx, now_ms);
-	uint64_t slot = p ? p->slot : now_ms / 1000 / s->slot_s;
+	struct prog *p = find(s, src, idx, mono_ms);
+	uint64_t slot = p ? p->slot : wall_ms / 1000 / s->slot_s;
 	size_t len;
 
 	if (user_seq(x, slot, seq, &len) || len == 0)
@@ -226,8 +227,8 @@ static enum kg_seq_result step(struct kg_seq *s, struct kg_user *x,
 		if (!p)
 			return KG_SEQ_TABLE_FULL;
 		*p = (struct prog){ .src = *src, .user = idx, .step = 1, .used = true,
-				    .slot = now_ms / 1000 / s->slot_s,
-				    .deadline_ms = now_ms + s->timeout_ms };
+				    .slot = wall_ms / 1000 / s->slot_s,
+				    .deadline_ms = mono_ms + s->timeout_ms };
 		return KG_SEQ_PROGRESS;
 	}
 	return p ? KG_SEQ_RESET : KG_SEQ_NONE;
@@ -235,13 +236,13 @@ static enum kg_seq_result step(struct kg_seq *s, struct kg_user *x,
 
 enum kg_seq_result kg_seq_feed(struct kg_seq *s, struct kg_users *u,
 			       const struct kg_addr *src, uint8_t proto,
-			       uint16_t port, uint64_t now_ms,
-			       struct kg_user **user)
+			       uint16_t port, uint64_t wall_ms,
+			       uint64_t mono_ms, struct kg_user **user)
 {
 	bool progress = false, replayed = false, full = false;
 
 	*user = NULL;
-	if (!kg_seq_port_known(s, u, proto, port, now_ms))
+	if (!kg_seq_port_known(s, u, proto, port, wall_ms))
 		return KG_SEQ_NONE;
 	for (size_t i = 0; i < u->n && i < UINT32_MAX; i++) {
 		struct kg_user *x = &u->v[i];
@@ -249,7 +250,7 @@ enum kg_seq_result kg_seq_feed(struct kg_seq *s, struct kg_users *u,
 
 		if (x->mode != KG_MODE_SEQUENCE)
 			continue;
-		r = step(s, x, (uint32_t)i, src, proto, port, now_ms);
+		r = step(s, x, (uint32_t)i, src, proto, port, wall_ms, mono_ms);
 		if (r == KG_SEQ_COMPLETE) {
 			*user = x;
 			return r;

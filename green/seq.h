@@ -51,14 +51,17 @@ void kg_seq_free(struct kg_seq *s);
 int kg_seq_onetime(const uint8_t knock_key[KG_KEY_LEN], uint64_t slot,
 		   size_t len, struct kg_seq_port *out);
 
-/* One dropped packet from src to proto/port at now_ms (wall clock). On
+/* One dropped packet from src to proto/port. wall_ms (the wall clock)
+ * picks a one-time sequence's slot, which both ends derive from the time
+ * of day; mono_ms (the monotonic clock) runs the partial sequence's
+ * timeout, so a clock step never stretches or cuts it. On
  * KG_SEQ_COMPLETE *user is the user whose sequence src completed (the
  * caller then opens WireGuard for src with the user's static key).
  * The users set must not change between calls without kg_seq_reset. */
 enum kg_seq_result kg_seq_feed(struct kg_seq *s, struct kg_users *u,
 			       const struct kg_addr *src, uint8_t proto,
-			       uint16_t port, uint64_t now_ms,
-			       struct kg_user **user);
+			       uint16_t port, uint64_t wall_ms,
+			       uint64_t mono_ms, struct kg_user **user);
 /* Whether proto/port belongs to any configured sequence (static, or
  * one-time in the current or adjacent slot) at now_ms. */
 bool kg_seq_port_known(struct kg_seq *s, const struct kg_users *u,

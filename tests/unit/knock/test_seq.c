@@ -69,7 +69,7 @@ static enum kg_seq_result feed(struct fx *f, const struct kg_addr *src,
 			       uint8_t proto, uint16_t port, uint64_t t,
 			       struct kg_user **who)
 {
-	return kg_seq_feed(f->s, &f->u, src, proto, port, t, who);
+	return kg_seq_feed(f->s, &f->u, src, proto, port, t, t, who);
 }
 
 static void test_static_sequence_in_order_opens_for_its_user(void **st)
@@ -114,6 +114,27 @@ static void test_sequence_slower_than_timeout_opens_nothing(void **st)
 	feed(f, &f->a, TCP, 7001, T0, &who);
 	feed(f, &f->a, UDP, 7002, T0 + 1000, &who);
 	assert_int_not_equal(feed(f, &f->a, TCP, 7003, T0 + 5001, &who), KG_SEQ_COMPLETE);
+}
+
+/* The partial sequence's timeout runs on the monotonic clock: a wall
+ * clock stepped back an hour does not keep a stale start alive, and one
+ * stepped forward does not cut a sequence typed in time. */
+static void test_sequence_timeout_ignores_wall_clock_steps(void **st)
+{
+	struct fx *f = *st;
+	struct kg_user *who;
+	const uint64_t back = T0 - 3600 * 1000, fwd = T0 + 3600 * 1000;
+
+	kg_seq_reset(f->s);
+	kg_seq_feed(f->s, &f->u, &f->a, TCP, 7001, T0, 1000, &who);
+	kg_seq_feed(f->s, &f->u, &f->a, UDP, 7002, back, 2000, &who);
+	assert_int_not_equal(kg_seq_feed(f->s, &f->u, &f->a, TCP, 7003, back,
+					 7001, &who), KG_SEQ_COMPLETE);
+	kg_seq_reset(f->s);
+	kg_seq_feed(f->s, &f->u, &f->a, TCP, 7001, T0, 1000, &who);
+	kg_seq_feed(f->s, &f->u, &f->a, UDP, 7002, fwd, 1500, &who);
+	assert_int_equal(kg_seq_feed(f->s, &f->u, &f->a, TCP, 7003, fwd, 2000,
+				     &who), KG_SEQ_COMPLETE);
 }
 
 static void test_sequence_ports_are_known_to_the_ips(void **st)
@@ -184,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_static_sequence_in_order_opens_for_its_user),
 		cmocka_unit_test(test_wrong_order_or_protocol_opens_nothing),
 		cmocka_unit_test(test_sequence_slower_than_timeout_opens_nothing),
+		cmocka_unit_test(test_sequence_timeout_ignores_wall_clock_steps),
 		cmocka_unit_test(test_sequence_ports_are_known_to_the_ips),
 		cmocka_unit_test(test_onetime_sequence_works_once_per_slot),
 		cmocka_unit_test(test_progress_table_is_bounded),
