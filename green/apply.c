@@ -35,15 +35,7 @@ int green_apply_table_replace(struct kg_nft *nft, const char *text, bool check,
 int green_apply_dark(struct kg_nft *nft, const struct kg_nft_dark *d,
 		     struct kg_err *e)
 {
-	char *text = NULL;
-	int r = kg_nft_dark_render(d, &text);
-
-	if (r)
-		kg_err_set(e, "rendering the dark table: %s", strerror(-r));
-	else
-		r = kg_nft_table_replace(nft, text, false, e);
-	free(text);
-	return r;
+	return kg_nft_dark_install(nft, d, e);
 }
 
 static const char *open_set(const struct kg_addr *a)

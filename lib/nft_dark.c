@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "nft_dark.h"
+#include "err.h"
+#include "nft.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -120,4 +122,18 @@ int kg_nft_dark_render(const struct kg_nft_dark *d, char **out)
 	}
 	*out = buf;
 	return 0;
+}
+
+int kg_nft_dark_install(struct kg_nft *nft, const struct kg_nft_dark *d,
+			struct kg_err *e)
+{
+	char *text = NULL;
+	int r = kg_nft_dark_render(d, &text);
+
+	if (r)
+		kg_err_set(e, "rendering the dark table: %s", strerror(-r));
+	else
+		r = kg_nft_table_replace(nft, text, false, e);
+	free(text);
+	return r;
 }

@@ -47,4 +47,12 @@ struct kg_nft_dark {
  * prefix family; *out NULL), -ENOMEM. */
 int kg_nft_dark_render(const struct kg_nft_dark *d, char **out);
 
+struct kg_nft;
+struct kg_err;
+/* Renders d and replaces the daemon's table with it in one transaction
+ * (kg_nft_table_replace). 0, or -errno with e saying which step failed;
+ * on failure the table in the kernel is whatever it was before. */
+int kg_nft_dark_install(struct kg_nft *nft, const struct kg_nft_dark *d,
+			struct kg_err *e);
+
 #endif

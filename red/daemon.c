@@ -193,14 +193,8 @@ static void go_dark(struct red *r, const char *why)
 		.n_fwd_drop_ifaces = r->cfg.site.interface[0] ? 1 : 0,
 	};
 	struct kg_err e = { "" };
-	char *text = NULL;
-	int rc = kg_nft_dark_render(&d, &text);
+	int rc = kg_nft_dark_install(r->nft, &d, &e);
 
-	if (rc)
-		kg_err_set(&e, "rendering the dark table: %s", strerror(-rc));
-	else
-		rc = kg_nft_table_replace(r->nft, text, false, &e);
-	free(text);
 	if (rc)
 		kg_log_event(KG_LOG_ERR, "dark", "result", "error", "reason", why,
 			     "table", "inet " KG_RED_TABLE, "error", e.msg);
