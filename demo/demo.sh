@@ -102,4 +102,4 @@ note "green's fwd_grants: '$(flowred_fwd)', red's map: '$(flowred_red_map)' -- e
 say "The attacker is still banned on green, and saw nothing all along"
 tb_exec green nft list set inet knockgate banned4 | grep elements | sed 's/^\s*/     /' || note "(its ban has expired by now)"
 
-say "Tearing down (red and green remove their tables and interfaces)"
+say "Tearing down (red and green stop: each leaves its dark table, then the namespaces go)"
