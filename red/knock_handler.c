@@ -61,10 +61,7 @@ static int answer(struct red *r, const struct kg_red_outcome *o,
 /* CLOCK_MONOTONIC in µs: the us= field (receipt to answer sent). */
 int64_t red_mono_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return (int64_t)(kg_mono_ns() / 1000);
 }
 
 static void log_outcome(const struct kg_red_outcome *o, const struct kg_pkt *pkt,
