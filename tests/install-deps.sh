@@ -10,6 +10,8 @@ nftables iproute2 wireguard-tools wireguard-go conntrack
 vsmartcard-vpcd opensc yubico-piv-tool nmap knockd socat curl python3
 openssl shellcheck procps psmisc util-linux tcpdump vagrant xxd
 systemd dpkg-dev debhelper lintian"
+# the deployment test: Debian 12 system containers (tests/deploy-rootfs.sh)
+pkgs="$pkgs systemd-container debootstrap"
 # t-clock-step runs the daemons under libfaketime (their wall clock only)
 pkgs="$pkgs faketime"
 missing=""
