@@ -185,6 +185,23 @@ on green test ! -e /etc/knockgate/ca.key || tb_fail "green got the CA key"
 on client dpkg -s knockgate-green >/dev/null 2>&1 && tb_fail "the client got green's package"
 on green dpkg -s knockgate-client >/dev/null 2>&1 && tb_fail "green got the client package"
 
+# A block for two hosts ("# on red, then on green"): each host runs its
+# own unit's lines, in the guide's order.
+host_block() {
+	local name=$1 r lines
+	for r in red green; do
+		lines=$(doc_block admin-guide.md "$name" | grep "knockgate-$r" || true)
+		[ -n "$lines" ] || tb_fail "admin guide block $name has no line for $r"
+		tb_log "$r: admin guide block $name"
+		on "$r" bash -c "set -eu; $lines" >"$w/$name-$r.out" 2>&1 ||
+			{ cat "$w/$name-$r.out"; tb_fail "admin guide block $name failed on $r"; }
+	done
+}
+host_block host-check-config
+host_block host-start
+grep -q 'Status: "table inet knockgate; sessions: 0 live, 0 pending"' "$w/host-start-green.out" ||
+	{ cat "$w/host-start-green.out"; tb_fail "systemctl status knockgate-green does not show the status the guide says"; }
+
 tb_log "units: running, not restarting, security score"
 while read -r unit max; do
 	case "$unit" in ''|'#'*) continue ;; esac
