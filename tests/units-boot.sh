@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Manual check (not in run-all; a deployment test walking the five
-# steps is still to come): one daemon's package under its unit in a booted
+# Manual check (not in run-all; tests/e2e/t-deploy.sh walks the five
+# steps on the same containers): one daemon's package under its unit in a booted
 # Debian 12 system container (systemd-nspawn, see
 # docs/install.md), joined to a private network namespace,
 # provisioned by the Vagrant provisioner itself (vagrant/provision-HOST.sh)
@@ -14,23 +14,17 @@
 #                                               from tests/packages-check.sh)
 # KG_BOOT_DROPIN=TEXT: a drop-in for the unit first (to show that a
 # relaxation is needed: without it the check must fail).
-# The root filesystem is made once with debootstrap and cached in
-# /var/cache/knockgate-test/rootfs-pkg.
+# The root filesystem is t-deploy's (tests/deploy-rootfs.sh: made once
+# with debootstrap and cached).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 host=${1:?green or red}
 debs=${2:-${KG_BUILD:-$top/build-test}/debs}
-cache=/var/cache/knockgate-test/rootfs-pkg
 case $host in green | red) ;; *) echo "units-boot: green or red" >&2; exit 2 ;; esac
 for c in systemd-nspawn debootstrap nsenter; do
 	command -v $c >/dev/null || { echo "skip: $c missing"; exit 77; }
 done
-if [ ! -d "$cache" ]; then
-	mkdir -p "$(dirname "$cache")"
-	debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,iproute2,nftables,wireguard-go,libnftables1,libnftnl11,libmnl0,libssl3,libpcsclite1,libnetfilter-conntrack3,libsystemd0,procps,python3 \
-		bookworm "$cache.tmp" >/dev/null
-	mv "$cache.tmp" "$cache"
-fi
+cache=$("$top/tests/deploy-rootfs.sh") || exit 1
 w=$(mktemp -d /var/tmp/kg-boot.XXXXXX)
 ns=kgboot$$
 pid=""
