@@ -181,6 +181,11 @@ provision red
 on green install -m 0644 /dev/stdin /tmp/knockgate-red1.pem <"$w/admin/hosts/red1/host.pem"
 provision green KG_RED_CERT=/tmp/knockgate-red1.pem
 provision client
+for r in red green client; do
+	failed=$(on "$r" systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')
+	tb_log "$r: failed units: ${failed:-none}"
+	case "$failed" in *knockgate* | *pcscd*) tb_fail "$r: a unit the deployment needs failed: $failed" ;; esac
+done
 on green test ! -e /etc/knockgate/ca.key || tb_fail "green got the CA key"
 on client dpkg -s knockgate-green >/dev/null 2>&1 && tb_fail "the client got green's package"
 on green dpkg -s knockgate-client >/dev/null 2>&1 && tb_fail "green got the client package"
