@@ -139,8 +139,8 @@ ls "$w/admin/users/alice/alice.card" "$w/admin/hosts/green1/users.d/alice.conf" 
 
 tb_up
 # Green as the Vagrant VM has it: eth0 the management link (here a veth
-# to nowhere),
-# eth1 outside, eth2 inside; provision-green.sh's config is for that.
+# to nowhere), eth1 outside, eth2 inside; provision-green.sh's config is
+# for that.
 g=$(tb_ns green)
 ip -n "$g" link set eth1 down
 ip -n "$g" link set eth1 name eth2
@@ -163,9 +163,10 @@ tb_log "measure: three containers booted in $(( ($(date +%s%N) - b0) / 1000000 )
 on green test ! -e /opt/knockgate-lab/red/host.key || tb_fail "green sees red's key"
 on client test ! -e /opt/knockgate-lab/green || tb_fail "the client sees green's files"
 for r in green red client; do
-	on "$r" test ! -e /root/admin/ca/ca.key || tb_fail "$r sees the CA key"
-	on "$r" sh -c '! find / -xdev -name ca.key 2>/dev/null | grep -q .' || tb_fail "$r has a ca.key"
+	on "$r" sh -c '! find / /opt/knockgate-lab /vagrant -xdev -name ca.key 2>/dev/null | grep -q .' ||
+		tb_fail "$r has a ca.key"
 done
+on client sh -c '! find /opt/knockgate-lab -name host.key | grep -q .' || tb_fail "the client has a host key"
 
 provision() {
 	local role=$1
