@@ -75,13 +75,13 @@ doc_block() {
 
 # The CA machine: not booted, no network, knockgate-provisioning and
 # -tools (for kg-card-virtual) installed in a throwaway overlay; its
-# scratch directory $w/admin stays.
+# scratch directory ($w/admin, or $w/DIR) stays.
 ca_run() {
-	local name=$1 script
+	local name=$1 dir=${2:-admin} script
 	script=$(doc_block admin-guide.md "$name")
-	tb_log "CA machine: admin guide block $name"
+	tb_log "CA machine: admin guide block $name${2:+ (in a copy of the CA directory)}"
 	systemd-nspawn -q -D "$rootfs" --volatile=overlay --register=no --keep-unit \
-		--private-network --bind="$w/admin:/root/admin" --bind-ro="$w/sync:/vagrant" \
+		--private-network --bind="$w/$dir:/root/admin" --bind-ro="$w/sync:/vagrant" \
 		-- /bin/bash -c 'set -eu
 			dpkg -i /vagrant/vagrant/debs/knockgate-provisioning_*.deb \
 				/vagrant/vagrant/debs/knockgate-tools_*.deb >/dev/null
@@ -289,6 +289,10 @@ connect c2
 addr=$(sed -nE 's/.*service web at ([0-9.]+:[0-9]+).*/\1/p' "$w/c2.out" | tail -1)
 on client curl -s --connect-timeout 3 -m 5 "http://$addr/" | grep -q 'hello from red' ||
 	tb_fail "no page on the second session"
+# Moving alice to a YubiKey (revoke, new key on the card: the dry run)
+# is tried on a copy of the CA directory; the lost card is the real one.
+cp -a "$w/admin" "$w/admin-move"
+ca_run ca-move-yubikey admin-move
 ca_run ca-lost-card
 green_blk=$(doc_block admin-guide.md green-lost-card)
 mkdir -p "$w/to-green"
@@ -329,15 +333,37 @@ else
 	on client sh -c '! ip link show kg-alice' >/dev/null 2>&1 || tb_fail "kg-alice is still up after close"
 fi
 on client runuser -u vagrant -- knockgate status >/dev/null 2>&1 && tb_fail "status shows a session after the revocation"
+
+tb_log "day 2 on the CA machine: expiry report, CRL update"
+ca_run ca-expiry
+ca_run ca-crl-update
+# The renewed CRL to both hosts and a reload each: the block is green's,
+# its comment says red's reload.
+renew=$(doc_block admin-guide.md host-crl-renew)
+reloads() { on "$1" journalctl -u "knockgate-$1" --no-pager -o cat | grep -c 'event=reload result=ok' || true; }
+for r in green red; do
+	blk=$renew
+	[ "$r" = red ] && blk=$(sed 's/reload knockgate-green/reload knockgate-red/' <<<"$renew")
+	n0=$(reloads "$r")
+	on "$r" mkdir -p /root/from-ca
+	on "$r" install -m 0644 /dev/stdin /root/from-ca/crl.pem <"$w/admin/hosts/${r}1/crl.pem"
+	on "$r" bash -c "set -eu; cd /root/from-ca; $blk" >"$w/crl-renew-$r.out" 2>&1 ||
+		{ cat "$w/crl-renew-$r.out"; tb_fail "the admin guide's CRL renewal block failed on $r"; }
+	on "$r" cmp -s /etc/knockgate/crl.pem /root/from-ca/crl.pem || tb_fail "$r: the renewed CRL is not installed"
+	ok=0
+	for _ in $(seq 25); do
+		[ "$(reloads "$r")" -gt "$n0" ] && { ok=1; break; }
+		sleep 0.2
+	done
+	[ $ok = 1 ] || { on "$r" journalctl -u "knockgate-$r" --no-pager -o cat | tail -5; tb_fail "knockgate-$r logged no reload"; }
+	tb_log "$r: the renewed CRL installed, reloaded"
+done
+
 for r in green red; do
 	show=$(on "$r" systemctl show "knockgate-$r" -p SubState -p NRestarts)
 	grep -qx SubState=running <<<"$show" && grep -qx NRestarts=0 <<<"$show" ||
 		tb_fail "knockgate-$r at the end: $show"
 done
-
-tb_log "day 2 on the CA machine: expiry report, CRL update"
-ca_run ca-expiry
-ca_run ca-crl-update
 
 for r in client green red; do stop "$r"; done
 tb_log "measure: t-deploy wall $(( $(date +%s) - t_start )) s (root filesystem cached)"
