@@ -104,6 +104,12 @@ struct green {
 	struct green_gate *gate;    /* gate.h: knocks, WireGuard, sessions, control */
 	uint64_t n_packets;
 	int exit_code;
+	/* -P (monitor.c, worker.c, docs/privsep.md) */
+	bool privsep;
+	const char *user;           /* the worker's system user */
+	const char *test_worker;    /* test builds: a program as the worker */
+	int worker_fd;              /* the monitor's end of the socketpair */
+	int worker_pid;
 };
 
 /* IPS callbacks onto the table (daemon.c): ban/unban elements. */
