@@ -13,6 +13,7 @@
  * a single packet.
  */
 #include "green.h"
+#include "apply.h"
 #include "gate.h"
 #include "grants.h"
 #include "knock_ids.h"
@@ -35,7 +36,6 @@
 #include "ips.h"
 #include "log.h"
 #include "nflog.h"
-#include "nft.h"
 #include "pki.h"
 #include "priv.h"
 #include "replay.h"
@@ -241,7 +241,7 @@ static void forget(struct green *g)
 	g->loop = NULL;
 	kg_ips_free(g->ips);
 	g->ips = NULL;
-	kg_nft_close(g->nft);
+	green_apply_close(g->nft);   /* this process's copy of the socket */
 	g->nft = NULL;
 	green_grants_forget(g->grants);
 	g->grants = NULL;
