@@ -152,10 +152,18 @@ static void on_request(struct green *g, const uint8_t *buf, size_t n)
 		refuse(g, n ? buf[0] : 0, NULL, "malformed", NULL, EBADMSG);
 		return;
 	}
-	if (q.type == KG_PRIV_REQ_KNOCK || q.type == KG_PRIV_REQ_PORT)
+	if (q.type == KG_PRIV_REQ_KNOCK || q.type == KG_PRIV_REQ_PORT) {
 		on_knock(g, &q);
-	else
+	} else if (q.type == KG_PRIV_REQ_PROTECTED) {
+		struct kg_addr key;
+
+		/* A question, no change: the worker's IPS logs the skip as
+		 * the single process's does; a ban asked anyway is refused. */
+		kg_addr_ban_key(&q.addr, &key);
+		reply(g, q.type, protected(g, &key) ? EPERM : 0);
+	} else {
 		on_ban(g, &q);
+	}
 }
 
 static void on_worker(void *ctx, int fd, uint32_t events)

@@ -91,13 +91,15 @@ static int w_unban(void *ctx, const struct kg_addr *key)
 	return rc > 0 ? -rc : rc;
 }
 
-/* Green's infrastructure only (the worker knows no session): saves
- * requests the monitor would refuse; the monitor checks for itself. */
+/* The IPS's exemption: green's infrastructure is known here; sessions
+ * only to the monitor, which is asked (so the skip is logged as in the
+ * single process). A worker that lies here only gets its ban refused. */
 static bool w_exempt(void *ctx, const struct kg_addr *src)
 {
 	struct worker *w = ctx;
+	struct kg_priv_req q = { .type = KG_PRIV_REQ_PROTECTED, .addr = *src };
 
-	return green_gate_exempt(w->g, src);
+	return green_gate_exempt(w->g, src) || ask(w, &q) == EPERM;
 }
 
 /* A packet of the knock group: the knock port's to the monitor with its

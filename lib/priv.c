@@ -67,6 +67,7 @@ int kg_priv_req_encode(const struct kg_priv_req *q, uint8_t *buf, size_t cap,
 			return rc;
 		break;
 	case KG_PRIV_REQ_UNBAN:
+	case KG_PRIV_REQ_PROTECTED:
 		if ((rc = put_addr(&w, &q->addr)))
 			return rc;
 		break;
@@ -109,6 +110,7 @@ int kg_priv_req_decode(const uint8_t *buf, size_t len, struct kg_priv_req *q)
 			return -EBADMSG;
 		break;
 	case KG_PRIV_REQ_UNBAN:
+	case KG_PRIV_REQ_PROTECTED:
 		if (get_addr(&r, &q->addr))
 			return -EBADMSG;
 		break;

@@ -29,6 +29,9 @@ enum kg_priv_type {
 	KG_PRIV_REQ_UNBAN = 3,   /* the IPS lets a ban go early */
 	KG_PRIV_REQ_PORT = 4,    /* green, sequence mode: a packet of the knock
 				  * group to another port than the knock port */
+	KG_PRIV_REQ_PROTECTED = 5,  /* green: would banning this source hit a
+				     * protected address? (the IPS's exemption;
+				     * answers 0 or EPERM, changes nothing) */
 	KG_PRIV_ANS = 0x81,      /* the monitor's answer to any request */
 };
 

@@ -181,6 +181,10 @@ for a in "$(tb_addr admin):never_ban" "$cl:live_session" "$(tb_addr red in 4):in
 		tb_fail "no refusal record for ${a%%:*}"
 done
 [ "$(state)" = "$s1" ] || tb_fail "a refused ban changed nft"
+send "raw 05$(printf '04%s' "$hexaddr")"
+expect "$st" 1 "the IPS's question: banning the session's source would hit a protected address"
+send "raw 0504c633644d"
+expect "$st" 0 "the same question for an ordinary address"
 send "ban 198.51.100.77 60"
 expect "$st" 0 "ban of an ordinary address accepted"
 tb_exec green nft list set inet knockgate banned4 | grep -q 198.51.100.77 || tb_fail "the accepted ban is not in banned4"

@@ -54,6 +54,14 @@ static void test_req_roundtrip(void **state)
 	assert_int_equal(kg_priv_req_decode(buf, n, &d), 0);
 	assert_int_equal(d.type, KG_PRIV_REQ_UNBAN);
 
+	q.type = KG_PRIV_REQ_PROTECTED;
+	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), 0);
+	assert_int_equal(n, 1 + 5);
+	assert_int_equal(kg_priv_req_decode(buf, n, &d), 0);
+	assert_int_equal(d.type, KG_PRIV_REQ_PROTECTED);
+	assert_true(kg_addr_eq(&d.addr, &q.addr));
+	assert_int_equal(kg_priv_req_decode(buf, n + 1, &d), -EBADMSG);
+
 	/* green's sequence ports: proto and port; any other proto refused
 	 * both ways */
 	q = (struct kg_priv_req){ .type = KG_PRIV_REQ_PORT, .proto = 6,
