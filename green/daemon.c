@@ -337,6 +337,10 @@ int green_run(struct green *g, struct kg_err *e)
 	if (r)
 		kg_log(KG_LOG_ERR, "event loop: %s", strerror(-r));
 	stop(g, "stop");
+	if (g->worker_lost) {
+		kg_err_set(e, "the unprivileged worker ended (dark table left)");
+		return -ECHILD;
+	}
 	return 0;
 }
 

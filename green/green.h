@@ -110,6 +110,7 @@ struct green {
 	const char *test_worker;    /* test builds: a program as the worker */
 	int worker_fd;              /* the monitor's end of the socketpair */
 	int worker_pid;
+	bool worker_lost;           /* the worker ended: green exits 1 */
 };
 
 /* IPS callbacks onto the table (daemon.c): ban/unban elements. */

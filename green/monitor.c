@@ -15,8 +15,9 @@
  * a ban is checked against the never-ban list, green's infrastructure and
  * every session's source; a frame by lib/priv's one parser.
  *
- * A worker that ends (crash, kill) ends green: the loop stops and
- * daemon.c leaves the dark table. Restarting would need CAP_SETUID kept
+ * A worker that ends (crash, kill) ends green: the loop stops, daemon.c
+ * leaves the dark table and green exits 1 (the unit's Restart=on-failure
+ * starts it again). Restarting would need CAP_SETUID kept
  * here; a dark host and a supervisor restart are the safer trade.
  */
 #include "green.h"
@@ -182,6 +183,7 @@ static void on_worker(void *ctx, int fd, uint32_t events)
 		kg_log_event(KG_LOG_ERR, "privsep", "result", "worker_gone",
 			     "error", n ? strerror((int)-n) : "end_of_stream");
 		kg_evloop_del_fd(g->loop, fd);
+		g->worker_lost = true;
 		kg_evloop_stop(g->loop);
 	} else {
 		on_request(g, buf, (size_t)n);
