@@ -11,6 +11,8 @@
  *   daemon.c        start (table, NFLOG, IPS), reload, stop, event loop;
  *                   the knock group to knock_rx.c, the scan group to the IPS
  *   apply.c         every nftables and WireGuard change (apply.h)
+ *   monitor.c       -P: the privileged half (privsep.h, docs/privsep.md)
+ *   worker.c        -P: the unprivileged half that reads NFLOG
  */
 #ifndef KG_GREEN_H
 #define KG_GREEN_H
