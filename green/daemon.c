@@ -20,6 +20,7 @@
 #include "nft.h"
 #include "nft_dark.h"
 #include "notify.h"
+#include "privsep.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -111,7 +112,8 @@ static void on_timer(void *ctx)
 {
 	struct green *g = ctx;
 
-	kg_ips_expire(g->ips);
+	if (g->ips)   /* under -P the worker's */
+		kg_ips_expire(g->ips);
 	status(g);
 	kg_notify_watchdog();
 }
@@ -192,9 +194,17 @@ static void reload(struct green *g)
 	r = green_conf_load(&c, g->config_path, &e);
 	if (!r && (r = green_ruleset_render(&c, &text)))
 		kg_err_set(&e, "rendering the ruleset: %s", strerror(-r));
+	if (!r && g->privsep && (c.nflog_knock != g->conf.nflog_knock ||
+				 c.nflog_scan != g->conf.nflog_scan)) {
+		/* The NFLOG socket is the worker's: new groups need a restart. */
+		kg_err_set(&e, "NFLOG groups changed (restart green under -P)");
+		r = -EINVAL;
+	}
 	if (!r && !strcmp(text, g->ruleset)) {
-		/* Same table: keep its elements (bans, openings). */
-		r = kg_ips_reconfigure(g->ips, &c.ips);
+		/* Same table: keep its elements (bans, openings). Under -P
+		 * the IPS is the worker's: its settings stay until a
+		 * restart. */
+		r = g->ips ? kg_ips_reconfigure(g->ips, &c.ips) : 0;
 		if (r)
 			kg_err_set(&e, "ips: %s", strerror(-r));
 		goto done;
@@ -208,7 +218,7 @@ static void reload(struct green *g)
 	if (!same_groups && open_nflog(g, &c, &e))
 		kg_log_event(KG_LOG_ERR, "reload", "result", "error",
 			     "reason", "nflog", "error", e.msg);
-	if (new_ips(g, &c, &e))
+	if (!g->privsep && new_ips(g, &c, &e))
 		kg_log_event(KG_LOG_ERR, "reload", "result", "error",
 			     "reason", "ips", "error", e.msg);
 	free(g->ruleset);
@@ -283,6 +293,7 @@ static void stop(struct green *g, const char *why)
 	 * one that failed to start leaves the running one's alone. */
 	if (g->owns_table)
 		go_dark(g, why);
+	green_monitor_stop(g);
 	green_grants_stop(g);
 	green_gate_stop(g);
 	snprintf(n, sizeof(n), "%llu", (unsigned long long)g->n_packets);
@@ -312,6 +323,8 @@ int green_run(struct green *g, struct kg_err *e)
 		kg_err_set(e, "signals: %s", strerror(-r));
 	if (!r)
 		r = start(g, e);
+	if (!r && g->privsep)
+		r = green_monitor_start(g, e);
 	if (r) {
 		stop(g, "start_failed");
 		return r;
@@ -324,6 +337,10 @@ int green_run(struct green *g, struct kg_err *e)
 	if (r)
 		kg_log(KG_LOG_ERR, "event loop: %s", strerror(-r));
 	stop(g, "stop");
+	if (g->worker_lost) {
+		kg_err_set(e, "the unprivileged worker ended (dark table left)");
+		return -ECHILD;
+	}
 	return 0;
 }
 

@@ -464,3 +464,15 @@ void green_grants_free(struct green_grants *gr)
 	free(gr->g);
 	free(gr);
 }
+
+void green_grants_forget(struct green_grants *gr)
+{
+	if (!gr)
+		return;
+	/* Memory and this process's copies of the fds only: no grant ended,
+	 * no site link taken down, the parent's epoll set untouched. */
+	gr->io.loop = NULL;
+	green_red_io_close(&gr->io);
+	free(gr->g);
+	free(gr);
+}

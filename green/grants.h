@@ -50,6 +50,10 @@ int green_grants_new(struct green_grants **out,
  * their fwd_grants elements, takes the site link down and frees
  * everything. NULL is fine. */
 void green_grants_free(struct green_grants *gr);
+/* A forked child's copy (privsep worker): frees the memory (the host key
+ * cleared by OpenSSL) and closes the socket's copy, changing nothing in
+ * the kernel or in the parent. NULL-safe. */
+void green_grants_forget(struct green_grants *gr);
 /* Asks red_id for service for the session's client: -EINPROGRESS (done
  * is called later, always), -ENOENT (no such red), -ENOSPC (too many
  * grants), -EALREADY (a request for it is already waiting). A grant the

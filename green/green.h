@@ -11,6 +11,8 @@
  *   daemon.c        start (table, NFLOG, IPS), reload, stop, event loop;
  *                   the knock group to knock_rx.c, the scan group to the IPS
  *   apply.c         every nftables and WireGuard change (apply.h)
+ *   monitor.c       -P: the privileged half (privsep.h, docs/privsep.md)
+ *   worker.c        -P: the unprivileged half that reads NFLOG
  */
 #ifndef KG_GREEN_H
 #define KG_GREEN_H
@@ -104,6 +106,13 @@ struct green {
 	struct green_gate *gate;    /* gate.h: knocks, WireGuard, sessions, control */
 	uint64_t n_packets;
 	int exit_code;
+	/* -P (monitor.c, worker.c, docs/privsep.md) */
+	bool privsep;
+	const char *user;           /* the worker's system user */
+	const char *test_worker;    /* test builds: a program as the worker */
+	int worker_fd;              /* the monitor's end of the socketpair */
+	int worker_pid;
+	bool worker_lost;           /* the worker ended: green exits 1 */
 };
 
 /* IPS callbacks onto the table (daemon.c): ban/unban elements. */

@@ -29,13 +29,14 @@
 #include "nflog.h"
 #include "seq.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static void spa(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t0)
+static int spa(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t0)
 {
 	struct kg_knock_decision d;
 	char src[KG_ADDR_STRLEN];
@@ -44,16 +45,21 @@ static void spa(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t0)
 	kg_addr_str(&pkt->src, src);
 	kg_knock_log_decision(&d, src);
 	if (d.reason != KG_KNOCK_ACCEPTED) {
-		if (kg_knock_reason_counts_for_ban(d.reason))
+		if (!kg_knock_reason_counts_for_ban(d.reason))
+			return -EACCES;
+		/* Under -P the IPS is the worker's: the status tells it. */
+		if (gt->g->ips)
 			kg_ips_invalid_knock(gt->g->ips, &pkt->src);
-		return;
+		return -EKEYREJECTED;
 	}
-	kg_ips_unban(gt->g->ips, &pkt->src);
+	if (gt->g->ips)
+		kg_ips_unban(gt->g->ips, &pkt->src);
 	gate_open(gt, d.user, d.client_pub, &pkt->src, t0);
 	kg_wipe(d.client_pub, sizeof(d.client_pub));
+	return 0;
 }
 
-static void sequence(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t0)
+static int sequence(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t0)
 {
 	struct kg_user *u = NULL;
 	enum kg_seq_result r;
@@ -66,33 +72,34 @@ static void sequence(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t
 	if (r == KG_SEQ_NONE || r == KG_SEQ_PROGRESS) {
 		kg_log_event(KG_LOG_DEBUG, "sequence", "result",
 			     kg_seq_result_name(r), "src", src, "dport", port);
-		return;
+		return -EACCES;
 	}
 	if (r != KG_SEQ_COMPLETE || !u || !u->has_wg_pub) {
 		kg_log_event(KG_LOG_NOTICE, "sequence", "result", "rejected",
 			     "reason", r == KG_SEQ_COMPLETE ? "no_wg_public_key" :
 			     kg_seq_result_name(r), "src", src, "dport", port);
-		return;
+		return -EACCES;
 	}
 	kg_log_event(KG_LOG_NOTICE, "sequence", "result", "accepted",
 		     "user", u->name, "src", src);
-	kg_ips_unban(gt->g->ips, &pkt->src);
+	if (gt->g->ips)
+		kg_ips_unban(gt->g->ips, &pkt->src);
 	gate_open(gt, u, u->wg_pub, &pkt->src, t0);
+	return 0;
 }
 
-static void gate_packet(struct green_gate *gt, const struct kg_nflog_pkt *p)
+static int gate_packet(struct green_gate *gt, const struct kg_nflog_pkt *p,
+		       uint64_t t0)
 {
-	uint64_t t0 = kg_mono_ns();
 	const struct kg_pkt *pkt = &p->pkt;
 
 	if (!pkt->l4_ok)
-		return;
-	if (pkt->l4proto == IPPROTO_UDP && pkt->dport == gt->g->conf.knock_port) {
-		spa(gt, pkt, t0);
-		return;
-	}
+		return -EACCES;
+	if (pkt->l4proto == IPPROTO_UDP && pkt->dport == gt->g->conf.knock_port)
+		return spa(gt, pkt, t0);
 	if (gt->seq && (pkt->l4proto == IPPROTO_UDP || pkt->l4proto == IPPROTO_TCP))
-		sequence(gt, pkt, t0);
+		return sequence(gt, pkt, t0);
+	return -EACCES;
 }
 
 static void prefilter_miss(const struct kg_nflog_pkt *p)
@@ -104,21 +111,31 @@ static void prefilter_miss(const struct kg_nflog_pkt *p)
 		     "src", kg_addr_str(&p->pkt.src, src), "len", len);
 }
 
-void green_knock_receive(struct green *g, const struct kg_nflog_pkt *p)
+void green_knock_prefilter_miss(const struct kg_nflog_pkt *p)
+{
+	prefilter_miss(p);
+}
+
+int green_knock_receive(struct green *g, const struct kg_nflog_pkt *p)
+{
+	return green_knock_receive_at(g, p, kg_mono_ns());
+}
+
+int green_knock_receive_at(struct green *g, const struct kg_nflog_pkt *p,
+			   uint64_t t0_ns)
 {
 	char src[KG_ADDR_STRLEN];
 
 	if (p->prefix && !strcmp(p->prefix, GREEN_KNOCK_MISS_PREFIX)) {
 		prefilter_miss(p);
-		return;
+		return -EACCES;
 	}
-	if (g->gate) {
-		gate_packet(g->gate, p);
-		return;
-	}
+	if (g->gate)
+		return gate_packet(g->gate, p, t0_ns);
 	kg_log_event(KG_LOG_NOTICE, "knock", "result", "rejected",
 		     "reason", "not_ready",
 		     "src", kg_addr_str(&p->pkt.src, src));
+	return -EACCES;
 }
 
 static size_t collect(const struct kg_users *u, struct kg_seq_port *out)

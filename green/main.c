@@ -21,6 +21,9 @@ static void usage(FILE *f)
 		"      --check-config    check the configuration and the ruleset it\n"
 		"                        gives (nft dry run), then exit\n"
 		"      --print-ruleset   print the nftables table it would install\n"
+		"  -P, --privsep         read the network in an unprivileged worker\n"
+		"                        (the systemd unit runs green so)\n"
+		"  -u, --user USER       the worker's system user (default knockgate)\n"
 		"  -h, --help            this help\n"
 		"  -V, --version         version\n");
 }
@@ -35,22 +38,33 @@ int main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
 		{ "print-ruleset", no_argument, NULL, OPT_PRINT },
+		{ "privsep", no_argument, NULL, 'P' },
+		{ "user", required_argument, NULL, 'u' },
+#ifdef KG_TEST_HOOKS
+		{ "test-worker", required_argument, NULL, 'W' },
+#endif
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
-	struct green g = { .config_path = GREEN_DEFAULT_CONFIG,
-			   .log_level_override = -1 };
+	static struct green g = { .config_path = GREEN_DEFAULT_CONFIG,
+				  .log_level_override = -1, .user = "knockgate",
+				  .worker_fd = -1 };
 	struct kg_err e = { "" };
 	const char *level = NULL;
 	bool check = false, print = false;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "c:fl:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fl:Pu:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': g.config_path = optarg; break;
 		case 'f': break;
 		case 'l': level = optarg; break;
+		case 'P': g.privsep = true; break;
+		case 'u': g.user = optarg; break;
+#ifdef KG_TEST_HOOKS
+		case 'W': g.test_worker = optarg; break;
+#endif
 		case OPT_CHECK: check = true; break;
 		case OPT_PRINT: print = true; break;
 		case 'h': usage(stdout); return 0;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <seccomp.h>
@@ -66,7 +67,16 @@ int kg_priv_req_encode(const struct kg_priv_req *q, uint8_t *buf, size_t cap,
 			return rc;
 		break;
 	case KG_PRIV_REQ_UNBAN:
+	case KG_PRIV_REQ_PROTECTED:
 		if ((rc = put_addr(&w, &q->addr)))
+			return rc;
+		break;
+	case KG_PRIV_REQ_PORT:
+		if (q->proto != IPPROTO_TCP && q->proto != IPPROTO_UDP)
+			return -EINVAL;
+		if ((rc = put_addr(&w, &q->addr)) ||
+		    (rc = kg_put_u8(&w, q->proto)) ||
+		    (rc = kg_put_u16(&w, q->dport)))
 			return rc;
 		break;
 	default:
@@ -100,7 +110,14 @@ int kg_priv_req_decode(const uint8_t *buf, size_t len, struct kg_priv_req *q)
 			return -EBADMSG;
 		break;
 	case KG_PRIV_REQ_UNBAN:
+	case KG_PRIV_REQ_PROTECTED:
 		if (get_addr(&r, &q->addr))
+			return -EBADMSG;
+		break;
+	case KG_PRIV_REQ_PORT:
+		if (get_addr(&r, &q->addr) || kg_get_u8(&r, &q->proto) ||
+		    (q->proto != IPPROTO_TCP && q->proto != IPPROTO_UDP) ||
+		    kg_get_u16(&r, &q->dport))
 			return -EBADMSG;
 		break;
 	default:

@@ -27,14 +27,20 @@ enum kg_priv_type {
 	KG_PRIV_REQ_KNOCK = 1,   /* a knock as NFLOG gave it */
 	KG_PRIV_REQ_BAN = 2,     /* the IPS wants a source banned */
 	KG_PRIV_REQ_UNBAN = 3,   /* the IPS lets a ban go early */
+	KG_PRIV_REQ_PORT = 4,    /* green, sequence mode: a packet of the knock
+				  * group to another port than the knock port */
+	KG_PRIV_REQ_PROTECTED = 5,  /* green: would banning this source hit a
+				     * protected address? (the IPS's exemption;
+				     * answers 0 or EPERM, changes nothing) */
 	KG_PRIV_ANS = 0x81,      /* the monitor's answer to any request */
 };
 
 struct kg_priv_req {
 	uint8_t type;
-	struct kg_addr addr;     /* knock: source; ban/unban: the key */
+	struct kg_addr addr;     /* knock, port: source; ban/unban: the key */
 	uint16_t sport;          /* knock: source port */
-	uint16_t dport;          /* knock: destination port */
+	uint16_t dport;          /* knock, port: destination port */
+	uint8_t proto;           /* port: IPPROTO_TCP or IPPROTO_UDP */
 	uint32_t ifindex;        /* knock: input interface (0 if none) */
 	uint64_t rx_us;          /* knock: CLOCK_MONOTONIC µs the worker read
 				  * it; logged (us=), never decided on */

@@ -251,5 +251,9 @@ int red_run(struct red *r, struct kg_err *e)
 	if (rc)
 		kg_log(KG_LOG_ERR, "event loop: %s", strerror(-rc));
 	stop(r, "stop");
+	if (r->worker_lost) {
+		kg_err_set(e, "the unprivileged worker ended (dark table left)");
+		return -ECHILD;
+	}
 	return 0;
 }

@@ -8,8 +8,9 @@
  * replay, policy, the source a green's link address), a ban against the
  * never-ban list and live grants here, a frame by lib/priv's parser.
  *
- * A worker that ends (crash, kill) ends red: the event loop stops and
- * daemon.c leaves the dark table. Restarting would need CAP_SETUID kept
+ * A worker that ends (crash, kill) ends red: the event loop stops,
+ * daemon.c leaves the dark table and red exits 1 (the unit's
+ * Restart=on-failure starts it again). Restarting would need CAP_SETUID kept
  * here; a dark host and a supervisor restart are the safer trade.
  */
 #include "red.h"
@@ -138,6 +139,8 @@ static void on_worker(void *ctx, int fd, uint32_t events)
 	} else if (n <= 0) {
 		kg_log_event(KG_LOG_ERR, "privsep", "result", "worker_gone",
 			     "error", n ? strerror((int)-n) : "end_of_stream");
+		kg_evloop_del_fd(r->loop, fd);
+		r->worker_lost = true;
 		kg_evloop_stop(r->loop);
 	} else {
 		on_request(r, buf, (size_t)n);

@@ -133,14 +133,14 @@ static void on_timer(void *ctx)
 	kg_ips_expire(w->ips);
 }
 
-/* SIGHUP is the monitor's (reload); one sent to the whole group must not
- * end the worker, and with it red. */
+/* Signals are the monitor's: SIGHUP (reload), and SIGTERM/SIGINT, which
+ * systemd sends the whole unit at a stop. The worker ends when the
+ * monitor closes the socket (or dies: PR_SET_PDEATHSIG), so that a
+ * worker that ends by itself is always a failure the monitor can tell. */
 static void on_signal(void *ctx, int signo)
 {
-	struct worker *w = ctx;
-
-	if (signo != SIGHUP)
-		kg_evloop_stop(w->loop);
+	(void)ctx;
+	(void)signo;
 }
 
 /* Everything secret or privileged the fork copied: freed (OpenSSL clears

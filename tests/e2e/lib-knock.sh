@@ -56,8 +56,9 @@ knock_setup() {
 	knock_conf "$TB_DIR/green.conf"
 	[ -z "${1:-}" ] || cat "$1" >>"$TB_DIR/green.conf"
 	# debug: the scan group's event=drop records show what the table dropped
-	tb_start green green "$GREEN_LOG" "$KG_BUILD/green/knockgate-green" -f \
-		-c "$TB_DIR/green.conf" -l debug
+	# shellcheck disable=SC2086
+	tb_start green green "$GREEN_LOG" "${TB_GREEN_BIN:-$KG_BUILD/green/knockgate-green}" -f \
+		-c "$TB_DIR/green.conf" -l debug ${TB_GREEN_ARGS:-}
 	tb_wait_ready "$GREEN_LOG"
 	tb_exec green ip link show "$GWG" >/dev/null 2>&1 ||
 		tb_fail "green is ready but its WireGuard interface $GWG is missing"

@@ -214,10 +214,14 @@ CONF
 }
 
 # tb_green_start CONF LOG: starts knockgate-green in green's namespace
-# (name "green") and waits until it is ready.
+# (name "green") and waits until it is ready. TB_GREEN_BIN (default the
+# daemon in KG_BUILD) and TB_GREEN_ARGS (e.g. "-P -u knockgate") change
+# how it is started.
 tb_green_start() {
 	local conf=$1 log=$2
-	tb_start green green "$log" "$KG_BUILD/green/knockgate-green" -f -c "$conf"
+	# shellcheck disable=SC2086
+	tb_start green green "$log" "${TB_GREEN_BIN:-$KG_BUILD/green/knockgate-green}" \
+		-f -c "$conf" ${TB_GREEN_ARGS:-}
 	tb_wait_ready "$log"
 }
 

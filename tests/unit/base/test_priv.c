@@ -53,6 +53,31 @@ static void test_req_roundtrip(void **state)
 	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), 0);
 	assert_int_equal(kg_priv_req_decode(buf, n, &d), 0);
 	assert_int_equal(d.type, KG_PRIV_REQ_UNBAN);
+
+	q.type = KG_PRIV_REQ_PROTECTED;
+	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), 0);
+	assert_int_equal(n, 1 + 5);
+	assert_int_equal(kg_priv_req_decode(buf, n, &d), 0);
+	assert_int_equal(d.type, KG_PRIV_REQ_PROTECTED);
+	assert_true(kg_addr_eq(&d.addr, &q.addr));
+	assert_int_equal(kg_priv_req_decode(buf, n + 1, &d), -EBADMSG);
+
+	/* green's sequence ports: proto and port; any other proto refused
+	 * both ways */
+	q = (struct kg_priv_req){ .type = KG_PRIV_REQ_PORT, .proto = 6,
+				  .dport = 8080 };
+	assert_int_equal(kg_addr_parse("198.51.100.9", &q.addr), 0);
+	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), 0);
+	assert_int_equal(n, 1 + 5 + 1 + 2);
+	assert_int_equal(kg_priv_req_decode(buf, n, &d), 0);
+	assert_int_equal(d.type, KG_PRIV_REQ_PORT);
+	assert_int_equal(d.proto, 6);
+	assert_int_equal(d.dport, 8080);
+	assert_int_equal(kg_priv_req_decode(buf, n - 1, &d), -EBADMSG);
+	buf[6] = 1;   /* ICMP */
+	assert_int_equal(kg_priv_req_decode(buf, n, &d), -EBADMSG);
+	q.proto = 1;
+	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), -EINVAL);
 }
 
 static void test_req_malformed(void **state)

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Green's unprivileged half under -P (docs/privsep.md): the forked child
+ * that reads the NFLOG groups, parses the packets (lib/nflog, lib/pkt),
+ * keeps the IPS's scan and invalid-knock bookkeeping and asks the monitor
+ * for everything else: a knock goes raw with its source (the monitor
+ * opens it), a sequence packet as its source, protocol and port, a ban or
+ * unban as a request the monitor may refuse. It holds no key: it frees
+ * what the fork copied (WireGuard key, users and their knock keys, the
+ * key-id table, trust, sessions, replay cache, grants and host key, the
+ * nftables socket, the control listener), sets up its loop, then drops
+ * (lib/priv: user, no capabilities, NoNewPrivs, seccomp) before it reads
+ * a single packet.
+ */
+#include "green.h"
+#include "apply.h"
+#include "gate.h"
+#include "grants.h"
+#include "knock_ids.h"
+#include "knock_rx.h"
+#include "privsep.h"
+#include "revoke.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ctrl_server.h"
+#include "evloop.h"
+#include "ips.h"
+#include "log.h"
+#include "nflog.h"
+#include "pki.h"
+#include "priv.h"
+#include "replay.h"
+#include "seq.h"
+#include "time.h"
+
+#define HOUSEKEEPING_MS 1000
+
+struct worker {
+	struct green *g;
+	int sock;
+	bool sequence;             /* the gate runs sequence mode */
+	struct kg_ips *ips;
+	struct kg_evloop *loop;
+};
+
+/* One request, then its answer: the status (0 accepted, errno refused)
+ * or -errno if the monitor is gone (the loop stops then). */
+static int ask(struct worker *w, const struct kg_priv_req *q)
+{
+	uint8_t buf[KG_PRIV_FRAME_MAX];
+	struct kg_priv_ans a;
+	size_t n;
+	ssize_t got;
+	int rc;
+
+	if ((rc = kg_priv_req_encode(q, buf, sizeof(buf), &n)))
+		return rc;
+	if ((rc = kg_priv_send(w->sock, buf, n)) ||
+	    (got = kg_priv_recv(w->sock, buf, sizeof(buf))) <= 0) {
+		kg_evloop_stop(w->loop);
+		return rc ? rc : -EPIPE;
+	}
+	if (kg_priv_ans_decode(buf, (size_t)got, &a) || a.for_type != q->type)
+		return -EBADMSG;
+	return (int)a.status;
+}
+
+static int w_ban(void *ctx, const struct kg_addr *key, unsigned seconds)
+{
+	struct kg_priv_req q = { .type = KG_PRIV_REQ_BAN, .addr = *key,
+				 .seconds = seconds };
+	int rc = ask(ctx, &q);
+
+	return rc > 0 ? -rc : rc;
+}
+
+static int w_unban(void *ctx, const struct kg_addr *key)
+{
+	struct kg_priv_req q = { .type = KG_PRIV_REQ_UNBAN, .addr = *key };
+	int rc = ask(ctx, &q);
+
+	return rc > 0 ? -rc : rc;
+}
+
+/* The IPS's exemption: green's infrastructure is known here; sessions
+ * only to the monitor, which is asked (so the skip is logged as in the
+ * single process). A worker that lies here only gets its ban refused. */
+static bool w_exempt(void *ctx, const struct kg_addr *src)
+{
+	struct worker *w = ctx;
+	struct kg_priv_req q = { .type = KG_PRIV_REQ_PROTECTED, .addr = *src };
+
+	return green_gate_exempt(w->g, src) || ask(w, &q) == EPERM;
+}
+
+/* A packet of the knock group: the knock port's to the monitor with its
+ * payload, a sequence port's as source and port; the monitor's status
+ * feeds the IPS as the single process's receiver does. */
+static void on_knock(struct worker *w, const struct kg_nflog_pkt *p)
+{
+	const struct green_conf *c = &w->g->conf;
+	struct kg_priv_req q = {
+		.type = KG_PRIV_REQ_KNOCK, .addr = p->pkt.src,
+		.sport = p->pkt.sport, .dport = p->pkt.dport,
+		.proto = p->pkt.l4proto, .rx_us = kg_mono_ns() / 1000,
+	};
+	int rc;
+
+	if (p->prefix && !strcmp(p->prefix, GREEN_KNOCK_MISS_PREFIX)) {
+		green_knock_prefilter_miss(p);
+		return;
+	}
+	if (!p->pkt.l4_ok)
+		return;
+	if (p->pkt.l4proto == IPPROTO_UDP && p->pkt.dport == c->knock_port) {
+		if (p->pkt.payload_len > KG_PRIV_PAYLOAD_MAX)
+			return;   /* no knock is that long */
+		q.payload = p->pkt.payload;
+		q.payload_len = p->pkt.payload_len;
+	} else if (w->sequence && (p->pkt.l4proto == IPPROTO_UDP ||
+				   p->pkt.l4proto == IPPROTO_TCP)) {
+		q.type = KG_PRIV_REQ_PORT;
+	} else {
+		return;
+	}
+	rc = ask(w, &q);
+	if (rc == 0)
+		kg_ips_unban(w->ips, &p->pkt.src);
+	else if (rc == EKEYREJECTED)
+		kg_ips_invalid_knock(w->ips, &p->pkt.src);
+}
+
+/* The scan group: as the single process's on_scan (daemon.c). */
+static void on_scan(struct worker *w, const struct kg_nflog_pkt *p)
+{
+	char src[KG_ADDR_STRLEN], port[8];
+
+	if (!p->pkt.l4_ok || (p->pkt.l4proto != IPPROTO_TCP &&
+			      p->pkt.l4proto != IPPROTO_UDP))
+		return;
+	kg_addr_str(&p->pkt.src, src);
+	snprintf(port, sizeof(port), "%u", p->pkt.dport);
+	kg_log_event(KG_LOG_DEBUG, "drop", "src", src,
+		     "proto", p->pkt.l4proto == IPPROTO_TCP ? "tcp" : "udp",
+		     "dport", port);
+	kg_ips_closed_port(w->ips, &p->pkt.src, p->pkt.l4proto, p->pkt.dport);
+}
+
+static void on_packet(void *ctx, const struct kg_nflog_pkt *p)
+{
+	struct worker *w = ctx;
+
+	if (p->group == w->g->conf.nflog_knock)
+		on_knock(w, p);
+	else if (p->group == w->g->conf.nflog_scan)
+		on_scan(w, p);
+}
+
+static void on_nflog(void *ctx, int fd, uint32_t events)
+{
+	struct worker *w = ctx;
+	int rc;
+
+	(void)fd;
+	(void)events;
+	rc = kg_nflog_dispatch(w->g->nflog, on_packet, w);
+	if (rc == -ENOBUFS)
+		kg_log_event(KG_LOG_WARNING, "nflog", "result", "overrun",
+			     "reason", "kernel_dropped_messages");
+	else if (rc < 0)
+		kg_log(KG_LOG_ERR, "nflog: %s", strerror(-rc));
+}
+
+/* Between requests the monitor says nothing: readable means it is gone. */
+static void on_monitor(void *ctx, int fd, uint32_t events)
+{
+	struct worker *w = ctx;
+
+	(void)fd;
+	(void)events;
+	kg_evloop_stop(w->loop);
+}
+
+static void on_timer(void *ctx)
+{
+	struct worker *w = ctx;
+
+	kg_ips_expire(w->ips);
+}
+
+/* Signals are the monitor's: SIGHUP (reload), and SIGTERM/SIGINT, which
+ * systemd sends the whole unit at a stop. The worker ends when the
+ * monitor closes the socket (or dies: PR_SET_PDEATHSIG), so that a
+ * worker that ends by itself is always a failure the monitor can tell. */
+static void on_signal(void *ctx, int signo)
+{
+	(void)ctx;
+	(void)signo;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* The gate's copy: memory freed (keys wiped), fds closed; nothing in the
+ * kernel changes (no peer removed, no interface down: that is the
+ * monitor's, whose epoll set is not touched either). */
+static void forget_gate(struct green_gate *gt)
+{
+	kg_ctrl_server_free(gt->ctrl);
+	close_fd(&gt->listen_fd);
+	close_fd(&gt->conn_epfd);
+	close_fd(&gt->inotify_fd);
+	kg_sess_free(&gt->sess);
+	kg_seq_free(gt->seq);
+	kg_rcache_free(gt->replay);
+	kg_users_free(&gt->users);
+	kg_policy_free(&gt->policy);
+	kg_pki_free(gt->pki);
+	gate_certs_free(gt);
+	free(gt->seq_set);
+	free(gt->dying);
+	gate_knock_ids_free(gt);
+	kg_wipe(gt, sizeof(*gt));
+	free(gt);
+}
+
+static void forget(struct green *g)
+{
+	kg_evloop_free(g->loop);
+	g->loop = NULL;
+	kg_ips_free(g->ips);
+	g->ips = NULL;
+	green_apply_close(g->nft);   /* this process's copy of the socket */
+	g->nft = NULL;
+	green_grants_forget(g->grants);
+	g->grants = NULL;
+	if (g->gate)
+		forget_gate(g->gate);
+	g->gate = NULL;
+	free(g->ruleset);
+	g->ruleset = NULL;
+	g->owns_table = false;
+}
+
+#ifdef KG_TEST_HOOKS
+/* Test builds, KG_TEST_WORKER_PROBE set: after the drop, try what an
+ * attacker in the worker would and log each errno (t-green-privsep). */
+static void probe(const char *keyfile)
+{
+	char *argv[] = { "/bin/true", NULL };
+	char ex[16], op[16], so[16];
+	int fd;
+
+	errno = 0;
+	execve("/bin/true", argv, NULL);
+	snprintf(ex, sizeof(ex), "%d", errno);
+	errno = 0;
+	fd = open(keyfile, O_RDONLY);
+	snprintf(op, sizeof(op), "%d", fd < 0 ? errno : 0);
+	if (fd >= 0)
+		close(fd);
+	errno = 0;
+	fd = socket(AF_NETLINK, SOCK_RAW, 0);
+	snprintf(so, sizeof(so), "%d", fd < 0 ? errno : 0);
+	if (fd >= 0)
+		close(fd);
+	kg_log_event(KG_LOG_NOTICE, "privsep_probe", "execve", ex, "open", op,
+		     "socket_netlink", so, "keyfile", keyfile);
+}
+#endif
+
+void green_worker_main(struct green *g, int sock)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct worker w = { .g = g, .sock = sock };
+	struct kg_ips_ops ops = { w_ban, w_unban, w_exempt, NULL, &w };
+	struct kg_err e = { "" };
+	int rc;
+#ifdef KG_TEST_HOOKS
+	char keyfile[512];
+
+	snprintf(keyfile, sizeof(keyfile), "%s", g->conf.gate &&
+		 g->conf.gate->wg_private_key ? g->conf.gate->wg_private_key :
+		 "/etc/knockgate/green.conf");
+#endif
+
+	w.sequence = g->gate && g->gate->seq;
+	if (g->worker_fd >= 0)
+		close(g->worker_fd);
+	forget(g);
+	if ((rc = kg_ips_new(&w.ips, &g->conf.ips, &ops)) ||
+	    (rc = kg_evloop_new(&w.loop)) ||
+	    (rc = kg_evloop_add_signals(w.loop, sigs, 3, on_signal, &w)) ||
+	    (rc = kg_evloop_add_fd(w.loop, kg_nflog_fd(g->nflog), on_nflog, &w)) ||
+	    (rc = kg_evloop_add_fd(w.loop, sock, on_monitor, &w)) ||
+	    (rc = kg_evloop_add_timer(w.loop, HOUSEKEEPING_MS, on_timer, &w))) {
+		kg_log(KG_LOG_ERR, "worker: setup: %s", strerror(-rc));
+		_exit(1);
+	}
+	/* Logged before the filter: a journal socket is opened now. */
+	kg_log_event(KG_LOG_NOTICE, "privsep", "result", "dropping", "user",
+		     g->user);
+	if ((rc = kg_priv_drop_worker(g->user, &e))) {
+		kg_log_event(KG_LOG_ERR, "privsep", "result", "error", "reason",
+			     "drop", "error", e.msg);
+		_exit(1);
+	}
+#ifdef KG_TEST_HOOKS
+	if (getenv("KG_TEST_WORKER_PROBE"))
+		probe(keyfile);
+#endif
+	rc = kg_evloop_run(w.loop);
+	kg_log_event(KG_LOG_NOTICE, "privsep", "result", "worker_stop",
+		     "error", rc ? strerror(-rc) : NULL);
+	_exit(rc ? 1 : 0);
+}
