@@ -261,12 +261,12 @@ addr=$(sed -nE 's/.*service web at ([0-9.]+:[0-9]+).*/\1/p' "$w/c1.out" | tail -
 page=$(on client curl -s --connect-timeout 3 -m 5 "http://$addr/") || tb_fail "no page from red at $addr"
 grep -q 'hello from red' <<<"$page" || tb_fail "red's page: $page"
 tb_log "page from red through the grant at $addr: $page"
-grant=$(on green journalctl --no-pager -o cat KG_EVENT=grant)
+grant=$(on green journalctl --no-pager -o cat KG_EVENT=grant KG_USER=alice)
 sid=$(sed -nE 's/^session ([0-9a-f]+): user alice .*/\1/p' "$w/c1.out")
 [ -n "$sid" ] || tb_fail "connect printed no session id"
 grep -q "event=grant result=granted .*session=$sid service=web" <<<"$grant" ||
-	{ echo "$grant"; tb_fail "journalctl KG_EVENT=grant has no grant for alice's session $sid"; }
-tb_log "journalctl KG_EVENT=grant on green: $(grep -m1 "session=$sid" <<<"$grant")"
+	{ echo "$grant"; tb_fail "journalctl KG_EVENT=grant KG_USER=alice has no grant for alice's session $sid"; }
+tb_log "journalctl KG_EVENT=grant KG_USER=alice on green: $(grep -m1 "session=$sid" <<<"$grant")"
 logs=$(doc_block admin-guide.md green-logs)
 on green bash -c "$logs" 2>&1 | grep -q 'event=grant' || tb_fail "the admin guide's journalctl block shows no grant"
 
