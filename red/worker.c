@@ -156,7 +156,7 @@ static void forget(struct red *r)
 	r->nft = NULL;
 	red_trust_free(r);
 	kg_red_state_free(&r->st);
-	r->wg_pid = 0;
+	r->site_up = false;
 	r->owns_table = false;
 }
 
