@@ -49,6 +49,7 @@ struct red {
 	const char *test_worker;      /* test builds: exec this as the worker */
 	pid_t worker_pid;             /* 0 if none */
 	int worker_fd;                /* the monitor's end, -1 if none */
+	unsigned site_ifindex;        /* the site link's, as last looked up */
 	struct kg_prefix nb[KG_RED_NEVER_BAN_MAX];  /* the monitor's own copy */
 	size_t n_nb;
 };
