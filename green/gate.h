@@ -91,11 +91,12 @@ struct green_gate {
 	size_t n_dying;
 };
 
-/* When the control server ends a session (a refused proof, a missed
- * reproof, the client closing), the peer stays GATE_PEER_GRACE_MS after
- * the openings are closed, so the refusal just written to the connection
- * still leaves through the tunnel; nothing can come in over it (wg_open,
- * peers_* and grants are gone already). */
+/* When a session ends with a message to its client (a refused proof, a
+ * missed reproof, the client closing, a revocation, an expiry), the peer
+ * stays GATE_PEER_GRACE_MS after the openings are closed, so the message
+ * just written to the connection still leaves through the tunnel;
+ * nothing can come in over it (wg_open, peers_* and grants are gone
+ * already). */
 #define GATE_PEER_GRACE_MS 300
 struct gate_dying {
 	uint8_t key[32];

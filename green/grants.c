@@ -17,6 +17,7 @@
 #include "apply.h"
 #include "nft.h"
 #include "red_io.h"
+#include "session.h"
 #include "time.h"
 #include "wg.h"
 
@@ -38,6 +39,7 @@ struct grant {
 	enum grant_state st;
 	uintptr_t id;                   /* cookie of its knocks */
 	uint64_t session;
+	char user[KG_SESS_USER_MAX];    /* the session's, for the records */
 	char service[KG_SK_ID_MAX + 1];
 	struct kg_addr client;
 	size_t red;
@@ -145,7 +147,7 @@ static void log_grant(const struct green_grants *gr, const struct grant *g,
 	snprintf(l, sizeof(l), "%" PRIu32, lease_left_s(g->lease_end_ms));
 	snprintf(t, sizeof(t), "%" PRIu64, ms);
 	kg_log_event(KG_LOG_NOTICE, "grant", "result", result, "reason", reason,
-		     "session", s, "service", g->service, "client",
+		     "user", g->user, "session", s, "service", g->service, "client",
 		     kg_addr_str(&g->client, c), "red", gr->io.peers[g->red].red.id,
 		     "port", p, "lease", l, "ms", t);
 }
@@ -338,8 +340,9 @@ static void on_tick(void *ctx)
 }
 
 int green_grants_open(struct green_grants *gr, uint64_t session,
-		      const struct kg_addr *client, const char *service,
-		      const char *red_id, struct kg_ctrl_grant *out)
+		      const char *user, const struct kg_addr *client,
+		      const char *service, const char *red_id,
+		      struct kg_ctrl_grant *out)
 {
 	struct grant *g = by_service(gr, session, service);
 	ssize_t red = green_red_io_find(&gr->io, red_id);
@@ -351,7 +354,8 @@ int green_grants_open(struct green_grants *gr, uint64_t session,
 	}
 	if (g)
 		return -EALREADY;
-	if (red < 0 || client->family != AF_INET || strlen(service) > KG_SK_ID_MAX)
+	if (red < 0 || client->family != AF_INET || strlen(service) > KG_SK_ID_MAX ||
+	    strlen(user) >= sizeof(g->user))
 		return -ENOENT;
 	if (!(g = new_slot(gr)))
 		return -ENOSPC;
@@ -361,6 +365,7 @@ int green_grants_open(struct green_grants *gr, uint64_t session,
 	g->st = G_OPENING;
 	g->id = ++gr->next_id;
 	g->session = session;
+	memcpy(g->user, user, strlen(user) + 1);
 	memcpy(g->service, service, strlen(service) + 1);
 	g->client = *client;
 	g->red = (size_t)red;

@@ -54,13 +54,15 @@ void green_grants_free(struct green_grants *gr);
  * cleared by OpenSSL) and closes the socket's copy, changing nothing in
  * the kernel or in the parent. NULL-safe. */
 void green_grants_forget(struct green_grants *gr);
-/* Asks red_id for service for the session's client: -EINPROGRESS (done
+/* Asks red_id for service for the session's client (user: the session's,
+ * copied, named in the grant records): -EINPROGRESS (done
  * is called later, always), -ENOENT (no such red), -ENOSPC (too many
  * grants), -EALREADY (a request for it is already waiting). A grant the
  * session already holds is answered at once (0, *out filled). */
 int green_grants_open(struct green_grants *gr, uint64_t session,
-		      const struct kg_addr *client, const char *service,
-		      const char *red_id, struct kg_ctrl_grant *out);
+		      const char *user, const struct kg_addr *client,
+		      const char *service, const char *red_id,
+		      struct kg_ctrl_grant *out);
 /* The session ended (any cause): a close knock for each of its grants,
  * their fwd_grants elements removed. A request still waiting for red is
  * forgotten without calling done (the server dropped the session). */

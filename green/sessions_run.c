@@ -265,8 +265,10 @@ void gate_session_end(struct green_gate *gt, uint64_t id, enum kg_sess_end why,
 		return;
 	if (tell_client && gt->ctrl)
 		kg_ctrl_server_end_session(gt->ctrl, id, end_code(why));
-	/* The control server's own ends (refusals) get the peer grace. */
-	gate_session_gone(gt, &s, !tell_client);
+	/* Every end was just written to the connection (green's CLOSE or
+	 * the control server's refusal): the peer gets the grace so that it
+	 * still leaves through the tunnel. */
+	gate_session_gone(gt, &s, true);
 }
 
 int gate_make_live(struct green_gate *gt, const struct kg_session *s)
@@ -312,7 +314,7 @@ static void expired(void *ctx, const struct kg_session *s)
 
 	if (gt->ctrl)
 		kg_ctrl_server_end_session(gt->ctrl, s->id, end_code(s->end));
-	gate_session_gone(gt, s, false);
+	gate_session_gone(gt, s, true);
 }
 
 static void poll_peers(struct green_gate *gt)

@@ -23,10 +23,11 @@ int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
  * grace: the peer goes GATE_PEER_GRACE_MS later. */
 void gate_session_gone(struct green_gate *gt, const struct kg_session *s,
 		       bool grace);
-/* Ends session id for why. tell_client: green decided (revocation,
- * expiry): the control connection gets a CLOSE and the peer goes at
- * once; else the control server ended it after writing its refusal, and
- * the peer gets the grace so that refusal still leaves. */
+/* Ends session id for why: its openings are closed at once, its peer
+ * GATE_PEER_GRACE_MS later so that what was just written to the control
+ * connection still leaves. tell_client: green decided (revocation, a
+ * removed user): the connection gets a CLOSE first; else the control
+ * server ended it after writing its refusal. */
 void gate_session_end(struct green_gate *gt, uint64_t id, enum kg_sess_end why,
 		      bool tell_client);
 /* Removes the peers whose grace is over (all: every one, at stop). */

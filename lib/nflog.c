@@ -154,8 +154,12 @@ static int attr_cb(const struct nlattr *attr, void *data)
 	struct attrs *t = data;
 	uint16_t type = mnl_attr_get_type(attr);
 
-	if (mnl_attr_type_valid(attr, NFULA_MAX) > 0)
-		t->a[type] = attr;
+	if (mnl_attr_type_valid(attr, NFULA_MAX) <= 0)
+		return MNL_CB_OK;
+	/* A u32 of another length is ignored, as if absent. */
+	if (type == NFULA_IFINDEX_INDEV && mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+		return MNL_CB_OK;
+	t->a[type] = attr;
 	return MNL_CB_OK;
 }
 
@@ -189,6 +193,8 @@ static int handle_msg(struct kg_nflog *l, const struct nlmsghdr *nlh,
 		l->malformed++;
 		return 0;
 	}
+	if (t.a[NFULA_IFINDEX_INDEV])
+		p.indev = ntohl(mnl_attr_get_u32(t.a[NFULA_IFINDEX_INDEV]));
 	p.group = ntohs(g->res_id);
 	p.prefix = prefix;
 	p.family = p.pkt.src.family;

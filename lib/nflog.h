@@ -24,6 +24,8 @@ struct kg_nflog_pkt {
 	uint16_t group;
 	const char *prefix;   /* "" if none; valid during the callback */
 	uint8_t family;       /* AF_INET or AF_INET6, from the IP header */
+	uint32_t indev;       /* input interface index (the kernel's
+				 NFULA_IFINDEX_INDEV); 0 if it gave none */
 	struct kg_pkt pkt;    /* src, dst, l4proto, ports, payload view */
 };
 

@@ -134,5 +134,9 @@ int kg_wg_iface_remove(const char *ifname);
  * the link up, through `ip`. */
 int kg_wg_iface_addr_up(const char *ifname, const char *addr,
 			const char *peer_addr);
+/* Setup-time only: routes prefix ("A.B.C.D/LEN") through ifname (`ip
+ * route replace`, so a start after a crash finds it done). 0, -EINVAL,
+ * -EIO if ip failed. */
+int kg_wg_iface_route(const char *ifname, const char *prefix);
 
 #endif

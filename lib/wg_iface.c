@@ -184,3 +184,13 @@ int kg_wg_iface_addr_up(const char *ifname, const char *addr,
 	rc = run(add, NULL);
 	return rc ? rc : run(up, NULL);
 }
+
+int kg_wg_iface_route(const char *ifname, const char *prefix)
+{
+	char *argv[] = { (char *)"ip", (char *)"route", (char *)"replace",
+			 (char *)prefix, (char *)"dev", (char *)ifname, NULL };
+
+	if (!name_ok(ifname) || !prefix || prefix[0] == '-')
+		return -EINVAL;
+	return run(argv, NULL);
+}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * WireGuard private key files (`wg genkey`: one base64 key, maybe a
- * newline): the one loader green's interface and site link use.
+ * newline): the one loader, for green's interface and both ends of the
+ * site link.
  */
 #ifndef KG_LIB_WG_KEY_H
 #define KG_LIB_WG_KEY_H

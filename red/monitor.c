@@ -4,7 +4,8 @@
  * which takes the NFLOG socket and the IPS, keeps the host key, trust,
  * grants, replay cache and the nftables and conntrack sockets, and drops
  * every capability but CAP_NET_ADMIN. The worker is untrusted: a knock it
- * forwards is checked whole by red_knock (green's signature, window,
+ * forwards is checked whole here (the knock port, the site link as its
+ * input interface) and by red_knock (green's signature, window,
  * replay, policy, the source a green's link address), a ban against the
  * never-ban list and live grants here, a frame by lib/priv's parser.
  *
@@ -17,6 +18,7 @@
 
 #include <errno.h>
 #include <linux/capability.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +99,19 @@ static void on_ban(struct red *r, const struct kg_priv_req *q)
 	reply(r, q->type, rc ? (uint32_t)-rc : 0);
 }
 
+/* Knocks come from the greens through the site link only (red's table
+ * sends nothing else to the knock group): an input interface the worker
+ * reports other than the site link's is a forged request. Every green
+ * shares the one site interface. Looked up again on a mismatch, so an
+ * interface made anew (with -n, by others) is followed. */
+static bool on_site_link(struct red *r, uint32_t ifindex)
+{
+	if (ifindex && ifindex == r->site_ifindex)
+		return true;
+	r->site_ifindex = if_nametoindex(r->cfg.site.interface);
+	return ifindex && ifindex == r->site_ifindex;
+}
+
 static void on_request(struct red *r, const uint8_t *buf, size_t n)
 {
 	struct kg_priv_req q;
@@ -110,6 +125,11 @@ static void on_request(struct red *r, const uint8_t *buf, size_t n)
 		if (q.dport != r->cfg.knock_port) {
 			refuse(r, q.type, "knock", "not_knock_port", &q.addr,
 			       EINVAL);
+			return;
+		}
+		if (!on_site_link(r, q.ifindex)) {
+			refuse(r, q.type, "knock", "not_site_link", &q.addr,
+			       EACCES);
 			return;
 		}
 		/* rx_us only feeds the record's us=; a lie there changes

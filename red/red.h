@@ -39,7 +39,7 @@ struct red {
 	struct kg_nflog *nflog;
 	struct kg_ips *ips;
 	struct kg_evloop *loop;
-	pid_t wg_pid;                 /* wireguard-go we started, 0 if none */
+	bool site_up;                 /* red made the site interface */
 	bool no_site;                 /* -n: the site link is made by others */
 	bool owns_table;              /* holds the NFLOG groups: dark table at exit */
 	uint64_t n_knocks;
@@ -50,6 +50,7 @@ struct red {
 	pid_t worker_pid;             /* 0 if none */
 	int worker_fd;                /* the monitor's end, -1 if none */
 	bool worker_lost;             /* the worker ended: red exits 1 */
+	unsigned site_ifindex;        /* the site link's, as last looked up */
 	struct kg_prefix nb[KG_RED_NEVER_BAN_MAX];  /* the monitor's own copy */
 	size_t n_nb;
 };
@@ -90,8 +91,9 @@ int red_ban(void *ctx, const struct kg_addr *key, unsigned seconds);
 int red_unban(void *ctx, const struct kg_addr *key);
 bool red_exempt(void *ctx, const struct kg_addr *src);
 
-/* site.c: brings the WireGuard site link up (wireguard-go, keys, address,
- * route to the tunnel range) and down. */
+/* site.c: brings the WireGuard site link up (lib/wg: the interface, keys,
+ * green as the peer, address, route to the tunnel range) and down. 0 or
+ * -errno with e set; a failed start leaves no interface. */
 int red_site_up(struct red *r, struct kg_err *e);
 void red_site_down(struct red *r);
 

@@ -1,200 +1,82 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The WireGuard site link with green: client traffic reaches red only
- * through it. The kernel here has no WireGuard, so red starts one
- * wireguard-go process for its interface, configures it over the UAPI
- * socket (keys in hex), and gives the interface its address and a route
- * to the tunnel range with ip(8). All of this happens once, at start:
- * nothing here runs in the knock path. An interface of the configured
- * name found at start is an earlier red's (killed outside systemd, its
- * wireguard-go orphaned) and is removed first.
+ * through it. Made once at start on lib/wg, as green's side is
+ * (green/site.c): lib/wg_iface.c makes the interface (kernel WireGuard, or
+ * one wireguard-go where the kernel has none), kg_wg_set gives it red's
+ * key and green as its only peer, and the interface gets its address and
+ * a route to the tunnel range. Nothing here runs in the knock path. An
+ * interface of the configured name found at start is an earlier red's
+ * (killed outside systemd, its wireguard-go orphaned) and is removed
+ * first.
  */
 #include "red.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <net/if.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "conf.h"
 #include "crypto.h"
 #include "log.h"
 #include "wg.h"
+#include "wg_key.h"
 
-extern char **environ;
-
-static int spawn(pid_t *pid, char *const argv[], char *const envp[])
+/* Allowed-ips of green's peer: the tunnel range, green's end of the link
+ * and each other green's link address (knocks come from them). */
+static int peer_allowed(const struct kg_red_config *c, struct kg_wg_peer *p,
+			struct kg_err *e)
 {
-	posix_spawn_file_actions_t fa;
-	int rc;
+	p->allowed[0] = c->tunnel_range;
+	p->allowed[1].a = c->site.peer_address;
+	p->allowed[1].len = c->site.peer_address.family == AF_INET ? 32 : 128;
+	p->n_allowed = 2;
+	for (size_t i = 0; i < c->n_greens; i++) {
+		const struct kg_addr *l = &c->greens[i].link;
 
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	rc = posix_spawnp(pid, argv[0], &fa, NULL, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	return -rc;
-}
-
-static int run(char *const argv[], struct kg_err *e)
-{
-	pid_t pid;
-	int st, rc = spawn(&pid, argv, environ);
-
-	if (rc == 0 && waitpid(pid, &st, 0) < 0)
-		rc = -errno;
-	if (rc == 0 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
-		rc = -EIO;
-	if (rc)
-		kg_err_set(e, "%s %s %s: failed", argv[0], argv[1], argv[2]);
-	return rc;
-}
-
-/* A base64 WireGuard key (from a file's first line or a string) as hex. */
-static int key_hex(const char *b64, char hex[2 * KG_KEY_LEN + 1])
-{
-	uint8_t k[KG_KEY_LEN];
-	char buf[64];
-	size_t n;
-
-	snprintf(buf, sizeof(buf), "%s", b64);
-	n = strcspn(buf, " \t\r\n");
-	buf[n] = '\0';
-	if (kg_base64_decode(buf, k, sizeof(k)))
-		return -EINVAL;
-	kg_hex_encode(k, sizeof(k), hex);
-	kg_wipe(k, sizeof(k));
-	kg_wipe(buf, sizeof(buf));
+		if (kg_addr_eq(l, &c->site.peer_address))
+			continue;
+		if (p->n_allowed == KG_WG_MAX_ALLOWED) {
+			kg_err_set(e, "[site]: more than %d green link addresses "
+				   "for the one site peer", KG_WG_MAX_ALLOWED - 1);
+			return -EINVAL;
+		}
+		p->allowed[p->n_allowed].a = *l;
+		p->allowed[p->n_allowed++].len = l->family == AF_INET ? 32 : 128;
+	}
 	return 0;
 }
 
-static int read_key_file(const char *path, char hex[2 * KG_KEY_LEN + 1],
-			 struct kg_err *e)
+/* Green as the only peer (its key from the config, base64), its
+ * endpoint when configured (else green dials), keepalive 25 s. */
+static int fill_peer(const struct kg_red_config *c, struct kg_wg_peer *p,
+		     struct kg_err *e)
 {
-	char line[128] = "";
-	FILE *f = fopen(path, "re");
-	int rc;
+	const struct kg_addr *ep = &c->site.peer_endpoint;
 
-	if (!f) {
-		kg_err_set(e, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if (!fgets(line, sizeof(line), f))
-		line[0] = '\0';
-	fclose(f);
-	rc = key_hex(line, hex);
-	kg_wipe(line, sizeof(line));
-	if (rc)
-		kg_err_set(e, "%s: not a base64 WireGuard key", path);
-	return rc;
-}
-
-static int uapi_connect(const char *ifname)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/var/run/wireguard/%s.sock",
-		 ifname);
-	for (int i = 0; i < 100; i++) {
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return -errno;
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-			return fd;
-		close(fd);
-		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
-	}
-	return -ETIMEDOUT;
-}
-
-/* set=1 with red's key and green as the only peer; the answer must end
- * with errno=0. */
-static int uapi_set(const struct kg_red_config *c, const char *priv_hex,
-		    struct kg_err *e)
-{
-	char req[1024], pub_hex[2 * KG_KEY_LEN + 1], ep[KG_ADDR_STRLEN + 16] = "";
-	char rng[KG_ADDR_STRLEN], peer[KG_ADDR_STRLEN], a[KG_ADDR_STRLEN];
-	char ans[256] = "";
-	int fd, rc = 0, n;
-	ssize_t got;
-
-	if (key_hex(c->site.peer_public_key, pub_hex)) {
+	memset(p, 0, sizeof(*p));
+	if (kg_base64_decode(c->site.peer_public_key, p->public_key, KG_KEY_LEN)) {
 		kg_err_set(e, "[site] peer_public_key: not a base64 key");
 		return -EINVAL;
 	}
-	if (c->site.peer_port)
-		snprintf(ep, sizeof(ep), "endpoint=%s%s%s:%u\n",
-			 c->site.peer_endpoint.family == AF_INET6 ? "[" : "",
-			 kg_addr_str(&c->site.peer_endpoint, a),
-			 c->site.peer_endpoint.family == AF_INET6 ? "]" : "",
-			 c->site.peer_port);
-	n = snprintf(req, sizeof(req),
-		     "set=1\nprivate_key=%s\nlisten_port=%u\nreplace_peers=true\n"
-		     "public_key=%s\n%spersistent_keepalive_interval=25\n"
-		     "replace_allowed_ips=true\nallowed_ip=%s/%u\nallowed_ip=%s/32\n",
-		     priv_hex, c->site.listen_port, pub_hex, ep,
-		     kg_addr_str(&c->tunnel_range.a, rng), c->tunnel_range.len,
-		     kg_addr_str(&c->site.peer_address, peer));
-	/* knocks come from the greens' link addresses: the peer may use them */
-	for (size_t i = 0; i < c->n_greens && n > 0 && (size_t)n < sizeof(req); i++)
-		if (!kg_addr_eq(&c->greens[i].link, &c->site.peer_address))
-			n += snprintf(req + n, sizeof(req) - (size_t)n,
-				      "allowed_ip=%s/%u\n",
-				      kg_addr_str(&c->greens[i].link, a),
-				      c->greens[i].link.family == AF_INET ? 32 : 128);
-	if (n > 0 && (size_t)n < sizeof(req) - 1) {
-		req[n++] = '\n';
-		req[n] = '\0';
-	} else {
-		kg_err_set(e, "[site]: the WireGuard configuration is too long");
-		kg_wipe(req, sizeof(req));
-		return -EINVAL;
+	p->replace_allowed_ips = true;
+	p->has_keepalive = true;
+	p->keepalive_s = 25;
+	if (c->site.peer_port) {
+		p->has_endpoint = true;
+		if (ep->family == AF_INET6) {
+			p->endpoint.in6.sin6_family = AF_INET6;
+			p->endpoint.in6.sin6_port = htons(c->site.peer_port);
+			memcpy(&p->endpoint.in6.sin6_addr, ep->b, 16);
+		} else {
+			p->endpoint.in.sin_family = AF_INET;
+			p->endpoint.in.sin_port = htons(c->site.peer_port);
+			memcpy(&p->endpoint.in.sin_addr, ep->b, 4);
+		}
 	}
-	fd = uapi_connect(c->site.interface);
-	if (fd < 0) {
-		kg_err_set(e, "wireguard-go UAPI for %s: %s", c->site.interface,
-			   strerror(-fd));
-		rc = fd;
-		goto out;
-	}
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
-		rc = -errno;
-	got = rc ? 0 : read(fd, ans, sizeof(ans) - 1);
-	if (!rc && (got <= 0 || !strstr(ans, "errno=0\n"))) {
-		kg_err_set(e, "wireguard-go refused the site configuration");
-		rc = -EIO;
-	}
-	close(fd);
-out:
-	kg_wipe(req, sizeof(req));
-	return rc;
-}
-
-static int address_and_route(const struct kg_red_config *c, struct kg_err *e)
-{
-	char addr[KG_ADDR_STRLEN + 8], rng[KG_ADDR_STRLEN + 8], s[KG_ADDR_STRLEN];
-	char *ifn = (char *)c->site.interface;
-	int rc;
-
-	snprintf(addr, sizeof(addr), "%s/%u", kg_addr_str(&c->site.address.a, s),
-		 c->site.address.len);
-	snprintf(rng, sizeof(rng), "%s/%u", kg_addr_str(&c->tunnel_range.a, s),
-		 c->tunnel_range.len);
-	if ((rc = run((char *[]){ "ip", "address", "add", addr, "dev", ifn, NULL }, e)) ||
-	    (rc = run((char *[]){ "ip", "link", "set", ifn, "up", NULL }, e)) ||
-	    (rc = run((char *[]){ "ip", "route", "replace", rng, "dev", ifn, NULL }, e)))
-		return rc;
-	return 0;
+	return peer_allowed(c, p, e);
 }
 
 /* The configured name is red's alone: an interface that has it now was
@@ -222,39 +104,74 @@ static int remove_orphan(const char *ifn, struct kg_err *e)
 	return 0;
 }
 
-int red_site_up(struct red *r, struct kg_err *e)
+/* Address and route on the interface just made and keyed. */
+static int address_and_route(const struct kg_red_config *c, struct kg_err *e)
 {
-	static char env0[] = "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1";
-	char *envp[] = { env0, NULL };
-	char priv[2 * KG_KEY_LEN + 1];
-	char *ifn = r->cfg.site.interface;
+	const char *ifn = c->site.interface;
+	char addr[KG_ADDR_STRLEN + 8], rng[KG_ADDR_STRLEN + 8], s[KG_ADDR_STRLEN];
 	int rc;
 
-	if ((rc = read_key_file(r->cfg.site.private_key, priv, e)) ||
-	    (rc = remove_orphan(ifn, e)))
+	snprintf(addr, sizeof(addr), "%s/%u", kg_addr_str(&c->site.address.a, s),
+		 c->site.address.len);
+	snprintf(rng, sizeof(rng), "%s/%u", kg_addr_str(&c->tunnel_range.a, s),
+		 c->tunnel_range.len);
+	if ((rc = kg_wg_iface_addr_up(ifn, addr, NULL)))
+		kg_err_set(e, "site link %s: address %s: %s", ifn, addr,
+			   strerror(-rc));
+	else if ((rc = kg_wg_iface_route(ifn, rng)))
+		kg_err_set(e, "site link %s: route to %s: %s", ifn, rng,
+			   strerror(-rc));
+	return rc;
+}
+
+/* The key file and green's peer are checked before anything is made:
+ * a bad key leaves no interface behind. */
+int red_site_up(struct red *r, struct kg_err *e)
+{
+	const struct kg_red_config *c = &r->cfg;
+	const char *ifn = c->site.interface;
+	struct kg_wg_peer peer;
+	struct kg_wg_device d = {
+		.has_private_key = true, .has_listen_port = true,
+		.listen_port = c->site.listen_port, .replace_peers = true,
+		.peers = &peer, .n_peers = 1,
+	};
+	enum kg_wg_backend be;
+	int rc;
+
+	if ((rc = kg_key_file_read(c->site.private_key, d.private_key, e)) ||
+	    (rc = fill_peer(c, &peer, e)) || (rc = remove_orphan(ifn, e)))
 		goto out;
-	rc = spawn(&r->wg_pid, (char *[]){ "wireguard-go", "-f", ifn, NULL }, envp);
-	if (rc) {
-		kg_err_set(e, "starting wireguard-go: %s", strerror(-rc));
-		r->wg_pid = 0;
+	if ((rc = kg_wg_iface_create(ifn, &be))) {
+		kg_err_set(e, "site link %s: %s", ifn, strerror(-rc));
 		goto out;
 	}
-	if ((rc = uapi_set(&r->cfg, priv, e)) ||
-	    (rc = address_and_route(&r->cfg, e)))
+	if ((rc = kg_wg_set(ifn, &d)))
+		kg_err_set(e, "site link %s: configuring WireGuard: %s", ifn,
+			   strerror(-rc));
+	else
+		rc = address_and_route(c, e);
+	if (rc) {
+		kg_wg_iface_remove(ifn);
 		goto out;
-	kg_log_event(KG_LOG_INFO, "site", "result", "up", "interface", ifn);
+	}
+	r->site_up = true;
+	kg_log_event(KG_LOG_INFO, "site", "result", "up", "interface", ifn,
+		     "backend", be == KG_WG_BACKEND_KERNEL ? "kernel" : "wireguard-go");
 out:
-	kg_wipe(priv, sizeof(priv));
+	kg_wipe(d.private_key, sizeof(d.private_key));
 	return rc;
 }
 
 void red_site_down(struct red *r)
 {
-	int st;
+	int rc;
 
-	if (r->wg_pid <= 0)
+	if (!r->site_up)
 		return;
-	kill(r->wg_pid, SIGTERM);
-	waitpid(r->wg_pid, &st, 0);
-	r->wg_pid = 0;
+	r->site_up = false;
+	/* Removing the interface ends its wireguard-go, if it has one. */
+	if ((rc = kg_wg_iface_remove(r->cfg.site.interface)))
+		kg_log_event(KG_LOG_ERR, "site", "result", "error", "interface",
+			     r->cfg.site.interface, "error", strerror(-rc));
 }

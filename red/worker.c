@@ -85,7 +85,7 @@ static void on_packet(void *ctx, const struct kg_nflog_pkt *p)
 		struct kg_priv_req q = {
 			.type = KG_PRIV_REQ_KNOCK, .addr = p->pkt.src,
 			.sport = p->pkt.sport, .dport = p->pkt.dport,
-			.payload = p->pkt.payload,
+			.ifindex = p->indev, .payload = p->pkt.payload,
 			.payload_len = p->pkt.payload_len,
 			.rx_us = (uint64_t)red_mono_us(),
 		};
@@ -156,7 +156,7 @@ static void forget(struct red *r)
 	r->nft = NULL;
 	red_trust_free(r);
 	kg_red_state_free(&r->st);
-	r->wg_pid = 0;
+	r->site_up = false;
 	r->owns_table = false;
 }
 

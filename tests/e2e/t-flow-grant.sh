@@ -50,6 +50,9 @@ page=$(flowred_get "$FR_PORT") || tb_fail "no page at the granted port"
 flowred_fwd | grep -q "10.88.1.10 . 10.89.0.2 . $FR_PORT" || tb_fail "no fwd_grants element on green"
 flowred_red_map | grep -q "10.88.1.10 . $FR_PORT" || tb_fail "no grant on red"
 flow_glog "event=grant result=granted" | grep -q "service=web" || tb_fail "no grant record on green"
+# Grant records name the user as session records do (KG_USER= in the journal).
+flow_glog "event=grant result=granted reason=[a-z_]+ user=alice session=[0-9a-f]{16} service=web" | grep -q . ||
+	{ flow_glog "event=grant"; tb_fail "green's grant record does not name user=alice"; }
 
 tb_log "check: only at the granted port (not red's real port 8080, not port $((FR_PORT + 1)))"
 ! flowred_get 8080 >/dev/null || tb_fail "red's real port reachable"
@@ -117,7 +120,7 @@ done
 [ -z "$(flowred_fwd)" ] || tb_fail "green still forwards: $(flowred_fwd)"
 [ -z "$(flowred_red_map)" ] || tb_fail "red still maps: $(flowred_red_map)"
 grep -q "event=conntrack.*result=cut" "$TB_DIR/red.log" || tb_fail "red logged no conntrack cut"
-flow_glog "event=grant result=closed" | grep -q "service=stream" || tb_fail "green logged no close"
+flow_glog "event=grant result=closed" | grep -q "user=alice .*service=stream" || tb_fail "green logged no close for alice"
 ! tb_exec client curl -s --connect-timeout 2 -m 3 "http://10.89.0.2:$sport/" >/dev/null ||
 	tb_fail "the stream port answers after close"
 flow_assert_nothing_open "after close"

@@ -47,7 +47,7 @@ assert_dark() {
 wg_count() {
 	local p n=0
 	for p in $(ip netns pids "$(tb_ns red)"); do
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qE "^wireguard-go -f $ifn " && n=$((n + 1))
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qE "^wireguard-go (-f )?$ifn " && n=$((n + 1))
 	done
 	echo "$n"
 }
@@ -112,7 +112,7 @@ rc=0
 tb_exec red timeout 60 "$RED_BIN" -c "$TB_DIR/badkey.conf" >"$TB_DIR/badkey.log" 2>&1 || rc=$?
 cat "$TB_DIR/badkey.log"
 [ "$rc" = 1 ] || tb_fail "red with a bad site key exited $rc, not 1"
-grep -q 'not a base64 WireGuard key' "$TB_DIR/badkey.log" || tb_fail "red failed for another reason"
+grep -q 'expected a base64 WireGuard private key' "$TB_DIR/badkey.log" || tb_fail "red failed for another reason"
 grep -q 'event=dark result=installed reason=start_failed' "$TB_DIR/badkey.log" || tb_fail "no dark record"
 assert_dark "after a start that failed at the site link"
 

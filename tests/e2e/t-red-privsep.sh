@@ -7,8 +7,10 @@
 # execve, opening the host key and socket(AF_NETLINK) fail with EPERM; a
 # grant works end to end through the split and a scanner is banned
 # through it. Part 2, a compromised worker (kg-fake-worker in its place)
-# sends forged requests to the real monitor: each refused and logged with
-# nft unchanged, each next to its valid twin, which is accepted.
+# sends forged requests to the real monitor (among them a valid knock
+# claiming another input interface than the site link, or none): each
+# refused and logged with nft unchanged, each next to its valid twin,
+# which is accepted.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -139,28 +141,44 @@ expect() { # STATUS WANT WHAT
 	[ "$1" = "$2" ] || { tail -8 "$TB_DIR/red2.log"; tb_fail "$3: status $1, want $2"; }
 	tb_log "ok: $3: status $1"
 }
+# knock_refused "ADDR SPORT DPORT FILE IFINDEX" STATUS RECORD WHAT: the
+# knock request answered STATUS, RECORD (a regex; "" for none) in red's
+# log, the map unchanged.
+knock_refused() {
+	send "knock $1"
+	expect "$st" "$2" "$4"
+	[ -z "$3" ] || grep -qE "$3" "$TB_DIR/red2.log" || tb_fail "$4: no record $3"
+	[ "$(elems)" = "$m0" ] || tb_fail "$4: the map changed"
+}
 green_link=10.89.0.1
+# The input interface a knock request claims: the site link's index, and
+# the index of red's inside interface (a wrong one).
+site_if=$(tb_exec red cat "/sys/class/net/$(tb_ifname rs0)/ifindex")
+in_dev=$(tb_exec red ip -o -4 addr show to "$(tb_addr red in 4)/32" | awk '{print $2}')
+in_if=$(tb_exec red cat "/sys/class/net/$in_dev/ifindex")
+[ -n "$site_if" ] && [ -n "$in_if" ] && [ "$site_if" != "$in_if" ] || tb_fail "interface indexes: site '$site_if' inside '$in_if'"
 m0=$(elems)
-send "knock $green_link 40000 62202 $TB_DIR/k-badsig"
-expect "$st" 13 "knock with a bad signature refused"
-grep -qE "event=sknock result=dropped reason=[a-z_]+ src=$green_link" "$TB_DIR/red2.log" || tb_fail "no record of the bad signature"
-[ "$(elems)" = "$m0" ] || tb_fail "bad signature changed the map"
-send "knock 10.88.1.66 40000 62202 $TB_DIR/k-open-21"
-expect "$st" 13 "valid knock from a non-green source refused"
-[ "$(elems)" = "$m0" ] || tb_fail "non-green source changed the map"
-send "knock $green_link 40000 62201 $TB_DIR/k-open-21"
-expect "$st" 22 "valid knock to another port refused"
-send "knock $green_link 40000 62202 $TB_DIR/k-open-21"
-expect "$st" 0 "its valid twin from green's link address granted"
+knock_refused "$green_link 40000 62202 $TB_DIR/k-badsig $site_if" 13 \
+	"event=sknock result=dropped reason=[a-z_]+ src=$green_link" "knock with a bad signature refused"
+knock_refused "10.88.1.66 40000 62202 $TB_DIR/k-open-21 $site_if" 13 "" \
+	"valid knock from a non-green source refused"
+knock_refused "$green_link 40000 62201 $TB_DIR/k-open-21 $site_if" 22 "" \
+	"valid knock to another port refused"
+knock_refused "$green_link 40000 62202 $TB_DIR/k-open-21 $in_if" 13 \
+	"event=privsep result=refused request=knock reason=not_site_link addr=$green_link" \
+	"valid knock read on red's inside interface ($in_dev) refused"
+knock_refused "$green_link 40000 62202 $TB_DIR/k-open-21 0" 13 "" \
+	"valid knock with no input interface refused"
+send "knock $green_link 40000 62202 $TB_DIR/k-open-21 $site_if"
+expect "$st" 0 "its valid twin from green's link address on the site link granted"
 [ "$(elems)" = $((m0 + 1)) ] || tb_fail "the valid knock added no map element"
-send "knock $green_link 40000 62202 $TB_DIR/k-close-21"
+send "knock $green_link 40000 62202 $TB_DIR/k-close-21 $site_if"
 expect "$st" 0 "close granted"
 [ "$(elems)" = "$m0" ] || tb_fail "close left the element"
-send "knock $green_link 40000 62202 $TB_DIR/k-open-21"
-expect "$st" 13 "the captured open replayed after close refused"
-grep -qE "event=sknock result=refused reason=replay .*session=0000000000000015" "$TB_DIR/red2.log" || tb_fail "no replay record"
-[ "$(elems)" = "$m0" ] || tb_fail "the replay changed the map"
-send "knock $green_link 40000 62202 $TB_DIR/k-open-22"
+knock_refused "$green_link 40000 62202 $TB_DIR/k-open-21 $site_if" 13 \
+	"event=sknock result=refused reason=replay .*session=0000000000000015" \
+	"the captured open replayed after close refused"
+send "knock $green_link 40000 62202 $TB_DIR/k-open-22 $site_if"
 expect "$st" 0 "a fresh open (valid twin of the replay) granted"
 
 b0=$(bans)

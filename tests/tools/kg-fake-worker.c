@@ -4,7 +4,9 @@
  * monitor (knockgate-red-testhooks -P --test-worker THIS). The socket is
  * fd 3. Commands, one a line, are read from the file named by
  * KG_FAKE_WORKER_CMDS as the test appends them (polled):
- *   knock ADDR SPORT DPORT FILE   a knock frame with FILE's bytes
+ *   knock ADDR SPORT DPORT FILE [IFINDEX]
+ *                                 a knock frame with FILE's bytes, as if
+ *                                 NFLOG had read it on IFINDEX (0 if none)
  *   ban ADDR SECONDS | unban ADDR
  *   raw HEX                       any bytes as one frame
  *   big N                         an N-byte frame (oversized if > 2048)
@@ -51,12 +53,14 @@ static int build(char *line, uint8_t *buf, size_t cap, size_t *n)
 {
 	static uint8_t pl[4096];
 	char a[64], f[256];
-	unsigned sp, dp, secs;
+	unsigned sp, dp, secs, ifx = 0;
+	int got;
 	struct kg_priv_req q = { 0 };
 	struct timespec ts;
 	FILE *fp;
 
-	if (sscanf(line, "knock %63s %u %u %255s", a, &sp, &dp, f) == 4) {
+	got = sscanf(line, "knock %63s %u %u %255s %u", a, &sp, &dp, f, &ifx);
+	if (got == 4 || got == 5) {
 		if (kg_addr_parse(a, &q.addr) || !(fp = fopen(f, "rb")))
 			return -EINVAL;
 		q.payload_len = fread(pl, 1, sizeof(pl), fp);
@@ -64,6 +68,7 @@ static int build(char *line, uint8_t *buf, size_t cap, size_t *n)
 		q.type = KG_PRIV_REQ_KNOCK;
 		q.sport = (uint16_t)sp;
 		q.dport = (uint16_t)dp;
+		q.ifindex = ifx;
 		q.payload = pl;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		q.rx_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;

@@ -14,9 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <nftables/libnftables.h>
-
 #include "nft.h"
+#include "nft_list.h"
 
 static const char table[] =
 	"table inet kgtest {\n"
@@ -25,29 +24,10 @@ static const char table[] =
 	"\tmap svcmap { type ipv4_addr . inet_service : ipv4_addr . inet_service; flags timeout; }\n"
 	"}\n";
 
-static char listing[1 << 20];
-
-/* `nft list table inet kgtest`, through a separate libnftables context. */
+/* `nft list table inet kgtest`, "" once it is gone. */
 static const char *list(void)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-	const char *out;
-
-	assert_non_null(ctx);
-	nft_ctx_buffer_output(ctx);
-	nft_ctx_buffer_error(ctx);
-	listing[0] = 0;
-	if (nft_run_cmd_from_buffer(ctx, "list tables") == 0) {
-		out = nft_ctx_get_output_buffer(ctx);
-		strncpy(listing, out ? out : "", sizeof(listing) - 1);
-	}
-	if (strstr(listing, "kgtest") &&
-	    nft_run_cmd_from_buffer(ctx, "list table inet kgtest") == 0) {
-		out = nft_ctx_get_output_buffer(ctx);
-		strncpy(listing, out ? out : "", sizeof(listing) - 1);
-	}
-	nft_ctx_free(ctx);
-	return listing;
+	return nft_list_table("kgtest");
 }
 
 static int setup(void **state)
