@@ -12,6 +12,7 @@
 #ifndef KG_PKI_H
 #define KG_PKI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,6 +85,13 @@ enum kg_pki_status kg_pki_verify_sig(X509 *cert, const uint8_t digest[32],
 int kg_pki_spki_sha256(X509 *cert, uint8_t out[32]);
 /* The subject CN into buf (NUL-terminated); 0, or -ENOENT/-ENOSPC. */
 int kg_pki_subject_cn(X509 *cert, char *buf, size_t cap);
+
+/* When the PEM file at path stops being usable: a CRL's nextUpdate
+ * (crl true) or a certificate's notAfter, in seconds since the epoch.
+ * Nothing is verified (expiry warnings only). 0, or -errno / -EINVAL with
+ * e set. */
+int kg_pki_file_expiry(const char *path, bool crl, int64_t *out,
+		       struct kg_err *e);
 
 /* Host keys (PEM, ECDSA P-256) for signing second knocks and answers. */
 struct kg_hostkey;
