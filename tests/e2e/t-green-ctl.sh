@@ -38,12 +38,7 @@ ctl() { "$CTL" -s "$SOCK" "$@"; }
 tb_log "a CRL three days before its nextUpdate (expiry_warning_days 14)"
 "$FLOW_PROV/kg-crl-update" --ca "$FLOW_LAB/ca" --days 3 "$FLOW_LAB/green" >>"$TB_DIR/lab.log" 2>&1 ||
 	{ cat "$TB_DIR/lab.log"; tb_fail "kg-crl-update --days 3"; }
-FLOW_GREEN_EXTRA="$FLOW_GREEN_EXTRA
-[admin]
-socket = $SOCK
-metrics_file = $PROM
-metrics_interval = 1
-expiry_warning_days = 14"
+TB_CTL_SOCKET=$SOCK TB_METRICS=$PROM TB_METRICS_INTERVAL=1
 
 # STATUS= as the service manager would get it: green under a datagram
 # NOTIFY_SOCKET this test reads.
