@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "admin.h"
+#include "pki.h"
 
 struct green;
 
@@ -26,25 +27,13 @@ void admin_out_printf(struct admin_out *o, const char *fmt, ...)
 void admin_out_json_str(struct admin_out *o, const char *s);
 void admin_out_free(struct admin_out *o);
 
-/* One file watched for expiry. */
-struct green_expiry {
-	char what[16];        /* "crl", "ca", "host_cert", "red_cert" */
-	char name[40];        /* section or red id */
-	char *path;           /* owned */
-	bool crl;
-	int64_t at;           /* wall seconds; valid if !error[0] */
-	char error[160];      /* why it could not be read */
-	int state;            /* 0 fine, 1 warning, 2 expired/unreadable */
-	int64_t logged_mono;  /* last warning record (kg_mono_s) */
-};
-
 struct green_admin {
 	int fd;                   /* listening socket, -1 if none */
 	char *path;               /* its path (unlinked at stop) */
 	bool draining;
 	int64_t next_metrics_ms, next_expiry_ms;   /* kg_mono_ms */
 	bool metrics_failed;      /* logged once until a write works */
-	struct green_expiry *exp;
+	struct kg_expiry *exp;        /* watched files (expiry.c) */
 	size_t n_exp;
 	char note[256];
 };

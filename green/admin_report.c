@@ -206,13 +206,6 @@ void admin_report_bans(const struct green *g, bool json, struct admin_out *o)
 		admin_out_printf(o, "]}\n");
 }
 
-static const char *state_name(const struct green_expiry *x)
-{
-	if (x->error[0])
-		return "unreadable";
-	return x->state == 2 ? "expired" : x->state == 1 ? "warning" : "ok";
-}
-
 void admin_report_expiry(const struct green *g, bool json, struct admin_out *o)
 {
 	const struct green_admin *a = g->admin;
@@ -225,7 +218,7 @@ void admin_report_expiry(const struct green *g, bool json, struct admin_out *o)
 		admin_out_printf(o, "%-9s %-10s %-10s %-20s %-9s %s\n", "WHAT",
 				 "NAME", "STATE", "UNTIL (UTC)", "DAYS", "PATH");
 	for (size_t i = 0; i < a->n_exp; i++) {
-		const struct green_expiry *x = &a->exp[i];
+		const struct kg_expiry *x = &a->exp[i];
 		char at[32] = "-";
 		struct tm tm;
 		time_t t = (time_t)x->at;
@@ -234,7 +227,7 @@ void admin_report_expiry(const struct green *g, bool json, struct admin_out *o)
 			strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		if (!json) {
 			admin_out_printf(o, "%-9s %-10s %-10s %-20s %-9" PRId64 " %s\n",
-					 x->what, x->name, state_name(x), at,
+					 x->what, x->name, kg_expiry_state_name(x), at,
 					 x->error[0] ? 0 : (x->at - now) / 86400,
 					 x->path);
 			continue;
@@ -244,7 +237,7 @@ void admin_report_expiry(const struct green *g, bool json, struct admin_out *o)
 		admin_out_json_str(o, x->name);
 		admin_out_printf(o, ",\"path\":");
 		admin_out_json_str(o, x->path);
-		admin_out_printf(o, ",\"state\":\"%s\"", state_name(x));
+		admin_out_printf(o, ",\"state\":\"%s\"", kg_expiry_state_name(x));
 		if (x->error[0]) {
 			admin_out_printf(o, ",\"error\":");
 			admin_out_json_str(o, x->error);

@@ -14,7 +14,7 @@ static const char *const red_keys[] = {
 	"window", "max_lease", "keep", "replay_cache", "max_grants",
 	"knock_group", "scan_group", "tunnel_range", "never_ban", "management",
 	"scan_ports", "scan_window", "ban_time", "log_level", "knock_rate",
-	"knock_burst", NULL,
+	"knock_burst", "expiry_warning_days", NULL,
 };
 static const char *const site_keys[] = {
 	"interface", "private_key", "listen_port", "address",
@@ -136,6 +136,7 @@ static int red_section(struct kg_red_config *rc, const struct kg_conf *c,
 	    (r = get_u(c, "red", "ban_time", 600, 1, 86400, &u[10], e)) ||
 	    (r = get_u(c, "red", "knock_rate", 0, 1, 1000000, &u[11], e)) ||
 	    (r = get_u(c, "red", "knock_burst", 0, 1, 1 << 20, &u[12], e)) ||
+	    (r = get_u(c, "red", "expiry_warning_days", 14, 0, 3650, &u[13], e)) ||
 	    (r = get_prefixes(c, "red", "never_ban", rc->never_ban,
 			      KG_RED_MAX_NEVER_BAN, &rc->n_never_ban, e)) ||
 	    (r = get_prefixes(c, "red", "management", rc->mgmt,
@@ -159,6 +160,7 @@ static int red_section(struct kg_red_config *rc, const struct kg_conf *c,
 	rc->scan_ports = (unsigned)u[8];
 	rc->scan_window = (unsigned)u[9];
 	rc->ban_time = (unsigned)u[10];
+	rc->expiry_warning_days = (unsigned)u[13];
 	/* Sized for the grants, per green: green renews a grant once a third
 	 * of its lease has passed and its shortest lease is 10 s, so a grant
 	 * costs at most ~0.3 knocks/s, plus its open and close: 0.4/s. The

@@ -66,6 +66,7 @@ struct kg_red_config {
 	struct kg_prefix mgmt[KG_RED_MAX_NEVER_BAN];  /* management access */
 	size_t n_mgmt;
 	unsigned scan_ports, scan_window, ban_time;
+	unsigned expiry_warning_days;     /* warn before CRL/cert expiry */
 	int log_level;
 	struct kg_red_site site;
 	struct kg_red_green greens[KG_RED_MAX_GREENS];

@@ -71,9 +71,9 @@ static void on_timer(void *ctx)
 	kg_grants_expire(&r->st.grants, kg_mono_s(), red_lease_ended, r);
 	if (r->ips)
 		kg_ips_expire(r->ips);
-	/* notify.c sends STATUS= only when the count changed */
-	kg_notify_status("table inet %s; grants: %zu live", KG_RED_TABLE,
-			 kg_grants_live(&r->st.grants));
+	/* notify.c sends STATUS= only when it changed */
+	kg_notify_status("table inet %s; grants: %zu live%s", KG_RED_TABLE,
+			 kg_grants_live(&r->st.grants), red_expiry_tick(r));
 	kg_notify_watchdog();
 }
 

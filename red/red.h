@@ -53,6 +53,13 @@ struct red {
 	size_t n_nb;
 };
 
+/* expiry.c: red's CRL, CA, host certificate and the greens' certificates,
+ * read at most once a minute; expiry_warning_days before a CRL's
+ * nextUpdate or a certificate's notAfter a warning record (event=expiry,
+ * daily while it lasts). Returns "" or the STATUS= note ("; WARNING: ..."),
+ * valid until the next call. */
+const char *red_expiry_tick(const struct red *r);
+
 /* daemon.c: runs until SIGTERM/SIGINT. Startup errors returned (e set). */
 int red_run(struct red *r, struct kg_err *e);
 

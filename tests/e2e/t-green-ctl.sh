@@ -9,7 +9,8 @@
 # passing traffic, undrain accepts again; a scanner's ban is listed and
 # lifted (banned4 element gone); ending alice's sessions removes her
 # tunnel peer, nft elements and red's grant. A CRL three days from its
-# nextUpdate gives an expiry warning in the log and in STATUS=.
+# nextUpdate gives an expiry warning in green's log and STATUS= and in
+# red's log.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -36,8 +37,13 @@ PROM=$TB_DIR/green.prom
 ctl() { "$CTL" -s "$SOCK" "$@"; }
 
 tb_log "a CRL three days before its nextUpdate (expiry_warning_days 14)"
-"$FLOW_PROV/kg-crl-update" --ca "$FLOW_LAB/ca" --days 3 "$FLOW_LAB/green" >>"$TB_DIR/lab.log" 2>&1 ||
+"$FLOW_PROV/kg-crl-update" --ca "$FLOW_LAB/ca" --days 3 "$FLOW_LAB/green" "$FLOW_LAB/red" >>"$TB_DIR/lab.log" 2>&1 ||
 	{ cat "$TB_DIR/lab.log"; tb_fail "kg-crl-update --days 3"; }
+# red reads its files at start, then once a minute: restart it on the new CRL
+tb_stop red
+flowred_red_start
+tb_wait_log "$TB_DIR/red.log" 'event=expiry result=warning what=crl .*days_left=[23] ' 5 ||
+	{ tail -10 "$TB_DIR/red.log"; tb_fail "red logged no expiry warning for its CRL"; }
 TB_CTL_SOCKET=$SOCK TB_METRICS=$PROM TB_METRICS_INTERVAL=1
 
 # STATUS= as the service manager would get it: green under a datagram
