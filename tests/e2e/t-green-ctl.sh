@@ -170,4 +170,12 @@ done
 flow_green_peers | grep -qF "$cpub" && tb_fail "alice's peer still on green"
 flow_green_elems | grep -q '10\.88\.1\.10' && tb_fail "alice's tunnel address still in green's sets"
 ! ctl sessions | grep -q ' alice ' || tb_fail "alice still listed"
+tb_log "check: a clean stop removes the socket; no sanitizer report"
+tb_stop green || tb_fail "green did not stop cleanly"
+[ ! -e "$SOCK" ] || tb_fail "admin socket left after stop"
+rc=0; ctl status 2>"$TB_DIR/nodaemon.err" || rc=$?
+[ "$rc" = 3 ] || tb_fail "knockgate-ctl without a daemon: exit $rc, not 3"
+grep -q "no daemon listens there" "$TB_DIR/nodaemon.err" ||
+	tb_fail "knockgate-ctl without a daemon says: $(cat "$TB_DIR/nodaemon.err")"
+grep -E 'Sanitizer|runtime error' "$FLOW_GLOG" "$TB_DIR/red.log" && tb_fail "sanitizer report"
 tb_log "PASS: knockgate-ctl lists, refuses non-root, meters, drains, unbans, ends sessions; expiry warned in log and STATUS="
