@@ -1,23 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The admin socket knockgate-ctl talks to (admin.h). One request per
- * connection (lib/ctl_admin.h), answered in the event loop: the peer's
- * uid is checked (SO_PEERCRED) right after accept, before anything is
- * read, so only root waits on a read (at most REQ_WAIT_MS) or is answered.
- * Every request and every refusal is one log record (event=ctl).
+ * The admin socket knockgate-ctl talks to (admin.h): the socket itself,
+ * the root-only check (SO_PEERCRED) and the request parsing are
+ * lib/ctl_admin_server.c's; this file serves green's requests. Every
+ * request and every refusal is one log record (event=ctl).
  *
- * Sessions are ended as a revocation ends them (gate_session_end: the
+ * Sessions are ended as the client's own close ends them (end_one: the
  * client is told, peer, elements and red grants go); bans are lifted
  * through the IPS (kg_ips_lift) so its books and the kernel agree.
  */
 #include "admin_int.h"
-#include "ctl_admin.h"
+#include "ctl_admin_server.h"
 #include "evloop.h"
 #include "gate.h"
 #include "green.h"
 #include "ips.h"
 #include "log.h"
 #include "apply.h"
+#include "crypto.h"
+#include "ctrl_server.h"
 #include "sessions_run.h"
 #include "time.h"
 
@@ -33,8 +34,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define REQ_WAIT_MS 500
-#define SEND_TIMEOUT_S 2
 #define TICK_MS 1000
 #define EXPIRY_EVERY_MS 60000
 
@@ -56,38 +55,6 @@ const char *green_admin_status_note(const struct green *g)
 	return a->note;
 }
 
-/* Sends the status byte and o's text in chunks; the peer reads to EOF. */
-static void answer(int fd, enum kg_ctl_admin_status st, const char *text,
-		   size_t len)
-{
-	uint8_t buf[KG_CTL_ADMIN_CHUNK];
-	size_t off = 0, n;
-
-	buf[0] = (uint8_t)st;
-	n = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
-	memcpy(buf + 1, text, n);
-	if (send(fd, buf, n + 1, MSG_NOSIGNAL) < 0)
-		return;
-	for (off = n; off < len; off += n) {
-		n = len - off < sizeof(buf) ? len - off : sizeof(buf);
-		if (send(fd, text + off, n, MSG_NOSIGNAL) < 0)
-			return;
-	}
-}
-
-static void answer_str(int fd, enum kg_ctl_admin_status st, const char *s)
-{
-	answer(fd, st, s, strlen(s));
-}
-
-static void log_req(const struct kg_ctl_admin_req *q, const char *result,
-		    const char *detail)
-{
-	kg_log_event(KG_LOG_NOTICE, "ctl", "op", kg_ctl_admin_op_name(q->op),
-		     "arg", q->arg_len ? q->arg : NULL, "result", result,
-		     "detail", detail);
-}
-
 static bool parse_id(const char *s, uint64_t *id)
 {
 	char *end;
@@ -96,6 +63,23 @@ static bool parse_id(const char *s, uint64_t *id)
 		return false;
 	*id = strtoull(s, &end, 16);
 	return !*end;
+}
+
+/* Ends session id as the client's own close would: the client is told
+ * (CLOSE, code close) and its peer stays GATE_PEER_GRACE_MS so that CLOSE
+ * still leaves through the tunnel; openings, elements and red grants go
+ * at once (gate_session_gone). gate_session_end(..., true) would drop
+ * the peer at once and the client would learn only from its keepalive. */
+static void end_one(struct green_gate *gt, uint64_t id)
+{
+	struct kg_session s;
+
+	if (kg_sess_end(&gt->sess, id, KG_END_CLOSE, &s))
+		return;
+	if (gt->ctrl)
+		kg_ctrl_server_end_session(gt->ctrl, id, KG_CODE_CLOSE);
+	gate_session_gone(gt, &s, true);
+	kg_wipe(&s, sizeof(s));
 }
 
 static void do_end(struct green *g, const struct kg_ctl_admin_req *q, int fd)
@@ -107,41 +91,41 @@ static void do_end(struct green *g, const struct kg_ctl_admin_req *q, int fd)
 
 	if (q->op == KG_CTL_END) {
 		if (!parse_id(q->arg, &id)) {
-			log_req(q, "refused", "bad_session_id");
-			answer_str(fd, KG_CTL_BAD_REQUEST,
+			kg_ctl_admin_log(q, "refused", "bad_session_id");
+			kg_ctl_admin_answer_str(fd, KG_CTL_BAD_REQUEST,
 				   "a session id is 16 hex digits (see 'knockgate-ctl sessions')\n");
 			return;
 		}
 		if (!kg_sess_by_id(&gt->sess, id)) {
-			log_req(q, "refused", "no_such_session");
-			answer_str(fd, KG_CTL_NOT_FOUND, "no such session\n");
+			kg_ctl_admin_log(q, "refused", "no_such_session");
+			kg_ctl_admin_answer_str(fd, KG_CTL_NOT_FOUND, "no such session\n");
 			return;
 		}
-		gate_session_end(gt, id, KG_END_CLOSE, true);
-		log_req(q, "ended", "1");
-		answer_str(fd, KG_CTL_OK, "session ended\n");
+		end_one(gt, id);
+		kg_ctl_admin_log(q, "ended", "1");
+		kg_ctl_admin_answer_str(fd, KG_CTL_OK, "session ended\n");
 		return;
 	}
 	/* A user's sessions: ids first, ending one changes the table. */
 	ids = calloc(gt->sess.n ? gt->sess.n : 1, sizeof(*ids));
 	if (!ids) {
-		answer_str(fd, KG_CTL_FAILED, "out of memory\n");
+		kg_ctl_admin_answer_str(fd, KG_CTL_FAILED, "out of memory\n");
 		return;
 	}
 	for (size_t i = 0; i < gt->sess.n; i++)
 		if (!strcmp(gt->sess.s[i].user, q->arg))
 			ids[n++] = gt->sess.s[i].id;
 	for (size_t i = 0; i < n; i++)
-		gate_session_end(gt, ids[i], KG_END_CLOSE, true);
+		end_one(gt, ids[i]);
 	free(ids);
 	snprintf(msg, sizeof(msg), "%zu", n);
-	log_req(q, n ? "ended" : "refused", n ? msg : "no_session_of_user");
+	kg_ctl_admin_log(q, n ? "ended" : "refused", n ? msg : "no_session_of_user");
 	if (!n) {
-		answer_str(fd, KG_CTL_NOT_FOUND, "no session of that user\n");
+		kg_ctl_admin_answer_str(fd, KG_CTL_NOT_FOUND, "no session of that user\n");
 		return;
 	}
 	snprintf(msg, sizeof(msg), "%zu session%s ended\n", n, n == 1 ? "" : "s");
-	answer_str(fd, KG_CTL_OK, msg);
+	kg_ctl_admin_answer_str(fd, KG_CTL_OK, msg);
 }
 
 static void do_unban(struct green *g, const struct kg_ctl_admin_req *q, int fd)
@@ -151,8 +135,8 @@ static void do_unban(struct green *g, const struct kg_ctl_admin_req *q, int fd)
 	int r;
 
 	if (kg_addr_parse(q->arg, &a)) {
-		log_req(q, "refused", "bad_address");
-		answer_str(fd, KG_CTL_BAD_REQUEST, "not an IPv4 or IPv6 address\n");
+		kg_ctl_admin_log(q, "refused", "bad_address");
+		kg_ctl_admin_answer_str(fd, KG_CTL_BAD_REQUEST, "not an IPv4 or IPv6 address\n");
 		return;
 	}
 	r = g->ips ? kg_ips_lift(g->ips, &a, "admin") : -ENOENT;
@@ -168,14 +152,14 @@ static void do_unban(struct green *g, const struct kg_ctl_admin_req *q, int fd)
 	kg_addr_ban_key(&a, &key);
 	kg_addr_str(&key, k);
 	if (r == -ENOENT) {
-		log_req(q, "refused", "not_banned");
-		answer_str(fd, KG_CTL_NOT_FOUND, "not banned\n");
+		kg_ctl_admin_log(q, "refused", "not_banned");
+		kg_ctl_admin_answer_str(fd, KG_CTL_NOT_FOUND, "not banned\n");
 	} else if (r) {
-		log_req(q, "error", strerror(-r));
-		answer_str(fd, KG_CTL_FAILED, "the kernel refused the change\n");
+		kg_ctl_admin_log(q, "error", strerror(-r));
+		kg_ctl_admin_answer_str(fd, KG_CTL_FAILED, "the kernel refused the change\n");
 	} else {
-		log_req(q, "lifted", k);
-		answer_str(fd, KG_CTL_OK, "ban lifted\n");
+		kg_ctl_admin_log(q, "lifted", k);
+		kg_ctl_admin_answer_str(fd, KG_CTL_OK, "ban lifted\n");
 	}
 }
 
@@ -187,14 +171,15 @@ static void do_drain(struct green *g, const struct kg_ctl_admin_req *q, int fd)
 		kg_log_event(KG_LOG_NOTICE, "drain", "result",
 			     on ? "on" : "off", "reason", "admin");
 	g->admin->draining = on;
-	log_req(q, "ok", NULL);
-	answer_str(fd, KG_CTL_OK, on ?
+	kg_ctl_admin_log(q, "ok", NULL);
+	kg_ctl_admin_answer_str(fd, KG_CTL_OK, on ?
 		   "draining: new knocks are refused, live sessions kept\n" :
 		   "not draining: knocks accepted\n");
 }
 
-static void serve(struct green *g, const struct kg_ctl_admin_req *q, int fd)
+static void serve(void *ctx, const struct kg_ctl_admin_req *q, int fd)
 {
+	struct green *g = ctx;
 	struct admin_out o = { 0 };
 
 	switch (q->op) {
@@ -202,8 +187,8 @@ static void serve(struct green *g, const struct kg_ctl_admin_req *q, int fd)
 	case KG_CTL_END_USER:
 	case KG_CTL_SESSIONS:
 		if (!g->gate) {
-			log_req(q, "refused", "no_gate");
-			answer_str(fd, KG_CTL_NOT_AVAILABLE,
+			kg_ctl_admin_log(q, "refused", "no_gate");
+			kg_ctl_admin_answer_str(fd, KG_CTL_NOT_AVAILABLE,
 				   "no sessions: [knock] is not configured or the gate failed to start\n");
 			return;
 		}
@@ -230,84 +215,26 @@ static void serve(struct green *g, const struct kg_ctl_admin_req *q, int fd)
 	case KG_CTL_STATUS:
 		admin_report_status(g, q->json, &o);
 		break;
+	case KG_CTL_GRANTS:
+		kg_ctl_admin_log(q, "refused", "not_red");
+		kg_ctl_admin_answer_str(fd, KG_CTL_NOT_AVAILABLE,
+					"grants are red's; on green see 'sessions' (services)\n");
+		return;
 	}
 	if (o.oom) {
-		log_req(q, "error", "out_of_memory");
-		answer_str(fd, KG_CTL_FAILED, "out of memory\n");
+		kg_ctl_admin_log(q, "error", "out_of_memory");
+		kg_ctl_admin_answer_str(fd, KG_CTL_FAILED, "out of memory\n");
 	} else {
-		log_req(q, "ok", NULL);
-		answer(fd, KG_CTL_OK, o.p ? o.p : "", o.n);
+		kg_ctl_admin_log(q, "ok", NULL);
+		kg_ctl_admin_answer(fd, KG_CTL_OK, o.p ? o.p : "", o.n);
 	}
 	admin_out_free(&o);
 }
 
-static void on_conn(struct green *g, int fd)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	struct timeval tv = { .tv_sec = SEND_TIMEOUT_S };
-	uint8_t msg[KG_CTL_ADMIN_MAX_REQ + 1];
-	struct kg_ctl_admin_req q;
-	const char *why;
-	char uid[16], pid[16];
-	ssize_t n;
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
-		kg_log_event(KG_LOG_WARNING, "ctl", "result", "refused",
-			     "reason", "no_peer_credentials");
-		return;
-	}
-	if (cred.uid != 0) {
-		snprintf(uid, sizeof(uid), "%u", (unsigned)cred.uid);
-		snprintf(pid, sizeof(pid), "%d", (int)cred.pid);
-		kg_log_event(KG_LOG_WARNING, "ctl", "result", "refused",
-			     "reason", "not_root", "uid", uid, "pid", pid);
-		return;
-	}
-	if (poll(&p, 1, REQ_WAIT_MS) != 1) {
-		kg_log_event(KG_LOG_NOTICE, "ctl", "result", "refused",
-			     "reason", "no_request");
-		return;
-	}
-	n = recv(fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_TRUNC);
-	if (n <= 0) {
-		kg_log_event(KG_LOG_NOTICE, "ctl", "result", "refused",
-			     "reason", "no_request");
-		return;
-	}
-	if ((size_t)n > KG_CTL_ADMIN_MAX_REQ) {
-		kg_log_event(KG_LOG_NOTICE, "ctl", "result", "refused",
-			     "reason", "malformed", "detail", "too_long");
-		answer_str(fd, KG_CTL_BAD_REQUEST, "request too long\n");
-		return;
-	}
-	if (kg_ctl_admin_parse(msg, (size_t)n, &q, &why)) {
-		kg_log_event(KG_LOG_NOTICE, "ctl", "result", "refused",
-			     "reason", "malformed", "detail", why);
-		answer_str(fd, KG_CTL_BAD_REQUEST, "malformed request (version mismatch?)\n");
-		return;
-	}
-	/* The answer may be long: a blocking send, bounded in time. */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	serve(g, &q, fd);
-}
-
 static void on_listen(void *ctx, int lfd, uint32_t events)
 {
-	struct green *g = ctx;
-	int fd;
-
 	(void)events;
-	/* A burst is served a few at a time; the rest wait in the backlog. */
-	for (int i = 0; i < 8; i++) {
-		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0)
-			return;
-		on_conn(g, fd);
-		close(fd);
-	}
+	kg_ctl_admin_accept(lfd, serve, ctx);
 }
 
 static void tick(void *ctx)
@@ -343,55 +270,6 @@ static void tick(void *ctx)
 	}
 }
 
-/* The socket at path, mode 0600; a stale one (no listener) is replaced,
- * a live one (another green) is not. */
-static int listen_at(const char *path, int *out, struct kg_err *e)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[sizeof(sa.sun_path)], *slash;
-	mode_t old;
-	int fd, r;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		kg_err_set(e, "%s: path too long for a socket", path);
-		return -ENAMETOOLONG;
-	}
-	memcpy(sa.sun_path, path, strlen(path));
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST) {
-			r = -errno;
-			kg_err_set(e, "%s: %s", dir, strerror(errno));
-			return r;
-		}
-	}
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		r = -errno;
-		kg_err_set(e, "socket: %s", strerror(errno));
-		return r;
-	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		close(fd);
-		kg_err_set(e, "%s: another daemon listens there", path);
-		return -EADDRINUSE;
-	}
-	unlink(path);
-	old = umask(0077);
-	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (r || chmod(path, 0600) || listen(fd, 16)) {
-		r = -errno;
-		kg_err_set(e, "%s: %s", path, strerror(errno));
-		close(fd);
-		return r;
-	}
-	*out = fd;
-	return 0;
-}
-
 int green_admin_start(struct green *g, struct kg_err *e)
 {
 	struct green_admin *a = calloc(1, sizeof(*a));
@@ -408,7 +286,7 @@ int green_admin_start(struct green *g, struct kg_err *e)
 	green_expiry_setup(g);
 	green_expiry_check(g);
 	a->next_expiry_ms = kg_mono_ms() + EXPIRY_EVERY_MS;
-	if (path && !listen_at(path, &a->fd, &le)) {
+	if (path && !kg_ctl_admin_listen(path, &a->fd, &le)) {
 		a->path = strdup(path);
 		if ((r = kg_evloop_add_fd(g->loop, a->fd, on_listen, g))) {
 			kg_log_event(KG_LOG_ERR, "ctl", "result", "error",

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * knockgate-ctl: the admin command for a running knockgate-green, over
- * its local socket (green/admin.c; wire format lib/ctl_admin.h). Prints
+ * knockgate-ctl: the admin command for a running knockgate-green (or,
+ * with -s /run/knockgate/red.ctl, knockgate-red), over its local socket
+ * (green/admin.c, red/admin.c; wire format lib/ctl_admin.h). Prints
  * the daemon's answer (text, or JSON with --json) on stdout, or its
  * refusal on stderr. Exit status: 0 done, 1 the daemon refused or
  * failed, 2 usage, 3 the daemon could not be asked.
@@ -23,7 +24,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: knockgate-ctl [-s SOCKET] [--json] COMMAND [ARG]\n"
-"Administer a running knockgate-green through its local socket (root only).\n"
+"Administer a running knockgate-green (or knockgate-red, with\n"
+"-s /run/knockgate/red.ctl) through its local socket (root only).\n"
 "\n"
 "Commands:\n"
 "  status            live and pending sessions, grants, bans, drain, warnings\n"
@@ -37,7 +39,11 @@ static void usage(FILE *f)
 "  drain             refuse knocks that would start new sessions (live\n"
 "                    sessions are kept and may roam); undrain to stop\n"
 "  undrain           accept new knocks again\n"
-"  expiry            when the CRLs and certificates green uses expire\n"
+"  expiry            when the CRLs and certificates the daemon uses expire\n"
+"  grants            red only: live grants (green, session, service, client,\n"
+"                    port, real port, lease left)\n"
+"\n"
+"On red: status, grants, bans, unban (not under -P) and expiry.\n"
 "\n"
 "Options:\n"
 "  -s, --socket PATH the daemon's socket (default " DEFAULT_SOCKET ",\n"
@@ -93,6 +99,9 @@ static int read_answer(int fd)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			/* A refused peer's request is left unread: reset. */
+			if (errno == ECONNRESET && first)
+				break;
 			fprintf(stderr, "knockgate-ctl: reading the answer: %s\n",
 				strerror(errno));
 			return 3;

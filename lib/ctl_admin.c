@@ -10,7 +10,7 @@ static const char *const op_names[] = {
 	[KG_CTL_BANS] = "bans", [KG_CTL_UNBAN] = "unban",
 	[KG_CTL_DRAIN] = "drain", [KG_CTL_UNDRAIN] = "undrain",
 	[KG_CTL_EXPIRY] = "expiry", [KG_CTL_STATUS] = "status",
-	[KG_CTL_END_USER] = "end-user",
+	[KG_CTL_END_USER] = "end-user", [KG_CTL_GRANTS] = "grants",
 };
 
 const char *kg_ctl_admin_op_name(enum kg_ctl_admin_op op)

@@ -40,7 +40,8 @@ enum kg_ctl_admin_op {
 	KG_CTL_EXPIRY = 7,     /* certificates' and CRLs' expiry */
 	KG_CTL_STATUS = 8,     /* counts, drain state */
 	KG_CTL_END_USER = 9,   /* arg: a user name: all of its sessions */
-	KG_CTL_OP_MAX = 9,
+	KG_CTL_GRANTS = 10,    /* red: its grants */
+	KG_CTL_OP_MAX = 10,
 };
 
 enum kg_ctl_admin_status {
@@ -70,7 +71,7 @@ int kg_ctl_admin_build(const struct kg_ctl_admin_req *req, uint8_t *out,
 /* Whether op takes an argument. */
 bool kg_ctl_admin_op_has_arg(enum kg_ctl_admin_op op);
 /* "sessions", "end", "bans", "unban", "drain", "undrain", "expiry",
- * "status", "end-user"; "?" for others. Never NULL. */
+ * "status", "end-user", "grants"; "?" for others. Never NULL. */
 const char *kg_ctl_admin_op_name(enum kg_ctl_admin_op op);
 /* The op named s, or 0. */
 enum kg_ctl_admin_op kg_ctl_admin_op_parse(const char *s);

@@ -14,7 +14,7 @@ static const char *const red_keys[] = {
 	"window", "max_lease", "keep", "replay_cache", "max_grants",
 	"knock_group", "scan_group", "tunnel_range", "never_ban", "management",
 	"scan_ports", "scan_window", "ban_time", "log_level", "knock_rate",
-	"knock_burst", "expiry_warning_days", NULL,
+	"knock_burst", "expiry_warning_days", "admin_socket", NULL,
 };
 static const char *const site_keys[] = {
 	"interface", "private_key", "listen_port", "address",
@@ -121,6 +121,8 @@ static int red_section(struct kg_red_config *rc, const struct kg_conf *c,
 			  sizeof(rc->host_key), e)) ||
 	    (r = get_copy(c, "red", "host_cert", NULL, true, base, rc->host_cert,
 			  sizeof(rc->host_cert), e)) ||
+	    (r = get_copy(c, "red", "admin_socket", KG_RED_ADMIN_SOCKET, false,
+			  NULL, rc->admin_socket, sizeof(rc->admin_socket), e)) ||
 	    (r = get_prefixes(c, "red", "addresses", p, KG_RED_MAX_ADDRS,
 			      &rc->n_addrs, e)) ||
 	    (r = get_u(c, "red", "knock_port", 62202, 1, 65535, &u[0], e)) ||
@@ -142,6 +144,11 @@ static int red_section(struct kg_red_config *rc, const struct kg_conf *c,
 	    (r = get_prefixes(c, "red", "management", rc->mgmt,
 			      KG_RED_MAX_NEVER_BAN, &rc->n_mgmt, e)))
 		return r;
+	if (!strcmp(rc->admin_socket, "off"))
+		rc->admin_socket[0] = '\0';
+	else if (rc->admin_socket[0] != '/')
+		return bad(c, "red", "admin_socket", "an absolute path or 'off'",
+			   rc->admin_socket, e);
 	if (rc->n_addrs == 0)
 		return bad(c, "red", "addresses", "at least one address", "", e);
 	for (size_t i = 0; i < rc->n_addrs; i++)

@@ -140,7 +140,10 @@ static int start(struct red *r, struct kg_err *e)
 		kg_err_set(e, "event loop: %s", strerror(-rc));
 		return rc;
 	}
-	return r->privsep ? red_monitor_start(r, e) : 0;
+	if (r->privsep && (rc = red_monitor_start(r, e)))
+		return rc;
+	red_admin_start(r);
+	return 0;
 }
 
 /* SIGHUP: CA, CRL, greens' certificates and host key again. On error
@@ -212,6 +215,7 @@ static void stop(struct red *r, const char *why)
 	if (r->owns_table)
 		go_dark(r, why);
 	r->owns_table = false;
+	red_admin_stop(r);
 	red_monitor_stop(r);
 	red_site_down(r);
 	snprintf(n, sizeof(n), "%llu", (unsigned long long)r->n_knocks);

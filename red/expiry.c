@@ -71,3 +71,9 @@ const char *red_expiry_tick(const struct red *r)
 	kg_expiry_note(watch, n_watch, kg_wall_s(), note, sizeof(note));
 	return note;
 }
+
+size_t red_expiry_list(const struct kg_expiry **out)
+{
+	*out = watch;
+	return n_watch;
+}

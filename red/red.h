@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "config.h"
+#include "pki.h"
 #include "err.h"
 #include "grants.h"
 #include "nflog.h"
@@ -59,6 +60,15 @@ struct red {
  * daily while it lasts). Returns "" or the STATUS= note ("; WARNING: ..."),
  * valid until the next call. */
 const char *red_expiry_tick(const struct red *r);
+
+/* admin.c: knockgate-ctl's socket on red ([red] admin_socket; root only,
+ * lib/ctl_admin_server.h): status, grants, bans and unban (not under -P:
+ * the worker holds the IPS), expiry. start: after the worker is forked,
+ * so it never holds the socket; a failure is logged, not fatal. */
+void red_admin_start(struct red *r);
+void red_admin_stop(struct red *r);
+/* expiry.c: the watched files, for the admin socket's answer. */
+size_t red_expiry_list(const struct kg_expiry **out);
 
 /* daemon.c: runs until SIGTERM/SIGINT. Startup errors returned (e set). */
 int red_run(struct red *r, struct kg_err *e);

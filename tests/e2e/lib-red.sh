@@ -37,6 +37,7 @@ ca = $lab/red/ca.pem
 crl = $lab/red/crl.pem
 host_key = $lab/red/host.key
 host_cert = $lab/red/host.pem
+admin_socket = ${RED_CTL_SOCKET:-$TB_DIR/red.ctl}
 window = 30
 max_lease = ${RED_MAX_LEASE:-60}
 never_ban = $(tb_addr green in 4)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # knockgate-ctl against a running green, for real: alice's live session
-# is listed with its tunnel address and granted service; a non-root peer
+# is listed with its tunnel address and granted service (and on red's
+# socket, her grant); a non-root peer
 # is refused (permission denied on the 0600 socket, and, with the socket
 # opened to all, refused by SO_PEERCRED with a record); the metrics file
 # counts the session, the accepted knock, the grant and red's answer time;
@@ -92,6 +93,12 @@ assert s[0]["tunnel"] == "10.88.1.10" and s[0]["ends_in_s"] > 0
 assert s[0]["services"][0]["service"] == "web" and s[0]["services"][0]["port"] == int(sys.argv[3])
 PY
 
+tb_log "check: red's 'knockgate-ctl grants' shows alice's grant"
+"$CTL" -s "$TB_DIR/red.ctl" grants >"$TB_DIR/red-grants.out" || tb_fail "knockgate-ctl grants on red failed"
+cat "$TB_DIR/red-grants.out"
+grep -qE "^green1 +$sid +web +10\.88\.1\.10 +$FR_PORT +8080 " "$TB_DIR/red-grants.out" ||
+	tb_fail "red does not list alice's web grant at $FR_PORT"
+
 tb_log "check: a non-root peer is refused"
 out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" -s "$SOCK" sessions 2>&1) && tb_fail "nobody listed sessions: $out"
 grep -q "permission denied" <<<"$out" || tb_fail "nobody's error does not say permission denied: $out"
@@ -160,13 +167,19 @@ ctl end-user alice >"$TB_DIR/end.out" || tb_fail "knockgate-ctl end-user failed"
 grep -q "1 session ended" "$TB_DIR/end.out" || tb_fail "end-user said: $(cat "$TB_DIR/end.out")"
 tb_wait_log "$FLOW_GLOG" "event=session result=ended reason=close user=alice session=$(flow_sid_re "$sid")" 5 ||
 	{ tail -8 "$FLOW_GLOG"; tb_fail "green did not end alice's session"; }
-flow_wait_exit a1 10 || tb_fail "alice's connect did not end"
+flow_wait_exit a1 10 || { tail -5 "$TB_DIR/a1.out"; flow_glog "session|ctl" | tail -5; tb_fail "alice's connect did not end"; }
 for _ in $(seq 1 30); do
 	[ -z "$(flowred_red_map)$(flowred_fwd)" ] && break
 	sleep 0.1
 done
 [ -z "$(flowred_fwd)" ] || tb_fail "green still forwards: $(flowred_fwd)"
 [ -z "$(flowred_red_map)" ] || tb_fail "red still maps: $(flowred_red_map)"
+"$CTL" -s "$TB_DIR/red.ctl" grants | grep -q '10\.88\.1\.10' && tb_fail "red's knockgate-ctl still lists alice's grant"
+# The peer stays a moment (the CLOSE to the client still leaves).
+for _ in $(seq 1 50); do
+	flow_green_peers | grep -qF "$cpub" || break
+	sleep 0.1
+done
 flow_green_peers | grep -qF "$cpub" && tb_fail "alice's peer still on green"
 flow_green_elems | grep -q '10\.88\.1\.10' && tb_fail "alice's tunnel address still in green's sets"
 ! ctl sessions | grep -q ' alice ' || tb_fail "alice still listed"

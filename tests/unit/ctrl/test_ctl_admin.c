@@ -48,7 +48,7 @@ static void test_refuses_malformed_requests(void **state)
 	refused("\x01\x01", 2, "short");
 	refused("\x02\x01\x00\x00\x00", 5, "version");
 	refused("\x01\x00\x00\x00\x00", 5, "op");
-	refused("\x01\x0a\x00\x00\x00", 5, "op");
+	refused("\x01\x0b\x00\x00\x00", 5, "op");
 	refused("\x01\x01\x02\x00\x00", 5, "flags");
 	refused("\x01\x02\x00\x00\x05" "ab", 7, "arg_length");
 	refused("\x01\x02\x00\x01\x00", 5, "arg_length");   /* 256 > max */
