@@ -16,9 +16,9 @@
 
 #define SEND_TIMEOUT_S 2
 
-/* Sends the status byte and o's text in chunks; the peer reads to EOF. */
-void kg_ctl_admin_answer(int fd, enum kg_ctl_admin_status st, const char *text,
-		   size_t len)
+/* The status byte and the text in chunks; the peer reads to EOF. */
+void kg_ctl_admin_answer(int fd, enum kg_ctl_admin_status st,
+			 const char *text, size_t len)
 {
 	uint8_t buf[KG_CTL_ADMIN_CHUNK];
 	size_t off = 0, n;
@@ -35,13 +35,14 @@ void kg_ctl_admin_answer(int fd, enum kg_ctl_admin_status st, const char *text,
 	}
 }
 
-void kg_ctl_admin_answer_str(int fd, enum kg_ctl_admin_status st, const char *s)
+void kg_ctl_admin_answer_str(int fd, enum kg_ctl_admin_status st,
+			     const char *s)
 {
 	kg_ctl_admin_answer(fd, st, s, strlen(s));
 }
 
 void kg_ctl_admin_log(const struct kg_ctl_admin_req *q, const char *result,
-		    const char *detail)
+		      const char *detail)
 {
 	kg_log_event(KG_LOG_NOTICE, "ctl", "op", kg_ctl_admin_op_name(q->op),
 		     "arg", q->arg_len ? q->arg : NULL, "result", result,
@@ -116,7 +117,7 @@ void kg_ctl_admin_accept(int lfd, kg_ctl_admin_serve_fn serve, void *ctx)
 }
 
 /* The socket at path, mode 0600; a stale one (no listener) is replaced,
- * a live one (another green) is not. */
+ * a live one (another daemon) is not. */
 int kg_ctl_admin_listen(const char *path, int *out, struct kg_err *e)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
