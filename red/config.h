@@ -48,6 +48,7 @@ struct kg_red_site {
 };
 
 #define KG_RED_ADMIN_SOCKET "/run/knockgate/red.ctl"
+#define KG_RED_METRICS "/var/lib/prometheus/node-exporter/knockgate-red.prom"
 
 struct kg_red_config {
 	char id[KG_SK_ID_MAX + 1];
@@ -70,6 +71,8 @@ struct kg_red_config {
 	unsigned scan_ports, scan_window, ban_time;
 	unsigned expiry_warning_days;     /* warn before CRL/cert expiry */
 	char admin_socket[KG_RED_PATH_MAX];   /* knockgate-ctl; "": none */
+	char metrics_file[KG_RED_PATH_MAX];   /* Prometheus textfile; "": none */
+	unsigned metrics_interval;            /* seconds */
 	int log_level;
 	struct kg_red_site site;
 	struct kg_red_green greens[KG_RED_MAX_GREENS];

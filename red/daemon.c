@@ -74,6 +74,7 @@ static void on_timer(void *ctx)
 	/* notify.c sends STATUS= only when it changed */
 	kg_notify_status("table inet %s; grants: %zu live%s", KG_RED_TABLE,
 			 kg_grants_live(&r->st.grants), red_expiry_tick(r));
+	red_metrics_tick(r);
 	kg_notify_watchdog();
 }
 

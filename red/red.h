@@ -70,6 +70,12 @@ void red_admin_stop(struct red *r);
 /* expiry.c: the watched files, for the admin socket's answer. */
 size_t red_expiry_list(const struct kg_expiry **out);
 
+/* metrics.c: the Prometheus textfile ([red] metrics_file), written from
+ * the housekeeping tick every metrics_interval seconds by rename; knocks
+ * are counted by result ("accepted", "refused", ...). */
+void red_metrics_knock(const char *result);
+void red_metrics_tick(const struct red *r);
+
 /* daemon.c: runs until SIGTERM/SIGINT. Startup errors returned (e set). */
 int red_run(struct red *r, struct kg_err *e);
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # knockgate-ctl against a running green, for real: alice's live session
 # is listed with its tunnel address and granted service (and on red's
-# socket, her grant); a non-root peer
+# socket and metrics, her grant); a non-root peer
 # is refused (permission denied on the 0600 socket, and, with the socket
 # opened to all, refused by SO_PEERCRED with a record); the metrics file
 # counts the session, the accepted knock, the grant and red's answer time;
@@ -98,6 +98,14 @@ tb_log "check: red's 'knockgate-ctl grants' shows alice's grant"
 cat "$TB_DIR/red-grants.out"
 grep -qE "^green1 +$sid +web +10\.88\.1\.10 +$FR_PORT +8080 " "$TB_DIR/red-grants.out" ||
 	tb_fail "red does not list alice's web grant at $FR_PORT"
+
+for _ in $(seq 1 30); do
+	grep -q '^knockgate_red_grants 1$' "$TB_DIR/red.prom" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q '^knockgate_red_grants 1$' "$TB_DIR/red.prom" || { cat "$TB_DIR/red.prom"; tb_fail "red's metrics: no grant"; }
+grep -qE '^knockgate_red_knocks_total\{result="accepted"\} [1-9]' "$TB_DIR/red.prom" ||
+	{ cat "$TB_DIR/red.prom"; tb_fail "red's metrics: no accepted knock"; }
 
 tb_log "check: a non-root peer is refused"
 out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" -s "$SOCK" sessions 2>&1) && tb_fail "nobody listed sessions: $out"
