@@ -146,6 +146,9 @@ tb_wait_log "$FLOW_GLOG" 'event=knock result=rejected reason=draining user=bob s
 page=$(flowred_get "$FR_PORT") || tb_fail "alice's service does not answer while draining"
 [ "$page" = "hello from red" ] || tb_fail "unexpected page while draining: $page"
 ctl status | grep -q '^draining: yes' || tb_fail "status does not say draining"
+# STATUS= is refreshed while green runs, not written once at start.
+tb_wait_log "$TB_DIR/notify.log" 'STATUS=[^=]*sessions: 1 live, 0 pending; draining; WARNING' 3 ||
+	tb_fail "STATUS= does not say draining: $(tr -c '[:print:]' '\n' <"$TB_DIR/notify.log" | tail -3)"
 ctl undrain >/dev/null || tb_fail "knockgate-ctl undrain failed"
 sleep 1   # the next knock must carry a later timestamp (superseded otherwise)
 "$BUILD_KNOCK" "$FLOW_LAB/users/bob/profile" "$bpub" "$TB_DIR/kb2" || tb_fail "kg-knock-build"
