@@ -23,6 +23,7 @@ static const struct {
 	{ "service", green_conf_services },   /* [service NAME] */
 	{ "site", green_conf_site },
 	{ "red", green_conf_red },     /* [red NAME] */
+	{ "admin", green_conf_admin },
 };
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -77,6 +78,7 @@ void green_conf_free(struct green_conf *c)
 	free(c->never_ban);
 	green_gate_conf_free(c->gate);
 	green_conf_site_free(&c->site);
+	green_conf_admin_free(&c->admin);
 	memset(c, 0, sizeof(*c));
 }
 

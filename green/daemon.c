@@ -12,6 +12,7 @@
 #include "green.h"
 #include "grants_glue.h"
 #include "apply.h"
+#include "admin.h"
 #include "knock_rx.h"
 #include "gate.h"
 #include "evloop.h"
@@ -104,8 +105,9 @@ static void status(struct green *g)
 
 	for (size_t i = 0; i < n; i++)
 		live += g->gate->sess.s[i].state == KG_SESS_LIVE;
-	kg_notify_status("table inet %s; sessions: %zu live, %zu pending",
-			 GREEN_TABLE, live, n - live);
+	kg_notify_status("table inet %s; sessions: %zu live, %zu pending%s",
+			 GREEN_TABLE, live, n - live,
+			 green_admin_status_note(g));
 }
 
 static void on_timer(void *ctx)
@@ -178,6 +180,8 @@ static int start(struct green *g, struct kg_err *e)
 		return r;
 	if ((r = green_grants_start(g, e)))
 		return r;
+	if ((r = green_admin_start(g, e)))
+		return r;
 	return kg_evloop_add_timer(g->loop, HOUSEKEEPING_MS, on_timer, g);
 }
 
@@ -239,6 +243,7 @@ done:
 			     "config", g->config_path);
 		green_gate_reload(g, table_replaced);
 		green_grants_reload(g, table_replaced);
+		green_admin_reload(g);
 	}
 	free(text);
 	kg_notify_ready();
@@ -294,6 +299,7 @@ static void stop(struct green *g, const char *why)
 	if (g->owns_table)
 		go_dark(g, why);
 	green_monitor_stop(g);
+	green_admin_stop(g);
 	green_grants_stop(g);
 	green_gate_stop(g);
 	snprintf(n, sizeof(n), "%llu", (unsigned long long)g->n_packets);

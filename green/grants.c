@@ -12,6 +12,7 @@
  */
 #include "green.h"
 #include "grants.h"
+#include "admin.h"
 #include "evloop.h"
 #include "log.h"
 #include "apply.h"
@@ -146,6 +147,8 @@ static void log_grant(const struct green_grants *gr, const struct grant *g,
 	snprintf(p, sizeof(p), "%u", g->port);
 	snprintf(l, sizeof(l), "%" PRIu32, lease_left_s(g->lease_end_ms));
 	snprintf(t, sizeof(t), "%" PRIu64, ms);
+	green_metrics_grant(result, !strcmp(result, "granted") &&
+			    !strcmp(reason, "open"), ms);
 	kg_log_event(KG_LOG_NOTICE, "grant", "result", result, "reason", reason,
 		     "user", g->user, "session", s, "service", g->service, "client",
 		     kg_addr_str(&g->client, c), "red", gr->io.peers[g->red].red.id,
@@ -480,4 +483,17 @@ void green_grants_forget(struct green_grants *gr)
 	green_red_io_close(&gr->io);
 	free(gr->g);
 	free(gr);
+}
+
+void green_grants_foreach(const struct green_grants *gr, uint64_t session,
+			  green_grant_cb cb, void *ctx)
+{
+	for (size_t i = 0; gr && i < gr->n; i++) {
+		const struct grant *g = &gr->g[i];
+
+		if (g->st != G_FREE && g->session == session)
+			cb(ctx, g->service, gr->io.peers[g->red].red.id,
+			   g->st == G_LIVE ? g->port : 0,
+			   g->st == G_LIVE ? lease_left_s(g->lease_end_ms) : 0);
+	}
 }

@@ -71,5 +71,13 @@ void green_grants_end_session(struct green_grants *gr, uint64_t session);
  * table: sets start empty). */
 void green_grants_restore(struct green_grants *gr);
 size_t green_grants_count(const struct green_grants *gr);
+/* Read-only, for the admin socket: cb for each grant of session (asked
+ * or live): service, red id, port (0 while asked), seconds of red's lease
+ * left. cb must not change gr. NULL gr: none. */
+typedef void (*green_grant_cb)(void *ctx, const char *service,
+			       const char *red, uint16_t port,
+			       uint32_t lease_left_s);
+void green_grants_foreach(const struct green_grants *gr, uint64_t session,
+			  green_grant_cb cb, void *ctx);
 
 #endif

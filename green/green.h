@@ -13,6 +13,7 @@
  *   apply.c         every nftables and WireGuard change (apply.h)
  *   monitor.c       -P: the privileged half (privsep.h, docs/privsep.md)
  *   worker.c        -P: the unprivileged half that reads NFLOG
+ *   admin*.c        knockgate-ctl's socket, metrics file, expiry (admin.h)
  */
 #ifndef KG_GREEN_H
 #define KG_GREEN_H
@@ -26,6 +27,7 @@
 #include "err.h"
 #include "ips.h"
 #include "site.h"
+#include "admin.h"
 
 #define GREEN_DEFAULT_CONFIG "/etc/knockgate/green.conf"
 #define GREEN_TABLE "knockgate"
@@ -59,6 +61,7 @@ struct green_conf {
 	/* [site], [red NAME]: site.h */
 	struct green_site_conf site;
 	struct green_gate_conf *gate;       /* gate.h: [wireguard] [knock] [pki] [session] [service *] */
+	struct green_admin_conf admin;      /* admin.h: [admin] */
 };
 
 /* Section parsers: fill their part of c from conf. 0 or -errno, e set. */
@@ -104,6 +107,7 @@ struct green {
 	bool owns_table;            /* holds the NFLOG groups: dark table at exit */
 	int log_level_override;     /* -l, kept across reloads; -1 if none */
 	struct green_gate *gate;    /* gate.h: knocks, WireGuard, sessions, control */
+	struct green_admin *admin;  /* admin.h: knockgate-ctl socket, metrics, expiry */
 	uint64_t n_packets;
 	int exit_code;
 	/* -P (monitor.c, worker.c, docs/privsep.md) */

@@ -24,6 +24,7 @@
 #include "gate.h"
 #include "sessions_run.h"
 #include "apply.h"
+#include "admin.h"
 #include "log.h"
 #include "time.h"
 #include "nflog.h"
@@ -36,6 +37,26 @@
 #include <string.h>
 #include <time.h>
 
+/* Draining (knockgate-ctl drain): an authentic knock that would start a
+ * new session is refused; the key of a live session (a roaming or
+ * stalled client re-knocking) still passes, so live sessions are kept. */
+static bool drained(struct green_gate *gt, const struct kg_user *u,
+		    const uint8_t key[32], const char *src)
+{
+	const struct kg_session *s;
+
+	if (!green_admin_draining(gt->g))
+		return false;
+	s = kg_sess_by_key(&gt->sess, key);
+	if (s && s->state == KG_SESS_LIVE)
+		return false;
+	kg_log_event(KG_LOG_NOTICE, "knock", "result", "rejected",
+		     "reason", "draining", "user", u ? u->name : NULL,
+		     "src", src);
+	green_metrics_knock("draining");
+	return true;
+}
+
 static int spa(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t0)
 {
 	struct kg_knock_decision d;
@@ -43,7 +64,12 @@ static int spa(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t0)
 
 	kg_knock_check(&gt->checker, pkt->payload, pkt->payload_len, (uint64_t)kg_wall_ms(), &d);
 	kg_addr_str(&pkt->src, src);
+	if (d.reason == KG_KNOCK_ACCEPTED && drained(gt, d.user, d.client_pub, src)) {
+		kg_wipe(d.client_pub, sizeof(d.client_pub));
+		return -EACCES;
+	}
 	kg_knock_log_decision(&d, src);
+	green_metrics_knock(kg_knock_reason_name(d.reason));
 	if (d.reason != KG_KNOCK_ACCEPTED) {
 		if (!kg_knock_reason_counts_for_ban(d.reason))
 			return -EACCES;
@@ -80,8 +106,11 @@ static int sequence(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t0
 			     kg_seq_result_name(r), "src", src, "dport", port);
 		return -EACCES;
 	}
+	if (drained(gt, u, u->wg_pub, src))
+		return;
 	kg_log_event(KG_LOG_NOTICE, "sequence", "result", "accepted",
 		     "user", u->name, "src", src);
+	green_metrics_knock("sequence_accepted");
 	if (gt->g->ips)
 		kg_ips_unban(gt->g->ips, &pkt->src);
 	gate_open(gt, u, u->wg_pub, &pkt->src, t0);
@@ -107,6 +136,7 @@ static void prefilter_miss(const struct kg_nflog_pkt *p)
 	char src[KG_ADDR_STRLEN], len[16];
 
 	snprintf(len, sizeof(len), "%zu", p->pkt.payload_len);
+	green_metrics_knock("prefilter_miss");
 	kg_log_event(KG_LOG_NOTICE, "knock", "result", "prefilter_miss",
 		     "src", kg_addr_str(&p->pkt.src, src), "len", len);
 }

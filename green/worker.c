@@ -18,6 +18,7 @@
 #include "grants.h"
 #include "knock_ids.h"
 #include "knock_rx.h"
+#include "admin.h"
 #include "privsep.h"
 #include "revoke.h"
 
@@ -247,6 +248,7 @@ static void forget(struct green *g)
 	g->nft = NULL;
 	green_grants_forget(g->grants);
 	g->grants = NULL;
+	green_admin_forget(g);
 	if (g->gate)
 		forget_gate(g->gate);
 	g->gate = NULL;

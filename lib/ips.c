@@ -419,7 +419,9 @@ enum kg_ips_result kg_ips_invalid_knock(struct kg_ips *ips,
 	return decide(ips, src, &key, "invalid_knocks", "knocks", t->n_knocks, now);
 }
 
-int kg_ips_unban(struct kg_ips *ips, const struct kg_addr *src)
+/* Lifts key's ban; 1 if there was none, else 0 or the callback's -errno. */
+static int lift(struct kg_ips *ips, const struct kg_addr *src,
+		const char *reason)
 {
 	struct kg_addr key;
 	struct ban **pp, *b;
@@ -432,7 +434,7 @@ int kg_ips_unban(struct kg_ips *ips, const struct kg_addr *src)
 		if (kg_addr_eq(&(*pp)->key, &key))
 			break;
 	if (!*pp)
-		return 0;
+		return 1;
 	b = *pp;
 	r = ips->ops.unban ? ips->ops.unban(ips->ops.ctx, &key) : 0;
 	if (r && r != -ENOENT)
@@ -442,8 +444,33 @@ int kg_ips_unban(struct kg_ips *ips, const struct kg_addr *src)
 	ips->n_bans--;
 	ips->warned_bans = false;
 	kg_log_event(KG_LOG_NOTICE, "unban", "result", "lifted",
-		     "src", kg_addr_str(src, s), "reason", "valid_knock");
+		     "src", kg_addr_str(src, s), "reason", reason);
 	return 0;
+}
+
+int kg_ips_unban(struct kg_ips *ips, const struct kg_addr *src)
+{
+	int r = lift(ips, src, "valid_knock");
+
+	return r > 0 ? 0 : r;
+}
+
+int kg_ips_lift(struct kg_ips *ips, const struct kg_addr *src,
+		const char *reason)
+{
+	int r = lift(ips, src, reason);
+
+	return r > 0 ? -ENOENT : r;
+}
+
+void kg_ips_foreach_ban(const struct kg_ips *ips, kg_ips_ban_cb cb, void *ctx)
+{
+	uint64_t now = now_ms(ips);
+
+	for (size_t i = 0; i < ips->nbuckets; i++)
+		for (const struct ban *b = ips->bans[i]; b; b = b->next)
+			if (b->until_ms > now)
+				cb(ctx, &b->key, b->until_ms - now);
 }
 
 bool kg_ips_is_banned(struct kg_ips *ips, const struct kg_addr *src)

@@ -91,6 +91,15 @@ enum kg_ips_result kg_ips_invalid_knock(struct kg_ips *ips,
 /* A valid knock from src: lifts its ban (removes the element). 0 if src
  * was not banned or the ban was lifted, else the unban callback's -errno. */
 int kg_ips_unban(struct kg_ips *ips, const struct kg_addr *src);
+/* An admin lifts src's ban key (logged event=unban with reason). 0,
+ * -ENOENT if it was not banned here, or the unban callback's -errno. */
+int kg_ips_lift(struct kg_ips *ips, const struct kg_addr *src,
+		const char *reason);
+/* Calls cb for every live ban: its key and the milliseconds it has left.
+ * cb must not change ips. */
+typedef void (*kg_ips_ban_cb)(void *ctx, const struct kg_addr *key,
+			      uint64_t left_ms);
+void kg_ips_foreach_ban(const struct kg_ips *ips, kg_ips_ban_cb cb, void *ctx);
 bool kg_ips_is_banned(struct kg_ips *ips, const struct kg_addr *src);
 /* Forgets expired bans and stale tracking. */
 void kg_ips_expire(struct kg_ips *ips);

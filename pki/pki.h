@@ -12,6 +12,7 @@
 #ifndef KG_PKI_H
 #define KG_PKI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,6 +85,40 @@ enum kg_pki_status kg_pki_verify_sig(X509 *cert, const uint8_t digest[32],
 int kg_pki_spki_sha256(X509 *cert, uint8_t out[32]);
 /* The subject CN into buf (NUL-terminated); 0, or -ENOENT/-ENOSPC. */
 int kg_pki_subject_cn(X509 *cert, char *buf, size_t cap);
+
+/* When the PEM file at path stops being usable: a CRL's nextUpdate
+ * (crl true) or a certificate's notAfter, in seconds since the epoch.
+ * Nothing is verified (expiry warnings only). 0, or -errno / -EINVAL with
+ * e set. */
+int kg_pki_file_expiry(const char *path, bool crl, int64_t *out,
+		       struct kg_err *e);
+
+/* A file watched for expiry (green/expiry.c, red/expiry.c). */
+struct kg_expiry {
+	char what[16];        /* "crl", "ca", "host_cert", "red_cert", ... */
+	char name[40];        /* a section or host id */
+	char *path;           /* owned (kg_expiry_clear) */
+	bool crl;
+	int64_t at;           /* wall seconds; valid if !error[0] */
+	char error[160];      /* why it could not be read */
+	int state;            /* 0 fine, 1 warning, 2 expired or unreadable */
+	int64_t logged_mono;  /* last warning record (kg_mono_s) */
+};
+/* Fills x (path copied). 0 or -ENOMEM. */
+int kg_expiry_set(struct kg_expiry *x, const char *what, const char *name,
+		  const char *path, bool crl);
+void kg_expiry_clear(struct kg_expiry *x);
+/* Reads x's file again; within warn_s seconds of its end (or past it, or
+ * unreadable) logs event=expiry result=warning|expired|unreadable, again
+ * a day later while it lasts or at once when the state changes; back to
+ * fine logs result=ok. now: wall seconds. */
+void kg_expiry_check(struct kg_expiry *x, int64_t now, int64_t warn_s);
+/* The worst of v[n] for STATUS=: "" or "; WARNING: crl PATH expires in 3
+ * days" (or "expired", "unreadable"), into buf. */
+void kg_expiry_note(const struct kg_expiry *v, size_t n, int64_t now,
+		    char *buf, size_t cap);
+/* "ok", "warning", "expired", "unreadable". */
+const char *kg_expiry_state_name(const struct kg_expiry *x);
 
 /* Host keys (PEM, ECDSA P-256) for signing second knocks and answers. */
 struct kg_hostkey;

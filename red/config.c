@@ -14,7 +14,8 @@ static const char *const red_keys[] = {
 	"window", "max_lease", "keep", "replay_cache", "max_grants",
 	"knock_group", "scan_group", "tunnel_range", "never_ban", "management",
 	"scan_ports", "scan_window", "ban_time", "log_level", "knock_rate",
-	"knock_burst", NULL,
+	"knock_burst", "expiry_warning_days", "admin_socket",
+	"metrics_file", "metrics_interval", NULL,
 };
 static const char *const site_keys[] = {
 	"interface", "private_key", "listen_port", "address",
@@ -106,7 +107,7 @@ static int red_section(struct kg_red_config *rc, const struct kg_conf *c,
 		       const char *base, struct kg_err *e)
 {
 	struct kg_prefix p[KG_RED_MAX_ADDRS];
-	uint64_t u[14];
+	uint64_t u[14], mi;
 	int r;
 
 	if ((r = kg_conf_check_keys(c, "red", red_keys, e)) ||
@@ -121,6 +122,12 @@ static int red_section(struct kg_red_config *rc, const struct kg_conf *c,
 			  sizeof(rc->host_key), e)) ||
 	    (r = get_copy(c, "red", "host_cert", NULL, true, base, rc->host_cert,
 			  sizeof(rc->host_cert), e)) ||
+	    (r = get_copy(c, "red", "admin_socket", KG_RED_ADMIN_SOCKET, false,
+			  NULL, rc->admin_socket, sizeof(rc->admin_socket), e)) ||
+	    (r = get_copy(c, "red", "metrics_file", KG_RED_METRICS, false,
+			  NULL, rc->metrics_file, sizeof(rc->metrics_file), e)) ||
+	    (r = kg_conf_uint(c, "red", "metrics_interval", false, 5, 1, 3600,
+			      &mi, e)) ||
 	    (r = get_prefixes(c, "red", "addresses", p, KG_RED_MAX_ADDRS,
 			      &rc->n_addrs, e)) ||
 	    (r = get_u(c, "red", "knock_port", 62202, 1, 65535, &u[0], e)) ||
@@ -136,11 +143,23 @@ static int red_section(struct kg_red_config *rc, const struct kg_conf *c,
 	    (r = get_u(c, "red", "ban_time", 600, 1, 86400, &u[10], e)) ||
 	    (r = get_u(c, "red", "knock_rate", 0, 1, 1000000, &u[11], e)) ||
 	    (r = get_u(c, "red", "knock_burst", 0, 1, 1 << 20, &u[12], e)) ||
+	    (r = get_u(c, "red", "expiry_warning_days", 14, 0, 3650, &u[13], e)) ||
 	    (r = get_prefixes(c, "red", "never_ban", rc->never_ban,
 			      KG_RED_MAX_NEVER_BAN, &rc->n_never_ban, e)) ||
 	    (r = get_prefixes(c, "red", "management", rc->mgmt,
 			      KG_RED_MAX_NEVER_BAN, &rc->n_mgmt, e)))
 		return r;
+	if (!strcmp(rc->admin_socket, "off"))
+		rc->admin_socket[0] = '\0';
+	else if (rc->admin_socket[0] != '/')
+		return bad(c, "red", "admin_socket", "an absolute path or 'off'",
+			   rc->admin_socket, e);
+	if (!strcmp(rc->metrics_file, "off"))
+		rc->metrics_file[0] = '\0';
+	else if (rc->metrics_file[0] != '/')
+		return bad(c, "red", "metrics_file", "an absolute path or 'off'",
+			   rc->metrics_file, e);
+	rc->metrics_interval = (unsigned)mi;
 	if (rc->n_addrs == 0)
 		return bad(c, "red", "addresses", "at least one address", "", e);
 	for (size_t i = 0; i < rc->n_addrs; i++)
@@ -159,6 +178,7 @@ static int red_section(struct kg_red_config *rc, const struct kg_conf *c,
 	rc->scan_ports = (unsigned)u[8];
 	rc->scan_window = (unsigned)u[9];
 	rc->ban_time = (unsigned)u[10];
+	rc->expiry_warning_days = (unsigned)u[13];
 	/* Sized for the grants, per green: green renews a grant once a third
 	 * of its lease has passed and its shortest lease is 10 s, so a grant
 	 * costs at most ~0.3 knocks/s, plus its open and close: 0.4/s. The

@@ -47,6 +47,9 @@ struct kg_red_site {
 	struct kg_addr peer_address;         /* green's end, e.g. 10.89.0.1 */
 };
 
+#define KG_RED_ADMIN_SOCKET "/run/knockgate/red.ctl"
+#define KG_RED_METRICS "/var/lib/prometheus/node-exporter/knockgate-red.prom"
+
 struct kg_red_config {
 	char id[KG_SK_ID_MAX + 1];
 	struct kg_addr addrs[KG_RED_MAX_ADDRS];
@@ -66,6 +69,10 @@ struct kg_red_config {
 	struct kg_prefix mgmt[KG_RED_MAX_NEVER_BAN];  /* management access */
 	size_t n_mgmt;
 	unsigned scan_ports, scan_window, ban_time;
+	unsigned expiry_warning_days;     /* warn before CRL/cert expiry */
+	char admin_socket[KG_RED_PATH_MAX];   /* knockgate-ctl; "": none */
+	char metrics_file[KG_RED_PATH_MAX];   /* Prometheus textfile; "": none */
+	unsigned metrics_interval;            /* seconds */
 	int log_level;
 	struct kg_red_site site;
 	struct kg_red_green greens[KG_RED_MAX_GREENS];

@@ -71,9 +71,10 @@ static void on_timer(void *ctx)
 	kg_grants_expire(&r->st.grants, kg_mono_s(), red_lease_ended, r);
 	if (r->ips)
 		kg_ips_expire(r->ips);
-	/* notify.c sends STATUS= only when the count changed */
-	kg_notify_status("table inet %s; grants: %zu live", KG_RED_TABLE,
-			 kg_grants_live(&r->st.grants));
+	/* notify.c sends STATUS= only when it changed */
+	kg_notify_status("table inet %s; grants: %zu live%s", KG_RED_TABLE,
+			 kg_grants_live(&r->st.grants), red_expiry_tick(r));
+	red_metrics_tick(r);
 	kg_notify_watchdog();
 }
 
@@ -140,7 +141,10 @@ static int start(struct red *r, struct kg_err *e)
 		kg_err_set(e, "event loop: %s", strerror(-rc));
 		return rc;
 	}
-	return r->privsep ? red_monitor_start(r, e) : 0;
+	if (r->privsep && (rc = red_monitor_start(r, e)))
+		return rc;
+	red_admin_start(r);
+	return 0;
 }
 
 /* SIGHUP: CA, CRL, greens' certificates and host key again. On error
@@ -212,6 +216,7 @@ static void stop(struct red *r, const char *why)
 	if (r->owns_table)
 		go_dark(r, why);
 	r->owns_table = false;
+	red_admin_stop(r);
 	red_monitor_stop(r);
 	red_site_down(r);
 	snprintf(n, sizeof(n), "%llu", (unsigned long long)r->n_knocks);

@@ -121,6 +121,7 @@ int red_knock(struct red *r, const struct kg_addr *src, uint16_t sport,
 	kg_red_check(&r->st, src, payload, len, now, mono, rnd, &o);
 	/* Only a green's link address reaches this group (rules.c): a drop
 	 * here is logged, never fed to the IPS, which could only ban green. */
+	red_metrics_knock(o.result);
 	if (o.verdict == KG_V_DROP) {
 		log_outcome(&o, &pkt, NULL, rx_us);
 		return EACCES;

@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "config.h"
+#include "pki.h"
 #include "err.h"
 #include "grants.h"
 #include "nflog.h"
@@ -54,6 +55,28 @@ struct red {
 	struct kg_prefix nb[KG_RED_NEVER_BAN_MAX];  /* the monitor's own copy */
 	size_t n_nb;
 };
+
+/* expiry.c: red's CRL, CA, host certificate and the greens' certificates,
+ * read at most once a minute; expiry_warning_days before a CRL's
+ * nextUpdate or a certificate's notAfter a warning record (event=expiry,
+ * daily while it lasts). Returns "" or the STATUS= note ("; WARNING: ..."),
+ * valid until the next call. */
+const char *red_expiry_tick(const struct red *r);
+
+/* admin.c: knockgate-ctl's socket on red ([red] admin_socket; root only,
+ * lib/ctl_admin_server.h): status, grants, bans and unban (not under -P:
+ * the worker holds the IPS), expiry. start: after the worker is forked,
+ * so it never holds the socket; a failure is logged, not fatal. */
+void red_admin_start(struct red *r);
+void red_admin_stop(struct red *r);
+/* expiry.c: the watched files, for the admin socket's answer. */
+size_t red_expiry_list(const struct kg_expiry **out);
+
+/* metrics.c: the Prometheus textfile ([red] metrics_file), written from
+ * the housekeeping tick every metrics_interval seconds by rename; knocks
+ * are counted by result ("accepted", "refused", ...). */
+void red_metrics_knock(const char *result);
+void red_metrics_tick(const struct red *r);
 
 /* daemon.c: runs until SIGTERM/SIGINT. Startup errors returned (e set). */
 int red_run(struct red *r, struct kg_err *e);

@@ -189,10 +189,17 @@ tb_udp_probe() {
 
 # tb_green_conf FILE: a green.conf for the testbed; other areas append
 # sections. Overridable: TB_SCAN_PORTS, TB_SCAN_WINDOW, TB_BAN_TIME,
-# TB_NEVER_BAN (extra never-ban prefixes).
+# TB_NEVER_BAN (extra never-ban prefixes), TB_CTL_SOCKET and TB_METRICS
+# (green's admin socket and metrics file: in the run's directory, never
+# the host's /run/knockgate or node_exporter's directory).
 tb_green_conf() {
 	local f=$1
 	cat >"$f" <<CONF
+[admin]
+socket = ${TB_CTL_SOCKET:-$TB_DIR/green.ctl}
+metrics_file = ${TB_METRICS:-$TB_DIR/green.prom}
+metrics_interval = ${TB_METRICS_INTERVAL:-5}
+
 [green]
 wg_interface = $(tb_ifname wg0)
 knock_port = 62201
