@@ -107,7 +107,7 @@ static int sequence(struct green_gate *gt, const struct kg_pkt *pkt, uint64_t t0
 		return -EACCES;
 	}
 	if (drained(gt, u, u->wg_pub, src))
-		return;
+		return -EACCES;
 	kg_log_event(KG_LOG_NOTICE, "sequence", "result", "accepted",
 		     "user", u->name, "src", src);
 	green_metrics_knock("sequence_accepted");
