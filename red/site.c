@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <stdbool.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,49 +118,73 @@ static int uapi_connect(const char *ifname)
 	return -ETIMEDOUT;
 }
 
-/* set=1 with red's key and green as the only peer; the answer must end
- * with errno=0. */
+/* One green's peer: its key, endpoint, its tunnel range and its
+ * site-link address (where its knocks come from) as allowed-ips. The
+ * green that uses [site]'s peer also gets [site] peer_address. Appends to
+ * req at *n; -EINVAL (e set) when a key is not base64, -E2BIG when req
+ * is full. */
+static int uapi_peer(const struct kg_red_config *c, const struct kg_red_green *g,
+		     char *req, size_t cap, int *n, struct kg_err *e)
+{
+	char pub_hex[2 * KG_KEY_LEN + 1], ep[KG_ADDR_STRLEN + 16] = "";
+	char rng[KG_ADDR_STRLEN], a[KG_ADDR_STRLEN];
+	bool own = g->site_public_key[0] != '\0';
+	const struct kg_addr *epa = own ? &g->site_endpoint : &c->site.peer_endpoint;
+	uint16_t port = own ? g->site_port : c->site.peer_port;
+	int k;
+
+	if (key_hex(own ? g->site_public_key : c->site.peer_public_key, pub_hex)) {
+		kg_err_set(e, own ? "[green %s] site_public_key: not a base64 key"
+				  : "[site] peer_public_key: not a base64 key (green %s)",
+			   g->id);
+		return -EINVAL;
+	}
+	if (port)
+		snprintf(ep, sizeof(ep), "endpoint=%s%s%s:%u\n",
+			 epa->family == AF_INET6 ? "[" : "", kg_addr_str(epa, a),
+			 epa->family == AF_INET6 ? "]" : "", port);
+	k = snprintf(req + *n, cap - (size_t)*n,
+		     "public_key=%s\n%spersistent_keepalive_interval=25\n"
+		     "replace_allowed_ips=true\nallowed_ip=%s/%u\nallowed_ip=%s/%u\n",
+		     pub_hex, ep, kg_addr_str(&g->tunnel_range.a, rng),
+		     g->tunnel_range.len, kg_addr_str(&g->link, a),
+		     g->link.family == AF_INET ? 32 : 128);
+	if (k < 0 || (size_t)k >= cap - (size_t)*n)
+		return -E2BIG;
+	*n += k;
+	if (!own && !kg_addr_eq(&g->link, &c->site.peer_address)) {
+		k = snprintf(req + *n, cap - (size_t)*n, "allowed_ip=%s/%u\n",
+			     kg_addr_str(&c->site.peer_address, a),
+			     c->site.peer_address.family == AF_INET ? 32 : 128);
+		if (k < 0 || (size_t)k >= cap - (size_t)*n)
+			return -E2BIG;
+		*n += k;
+	}
+	return 0;
+}
+
+/* set=1 with red's key and one peer per green; the answer must end with
+ * errno=0. */
 static int uapi_set(const struct kg_red_config *c, const char *priv_hex,
 		    struct kg_err *e)
 {
-	char req[1024], pub_hex[2 * KG_KEY_LEN + 1], ep[KG_ADDR_STRLEN + 16] = "";
-	char rng[KG_ADDR_STRLEN], peer[KG_ADDR_STRLEN], a[KG_ADDR_STRLEN];
-	char ans[256] = "";
+	char req[512 + KG_RED_MAX_GREENS * 320], ans[256] = "";
 	int fd, rc = 0, n;
 	ssize_t got;
 
-	if (key_hex(c->site.peer_public_key, pub_hex)) {
-		kg_err_set(e, "[site] peer_public_key: not a base64 key");
-		return -EINVAL;
-	}
-	if (c->site.peer_port)
-		snprintf(ep, sizeof(ep), "endpoint=%s%s%s:%u\n",
-			 c->site.peer_endpoint.family == AF_INET6 ? "[" : "",
-			 kg_addr_str(&c->site.peer_endpoint, a),
-			 c->site.peer_endpoint.family == AF_INET6 ? "]" : "",
-			 c->site.peer_port);
 	n = snprintf(req, sizeof(req),
-		     "set=1\nprivate_key=%s\nlisten_port=%u\nreplace_peers=true\n"
-		     "public_key=%s\n%spersistent_keepalive_interval=25\n"
-		     "replace_allowed_ips=true\nallowed_ip=%s/%u\nallowed_ip=%s/32\n",
-		     priv_hex, c->site.listen_port, pub_hex, ep,
-		     kg_addr_str(&c->tunnel_range.a, rng), c->tunnel_range.len,
-		     kg_addr_str(&c->site.peer_address, peer));
-	/* knocks come from the greens' link addresses: the peer may use them */
-	for (size_t i = 0; i < c->n_greens && n > 0 && (size_t)n < sizeof(req); i++)
-		if (!kg_addr_eq(&c->greens[i].link, &c->site.peer_address))
-			n += snprintf(req + n, sizeof(req) - (size_t)n,
-				      "allowed_ip=%s/%u\n",
-				      kg_addr_str(&c->greens[i].link, a),
-				      c->greens[i].link.family == AF_INET ? 32 : 128);
-	if (n > 0 && (size_t)n < sizeof(req) - 1) {
-		req[n++] = '\n';
-		req[n] = '\0';
-	} else {
-		kg_err_set(e, "[site]: the WireGuard configuration is too long");
+		     "set=1\nprivate_key=%s\nlisten_port=%u\nreplace_peers=true\n",
+		     priv_hex, c->site.listen_port);
+	for (size_t i = 0; i < c->n_greens && rc == 0; i++)
+		rc = uapi_peer(c, &c->greens[i], req, sizeof(req) - 2, &n, e);
+	if (rc) {
+		if (rc == -E2BIG)
+			kg_err_set(e, "[site]: the WireGuard configuration is too long");
 		kg_wipe(req, sizeof(req));
-		return -EINVAL;
+		return rc;
 	}
+	req[n++] = '\n';
+	req[n] = '\0';
 	fd = uapi_connect(c->site.interface);
 	if (fd < 0) {
 		kg_err_set(e, "wireguard-go UAPI for %s: %s", c->site.interface,
