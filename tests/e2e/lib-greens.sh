@@ -12,6 +12,8 @@
 #                         $TB_DIR/green2.log): tunnel 10.88.128.1, site
 #                         link 10.89.0.3 <-> red 10.89.0.2; waits for the
 #                         site link's handshake
+#   (FLOW_CONF_HOOK, if set, edits green2's file as it does green1's,
+#   after $FLOW_LAB/green/ became $FLOW_LAB/green2/)
 #   greens_stream_read PORT   0 if a line comes from red's stream at
 #                         10.89.0.2:PORT (from the client, 2 s)
 # green1 keeps lib-flow-red.sh's names; green2's interfaces are w2 (its
@@ -62,6 +64,7 @@ greens_green2_start() {
 		-e "s|^tunnel_address = 10.88.0.1|tunnel_address = 10.88.128.1|" \
 		-e "s|^id = green1|id = green2|" \
 		-e "s|^address = 10.89.0.1/30|address = 10.89.0.3/29|" "$c"
+	[ -z "${FLOW_CONF_HOOK:-}" ] || "$FLOW_CONF_HOOK" "$c"
 	"$FLOW_GREEN" --check-config -c "$c" >"$TB_DIR/check2.log" 2>&1 ||
 		{ cat "$TB_DIR/check2.log"; tb_fail "green2.conf refused"; }
 	tb_start green2 green2 "$TB_DIR/green2.log" "$FLOW_GREEN" -f -c "$c"
