@@ -114,7 +114,8 @@ grep -q "^failover" "$TB_DIR/a1.out" && tb_fail "a revoked session failed over"
 grep -q "ended: green ended the session" "$TB_DIR/a2.out" || { cat "$TB_DIR/a2.out"; tb_fail "a2 did not end by green"; }
 [ ! -e "$FLOW_LAB/green/run/users.d/alice.conf" ] && [ ! -e "$FLOW_LAB/green2/run/users.d/alice.conf" ] ||
 	tb_fail "alice's record is still on a green"
-flow_connect_once "$FLOW_LAB/users/alice/profile" --timeout 3 && { cat "$TB_DIR/once.out"; tb_fail "revoked alice connected again"; }
+flow_connect_once "$FLOW_LAB/users/alice/profile" --pin-file "$FLOW_PIN" --timeout 3 && { cat "$TB_DIR/once.out"; tb_fail "revoked alice connected again"; }
+grep -q "no handshake with green" "$TB_DIR/once.out" || { cat "$TB_DIR/once.out"; tb_fail "alice's connect failed for another reason"; }
 tb_log "ok: both sessions ended ${ms} ms after the pushes; alice cannot connect"
 
 tb_log "part 4: the older bundle again"
