@@ -74,16 +74,16 @@ wait_vip() {
 	tb_fail "the address never reached $1"
 }
 # traffic of alice's own until a grant of the stream after line $2 of
-# a1.out answers; prints the port
+# a1.out answers; prints the gport
 until_stream_after() {
-	local from=$1 old=$2 line port _
+	local from=$1 prev=$2 line gport _
 	for _ in $(seq 1 200); do
 		line=$(tail -n +"$from" "$TB_DIR/a1.out" | grep -E "^service stream at " | tail -1 || true)
 		if [ -n "$line" ]; then
-			port=$(sed -nE 's/^service [^ ]+ at [0-9.]+:([0-9]+) .*/\1/p' <<<"$line")
-			greens_stream_read "$port" && { echo "$port"; return 0; }
+			gport=$(sed -nE 's/^service [^ ]+ at [0-9.]+:([0-9]+) .*/\1/p' <<<"$line")
+			greens_stream_read "$gport" && { echo "$gport"; return 0; }
 		else
-			tb_exec client timeout 0.3 socat -u "TCP4:10.89.0.2:$old,connect-timeout=0.2" - </dev/null >/dev/null 2>&1 || true
+			tb_exec client timeout 0.3 socat -u "TCP4:10.89.0.2:$prev,connect-timeout=0.2" - </dev/null >/dev/null 2>&1 || true
 		fi
 		sleep 0.05
 	done
