@@ -59,7 +59,11 @@ static void usage(FILE *f)
 		"Ctrl-C ends it, or green does; the tunnel goes down with it. Needs root.\n"
 		"With SERVICE, asks green for each once the card is proved and prints\n"
 		"where it is (red's address and port) and until when; without one, no\n"
-		"service is reachable. (SERVICE=[ADDR:]PORT is not yet supported.)\n\n"
+		"service is reachable. (SERVICE=[ADDR:]PORT is not yet supported.)\n"
+		"With several greens in the profile ([green NAME] sections) they are\n"
+		"tried in order, the next when one has not answered within 300 ms; a\n"
+		"live session whose green stops answering (about a second) moves to\n"
+		"the next green: new tunnel, card proof and services again.\n\n"
 		"  -p, --profile NAME|DIR  a named profile (~/.config/knockgate/profiles/NAME,\n"
 		"                       the invoking user's under sudo, or\n"
 		"                       /etc/knockgate/profiles/NAME) or a directory (with a\n"
@@ -193,15 +197,31 @@ static int parse_args(int argc, char **argv, struct connect_args *a)
 	return -1;
 }
 
-static int connect_tunnel(struct kg_tunnel *t, const struct kg_profile *p,
-			  unsigned timeout_s)
-{
-	struct reknock_ctx rc_ctx = { .p = p, .t = t };
-	char addr[KG_ADDR_STRLEN];
-	int64_t a, b;
-	int rc;
+#define FIRST_ANSWER_MS 300   /* a green that is up answers within ms */
+#define ATTEMPT_MAX_MS 3000    /* longest wait per green in later rounds */
 
-	rc = kg_tunnel_keys(t);
+static void no_handshake_help(const struct kg_profile *p, unsigned timeout_s)
+{
+	char addr[KG_ADDR_STRLEN];
+
+	fprintf(stderr, "knockgate connect: no handshake with green: knocks "
+		"were sent to %s port %u (UDP) but no WireGuard handshake came "
+		"from port %u within %u s. Check green's address and ports in the "
+		"profile (%s), that UDP to them is not blocked on the way, and "
+		"this machine's clock (green refuses knocks more than 30 s off)\n",
+		kg_addr_str(&p->green_address, addr), p->knock_port,
+		p->green_wg_port, timeout_s, p->dir);
+}
+
+/* The green in use: fresh keys, knock, interface, handshake within
+ * wait_ms (knocking again every REKNOCK_MS). 0 with the tunnel up,
+ * -ETIMEDOUT with nothing left up, 1 after a printed error. */
+static int try_green(struct kg_tunnel *t, const struct kg_profile *p,
+		     unsigned wait_ms, struct reknock_ctx *rc_ctx)
+{
+	char addr[KG_ADDR_STRLEN];
+	int rc = kg_tunnel_keys(t);
+
 	if (!rc)
 		rc = kg_knock_send(p, t->pub);
 	if (rc) {
@@ -209,39 +229,61 @@ static int connect_tunnel(struct kg_tunnel *t, const struct kg_profile *p,
 			"(UDP) failed: %s; check this machine's network and route to "
 			"green\n", kg_addr_str(&p->green_address, addr), p->knock_port,
 			strerror(-rc));
-		return 1;
+		return p->n_greens > 1 ? -ETIMEDOUT : 1;
 	}
-	a = kg_mono_ms();
 	rc = kg_tunnel_up(t, p);
 	if (rc) {
 		fprintf(stderr, "knockgate connect: interface %s: %s\n", t->ifname,
 			strerror(-rc));
 		return 1;
 	}
-	rc = kg_tunnel_wait_handshake(t, p, timeout_s * 1000, NUDGE_MS, REKNOCK_MS,
-				      reknock, &rc_ctx);
-	b = kg_mono_ms();
+	rc = kg_tunnel_wait_handshake(t, p, wait_ms, NUDGE_MS, REKNOCK_MS,
+				      reknock, rc_ctx);
 	if (!rc)
 		rc = kg_state_write(t, p);
-	if (rc == -ETIMEDOUT) {
-		fprintf(stderr, "knockgate connect: no handshake with green: knocks "
-			"were sent to %s port %u (UDP) but no WireGuard handshake came "
-			"from port %u within %u s. Check green's address and ports in the "
-			"profile (%s), that UDP to them is not blocked on the way, and "
-			"this machine's clock (green refuses knocks more than 30 s off)\n",
-			kg_addr_str(&p->green_address, addr), p->knock_port,
-			p->green_wg_port, timeout_s, p->dir);
-	} else if (rc) {
+	if (rc && rc != -ETIMEDOUT)
 		fprintf(stderr, "knockgate connect: tunnel: %s\n", strerror(-rc));
-	}
-	if (rc) {
+	if (rc)
 		kg_tunnel_down(t->ifname);
-		return 1;
+	return rc == -ETIMEDOUT ? rc : rc ? 1 : 0;
+}
+
+/* Steps i-ii with the profile's greens from greens[first] on, in order
+ * and round again: the next is knocked on when one has not answered
+ * within FIRST_ANSWER_MS (doubling each round, up to ATTEMPT_MAX_MS),
+ * until timeout_s. With one green it is waited for timeout_s. Leaves the
+ * green that answered in use (kg_profile_use). Exit status. */
+static int connect_tunnel(struct kg_tunnel *t, struct kg_profile *p,
+			  unsigned timeout_s, size_t first)
+{
+	struct reknock_ctx rc_ctx = { .p = p, .t = t };
+	int64_t a = kg_mono_ms(), deadline = a + (int64_t)timeout_s * 1000, b;
+	unsigned wait = p->n_greens > 1 ? FIRST_ANSWER_MS : timeout_s * 1000;
+	size_t k = 0;
+	int rc;
+
+	for (;;) {
+		int64_t left = deadline - kg_mono_ms();
+
+		kg_profile_use(p, (first + k) % p->n_greens);
+		rc = try_green(t, p, left < (int64_t)wait ? (unsigned)(left > 0 ? left : 1) : wait,
+			       &rc_ctx);
+		if (rc != -ETIMEDOUT || kg_session_stopping())
+			break;
+		if (kg_mono_ms() >= deadline) {
+			no_handshake_help(p, timeout_s);
+			return 1;
+		}
+		fprintf(stderr, "knockgate connect: green %s: no answer within %u ms, "
+			"knocking on the next\n", p->green_id, wait);
+		if (++k % p->n_greens == 0)
+			wait = wait * 2 < ATTEMPT_MAX_MS ? wait * 2 : ATTEMPT_MAX_MS;
 	}
+	if (rc)
+		return rc == -ETIMEDOUT ? 1 : rc;
+	b = kg_mono_ms();
 	printf("connected: interface %s, green %s, handshake after %ld ms, %d extra knock(s)\n",
-	       t->ifname, p->green_id,
-	       (long)(b - a),
-	       rc_ctx.count);
+	       t->ifname, p->green_id, (long)(b - a), rc_ctx.count);
 	return 0;
 }
 
@@ -329,9 +371,14 @@ static int publish(const struct kg_tunnel *t, const struct kg_profile *p,
 	return rc;
 }
 
-/* Card proof, then the session until it ends. Exit status. */
+#define GREEN_LOST 3   /* run_session: move to the next green */
+
+/* Card proof, then the session until it ends. Exit status, or GREEN_LOST
+ * when green stopped answering and the profile has another. *detached
+ * says whether --background already detached (once per run). */
 static int run_session(const struct kg_tunnel *t, const struct kg_profile *p,
-		       struct kg_card_auth *card, const struct connect_args *a)
+		       struct kg_card_auth *card, const struct connect_args *a,
+		       bool *detached)
 {
 	struct kg_session s;
 	struct kg_err e = { { 0 } };
@@ -354,13 +401,22 @@ static int run_session(const struct kg_tunnel *t, const struct kg_profile *p,
 			return 1;
 		}
 	}
-	rc = a->run.background ? detach(&ready_fd) : 0;
+	rc = a->run.background && !*detached ? detach(&ready_fd) : 0;
+	if (!rc && a->run.background)
+		*detached = true;
 	if (!rc)
 		rc = publish(t, p, &s, ready_fd);
 	if (!rc) {
 		rc = kg_session_serve(&s, card, &a->run, &e);
 		printf("session %016llx ended: %s\n", (unsigned long long)s.info.id,
 		       e.msg[0] ? e.msg : strerror(-rc));
+		fflush(stdout);
+	}
+	if (rc == -EHOSTDOWN) {
+		/* nobody to say CLOSE to */
+		close(s.fd);
+		s.fd = -1;
+		return GREEN_LOST;
 	}
 	kg_session_end(&s);
 	return rc ? 1 : 0;
@@ -384,6 +440,7 @@ int connect_main(int argc, char **argv)
 	struct kg_profile p;
 	struct kg_tunnel t;
 	struct kg_err e = { { 0 } };
+	bool detached = false;
 	int rc = parse_args(argc, argv, &a);
 
 	if (rc >= 0)
@@ -407,7 +464,7 @@ int connect_main(int argc, char **argv)
 	rc = set_ifname(&t, &a, &p);
 	if (!rc && a.tunnel_only) {
 		warn_if_clock_unsynchronised();
-		rc = connect_tunnel(&t, &p, a.timeout_s);
+		rc = connect_tunnel(&t, &p, a.timeout_s, 0);
 	}
 	if (rc || a.tunnel_only) {
 		kg_tunnel_forget(&t);
@@ -422,11 +479,26 @@ int connect_main(int argc, char **argv)
 	card.record_path = a.test_record;
 	card.replay_path = a.test_replay;
 	warn_if_clock_unsynchronised();
-	rc = connect_tunnel(&t, &p, a.timeout_s);
-	if (!rc) {
-		rc = run_session(&t, &p, &card, &a);
+	rc = connect_tunnel(&t, &p, a.timeout_s, 0);
+	while (!rc) {
+		int64_t lost;
+
+		rc = run_session(&t, &p, &card, &a, &detached);
 		teardown(&t, a.run.verbose);
+		if (rc != GREEN_LOST || kg_session_stopping())
+			break;
+		/* the same card and services through the next green: a new
+		 * tunnel (its own address there), a new proof, new grants */
+		lost = kg_mono_ms();
+		printf("failover: leaving green %s, knocking on the next\n", p.green_id);
+		fflush(stdout);
+		rc = connect_tunnel(&t, &p, a.timeout_s, (p.cur + 1) % p.n_greens);
+		if (!rc)
+			printf("failover: tunnel to green %s %ld ms after the loss\n",
+			       p.green_id, (long)(kg_mono_ms() - lost));
 	}
+	if (rc == GREEN_LOST)
+		rc = 1;
 	kg_card_auth_close(&card);
 	kg_tunnel_forget(&t);
 	kg_profile_wipe(&p);

@@ -8,6 +8,11 @@
  *   (base64), green_wg_port, green_tunnel_address, control_port,
  *   knock_key (64 hex), tunnel_address, ca (relative to the directory),
  *   knock_slot (optional, seconds, default 60: must match green's)
+ *   [green NAME] (optional, any number up to KG_PROFILE_MAX_GREENS - 1):
+ *   a further green the user is enrolled at, tried in file order after
+ *   [profile]'s: green_address, knock_port, green_wg_public_key,
+ *   green_wg_port, green_tunnel_address, control_port, knock_key,
+ *   tunnel_address (each green hands out its own tunnel addresses)
  */
 #ifndef KG_CLIENT_PROFILE_H
 #define KG_CLIENT_PROFILE_H
@@ -20,6 +25,24 @@
 #include "crypto.h"
 #include "err.h"
 
+#define KG_PROFILE_MAX_GREENS 8
+
+/* One green the user is enrolled at: where it is, its keys, the user's
+ * knock key and tunnel address there. */
+struct kg_profile_green {
+	char green_id[64];
+	struct kg_addr green_address;
+	uint16_t knock_port;
+	uint8_t green_wg_pub[KG_KEY_LEN];
+	uint16_t green_wg_port;
+	struct kg_addr green_tunnel;
+	uint16_t control_port;
+	uint8_t knock_key[KG_KEY_LEN];    /* secret: kg_profile_wipe */
+	struct kg_addr tunnel_address;
+};
+
+/* The fields from green_id to tunnel_address are the green in use
+ * (greens[cur], copied by kg_profile_use): every step reads them. */
 struct kg_profile {
 	char dir[PATH_MAX];
 	char user[64];
@@ -34,12 +57,17 @@ struct kg_profile {
 	struct kg_addr tunnel_address;
 	char ca_path[PATH_MAX];
 	uint32_t knock_slot;
+	struct kg_profile_green greens[KG_PROFILE_MAX_GREENS];
+	size_t n_greens;                  /* >= 1 after a successful parse */
+	size_t cur;
 };
 
 /* From a parsed profile.conf (no I/O: tests drive it). dir is the
  * profile directory (for ca). -EINVAL with "FILE:LINE: ..." in e. */
 int kg_profile_parse(struct kg_profile *p, const struct kg_conf *c,
 		     const char *dir, struct kg_err *e);
+/* Makes greens[i] (greens[0] if i is out of range) the green in use. */
+void kg_profile_use(struct kg_profile *p, size_t i);
 /* Reads DIR/profile.conf. Errors as kg_conf_load or kg_profile_parse. */
 int kg_profile_load(struct kg_profile *p, const char *dir, struct kg_err *e);
 void kg_profile_wipe(struct kg_profile *p);

@@ -121,6 +121,7 @@ int kg_session_open(struct kg_session *s, const struct kg_profile *p,
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
 	kg_roam_init(&s->roam, p, t, o->verbose);
+	s->watch_green = p->n_greens > 1;
 	if ((rc = set_keepalive(t, p))) {
 		kg_err_set(e, "setting the tunnel's keepalive: %s", strerror(-rc));
 		return rc;
@@ -173,6 +174,44 @@ void kg_session_print(const struct kg_session *s, const struct kg_profile *p,
 	fflush(stdout);
 }
 
+/* Green's peer counters on the tunnel. 0 or -errno. */
+static int green_counters(const struct kg_session *s, uint64_t *rx, uint64_t *tx)
+{
+	struct kg_wg_device d;
+	int rc = kg_wg_get(s->roam.t->ifname, &d);
+
+	if (rc)
+		return rc;
+	rc = -ENOENT;
+	for (size_t i = 0; i < d.n_peers; i++)
+		if (memcmp(d.peers[i].public_key, s->roam.p->green_wg_pub,
+			   KG_KEY_LEN) == 0) {
+			*rx = d.peers[i].rx_bytes;
+			*tx = d.peers[i].tx_bytes;
+			rc = 0;
+			break;
+		}
+	kg_wg_device_free(&d);
+	return rc;
+}
+
+/* -EHOSTDOWN (e set) once green has left the user's traffic unanswered
+ * for about a second; 0 otherwise, also when the counters cannot be
+ * read (the next slice tries again). */
+static int green_answers(struct kg_session *s, struct kg_err *e)
+{
+	uint64_t rx = 0, tx = 0, silent;
+
+	if (!s->watch_green || green_counters(s, &rx, &tx))
+		return 0;
+	silent = kg_green_watch_feed(&s->watch, (uint64_t)kg_mono_ms(), rx, tx);
+	if (!silent)
+		return 0;
+	kg_err_set(e, "green %s stopped answering: nothing back for %llu ms "
+		   "while sending", s->roam.p->green_id, (unsigned long long)silent);
+	return -EHOSTDOWN;
+}
+
 /* One slice of waiting: green's messages, then the card. 1 = go on. */
 static int serve_slice(struct kg_session *s, struct kg_card_auth *card,
 		       const struct kg_run_opts *o, struct kg_err *e)
@@ -185,6 +224,8 @@ static int serve_slice(struct kg_session *s, struct kg_card_auth *card,
 	if (rc)
 		return rc;
 	kg_roam_tick(&s->roam);
+	if ((rc = green_answers(s, e)))
+		return rc;
 	if (card->dead)
 		return usleep(WAIT_SLICE_MS * 1000), 1;
 	rc = kg_card_removed(card, WAIT_SLICE_MS);
@@ -213,6 +254,17 @@ int kg_session_serve(struct kg_session *s, struct kg_card_auth *card,
 			if (rc == -ECONNRESET && s->c.code != KG_CODE_NONE)
 				kg_err_set(e, "green ended the session: %s",
 					   kg_ctrl_code_name(s->c.code));
+			else if (s->watch_green && rc != -EHOSTDOWN &&
+				 s->c.code == KG_CODE_NONE &&
+				 (rc == -ECONNRESET || rc == -EPIPE ||
+				  rc == -ETIMEDOUT || rc == -EHOSTUNREACH)) {
+				/* no CLOSE: green's daemon is gone (its
+				 * kernel ended the connection) */
+				kg_err_set(e, "green %s dropped the control "
+					   "connection without a close: %s",
+					   s->roam.p->green_id, strerror(-rc));
+				rc = -EHOSTDOWN;
+			}
 			return rc;
 		}
 	}

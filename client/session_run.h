@@ -20,6 +20,7 @@
 #include "card_auth.h"
 #include "ctrl_client.h"
 #include "err.h"
+#include "green_watch.h"
 #include "profile.h"
 #include "roam.h"
 #include "tunnel.h"
@@ -40,6 +41,8 @@ struct kg_session {
 	struct kg_ctrl_session_info info;
 	long proof_ms;            /* card proof as seen by the client */
 	struct kg_roam roam;      /* knocks again when the tunnel stalls */
+	bool watch_green;         /* the profile has another green to go to */
+	struct kg_green_watch watch;
 };
 
 /* Keepalive, control connection and card proof. On 0 s is a live session
@@ -56,7 +59,10 @@ void kg_session_print(const struct kg_session *s, const struct kg_profile *p,
 
 /* Serves the session until it ends; e says how. 0 when the user ended it
  * (signal, `close`, card removed), -ECONNRESET when green ended it
- * (s->c.code), other -errno on failures. Signals are installed here. */
+ * (s->c.code), -EHOSTDOWN when green stopped answering the user's
+ * traffic (green_watch.h; only with several greens in the profile: the
+ * caller moves to the next), other -errno on failures. Signals are
+ * installed here. */
 int kg_session_serve(struct kg_session *s, struct kg_card_auth *card,
 		     const struct kg_run_opts *o, struct kg_err *e);
 

@@ -92,14 +92,20 @@ int green_conf_knock(struct green_conf *c, const struct kg_conf *conf,
 int green_conf_pki(struct green_conf *c, const struct kg_conf *conf,
 		   struct kg_err *e)
 {
-	static const char *const keys[] = { "ca", "crl", NULL };
+	static const char *const keys[] = { "ca", "crl", "bundle", NULL };
 	struct green_gate_conf *gc;
 	int r;
 
 	if ((r = gate_conf(c, &gc)) ||
 	    (r = kg_conf_check_keys(conf, "pki", keys, e)) ||
-	    (r = dup_str(conf, "pki", "ca", "/etc/knockgate/ca.pem", &gc->ca, e)))
+	    (r = dup_str(conf, "pki", "ca", "/etc/knockgate/ca.pem", &gc->ca, e)) ||
+	    (r = dup_str(conf, "pki", "bundle", "", &gc->bundle, e)))
 		return r;
+	if (gc->bundle[0] && gc->bundle[0] != '/') {
+		kg_err_set(e, "%s: [pki] bundle: an absolute path expected, got '%s'",
+			   conf->path ? conf->path : "?", gc->bundle);
+		return -EINVAL;
+	}
 	return dup_str(conf, "pki", "crl", "/etc/knockgate/crl.pem", &gc->crl, e);
 }
 
@@ -142,6 +148,7 @@ void green_gate_conf_free(struct green_gate_conf *gc)
 	free(gc->users_dir);
 	free(gc->ca);
 	free(gc->crl);
+	free(gc->bundle);
 	kg_policy_free(&gc->services);
 	free(gc);
 }

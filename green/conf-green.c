@@ -14,7 +14,7 @@ static const char *const green_keys[] = {
 	"knock_rate", "knock_burst", "scan_log_rate",
 	"knock_meter_size", "knock_overflow_rate", "knock_id_rate",
 	"management_addresses", "management_interfaces", "management_ports",
-	"dhcp_client", "log_level",
+	"dhcp_client", "log_level", "vrrp_peers",
 	NULL
 };
 
@@ -175,8 +175,18 @@ int green_conf_green(struct green_conf *c, const struct kg_conf *conf,
 		return r;
 	r = green_conf_prefixes(conf, "green", "management_addresses",
 				&c->mgmt, &c->n_mgmt, e);
+	if (!r)
+		r = green_conf_prefixes(conf, "green", "vrrp_peers",
+					&c->vrrp_peers, &c->n_vrrp_peers, e);
 	if (r)
 		return r;
+	for (size_t i = 0; i < c->n_vrrp_peers; i++)
+		if (c->vrrp_peers[i].a.family != AF_INET ||
+		    c->vrrp_peers[i].len != 32) {
+			kg_err_set(e, "%s: vrrp_peers: IPv4 addresses of the other "
+				   "green of the pair expected", conf->path);
+			return -EINVAL;
+		}
 	if ((r = kg_conf_str(conf, "green", "tunnel_address", "10.88.0.1", &s, e)))
 		return r;
 	if (kg_addr_parse(s, &c->tunnel_address) || c->tunnel_address.family != AF_INET) {

@@ -73,6 +73,7 @@ void green_conf_free(struct green_conf *c)
 {
 	free(c->wg_interface);
 	free(c->mgmt);
+	free(c->vrrp_peers);
 	kg_conf_list_free(c->mgmt_ifaces, c->n_mgmt_ifaces);
 	free(c->mgmt_ports);
 	free(c->never_ban);

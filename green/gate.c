@@ -11,6 +11,7 @@
 #include "knock_ids.h"
 #include "wg_peers.h"
 #include "revoke.h"
+#include "bundle_load.h"
 #include "ctrl_server.h"
 #include "evloop.h"
 #include "log.h"
@@ -93,6 +94,9 @@ int green_gate_start(struct green *g, struct kg_err *e)
 	    (r = gate_ctrl_start(gt, e)))
 		return r;
 	gate_watch_start(gt);
+	/* a bundle that came while green was down (its refusal is logged;
+	 * the files already in place stay) */
+	gate_bundle_check(gt, "start");
 	gt->last_renew_ms = gt->last_poll_ms = gate_now_ms();
 	r = kg_evloop_add_timer(g->loop, TICK_MS, on_tick, gt);
 	if (r)

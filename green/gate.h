@@ -53,6 +53,9 @@ struct green_gate_conf {
 	bool prefilter;              /* key ids in the kernel (knock_ids.c) */
 	/* [pki] */
 	char *ca, *crl;
+	char *bundle;                /* "" or where signed bundles arrive
+				      * (bundle_load.c); its serial in
+				      * BUNDLE.serial */
 	/* [session] */
 	struct kg_session_conf sess;
 	/* [service NAME] */
@@ -83,6 +86,8 @@ struct green_gate {
 	struct kg_ctrl_server *ctrl;
 	int listen_fd, conn_epfd, inotify_fd;
 	int64_t reload_due_ms;       /* inotify saw a change: reload then */
+	int64_t bundle_due_ms;       /* a bundle arrived: check it then */
+	int bundle_wd;               /* inotify watch of its directory */
 	int64_t last_poll_ms, last_renew_ms;
 	struct kg_seq_port *seq_set;  /* what seq_ports holds now */
 	size_t n_seq_set;

@@ -48,6 +48,10 @@ struct green_conf {
 	unsigned knock_id_rate;             /* per key id (pre-filter), packets/second */
 	struct kg_prefix *mgmt;             /* management_addresses */
 	size_t n_mgmt;
+	/* vrrp_peers: the other green of an active/standby pair (its inside
+	 * address); its VRRP adverts (keepalived, unicast) are let in */
+	struct kg_prefix *vrrp_peers;
+	size_t n_vrrp_peers;
 	char **mgmt_ifaces;                 /* management_interfaces */
 	size_t n_mgmt_ifaces;
 	uint16_t *mgmt_ports;               /* management_ports; none = all */

@@ -32,12 +32,15 @@ const char *kg_knock_reason_name(enum kg_knock_reason r)
 	return reason_names[r];
 }
 
+/* A knock for another green (wrong_green) is a real user's: after an
+ * active/standby pair's address moved, or a client trying its profile's
+ * greens in turn, it arrives at the green it was not for. Counting it
+ * would ban the users the pair is there to serve. */
 bool kg_knock_reason_counts_for_ban(enum kg_knock_reason r)
 {
 	switch (r) {
 	case KG_KNOCK_MALFORMED:
 	case KG_KNOCK_BAD_VERSION:
-	case KG_KNOCK_WRONG_GREEN:
 	case KG_KNOCK_UNKNOWN_ID:
 	case KG_KNOCK_BAD_TAG:
 		return true;

@@ -9,6 +9,7 @@
  * re-check.
  */
 #include "revoke.h"
+#include "bundle_load.h"
 #include "gate.h"
 #include "sessions_run.h"
 #include "knock_ids.h"
@@ -208,11 +209,13 @@ static void on_inotify(void *ctx, int fd, uint32_t events)
 	struct green_gate *gt = ctx;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	const char *crl_base = strrchr(gt->g->conf.gate->crl, '/');
-	bool hit = false;
+	const char *bundle_base = strrchr(gt->g->conf.gate->bundle, '/');
+	bool hit = false, bundle = false;
 	ssize_t n;
 
 	(void)events;
 	crl_base = crl_base ? crl_base + 1 : gt->g->conf.gate->crl;
+	bundle_base = bundle_base ? bundle_base + 1 : "";
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const void *)p;
@@ -220,11 +223,18 @@ static void on_inotify(void *ctx, int fd, uint32_t events)
 			/* The users dir: anything; the CRL's dir: the CRL. */
 			if (ev->wd == 1 || (ev->len && !strcmp(ev->name, crl_base)))
 				hit = true;
+			/* a bundle arrives by rename or a closed write */
+			if (ev->wd == gt->bundle_wd && ev->len && bundle_base[0] &&
+			    !strcmp(ev->name, bundle_base) &&
+			    (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)))
+				bundle = true;
 			p += sizeof(*ev) + ev->len;
 		}
 	}
 	if (hit && !gt->reload_due_ms)
 		gt->reload_due_ms = gate_now_ms() + SETTLE_MS;
+	if (bundle && !gt->bundle_due_ms)
+		gt->bundle_due_ms = gate_now_ms() + 1;
 }
 
 int gate_watch_start(struct green_gate *gt)
@@ -244,6 +254,16 @@ int gate_watch_start(struct green_gate *gt)
 	    inotify_add_watch(gt->inotify_fd, dirname(crl), mask) < 0)
 		r = -errno;
 	free(crl);
+	gt->bundle_wd = -1;
+	if (!r && gc->bundle[0]) {
+		char *b = strdup(gc->bundle);
+
+		gt->bundle_wd = b ? inotify_add_watch(gt->inotify_fd, dirname(b),
+						      IN_CLOSE_WRITE | IN_MOVED_TO) : -1;
+		if (gt->bundle_wd < 0)
+			r = b ? -errno : -ENOMEM;
+		free(b);
+	}
 	if (!r)
 		r = kg_evloop_add_fd(gt->g->loop, gt->inotify_fd, on_inotify, gt);
 	if (r)
@@ -263,6 +283,10 @@ void gate_watch_stop(struct green_gate *gt)
 
 void gate_watch_tick(struct green_gate *gt)
 {
+	if (gt->bundle_due_ms && gate_now_ms() >= gt->bundle_due_ms) {
+		gt->bundle_due_ms = 0;
+		gate_bundle_check(gt, "arrived");
+	}
 	if (gt->reload_due_ms && gate_now_ms() >= gt->reload_due_ms) {
 		gt->reload_due_ms = 0;
 		gate_revoke_reload(gt, "files_changed");

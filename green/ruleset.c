@@ -16,6 +16,7 @@
  *   WireGuard port, control port, site    timed sets, checked on EVERY packet,
  *                                         BEFORE the bans: a ban (a /64
  *                                         too) never cuts a live session
+ *   VRRP from vrrp_peers                  the pair's other green (keepalived)
  *   banned4/banned6                       dropped (v6 by /64)
  *   established/related                   only for traffic no set governs
  *   the rest                              logged (rate-limited), dropped
@@ -192,6 +193,15 @@ static void input_chain(FILE *f, const struct green_conf *c, bool m4, bool m6)
 		"\t\tiifname \"%s\" ip daddr %s tcp dport %u ip saddr @peers_live accept\n",
 		wg, ta, c->control_port, wg, ta, c->control_port);
 	green_ruleset_site(f, &c->site);
+	/* The pair's VRRP, before the bans: a banned peer would make both
+	 * greens master. Only from the configured peer, by the reverse-path
+	 * check only on the interface that leads to it. */
+	for (size_t i = 0; i < c->n_vrrp_peers; i++) {
+		char va[KG_ADDR_STRLEN];
+
+		fprintf(f, "\t\tip saddr %s ip protocol vrrp accept\n",
+			kg_addr_str(&c->vrrp_peers[i].a, va));
+	}
 	fprintf(f, "\t\tip saddr @banned4 drop\n"
 		"\t\tip6 saddr & ffff:ffff:ffff:ffff:: @banned6 drop\n");
 	/* Sequence mode: static sequences' ports (seq_ports, filled from the

@@ -61,6 +61,11 @@ int kg_pki_key_is_p256(EVP_PKEY *k)
 	return strcmp(group, "prime256v1") == 0;
 }
 
+X509 *kg_pki_ca(const struct kg_pki *p)
+{
+	return p ? p->ca : NULL;
+}
+
 void kg_pki_free(struct kg_pki *p)
 {
 	if (!p)

@@ -57,6 +57,9 @@ struct kg_pki;
 int kg_pki_load(struct kg_pki **out, const char *ca_pem, const char *crl_pem,
 		struct kg_err *e);
 void kg_pki_free(struct kg_pki *p);
+/* The CA certificate (borrowed: valid while p is; NULL if p is): the key
+ * that signs revocation bundles (green/bundle_load.c). */
+X509 *kg_pki_ca(const struct kg_pki *p);
 /* The same from PEM bytes in memory (fuzzers, tests); crl_pem may be NULL,
  * and then every verification says KG_PKI_CRL_INVALID. */
 int kg_pki_load_mem(struct kg_pki **out, const void *ca_pem, size_t ca_len,

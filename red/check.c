@@ -92,7 +92,9 @@ static int acceptable(struct kg_red_state *s, int64_t now,
 	o->svc = kg_red_service_by_name(s->cfg, o->k.service);
 	if (!o->svc)
 		return refuse(o, KG_SK_R_UNKNOWN_SERVICE), -1;
-	if (!kg_prefix_contains(&s->cfg->tunnel_range, &o->k.client))
+	/* the client must be the sending green's: a green cannot open a
+	 * port for an address another green hands out */
+	if (!kg_prefix_contains(&o->green->tunnel_range, &o->k.client))
 		return refuse(o, KG_SK_R_BAD_CLIENT), -1;
 	return 0;
 }

@@ -22,7 +22,8 @@ static const char *const site_keys[] = {
 	"peer_public_key", "peer_endpoint", "peer_address", NULL,
 };
 static const char *const green_keys[] = {
-	"address", "link_address", "cert", NULL
+	"address", "link_address", "cert", "tunnel_range", "site_public_key",
+	"site_endpoint", NULL
 };
 static const char *const service_keys[] = { "port", "pool", "proto", NULL };
 
@@ -261,7 +262,7 @@ static int site_section(struct kg_red_site *s, const struct kg_conf *c,
 			  s->interface, sizeof(s->interface), e)) ||
 	    (r = get_copy(c, "site", "private_key", NULL, true, base,
 			  s->private_key, sizeof(s->private_key), e)) ||
-	    (r = get_copy(c, "site", "peer_public_key", NULL, false, NULL,
+	    (r = get_copy(c, "site", "peer_public_key", "", false, NULL,
 			  s->peer_public_key, sizeof(s->peer_public_key), e)) ||
 	    (r = get_u(c, "site", "listen_port", 51821, 1, 65535, &port, e)))
 		return r;
@@ -289,6 +290,7 @@ static int green_section(struct kg_red_config *rc, const struct kg_conf *c,
 {
 	struct kg_red_green *g;
 	char sec[KG_SK_ID_MAX + 16];
+	const char *v;
 	int r;
 
 	snprintf(sec, sizeof(sec), "green %s", name);
@@ -303,8 +305,19 @@ static int green_section(struct kg_red_config *rc, const struct kg_conf *c,
 	    (kg_conf_find(c, sec, "link_address") &&
 	     (r = get_addr(c, sec, "link_address", &g->link, e))) ||
 	    (r = get_copy(c, sec, "cert", NULL, true, base, g->cert,
-			  sizeof(g->cert), e)))
+			  sizeof(g->cert), e)) ||
+	    (r = get_copy(c, sec, "site_public_key", "", false, NULL,
+			  g->site_public_key, sizeof(g->site_public_key), e)) ||
+	    (r = kg_conf_str(c, sec, "site_endpoint", "", &v, e)))
 		return r;
+	if (v[0] && parse_endpoint(v, &g->site_endpoint, &g->site_port))
+		return bad(c, sec, "site_endpoint", "ADDR:PORT expected", v, e);
+	if (v[0] && !g->site_public_key[0])
+		return bad(c, sec, "site_endpoint", "needs site_public_key", v, e);
+	if ((r = kg_conf_str(c, sec, "tunnel_range", "", &v, e)))
+		return r;
+	if (v[0] && kg_prefix_parse(v, &g->tunnel_range))
+		return bad(c, sec, "tunnel_range", "ADDR/LEN expected", v, e);
 	rc->n_greens++;
 	return 0;
 }
@@ -336,6 +349,68 @@ static int green_links(struct kg_red_config *rc, const struct kg_conf *c,
 				return bad(c, sec, "link_address",
 					   "one address per green",
 					   kg_addr_str(&g->link, a), e);
+	}
+	return 0;
+}
+
+static bool prefixes_overlap(const struct kg_prefix *a,
+			     const struct kg_prefix *b)
+{
+	return a->a.family == b->a.family &&
+	       (kg_prefix_contains(a, &b->a) || kg_prefix_contains(b, &a->a));
+}
+
+/* Each green's tunnel range: a lone green defaults to [red] tunnel_range;
+ * with several each names its own, inside [red] tunnel_range (red's
+ * table and routes cover that one prefix) and disjoint from the others,
+ * so that a client address belongs to one green only. Each green's site
+ * key once: WireGuard tells peers apart by key. */
+static int green_ranges(struct kg_red_config *rc, const struct kg_conf *c,
+			struct kg_err *e)
+{
+	char sec[KG_SK_ID_MAX + 16], a[KG_ADDR_STRLEN + 8];
+	size_t own_key = 0;
+
+	for (size_t i = 0; i < rc->n_greens; i++) {
+		struct kg_red_green *g = &rc->greens[i];
+		const struct kg_prefix *t = &g->tunnel_range;
+
+		snprintf(sec, sizeof(sec), "green %s", g->id);
+		if (!t->a.family && rc->n_greens == 1)
+			g->tunnel_range = rc->tunnel_range;
+		if (!t->a.family)
+			return bad(c, sec, "tunnel_range",
+				   "required with more than one [green NAME]",
+				   "", e);
+		kg_addr_str(&t->a, a);
+		snprintf(a + strlen(a), sizeof(a) - strlen(a), "/%u", t->len);
+		if (t->a.family != rc->tunnel_range.a.family ||
+		    t->len < rc->tunnel_range.len ||
+		    !kg_prefix_contains(&rc->tunnel_range, &t->a))
+			return bad(c, sec, "tunnel_range",
+				   "a prefix inside [red] tunnel_range", a, e);
+		for (size_t j = 0; j < i; j++)
+			if (prefixes_overlap(&rc->greens[j].tunnel_range, t)) {
+				char m[96];
+
+				snprintf(m, sizeof(m),
+					 "must not overlap [green %s] tunnel_range",
+					 rc->greens[j].id);
+				return bad(c, sec, "tunnel_range", m, a, e);
+			}
+		if (!g->site_public_key[0]) {
+			if (own_key++ || !rc->site.peer_public_key[0])
+				return bad(c, sec, "site_public_key",
+					   "required (one green at most uses [site] peer_public_key)",
+					   "", e);
+			continue;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(rc->greens[j].site_public_key,
+				   g->site_public_key) == 0)
+				return bad(c, sec, "site_public_key",
+					   "one key per green",
+					   g->site_public_key, e);
 	}
 	return 0;
 }
@@ -425,9 +500,18 @@ int kg_red_config_from(struct kg_red_config *rc, const struct kg_conf *c,
 	if (rc->n_greens == 0)
 		return bad(c, "red", "id", "at least one [green NAME] section",
 			   rc->id, e);
-	if ((r = green_links(rc, c, e)))
+	if ((r = green_links(rc, c, e)) || (r = green_ranges(rc, c, e)))
 		return r;
 	return check_pools(rc, c, e);
+}
+
+const struct kg_red_green *kg_red_green_by_client(
+	const struct kg_red_config *rc, const struct kg_addr *a)
+{
+	for (size_t i = 0; i < rc->n_greens; i++)
+		if (kg_prefix_contains(&rc->greens[i].tunnel_range, a))
+			return &rc->greens[i];
+	return NULL;
 }
 
 const struct kg_red_green *kg_red_green_by_link(const struct kg_red_config *rc,

@@ -27,6 +27,16 @@ struct kg_red_green {
 	struct kg_addr addr;              /* inside address: site WireGuard */
 	struct kg_addr link;              /* site-link address: its knocks */
 	char cert[KG_RED_PATH_MAX];
+	/* Its clients' tunnel addresses, inside [red] tunnel_range and
+	 * disjoint from every other green's: a knock for a client outside
+	 * its sender's range is refused, so one green cannot open ports for
+	 * another green's users. */
+	struct kg_prefix tunnel_range;
+	/* Its WireGuard peer on red's site interface: "" means [site]
+	 * peer_public_key and peer_endpoint (one green at most). */
+	char site_public_key[64];
+	struct kg_addr site_endpoint;
+	uint16_t site_port;               /* 0: no endpoint, green dials */
 };
 
 struct kg_red_service {
@@ -91,6 +101,10 @@ int kg_red_config_from(struct kg_red_config *rc, const struct kg_conf *c,
  * or NULL. */
 const struct kg_red_green *kg_red_green_by_link(const struct kg_red_config *rc,
 						const struct kg_addr *a);
+
+/* The green whose tunnel_range holds client address a, or NULL. */
+const struct kg_red_green *kg_red_green_by_client(
+	const struct kg_red_config *rc, const struct kg_addr *a);
 
 /* Every prefix red must never ban: never_ban, each green's inside and
  * site-link address, the tunnel range. Writes at most cap into out (the

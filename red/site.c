@@ -4,7 +4,7 @@
  * through it. Made once at start on lib/wg, as green's side is
  * (green/site.c): lib/wg_iface.c makes the interface (kernel WireGuard, or
  * one wireguard-go where the kernel has none), kg_wg_set gives it red's
- * key and green as its only peer, and the interface gets its address and
+ * key and one peer per green, and the interface gets its address and
  * a route to the tunnel range. Nothing here runs in the knock path. An
  * interface of the configured name found at start is an earlier red's
  * (killed outside systemd, its wireguard-go orphaned) and is removed
@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,59 +25,53 @@
 #include "wg.h"
 #include "wg_key.h"
 
-/* Allowed-ips of green's peer: the tunnel range, green's end of the link
- * and each other green's link address (knocks come from them). */
-static int peer_allowed(const struct kg_red_config *c, struct kg_wg_peer *p,
-			struct kg_err *e)
+static void put_allowed(struct kg_wg_peer *p, const struct kg_addr *a)
 {
-	p->allowed[0] = c->tunnel_range;
-	p->allowed[1].a = c->site.peer_address;
-	p->allowed[1].len = c->site.peer_address.family == AF_INET ? 32 : 128;
-	p->n_allowed = 2;
-	for (size_t i = 0; i < c->n_greens; i++) {
-		const struct kg_addr *l = &c->greens[i].link;
-
-		if (kg_addr_eq(l, &c->site.peer_address))
-			continue;
-		if (p->n_allowed == KG_WG_MAX_ALLOWED) {
-			kg_err_set(e, "[site]: more than %d green link addresses "
-				   "for the one site peer", KG_WG_MAX_ALLOWED - 1);
-			return -EINVAL;
-		}
-		p->allowed[p->n_allowed].a = *l;
-		p->allowed[p->n_allowed++].len = l->family == AF_INET ? 32 : 128;
-	}
-	return 0;
+	p->allowed[p->n_allowed].a = *a;
+	p->allowed[p->n_allowed++].len = a->family == AF_INET ? 32 : 128;
 }
 
-/* Green as the only peer (its key from the config, base64), its
- * endpoint when configured (else green dials), keepalive 25 s. */
-static int fill_peer(const struct kg_red_config *c, struct kg_wg_peer *p,
-		     struct kg_err *e)
+/* One green's peer: its key (base64, its own [green] site_public_key or
+ * [site]'s for the one green that uses it), its endpoint when configured
+ * (else green dials), keepalive 25 s, and as allowed-ips its own tunnel
+ * range and its site-link address (where its knocks come from); the
+ * green on [site]'s peer also gets [site] peer_address. */
+static int fill_peer(const struct kg_red_config *c, const struct kg_red_green *g,
+		     struct kg_wg_peer *p, struct kg_err *e)
 {
-	const struct kg_addr *ep = &c->site.peer_endpoint;
+	bool own = g->site_public_key[0] != '\0';
+	const struct kg_addr *ep = own ? &g->site_endpoint : &c->site.peer_endpoint;
+	uint16_t port = own ? g->site_port : c->site.peer_port;
 
 	memset(p, 0, sizeof(*p));
-	if (kg_base64_decode(c->site.peer_public_key, p->public_key, KG_KEY_LEN)) {
-		kg_err_set(e, "[site] peer_public_key: not a base64 key");
+	if (kg_base64_decode(own ? g->site_public_key : c->site.peer_public_key,
+			     p->public_key, KG_KEY_LEN)) {
+		kg_err_set(e, own ? "[green %s] site_public_key: not a base64 key"
+				  : "[site] peer_public_key: not a base64 key (green %s)",
+			   g->id);
 		return -EINVAL;
 	}
 	p->replace_allowed_ips = true;
 	p->has_keepalive = true;
 	p->keepalive_s = 25;
-	if (c->site.peer_port) {
+	if (port) {
 		p->has_endpoint = true;
 		if (ep->family == AF_INET6) {
 			p->endpoint.in6.sin6_family = AF_INET6;
-			p->endpoint.in6.sin6_port = htons(c->site.peer_port);
+			p->endpoint.in6.sin6_port = htons(port);
 			memcpy(&p->endpoint.in6.sin6_addr, ep->b, 16);
 		} else {
 			p->endpoint.in.sin_family = AF_INET;
-			p->endpoint.in.sin_port = htons(c->site.peer_port);
+			p->endpoint.in.sin_port = htons(port);
 			memcpy(&p->endpoint.in.sin_addr, ep->b, 4);
 		}
 	}
-	return peer_allowed(c, p, e);
+	p->allowed[0] = g->tunnel_range;
+	p->n_allowed = 1;
+	put_allowed(p, &g->link);
+	if (!own && !kg_addr_eq(&g->link, &c->site.peer_address))
+		put_allowed(p, &c->site.peer_address);
+	return 0;
 }
 
 /* The configured name is red's alone: an interface that has it now was
@@ -124,23 +119,26 @@ static int address_and_route(const struct kg_red_config *c, struct kg_err *e)
 	return rc;
 }
 
-/* The key file and green's peer are checked before anything is made:
+/* The key file and the greens' peers are checked before anything is made:
  * a bad key leaves no interface behind. */
 int red_site_up(struct red *r, struct kg_err *e)
 {
 	const struct kg_red_config *c = &r->cfg;
 	const char *ifn = c->site.interface;
-	struct kg_wg_peer peer;
+	struct kg_wg_peer peers[KG_RED_MAX_GREENS];
 	struct kg_wg_device d = {
 		.has_private_key = true, .has_listen_port = true,
 		.listen_port = c->site.listen_port, .replace_peers = true,
-		.peers = &peer, .n_peers = 1,
+		.peers = peers, .n_peers = c->n_greens,
 	};
 	enum kg_wg_backend be;
 	int rc;
 
-	if ((rc = kg_key_file_read(c->site.private_key, d.private_key, e)) ||
-	    (rc = fill_peer(c, &peer, e)) || (rc = remove_orphan(ifn, e)))
+	if ((rc = kg_key_file_read(c->site.private_key, d.private_key, e)))
+		goto out;
+	for (size_t i = 0; i < c->n_greens && !rc; i++)
+		rc = fill_peer(c, &c->greens[i], &peers[i], e);
+	if (rc || (rc = remove_orphan(ifn, e)))
 		goto out;
 	if ((rc = kg_wg_iface_create(ifn, &be))) {
 		kg_err_set(e, "site link %s: %s", ifn, strerror(-rc));

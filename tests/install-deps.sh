@@ -17,6 +17,8 @@ pkgs="$pkgs faketime"
 missing=""
 # the attack battery builds valid knocks (tests/e2e/lib-attack-green.sh)
 pkgs="$pkgs python3-cryptography"
+# t-greens-vrrp: an active/standby pair on one address
+pkgs="$pkgs keepalived"
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
 		|| missing="$missing $p"

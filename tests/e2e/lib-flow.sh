@@ -107,6 +107,8 @@ CONF
 
 flow_green_start() {
 	flow_green_conf "$FLOW_GCONF"
+	# FLOW_CONF_HOOK: a function given the file to edit before the check
+	[ -z "${FLOW_CONF_HOOK:-}" ] || "$FLOW_CONF_HOOK" "$FLOW_GCONF"
 	# A refused config is a failure, whatever it mentions: a scenario
 	# must never vanish as a skip because green broke.
 	if ! "$FLOW_GREEN" --check-config -c "$FLOW_GCONF" >"$TB_DIR/check.log" 2>&1; then

@@ -73,6 +73,48 @@ static void test_bad_profile_is_refused_with_file_and_line(void **st)
 	assert_non_null(strstr(e.msg, "needs"));
 }
 
+/* Several greens: [profile]'s first, then [green NAME] in file order,
+ * each with its own keys and tunnel address; kg_profile_use switches. */
+static void test_profile_lists_several_greens(void **st)
+{
+	static struct kg_profile p;
+	struct kg_err e;
+	char text[2048], a[KG_ADDR_STRLEN];
+
+	(void)st;
+	assert_int_equal(parse_profile(&p, profile_text, &e), 0);
+	assert_int_equal(p.n_greens, 1);
+	snprintf(text, sizeof(text),
+		 "%s[green green2]\ngreen_address = 198.51.100.2\n"
+		 "green_wg_public_key = " GPUB "\ngreen_tunnel_address = 10.88.128.1\n"
+		 "knock_key = 1f%s\ntunnel_address = 10.88.129.10\n",
+		 profile_text, KEY + 2);
+	if (parse_profile(&p, text, &e))
+		fail_msg("%s", e.msg);
+	assert_int_equal(p.n_greens, 2);
+	assert_int_equal(p.cur, 0);
+	assert_string_equal(p.green_id, "green1");
+	kg_profile_use(&p, 1);
+	assert_string_equal(p.green_id, "green2");
+	assert_string_equal(kg_addr_str(&p.green_address, a), "198.51.100.2");
+	assert_string_equal(kg_addr_str(&p.tunnel_address, a), "10.88.129.10");
+	assert_string_equal(kg_addr_str(&p.green_tunnel, a), "10.88.128.1");
+	assert_int_equal(p.knock_key[0], 0x1f);
+	assert_int_equal(p.knock_port, 62201);
+	kg_profile_use(&p, 0);
+	assert_string_equal(p.green_id, "green1");
+	assert_int_equal(p.knock_key[0], 0x00);
+	/* a further green's keys are checked as [profile]'s */
+	snprintf(text, sizeof(text), "%s[green green2]\ngreen_address = nowhere\n",
+		 profile_text);
+	assert_int_equal(parse_profile(&p, text, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "green_address: an IP address, got 'nowhere'"));
+	snprintf(text, sizeof(text), "%s[green green2]\nuser = bob\n", profile_text);
+	assert_int_equal(parse_profile(&p, text, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "unknown key 'user'"));
+	kg_profile_wipe(&p);
+}
+
 static void test_client_knock_is_accepted_by_green_for_that_user(void **st)
 {
 	static const char rec[] = "[user alice]\nknock_key = " KEY "\n"
@@ -118,6 +160,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_profile_loads_every_field),
 		cmocka_unit_test(test_bad_profile_is_refused_with_file_and_line),
+		cmocka_unit_test(test_profile_lists_several_greens),
 		cmocka_unit_test(test_client_knock_is_accepted_by_green_for_that_user),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

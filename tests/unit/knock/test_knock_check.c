@@ -201,6 +201,8 @@ static void test_knock_outside_window_is_stale_and_bans_no_one(void **st)
 			 KG_KNOCK_STALE);
 	assert_false(kg_knock_reason_counts_for_ban(KG_KNOCK_STALE));
 	assert_true(kg_knock_reason_counts_for_ban(KG_KNOCK_BAD_TAG));
+	/* a knock for the other green of a pair is a user's, not a scan */
+	assert_false(kg_knock_reason_counts_for_ban(KG_KNOCK_WRONG_GREEN));
 	assert_int_equal(check_at(f, vec_knock, KG_KNOCK_LEN, VEC_TS_MS + 30000),
 			 KG_KNOCK_ACCEPTED);
 	fx_free(f);

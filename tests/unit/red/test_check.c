@@ -297,6 +297,55 @@ static void test_repeat_is_answered_and_replay_after_close_is_refused(void **sta
 	assert_int_equal(kg_grants_live(&st.grants), 0);
 }
 
+/* Two greens, each its own tunnel range: a green's knock for a client
+ * in the other's range is refused (bad_client); for its own, granted.
+ * (Both greens sign with the test vector key here.) */
+static void test_a_green_cannot_grant_another_greens_clients(void **state)
+{
+	static const char two[] =
+		"[red]\nid = red1\naddresses = 203.0.113.2\n"
+		"ca = ca.pem\ncrl = crl.pem\nhost_key = host.key\nhost_cert = host.pem\n"
+		"window = 30\nmax_lease = 300\n"
+		"[site]\nprivate_key = site.key\npeer_public_key = AAAA\n"
+		"address = 10.89.0.2/29\n"
+		"[green green1]\naddress = 203.0.113.1\ncert = green.pem\n"
+		"link_address = 10.89.0.1\ntunnel_range = 10.88.0.0/17\n"
+		"[green green2]\naddress = 203.0.113.3\ncert = green2.pem\n"
+		"link_address = 10.89.0.3\ntunnel_range = 10.88.128.0/17\n"
+		"site_public_key = BBBB\n"
+		"[service web]\nport = 8080\npool = 40000-40099\n";
+	static struct kg_red_config cfg2;
+	struct kg_red_state st2;
+	struct kg_sknock k;
+	struct kg_red_outcome o;
+	struct kg_addr link2;
+	struct kg_conf c;
+	struct kg_err e;
+	struct pkt p;
+
+	(void)state;
+	assert_int_equal(kg_conf_parse(&c, "red.conf", two, strlen(two), &e), 0);
+	if (kg_red_config_from(&cfg2, &c, "/etc/knockgate", &e))
+		fail_msg("%s", e.msg);
+	kg_conf_free(&c);
+	assert_int_equal(kg_red_state_init(&st2, &cfg2, NOW - 100), 0);
+	st2.green_cert[0] = st2.green_cert[1] = cert;
+	kg_addr_parse("10.89.0.3", &link2);
+	vec_knock(&k);                      /* client 10.88.1.10: green1's */
+	snprintf(k.green_id, sizeof(k.green_id), "green2");
+	sign(&k, &p);
+	kg_red_check(&st2, &link2, p.b, p.n, NOW, MONO(NOW), 5, &o);
+	assert_int_equal(o.verdict, KG_V_ANSWER);
+	assert_string_equal(o.result, "refused");
+	assert_string_equal(o.reason, "bad_client");
+	kg_addr_parse("10.88.129.10", &k.client);
+	sign(&k, &p);
+	kg_red_check(&st2, &link2, p.b, p.n, NOW, MONO(NOW), 5, &o);
+	assert_string_equal(o.result, "accepted");
+	st2.green_cert[0] = st2.green_cert[1] = NULL;
+	kg_red_state_free(&st2);
+}
+
 #define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -312,6 +361,7 @@ int main(void)
 		T_(test_before_start_follows_a_wall_clock_step),
 		T_(test_unknown_service_and_foreign_client_are_refused),
 		T_(test_repeat_is_answered_and_replay_after_close_is_refused),
+		T_(test_a_green_cannot_grant_another_greens_clients),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,26 @@ static const char base[] =
 	"[green green1]\naddress = 203.0.113.1\ncert = green.pem\n"
 	"[service web]\nport = 8080\npool = 40000-40099\n";
 
+/* base with its [green green1] section given its own keys (a section
+ * written twice is two sections) */
+static int load_green1(const char *green1_keys, const char *extra,
+		       struct kg_red_config *rc, struct kg_err *e)
+{
+	static const char g1[] = "[green green1]\naddress = 203.0.113.1\ncert = green.pem\n";
+	const char *at = strstr(base, g1);
+	char text[2048];
+	struct kg_conf c;
+	int r;
+
+	snprintf(text, sizeof(text), "%.*s%s%s%s%s", (int)(at - base), base, g1,
+		 green1_keys, at + strlen(g1), extra);
+	r = kg_conf_parse(&c, "red.conf", text, strlen(text), e);
+	if (r == 0)
+		r = kg_red_config_from(rc, &c, "/etc/kg", e);
+	kg_conf_free(&c);
+	return r;
+}
+
 static int load(const char *extra, struct kg_red_config *rc, struct kg_err *e)
 {
 	char text[2048];
@@ -125,6 +145,71 @@ static void test_bad_configs_are_refused_with_file_and_line(void **state)
 	refused("[red]\nknock_rate = 0\n", "knock_rate");
 }
 
+/* Two greens: each its own tunnel range inside [red] tunnel_range and
+ * its own site key; a client address belongs to one green only. */
+static const char green1_keys[] = "link_address = 10.89.0.1\ntunnel_range = 10.88.0.0/24\n";
+static const char green2[] =
+	"[green green2]\naddress = 203.0.113.3\nlink_address = 10.89.0.3\ncert = g2.pem\n"
+	"site_public_key = BBBB\nsite_endpoint = 203.0.113.3:51821\n";
+
+static void refused2(const char *g1, const char *extra, const char *needle)
+{
+	static struct kg_red_config rc;
+	struct kg_err e = { "" };
+
+	assert_int_not_equal(load_green1(g1, extra, &rc, &e), 0);
+	if (!strstr(e.msg, needle))
+		fail_msg("error '%s' lacks '%s'", e.msg, needle);
+}
+
+static void test_many_greens_have_disjoint_ranges(void **state)
+{
+	static struct kg_red_config rc;
+	char text[1024];
+	struct kg_addr a;
+	struct kg_err e;
+
+	(void)state;
+	snprintf(text, sizeof(text), "%stunnel_range = 10.88.1.0/24\n", green2);
+	if (load_green1(green1_keys, text, &rc, &e))
+		fail_msg("%s", e.msg);
+	assert_int_equal(rc.n_greens, 2);
+	assert_string_equal(rc.greens[1].site_public_key, "BBBB");
+	assert_int_equal(rc.greens[1].site_port, 51821);
+	assert_int_equal(rc.greens[0].site_public_key[0], '\0');
+	kg_addr_parse("10.88.1.10", &a);
+	assert_ptr_equal(kg_red_green_by_client(&rc, &a), &rc.greens[1]);
+	kg_addr_parse("10.88.0.10", &a);
+	assert_ptr_equal(kg_red_green_by_client(&rc, &a), &rc.greens[0]);
+	kg_addr_parse("10.88.2.10", &a);
+	assert_null(kg_red_green_by_client(&rc, &a));
+	/* a lone green has [red] tunnel_range */
+	if (load("", &rc, &e))
+		fail_msg("%s", e.msg);
+	assert_int_equal(rc.greens[0].tunnel_range.len, 16);
+
+	/* a range for every green once there are several */
+	refused2(green1_keys, green2, "tunnel_range: required with more than one");
+	refused2("link_address = 10.89.0.1\n", text, "tunnel_range: required with more than one");
+	snprintf(text, sizeof(text), "%stunnel_range = 10.88.0.128/25\n", green2);
+	refused2(green1_keys, text,
+		 "must not overlap [green green1] tunnel_range, got '10.88.0.128/25'");
+	snprintf(text, sizeof(text), "%stunnel_range = 10.88.0.0/15\n", green2);
+	refused2(green1_keys, text, "inside [red] tunnel_range");
+	snprintf(text, sizeof(text), "%stunnel_range = 10.90.0.0/24\n", green2);
+	refused2(green1_keys, text, "inside [red] tunnel_range");
+	/* one green at most rides on [site]'s peer; keys are not shared */
+	refused2(green1_keys,
+		 "[green green2]\naddress = 203.0.113.3\nlink_address = 10.89.0.3\ncert = g2.pem\n"
+		 "tunnel_range = 10.88.1.0/24\n", "site_public_key: required");
+	snprintf(text, sizeof(text),
+		 "%stunnel_range = 10.88.1.0/24\n[green green3]\naddress = 203.0.113.4\n"
+		 "link_address = 10.89.0.4\ncert = g3.pem\ntunnel_range = 10.88.2.0/24\n"
+		 "site_public_key = BBBB\n", green2);
+	refused2(green1_keys, text, "one key per green");
+	refused2("site_endpoint = 203.0.113.1:1\n", "", "needs site_public_key");
+}
+
 /* Where needle first occurs in text; fails the test if it does not. */
 static const char *at(const char *text, const char *needle)
 {
@@ -185,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_valid_config_fills_every_field),
 		cmocka_unit_test(test_bad_configs_are_refused_with_file_and_line),
 		cmocka_unit_test(test_link_addresses_and_knock_limits),
+		cmocka_unit_test(test_many_greens_have_disjoint_ranges),
 		cmocka_unit_test(test_rules_hold_the_required_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
