@@ -20,9 +20,10 @@ static int grant_key(struct kg_nft_key *k, const struct kg_addr *client,
 		     uint16_t port)
 {
 	kg_nft_key_init(k);
-	if (client->family != AF_INET)
+	if (client->family != AF_INET && client->family != AF_INET6)
 		return -EAFNOSUPPORT;
-	if (kg_nft_key_put(k, client->b, 4) || kg_nft_key_put_port(k, port))
+	if (kg_nft_key_put(k, client->b, kg_addr_len(client)) ||
+	    kg_nft_key_put_port(k, port))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -39,6 +40,9 @@ static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 	struct kg_nft_batch *b;
 	struct kg_nft_key k;
 	int rc = grant_key(&k, &p->client, p->port);
+	bool v6 = p->client.family == AF_INET6;
+	const char *map = v6 ? KG_RED_SET_GRANTS6 : KG_RED_SET_GRANTS;
+	const char *set = v6 ? KG_RED_SET_ALLOWED6 : KG_RED_SET_ALLOWED;
 
 	if (rc)
 		return rc;
@@ -47,14 +51,14 @@ static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 		return -ENOMEM;
 	if (add) {
 		ms = (uint64_t)p->answer.lease * 1000;
-		if ((rc = kg_nft_batch_refresh(b, KG_RED_SET_GRANTS, k.b, k.len,
+		if ((rc = kg_nft_batch_refresh(b, map, k.b, k.len,
 					       real, 2, ms)) ||
-		    (rc = kg_nft_batch_refresh(b, KG_RED_SET_ALLOWED, k.b, k.len,
+		    (rc = kg_nft_batch_refresh(b, set, k.b, k.len,
 					       NULL, 0, ms)))
 			goto out;
-	} else if ((rc = kg_nft_batch_elem(b, false, KG_RED_SET_GRANTS, k.b,
+	} else if ((rc = kg_nft_batch_elem(b, false, map, k.b,
 					   k.len, NULL, 0, 0)) ||
-		   (rc = kg_nft_batch_elem(b, false, KG_RED_SET_ALLOWED, k.b,
+		   (rc = kg_nft_batch_elem(b, false, set, k.b,
 					   k.len, NULL, 0, 0))) {
 		goto out;
 	}

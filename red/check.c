@@ -92,7 +92,7 @@ static int acceptable(struct kg_red_state *s, int64_t now,
 	o->svc = kg_red_service_by_name(s->cfg, o->k.service);
 	if (!o->svc)
 		return refuse(o, KG_SK_R_UNKNOWN_SERVICE), -1;
-	if (!kg_prefix_contains(&s->cfg->tunnel_range, &o->k.client))
+	if (!kg_red_in_tunnel_range(s->cfg, &o->k.client))
 		return refuse(o, KG_SK_R_BAD_CLIENT), -1;
 	return 0;
 }

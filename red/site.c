@@ -145,6 +145,12 @@ static int uapi_set(const struct kg_red_config *c, const char *priv_hex,
 		     priv_hex, c->site.listen_port, pub_hex, ep,
 		     kg_addr_str(&c->tunnel_range.a, rng), c->tunnel_range.len,
 		     kg_addr_str(&c->site.peer_address, peer));
+	/* IPv6 tunnel addresses come through the same peer */
+	if (c->tunnel_range6.a.family == AF_INET6 && n > 0 &&
+	    (size_t)n < sizeof(req))
+		n += snprintf(req + n, sizeof(req) - (size_t)n, "allowed_ip=%s/%u\n",
+			      kg_addr_str(&c->tunnel_range6.a, a),
+			      c->tunnel_range6.len);
 	/* knocks come from the greens' link addresses: the peer may use them */
 	for (size_t i = 0; i < c->n_greens && n > 0 && (size_t)n < sizeof(req); i++)
 		if (!kg_addr_eq(&c->greens[i].link, &c->site.peer_address))
@@ -194,6 +200,22 @@ static int address_and_route(const struct kg_red_config *c, struct kg_err *e)
 	    (rc = run((char *[]){ "ip", "link", "set", ifn, "up", NULL }, e)) ||
 	    (rc = run((char *[]){ "ip", "route", "replace", rng, "dev", ifn, NULL }, e)))
 		return rc;
+	if (c->site.address6.a.family == AF_INET6) {
+		snprintf(addr, sizeof(addr), "%s/%u",
+			 kg_addr_str(&c->site.address6.a, s), c->site.address6.len);
+		/* nodad: the link has one other end, and a tentative address
+		 * would refuse the first grants' replies for a second */
+		if ((rc = run((char *[]){ "ip", "-6", "address", "add", addr,
+					  "dev", ifn, "nodad", NULL }, e)))
+			return rc;
+	}
+	if (c->tunnel_range6.a.family == AF_INET6) {
+		snprintf(rng, sizeof(rng), "%s/%u",
+			 kg_addr_str(&c->tunnel_range6.a, s), c->tunnel_range6.len);
+		if ((rc = run((char *[]){ "ip", "-6", "route", "replace", rng,
+					  "dev", ifn, NULL }, e)))
+			return rc;
+	}
 	return 0;
 }
 
