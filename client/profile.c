@@ -10,7 +10,7 @@
 static const char *const keys[] = {
 	"user", "green_id", "green_address", "knock_port", "green_wg_public_key",
 	"green_wg_port", "green_tunnel_address", "control_port", "knock_key",
-	"tunnel_address", "ca", "knock_slot", NULL,
+	"tunnel_address", "tunnel_address6", "ca", "knock_slot", NULL,
 };
 
 static int get_addr(const struct kg_conf *c, const char *key,
@@ -109,6 +109,14 @@ int kg_profile_parse(struct kg_profile *p, const struct kg_conf *c,
 				 KG_KEY_LEN, e);
 	if (!rc)
 		rc = get_addr(c, "tunnel_address", &p->tunnel_address, e);
+	if (!rc && kg_conf_find(c, "profile", "tunnel_address6")) {
+		rc = get_addr(c, "tunnel_address6", &p->tunnel_address6, e);
+		if (!rc && p->tunnel_address6.family != AF_INET6) {
+			kg_err_set(e, "%s:%u: tunnel_address6: an IPv6 address",
+				   c->path, kg_conf_find(c, "profile", "tunnel_address6")->line);
+			rc = -EINVAL;
+		}
+	}
 	if (!rc)
 		rc = kg_conf_str(c, "profile", "ca", "ca.pem", &ca, e);
 	if (!rc)

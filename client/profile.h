@@ -6,7 +6,9 @@
  *   [profile]
  *   user, green_id, green_address, knock_port, green_wg_public_key
  *   (base64), green_wg_port, green_tunnel_address, control_port,
- *   knock_key (64 hex), tunnel_address, ca (relative to the directory),
+ *   knock_key (64 hex), tunnel_address, tunnel_address6 (optional: the
+ *   IPv6 tunnel address green's user record gives), ca (relative to the
+ *   directory),
  *   knock_slot (optional, seconds, default 60: must match green's)
  */
 #ifndef KG_CLIENT_PROFILE_H
@@ -32,6 +34,7 @@ struct kg_profile {
 	uint16_t control_port;
 	uint8_t knock_key[KG_KEY_LEN];    /* secret: kg_profile_wipe */
 	struct kg_addr tunnel_address;
+	struct kg_addr tunnel_address6;   /* family 0: IPv4 only */
 	char ca_path[PATH_MAX];
 	uint32_t knock_slot;
 };

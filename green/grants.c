@@ -106,6 +106,16 @@ static struct grant *new_slot(struct green_grants *gr)
 
 /* The old element out (when red moved the grant), the new one in with
  * the rest of the lease as timeout, in one batch. */
+/* Red's site address in the client's family: an IPv6 client's traffic
+ * goes to red's IPv6 end (family 0 if red has none). */
+static const struct kg_addr *red_site(const struct green_grants *gr,
+				      size_t red, const struct kg_addr *client)
+{
+	const struct green_red *r = &gr->io.peers[red].red;
+
+	return client->family == AF_INET6 ? &r->site_address6 : &r->site_address;
+}
+
 static int put_batch(struct green_grants *gr, const struct grant *g,
 		     uint16_t old_port, uint16_t port, uint64_t lease_end_ms,
 		     struct kg_err *e)
@@ -113,7 +123,7 @@ static int put_batch(struct green_grants *gr, const struct grant *g,
 	int64_t left = (int64_t)lease_end_ms - (int64_t)(uint64_t)kg_mono_ms();
 
 	return green_apply_grant_put(gr->nft, &g->client,
-				     &gr->io.peers[g->red].red.site_address,
+				     red_site(gr, g->red, &g->client),
 				     old_port, port,
 				     (uint64_t)(left > 1000 ? left : 1000), e);
 }
@@ -173,7 +183,7 @@ static void fill_grant(const struct green_grants *gr, const struct grant *g,
 		       struct kg_ctrl_grant *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->addr = gr->io.peers[g->red].red.site_address;
+	out->addr = *red_site(gr, g->red, &g->client);
 	out->port = g->port;
 	out->lease = lease_left_s(g->lease_end_ms);
 }
@@ -351,7 +361,8 @@ int green_grants_open(struct green_grants *gr, uint64_t session,
 	}
 	if (g)
 		return -EALREADY;
-	if (red < 0 || client->family != AF_INET || strlen(service) > KG_SK_ID_MAX)
+	if (red < 0 || strlen(service) > KG_SK_ID_MAX ||
+	    red_site(gr, (size_t)red, client)->family != client->family)
 		return -ENOENT;
 	if (!(g = new_slot(gr)))
 		return -ENOSPC;

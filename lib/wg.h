@@ -134,5 +134,9 @@ int kg_wg_iface_remove(const char *ifname);
  * the link up, through `ip`. */
 int kg_wg_iface_addr_up(const char *ifname, const char *addr,
 			const char *peer_addr);
+/* Setup-time only: adds one more address ("ADDR/LEN", e.g. an IPv6
+ * tunnel address beside the IPv4 one), without duplicate address
+ * detection (the link has one other end), through `ip`. 0 or -errno. */
+int kg_wg_iface_addr_add(const char *ifname, const char *addr);
 
 #endif
