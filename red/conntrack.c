@@ -17,13 +17,10 @@
  * Linux 5.8): which fields of the CTA_TUPLE_ORIG sent with a dump the
  * kernel compares. Part of the netlink ABI but not of the uapi headers. */
 #define KG_CTA_FILTER_F_IP_SRC (1u << 0)
-#define KG_CTA_FILTER_F_PROTO_NUM (1u << 3)
-#define KG_CTA_FILTER_F_PROTO_DST_PORT (1u << 5)
 
 struct cut {
 	const struct kg_addr *client;
 	uint16_t port_be;
-	uint8_t proto;
 	struct nfct_handle *del;   /* a second handle: no query inside a dump */
 	unsigned n;
 };
@@ -35,7 +32,7 @@ static bool matches(const struct nf_conntrack *ct, const struct cut *c)
 {
 	uint8_t proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
 
-	if (proto != c->proto)
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return false;
 	if (nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST) != c->port_be)
 		return false;
@@ -64,13 +61,18 @@ static int on_msg(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* The filtered dump request: the original tuple (client, proto, port)
- * and the flags that tell the kernel to compare exactly those fields. */
+/* The dump request, in the client's family. For IPv4 the kernel filters
+ * on the original source (CTA_FILTER), so only the client's flows come
+ * back. For IPv6 the family alone: with an IPv6 source in the filter the
+ * kernel (seen on Linux 6.18) returns no entry even for a matching flow.
+ * Protocol and port are checked here, not by the kernel: filtering on
+ * them needs one dump per protocol, and every dump walks the kernel's
+ * whole conntrack hash (all namespaces' buckets), which is the cost. */
 static void build_dump(struct nlmsghdr *nlh, const struct cut *c,
 		       uint32_t seq)
 {
 	struct nfgenmsg *nfg;
-	struct nlattr *tuple, *ip, *proto, *filter;
+	struct nlattr *tuple, *ip, *filter;
 
 	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -79,34 +81,21 @@ static void build_dump(struct nlmsghdr *nlh, const struct cut *c,
 	nfg->nfgen_family = (uint8_t)c->client->family;
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = 0;
-
+	if (c->client->family != AF_INET)
+		return;
 	tuple = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
 	ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
-	if (c->client->family == AF_INET)
-		mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, c->client->b);
-	else
-		mnl_attr_put(nlh, CTA_IP_V6_SRC, 16, c->client->b);
+	mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, c->client->b);
 	mnl_attr_nest_end(nlh, ip);
-	proto = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
-	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, c->proto);
-	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, c->port_be);
-	mnl_attr_nest_end(nlh, proto);
 	mnl_attr_nest_end(nlh, tuple);
-
 	filter = mnl_attr_nest_start(nlh, CTA_FILTER);
-	/* Host byte order: the kernel reads them with nla_get_u32. The
-	 * source only for IPv4: with an IPv6 source in the filter the kernel
-	 * (seen on Linux 6.18) returns no entry even for a matching flow, so
-	 * for IPv6 it filters on protocol and port (the flows of one granted
-	 * port) and matches() checks the source. */
-	mnl_attr_put_u32(nlh, CTA_FILTER_ORIG_FLAGS,
-			 (c->client->family == AF_INET ? KG_CTA_FILTER_F_IP_SRC : 0) |
-			 KG_CTA_FILTER_F_PROTO_NUM | KG_CTA_FILTER_F_PROTO_DST_PORT);
+	/* host byte order: the kernel reads it with nla_get_u32 */
+	mnl_attr_put_u32(nlh, CTA_FILTER_ORIG_FLAGS, KG_CTA_FILTER_F_IP_SRC);
 	mnl_attr_nest_end(nlh, filter);
 }
 
-/* One filtered dump for one protocol; deletes as it reads. 0 or -errno. */
-static int cut_proto(struct cut *c)
+/* One dump; deletes the matching entries as it reads. 0 or -errno. */
+static int cut_dump(struct cut *c)
 {
 	char *buf = malloc(MNL_SOCKET_BUFFER_SIZE);
 	struct mnl_socket *nl = NULL;
@@ -151,7 +140,6 @@ out:
 int kg_ct_cut_flows(const struct kg_addr *client, uint16_t port,
 		    unsigned *n_deleted)
 {
-	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
 	struct cut c = { .client = client, .port_be = htons(port) };
 	int rc = 0;
 
@@ -162,10 +150,7 @@ int kg_ct_cut_flows(const struct kg_addr *client, uint16_t port,
 		rc = errno ? -errno : -EIO;
 		goto out;
 	}
-	for (size_t i = 0; i < sizeof(protos) && !rc; i++) {
-		c.proto = protos[i];
-		rc = cut_proto(&c);
-	}
+	rc = cut_dump(&c);
 out:
 	if (n_deleted)
 		*n_deleted = c.n;
