@@ -312,10 +312,57 @@ static void on_gave_up(void *ctx, size_t red, void *cookie)
 	g->renew_ms = (uint64_t)kg_mono_ms() + RENEW_RETRY_MS;
 }
 
+/* The renewals due in one tick, per red, go out as batches of up to
+ * KG_SK_BATCH_MAX signed once (docs/protocol.md, "Batched renewals"):
+ * red verifies one signature per batch, not per grant. */
+struct renew_acc {
+	struct kg_sk_renew e[KG_SK_BATCH_MAX];
+	void *cookie[KG_SK_BATCH_MAX];
+	struct grant *g[KG_SK_BATCH_MAX];
+	size_t n;
+	size_t red;
+};
+
+static void renew_flush(struct green_grants *gr, struct renew_acc *a,
+			uint64_t now)
+{
+	int r;
+
+	if (!a->n)
+		return;
+	r = green_red_io_send_renews(&gr->io, a->red, a->e, a->cookie, a->n,
+				     (uint64_t)kg_wall_ms() / 1000, now);
+	for (size_t i = 0; i < a->n; i++) {
+		if (r == 0)
+			a->g[i]->renewing = true;
+		else
+			a->g[i]->renew_ms = now + RENEW_RETRY_MS;
+	}
+	a->n = 0;
+}
+
+static void renew_add(struct green_grants *gr, struct renew_acc *a,
+		      struct grant *g, uint64_t now)
+{
+	struct kg_sk_renew *e = &a->e[a->n];
+
+	a->red = g->red;
+	e->session = g->session;
+	e->seq = ++g->seq;
+	e->client = g->client;
+	memcpy(e->service, g->service, sizeof(e->service));
+	e->lifetime = gr->lease;
+	a->cookie[a->n] = (void *)g->id;
+	a->g[a->n++] = g;
+	if (a->n == KG_SK_BATCH_MAX)
+		renew_flush(gr, a, now);
+}
+
 static void on_tick(void *ctx)
 {
 	struct green_grants *gr = ctx;
 	uint64_t now = (uint64_t)kg_mono_ms();
+	struct renew_acc *acc = NULL;
 
 	green_red_io_tick(&gr->io, (uint64_t)kg_mono_ms());
 	for (size_t i = 0; i < gr->n; i++) {
@@ -340,11 +387,15 @@ static void on_tick(void *ctx)
 		}
 		if (g->st != G_LIVE)
 			continue;
-		if (send_knock(gr, g, KG_SK_RENEW, true) == 0)
-			g->renewing = true;
-		else
+		if (!acc && !(acc = calloc(gr->io.n, sizeof(*acc)))) {
 			g->renew_ms = now + RENEW_RETRY_MS;
+			continue;
+		}
+		renew_add(gr, &acc[g->red], g, now);
 	}
+	for (size_t r = 0; acc && r < gr->io.n; r++)
+		renew_flush(gr, &acc[r], now);
+	free(acc);
 }
 
 int green_grants_open(struct green_grants *gr, uint64_t session,

@@ -174,6 +174,15 @@ static int red_knock_renews(struct red *r, const struct kg_pkt *pkt,
 	if (kg_red_batch_close(&r->st, &b, accepted, now))
 		kg_log(KG_LOG_WARNING, "renewal batch: replay cache full, batch not recorded");
 	rc = answer_batch(r, &a, pkt);
+	{
+		char ne[8], na[8], src[KG_ADDR_STRLEN];
+
+		snprintf(ne, sizeof(ne), "%u", b.r.n);
+		snprintf(na, sizeof(na), "%u", accepted);
+		kg_log_event(KG_LOG_INFO, "sknock_batch", "result", "answered",
+			     "src", kg_addr_str(&pkt->src, src), "green",
+			     b.r.green_id, "entries", ne, "accepted", na);
+	}
 	if (rc)
 		kg_log(KG_LOG_ERR, "batch answer to %s: %s", b.r.green_id,
 		       strerror(-rc));

@@ -39,6 +39,8 @@ grep -qx "entry=0 result=granted port=$w4 lease=60" <<<"$out" || tb_fail "entry 
 grep -qx "entry=1 result=granted port=$s4 lease=60" <<<"$out" || tb_fail "entry 1 (stream $s4) not renewed"
 grep -qx "entry=2 result=granted port=$w6 lease=60" <<<"$out" || tb_fail "entry 2 (fd88::10 web $w6) not renewed"
 grep -qx "entry=3 result=refused reason=bad_client" <<<"$out" || tb_fail "entry 3 (outside the ranges) not refused"
+grep -qE "event=sknock_batch result=answered .*entries=4 accepted=3" "$TB_DIR/red.log" ||
+	tb_fail "no batch record (entries=4 accepted=3)"
 n=$(grep -cE "event=sknock result=accepted .*action=renew .*seq=2" "$TB_DIR/red.log")
 [ "$n" = 3 ] || tb_fail "$n accepted renew records, not 3"
 tb_log "ok: one batch renewed three grants (IPv4 and IPv6) and refused the fourth"
