@@ -10,7 +10,10 @@
  * ECDSA verification, window, idempotency, replay cache, plan; red/apply.c:
  * one netlink batch; the grant table's commit; for close the filtered
  * conntrack dump): K opens, K single renewals, K renewals in batches of
- * KG_SK_BATCH_MAX (one verification per batch), K closes. A software
+ * KG_SK_BATCH_MAX (one verification per batch), K closes (their
+ * conntrack cuts flushed as the daemon does, a walk of the kernel's
+ * conntrack table shared by the closes queued since the last flush),
+ * and a close alone in its flush (one walk of its own). A software
  * signer (the protocol's vector key) stands in for green: every knock is
  * signed before the clock starts, so the figures are red's alone.
  *
@@ -234,11 +237,12 @@ static int fill(uint32_t from, uint32_t n)
 
 struct row {
 	uint32_t n;
-	double us[4];   /* open, renew, batch renew (per entry), close */
+	double us[5];   /* open, renew, batch renew (per entry), close, a
+			   close alone in its cut flush */
 };
 
-static const char *const op_names[4] = {
-	"open", "renew", "renew_batched", "close",
+static const char *const op_names[5] = {
+	"open", "renew", "renew_batched", "close", "close_alone",
 };
 
 /* K grants beyond N: open, renew, batch renew, close, each timed. */
@@ -306,15 +310,30 @@ static int measure(uint32_t n, uint32_t k, struct row *row)
 			row->us[2] = (d.user_us + d.sys_us) / done;
 		}
 		cpu_now(&t0);
-		for (uint32_t j = 0; j < k; j++)
+		for (uint32_t j = 0; j < k; j++) {
 			if (one_knock(&sets[s][j])) {
 				fprintf(stderr, "N=%u: %s %u refused\n", n,
 					op_names[idx[s]], j);
 				goto out;
 			}
+			/* the daemon flushes queued cuts every RED_CUT_MS */
+			if (r.n_cut == KG_RED_CUT_Q)
+				red_cut_flush(&r);
+		}
+		red_cut_flush(&r);
 		cpu_since(&t0, &d);
 		row->us[idx[s]] = (d.user_us + d.sys_us) / k;
 	}
+	/* a close alone in its flush: one conntrack dump of its own */
+	cpu_now(&t0);
+	for (int j = 0; j < 10; j++) {
+		struct kg_addr a;
+
+		client_of(next + (uint32_t)j, &a);
+		kg_ct_cut_flows(&a, 40000, NULL);
+	}
+	cpu_since(&t0, &d);
+	row->us[4] = (d.user_us + d.sys_us) / 10;
 	row->n = n;
 	next += k;
 	rc = 0;
@@ -384,8 +403,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("red grants: CPU per operation (user+system, us) at N live grants; K=%u each\n", k);
-	printf("%10s %10s %10s %15s %10s   ratio to N=%s (open renew batched close)\n",
-	       "N", "open", "renew", "renew_batched", "close", argv[3]);
+	printf("%10s %10s %10s %15s %10s %12s   ratio to N=%s (open renew batched close alone)\n",
+	       "N", "open", "renew", "renew_batched", "close", "close_alone", argv[3]);
 	for (int a = 3; a < argc && nrows < 16; a++) {
 		uint32_t n = (uint32_t)strtoul(argv[a], NULL, 10);
 		struct row *w = &rows[nrows];
@@ -404,9 +423,9 @@ int main(int argc, char **argv)
 			printf("%10u   measure failed\n", n);
 			break;
 		}
-		printf("%10u %10.1f %10.1f %15.1f %10.1f  ", n, w->us[0], w->us[1],
-		       w->us[2], w->us[3]);
-		for (int o = 0; o < 4; o++)
+		printf("%10u %10.1f %10.1f %15.1f %10.1f %12.1f  ", n, w->us[0],
+		       w->us[1], w->us[2], w->us[3], w->us[4]);
+		for (int o = 0; o < 5; o++)
 			printf(" %5.2f", w->us[o] / rows[0].us[o]);
 		printf("\n");
 		fflush(stdout);

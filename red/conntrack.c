@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -19,51 +20,59 @@
 #define KG_CTA_FILTER_F_IP_SRC (1u << 0)
 
 struct cut {
-	const struct kg_addr *client;
-	uint16_t port_be;
+	const struct kg_ct_pair *v;
+	size_t n;
+	int family;                /* of this dump */
+	unsigned *counts;          /* per pair, may be NULL */
 	struct nfct_handle *del;   /* a second handle: no query inside a dump */
-	unsigned n;
 };
 
-/* Checked on every entry even though the kernel filtered the dump: an
+/* Checked on every entry even where the kernel filtered the dump: an
  * older kernel that ignored CTA_FILTER must not make red cut other
- * clients' flows. */
-static bool matches(const struct nf_conntrack *ct, const struct cut *c)
+ * clients' flows. The pair it belongs to, or -1. */
+static ptrdiff_t match(const struct nf_conntrack *ct, const struct cut *c)
 {
 	uint8_t proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
+	uint16_t port;
+	const void *src;
+	uint32_t src4;
 
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
-		return false;
-	if (nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST) != c->port_be)
-		return false;
-	if (c->client->family == AF_INET) {
-		uint32_t src = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_SRC);
-
-		return memcmp(&src, c->client->b, 4) == 0;
+		return -1;
+	port = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
+	if (c->family == AF_INET) {
+		src4 = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_SRC);
+		src = &src4;
+	} else {
+		if (!nfct_attr_is_set(ct, ATTR_ORIG_IPV6_SRC))
+			return -1;
+		src = nfct_get_attr(ct, ATTR_ORIG_IPV6_SRC);
 	}
-	if (!nfct_attr_is_set(ct, ATTR_ORIG_IPV6_SRC))
-		return false;
-	return memcmp(nfct_get_attr(ct, ATTR_ORIG_IPV6_SRC), c->client->b,
-		      16) == 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].client.family == c->family && c->v[i].port == port &&
+		    memcmp(src, c->v[i].client.b, kg_addr_len(&c->v[i].client)) == 0)
+			return (ptrdiff_t)i;
+	return -1;
 }
 
 static int on_msg(const struct nlmsghdr *nlh, void *data)
 {
 	struct cut *c = data;
 	struct nf_conntrack *ct = nfct_new();
+	ptrdiff_t i;
 
 	if (!ct)
 		return MNL_CB_ERROR;
-	if (nfct_nlmsg_parse(nlh, ct) >= 0 && matches(ct, c) &&
-	    nfct_query(c->del, NFCT_Q_DESTROY, ct) == 0)
-		c->n++;
+	if (nfct_nlmsg_parse(nlh, ct) >= 0 && (i = match(ct, c)) >= 0 &&
+	    nfct_query(c->del, NFCT_Q_DESTROY, ct) == 0 && c->counts)
+		c->counts[i]++;
 	nfct_destroy(ct);
 	return MNL_CB_OK;
 }
 
-/* The dump request, in the client's family. For IPv4 the kernel filters
- * on the original source (CTA_FILTER), so only the client's flows come
- * back. For IPv6 the family alone: with an IPv6 source in the filter the
+/* The dump request, in one family. A lone IPv4 client gets a kernel
+ * filter on the original source (CTA_FILTER), so only its flows come
+ * back. Otherwise the family alone: with an IPv6 source in the filter the
  * kernel (seen on Linux 6.18) returns no entry even for a matching flow.
  * Protocol and port are checked here, not by the kernel: filtering on
  * them needs one dump per protocol, and every dump walks the kernel's
@@ -73,19 +82,29 @@ static void build_dump(struct nlmsghdr *nlh, const struct cut *c,
 {
 	struct nfgenmsg *nfg;
 	struct nlattr *tuple, *ip, *filter;
+	const struct kg_ct_pair *one = NULL;
 
 	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = seq;
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = (uint8_t)c->client->family;
+	nfg->nfgen_family = (uint8_t)c->family;
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = 0;
-	if (c->client->family != AF_INET)
+	if (c->family != AF_INET)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->v[i].client.family != AF_INET)
+			continue;
+		if (one && !kg_addr_eq(&one->client, &c->v[i].client))
+			return;     /* several clients: the family alone */
+		one = &c->v[i];
+	}
+	if (!one)
 		return;
 	tuple = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
 	ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
-	mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, c->client->b);
+	mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, one->client.b);
 	mnl_attr_nest_end(nlh, ip);
 	mnl_attr_nest_end(nlh, tuple);
 	filter = mnl_attr_nest_start(nlh, CTA_FILTER);
@@ -137,24 +156,44 @@ out:
 	return rc;
 }
 
+int kg_ct_cut_many(const struct kg_ct_pair *v, size_t n, unsigned *n_deleted)
+{
+	static const int fams[] = { AF_INET, AF_INET6 };
+	struct cut c = { .v = v, .n = n, .counts = n_deleted };
+	int rc = 0;
+
+	if (n_deleted)
+		memset(n_deleted, 0, n * sizeof(*n_deleted));
+	c.del = nfct_open(CONNTRACK, 0);
+	if (!c.del)
+		return errno ? -errno : -EIO;
+	for (size_t f = 0; f < 2; f++) {
+		bool any = false;
+		int r;
+
+		for (size_t i = 0; i < n && !any; i++)
+			any = v[i].client.family == fams[f];
+		if (!any)
+			continue;
+		c.family = fams[f];
+		if ((r = cut_dump(&c)) && !rc)
+			rc = r;
+	}
+	nfct_close(c.del);
+	return rc;
+}
+
 int kg_ct_cut_flows(const struct kg_addr *client, uint16_t port,
 		    unsigned *n_deleted)
 {
-	struct cut c = { .client = client, .port_be = htons(port) };
-	int rc = 0;
+	struct kg_ct_pair p = { .client = *client, .port = port };
+	unsigned n = 0;
+	int rc;
 
 	if (client->family != AF_INET && client->family != AF_INET6)
 		return -EAFNOSUPPORT;
-	c.del = nfct_open(CONNTRACK, 0);
-	if (!c.del) {
-		rc = errno ? -errno : -EIO;
-		goto out;
-	}
-	rc = cut_dump(&c);
-out:
+	rc = kg_ct_cut_many(&p, 1, &n);
 	if (n_deleted)
-		*n_deleted = c.n;
-	if (c.del)
-		nfct_close(c.del);
+		*n_deleted = n;
 	return rc;
 }

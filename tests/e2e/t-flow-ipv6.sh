@@ -8,7 +8,7 @@
 # proves her card and asks for web and stream; green asks red for IPv6
 # grants, so the page comes over IPv6 inside the tunnel from red's IPv6
 # site address, and only from alice's IPv6 tunnel address at that port.
-# Green renews both grants in one batch of renewals. `knockgate close`
+# Green renews both grants in batches of renewals. `knockgate close`
 # ends it: the IPv6 stream is cut (red's conntrack cut
 # for fd88::10), red's grants6 and green's fwd_grants6 are empty.
 set -eu
@@ -102,16 +102,19 @@ for _ in $(seq 1 30); do [ "$(lines)" -ge 5 ] && break; sleep 0.1; done
 [ "$(lines)" -ge 5 ] || tb_fail "the IPv6 stream carries nothing"
 tb_log "ok: an IPv6 stream runs on [fd89::2]:$sport"
 
-# green renews both grants a third of a lease after the grant, in one
-# signed batch: red logs two renewals for fd88::10 under one knock
+# green renews both grants a third of a lease after the grant, as
+# signed batches of renewals: red logs the renewals and its batches
 tb_wait_log "$TB_DIR/red.log" "action=renew service=stream client=fd88::10 " 12 ||
 	{ tail -5 "$TB_DIR/red.log"; tb_fail "red saw no renewal of the IPv6 grants"; }
 tb_wait_log "$FLOW_GLOG" "event=grant result=renewed .*service=stream client=fd88::10 " 5 ||
 	{ tail -5 "$FLOW_GLOG"; tb_fail "green logged no renewal"; }
 grep -E "action=renew service=(web|stream) client=fd88::10 " "$TB_DIR/red.log" | head -2 >"$TB_DIR/renews"
 [ "$(wc -l <"$TB_DIR/renews")" = 2 ] || tb_fail "not both grants renewed: $(cat "$TB_DIR/renews")"
-grep -qE "event=sknock_batch result=answered .*entries=2 accepted=2" "$TB_DIR/red.log" ||
-	tb_fail "the two renewals did not come as one batch"
+# both in one batch when they fall due in the same 100 ms tick, else in
+# two: either way as batches, every entry accepted
+n=$(sed -nE 's/.*event=sknock_batch result=answered .*entries=([0-9]+) accepted=\1$/\1/p' "$TB_DIR/red.log" |
+	awk '{ s += $1 } END { print s + 0 }')
+[ "$n" -ge 2 ] || { grep sknock_batch "$TB_DIR/red.log"; tb_fail "the renewals did not come as batches"; }
 tb_log "ok: green renewed both IPv6 grants (batched renewals) and red took them"
 
 tb_log "step v: knockgate close"

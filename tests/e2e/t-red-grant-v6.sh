@@ -53,7 +53,7 @@ tb_log "ok: stream over IPv6 on port $sport carries traffic"
 
 cl=$(red_knock -c fd88::10 -S stream -s 7 -q 3 -a close)
 [ "$cl" = "result=closed" ] || tb_fail "close answered '$cl'"
-grep -qE "event=conntrack client=fd88::10 port=$sport result=cut flows=[1-9]" "$TB_DIR/red.log" ||
+tb_wait_log "$TB_DIR/red.log" "event=conntrack client=fd88::10 port=$sport result=cut flows=[1-9]" 3 ||
 	tb_fail "no conntrack cut record for fd88::10 port $sport"
 sleep 1
 n2=$(wc -l <"$TB_DIR/reader.out")
