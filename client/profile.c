@@ -10,13 +10,13 @@
 static const char *const keys[] = {
 	"user", "green_id", "green_address", "knock_port", "green_wg_public_key",
 	"green_wg_port", "green_tunnel_address", "control_port", "knock_key",
-	"tunnel_address", "ca", "knock_slot", NULL,
+	"tunnel_address", "tunnel_address6", "ca", "knock_slot", NULL,
 };
 
 static const char *const green_keys[] = {
 	"green_address", "knock_port", "green_wg_public_key", "green_wg_port",
 	"green_tunnel_address", "control_port", "knock_key", "tunnel_address",
-	NULL,
+	"tunnel_address6", NULL,
 };
 
 static int get_addr(const struct kg_conf *c, const char *sec, const char *key,
@@ -99,6 +99,14 @@ static int parse_green(struct kg_profile_green *g, const struct kg_conf *c,
 				 KG_KEY_LEN, e);
 	if (!rc)
 		rc = get_addr(c, sec, "tunnel_address", &g->tunnel_address, e);
+	if (!rc && kg_conf_find(c, sec, "tunnel_address6")) {
+		rc = get_addr(c, sec, "tunnel_address6", &g->tunnel_address6, e);
+		if (!rc && g->tunnel_address6.family != AF_INET6) {
+			kg_err_set(e, "%s:%u: tunnel_address6: an IPv6 address",
+				   c->path, kg_conf_find(c, sec, "tunnel_address6")->line);
+			rc = -EINVAL;
+		}
+	}
 	return rc;
 }
 
@@ -200,6 +208,7 @@ void kg_profile_use(struct kg_profile *p, size_t i)
 	p->control_port = g->control_port;
 	memcpy(p->knock_key, g->knock_key, KG_KEY_LEN);
 	p->tunnel_address = g->tunnel_address;
+	p->tunnel_address6 = g->tunnel_address6;
 }
 
 int kg_profile_load(struct kg_profile *p, const char *dir, struct kg_err *e)

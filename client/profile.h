@@ -6,13 +6,16 @@
  *   [profile]
  *   user, green_id, green_address, knock_port, green_wg_public_key
  *   (base64), green_wg_port, green_tunnel_address, control_port,
- *   knock_key (64 hex), tunnel_address, ca (relative to the directory),
+ *   knock_key (64 hex), tunnel_address, tunnel_address6 (optional: the
+ *   IPv6 tunnel address green's user record gives), ca (relative to the
+ *   directory),
  *   knock_slot (optional, seconds, default 60: must match green's)
  *   [green NAME] (optional, any number up to KG_PROFILE_MAX_GREENS - 1):
  *   a further green the user is enrolled at, tried in file order after
  *   [profile]'s: green_address, knock_port, green_wg_public_key,
  *   green_wg_port, green_tunnel_address, control_port, knock_key,
- *   tunnel_address (each green hands out its own tunnel addresses)
+ *   tunnel_address, tunnel_address6 (each green hands out its own
+ *   tunnel addresses)
  */
 #ifndef KG_CLIENT_PROFILE_H
 #define KG_CLIENT_PROFILE_H
@@ -39,6 +42,7 @@ struct kg_profile_green {
 	uint16_t control_port;
 	uint8_t knock_key[KG_KEY_LEN];    /* secret: kg_profile_wipe */
 	struct kg_addr tunnel_address;
+	struct kg_addr tunnel_address6;   /* family 0: IPv4 only */
 };
 
 /* The fields from green_id to tunnel_address are the green in use
@@ -55,6 +59,7 @@ struct kg_profile {
 	uint16_t control_port;
 	uint8_t knock_key[KG_KEY_LEN];    /* secret: kg_profile_wipe */
 	struct kg_addr tunnel_address;
+	struct kg_addr tunnel_address6;   /* family 0: IPv4 only */
 	char ca_path[PATH_MAX];
 	uint32_t knock_slot;
 	struct kg_profile_green greens[KG_PROFILE_MAX_GREENS];

@@ -5,6 +5,7 @@
 #include "wg.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -80,7 +81,7 @@ int kg_service_open(struct kg_ctrl_client *c, const struct kg_profile *p,
 	return r;
 }
 
-/* "A:P until T (lease N s)": T on this host's clock, from the seconds
+/* "A:P until T (lease N s)" ("[A]:P" for IPv6): T on this host's clock, from the seconds
  * left that green sent (printed as soon as they arrive). */
 static void print_place(FILE *f, const struct kg_service_grant *s)
 {
@@ -91,9 +92,11 @@ static void print_place(FILE *f, const struct kg_service_grant *s)
 
 	gmtime_r(&end, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(f, "%s:%u until %s (lease %ld s, renewed by green while the "
-		"session lives)\n", kg_addr_str(&s->g.addr, a), s->g.port, when,
-		left);
+	bool v6 = s->g.addr.family == AF_INET6;
+
+	fprintf(f, "%s%s%s:%u until %s (lease %ld s, renewed by green while the "
+		"session lives)\n", v6 ? "[" : "", kg_addr_str(&s->g.addr, a),
+		v6 ? "]" : "", s->g.port, when, left);
 }
 
 void kg_service_print(FILE *f, const struct kg_service_grant *s)

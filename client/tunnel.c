@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -65,6 +66,16 @@ int kg_tunnel_up(struct kg_tunnel *t, const struct kg_profile *p)
 	if (!rc)
 		rc = kg_wg_iface_addr_up(t->ifname, kg_addr_str(&p->tunnel_address, addr),
 					 kg_addr_str(&p->green_tunnel, peer));
+	/* Both families: the IPv6 tunnel address beside the IPv4 one, so a
+	 * service green grants over IPv6 is reached from it (its route,
+	 * kg_service_route, picks this interface and so this source). */
+	if (!rc && p->tunnel_address6.family == AF_INET6) {
+		char a6[KG_ADDR_STRLEN + 5];
+
+		snprintf(a6, sizeof(a6), "%s/128",
+			 kg_addr_str(&p->tunnel_address6, addr));
+		rc = kg_wg_iface_addr_add(t->ifname, a6);
+	}
 	if (rc)
 		kg_wg_iface_remove(t->ifname);
 	return rc;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The client's WireGuard tunnel to green: an ephemeral key pair, an
- * interface with the user's tunnel address and green as its only peer
+ * interface with the user's tunnel address (and IPv6 tunnel address, if
+ * the profile has one) and green as its only peer
  * (allowed-ips: green's tunnel address), a handshake wait that does not
  * pay WireGuard's 5 s retry, and teardown. Uses lib/wg.h (kernel or
  * wireguard-go, chosen at run time). Needs CAP_NET_ADMIN.

@@ -220,12 +220,21 @@ void green_apply_wg_down(const char *ifname)
 		       strerror(-r));
 }
 
-int green_apply_peer_add(const char *ifname, const uint8_t key[32],
-			 const struct kg_addr *tunnel)
+int green_apply_addr_add(const char *ifname, const char *addr)
 {
-	struct kg_prefix p = { .a = *tunnel, .len = 32 };
+	return kg_wg_iface_addr_add(ifname, addr);
+}
 
-	return kg_wg_peer_put(ifname, key, &p, 1, NULL, 0);
+int green_apply_peer_add(const char *ifname, const uint8_t key[32],
+			 const struct kg_addr *tunnel,
+			 const struct kg_addr *tunnel6)
+{
+	struct kg_prefix p[2] = { { .a = *tunnel, .len = 32 } };
+	size_t n = 1;
+
+	if (tunnel6 && tunnel6->family == AF_INET6)
+		p[n++] = (struct kg_prefix){ .a = *tunnel6, .len = 128 };
+	return kg_wg_peer_put(ifname, key, p, n, NULL, 0);
 }
 
 int green_apply_peer_del(const char *ifname, const uint8_t key[32])
@@ -280,9 +289,16 @@ static void grant_key(struct kg_nft_key *k, const struct kg_addr *client,
 		      const struct kg_addr *red, uint16_t port)
 {
 	kg_nft_key_init(k);
-	kg_nft_key_put(k, client->b, 4);
-	kg_nft_key_put(k, red->b, 4);
+	kg_nft_key_put(k, client->b, kg_addr_len(client));
+	kg_nft_key_put(k, red->b, kg_addr_len(red));
 	kg_nft_key_put_port(k, port);
+}
+
+/* An IPv6 client's grant (its IPv6 tunnel address to red's IPv6 site
+ * address) lives in fwd_grants6. */
+static const char *grant_set(const struct kg_addr *client)
+{
+	return client->family == AF_INET6 ? "fwd_grants6" : "fwd_grants";
 }
 
 int green_apply_grant_put(struct kg_nft *nft, const struct kg_addr *client,
@@ -293,15 +309,17 @@ int green_apply_grant_put(struct kg_nft *nft, const struct kg_addr *client,
 	struct kg_nft_key k;
 	int r = b ? 0 : -ENOMEM;
 
+	if (!r && client->family != red->family)
+		r = -EAFNOSUPPORT;
 	if (!r && old_port && old_port != port) {
 		grant_key(&k, client, red, old_port);
-		r = kg_nft_batch_elem(b, false, "fwd_grants", k.b, k.len, NULL, 0, 0);
+		r = kg_nft_batch_elem(b, false, grant_set(client), k.b, k.len, NULL, 0, 0);
 	}
 	/* Refreshed: a plain re-add would leave its expiry alone (see
 	 * kg_nft_batch_refresh). */
 	if (!r && port) {
 		grant_key(&k, client, red, port);
-		r = kg_nft_batch_refresh(b, "fwd_grants", k.b, k.len, NULL, 0,
+		r = kg_nft_batch_refresh(b, grant_set(client), k.b, k.len, NULL, 0,
 					 timeout_ms > 1000 ? timeout_ms : 1000);
 	}
 	if (!r)

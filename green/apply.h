@@ -123,8 +123,14 @@ int green_apply_wg_up(const char *ifname, const uint8_t priv[32],
 		      uint16_t port, const char *addr,
 		      enum kg_wg_backend *backend, struct kg_err *e);
 void green_apply_wg_down(const char *ifname);
+/* One more address on an interface green made (the IPv6 tunnel or site
+ * address). Start-time, monitor-only. 0 or -errno. */
+int green_apply_addr_add(const char *ifname, const char *addr);
+/* tunnel6 (may be NULL): the user's IPv6 tunnel address, allowed beside
+ * tunnel (/32 and /128). */
 int green_apply_peer_add(const char *ifname, const uint8_t key[32],
-			 const struct kg_addr *tunnel);
+			 const struct kg_addr *tunnel,
+			 const struct kg_addr *tunnel6);
 int green_apply_peer_del(const char *ifname, const uint8_t key[32]);
 /* *out owned by the caller: green_apply_peers_free. */
 int green_apply_peers_read(const char *ifname, struct kg_wg_device *out);

@@ -10,7 +10,7 @@
 
 static const char *const green_keys[] = {
 	"wg_interface", "knock_port", "wg_port", "control_port",
-	"tunnel_address", "nflog_group_knock", "nflog_group_scan",
+	"tunnel_address", "tunnel_prefix6", "nflog_group_knock", "nflog_group_scan",
 	"knock_rate", "knock_burst", "scan_log_rate",
 	"knock_meter_size", "knock_overflow_rate", "knock_id_rate",
 	"management_addresses", "management_interfaces", "management_ports",
@@ -163,6 +163,33 @@ void green_tunnel_prefix(const struct green_conf *c, struct kg_prefix *out)
 		out->a.b[i] = 0;
 }
 
+void green_tunnel_address6(const struct green_conf *c, struct kg_addr *out)
+{
+	*out = c->tunnel_prefix6.a;
+	out->b[15] |= 1;
+}
+
+/* tunnel_prefix6: an IPv6 prefix of at least a /64 (a ULA /64 is the
+ * usual), so that any user's address fits and green's is ::1. */
+static int get_prefix6(struct green_conf *c, const struct kg_conf *conf,
+		       struct kg_err *e)
+{
+	const char *s;
+	int r = kg_conf_str(conf, "green", "tunnel_prefix6", "", &s, e);
+
+	if (r || !*s)
+		return r;
+	if (kg_prefix_parse(s, &c->tunnel_prefix6) ||
+	    c->tunnel_prefix6.a.family != AF_INET6 ||
+	    c->tunnel_prefix6.len < 8 || c->tunnel_prefix6.len > 64) {
+		kg_err_set(e, "%s: tunnel_prefix6: expected an IPv6 prefix of length 8..64 (e.g. fd88::/64), got '%s'",
+			   conf->path, s);
+		memset(&c->tunnel_prefix6, 0, sizeof(c->tunnel_prefix6));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int green_conf_green(struct green_conf *c, const struct kg_conf *conf,
 		     struct kg_err *e)
 {
@@ -194,6 +221,8 @@ int green_conf_green(struct green_conf *c, const struct kg_conf *conf,
 			   conf->path, s);
 		return -EINVAL;
 	}
+	if ((r = get_prefix6(c, conf, e)))
+		return r;
 	if ((r = kg_conf_str(conf, "green", "log_level", "notice", &s, e)))
 		return r;
 	c->log_level = kg_log_level_parse(s);

@@ -11,13 +11,13 @@
 #include <string.h>
 
 static const char *const site_keys[] = {
-	"id", "interface", "private_key", "listen_port", "address",
+	"id", "interface", "private_key", "listen_port", "address", "address6",
 	"host_key", "ca", "crl", "answer_port", "lease", "retry_ms",
 	"max_sends", "max_grants", NULL
 };
 
 static const char *const red_keys[] = {
-	"address", "knock_port", "site_address", "site_port",
+	"address", "knock_port", "site_address", "site_address6", "site_port",
 	"site_public_key", "cert", NULL
 };
 
@@ -81,9 +81,9 @@ static int host_part(const char *v, struct kg_addr *a)
 
 /* An address (want_len 0) or prefix value; a bare address as prefix gets
  * its full length. */
-static int get_addr(const struct kg_conf *conf, const char *sec,
+static int get_addr_fam(const struct kg_conf *conf, const char *sec,
 		    const char *key, bool required, struct kg_prefix *out,
-		    struct kg_err *e)
+		    int family, struct kg_err *e)
 {
 	const struct kg_conf_item *it = kg_conf_find(conf, sec, key);
 	const char *v;
@@ -91,15 +91,23 @@ static int get_addr(const struct kg_conf *conf, const char *sec,
 
 	if (r || !*v)
 		return r;
-	if (kg_prefix_parse(v, out) || out->a.family != AF_INET) {
-		kg_err_set(e, "%s:%u: %s: expected an IPv4 address, got '%s'",
-			   conf->path, it ? it->line : 0, key, v);
+	if (kg_prefix_parse(v, out) || out->a.family != family) {
+		kg_err_set(e, "%s:%u: %s: expected an IPv%d address, got '%s'",
+			   conf->path, it ? it->line : 0, key,
+			   family == AF_INET ? 4 : 6, v);
 		return -EINVAL;
 	}
 	/* kg_prefix_parse clears the host bits: keep the address itself
 	 * (green's end of the link is 10.89.0.1 in 10.89.0.1/30; knocks are
 	 * sent from it and red accepts them only from it) */
 	return host_part(v, &out->a);
+}
+
+static int get_addr(const struct kg_conf *conf, const char *sec,
+		    const char *key, bool required, struct kg_prefix *out,
+		    struct kg_err *e)
+{
+	return get_addr_fam(conf, sec, key, required, out, AF_INET, e);
 }
 
 int green_conf_site(struct green_conf *c, const struct kg_conf *conf,
@@ -119,6 +127,8 @@ int green_conf_site(struct green_conf *c, const struct kg_conf *conf,
 	    (r = dup_str(conf, "site", "private_key", NULL, &s->private_key, e)) ||
 	    (r = get_port(conf, "site", "listen_port", 51821, &s->listen_port, e)) ||
 	    (r = get_addr(conf, "site", "address", true, &s->address, e)) ||
+	    (r = get_addr_fam(conf, "site", "address6", false, &s->address6,
+			      AF_INET6, e)) ||
 	    (r = dup_str(conf, "site", "host_key", NULL, &s->host_key, e)) ||
 	    (r = dup_str(conf, "site", "ca", "", &s->ca, e)) ||
 	    (r = dup_str(conf, "site", "crl", "", &s->crl, e)) ||
@@ -144,7 +154,7 @@ static int one_red(struct green_red *red, const struct kg_conf *conf,
 		   const char *name, struct kg_err *e)
 {
 	char sec[KG_SK_ID_MAX + 8];
-	struct kg_prefix a = { 0 }, sa = { 0 };
+	struct kg_prefix a = { 0 }, sa = { 0 }, sa6 = { 0 };
 	const char *pub;
 	int r;
 
@@ -154,12 +164,14 @@ static int one_red(struct green_red *red, const struct kg_conf *conf,
 	    (r = get_addr(conf, sec, "address", true, &a, e)) ||
 	    (r = get_port(conf, sec, "knock_port", 62202, &red->knock_port, e)) ||
 	    (r = get_addr(conf, sec, "site_address", true, &sa, e)) ||
+	    (r = get_addr_fam(conf, sec, "site_address6", false, &sa6, AF_INET6, e)) ||
 	    (r = get_port(conf, sec, "site_port", 51821, &red->site_port, e)) ||
 	    (r = kg_conf_str(conf, sec, "site_public_key", NULL, &pub, e)) ||
 	    (r = dup_str(conf, sec, "cert", NULL, &red->cert, e)))
 		return r;
 	red->address = a.a;
 	red->site_address = sa.a;
+	red->site_address6 = sa6.a;
 	if (kg_base64_decode(pub, red->site_public_key, KG_KEY_LEN)) {
 		kg_err_set(e, "%s: [%s] site_public_key: expected a base64 WireGuard key",
 			   conf->path, sec);

@@ -146,7 +146,8 @@ static int op_open_service(void *ctx, uint64_t id, const char *user,
 		*code = KG_CODE_NO_SESSION;
 		return -EACCES;
 	}
-	r = green_grants_open(gt->g->grants, id, s->user, &s->tunnel, service,
+	r = green_grants_open(gt->g->grants, id, s->user,
+			      gate_grant_client(gt, s, svc->red_id), service,
 			      svc->red_id, out);
 	if (r == 0 || r == -EINPROGRESS)
 		return r;

@@ -163,11 +163,19 @@ static bool infrastructure(const struct green_conf *c, const struct kg_addr *src
 	green_tunnel_prefix(c, &tun);
 	if (kg_ips_key_hits(&tun, src))
 		return true;
+	if (c->tunnel_prefix6.a.family == AF_INET6 &&
+	    kg_ips_key_hits(&c->tunnel_prefix6, src))
+		return true;
 	if (c->site.enabled && kg_ips_key_hits(&c->site.address, src))
+		return true;
+	if (c->site.address6.a.family == AF_INET6 &&
+	    kg_ips_key_hits(&c->site.address6, src))
 		return true;
 	for (size_t i = 0; i < c->site.n_reds; i++)
 		if (hits_addr(&c->site.reds[i].address, src) ||
-		    hits_addr(&c->site.reds[i].site_address, src))
+		    hits_addr(&c->site.reds[i].site_address, src) ||
+		    (c->site.reds[i].site_address6.family == AF_INET6 &&
+		     hits_addr(&c->site.reds[i].site_address6, src)))
 			return true;
 	return false;
 }

@@ -96,6 +96,19 @@ struct green_gate {
 	size_t n_dying;
 };
 
+/* tunnel6.c: IPv6 tunnel addresses beside the IPv4 ones. The user's
+ * IPv6 tunnel address when green has a tunnel_prefix6 and the address
+ * lies in it, else NULL (the user gets IPv4 only). Not owned. */
+const struct kg_addr *gate_tunnel6(const struct green_gate *gt,
+				   const struct kg_user *u);
+/* The tunnel address a grant on red red_id is asked for, for session s
+ * of user: the IPv6 one when green, the user and that red all have IPv6
+ * (tunnel_prefix6, tunnel_address6, [red] site_address6), else s's IPv4
+ * one. Never NULL; not owned. */
+const struct kg_addr *gate_grant_client(const struct green_gate *gt,
+					const struct kg_session *s,
+					const char *red_id);
+
 /* When a session ends with a message to its client (a refused proof, a
  * missed reproof, the client closing, a revocation, an expiry), the peer
  * stays GATE_PEER_GRACE_MS after the openings are closed, so the message

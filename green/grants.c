@@ -109,6 +109,16 @@ static struct grant *new_slot(struct green_grants *gr)
 
 /* The old element out (when red moved the grant), the new one in with
  * the rest of the lease as timeout, in one batch. */
+/* Red's site address in the client's family: an IPv6 client's traffic
+ * goes to red's IPv6 end (family 0 if red has none). */
+static const struct kg_addr *red_site(const struct green_grants *gr,
+				      size_t red, const struct kg_addr *client)
+{
+	const struct green_red *r = &gr->io.peers[red].red;
+
+	return client->family == AF_INET6 ? &r->site_address6 : &r->site_address;
+}
+
 static int put_batch(struct green_grants *gr, const struct grant *g,
 		     uint16_t old_port, uint16_t port, uint64_t lease_end_ms,
 		     struct kg_err *e)
@@ -116,7 +126,7 @@ static int put_batch(struct green_grants *gr, const struct grant *g,
 	int64_t left = (int64_t)lease_end_ms - (int64_t)(uint64_t)kg_mono_ms();
 
 	return green_apply_grant_put(gr->nft, &g->client,
-				     &gr->io.peers[g->red].red.site_address,
+				     red_site(gr, g->red, &g->client),
 				     old_port, port,
 				     (uint64_t)(left > 1000 ? left : 1000), e);
 }
@@ -178,7 +188,7 @@ static void fill_grant(const struct green_grants *gr, const struct grant *g,
 		       struct kg_ctrl_grant *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->addr = gr->io.peers[g->red].red.site_address;
+	out->addr = *red_site(gr, g->red, &g->client);
 	out->port = g->port;
 	out->lease = lease_left_s(g->lease_end_ms);
 }
@@ -307,10 +317,57 @@ static void on_gave_up(void *ctx, size_t red, void *cookie)
 	g->renew_ms = (uint64_t)kg_mono_ms() + RENEW_RETRY_MS;
 }
 
+/* The renewals due in one tick, per red, go out as batches of up to
+ * KG_SK_BATCH_MAX signed once (docs/protocol.md, "Batched renewals"):
+ * red verifies one signature per batch, not per grant. */
+struct renew_acc {
+	struct kg_sk_renew e[KG_SK_BATCH_MAX];
+	void *cookie[KG_SK_BATCH_MAX];
+	struct grant *g[KG_SK_BATCH_MAX];
+	size_t n;
+	size_t red;
+};
+
+static void renew_flush(struct green_grants *gr, struct renew_acc *a,
+			uint64_t now)
+{
+	int r;
+
+	if (!a->n)
+		return;
+	r = green_red_io_send_renews(&gr->io, a->red, a->e, a->cookie, a->n,
+				     (uint64_t)kg_wall_ms() / 1000, now);
+	for (size_t i = 0; i < a->n; i++) {
+		if (r == 0)
+			a->g[i]->renewing = true;
+		else
+			a->g[i]->renew_ms = now + RENEW_RETRY_MS;
+	}
+	a->n = 0;
+}
+
+static void renew_add(struct green_grants *gr, struct renew_acc *a,
+		      struct grant *g, uint64_t now)
+{
+	struct kg_sk_renew *e = &a->e[a->n];
+
+	a->red = g->red;
+	e->session = g->session;
+	e->seq = ++g->seq;
+	e->client = g->client;
+	memcpy(e->service, g->service, sizeof(e->service));
+	e->lifetime = gr->lease;
+	a->cookie[a->n] = (void *)g->id;
+	a->g[a->n++] = g;
+	if (a->n == KG_SK_BATCH_MAX)
+		renew_flush(gr, a, now);
+}
+
 static void on_tick(void *ctx)
 {
 	struct green_grants *gr = ctx;
 	uint64_t now = (uint64_t)kg_mono_ms();
+	struct renew_acc *acc = NULL;
 
 	green_red_io_tick(&gr->io, (uint64_t)kg_mono_ms());
 	for (size_t i = 0; i < gr->n; i++) {
@@ -335,11 +392,15 @@ static void on_tick(void *ctx)
 		}
 		if (g->st != G_LIVE)
 			continue;
-		if (send_knock(gr, g, KG_SK_RENEW, true) == 0)
-			g->renewing = true;
-		else
+		if (!acc && !(acc = calloc(gr->io.n, sizeof(*acc)))) {
 			g->renew_ms = now + RENEW_RETRY_MS;
+			continue;
+		}
+		renew_add(gr, &acc[g->red], g, now);
 	}
+	for (size_t r = 0; acc && r < gr->io.n; r++)
+		renew_flush(gr, &acc[r], now);
+	free(acc);
 }
 
 int green_grants_open(struct green_grants *gr, uint64_t session,
@@ -357,8 +418,9 @@ int green_grants_open(struct green_grants *gr, uint64_t session,
 	}
 	if (g)
 		return -EALREADY;
-	if (red < 0 || client->family != AF_INET || strlen(service) > KG_SK_ID_MAX ||
-	    strlen(user) >= sizeof(g->user))
+	if (red < 0 || strlen(service) > KG_SK_ID_MAX ||
+	    strlen(user) >= sizeof(g->user) ||
+	    red_site(gr, (size_t)red, client)->family != client->family)
 		return -ENOENT;
 	if (!(g = new_slot(gr)))
 		return -ENOSPC;

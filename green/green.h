@@ -40,6 +40,8 @@ struct green_conf {
 	char *wg_interface;
 	uint16_t knock_port, wg_port, control_port;
 	struct kg_addr tunnel_address;
+	struct kg_prefix tunnel_prefix6;    /* users' IPv6 tunnel addresses;
+					       family 0: none */
 	uint16_t nflog_knock, nflog_scan;
 	unsigned knock_rate, knock_burst;   /* per source, packets/second */
 	unsigned scan_log_rate;             /* all sources, packets/second */
@@ -86,6 +88,9 @@ int green_conf_prefixes(const struct kg_conf *conf, const char *section,
  * prefix, wg_peers.c). */
 #define GREEN_TUNNEL_PREFIX_LEN 16
 void green_tunnel_prefix(const struct green_conf *c, struct kg_prefix *out);
+/* Green's own IPv6 tunnel address: tunnel_prefix6 with host part ::1
+ * (only meaningful when tunnel_prefix6 is set). */
+void green_tunnel_address6(const struct green_conf *c, struct kg_addr *out);
 /* The NFLOG prefix of the pre-filter's sampled misses (knock group). */
 #define GREEN_KNOCK_MISS_PREFIX "kg-knock-miss"
 /* Is the knock key-id pre-filter on ([knock] prefilter, default yes)? */

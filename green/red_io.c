@@ -62,6 +62,11 @@ static int load_peers(struct green_red_io *io, const struct green_site_conf *s,
 		}
 		r = kg_rc_init(&p->rc, s->id, p->red.id, io->key, p->cert,
 			       2 * (size_t)s->max_grants, s->max_sends, s->retry_ms);
+		/* a batch per 16 grants, twice over (a renewal round and its
+		 * resends may overlap the next) */
+		if (!r && (r = green_rb_init(&p->rb,
+					     2 * (size_t)s->max_grants / KG_SK_BATCH_MAX + 4)))
+			kg_rc_free(&p->rc);
 		if (r) {
 			kg_err_set(e, "red %s: %s", p->red.id, strerror(-r));
 			X509_free(p->cert);
@@ -82,6 +87,39 @@ static ssize_t peer_by_addr(const struct green_red_io *io,
 	return -1;
 }
 
+/* A batch answer: each entry handed on as the answer to its renewal. */
+static void batch_answer(struct green_red_io *io, size_t i, const uint8_t *buf,
+			 size_t len, const char *src)
+{
+	static struct kg_skrenews_answer ba;
+	static struct green_rb_pending done;
+	enum kg_sk_err why;
+	enum kg_rc_result res = green_rb_answer(&io->peers[i].rb, &io->peers[i].rc,
+						buf, len, &ba, &done, &why);
+
+	if (res != KG_RC_OK) {
+		kg_log_event(KG_LOG_NOTICE, "red_answer", "result", "dropped",
+			     "reason", res == KG_RC_MALFORMED ? kg_sk_err_name(why) :
+			     kg_rc_result_name(res), "red", io->peers[i].red.id,
+			     "src", src);
+		return;
+	}
+	for (size_t j = 0; j < ba.n; j++) {
+		struct kg_skanswer a = {
+			.result = ba.r[j].result, .port = ba.r[j].port,
+			.lease = ba.r[j].lease, .reason = ba.r[j].reason,
+			.timestamp = ba.timestamp,
+		};
+		struct kg_sknock req;
+
+		strcpy(a.red_id, ba.red_id);
+		strcpy(a.green_id, ba.green_id);
+		memcpy(a.knock_hash, ba.knock_hash, KG_SK_HASH_LEN);
+		green_rb_entry_knock(&done.b, j, &req);
+		io->on_answer(io->ctx, i, &a, &req, done.cookies[j]);
+	}
+}
+
 static void one_datagram(struct green_red_io *io, const uint8_t *buf,
 			 size_t len, const struct kg_addr *src)
 {
@@ -99,6 +137,10 @@ static void one_datagram(struct green_red_io *io, const uint8_t *buf,
 			     "reason", "unknown_source", "src", a);
 		return;
 	}
+	if (kg_sk_peek_type(buf, len) == KG_SK_TYPE_RENEWS_ANSWER) {
+		batch_answer(io, (size_t)i, buf, len, a);
+		return;
+	}
 	res = kg_rc_answer(&io->peers[i].rc, buf, len, &ans, &req, &cookie, &why);
 	if (res != KG_RC_OK) {
 		kg_log_event(KG_LOG_NOTICE, "red_answer", "result", "dropped",
@@ -112,7 +154,7 @@ static void one_datagram(struct green_red_io *io, const uint8_t *buf,
 static void on_readable(void *ctx, int fd, uint32_t events)
 {
 	struct green_red_io *io = ctx;
-	uint8_t buf[KG_SK_PACKET_MAX + 64];
+	uint8_t buf[KG_SK_BATCH_PACKET_MAX + 64];
 	struct kg_addr src;
 	ssize_t n;
 
@@ -173,6 +215,7 @@ void green_red_io_close(struct green_red_io *io)
 	}
 	for (size_t i = 0; i < io->n; i++) {
 		kg_rc_free(&io->peers[i].rc);
+		green_rb_free(&io->peers[i].rb);
 		X509_free(io->peers[i].cert);
 	}
 	free(io->peers);
@@ -215,6 +258,22 @@ int green_red_io_send(struct green_red_io *io, size_t red,
 	return 0;
 }
 
+int green_red_io_send_renews(struct green_red_io *io, size_t red,
+			     const struct kg_sk_renew *e, void *const *cookies,
+			     size_t n, uint64_t ts, uint64_t now_ms)
+{
+	struct green_red_peer *p = &io->peers[red];
+	const uint8_t *pkt;
+	size_t len;
+	int r = green_rb_request(&p->rb, &p->rc, e, cookies, n, ts, now_ms,
+				 &pkt, &len);
+
+	if (r)
+		return r;
+	send_logged(io, red, pkt, len);
+	return 0;
+}
+
 struct tick_ctx {
 	struct green_red_io *io;
 	size_t red;
@@ -239,12 +298,24 @@ static void gave_up(void *ctx, const struct kg_rc_pending *pend)
 	t->io->on_gave_up(t->io->ctx, t->red, pend->cookie);
 }
 
+static void batch_gave_up(void *ctx, const struct kg_sknock *req, void *cookie)
+{
+	struct tick_ctx *t = ctx;
+
+	kg_log_event(KG_LOG_WARNING, "red_knock", "result", "no_answer",
+		     "red", t->io->peers[t->red].red.id, "service",
+		     req->service, "batch", "yes");
+	t->io->on_gave_up(t->io->ctx, t->red, cookie);
+}
+
 void green_red_io_tick(struct green_red_io *io, uint64_t now_ms)
 {
 	for (size_t i = 0; i < io->n; i++) {
 		struct tick_ctx t = { io, i };
 
 		kg_rc_tick(&io->peers[i].rc, now_ms, resend, gave_up, &t);
+		green_rb_tick(&io->peers[i].rb, &io->peers[i].rc, now_ms,
+			      resend, batch_gave_up, &t);
 	}
 }
 

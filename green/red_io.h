@@ -12,6 +12,7 @@
 #ifndef KG_GREEN_RED_IO_H
 #define KG_GREEN_RED_IO_H
 
+#include "red_batch.h"
 #include "red_client.h"
 #include "site.h"
 
@@ -22,6 +23,7 @@ struct green_red_peer {
 	struct green_red red;          /* copy; red.cert not owned (NULL) */
 	X509 *cert;                    /* owned */
 	struct kg_red_client rc;
+	struct green_rb rb;            /* batched renewals in flight */
 };
 
 struct green_red_io {
@@ -49,7 +51,15 @@ void green_red_io_close(struct green_red_io *io);
  * answer). 0 or -errno (-ENOSPC: too many pending). */
 int green_red_io_send(struct green_red_io *io, size_t red,
 		      const struct kg_sknock *k, uint64_t now_ms, void *cookie);
-/* Resends due knocks, reports given-up ones. */
+/* Signs and sends one batch of renewals (e[0..n-1], n 1..KG_SK_BATCH_MAX)
+ * to red index red; each entry's answer reaches on_answer as a single
+ * renew's would (its cookie, a kg_sknock for the entry), a batch never
+ * answered reaches on_gave_up once per entry. 0 or -errno
+ * (green_rb_request). */
+int green_red_io_send_renews(struct green_red_io *io, size_t red,
+			     const struct kg_sk_renew *e, void *const *cookies,
+			     size_t n, uint64_t ts, uint64_t now_ms);
+/* Resends due knocks and batches, reports given-up ones. */
 void green_red_io_tick(struct green_red_io *io, uint64_t now_ms);
 /* Index of a red by id, or -1. */
 ssize_t green_red_io_find(const struct green_red_io *io, const char *id);

@@ -65,6 +65,7 @@ static void sets(FILE *f, const struct green_conf *c)
 		"\tset peers_pending { type ipv4_addr; flags timeout; }\n"
 		"\tset peers_live { type ipv4_addr; flags timeout; }\n"
 		"\tset fwd_grants { type ipv4_addr . ipv4_addr . inet_service; flags timeout; }\n"
+		"\tset fwd_grants6 { type ipv6_addr . ipv6_addr . inet_service; flags timeout; }\n"
 		"\tset knock_meter4 { type ipv4_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
 		"\tset knock_meter6 { type ipv6_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
 		"\tset knock_seen4 { type ipv4_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
@@ -149,6 +150,11 @@ static void prerouting_chain(FILE *f, const struct green_conf *c)
 		"\t\tiif \"lo\" accept\n"
 		"\t\tiifname != \"%s\" ip saddr %s/%u counter drop\n",
 		c->wg_interface, kg_addr_str(&tun.a, a), tun.len);
+	/* IPv6 tunnel addresses likewise come only from the tunnel */
+	if (c->tunnel_prefix6.a.family == AF_INET6)
+		fprintf(f, "\t\tiifname != \"%s\" ip6 saddr %s/%u counter drop\n",
+			c->wg_interface, kg_addr_str(&c->tunnel_prefix6.a, a),
+			c->tunnel_prefix6.len);
 	if (c->site.enabled && c->site.interface) {
 		struct kg_prefix site = c->site.address;
 
@@ -285,9 +291,10 @@ static void other_chains(FILE *f, const struct green_conf *c)
 	fprintf(f, "\tchain forward {\n"
 		"\t\ttype filter hook forward priority filter; policy accept;\n"
 		"\t\tiifname \"%s\" ip saddr . ip daddr . tcp dport @fwd_grants accept\n"
+		"\t\tiifname \"%s\" ip6 saddr . ip6 daddr . tcp dport @fwd_grants6 accept\n"
 		"\t\tiifname \"%s\" drop\n"
 		"\t}\n",
-		c->wg_interface, c->wg_interface);
+		c->wg_interface, c->wg_interface, c->wg_interface);
 }
 
 bool green_prefilter(const struct green_conf *c)

@@ -105,7 +105,8 @@ static void peer_del_later(struct green_gate *gt, const uint8_t key[32])
 /* NEW or REPLACED: nft batch, then the peer; undo the batch if the peer
  * cannot be added, and drop the session: nothing half made. */
 static int open_new(struct green_gate *gt, struct kg_session *s,
-		    const struct kg_addr *src, uint64_t t0_ns, uint64_t *nft_us)
+		    const struct kg_addr *src, const struct kg_addr *tun6,
+		    uint64_t t0_ns, uint64_t *nft_us)
 {
 	struct kg_addr tun = s->tunnel;
 	uint64_t id = s->id;
@@ -116,7 +117,7 @@ static int open_new(struct green_gate *gt, struct kg_session *s,
 	/* A key whose old session just ended is a peer again: keep it. */
 	dying_sweep(gt, s->peer_key, 0);
 	if (!r) {
-		r = green_apply_peer_add(gt->ifname, s->peer_key, &tun);
+		r = green_apply_peer_add(gt->ifname, s->peer_key, &tun, tun6);
 		if (r) {
 			kg_log(KG_LOG_ERR, "knock: adding peer: %s", strerror(-r));
 			if (!kg_sess_src_in_use(&gt->sess, src, id))
@@ -170,7 +171,7 @@ int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 	if (act == KG_KNOCK_NEW || act == KG_KNOCK_REPLACED) {
 		/* The new peer first (it takes the tunnel address over from the
 		 * old one), then what only the old session held goes. */
-		r = open_new(gt, s, src, t0_ns, &nft_us);
+		r = open_new(gt, s, src, gate_tunnel6(gt, u), t0_ns, &nft_us);
 		if (!r)
 			log_session("pending", s, kg_knock_action_name(act), src,
 				    elapsed_us(t0_ns), nft_us);

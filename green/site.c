@@ -39,6 +39,19 @@ int green_site_forwarding(const char *ifname)
 	return r;
 }
 
+int green_site_forwarding6(void)
+{
+	int fd, r = 0;
+
+	fd = open("/proc/sys/net/ipv6/conf/all/forwarding", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1\n", 2) != 2)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 static void fill_peer(struct kg_wg_peer *p, const struct green_red *red)
 {
 	memset(p, 0, sizeof(*p));
@@ -47,6 +60,11 @@ static void fill_peer(struct kg_wg_peer *p, const struct green_red *red)
 	p->allowed[0].a = red->site_address;
 	p->allowed[0].len = 32;
 	p->n_allowed = 1;
+	if (red->site_address6.family == AF_INET6) {
+		p->allowed[1].a = red->site_address6;
+		p->allowed[1].len = 128;
+		p->n_allowed = 2;
+	}
 	p->has_endpoint = true;
 	p->endpoint.in.sin_family = AF_INET;
 	p->endpoint.in.sin_port = htons(red->site_port);
@@ -80,6 +98,16 @@ int green_site_up(const struct green_site_conf *s, struct kg_err *e)
 		 s->address.len);
 	if ((r = green_apply_site_up(s->interface, &d, addr, &be, e)))
 		goto out;
+	if (s->address6.a.family == AF_INET6) {
+		snprintf(addr, sizeof(addr), "%s/%u",
+			 kg_addr_str(&s->address6.a, a), s->address6.len);
+		if ((r = green_apply_addr_add(s->interface, addr))) {
+			kg_err_set(e, "site link %s: address %s: %s",
+				   s->interface, addr, strerror(-r));
+			green_apply_site_down(s->interface);
+			goto out;
+		}
+	}
 	if ((r = green_site_forwarding(s->interface))) {
 		kg_err_set(e, "site link %s: forwarding: %s", s->interface,
 			   strerror(-r));

@@ -32,6 +32,8 @@ struct green_red {
 	struct kg_addr address;        /* inside address: knocks, site endpoint */
 	uint16_t knock_port;           /* red's knock port (62202) */
 	struct kg_addr site_address;   /* red's end of the site link */
+	struct kg_addr site_address6;  /* its IPv6 end (IPv6 grants); family
+					  0: none */
 	uint16_t site_port;            /* red's site WireGuard port (51821) */
 	uint8_t site_public_key[KG_KEY_LEN];
 	char *cert;                    /* red's host certificate (PEM path) */
@@ -45,6 +47,8 @@ struct green_site_conf {
 	char *private_key;             /* path: base64 WireGuard private key */
 	uint16_t listen_port;
 	struct kg_prefix address;      /* green's end, 10.89.0.1/30 */
+	struct kg_prefix address6;     /* its IPv6 end, fd89::1/64; family 0:
+					  none */
 	char *host_key;                /* path: green's ECDSA host key (PEM) */
 	char *ca, *crl;                /* optional: check red certs (role red) */
 	uint16_t answer_port;          /* UDP port red's answers come to */
@@ -74,5 +78,9 @@ int green_site_up(const struct green_site_conf *s, struct kg_err *e);
 void green_site_down(const char *ifname);
 /* Turns IPv4 forwarding on for packets arriving on ifname only. */
 int green_site_forwarding(const char *ifname);
+/* Turns IPv6 forwarding on (Linux has no per-interface switch for it:
+ * net.ipv6.conf.all.forwarding). For a green with IPv6 tunnel addresses
+ * only; its table still forwards nothing but fwd_grants6. 0 or -errno. */
+int green_site_forwarding6(void);
 
 #endif

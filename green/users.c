@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char *const user_keys[] = {
-	"knock_key", "tunnel_address", "spki_sha256", "services", "mode",
+	"knock_key", "tunnel_address", "tunnel_address6", "spki_sha256", "services", "mode",
 	"sequence", "wg_public_key", NULL,
 };
 
@@ -174,6 +174,14 @@ static int parse_user(const struct kg_conf *c, const char *name,
 		rc = -EINVAL;
 	}
 	if (!rc)
+		rc = kg_conf_str(c, sec, "tunnel_address6", "", &s, e);
+	if (!rc && *s && (kg_addr_parse(s, &x->tunnel6) ||
+			  x->tunnel6.family != AF_INET6)) {
+		kg_err_set(e, "%s:%u: tunnel_address6: an IPv6 address, got '%s'",
+			   c->path, kg_conf_find(c, sec, "tunnel_address6")->line, s);
+		rc = -EINVAL;
+	}
+	if (!rc)
 		rc = kg_conf_list(c, sec, "services", &x->services, &x->n_services, e);
 	if (!rc)
 		rc = parse_mode(c, sec, x, e);
@@ -200,6 +208,8 @@ static int check_unique(const struct kg_users *u, const struct kg_user *x,
 			what = "knock_key";
 		else if (kg_addr_eq(&o->tunnel, &x->tunnel))
 			what = "tunnel_address";
+		else if (x->tunnel6.family && kg_addr_eq(&o->tunnel6, &x->tunnel6))
+			what = "tunnel_address6";
 		if (what) {
 			kg_err_set(e, "%s: [user %s]: %s already used by user '%s'",
 				   path, x->name, what, o->name);

@@ -43,6 +43,7 @@ struct kg_user {
 	char name[KG_USER_NAME_MAX];
 	uint8_t knock_key[KG_KEY_LEN];
 	struct kg_addr tunnel;
+	struct kg_addr tunnel6;    /* IPv6 tunnel address; family 0: none */
 	uint8_t spki_sha256[KG_SHA256_LEN];
 	char **services;           /* owned */
 	size_t n_services;

@@ -22,7 +22,7 @@ int gate_wg_up(struct green_gate *gt, const struct green_conf *c,
 	       struct kg_err *e)
 {
 	enum kg_wg_backend be;
-	char pub[48], addr[KG_ADDR_STRLEN + 4];
+	char pub[48], addr[KG_ADDR_STRLEN + 4], addr6[KG_ADDR_STRLEN + 4];
 	int r;
 
 	snprintf(gt->ifname, sizeof(gt->ifname), "%s", c->wg_interface);
@@ -37,6 +37,25 @@ int gate_wg_up(struct green_gate *gt, const struct green_conf *c,
 	r = green_apply_wg_up(gt->ifname, gt->wg_priv, c->wg_port, addr, &be, e);
 	if (r)
 		return r;
+	if (c->tunnel_prefix6.a.family == AF_INET6) {
+		struct kg_addr a6;
+
+		green_tunnel_address6(c, &a6);
+		kg_addr_str(&a6, addr6);
+		snprintf(addr6 + strlen(addr6), sizeof(addr6) - strlen(addr6),
+			 "/%u", c->tunnel_prefix6.len);
+		if ((r = green_apply_addr_add(gt->ifname, addr6))) {
+			kg_err_set(e, "%s: IPv6 tunnel address %s: %s", gt->ifname,
+				   addr6, strerror(-r));
+			green_apply_wg_down(gt->ifname);
+			return r;
+		}
+		if ((r = green_site_forwarding6())) {
+			kg_err_set(e, "IPv6 forwarding: %s", strerror(-r));
+			green_apply_wg_down(gt->ifname);
+			return r;
+		}
+	}
 	gt->iface_up = true;
 	kg_base64_encode(gt->wg_pub, 32, pub);
 	kg_log_event(KG_LOG_NOTICE, "wireguard", "result", "up",

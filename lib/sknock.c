@@ -12,7 +12,7 @@ static const char *const err_names[KG_SK_E_COUNT] = {
 	"ok", "truncated", "bad_magic", "bad_version", "bad_type",
 	"bad_action", "bad_green_id", "bad_red_id", "bad_family",
 	"bad_service", "bad_lifetime", "bad_result", "bad_reason",
-	"bad_grant", "bad_sig_len", "trailing_bytes",
+	"bad_grant", "bad_sig_len", "trailing_bytes", "bad_count",
 };
 
 static const char *const reason_names[KG_SK_R_COUNT] = {
@@ -293,5 +293,162 @@ enum kg_sk_err kg_skanswer_parse(const uint8_t *pkt, size_t len,
 	if (!answer_consistent(a))
 		return KG_SK_E_BAD_GRANT;
 	NEED(kg_get_u64(&r, &a->timestamp));
+	return get_sig(&r, v);
+}
+
+/* ---- batched renewals ---- */
+
+uint8_t kg_sk_peek_type(const uint8_t *pkt, size_t len)
+{
+	return len >= 6 ? pkt[5] : 0;
+}
+
+void kg_sk_entry_hash(const uint8_t batch_hash[KG_SK_HASH_LEN], unsigned i,
+		      uint8_t out[KG_SK_HASH_LEN])
+{
+	uint8_t in[10 + KG_SK_HASH_LEN + 1];
+
+	memcpy(in, "KGSK-renew", 10);
+	memcpy(in + 10, batch_hash, KG_SK_HASH_LEN);
+	in[10 + KG_SK_HASH_LEN] = (uint8_t)i;
+	kg_sha256(in, sizeof(in), out);
+}
+
+static int renew_ok(const struct kg_sk_renew *e)
+{
+	return e->lifetime >= 1 && e->lifetime <= KG_SK_LIFETIME_MAX;
+}
+
+int kg_skrenews_encode_body(const struct kg_skrenews *b, uint8_t *out,
+			    size_t cap, size_t *len)
+{
+	struct kg_writer w;
+	int rc;
+
+	if (b->n < 1 || b->n > KG_SK_BATCH_MAX)
+		return -EINVAL;
+	kg_writer_init(&w, out, cap);
+	if ((rc = put_header(&w, KG_SK_TYPE_RENEWS)) ||
+	    (rc = put_id(&w, b->green_id)) || (rc = put_id(&w, b->red_id)) ||
+	    (rc = kg_put_u64(&w, b->timestamp)) ||
+	    (rc = kg_put_bytes(&w, b->nonce, KG_SK_NONCE_LEN)) ||
+	    (rc = kg_put_u8(&w, b->n)))
+		return rc;
+	for (unsigned i = 0; i < b->n; i++) {
+		const struct kg_sk_renew *e = &b->e[i];
+
+		if (!renew_ok(e))
+			return -EINVAL;
+		if ((rc = kg_put_u64(&w, e->session)) ||
+		    (rc = kg_put_u32(&w, e->seq)) ||
+		    (rc = put_addr(&w, &e->client)) ||
+		    (rc = put_id(&w, e->service)) ||
+		    (rc = kg_put_u32(&w, e->lifetime)))
+			return rc;
+	}
+	*len = w.pos;
+	return 0;
+}
+
+/* A batch answers renewals only: granted or refused, never closed. */
+static int result_ok(const struct kg_sk_renew_result *r)
+{
+	struct kg_skanswer a = { .result = r->result, .port = r->port,
+				 .lease = r->lease, .reason = r->reason };
+
+	return r->result != KG_SK_CLOSED && answer_consistent(&a);
+}
+
+int kg_skrenews_answer_encode_body(const struct kg_skrenews_answer *a,
+				   uint8_t *out, size_t cap, size_t *len)
+{
+	struct kg_writer w;
+	int rc;
+
+	if (a->n < 1 || a->n > KG_SK_BATCH_MAX)
+		return -EINVAL;
+	kg_writer_init(&w, out, cap);
+	if ((rc = put_header(&w, KG_SK_TYPE_RENEWS_ANSWER)) ||
+	    (rc = put_id(&w, a->red_id)) || (rc = put_id(&w, a->green_id)) ||
+	    (rc = kg_put_bytes(&w, a->knock_hash, KG_SK_HASH_LEN)) ||
+	    (rc = kg_put_u64(&w, a->timestamp)) ||
+	    (rc = kg_put_u8(&w, a->n)))
+		return rc;
+	for (unsigned i = 0; i < a->n; i++) {
+		const struct kg_sk_renew_result *r = &a->r[i];
+
+		if (!result_ok(r))
+			return -EINVAL;
+		if ((rc = kg_put_u8(&w, r->result)) ||
+		    (rc = kg_put_u16(&w, r->port)) ||
+		    (rc = kg_put_u32(&w, r->lease)) ||
+		    (rc = kg_put_u8(&w, r->reason)))
+			return rc;
+	}
+	*len = w.pos;
+	return 0;
+}
+
+static enum kg_sk_err get_count(struct kg_reader *r, uint8_t *n)
+{
+	NEED(kg_get_u8(r, n));
+	return *n >= 1 && *n <= KG_SK_BATCH_MAX ? KG_SK_E_OK : KG_SK_E_BAD_COUNT;
+}
+
+enum kg_sk_err kg_skrenews_parse(const uint8_t *pkt, size_t len,
+				 struct kg_skrenews *b, struct kg_sk_view *v)
+{
+	struct kg_reader r;
+
+	memset(b, 0, sizeof(*b));
+	kg_reader_init(&r, pkt, len);
+	TRY(get_header(&r, KG_SK_TYPE_RENEWS));
+	TRY(get_id(&r, b->green_id, KG_SK_E_BAD_GREEN_ID));
+	TRY(get_id(&r, b->red_id, KG_SK_E_BAD_RED_ID));
+	NEED(kg_get_u64(&r, &b->timestamp));
+	NEED(kg_get_bytes(&r, b->nonce, KG_SK_NONCE_LEN));
+	TRY(get_count(&r, &b->n));
+	for (unsigned i = 0; i < b->n; i++) {
+		struct kg_sk_renew *e = &b->e[i];
+
+		NEED(kg_get_u64(&r, &e->session));
+		NEED(kg_get_u32(&r, &e->seq));
+		TRY(get_addr(&r, &e->client));
+		TRY(get_id(&r, e->service, KG_SK_E_BAD_SERVICE));
+		NEED(kg_get_u32(&r, &e->lifetime));
+		if (!renew_ok(e))
+			return KG_SK_E_BAD_LIFETIME;
+	}
+	return get_sig(&r, v);
+}
+
+enum kg_sk_err kg_skrenews_answer_parse(const uint8_t *pkt, size_t len,
+					struct kg_skrenews_answer *a,
+					struct kg_sk_view *v)
+{
+	struct kg_reader r;
+
+	memset(a, 0, sizeof(*a));
+	kg_reader_init(&r, pkt, len);
+	TRY(get_header(&r, KG_SK_TYPE_RENEWS_ANSWER));
+	TRY(get_id(&r, a->red_id, KG_SK_E_BAD_RED_ID));
+	TRY(get_id(&r, a->green_id, KG_SK_E_BAD_GREEN_ID));
+	NEED(kg_get_bytes(&r, a->knock_hash, KG_SK_HASH_LEN));
+	NEED(kg_get_u64(&r, &a->timestamp));
+	TRY(get_count(&r, &a->n));
+	for (unsigned i = 0; i < a->n; i++) {
+		struct kg_sk_renew_result *x = &a->r[i];
+
+		NEED(kg_get_u8(&r, &x->result));
+		if (x->result != KG_SK_GRANTED && x->result != KG_SK_REFUSED)
+			return KG_SK_E_BAD_RESULT;
+		NEED(kg_get_u16(&r, &x->port));
+		NEED(kg_get_u32(&r, &x->lease));
+		NEED(kg_get_u8(&r, &x->reason));
+		if (x->reason >= KG_SK_R_COUNT)
+			return KG_SK_E_BAD_REASON;
+		if (!result_ok(x))
+			return KG_SK_E_BAD_GRANT;
+	}
 	return get_sig(&r, v);
 }

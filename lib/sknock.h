@@ -34,7 +34,19 @@
 #define KG_SK_BODY_MAX 192
 #define KG_SK_PACKET_MAX (KG_SK_BODY_MAX + 1 + KG_SK_SIG_MAX)
 
-enum kg_sk_type { KG_SK_TYPE_KNOCK = 1, KG_SK_TYPE_ANSWER = 2 };
+enum kg_sk_type {
+	KG_SK_TYPE_KNOCK = 1,
+	KG_SK_TYPE_ANSWER = 2,
+	KG_SK_TYPE_RENEWS = 3,        /* many renewals, signed once */
+	KG_SK_TYPE_RENEWS_ANSWER = 4, /* one result per renewal, in order */
+};
+
+/* Batched renewals (docs/protocol.md, "Batched renewals"): at most
+ * KG_SK_BATCH_MAX entries, so a batch and its answer stay one datagram
+ * well inside the site link's MTU. */
+#define KG_SK_BATCH_MAX 16
+#define KG_SK_BATCH_BODY_MAX 1200
+#define KG_SK_BATCH_PACKET_MAX (KG_SK_BATCH_BODY_MAX + 1 + KG_SK_SIG_MAX)
 enum kg_sk_action { KG_SK_OPEN = 1, KG_SK_RENEW = 2, KG_SK_CLOSE = 3 };
 enum kg_sk_result { KG_SK_GRANTED = 1, KG_SK_CLOSED = 2, KG_SK_REFUSED = 3 };
 
@@ -74,6 +86,7 @@ enum kg_sk_err {
 	KG_SK_E_BAD_GRANT,        /* port/lease inconsistent with the result */
 	KG_SK_E_BAD_SIG_LEN,
 	KG_SK_E_TRAILING,
+	KG_SK_E_BAD_COUNT,        /* batch: 0 or more than KG_SK_BATCH_MAX */
 	KG_SK_E_COUNT
 };
 
@@ -101,6 +114,43 @@ struct kg_skanswer {
 						 else 0 */
 	uint8_t reason;                       /* refused only, else 0 */
 	uint64_t timestamp;
+};
+
+/* One renewal of a batch: the fields of a renew knock that differ per
+ * grant. */
+struct kg_sk_renew {
+	uint64_t session;
+	uint32_t seq;
+	struct kg_addr client;
+	char service[KG_SK_ID_MAX + 1];
+	uint32_t lifetime;                    /* seconds, 1..KG_SK_LIFETIME_MAX */
+};
+
+struct kg_skrenews {
+	char green_id[KG_SK_ID_MAX + 1];
+	char red_id[KG_SK_ID_MAX + 1];
+	uint64_t timestamp;                   /* unix seconds, the whole batch */
+	uint8_t nonce[KG_SK_NONCE_LEN];
+	uint8_t n;                            /* 1..KG_SK_BATCH_MAX */
+	struct kg_sk_renew e[KG_SK_BATCH_MAX];
+};
+
+/* Red's result for one renewal: granted (port, lease) or refused
+ * (reason), as in a single answer. */
+struct kg_sk_renew_result {
+	uint8_t result;                       /* KG_SK_GRANTED or KG_SK_REFUSED */
+	uint16_t port;
+	uint32_t lease;
+	uint8_t reason;
+};
+
+struct kg_skrenews_answer {
+	char red_id[KG_SK_ID_MAX + 1];
+	char green_id[KG_SK_ID_MAX + 1];
+	uint8_t knock_hash[KG_SK_HASH_LEN];   /* SHA-256 of the batch's body */
+	uint64_t timestamp;
+	uint8_t n;                            /* the batch's n */
+	struct kg_sk_renew_result r[KG_SK_BATCH_MAX];
 };
 
 /* Where the signed body and the signature lie inside a parsed packet
@@ -143,5 +193,31 @@ enum kg_sk_err kg_sknock_parse(const uint8_t *pkt, size_t len,
 			       struct kg_sknock *k, struct kg_sk_view *v);
 enum kg_sk_err kg_skanswer_parse(const uint8_t *pkt, size_t len,
 				 struct kg_skanswer *a, struct kg_sk_view *v);
+
+/* Batched renewals. Encoders: 0, -EINVAL (a field out of range, n not
+ * 1..KG_SK_BATCH_MAX, a result neither granted nor refused or
+ * inconsistent), -EMSGSIZE (cap too small; KG_SK_BATCH_BODY_MAX always
+ * suffices). Parsers as kg_sknock_parse: every field checked, the type
+ * too, outputs unspecified on error. */
+int kg_skrenews_encode_body(const struct kg_skrenews *b, uint8_t *out,
+			    size_t cap, size_t *len);
+int kg_skrenews_answer_encode_body(const struct kg_skrenews_answer *a,
+				   uint8_t *out, size_t cap, size_t *len);
+enum kg_sk_err kg_skrenews_parse(const uint8_t *pkt, size_t len,
+				 struct kg_skrenews *b, struct kg_sk_view *v);
+enum kg_sk_err kg_skrenews_answer_parse(const uint8_t *pkt, size_t len,
+					struct kg_skrenews_answer *a,
+					struct kg_sk_view *v);
+
+/* The type byte of an untrusted packet (for dispatch only; the parser
+ * checks it again), or 0 if the packet is too short to hold one. */
+uint8_t kg_sk_peek_type(const uint8_t *pkt, size_t len);
+
+/* The identity of entry i of a batch whose body hashes to batch_hash:
+ * SHA-256("KGSK-renew" || batch_hash || u8 i). Red keys each grant's
+ * idempotency on it as on a single knock's hash, so a resent batch is
+ * answered from the cache entry by entry. */
+void kg_sk_entry_hash(const uint8_t batch_hash[KG_SK_HASH_LEN], unsigned i,
+		      uint8_t out[KG_SK_HASH_LEN]);
 
 #endif

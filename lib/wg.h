@@ -138,5 +138,9 @@ int kg_wg_iface_addr_up(const char *ifname, const char *addr,
  * route replace`, so a start after a crash finds it done). 0, -EINVAL,
  * -EIO if ip failed. */
 int kg_wg_iface_route(const char *ifname, const char *prefix);
+/* Setup-time only: adds one more address ("ADDR/LEN", e.g. an IPv6
+ * tunnel address beside the IPv4 one), without duplicate address
+ * detection (the link has one other end), through `ip`. 0 or -errno. */
+int kg_wg_iface_addr_add(const char *ifname, const char *addr);
 
 #endif

@@ -163,6 +163,20 @@ int kg_wg_iface_remove(const char *ifname)
 	return rc;
 }
 
+int kg_wg_iface_addr_add(const char *ifname, const char *addr)
+{
+	char *add[] = { (char *)"ip", (char *)"address", (char *)"add",
+			(char *)addr, (char *)"dev", (char *)ifname,
+			(char *)"nodad", NULL };
+
+	if (!name_ok(ifname) || !addr || addr[0] == '-')
+		return -EINVAL;
+	/* nodad is IPv6 only */
+	if (!strchr(addr, ':'))
+		add[6] = NULL;
+	return run(add, NULL);
+}
+
 int kg_wg_iface_addr_up(const char *ifname, const char *addr,
 			const char *peer_addr)
 {

@@ -20,9 +20,10 @@ static int grant_key(struct kg_nft_key *k, const struct kg_addr *client,
 		     uint16_t port)
 {
 	kg_nft_key_init(k);
-	if (client->family != AF_INET)
+	if (client->family != AF_INET && client->family != AF_INET6)
 		return -EAFNOSUPPORT;
-	if (kg_nft_key_put(k, client->b, 4) || kg_nft_key_put_port(k, port))
+	if (kg_nft_key_put(k, client->b, kg_addr_len(client)) ||
+	    kg_nft_key_put_port(k, port))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -39,6 +40,9 @@ static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 	struct kg_nft_batch *b;
 	struct kg_nft_key k;
 	int rc = grant_key(&k, &p->client, p->port);
+	bool v6 = p->client.family == AF_INET6;
+	const char *map = v6 ? KG_RED_SET_GRANTS6 : KG_RED_SET_GRANTS;
+	const char *set = v6 ? KG_RED_SET_ALLOWED6 : KG_RED_SET_ALLOWED;
 
 	if (rc)
 		return rc;
@@ -47,14 +51,14 @@ static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 		return -ENOMEM;
 	if (add) {
 		ms = (uint64_t)p->answer.lease * 1000;
-		if ((rc = kg_nft_batch_refresh(b, KG_RED_SET_GRANTS, k.b, k.len,
+		if ((rc = kg_nft_batch_refresh(b, map, k.b, k.len,
 					       real, 2, ms)) ||
-		    (rc = kg_nft_batch_refresh(b, KG_RED_SET_ALLOWED, k.b, k.len,
+		    (rc = kg_nft_batch_refresh(b, set, k.b, k.len,
 					       NULL, 0, ms)))
 			goto out;
-	} else if ((rc = kg_nft_batch_elem(b, false, KG_RED_SET_GRANTS, k.b,
+	} else if ((rc = kg_nft_batch_elem(b, false, map, k.b,
 					   k.len, NULL, 0, 0)) ||
-		   (rc = kg_nft_batch_elem(b, false, KG_RED_SET_ALLOWED, k.b,
+		   (rc = kg_nft_batch_elem(b, false, set, k.b,
 					   k.len, NULL, 0, 0))) {
 		goto out;
 	}
@@ -64,18 +68,37 @@ out:
 	return rc;
 }
 
-static void cut(const struct kg_addr *client, uint16_t port)
+void red_cut_flush(struct red *r)
 {
-	char a[KG_ADDR_STRLEN], ps[8], ns[12];
-	unsigned n = 0;
-	int rc = kg_ct_cut_flows(client, port, &n);
+	unsigned n[KG_RED_CUT_Q];
+	int rc;
 
-	snprintf(ps, sizeof(ps), "%u", port);
-	snprintf(ns, sizeof(ns), "%u", n);
-	kg_log_event(rc ? KG_LOG_ERR : KG_LOG_INFO, "conntrack", "client",
-		     kg_addr_str(client, a), "port", ps,
-		     "result", rc ? "error" : "cut", "flows", ns,
-		     "error", rc ? strerror(-rc) : NULL);
+	if (!r->n_cut)
+		return;
+	rc = kg_ct_cut_many(r->cut_q, r->n_cut, n);
+	for (size_t i = 0; i < r->n_cut; i++) {
+		char a[KG_ADDR_STRLEN], ps[8], ns[12];
+
+		snprintf(ps, sizeof(ps), "%u", r->cut_q[i].port);
+		snprintf(ns, sizeof(ns), "%u", n[i]);
+		kg_log_event(rc ? KG_LOG_ERR : KG_LOG_INFO, "conntrack", "client",
+			     kg_addr_str(&r->cut_q[i].client, a), "port", ps,
+			     "result", rc ? "error" : "cut", "flows", ns,
+			     "error", rc ? strerror(-rc) : NULL);
+	}
+	r->n_cut = 0;
+}
+
+/* Queued for the next flush (red_cut_flush, every RED_CUT_MS and at
+ * stop): each dump costs a walk of the kernel's whole conntrack hash,
+ * whatever it returns, so the closes of one flush share one. A full
+ * queue is flushed at once. */
+static void cut(struct red *r, const struct kg_addr *client, uint16_t port)
+{
+	if (r->n_cut == KG_RED_CUT_Q)
+		red_cut_flush(r);
+	r->cut_q[r->n_cut++] = (struct kg_ct_pair){ .client = *client,
+						    .port = port };
 }
 
 int red_apply(struct red *r, const struct kg_plan *p, struct kg_err *e)
@@ -91,7 +114,7 @@ int red_apply(struct red *r, const struct kg_plan *p, struct kg_err *e)
 		if (rc == -ENOENT)
 			rc = 0;
 		if (rc == 0)
-			cut(&p->client, p->port);
+			cut(r, &p->client, p->port);
 		return rc;
 	default:
 		return 0;
@@ -102,12 +125,11 @@ void red_lease_ended(const struct kg_grant *g, void *arg)
 {
 	char a[KG_ADDR_STRLEN], ps[8];
 
-	(void)arg;
 	snprintf(ps, sizeof(ps), "%u", g->port);
 	kg_log_event(KG_LOG_NOTICE, "lease", "result", "ended", "green",
 		     g->green_id, "service", g->service, "client",
 		     kg_addr_str(&g->client, a), "port", ps);
-	cut(&g->client, g->port);
+	cut(arg, &g->client, g->port);
 }
 
 int red_ban(void *ctx, const struct kg_addr *key, unsigned seconds)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "check.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -93,21 +94,24 @@ static int acceptable(struct kg_red_state *s, int64_t now,
 	if (!o->svc)
 		return refuse(o, KG_SK_R_UNKNOWN_SERVICE), -1;
 	/* the client must be the sending green's: a green cannot open a
-	 * port for an address another green hands out */
-	if (!kg_prefix_contains(&o->green->tunnel_range, &o->k.client))
+	 * port for an address another green hands out (IPv4: each green's
+	 * own range; IPv6: red's one tunnel_range6) */
+	if (o->k.client.family == AF_INET ?
+	    !kg_prefix_contains(&o->green->tunnel_range, &o->k.client) :
+	    !kg_red_in_tunnel_range(s->cfg, &o->k.client))
 		return refuse(o, KG_SK_R_BAD_CLIENT), -1;
 	return 0;
 }
 
-void kg_red_check(struct kg_red_state *s, const struct kg_addr *src,
-		  const uint8_t *pkt, size_t len, int64_t now, int64_t mono,
-		  uint32_t rnd, struct kg_red_outcome *o)
+/* Everything after authenticity, for one knock (or one entry of a batch):
+ * the answer's header, the checks, the plan, idempotency and the replay
+ * cache. replay_key is the hash the replay cache knows the packet by (the
+ * knock's own, or the batch's); record says whether to add it here (a
+ * batch adds its hash once, after all its entries). */
+static void decide(struct kg_red_state *s, int64_t now, int64_t mono,
+		   uint32_t rnd, const uint8_t replay_key[KG_SK_HASH_LEN],
+		   bool record, struct kg_red_outcome *o)
 {
-	int rc;
-
-	memset(o, 0, sizeof(*o));
-	if (authentic(s, src, pkt, len, o))
-		return;
 	/* from here on the knock is green's: every outcome is answered */
 	memset(&o->plan.answer, 0, sizeof(o->plan.answer));
 	snprintf(o->plan.answer.red_id, sizeof(o->plan.answer.red_id), "%s",
@@ -136,16 +140,86 @@ void kg_red_check(struct kg_red_state *s, const struct kg_addr *src,
 		return;
 	}
 	/* a knock seen before that is not the session's current request */
-	if (kg_rcache_contains(s->replay, o->hash, (uint64_t)now * 1000))
+	if (kg_rcache_contains(s->replay, replay_key, (uint64_t)now * 1000))
 		return refuse(o, KG_SK_R_REPLAY);
 	if (o->plan.op == KG_PLAN_REFUSE)
 		return refuse(o, o->plan.reason);
 	/* times in seconds here, in ms in the cache */
-	rc = kg_rcache_add(s->replay, o->hash,
-			   (o->k.timestamp + s->cfg->window + 1) * 1000,
-			   (uint64_t)now * 1000);
-	if (rc)
-		return refuse(o, KG_SK_R_BUSY);
+	if (record) {
+		int rc = kg_rcache_add(s->replay, replay_key,
+				   (o->k.timestamp + s->cfg->window + 1) * 1000,
+				   (uint64_t)now * 1000);
+		if (rc)
+			return refuse(o, KG_SK_R_BUSY);
+	}
 	o->verdict = KG_V_ANSWER;
 	o->result = "accepted";
+}
+
+void kg_red_check(struct kg_red_state *s, const struct kg_addr *src,
+		  const uint8_t *pkt, size_t len, int64_t now, int64_t mono,
+		  uint32_t rnd, struct kg_red_outcome *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (authentic(s, src, pkt, len, o))
+		return;
+	decide(s, now, mono, rnd, o->hash, true, o);
+}
+
+int kg_red_batch_open(struct kg_red_state *s, const struct kg_addr *src,
+		      const uint8_t *pkt, size_t len, struct kg_red_batch *b)
+{
+	struct kg_sk_view v;
+	enum kg_sk_err pe;
+	X509 *cert;
+
+	memset(b, 0, sizeof(*b));
+	b->green = kg_red_green_by_link(s->cfg, src);
+	if (!b->green)
+		return b->reason = "not_green", -1;
+	pe = kg_skrenews_parse(pkt, len, &b->r, &v);
+	if (pe != KG_SK_E_OK)
+		return b->reason = kg_sk_err_name(pe), -1;
+	if (strcmp(b->r.green_id, b->green->id) != 0)
+		return b->reason = "wrong_green", -1;
+	cert = s->green_cert[b->green - s->cfg->greens];
+	if (!cert)
+		return b->reason = "green_cert_refused", -1;
+	/* one signature check for the whole batch */
+	kg_sk_digest(v.body, v.body_len, b->hash);
+	if (kg_pki_verify_sig(cert, b->hash, v.sig, v.sig_len) != KG_PKI_OK)
+		return b->reason = "bad_signature", -1;
+	return 0;
+}
+
+void kg_red_batch_entry(struct kg_red_state *s, const struct kg_red_batch *b,
+			unsigned i, int64_t now, int64_t mono, uint32_t rnd,
+			struct kg_red_outcome *o)
+{
+	const struct kg_sk_renew *e = &b->r.e[i];
+
+	memset(o, 0, sizeof(*o));
+	o->green = b->green;
+	o->k.action = KG_SK_RENEW;
+	strcpy(o->k.green_id, b->r.green_id);
+	strcpy(o->k.red_id, b->r.red_id);
+	o->k.session = e->session;
+	o->k.seq = e->seq;
+	o->k.client = e->client;
+	strcpy(o->k.service, e->service);
+	o->k.lifetime = e->lifetime;
+	o->k.timestamp = b->r.timestamp;
+	memcpy(o->k.nonce, b->r.nonce, KG_SK_NONCE_LEN);
+	kg_sk_entry_hash(b->hash, i, o->hash);
+	decide(s, now, mono, rnd, b->hash, false, o);
+}
+
+int kg_red_batch_close(struct kg_red_state *s, const struct kg_red_batch *b,
+		       unsigned n_accepted, int64_t now)
+{
+	if (!n_accepted)
+		return 0;
+	return kg_rcache_add(s->replay, b->hash,
+			     (b->r.timestamp + s->cfg->window + 1) * 1000,
+			     (uint64_t)now * 1000);
 }

@@ -65,4 +65,32 @@ void kg_red_check(struct kg_red_state *s, const struct kg_addr *src,
 		  const uint8_t *pkt, size_t len, int64_t now, int64_t mono,
 		  uint32_t rnd, struct kg_red_outcome *o);
 
+/* Batched renewals (docs/protocol.md, "Batched renewals"): one signature
+ * for up to KG_SK_BATCH_MAX renewals, each then checked like a single
+ * renew knock whose identity is kg_sk_entry_hash(batch hash, i). */
+struct kg_red_batch {
+	const struct kg_red_green *green;   /* NULL if src is not a green */
+	const char *reason;                 /* why it was dropped */
+	struct kg_skrenews r;
+	uint8_t hash[KG_SK_HASH_LEN];       /* SHA-256 of the batch's body */
+};
+
+/* Sender, parse, green named, that green's signature: 0, or -1 with
+ * b->reason set (drop, log only, answer nothing). */
+int kg_red_batch_open(struct kg_red_state *s, const struct kg_addr *src,
+		      const uint8_t *pkt, size_t len, struct kg_red_batch *b);
+/* Entry i of an opened batch, decided as kg_red_check decides a knock
+ * (always KG_V_ANSWER); the replay cache is asked about the batch's hash
+ * but not yet given it. The caller applies and commits each accepted
+ * plan before deciding the next entry (two entries may touch one grant). */
+void kg_red_batch_entry(struct kg_red_state *s, const struct kg_red_batch *b,
+			unsigned i, int64_t now, int64_t mono, uint32_t rnd,
+			struct kg_red_outcome *o);
+/* After the last entry: records the batch's hash in the replay cache if
+ * any entry was accepted. 0, or kg_rcache_add's error (a full cache: the
+ * batch is then not remembered, but a copy of it only repeats, since each
+ * grant's sequence already moved on). */
+int kg_red_batch_close(struct kg_red_state *s, const struct kg_red_batch *b,
+		       unsigned n_accepted, int64_t now);
+
 #endif

@@ -12,13 +12,13 @@
 static const char *const red_keys[] = {
 	"id", "addresses", "knock_port", "ca", "crl", "host_key", "host_cert",
 	"window", "max_lease", "keep", "replay_cache", "max_grants",
-	"knock_group", "scan_group", "tunnel_range", "never_ban", "management",
+	"knock_group", "scan_group", "tunnel_range", "tunnel_range6", "never_ban", "management",
 	"scan_ports", "scan_window", "ban_time", "log_level", "knock_rate",
 	"knock_burst", "expiry_warning_days", "admin_socket",
 	"metrics_file", "metrics_interval", NULL,
 };
 static const char *const site_keys[] = {
-	"interface", "private_key", "listen_port", "address",
+	"interface", "private_key", "listen_port", "address", "address6",
 	"peer_public_key", "peer_endpoint", "peer_address", NULL,
 };
 static const char *const green_keys[] = {
@@ -199,8 +199,19 @@ static int red_misc(struct kg_red_config *rc, const struct kg_conf *c,
 
 	if ((r = kg_conf_str(c, "red", "tunnel_range", "10.88.0.0/16", &v, e)))
 		return r;
-	if (kg_prefix_parse(v, &rc->tunnel_range))
-		return bad(c, "red", "tunnel_range", "ADDR/LEN expected", v, e);
+	if (kg_prefix_parse(v, &rc->tunnel_range) ||
+	    rc->tunnel_range.a.family != AF_INET)
+		return bad(c, "red", "tunnel_range", "an IPv4 ADDR/LEN expected",
+			   v, e);
+	/* IPv6 tunnel addresses: greens with a tunnel_prefix6; none by
+	 * default (no IPv6 grants) */
+	if ((r = kg_conf_str(c, "red", "tunnel_range6", "", &v, e)))
+		return r;
+	if (v[0] && (kg_prefix_parse(v, &rc->tunnel_range6) ||
+		     rc->tunnel_range6.a.family != AF_INET6 ||
+		     rc->tunnel_range6.len < 8 || rc->tunnel_range6.len > 64))
+		return bad(c, "red", "tunnel_range6",
+			   "an IPv6 ADDR/LEN with LEN 8..64 expected", v, e);
 	if ((r = kg_conf_str(c, "red", "log_level", "info", &v, e)))
 		return r;
 	rc->log_level = kg_log_level_parse(v);
@@ -274,6 +285,13 @@ static int site_section(struct kg_red_site *s, const struct kg_conf *c,
 	/* kg_prefix_parse clears host bits: keep the address itself */
 	if (addr_part(v, &s->address.a))
 		return bad(c, "site", "address", "ADDR/LEN expected", v, e);
+	if ((r = kg_conf_str(c, "site", "address6", "", &v, e)))
+		return r;
+	if (v[0] && (kg_prefix_parse(v, &s->address6) ||
+		     addr_part(v, &s->address6.a) ||
+		     s->address6.a.family != AF_INET6))
+		return bad(c, "site", "address6", "an IPv6 ADDR/LEN expected",
+			   v, e);
 	if ((r = kg_conf_str(c, "site", "peer_address", "10.89.0.1", &v, e)))
 		return r;
 	if (kg_addr_parse(v, &s->peer_address))
@@ -340,7 +358,7 @@ static int green_links(struct kg_red_config *rc, const struct kg_conf *c,
 			return bad(c, sec, "link_address",
 				   "required with more than one [green NAME]",
 				   "", e);
-		if (kg_prefix_contains(&rc->tunnel_range, &g->link))
+		if (kg_red_in_tunnel_range(rc, &g->link))
 			return bad(c, sec, "link_address",
 				   "an address outside tunnel_range",
 				   kg_addr_str(&g->link, a), e);
@@ -546,7 +564,18 @@ size_t kg_red_never_ban(const struct kg_red_config *rc, struct kg_prefix *out,
 	}
 	if (n < cap)
 		out[n++] = rc->tunnel_range;
+	if (n < cap && rc->tunnel_range6.a.family == AF_INET6)
+		out[n++] = rc->tunnel_range6;
 	return n;
+}
+
+bool kg_red_in_tunnel_range(const struct kg_red_config *rc,
+			    const struct kg_addr *a)
+{
+	if (a->family == AF_INET)
+		return kg_prefix_contains(&rc->tunnel_range, a);
+	return a->family == AF_INET6 && rc->tunnel_range6.a.family == AF_INET6 &&
+	       kg_prefix_contains(&rc->tunnel_range6, a);
 }
 
 const struct kg_red_service *kg_red_service_by_name(

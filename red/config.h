@@ -8,6 +8,7 @@
 #ifndef KG_RED_CONFIG_H
 #define KG_RED_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,8 @@ struct kg_red_site {
 	char private_key[KG_RED_PATH_MAX];   /* file, base64 */
 	uint16_t listen_port;
 	struct kg_prefix address;            /* red's end, e.g. 10.89.0.2/30 */
+	struct kg_prefix address6;           /* IPv6 end, e.g. fd89::2/64;
+						family 0: none */
 	char peer_public_key[64];            /* base64: green's site key */
 	struct kg_addr peer_endpoint;
 	uint16_t peer_port;                  /* 0: no endpoint, green dials */
@@ -73,7 +76,8 @@ struct kg_red_config {
 	uint32_t replay_cache, max_grants;
 	uint32_t knock_rate, knock_burst; /* per green, knocks/s and packets */
 	uint16_t knock_group, scan_group; /* NFLOG groups */
-	struct kg_prefix tunnel_range;
+	struct kg_prefix tunnel_range;       /* IPv4 tunnel addresses */
+	struct kg_prefix tunnel_range6;      /* IPv6 ones; family 0: none */
 	struct kg_prefix never_ban[KG_RED_MAX_NEVER_BAN];
 	size_t n_never_ban;
 	struct kg_prefix mgmt[KG_RED_MAX_NEVER_BAN];  /* management access */
@@ -107,12 +111,15 @@ const struct kg_red_green *kg_red_green_by_client(
 	const struct kg_red_config *rc, const struct kg_addr *a);
 
 /* Every prefix red must never ban: never_ban, each green's inside and
- * site-link address, the tunnel range. Writes at most cap into out (the
+ * site-link address, the tunnel ranges. Writes at most cap into out (the
  * caller's array) and returns how many it wrote; KG_RED_NEVER_BAN_MAX
  * always suffices. */
-#define KG_RED_NEVER_BAN_MAX (KG_RED_MAX_NEVER_BAN + 2 * KG_RED_MAX_GREENS + 1)
+#define KG_RED_NEVER_BAN_MAX (KG_RED_MAX_NEVER_BAN + 2 * KG_RED_MAX_GREENS + 2)
 size_t kg_red_never_ban(const struct kg_red_config *rc, struct kg_prefix *out,
 			size_t cap);
+/* Is a in tunnel_range (IPv4) or tunnel_range6 (IPv6, if configured)? */
+bool kg_red_in_tunnel_range(const struct kg_red_config *rc,
+			    const struct kg_addr *a);
 const struct kg_red_service *kg_red_service_by_name(
 	const struct kg_red_config *rc, const char *name);
 

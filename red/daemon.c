@@ -78,6 +78,11 @@ static void on_timer(void *ctx)
 	kg_notify_watchdog();
 }
 
+static void on_cut_timer(void *ctx)
+{
+	red_cut_flush(ctx);
+}
+
 static int new_ips(struct red *r, struct kg_err *e)
 {
 	struct kg_prefix nb[KG_RED_NEVER_BAN_MAX];
@@ -137,7 +142,8 @@ static int start(struct red *r, struct kg_err *e)
 	/* Under -P the worker reads NFLOG (monitor.c forks it). */
 	if ((!r->privsep &&
 	     (rc = kg_evloop_add_fd(r->loop, kg_nflog_fd(r->nflog), on_nflog, r))) ||
-	    (rc = kg_evloop_add_timer(r->loop, HOUSEKEEPING_MS, on_timer, r))) {
+	    (rc = kg_evloop_add_timer(r->loop, HOUSEKEEPING_MS, on_timer, r)) ||
+	    (rc = kg_evloop_add_timer(r->loop, RED_CUT_MS, on_cut_timer, r))) {
 		kg_err_set(e, "event loop: %s", strerror(-rc));
 		return rc;
 	}
@@ -212,6 +218,7 @@ static void stop(struct red *r, const char *why)
 	char n[24];
 
 	kg_notify_stopping();
+	red_cut_flush(r);
 	/* Dark before the site link goes: no moment without a table. */
 	if (r->owns_table)
 		go_dark(r, why);

@@ -9,10 +9,21 @@ int kg_grants_init(struct kg_grants *t, size_t cap, uint32_t max_lease,
 		   uint32_t keep)
 {
 	memset(t, 0, sizeof(*t));
+	t->n_head = 1;
+	while (t->n_head < cap)
+		t->n_head <<= 1;
 	t->g = calloc(cap ? cap : 1, sizeof(*t->g));
-	if (!t->g)
+	t->head = calloc(t->n_head, sizeof(*t->head));
+	t->free = calloc(cap ? cap : 1, sizeof(*t->free));
+	if (!t->g || !t->head || !t->free) {
+		kg_grants_free(t);
 		return -ENOMEM;
+	}
 	t->cap = cap;
+	/* popped from the end: slot 0 first */
+	for (size_t i = 0; i < cap; i++)
+		t->free[i] = (uint32_t)(cap - 1 - i);
+	t->n_free = cap;
 	t->max_lease = max_lease;
 	t->keep = keep;
 	kg_pool_init(&t->pool);
@@ -22,29 +33,73 @@ int kg_grants_init(struct kg_grants *t, size_t cap, uint32_t max_lease,
 void kg_grants_free(struct kg_grants *t)
 {
 	free(t->g);
+	free(t->head);
+	free(t->free);
 	t->g = NULL;
-	t->cap = 0;
+	t->head = t->free = NULL;
+	t->cap = t->n_free = 0;
+}
+
+/* FNV-1a over (green, session, service): the index's bucket. The key is
+ * green's own (authenticated) choice, so no seed is needed against
+ * crafted collisions: a green can only slow its own lookups. */
+static size_t bucket(const struct kg_grants *t, const char *green,
+		     uint64_t session, const char *service)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const char *c = green; *c; c++)
+		h = (h ^ (uint8_t)*c) * 1099511628211ULL;
+	for (int i = 0; i < 8; i++)
+		h = (h ^ (uint8_t)(session >> (8 * i))) * 1099511628211ULL;
+	for (const char *c = service; *c; c++)
+		h = (h ^ (uint8_t)*c) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 32)) & (t->n_head - 1);
 }
 
 static ptrdiff_t find(const struct kg_grants *t, const struct kg_sknock *k)
 {
-	for (size_t i = 0; i < t->cap; i++) {
-		const struct kg_grant *g = &t->g[i];
+	uint32_t i = t->head[bucket(t, k->green_id, k->session, k->service)];
+
+	for (; i; i = t->g[i - 1].next) {
+		const struct kg_grant *g = &t->g[i - 1];
 
 		if (g->used && g->session == k->session &&
 		    strcmp(g->green_id, k->green_id) == 0 &&
 		    strcmp(g->service, k->service) == 0)
-			return (ptrdiff_t)i;
+			return (ptrdiff_t)(i - 1);
 	}
 	return -1;
 }
 
 static bool has_free_slot(const struct kg_grants *t)
 {
-	for (size_t i = 0; i < t->cap; i++)
-		if (!t->g[i].used)
-			return true;
-	return false;
+	return t->n_free > 0;
+}
+
+/* A slot taken for g's key: off the free stack, into its chain. */
+static void index_add(struct kg_grants *t, size_t slot)
+{
+	struct kg_grant *g = &t->g[slot];
+	size_t b = bucket(t, g->green_id, g->session, g->service);
+
+	t->n_free--;
+	g->next = t->head[b];
+	t->head[b] = (uint32_t)(slot + 1);
+}
+
+/* A slot forgotten: out of its chain, back on the free stack. */
+static void index_del(struct kg_grants *t, size_t slot)
+{
+	struct kg_grant *g = &t->g[slot];
+	uint32_t *p = &t->head[bucket(t, g->green_id, g->session, g->service)];
+
+	while (*p && *p != slot + 1)
+		p = &t->g[*p - 1].next;
+	if (*p)
+		*p = g->next;
+	g->next = 0;
+	t->free[t->n_free++] = (uint32_t)slot;
 }
 
 /* The answer's timestamp is wall clock: the caller stamps it. */
@@ -175,10 +230,8 @@ static struct kg_grant *slot_for(struct kg_grants *t, ptrdiff_t slot)
 {
 	if (slot >= 0)
 		return &t->g[slot];
-	for (size_t i = 0; i < t->cap; i++)
-		if (!t->g[i].used)
-			return &t->g[i];
-	return NULL;
+	/* the top of the free stack; index_add takes it once filled in */
+	return t->n_free ? &t->g[t->free[t->n_free - 1]] : NULL;
 }
 
 void kg_grants_commit(struct kg_grants *t, const struct kg_sknock *k,
@@ -198,6 +251,7 @@ void kg_grants_commit(struct kg_grants *t, const struct kg_sknock *k,
 		strcpy(g->green_id, k->green_id);
 		g->session = k->session;
 		strcpy(g->service, k->service);
+		index_add(t, (size_t)(g - t->g));
 	}
 	g->seq = k->seq;
 	g->action = k->action;
@@ -233,8 +287,10 @@ size_t kg_grants_expire(struct kg_grants *t, int64_t now,
 			g->keep_until = now + t->keep;
 			ended++;
 		}
-		if (!g->port && g->keep_until <= now)
+		if (!g->port && g->keep_until <= now) {
+			index_del(t, i);
 			g->used = false;
+		}
 	}
 	return ended;
 }

@@ -27,6 +27,7 @@
 
 struct kg_grant {
 	bool used;
+	uint32_t next;                 /* index chain: slot + 1, 0 ends */
 	char green_id[KG_SK_ID_MAX + 1];
 	uint64_t session;
 	char service[KG_SK_ID_MAX + 1];
@@ -44,6 +45,13 @@ struct kg_grant {
 struct kg_grants {
 	struct kg_grant *g;            /* owned */
 	size_t cap;
+	/* (green, session, service) -> slot in O(1): chains from head[]
+	 * (slot + 1, 0 ends), and a stack of the unused slots, so that a
+	 * knock's lookup does not grow with the number of grants. */
+	uint32_t *head;                /* owned, n_head entries */
+	size_t n_head;                 /* a power of two >= cap */
+	uint32_t *free;                /* owned: unused slots, n_free of cap */
+	size_t n_free;
 	struct kg_pool pool;
 	uint32_t max_lease;            /* seconds; lifetimes are capped to it */
 	uint32_t keep;                 /* seconds an entry outlives its lease */

@@ -103,6 +103,92 @@ static void refuse_internal(struct kg_red_outcome *o)
 	o->plan.answer.lease = 0;
 }
 
+/* Signs the batch answer with red's host key and sends it. */
+static int answer_batch(struct red *r, const struct kg_skrenews_answer *a,
+			const struct kg_pkt *pkt)
+{
+	static uint8_t buf[KG_SK_BATCH_PACKET_MAX];
+	uint8_t h[KG_SK_HASH_LEN], sig[KG_SK_SIG_MAX];
+	size_t n, sn;
+	int rc;
+
+	if ((rc = kg_skrenews_answer_encode_body(a, buf, sizeof(buf), &n)))
+		return rc;
+	kg_sk_digest(buf, n, h);
+	if ((rc = kg_hostkey_sign(r->key, h, sig, &sn)) ||
+	    (rc = kg_sk_append_sig(buf, sizeof(buf), &n, sig, sn)))
+		return rc;
+	return send_to(&pkt->src, pkt->sport, buf, n);
+}
+
+/* A batch of renewals: one signature check, then each entry as a renew
+ * knock (applied and committed before the next), one record per entry,
+ * one signed answer with every result in order. */
+static int red_knock_renews(struct red *r, const struct kg_pkt *pkt,
+			    const uint8_t *payload, size_t len, int64_t rx_us)
+{
+	static struct kg_red_batch b;
+	static struct kg_skrenews_answer a;
+	int64_t now = kg_wall_s(), mono = kg_mono_s();
+	unsigned accepted = 0, refused = 0;
+	int rc;
+
+	if (kg_red_batch_open(&r->st, &pkt->src, payload, len, &b)) {
+		struct kg_red_outcome o = { .verdict = KG_V_DROP,
+					    .result = "dropped",
+					    .reason = b.reason };
+
+		log_outcome(&o, pkt, NULL, rx_us);
+		return EACCES;
+	}
+	memset(&a, 0, sizeof(a));
+	snprintf(a.red_id, sizeof(a.red_id), "%s", r->cfg.id);
+	strcpy(a.green_id, b.r.green_id);
+	memcpy(a.knock_hash, b.hash, KG_SK_HASH_LEN);
+	a.timestamp = (uint64_t)now;
+	a.n = b.r.n;
+	for (unsigned i = 0; i < b.r.n; i++) {
+		struct kg_red_outcome o;
+		struct kg_err e = { "" };
+		uint32_t rnd = 0;
+
+		if (kg_random(&rnd, sizeof(rnd)))
+			rnd = (uint32_t)now + i;
+		kg_red_batch_entry(&r->st, &b, i, now, mono, rnd, &o);
+		if (!strcmp(o.result, "accepted")) {
+			if (red_apply(r, &o.plan, &e))
+				refuse_internal(&o);
+			else {
+				kg_grants_commit(&r->st.grants, &o.k, o.hash,
+						 &o.plan, mono);
+				accepted++;
+			}
+		}
+		a.r[i].result = o.plan.answer.result;
+		a.r[i].port = o.plan.answer.port;
+		a.r[i].lease = o.plan.answer.lease;
+		a.r[i].reason = o.plan.answer.reason;
+		refused += a.r[i].result == KG_SK_REFUSED;
+		log_outcome(&o, pkt, e.msg[0] ? e.msg : NULL, rx_us);
+	}
+	if (kg_red_batch_close(&r->st, &b, accepted, now))
+		kg_log(KG_LOG_WARNING, "renewal batch: replay cache full, batch not recorded");
+	rc = answer_batch(r, &a, pkt);
+	{
+		char ne[8], na[8], src[KG_ADDR_STRLEN];
+
+		snprintf(ne, sizeof(ne), "%u", b.r.n);
+		snprintf(na, sizeof(na), "%u", accepted);
+		kg_log_event(KG_LOG_INFO, "sknock_batch", "result", "answered",
+			     "src", kg_addr_str(&pkt->src, src), "green",
+			     b.r.green_id, "entries", ne, "accepted", na);
+	}
+	if (rc)
+		kg_log(KG_LOG_ERR, "batch answer to %s: %s", b.r.green_id,
+		       strerror(-rc));
+	return refused ? EACCES : 0;
+}
+
 /* One knock, from NFLOG here or from the worker (monitor.c): src and
  * sport as the packet carried them. Everything is checked here. */
 int red_knock(struct red *r, const struct kg_addr *src, uint16_t sport,
@@ -116,6 +202,8 @@ int red_knock(struct red *r, const struct kg_addr *src, uint16_t sport,
 	int rc;
 
 	r->n_knocks++;
+	if (kg_sk_peek_type(payload, len) == KG_SK_TYPE_RENEWS)
+		return red_knock_renews(r, &pkt, payload, len, rx_us);
 	if (kg_random(&rnd, sizeof(rnd)))
 		rnd = (uint32_t)now;
 	kg_red_check(&r->st, src, payload, len, now, mono, rnd, &o);

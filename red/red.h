@@ -19,6 +19,7 @@
 #include "check.h"
 #include "config.h"
 #include "pki.h"
+#include "conntrack.h"
 #include "err.h"
 #include "grants.h"
 #include "nflog.h"
@@ -28,6 +29,13 @@ struct kg_ips;
 struct kg_evloop;
 struct kg_pki;
 struct kg_hostkey;
+
+/* Cuts gathered before a flush (RED_CUT_MS) is forced by a full queue. */
+#define KG_RED_CUT_Q 256
+/* How often pending cuts are flushed: a closed grant's established
+ * flows are already dropped on their next packet (allowed4/6 is checked
+ * on every packet); the cut only ends them in conntrack too. */
+#define RED_CUT_MS 100
 
 struct red {
 	const char *config_path;
@@ -44,6 +52,10 @@ struct red {
 	bool no_site;                 /* -n: the site link is made by others */
 	bool owns_table;              /* holds the NFLOG groups: dark table at exit */
 	uint64_t n_knocks;
+	/* Conntrack cuts waiting for the next flush (apply.c): the closes of
+	 * one flush share one kernel walk of the conntrack table. */
+	struct kg_ct_pair cut_q[KG_RED_CUT_Q];
+	size_t n_cut;
 	/* privilege separation (monitor.c, worker.c, docs/privsep.md) */
 	bool privsep;                 /* -P: NFLOG and the IPS in a worker */
 	const char *user;             /* the worker's system user */
@@ -110,6 +122,9 @@ void red_worker_main(struct red *r, int sock) __attribute__((noreturn));
 int red_apply(struct red *r, const struct kg_plan *p, struct kg_err *e);
 /* A lease that ended: the elements are gone by themselves; cut flows. */
 void red_lease_ended(const struct kg_grant *g, void *arg);
+/* Cuts the flows of every grant queued since the last flush, in one
+ * conntrack dump per family, and logs one record per grant. */
+void red_cut_flush(struct red *r);
 int red_ban(void *ctx, const struct kg_addr *key, unsigned seconds);
 int red_unban(void *ctx, const struct kg_addr *key);
 bool red_exempt(void *ctx, const struct kg_addr *src);

@@ -95,6 +95,8 @@ static void sets(struct sb *b, const struct kg_red_config *c)
 	put(b, "\tset " KG_RED_SET_BANNED6 " { type ipv6_addr; flags timeout; size 65536; }\n");
 	put(b, "\tmap " KG_RED_SET_GRANTS " { type ipv4_addr . inet_service : inet_service; flags timeout; }\n");
 	put(b, "\tset " KG_RED_SET_ALLOWED " { type ipv4_addr . inet_service; flags timeout; }\n");
+	put(b, "\tmap " KG_RED_SET_GRANTS6 " { type ipv6_addr . inet_service : inet_service; flags timeout; }\n");
+	put(b, "\tset " KG_RED_SET_ALLOWED6 " { type ipv6_addr . inet_service; flags timeout; }\n");
 	/* knock-port drops that reach neither NFLOG nor the IPS, visible here */
 	put(b, "\tcounter " KG_RED_CTR_KNOCK_FOREIGN " { }\n");
 	put(b, "\tcounter " KG_RED_CTR_KNOCK_LIMITED " { }\n");
@@ -125,6 +127,11 @@ static void antispoof(struct sb *b)
 	       "\t}\n");
 }
 
+static bool has_range6(const struct kg_red_config *c)
+{
+	return c->tunnel_range6.a.family == AF_INET6;
+}
+
 static void prerouting(struct sb *b, const struct kg_red_config *c)
 {
 	char r[KG_ADDR_STRLEN];
@@ -136,6 +143,13 @@ static void prerouting(struct sb *b, const struct kg_red_config *c)
 	    c->site.interface, r, c->tunnel_range.len);
 	put(b, "\t\tiifname \"%s\" ip saddr %s/%u meta l4proto udp redirect to :ip saddr . udp dport map @" KG_RED_SET_GRANTS "\n",
 	    c->site.interface, r, c->tunnel_range.len);
+	if (has_range6(c)) {
+		kg_addr_str(&c->tunnel_range6.a, r);
+		put(b, "\t\tiifname \"%s\" ip6 saddr %s/%u meta l4proto tcp redirect to :ip6 saddr . tcp dport map @" KG_RED_SET_GRANTS6 "\n",
+		    c->site.interface, r, c->tunnel_range6.len);
+		put(b, "\t\tiifname \"%s\" ip6 saddr %s/%u meta l4proto udp redirect to :ip6 saddr . udp dport map @" KG_RED_SET_GRANTS6 "\n",
+		    c->site.interface, r, c->tunnel_range6.len);
+	}
 	put(b, "\t}\n");
 }
 
@@ -179,6 +193,11 @@ static void input_head(struct sb *b, const struct kg_red_config *c)
 	 * knocks and bans */
 	put(b, "\t\tip saddr %s/%u iifname != \"%s\" drop\n", r,
 	    c->tunnel_range.len, ifn);
+	if (has_range6(c)) {
+		kg_addr_str(&c->tunnel_range6.a, r);
+		put(b, "\t\tip6 saddr %s/%u iifname != \"%s\" drop\n", r,
+		    c->tunnel_range6.len, ifn);
+	}
 	put(b, "\t\tip saddr @links4 iifname != \"%s\" drop\n", ifn);
 	put(b, "\t\tip6 saddr @links6 iifname != \"%s\" drop\n", ifn);
 	put(b, "\t\tip saddr @mgmt4 accept\n"
@@ -201,6 +220,9 @@ static void input_site(struct sb *b, const struct kg_red_config *c)
 	/* every packet of a mapped flow, not only the first */
 	put(b, "\t\tiifname \"%s\" meta l4proto { tcp, udp } ip saddr . ct original proto-dst @" KG_RED_SET_ALLOWED " accept\n",
 	    ifn);
+	if (has_range6(c))
+		put(b, "\t\tiifname \"%s\" meta l4proto { tcp, udp } ip6 saddr . ct original proto-dst @" KG_RED_SET_ALLOWED6 " accept\n",
+		    ifn);
 	put(b, "\t\tiifname \"%s\" limit rate 20/second log group %u prefix \"site\" drop\n",
 	    ifn, c->scan_group);
 	put(b, "\t\tiifname \"%s\" drop\n", ifn);

@@ -23,6 +23,8 @@
  *    redirects new connections, and the set "allowed4" (client . granted
  *    port, matched on conntrack's original destination port) is checked on
  *    EVERY packet of a mapped flow, so a lease ending stops a flow at once;
+ *    "grants6" and "allowed6" the same for IPv6 clients (tunnel_range6),
+ *    whose rules exist only when tunnel_range6 is set;
  *    nothing else from the site interface is accepted;
  *  - management addresses, loopback, IPv6 neighbour discovery and DHCP
  *    accepted, so the table does not cut the host off.
@@ -37,6 +39,8 @@
 #define KG_RED_TABLE "knockgate"
 #define KG_RED_SET_GRANTS "grants4"
 #define KG_RED_SET_ALLOWED "allowed4"
+#define KG_RED_SET_GRANTS6 "grants6"       /* IPv6 clients (tunnel_range6) */
+#define KG_RED_SET_ALLOWED6 "allowed6"
 #define KG_RED_SET_BANNED4 "banned4"
 #define KG_RED_SET_BANNED6 "banned6"
 #define KG_RED_CTR_KNOCK_FOREIGN "knock_foreign"   /* not a green's link */

@@ -71,6 +71,10 @@ static int fill_peer(const struct kg_red_config *c, const struct kg_red_green *g
 	put_allowed(p, &g->link);
 	if (!own && !kg_addr_eq(&g->link, &c->site.peer_address))
 		put_allowed(p, &c->site.peer_address);
+	/* IPv6 tunnel addresses: red has one tunnel_range6, routed to the
+	 * first green (an allowed-ip belongs to one peer only) */
+	if (g == &c->greens[0] && c->tunnel_range6.a.family == AF_INET6)
+		p->allowed[p->n_allowed++] = c->tunnel_range6;
 	return 0;
 }
 
@@ -116,6 +120,23 @@ static int address_and_route(const struct kg_red_config *c, struct kg_err *e)
 	else if ((rc = kg_wg_iface_route(ifn, rng)))
 		kg_err_set(e, "site link %s: route to %s: %s", ifn, rng,
 			   strerror(-rc));
+	if (!rc && c->site.address6.a.family == AF_INET6) {
+		/* nodad (kg_wg_iface_addr_add): the link has one other end,
+		 * and a tentative address would refuse the first grants'
+		 * replies for a second */
+		snprintf(addr, sizeof(addr), "%s/%u",
+			 kg_addr_str(&c->site.address6.a, s), c->site.address6.len);
+		if ((rc = kg_wg_iface_addr_add(ifn, addr)))
+			kg_err_set(e, "site link %s: address %s: %s", ifn, addr,
+				   strerror(-rc));
+	}
+	if (!rc && c->tunnel_range6.a.family == AF_INET6) {
+		snprintf(rng, sizeof(rng), "%s/%u",
+			 kg_addr_str(&c->tunnel_range6.a, s), c->tunnel_range6.len);
+		if ((rc = kg_wg_iface_route(ifn, rng)))
+			kg_err_set(e, "site link %s: route to %s: %s", ifn, rng,
+				   strerror(-rc));
+	}
 	return rc;
 }
 

@@ -13,6 +13,11 @@
 #   red_knock_counter NAME   packets of red's named counter (knock_foreign:
 #                        knock-port packets dropped uncounted)
 #   red_map              red's grants4 map, one element a line
+#   red_map6             red's grants6 map, one element a line
+#
+# RED_V6=1 gives red a tunnel_range6 (fd88::/64) and an IPv6 end of the
+# site link (fd89::2, green fd89::1), plays clients fd88::10 and fd88::11
+# on green's loopback and has the real servers listen on IPv6 as well.
 
 RED_SEND="$KG_BUILD/tests/tools/kg-sknock-send"
 RED_BIN=${RED_BIN:-$KG_BUILD/red/knockgate-red}
@@ -46,12 +51,14 @@ never_ban = $(tb_addr green in 4)
 scan_ports = 10
 ban_time = 60
 log_level = info
+$([ "${RED_V6:-0}" = 1 ] && echo "tunnel_range6 = fd88::/64")
 
 [site]
 interface = $(tb_ifname rs0)
 private_key = $lab/red/site.key
 listen_port = 51821
 address = 10.89.0.2/30
+$([ "${RED_V6:-0}" = 1 ] && echo "address6 = fd89::2/64")
 peer_public_key = $(cat "$lab/red/green-site.pub")
 peer_endpoint = $(tb_addr green in 4):51821
 
@@ -89,6 +96,12 @@ red_green_site() {
 	tb_exec green ip link set "$ifn" up
 	tb_exec green ip addr add 10.88.1.10/32 dev lo
 	tb_exec green ip addr add 10.88.1.11/32 dev lo
+	if [ "${RED_V6:-0}" = 1 ]; then
+		tb_exec green wg set "$ifn" peer "$pub" allowed-ips 10.89.0.2/32,fd89::2/128
+		tb_exec green ip -6 addr add fd89::1/64 dev "$ifn" nodad
+		tb_exec green ip -6 addr add fd88::10/128 dev lo nodad
+		tb_exec green ip -6 addr add fd88::11/128 dev lo nodad
+	fi
 }
 
 red_setup() {
@@ -104,6 +117,10 @@ red_setup() {
 	printf '#!/bin/sh\nwhile true; do date +%%s.%%N; sleep 0.1; done\n' >"$TB_DIR/stream.sh"
 	chmod +x "$TB_DIR/stream.sh"
 	tb_start red stream "$TB_DIR/stream.log" socat TCP-LISTEN:8081,fork,reuseaddr EXEC:"$TB_DIR/stream.sh"
+	if [ "${RED_V6:-0}" = 1 ]; then
+		tb_start red web6 "$TB_DIR/web6.log" socat TCP6-LISTEN:8080,ipv6only=1,fork,reuseaddr SYSTEM:'echo web-on-red'
+		tb_start red stream6 "$TB_DIR/stream6.log" socat TCP6-LISTEN:8081,ipv6only=1,fork,reuseaddr EXEC:"$TB_DIR/stream.sh"
+	fi
 	# the site link carries traffic once a handshake went through (red
 	# answers no ping on it: nothing but grants passes)
 	for _ in $(seq 1 50); do
@@ -137,6 +154,16 @@ red_knock_counter() {
 
 red_map() {
 	tb_exec red nft list map inet knockgate grants4 | grep -oE '10\.88\.[0-9.]+ \. [0-9]+ [^:]*: [0-9]+' || true
+}
+
+red_map6() {
+	tb_exec red nft list map inet knockgate grants6 | grep -oE 'fd88:[0-9a-f:]+ \. [0-9]+ [^:]*: [0-9]+' || true
+}
+
+# red_connect6 SRC PORT: red_connect from IPv6 tunnel address SRC to
+# red's IPv6 site address fd89::2.
+red_connect6() {
+	tb_exec green timeout 4 socat -T2 - "TCP6:[fd89::2]:$2,bind=[$1],connect-timeout=2" </dev/null 2>/dev/null | grep -q .
 }
 
 # red_connect SRC PORT: 0 if a TCP connection from tunnel address SRC (on

@@ -60,7 +60,9 @@ tb_log "ok: stream on port $sport carries traffic ($n1 lines)"
 
 cl=$(red_knock -S stream -s 7 -q 2 -a close)
 [ "$cl" = "result=closed" ] || tb_fail "close answered '$cl'"
-grep -qE "event=conntrack client=10\.88\.1\.10 port=$sport result=cut flows=[1-9]" "$TB_DIR/red.log" ||
+# cuts are flushed every 100 ms (a walk of the conntrack table shared by
+# the closes of that moment)
+tb_wait_log "$TB_DIR/red.log" "event=conntrack client=10\.88\.1\.10 port=$sport result=cut flows=[1-9]" 3 ||
 	tb_fail "no conntrack cut record for port $sport"
 sleep 1
 n2=$(wc -l <"$TB_DIR/reader.out")

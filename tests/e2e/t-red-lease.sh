@@ -59,7 +59,7 @@ ok=$(awk "BEGIN { print ($took <= $lease + 1.5) ? 1 : 0 }")
 [ "$ok" = 1 ] || tb_fail "stream lasted ${took}s, more than one lease (${lease}s) + 1.5 s"
 tb_wait_log "$TB_DIR/red.log" "event=lease result=ended green=green1 service=stream client=10\.88\.1\.10 port=$sport" 3 ||
 	tb_fail "no lease-ended record"
-grep -qE "event=conntrack client=10\.88\.1\.10 port=$sport result=cut" "$TB_DIR/red.log" || tb_fail "no conntrack cut at lease end"
+tb_wait_log "$TB_DIR/red.log" "event=conntrack client=10\.88\.1\.10 port=$sport result=cut" 3 || tb_fail "no conntrack cut at lease end"
 tb_log "ok: lease end logged and its flows cut"
 red_connect 10.88.1.10 "$sport" && tb_fail "a new connection opened after the lease"
 [ -z "$(red_map | grep " $sport ")" ] || tb_fail "map element for $sport survived its lease"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Signed knocks and red's answers: both parsers, and a parsed knock must
- * re-encode to exactly the body it came from (one canonical form). */
+/* Signed knocks, batched renewals and red's answers to both: all four
+ * parsers, and whatever parses must re-encode to exactly the body it came
+ * from (one canonical form). */
 #include <stdint.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -12,6 +13,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static uint8_t big[KG_SK_BATCH_BODY_MAX];
+	static struct kg_skrenews b;
+	static struct kg_skrenews_answer ba;
 	uint8_t body[KG_SK_BODY_MAX];
 	struct kg_sknock k;
 	struct kg_skanswer a;
@@ -26,6 +30,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (kg_skanswer_parse(data, size, &a, &v) == KG_SK_E_OK) {
 		if (kg_skanswer_encode_body(&a, body, sizeof(body), &n) != 0 ||
 		    n != v.body_len || memcmp(body, v.body, n) != 0)
+			abort();
+	}
+	if (kg_skrenews_parse(data, size, &b, &v) == KG_SK_E_OK) {
+		if (kg_skrenews_encode_body(&b, big, sizeof(big), &n) != 0 ||
+		    n != v.body_len || memcmp(big, v.body, n) != 0)
+			abort();
+	}
+	if (kg_skrenews_answer_parse(data, size, &ba, &v) == KG_SK_E_OK) {
+		if (kg_skrenews_answer_encode_body(&ba, big, sizeof(big), &n) != 0 ||
+		    n != v.body_len || memcmp(big, v.body, n) != 0)
 			abort();
 	}
 	return 0;

@@ -66,6 +66,51 @@ static void test_site_and_red_sections_are_read(void **st)
 	green_conf_free(&c);
 }
 
+/* IPv6 beside IPv4: green's tunnel_prefix6 and the IPv6 ends of the
+ * site link; the table forwards fwd_grants6 from the tunnel only and
+ * drops the prefix arriving anywhere else; bad values are refused. */
+static void test_ipv6_tunnel_prefix_and_site_ends(void **st)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+	const struct green_red *r;
+	struct kg_addr g6;
+	char *text;
+
+	(void)st;
+	assert_int_equal(load("[green]\nwg_interface = kgtest0\ntunnel_address = 10.88.0.1\n"
+			      "tunnel_prefix6 = fd88::/64\n",
+			      "[site]\nid = green1\ninterface = kgsite0\nprivate_key = /x/site.key\n"
+			      "address = 10.89.0.1/30\naddress6 = fd89::1/64\nhost_key = /x/host.key\n",
+			      "[red red1]\naddress = 203.0.113.2\nsite_address = 10.89.0.2\n"
+			      "site_address6 = fd89::2\nsite_public_key = " PUB "\ncert = /x/red.pem\n",
+			      &c, &e), 0);
+	assert_int_equal(c.tunnel_prefix6.len, 64);
+	green_tunnel_address6(&c, &g6);
+	assert_int_equal(g6.b[15], 1);
+	assert_int_equal(c.site.address6.a.b[15], 1);
+	r = green_site_red(&c.site, "red1");
+	assert_int_equal(r->site_address6.family, AF_INET6);
+	assert_int_equal(r->site_address6.b[15], 2);
+	assert_int_equal(green_ruleset_render(&c, &text), 0);
+	assert_non_null(strstr(text, "set fwd_grants6 { type ipv6_addr . ipv6_addr . inet_service; flags timeout; }"));
+	assert_non_null(strstr(text, "iifname \"kgtest0\" ip6 saddr . ip6 daddr . tcp dport @fwd_grants6 accept"));
+	assert_non_null(strstr(text, "iifname != \"kgtest0\" ip6 saddr fd88::/64 counter drop"));
+	free(text);
+	green_conf_free(&c);
+
+	assert_int_equal(load(base, "[green]\ntunnel_prefix6 = 10.0.0.0/8\n", NULL, &c, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "tunnel_prefix6"));
+	green_conf_free(&c);
+	assert_int_equal(load(base, "[green]\ntunnel_prefix6 = fd88::/96\n", NULL, &c, &e), -EINVAL);
+	green_conf_free(&c);
+	assert_int_equal(load(base, site, "[red red1]\naddress = 203.0.113.2\nsite_address = 10.89.0.2\n"
+			      "site_address6 = 10.89.0.3\nsite_public_key = " PUB "\ncert = /x/red.pem\n",
+			      &c, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "site_address6"));
+	green_conf_free(&c);
+}
+
 static void test_without_site_nothing_is_enabled(void **st)
 {
 	struct green_conf c;
@@ -162,6 +207,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_site_and_red_sections_are_read),
+		cmocka_unit_test(test_ipv6_tunnel_prefix_and_site_ends),
 		cmocka_unit_test(test_without_site_nothing_is_enabled),
 		cmocka_unit_test(test_red_without_site_is_refused),
 		cmocka_unit_test(test_site_without_red_is_refused),

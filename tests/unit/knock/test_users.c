@@ -40,7 +40,8 @@ static void test_spa_and_sequence_records_load(void **st)
 	(void)st;
 	kg_users_init(&u, 60);
 	assert_int_equal(parse(&u, "[user alice]\nknock_key = " KEY_A "\n"
-			       "tunnel_address = 10.88.1.10\nspki_sha256 = " SPKI "\n"
+			       "tunnel_address = 10.88.1.10\ntunnel_address6 = fd88::10\n"
+			       "spki_sha256 = " SPKI "\n"
 			       "services = web, ssh\nmode = spa\n"
 			       "[user bob]\nknock_key = " KEY_B "\n"
 			       "tunnel_address = 10.88.1.11\nspki_sha256 = " SPKI "\n"
@@ -49,6 +50,7 @@ static void test_spa_and_sequence_records_load(void **st)
 			       &e), 0);
 	assert_int_equal(u.n, 2);
 	assert_int_equal(kg_users_find(&u, "alice")->n_services, 2);
+	assert_int_equal(kg_users_find(&u, "alice")->tunnel6.family, AF_INET6);
 	b = kg_users_find(&u, "bob");
 	assert_non_null(b);
 	assert_int_equal(b->mode, KG_MODE_SEQUENCE);
@@ -94,6 +96,14 @@ static void test_bad_records_are_refused_with_file_and_line(void **st)
 		       "spki_sha256 = " SPKI "\n[user b]\nknock_key = " KEY_A "\n"
 		       "tunnel_address = 10.88.1.2\nspki_sha256 = " SPKI "\n",
 		       "knock_key already used");
+	/* the IPv6 tunnel address: IPv6 only, and one per user */
+	expect_refused("[user alice]\nknock_key = " KEY_A "\ntunnel_address = 10.88.1.1\n"
+		       "tunnel_address6 = 10.88.1.2\nspki_sha256 = " SPKI "\n",
+		       "x.conf:4: tunnel_address6");
+	expect_refused("[user a]\nknock_key = " KEY_A "\ntunnel_address = 10.88.1.1\n"
+		       "tunnel_address6 = fd88::10\nspki_sha256 = " SPKI "\n[user b]\nknock_key = " KEY_B "\n"
+		       "tunnel_address = 10.88.1.2\ntunnel_address6 = fd88::10\nspki_sha256 = " SPKI "\n",
+		       "tunnel_address6 already used");
 }
 
 static void test_users_dir_loads_every_conf_file(void **st)

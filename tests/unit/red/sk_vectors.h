@@ -24,6 +24,62 @@
 	"3448ab070991c85808dd5981a21f2e70c7762a9cbb0000003c00000000006b02" \
 	"5601"
 
+/* Batched renewals: two entries (IPv4 and IPv6 clients), and red's
+ * answer (granted; refused no_grant). */
+#define VEC_BATCH_BODY \
+	"4b47534b010306677265656e310472656431000000006b025600a0a1a2a3a4a5" \
+	"a6a7a8a9aaabacadaeaf02010203040506070800000008040a58010a03776562" \
+	"0000003c11121314151617180000000306fd8800000000000000000000000000" \
+	"100373736800000078"
+#define VEC_BATCH_HASH \
+	"4c1d1b393a877b76d188cd4c08f0f67fa59fa1a920b725068592b558d06510bf"
+#define VEC_BATCH_ENTRY1_HASH \
+	"72badb0459cdaf52647b61b66b39b81e1d3a76ef3952f994d2fb93590345b067"
+#define VEC_BATCH_SIG \
+	"3046022100f1651197153e34cc70f9362395d43aa70e9416152fd7f9b6aea219" \
+	"f2ffe98295022100f0c5e809b6423f666ad93bbf50b7cd3aa03071af1569033c" \
+	"e7ab0636a668d589"
+#define VEC_BATCH_ANSWER_BODY \
+	"4b47534b0104047265643106677265656e314c1d1b393a877b76d188cd4c08f0" \
+	"f67fa59fa1a920b725068592b558d06510bf000000006b02560102019cbb0000" \
+	"003c000300000000000009"
+
+static inline void vec_batch(struct kg_skrenews *b)
+{
+	memset(b, 0, sizeof(*b));
+	strcpy(b->green_id, "green1");
+	strcpy(b->red_id, "red1");
+	b->timestamp = 1795315200;
+	for (int i = 0; i < KG_SK_NONCE_LEN; i++)
+		b->nonce[i] = (uint8_t)(0xa0 + i);
+	b->n = 2;
+	b->e[0].session = 0x0102030405060708ULL;
+	b->e[0].seq = 8;
+	kg_addr_parse("10.88.1.10", &b->e[0].client);
+	strcpy(b->e[0].service, "web");
+	b->e[0].lifetime = 60;
+	b->e[1].session = 0x1112131415161718ULL;
+	b->e[1].seq = 3;
+	kg_addr_parse("fd88::10", &b->e[1].client);
+	strcpy(b->e[1].service, "ssh");
+	b->e[1].lifetime = 120;
+}
+
+static inline void vec_batch_answer(struct kg_skrenews_answer *a)
+{
+	memset(a, 0, sizeof(*a));
+	strcpy(a->red_id, "red1");
+	strcpy(a->green_id, "green1");
+	kg_hex_decode(VEC_BATCH_HASH, a->knock_hash, KG_SK_HASH_LEN);
+	a->timestamp = 1795315201;
+	a->n = 2;
+	a->r[0].result = KG_SK_GRANTED;
+	a->r[0].port = 40123;
+	a->r[0].lease = 60;
+	a->r[1].result = KG_SK_REFUSED;
+	a->r[1].reason = KG_SK_R_NO_GRANT;
+}
+
 static inline void vec_knock(struct kg_sknock *k)
 {
 	memset(k, 0, sizeof(*k));

@@ -346,6 +346,70 @@ static void test_a_green_cannot_grant_another_greens_clients(void **state)
 	kg_red_state_free(&st2);
 }
 
+/* The vector batch with its stored signature: checked once, then entry
+ * by entry; the same bytes again repeat; one byte altered is dropped. */
+static void batch_entries(const uint8_t *pkt, size_t n, int64_t now,
+			  struct kg_red_outcome o[2], int *dropped)
+{
+	static struct kg_red_batch b;
+	unsigned acc = 0;
+
+	*dropped = kg_red_batch_open(&st, &green_addr, pkt, n, &b) != 0;
+	if (*dropped)
+		return;
+	for (unsigned i = 0; i < b.r.n && i < 2; i++) {
+		kg_red_batch_entry(&st, &b, i, now, MONO(now), 5, &o[i]);
+		if (!strcmp(o[i].result, "accepted")) {
+			kg_grants_commit(&st.grants, &o[i].k, o[i].hash,
+					 &o[i].plan, MONO(now));
+			acc++;
+		}
+	}
+	assert_int_equal(kg_red_batch_close(&st, &b, acc, now), 0);
+}
+
+static void test_batch_verified_once_and_decided_per_entry(void **state)
+{
+	static uint8_t pkt[KG_SK_BATCH_PACKET_MAX];
+	struct kg_red_outcome o[2], first;
+	struct kg_sknock k;
+	uint8_t sig[KG_SK_SIG_MAX];
+	size_t n, sn;
+	int dropped;
+
+	(void)state;
+	vec_knock(&k);                 /* open: session 0x0102..., seq 7 */
+	knock(&k, &green_addr, NOW, &first);
+	assert_string_equal(first.result, "accepted");
+	n = strlen(VEC_BATCH_BODY) / 2;
+	assert_int_equal(kg_hex_decode(VEC_BATCH_BODY, pkt, n), 0);
+	sn = strlen(VEC_BATCH_SIG) / 2;
+	assert_int_equal(kg_hex_decode(VEC_BATCH_SIG, sig, sn), 0);
+	assert_int_equal(kg_sk_append_sig(pkt, sizeof(pkt), &n, sig, sn), 0);
+
+	batch_entries(pkt, n, NOW + 1, o, &dropped);
+	assert_false(dropped);
+	/* entry 0 renews the open grant (same port), entry 1 names a
+	 * service this red does not have */
+	assert_string_equal(o[0].result, "accepted");
+	assert_int_equal(o[0].plan.op, KG_PLAN_EXTEND);
+	assert_int_equal(o[0].plan.answer.port, first.plan.answer.port);
+	assert_int_equal(o[0].k.action, KG_SK_RENEW);
+	assert_string_equal(o[1].result, "refused");
+	assert_int_equal(o[1].plan.answer.reason, KG_SK_R_UNKNOWN_SERVICE);
+
+	/* the same batch again: entry 0 answered from the cache */
+	batch_entries(pkt, n, NOW + 2, o, &dropped);
+	assert_false(dropped);
+	assert_string_equal(o[0].result, "repeat");
+	assert_int_equal(o[0].plan.answer.port, first.plan.answer.port);
+
+	/* any signed byte altered (entry 1's seq): no entry is decided */
+	pkt[73] ^= 1;
+	batch_entries(pkt, n, NOW + 2, o, &dropped);
+	assert_true(dropped);
+}
+
 #define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -362,6 +426,7 @@ int main(void)
 		T_(test_unknown_service_and_foreign_client_are_refused),
 		T_(test_repeat_is_answered_and_replay_after_close_is_refused),
 		T_(test_a_green_cannot_grant_another_greens_clients),
+		T_(test_batch_verified_once_and_decided_per_entry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

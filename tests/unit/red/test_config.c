@@ -143,6 +143,10 @@ static void test_bad_configs_are_refused_with_file_and_line(void **state)
 	refused("[green green2]\naddress = 203.0.113.3\nlink_address = 10.89.0.1\ncert = x\n"
 		"[green green1]\n", "link_address");
 	refused("[red]\nknock_rate = 0\n", "knock_rate");
+	refused("[red]\ntunnel_range = fd88::/64\n", "tunnel_range");
+	refused("[red]\ntunnel_range6 = 10.0.0.0/8\n", "tunnel_range6");
+	refused("[red]\ntunnel_range6 = fd88::/96\n", "tunnel_range6");
+	refused("[site]\naddress6 = 10.89.0.2/30\n", "address6");
 }
 
 /* Two greens: each its own tunnel range inside [red] tunnel_range and
@@ -264,6 +268,45 @@ static void test_rules_hold_the_required_rules(void **state)
 	assert_int_equal(kg_red_render_rules(&rc, text, 100), -ENOSPC);
 }
 
+/* IPv6 tunnel addresses: their own map and allow set, the same
+ * wrong-interface drop, never banned; a v4-only red has no v6 rules. */
+static void test_rules_with_tunnel_range6(void **state)
+{
+	static struct kg_red_config rc;
+	static char text[32768];
+	struct kg_prefix nb[KG_RED_NEVER_BAN_MAX];
+	struct kg_addr a;
+	size_t n;
+	struct kg_err e;
+
+	(void)state;
+	assert_int_equal(load("", &rc, &e), 0);
+	assert_int_equal(kg_red_render_rules(&rc, text, sizeof(text)), 0);
+	assert_null(strstr(text, "ip6 saddr . tcp dport map"));
+	assert_int_equal(kg_addr_parse("fd88::10", &a), 0);
+	assert_false(kg_red_in_tunnel_range(&rc, &a));
+
+	if (load("[red]\ntunnel_range6 = fd88::/64\n[site]\naddress6 = fd89::2/64\n",
+		 &rc, &e))
+		fail_msg("%s", e.msg);
+	assert_int_equal(rc.site.address6.a.b[15], 2);
+	assert_true(kg_red_in_tunnel_range(&rc, &a));
+	assert_int_equal(kg_addr_parse("fd87::10", &a), 0);
+	assert_false(kg_red_in_tunnel_range(&rc, &a));
+	n = kg_red_never_ban(&rc, nb, KG_RED_NEVER_BAN_MAX);
+	assert_true(n > 0 && nb[n - 1].a.family == AF_INET6 && nb[n - 1].len == 64);
+	assert_int_equal(kg_red_render_rules(&rc, text, sizeof(text)), 0);
+	at(text, "map grants6 { type ipv6_addr . inet_service : inet_service; flags timeout; }");
+	at(text, "set allowed6 { type ipv6_addr . inet_service; flags timeout; }");
+	at(text, "iifname \"kg-red0\" ip6 saddr fd88::/64 meta l4proto tcp redirect to :ip6 saddr . tcp dport map @grants6");
+	at(text, "iifname \"kg-red0\" ip6 saddr fd88::/64 meta l4proto udp redirect to :ip6 saddr . udp dport map @grants6");
+	assert_true(at(text, "ip6 saddr fd88::/64 iifname != \"kg-red0\" drop") <
+		    at(at(text, "chain input {"), "ip6 saddr @mgmt6 accept"));
+	assert_true(at(text, "ip6 saddr . ct original proto-dst @allowed6 accept") <
+		    at(text, "ct state established"));
+	at(text, "fd88::/64 }; }");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_link_addresses_and_knock_limits),
 		cmocka_unit_test(test_many_greens_have_disjoint_ranges),
 		cmocka_unit_test(test_rules_hold_the_required_rules),
+		cmocka_unit_test(test_rules_with_tunnel_range6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -304,6 +304,55 @@ static void test_replay_cache_refuses_seen_and_full(void **state)
 	kg_rcache_free(r);
 }
 
+/* The index: thousands of grants, each found again (a repeat answers its
+ * own port), the table full refuses, and slots freed after keep are used
+ * again by new grants. */
+static void test_index_finds_every_grant_and_reuses_freed_slots(void **state)
+{
+	static struct kg_grants big;
+	enum { N = 3000 };
+	static uint16_t port[N];
+	struct kg_sknock k;
+	struct kg_plan p;
+	uint8_t h[32];
+
+	(void)state;
+	assert_int_equal(kg_grants_init(&big, N, 120, 10), 0);
+	for (uint32_t i = 0; i < N; i++) {
+		vec_knock(&k);
+		k.session = 1000 + i;
+		hash_of(&k, h);
+		kg_grants_plan(&big, &k, h, 80, 10000, 60000, i * 7, NOW, &p);
+		assert_int_equal(p.op, KG_PLAN_MAP);
+		kg_grants_commit(&big, &k, h, &p, NOW);
+		port[i] = p.port;
+	}
+	vec_knock(&k);
+	k.session = 1000 + N;
+	hash_of(&k, h);
+	kg_grants_plan(&big, &k, h, 80, 10000, 60000, 1, NOW, &p);
+	assert_int_equal(p.op, KG_PLAN_REFUSE);
+	assert_int_equal(p.reason, KG_SK_R_BUSY);
+	for (uint32_t i = 0; i < N; i += 7) {
+		vec_knock(&k);
+		k.session = 1000 + i;
+		hash_of(&k, h);
+		kg_grants_plan(&big, &k, h, 80, 10000, 60000, 1, NOW + 1, &p);
+		assert_int_equal(p.op, KG_PLAN_REPEAT);
+		assert_int_equal(p.answer.port, port[i]);
+	}
+	/* every lease over, then keep: all slots free again */
+	assert_int_equal(kg_grants_expire(&big, NOW + 121, NULL, NULL), N);
+	kg_grants_expire(&big, NOW + 200, NULL, NULL);
+	assert_int_equal(big.n_free, N);
+	vec_knock(&k);
+	k.session = 1000 + N;
+	hash_of(&k, h);
+	kg_grants_plan(&big, &k, h, 80, 10000, 60000, 1, NOW + 200, &p);
+	assert_int_equal(p.op, KG_PLAN_MAP);
+	kg_grants_free(&big);
+}
+
 #define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -321,6 +370,7 @@ int main(void)
 		T_(test_lease_end_expires_grant_and_repeat_is_not_granted),
 		T_(test_repeat_after_lease_end_is_not_granted),
 		cmocka_unit_test(test_pool_pick_wraps_and_reports_exhaustion),
+		cmocka_unit_test(test_index_finds_every_grant_and_reuses_freed_slots),
 		cmocka_unit_test(test_replay_cache_refuses_seen_and_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 
 #include "pki.h"
+#include "red_batch.h"
 #include "red_client.h"
 #include "sk_vectors.h"
 
@@ -260,6 +261,83 @@ static void test_pending_table_is_bounded(void **state)
 	assert_int_equal(kg_rc_request(&rc, &k, NOW_MS, NULL, &pkt, &len), -ENOSPC);
 }
 
+static unsigned gave_up_n;
+
+static void count_gave_up(void *ctx, const struct kg_sknock *req, void *cookie)
+{
+	(void)ctx;
+	assert_int_equal(req->action, KG_SK_RENEW);
+	assert_non_null(cookie);
+	gave_up_n++;
+}
+
+static unsigned sends_n;
+
+static void count_send(void *ctx, const uint8_t *pkt, size_t len)
+{
+	(void)ctx;
+	(void)pkt;
+	(void)len;
+	sends_n++;
+}
+
+/* A batch of renewals: signed once, parses to its entries; red's batch
+ * answer (signed) is accepted once with every cookie, a copy or an
+ * answer to nothing costs no signature check; an unanswered batch is
+ * resent then given up entry by entry. */
+static void test_batch_answer_accepted_once_then_given_up(void **state)
+{
+	static struct green_rb rb;
+	static struct kg_skrenews parsed;
+	static struct kg_skrenews_answer a;
+	static struct green_rb_pending done;
+	static uint8_t buf[KG_SK_BATCH_PACKET_MAX];
+	struct kg_sk_renew e[2];
+	void *cookies[2] = { (void *)0x11, (void *)0x22 };
+	const uint8_t *pkt;
+	uint8_t h[32], d[32], sig[KG_SK_SIG_MAX];
+	struct kg_sk_view v;
+	enum kg_sk_err why;
+	size_t len, n, sn;
+	uint64_t checks;
+
+	(void)state;
+	assert_int_equal(green_rb_init(&rb, 2), 0);
+	vec_batch(&parsed);
+	memcpy(e, parsed.e, sizeof(e));
+	assert_int_equal(green_rb_request(&rb, &rc, e, cookies, 2, NOW_MS / 1000,
+					  NOW_MS, &pkt, &len), 0);
+	assert_int_equal(kg_skrenews_parse(pkt, len, &parsed, &v), KG_SK_E_OK);
+	assert_int_equal(parsed.n, 2);
+	assert_string_equal(parsed.red_id, "red1");
+	kg_sk_digest(v.body, v.body_len, h);
+	assert_int_equal(kg_pki_verify_sig(cert, h, v.sig, v.sig_len), KG_PKI_OK);
+
+	vec_batch_answer(&a);
+	memcpy(a.knock_hash, h, 32);
+	assert_int_equal(kg_skrenews_answer_encode_body(&a, buf, sizeof(buf), &n), 0);
+	kg_sk_digest(buf, n, d);
+	assert_int_equal(kg_hostkey_sign(key, d, sig, &sn), 0);
+	assert_int_equal(kg_sk_append_sig(buf, sizeof(buf), &n, sig, sn), 0);
+	assert_int_equal(green_rb_answer(&rb, &rc, buf, n, &a, &done, &why), KG_RC_OK);
+	assert_ptr_equal(done.cookies[1], (void *)0x22);
+	assert_int_equal(a.r[0].port, 40123);
+	checks = rc.sig_checks;
+	assert_int_equal(green_rb_answer(&rb, &rc, buf, n, &a, &done, &why),
+			 KG_RC_NOT_PENDING);
+	assert_int_equal(rc.sig_checks, checks);
+
+	/* never answered: resent max_sends - 1 times, then given up */
+	assert_int_equal(green_rb_request(&rb, &rc, e, cookies, 2, NOW_MS / 1000,
+					  NOW_MS, &pkt, &len), 0);
+	for (int t = 1; t <= 4; t++)
+		green_rb_tick(&rb, &rc, NOW_MS + (uint64_t)t * 500, count_send,
+			      count_gave_up, NULL);
+	assert_int_equal(sends_n, 2);
+	assert_int_equal(gave_up_n, 2);
+	green_rb_free(&rb);
+}
+
 #define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -271,6 +349,7 @@ int main(void)
 		T_(test_many_pending_each_answer_finds_its_knock),
 		T_(test_lost_knock_is_resent_same_bytes_then_given_up),
 		T_(test_pending_table_is_bounded),
+		T_(test_batch_answer_accepted_once_then_given_up),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

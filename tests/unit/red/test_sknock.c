@@ -203,6 +203,105 @@ static void test_encoder_refuses_bad_fields(void **state)
 	assert_string_equal(kg_sk_reason_name(KG_SK_R_OUTSIDE_WINDOW), "outside_window");
 }
 
+static void hex_eq(const uint8_t *b, size_t n, const char *want)
+{
+	char h[2 * KG_SK_BATCH_BODY_MAX + 1];
+
+	for (size_t i = 0; i < n; i++)
+		snprintf(h + 2 * i, 3, "%02x", b[i]);
+	h[2 * n] = '\0';
+	assert_string_equal(h, want);
+}
+
+static void test_batch_matches_vectors_and_round_trips(void **state)
+{
+	static struct kg_skrenews b, got;
+	static struct kg_skrenews_answer a, agot;
+	static uint8_t body[KG_SK_BATCH_PACKET_MAX];
+	uint8_t h[KG_SK_HASH_LEN], sig[KG_SK_SIG_MAX];
+	struct kg_sk_view v;
+	size_t n, sn;
+
+	(void)state;
+	vec_batch(&b);
+	assert_int_equal(kg_skrenews_encode_body(&b, body, sizeof(body), &n), 0);
+	hex_eq(body, n, VEC_BATCH_BODY);
+	kg_sk_digest(body, n, h);
+	hex_eq(h, KG_SK_HASH_LEN, VEC_BATCH_HASH);
+	kg_sk_entry_hash(h, 1, h);
+	hex_eq(h, KG_SK_HASH_LEN, VEC_BATCH_ENTRY1_HASH);
+	from_hex(VEC_BATCH_SIG, sig, &sn);
+	assert_int_equal(kg_sk_append_sig(body, sizeof(body), &n, sig, sn), 0);
+	assert_int_equal(kg_sk_peek_type(body, n), KG_SK_TYPE_RENEWS);
+	assert_int_equal(kg_skrenews_parse(body, n, &got, &v), KG_SK_E_OK);
+	assert_memory_equal(&got, &b, sizeof(b));
+	assert_int_equal(v.sig_len, sn);
+	/* a batch is never a knock nor the reverse */
+	assert_int_equal(kg_sknock_parse(body, n, &(struct kg_sknock){ 0 }, &v),
+			 KG_SK_E_BAD_TYPE);
+	for (size_t i = 0; i < n; i++)
+		assert_int_not_equal(kg_skrenews_parse(body, i, &got, &v), KG_SK_E_OK);
+
+	vec_batch_answer(&a);
+	assert_int_equal(kg_skrenews_answer_encode_body(&a, body, sizeof(body), &n), 0);
+	hex_eq(body, n, VEC_BATCH_ANSWER_BODY);
+	assert_int_equal(kg_sk_append_sig(body, sizeof(body), &n, sig, sn), 0);
+	assert_int_equal(kg_skrenews_answer_parse(body, n, &agot, &v), KG_SK_E_OK);
+	assert_memory_equal(&agot, &a, sizeof(a));
+}
+
+static void test_batch_refusals(void **state)
+{
+	static struct kg_skrenews b, got;
+	static struct kg_skrenews_answer a;
+	static uint8_t body[KG_SK_BATCH_PACKET_MAX];
+	struct kg_sk_view v;
+	size_t n;
+
+	(void)state;
+	vec_batch(&b);
+	b.n = 0;
+	assert_int_equal(kg_skrenews_encode_body(&b, body, sizeof(body), &n), -EINVAL);
+	b.n = KG_SK_BATCH_MAX + 1;
+	assert_int_equal(kg_skrenews_encode_body(&b, body, sizeof(body), &n), -EINVAL);
+	/* the largest batch fits the stated maximum */
+	vec_batch(&b);
+	for (unsigned i = 0; i < KG_SK_BATCH_MAX; i++) {
+		b.e[i] = b.e[1];
+		memset(b.e[i].service, 'x', KG_SK_ID_MAX);
+		b.e[i].service[KG_SK_ID_MAX] = '\0';
+	}
+	b.n = KG_SK_BATCH_MAX;
+	assert_int_equal(kg_skrenews_encode_body(&b, body, KG_SK_BATCH_BODY_MAX, &n), 0);
+	vec_batch(&b);
+	b.e[1].lifetime = 0;
+	assert_int_equal(kg_skrenews_encode_body(&b, body, sizeof(body), &n), -EINVAL);
+
+	/* the count byte (offset 6 + 7 + 5 + 8 + 16) and an entry's lifetime */
+	vec_batch(&b);
+	assert_int_equal(kg_skrenews_encode_body(&b, body, sizeof(body), &n), 0);
+	body[n] = 8;
+	memset(body + n + 1, 0x30, 8);
+	body[42] = 0;
+	assert_int_equal(kg_skrenews_parse(body, n + 9, &got, &v), KG_SK_E_BAD_COUNT);
+	body[42] = KG_SK_BATCH_MAX + 1;
+	assert_int_equal(kg_skrenews_parse(body, n + 9, &got, &v), KG_SK_E_BAD_COUNT);
+	body[42] = 2;
+	body[n - 1] = 0;
+	body[n - 2] = 0;
+	assert_int_equal(kg_skrenews_parse(body, n + 9, &got, &v), KG_SK_E_BAD_LIFETIME);
+
+	/* a batch answer never says closed, and stays consistent */
+	vec_batch_answer(&a);
+	a.r[1].result = KG_SK_CLOSED;
+	a.r[1].reason = 0;
+	assert_int_equal(kg_skrenews_answer_encode_body(&a, body, sizeof(body), &n), -EINVAL);
+	vec_batch_answer(&a);
+	a.r[0].port = 0;
+	assert_int_equal(kg_skrenews_answer_encode_body(&a, body, sizeof(body), &n), -EINVAL);
+	assert_string_equal(kg_sk_err_name(KG_SK_E_BAD_COUNT), "bad_count");
+}
+
 /* docs/protocol.md, whitespace removed, must hold every vector verbatim:
  * the spec and the code cannot drift apart. */
 static void test_protocol_md_holds_the_same_vectors(void **state)
@@ -224,6 +323,11 @@ static void test_protocol_md_holds_the_same_vectors(void **state)
 	assert_non_null(strstr(doc, VEC_KNOCK_HASH));
 	assert_non_null(strstr(doc, VEC_KNOCK_SIG));
 	assert_non_null(strstr(doc, VEC_ANSWER_BODY));
+	assert_non_null(strstr(doc, VEC_BATCH_BODY));
+	assert_non_null(strstr(doc, VEC_BATCH_HASH));
+	assert_non_null(strstr(doc, VEC_BATCH_ENTRY1_HASH));
+	assert_non_null(strstr(doc, VEC_BATCH_SIG));
+	assert_non_null(strstr(doc, VEC_BATCH_ANSWER_BODY));
 	free(doc);
 }
 
@@ -239,6 +343,8 @@ int main(void)
 		cmocka_unit_test(test_every_truncation_and_trailing_byte_is_refused),
 		cmocka_unit_test(test_inconsistent_answers_are_refused),
 		cmocka_unit_test(test_encoder_refuses_bad_fields),
+		cmocka_unit_test(test_batch_matches_vectors_and_round_trips),
+		cmocka_unit_test(test_batch_refusals),
 		cmocka_unit_test(test_protocol_md_holds_the_same_vectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
