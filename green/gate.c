@@ -171,6 +171,7 @@ static bool infrastructure(const struct green_conf *c, const struct kg_addr *src
 bool green_gate_exempt(struct green *g, const struct kg_addr *src)
 {
 	struct green_gate *gt = g->gate;
+	struct kg_addr key;
 
 	if (infrastructure(&g->conf, src))
 		return true;
@@ -178,12 +179,8 @@ bool green_gate_exempt(struct green *g, const struct kg_addr *src)
 		return false;
 	/* Any source of any session inside src's ban key (a whole /64 for
 	 * IPv6): junk from a neighbour address must not cut the session. */
-	for (size_t i = 0; i < gt->sess.n; i++) {
-		const struct kg_session *s = &gt->sess.s[i];
-
-		for (size_t j = 0; j < s->n_src; j++)
-			if (hits_addr(&s->src[j], src))
-				return true;
-	}
+	kg_addr_ban_key(src, &key);
+	if (kg_sess_ban_key_in_use(&gt->sess, &key))
+		return true;
 	return false;
 }
