@@ -50,6 +50,13 @@ static const char *seen_set(const struct kg_addr *a)
 	return a->family == AF_INET ? "wg_seen4" : "wg_seen6";
 }
 
+/* Refreshed by the kernel on every packet a peer sends through the
+ * tunnel, timeout one lease (ruleset.c). */
+static const char *tun_seen_set(const struct kg_addr *a)
+{
+	return a->family == AF_INET ? "tun_seen4" : "tun_seen6";
+}
+
 static const char *tunnel_set(bool live)
 {
 	return live ? "peers_live" : "peers_pending";
@@ -115,6 +122,18 @@ bool green_apply_src_seen(struct kg_nft *nft, const struct kg_addr *src)
 	if (r && r != -ENOENT)
 		kg_log(KG_LOG_ERR, "roaming: %s", e.msg);
 	return r != -ENOENT;
+}
+
+int green_apply_tunnel_seen(struct kg_nft *nft, const struct kg_addr *tunnel,
+			    uint64_t *left_ms)
+{
+	struct kg_err e = { "" };
+	int r = kg_nft_elem_get(nft, tun_seen_set(tunnel), tunnel->b,
+				kg_addr_len(tunnel), left_ms, &e);
+
+	if (r && r != -ENOENT)
+		kg_log(KG_LOG_ERR, "peer liveness: %s", e.msg);
+	return r;
 }
 
 int green_apply_make_live(struct kg_nft *nft, const struct kg_addr *tunnel,

@@ -20,6 +20,7 @@
  *   green_apply_tunnel_close peers_pending or peers_live -= tunnel.
  *                           Re-check: none (closing is always safe).
  *   green_apply_src_seen    reads wg_seen4/6 (no change).
+ *   green_apply_tunnel_seen reads tun_seen4/6 (no change).
  *   green_apply_make_live   peers_live += tunnel, sources' openings
  *                           renewed, peers_pending -= tunnel.
  *                           Re-check: a card proof it verified itself for
@@ -100,6 +101,13 @@ void green_apply_tunnel_close(struct kg_nft *nft, const struct kg_addr *tunnel,
 /* True if src sent WireGuard packets within the last lease (or on a
  * lookup error other than "absent", which is logged). */
 bool green_apply_src_seen(struct kg_nft *nft, const struct kg_addr *src);
+
+/* When tunnel's peer last sent a packet through the tunnel: 0 with the
+ * element's time left (its timeout is one lease) in *left_ms; -ENOENT if
+ * nothing within a lease; another -errno (logged) if the kernel could not
+ * be asked. */
+int green_apply_tunnel_seen(struct kg_nft *nft, const struct kg_addr *tunnel,
+			    uint64_t *left_ms);
 
 int green_apply_make_live(struct kg_nft *nft, const struct kg_addr *tunnel,
 			  const struct kg_addr *src, size_t n_src,

@@ -58,8 +58,10 @@ static int knock_start(struct green_gate *gt, const struct green_gate_conf *gc,
 	if (!r && (r = kg_random(&id_base, sizeof(id_base))) == 0)
 		r = kg_sess_init(&gt->sess, gc->sess.max_clients, &gc->sess.lim,
 				 id_base >> 1, NULL, NULL);
-	if (!r)
+	if (!r) {
 		kg_sess_set_src_seen(&gt->sess, gate_src_seen, gt);
+		gate_liveness_init(gt);
+	}
 	if (r)
 		kg_err_set(e, "knock/session state: %s", strerror(-r));
 	return r;

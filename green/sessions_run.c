@@ -7,6 +7,16 @@
  *   peers_live     the tunnel address (control port, later grants)
  * all with a timeout of one lease; live sessions are renewed every third
  * of a lease, so if green dies every opening lapses within one lease.
+ *
+ * Liveness: nothing reads every peer on a tick. A live session's timer
+ * (session.c) fires when it would be silent or idle; then, for that one
+ * session, the kernel is asked when its peer last sent through the tunnel
+ * (tun_seen4/6); if not within a lease, whether any of its sources sent
+ * WireGuard packets (wg_seen4/6: handshakes, keepalives); only if they
+ * did is the peer dump read (whole, once per POLL_MS at most, every
+ * peer's counters fed to the table), since only WireGuard knows which
+ * peer those packets were for. A session ends silent only on what was
+ * read: absent from both sets, or a dump showing nothing new.
  */
 #include "gate.h"
 #include "grants.h"
@@ -315,23 +325,60 @@ static void expired(void *ctx, const struct kg_session *s)
 	gate_session_gone(gt, s, false);
 }
 
-static void poll_peers(struct green_gate *gt)
+/* The whole peer dump, every peer's counters to the table. 0 or -errno
+ * (logged). */
+static int read_peers(struct green_gate *gt)
 {
 	struct kg_wg_device d = { 0 };
-	int r;
+	uint64_t t0 = kg_mono_ns();
+	int r = green_apply_peers_read(gt->ifname, &d);
 
-	if (!gt->sess.n)
-		return;
-	r = green_apply_peers_read(gt->ifname, &d);
 	if (r) {
 		kg_log(KG_LOG_ERR, "%s: reading peers: %s", gt->ifname, strerror(-r));
-		return;
+		return r;
 	}
 	for (size_t i = 0; i < d.n_peers; i++)
 		kg_sess_observe_peer(&gt->sess, d.peers[i].public_key,
 				     (int64_t)d.peers[i].last_handshake_sec,
 				     d.peers[i].rx_bytes);
+	gt->peer_dumps++;
+	gt->peer_dump_us += (kg_mono_ns() - t0) / 1000;
 	green_apply_peers_free(&d);
+	return 0;
+}
+
+/* The table's peer_seen hook (see the top of this file). */
+static int64_t peer_seen(void *ctx, struct kg_session *s)
+{
+	struct green_gate *gt = ctx;
+	int64_t now = kg_sess_now(&gt->sess), now_ms = gate_now_ms();
+	uint64_t lease = gate_lease_ms(gt), left = 0;
+	bool sending = false;
+	int r;
+
+	gt->peer_checks++;
+	r = green_apply_tunnel_seen(gt->g->nft, &s->tunnel, &left);
+	if (r == 0)
+		return now - (int64_t)((lease - (left < lease ? left : lease)) / 1000);
+	if (r != -ENOENT)
+		return now;   /* not known: never judged silent on an error */
+	for (size_t i = 0; i < s->n_src && !sending; i++)
+		sending = green_apply_src_seen(gt->g->nft, &s->src[i]);
+	if (!sending)
+		return -1;
+	/* Its sources still send WireGuard packets: keepalives, handshakes
+	 * (or a forger). Only the dump says whether they were this peer's. */
+	if (!gt->peer_dumps || now_ms - gt->last_poll_ms >= POLL_MS) {
+		gt->last_poll_ms = now_ms;
+		if (read_peers(gt))
+			return now;
+	}
+	return -1;
+}
+
+void gate_liveness_init(struct green_gate *gt)
+{
+	kg_sess_set_peer_seen(&gt->sess, peer_seen, gt);
 }
 
 void gate_housekeeping(struct green_gate *gt)
@@ -340,11 +387,8 @@ void gate_housekeeping(struct green_gate *gt)
 
 	if (gt->n_dying)
 		dying_sweep(gt, NULL, now);
-	if (now - gt->last_poll_ms >= POLL_MS) {
-		gt->last_poll_ms = now;
-		poll_peers(gt);
-		kg_sess_expire(&gt->sess, expired, gt);
-	}
+	/* The heap's top only, unless something is due. */
+	kg_sess_expire(&gt->sess, expired, gt);
 	if (now - gt->last_renew_ms >= (int64_t)gate_lease_ms(gt) / 3)
 		gate_renew(gt, false);
 }

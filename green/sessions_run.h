@@ -35,7 +35,10 @@ void gate_peers_flush(struct green_gate *gt, bool all);
 int gate_make_live(struct green_gate *gt, const struct kg_session *s);
 /* Puts back / renews the elements of every session (live: a lease). */
 void gate_renew(struct green_gate *gt, bool all);
-/* Every ~2 s: peer dump -> sessions, expiry. */
+/* Every tick: expiry of the sessions whose timer is due (liveness asked
+ * of the kernel for those only), lease renewal every third of a lease. */
 void gate_housekeeping(struct green_gate *gt);
+/* Hooks the table's liveness question to the kernel (after kg_sess_init). */
+void gate_liveness_init(struct green_gate *gt);
 
 #endif
