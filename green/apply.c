@@ -162,27 +162,44 @@ int green_apply_make_live(struct kg_nft *nft, const struct kg_addr *tunnel,
 	return 0;
 }
 
+/* A renewal of many sessions goes in batches of about CHUNK messages (a
+ * refresh is 3): one ack a message, and a batch of 100,000 sessions'
+ * acks would overflow the socket's receive buffer. Each batch is still
+ * one transaction; a failed one is logged and the rest go on, so one
+ * element gone meanwhile does not leave every other lease to lapse. */
 int green_apply_renew(struct kg_nft *nft, const struct green_apply_lease *v,
 		      size_t n, uint64_t lease_ms)
 {
 	struct kg_nft_batch *b = kg_nft_batch_new(nft);
 	struct kg_err e = { "" };
-	int r = 0;
+	size_t queued = 0;
+	int r = 0, first = 0;
 
 	if (!b)
 		return -ENOMEM;
-	for (size_t i = 0; !r && i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		r = refresh(b, tunnel_set(v[i].live), &v[i].tunnel, lease_ms);
 		for (size_t j = 0; !r && j < v[i].n_src; j++)
 			r = refresh(b, open_set(&v[i].src[j]), &v[i].src[j],
 				    lease_ms);
+		queued += 3 * (1 + v[i].n_src);
+		if (!r && (queued >= CHUNK || i + 1 == n)) {
+			queued = 0;
+			r = kg_nft_batch_send(b, &e);
+		}
+		if (r) {
+			kg_log(KG_LOG_ERR, "renewing session elements: %s",
+			       e.msg[0] ? e.msg : strerror(-r));
+			first = first ? first : r;
+			kg_nft_batch_free(b);
+			if (!(b = kg_nft_batch_new(nft)))
+				return -ENOMEM;
+			queued = 0;
+			e.msg[0] = 0;
+		}
 	}
-	if (!r)
-		r = kg_nft_batch_send(b, &e);
-	if (r)
-		kg_log(KG_LOG_ERR, "renewing session elements: %s", e.msg);
 	kg_nft_batch_free(b);
-	return r;
+	return first;
 }
 
 static int wg_configure(const char *ifname, const uint8_t priv[32],
