@@ -124,6 +124,18 @@ bool green_apply_src_seen(struct kg_nft *nft, const struct kg_addr *src)
 	return r != -ENOENT;
 }
 
+int green_apply_src_seen_left(struct kg_nft *nft, const struct kg_addr *src,
+			      uint64_t *left_ms)
+{
+	struct kg_err e = { "" };
+	int r = kg_nft_elem_get(nft, seen_set(src), src->b, kg_addr_len(src),
+				left_ms, &e);
+
+	if (r && r != -ENOENT)
+		kg_log(KG_LOG_ERR, "peer liveness: %s", e.msg);
+	return r;
+}
+
 int green_apply_tunnel_seen(struct kg_nft *nft, const struct kg_addr *tunnel,
 			    uint64_t *left_ms)
 {

@@ -21,6 +21,7 @@
  *                           Re-check: none (closing is always safe).
  *   green_apply_src_seen    reads wg_seen4/6 (no change).
  *   green_apply_tunnel_seen reads tun_seen4/6 (no change).
+ *   green_apply_src_seen_left reads wg_seen4/6 (no change).
  *   green_apply_make_live   peers_live += tunnel, sources' openings
  *                           renewed, peers_pending -= tunnel.
  *                           Re-check: a card proof it verified itself for
@@ -102,6 +103,11 @@ void green_apply_tunnel_close(struct kg_nft *nft, const struct kg_addr *tunnel,
  * lookup error other than "absent", which is logged). */
 bool green_apply_src_seen(struct kg_nft *nft, const struct kg_addr *src);
 
+/* As green_apply_src_seen, with the element's time left (its timeout is
+ * one lease) in *left_ms: 0, -ENOENT if src sent nothing within a lease,
+ * another -errno (logged). */
+int green_apply_src_seen_left(struct kg_nft *nft, const struct kg_addr *src,
+			      uint64_t *left_ms);
 /* When tunnel's peer last sent a packet through the tunnel: 0 with the
  * element's time left (its timeout is one lease) in *left_ms; -ENOENT if
  * nothing within a lease; another -errno (logged) if the kernel could not

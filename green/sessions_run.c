@@ -12,11 +12,12 @@
  * (session.c) fires when it would be silent or idle; then, for that one
  * session, the kernel is asked when its peer last sent through the tunnel
  * (tun_seen4/6); if not within a lease, whether any of its sources sent
- * WireGuard packets (wg_seen4/6: handshakes, keepalives); only if they
- * did is the peer dump read (whole, once per POLL_MS at most, every
- * peer's counters fed to the table), since only WireGuard knows which
- * peer those packets were for. A session ends silent only on what was
- * read: absent from both sets, or a dump showing nothing new.
+ * WireGuard packets since it was last heard (wg_seen4/6: handshakes,
+ * keepalives); only if they did is the peer dump read (whole, once per
+ * POLL_MS at most, every peer's counters fed to the table), since only
+ * WireGuard knows which peer those packets were for. A session ends
+ * silent only on what was read: absent from both sets, its sources
+ * quiet since it was last heard, or a dump showing nothing new.
  */
 #include "gate.h"
 #include "grants.h"
@@ -347,31 +348,59 @@ static int read_peers(struct green_gate *gt)
 	return 0;
 }
 
+/* The table's clock time an element with left_ms of a lease left was
+ * last refreshed (rounded up: later is the safe side). */
+static int64_t refreshed_at(struct green_gate *gt, int64_t now, uint64_t left_ms)
+{
+	uint64_t lease = gate_lease_ms(gt);
+
+	if (left_ms > lease)
+		left_ms = lease;
+	return now - (int64_t)((lease - left_ms) / 1000);
+}
+
 /* The table's peer_seen hook (see the top of this file). */
 static int64_t peer_seen(void *ctx, struct kg_session *s)
 {
 	struct green_gate *gt = ctx;
 	int64_t now = kg_sess_now(&gt->sess), now_ms = gate_now_ms();
-	uint64_t lease = gate_lease_ms(gt), left = 0;
-	bool sending = false;
+	int64_t src_last = -1, heard0 = s->last_heard, act0 = s->last_activity;
+	uint64_t left = 0;
 	int r;
 
 	gt->peer_checks++;
 	r = green_apply_tunnel_seen(gt->g->nft, &s->tunnel, &left);
 	if (r == 0)
-		return now - (int64_t)((lease - (left < lease ? left : lease)) / 1000);
+		return refreshed_at(gt, now, left);
 	if (r != -ENOENT)
 		return now;   /* not known: never judged silent on an error */
-	for (size_t i = 0; i < s->n_src && !sending; i++)
-		sending = green_apply_src_seen(gt->g->nft, &s->src[i]);
-	if (!sending)
+	/* Every packet of this peer came from one of its sources (only
+	 * those reach WireGuard): their last packet bounds its last one. */
+	for (size_t i = 0; i < s->n_src; i++) {
+		r = green_apply_src_seen_left(gt->g->nft, &s->src[i], &left);
+		if (r == 0) {
+			int64_t t = refreshed_at(gt, now, left);
+
+			src_last = t > src_last ? t : src_last;
+		} else if (r != -ENOENT) {
+			return now;
+		}
+	}
+	/* Nothing from its sources since it was last heard: silent since. */
+	if (src_last <= s->last_heard)
 		return -1;
-	/* Its sources still send WireGuard packets: keepalives, handshakes
-	 * (or a forger). Only the dump says whether they were this peer's. */
+	/* Its sources sent WireGuard packets since (keepalives, handshakes,
+	 * another session's peer behind the same address, or a forger):
+	 * only the dump says whether they were this peer's. */
 	if (!gt->peer_dumps || now_ms - gt->last_poll_ms >= POLL_MS) {
 		gt->last_poll_ms = now_ms;
 		if (read_peers(gt))
 			return now;
+		/* A change the dump showed happened by src_last, not now. */
+		if (s->last_heard > heard0)
+			s->last_heard = heard0 > src_last ? heard0 : src_last;
+		if (s->last_activity > act0)
+			s->last_activity = act0 > src_last ? act0 : src_last;
 	}
 	return -1;
 }

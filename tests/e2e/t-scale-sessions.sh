@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Green holding over 2,000 sessions while real card clients keep theirs,
+# run past handshake_timeout (130 s, its minimum), so a liveness check
+# that did not work would end them as peer_silent:
+#   - load: 2,100 generated users (bench/flood-helper.py users), each
+#     knocking with a fresh real WireGuard key (tests/tools/kg-knock-load)
+#     from a forged source in 100.64.0.0/10 (kg-spoof): 2,100 pending
+#     sessions with their peers and elements; re-knocked every 60 s (a
+#     pending session ends after one lease), so green never holds fewer;
+#   - bob (full client, card proof, own source 198.51.100.12) is
+#     connected, then stopped dead (SIGKILL, its interface gone: no close,
+#     no keepalive): his session must end as peer_silent within a lease
+#     and a bit (his source is quiet, nothing came through the tunnel);
+#   - alice (full client, card proof, source 198.51.100.10) stays: probes
+#     through the tunnel every 10 s; her session must survive past the
+#     lease, unended, and still carry traffic at the end.
+# Only one live user is the full card client at a time (one virtual card
+# reader in the client namespace).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
+# shellcheck source=tests/e2e/lib-card.sh
+. "$here/lib-card.sh"
+# shellcheck source=tests/e2e/lib-flow.sh
+. "$here/lib-flow.sh"
+card_reexec "$@"
+
+LOAD=2100
+LEASE=130
+SPOOF=$KG_BUILD/tests/tools/kg-spoof
+KLOAD=$KG_BUILD/tests/tools/kg-knock-load
+[ -x "$SPOOF" ] && [ -x "$KLOAD" ] || tb_skip "build tests/tools first"
+command -v python3 >/dev/null || tb_skip "python3 missing"
+
+FLOW_SESSION="handshake_timeout = $LEASE
+max_clients = 2500"
+flow_init
+users=$FLOW_LAB/green/users.d
+python3 "$here/../../bench/flood-helper.py" users "$LOAD" "$users" ||
+	tb_fail "generating $LOAD users"
+flow_green_start
+green=$(tb_addr green)
+kdir=$TB_DIR/knocks
+mkdir -p "$kdir"
+
+# Builds a fresh knock per load user and sends each once from a random
+# forged source (one kg-spoof per knock, all inside the attacker's ns).
+load_knock() {
+	local f n=0
+	rm -f "$kdir"/*.knock
+	for f in "$users"/bench-*.conf; do
+		"$KLOAD" "$FLOW_LAB/users/alice/profile" "$f" "$kdir" >/dev/null ||
+			tb_fail "kg-knock-load $f"
+	done
+	tb_exec attacker sh -c 'for k in "$1"/*.knock; do
+		"$2" -s 100.64.0.0/10 -n 1 -P "file:$k" "$3" 62201 >/dev/null || exit 1
+	done' sh "$kdir" "$SPOOF" "$green" || tb_fail "sending the load's knocks"
+	n=$(ls "$kdir" | wc -l)
+	tb_log "load: $n knocks sent"
+}
+
+peers() { flow_green_peers | wc -l; }
+
+tb_log "step: bob connects from 198.51.100.12, then stops dead"
+tb_exec client ip addr add 198.51.100.12/24 dev eth0
+tb_exec client ip route replace "$green/32" dev eth0 src 198.51.100.12
+flow_card bob
+flow_connect bob "$FLOW_LAB/users/bob/profile"
+flow_wait_session bob
+bob_sid=$(flow_session_id bob)
+flow_glog "event=session result=live .*user=bob" | grep -q "src=198.51.100.12" ||
+	tb_fail "bob's session is not from 198.51.100.12"
+kill -KILL "$(tb_pid bob)"
+tb_exec client ip link del "$FLOW_CIF" 2>/dev/null || true
+rm -rf "${KG_RUN_DIR:?}"/*
+tb_exec client ip route del "$green/32"
+bob_stop=$(date +%s)
+card_stop
+
+tb_log "step: alice connects from 198.51.100.10"
+flow_card alice
+flow_connect alice "$FLOW_LAB/users/alice/profile"
+flow_wait_session alice
+alice_sid=$(flow_session_id alice)
+alice_start=$(date +%s)
+flow_tunnel_probe || tb_fail "alice's tunnel carries nothing"
+
+tb_log "step: $LOAD load sessions"
+load_knock
+for _ in $(seq 1 100); do [ "$(peers)" -ge 2000 ] && break; sleep 0.2; done
+n=$(peers)
+[ "$n" -ge 2000 ] || { tail -5 "$FLOW_GLOG"; tb_fail "green holds $n peers, not >= 2000"; }
+tb_log "ok: green holds $n WireGuard peers"
+
+tb_log "step: past one lease ($LEASE s) for bob and alice; alice probes every 10 s, the load re-knocks every 60 s"
+last_load=$(date +%s) min_peers=$n
+while :; do
+	now=$(date +%s)
+	[ "$now" -ge $((bob_stop + LEASE + 10)) ] && [ "$now" -ge $((alice_start + LEASE + 10)) ] && break
+	flow_tunnel_probe || tb_fail "alice's tunnel stopped carrying traffic after $((now - alice_start)) s"
+	if [ $((now - last_load)) -ge 60 ]; then
+		load_knock
+		last_load=$(date +%s)
+	fi
+	n=$(peers)
+	[ "$n" -lt "$min_peers" ] && min_peers=$n
+	sleep 10
+done
+
+tb_log "check: bob's session ended peer_silent"
+re=$(flow_sid_re "$bob_sid")
+flow_glog "event=session result=ended reason=peer_silent user=bob session=$re" | grep -q . ||
+	{ flow_glog "session=$re"; tb_fail "bob's session did not end as peer_silent"; }
+tb_log "check: alice's session lives on and carries traffic"
+re=$(flow_sid_re "$alice_sid")
+! flow_glog "event=session result=ended .*session=$re" | grep -q . ||
+	{ flow_glog "session=$re"; tb_fail "alice's session ended"; }
+kill -0 "$(tb_pid alice)" || tb_fail "alice's client exited"
+flow_tunnel_probe || tb_fail "alice's tunnel carries nothing at the end"
+n=$(peers)
+[ "$n" -ge 2000 ] || tb_fail "green holds $n peers at the end"
+silent=$(flow_glog "event=session result=ended reason=peer_silent" | wc -l)
+[ "$silent" = 1 ] || tb_fail "$silent sessions ended peer_silent (only bob's should)"
+tb_log "green: $(flow_glog 'reading peers' | wc -l) peer dump errors; peers at least $min_peers during the run"
+kill "$(tb_pid alice)" 2>/dev/null || true
+flow_wait_exit alice 10 || true
+tb_log "PASS: $n sessions held past a $LEASE s lease; alice's session survived and passed traffic, bob's ended peer_silent"
