@@ -224,6 +224,16 @@ static int open_one(struct green_gate *gt, uint32_t i, uint64_t *id)
 	return gate_make_live(gt, s);
 }
 
+static struct green_gate *up_gate;
+
+/* A failed run must not leave wireguard-go behind holding its peers. */
+static int fail(void)
+{
+	if (up_gate)
+		gate_wg_down(up_gate);
+	return 1;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -275,17 +285,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	gt.iface_up = true;
+	up_gate = &gt;
 	wg_pid = be == KG_WG_BACKEND_UAPI ? find_wg(ifname) : 0;
 	if ((r = kg_sess_init(&gt.sess, n + k, &lim, 1, NULL, NULL))) {
 		fprintf(stderr, "session table: %s\n", strerror(-r));
-		return 1;
+		return fail();
 	}
 	gate_liveness_init(&gt);
 	gt.last_renew_ms = gt.last_poll_ms = gate_now_ms();
 	ids = calloc(k, sizeof(*ids));
 	wall = calloc(k, sizeof(*wall));
 	if (!ids || !wall)
-		return 1;
+		return fail();
 
 	printf("n=%u k=%u backend=%s bytes_per_slot=%zu", n, k,
 	       be == KG_WG_BACKEND_UAPI ? "wireguard-go" : "kernel",
@@ -296,7 +307,7 @@ int main(int argc, char **argv)
 
 		if ((r = open_one(&gt, i, &id))) {
 			fprintf(stderr, "\nfill: session %u: %s\n", i, strerror(-r));
-			return 1;
+			return fail();
 		}
 	}
 	cpu_now(&b);
@@ -309,7 +320,7 @@ int main(int argc, char **argv)
 		t0 = kg_mono_ns();
 		if ((r = open_one(&gt, n + i, &ids[i]))) {
 			fprintf(stderr, "\nopen: %s\n", strerror(-r));
-			return 1;
+			return fail();
 		}
 		wall[i] = kg_mono_ns() - t0;
 	}
@@ -353,7 +364,7 @@ int main(int argc, char **argv)
 		cpu_now(&b);
 		if (r) {
 			fprintf(stderr, "\npeer dump: %s\n", strerror(-r));
-			return 1;
+			return fail();
 		}
 		cpu_print("dump", &a, &b, 1);
 		printf(" dump_peers=%zu dump_wall_ns=%llu", d.n_peers,

@@ -113,6 +113,39 @@ void green_apply_tunnel_close(struct kg_nft *nft, const struct kg_addr *tunnel,
 	del_elem(nft, tunnel_set(live), tunnel);
 }
 
+/* A delete that cannot fail for an element gone meanwhile (it timed out):
+ * add (a no-op if present) then delete, in the same transaction. */
+static int gone(struct kg_nft_batch *b, const char *set, const struct kg_addr *a)
+{
+	int r = kg_nft_batch_elem(b, true, set, a->b, kg_addr_len(a), NULL, 0,
+				  1000);
+
+	return r ? r : kg_nft_batch_elem(b, false, set, a->b, kg_addr_len(a),
+					 NULL, 0, 0);
+}
+
+int green_apply_session_close(struct kg_nft *nft, const struct kg_addr *tunnel,
+			      bool pending, bool live, const struct kg_addr *src,
+			      size_t n_src)
+{
+	struct kg_nft_batch *b = kg_nft_batch_new(nft);
+	struct kg_err e = { "" };
+	int r = b ? 0 : -ENOMEM;
+
+	if (!r && tunnel && pending)
+		r = gone(b, tunnel_set(false), tunnel);
+	if (!r && tunnel && live)
+		r = gone(b, tunnel_set(true), tunnel);
+	for (size_t i = 0; !r && i < n_src; i++)
+		r = gone(b, open_set(&src[i]), &src[i]);
+	if (!r)
+		r = kg_nft_batch_send(b, &e);
+	if (r)
+		kg_log(KG_LOG_ERR, "session cleanup: %s", e.msg[0] ? e.msg : strerror(-r));
+	kg_nft_batch_free(b);
+	return r;
+}
+
 bool green_apply_src_seen(struct kg_nft *nft, const struct kg_addr *src)
 {
 	struct kg_err e = { "" };

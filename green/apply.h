@@ -19,6 +19,9 @@
  *                           Re-check: none needed (closing is always safe).
  *   green_apply_tunnel_close peers_pending or peers_live -= tunnel.
  *                           Re-check: none (closing is always safe).
+ *   green_apply_session_close peers_pending and/or peers_live -= tunnel,
+ *                           wg_open4/6 -= each source, in one batch.
+ *                           Re-check: none (closing is always safe).
  *   green_apply_src_seen    reads wg_seen4/6 (no change).
  *   green_apply_tunnel_seen reads tun_seen4/6 (no change).
  *   green_apply_src_seen_left reads wg_seen4/6 (no change).
@@ -99,6 +102,12 @@ int green_apply_src_open(struct kg_nft *nft, const struct kg_addr *src,
 void green_apply_src_close(struct kg_nft *nft, const struct kg_addr *src);
 void green_apply_tunnel_close(struct kg_nft *nft, const struct kg_addr *tunnel,
 			      bool live);
+/* What an ended session held, in one batch (one round trip): tunnel out
+ * of peers_pending (pending) and/or peers_live (live), each of src out of
+ * wg_open4/6; elements already gone are fine. */
+int green_apply_session_close(struct kg_nft *nft, const struct kg_addr *tunnel,
+			      bool pending, bool live, const struct kg_addr *src,
+			      size_t n_src);
 /* True if src sent WireGuard packets within the last lease (or on a
  * lookup error other than "absent", which is logged). */
 bool green_apply_src_seen(struct kg_nft *nft, const struct kg_addr *src);

@@ -227,6 +227,8 @@ void gate_session_gone(struct green_gate *gt, const struct kg_session *s,
 		       bool grace)
 {
 	const struct kg_session *now;
+	struct kg_addr srcs[KG_SESS_MAX_SRC];
+	size_t n_src = 0;
 	int r;
 
 	/* Its grants go in this same step (close knocks, fwd_grants
@@ -239,15 +241,14 @@ void gate_session_gone(struct green_gate *gt, const struct kg_session *s,
 	} else if ((r = green_apply_peer_del(gt->ifname, s->peer_key))) {
 		kg_log(KG_LOG_ERR, "session end: removing peer: %s", strerror(-r));
 	}
-	/* A replacing (pending) session may hold the tunnel address already. */
+	/* A replacing (pending) session may hold the tunnel address already.
+	 * Everything the session held goes in one batch. */
 	now = kg_sess_by_tunnel(&gt->sess, &s->tunnel);
-	if (!now)
-		green_apply_tunnel_close(gt->g->nft, &s->tunnel, false);
-	if (!now || now->state != KG_SESS_LIVE)
-		green_apply_tunnel_close(gt->g->nft, &s->tunnel, true);
 	for (size_t i = 0; i < s->n_src; i++)
 		if (!kg_sess_src_in_use(&gt->sess, &s->src[i], s->id))
-			green_apply_src_close(gt->g->nft, &s->src[i]);
+			srcs[n_src++] = s->src[i];
+	green_apply_session_close(gt->g->nft, &s->tunnel, !now,
+				  !now || now->state != KG_SESS_LIVE, srcs, n_src);
 	log_session("ended", s, kg_sess_end_name(s->end),
 		    s->n_src ? &s->src[0] : NULL, 0, 0);
 }
