@@ -128,6 +128,7 @@ void green_gate_stop(struct green *g)
 	gate_peers_flush(gt, true);
 	/* Removing the interface removes every peer with it. */
 	gate_wg_down(gt);
+	gate_renew_free(gt);
 	kg_sess_free(&gt->sess);
 	kg_seq_free(gt->seq);
 	kg_rcache_free(gt->replay);

@@ -84,6 +84,8 @@ struct green_gate {
 	int listen_fd, conn_epfd, inotify_fd;
 	int64_t reload_due_ms;       /* inotify saw a change: reload then */
 	int64_t last_poll_ms, last_renew_ms;
+	uint64_t *renew_ids;          /* the renewal round's sessions */
+	size_t renew_n, renew_pos;    /* ... how many, how far */
 	uint64_t peer_checks;         /* liveness questions (sessions_run.c) */
 	uint64_t peer_dumps, peer_dump_us;  /* peer dumps read, their cost */
 	struct kg_seq_port *seq_set;  /* what seq_ports holds now */

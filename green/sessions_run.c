@@ -292,30 +292,102 @@ int gate_make_live(struct green_gate *gt, const struct kg_session *s)
 	return 0;
 }
 
-/* all: every session's elements (after a table replace); else only live
- * ones (renewal: pending sessions end within one lease anyway). */
-void gate_renew(struct green_gate *gt, bool all)
+/* Renews the elements of the sessions in ids[0 .. n) that still exist
+ * (live only unless all), in batches (apply.c). */
+static void renew_ids(struct green_gate *gt, const uint64_t *ids, size_t n,
+		      bool all)
 {
-	struct green_apply_lease *v = calloc(gt->sess.n ? gt->sess.n : 1,
-					     sizeof(*v));
-	size_t n = 0;
+	struct green_apply_lease *v = calloc(n ? n : 1, sizeof(*v));
+	size_t k = 0;
 
 	if (!v) {
 		kg_log(KG_LOG_ERR, "renewing session elements: out of memory");
 		return;
 	}
-	for (size_t i = 0; i < gt->sess.n; i++) {
-		const struct kg_session *s = &gt->sess.s[i];
-		bool live = s->state == KG_SESS_LIVE;
+	for (size_t i = 0; i < n; i++) {
+		const struct kg_session *s = kg_sess_by_id(&gt->sess, ids[i]);
 
-		if (!live && !all)
+		if (!s || (s->state != KG_SESS_LIVE && !all))
 			continue;
-		v[n++] = (struct green_apply_lease){ .tunnel = s->tunnel,
-			.live = live, .src = s->src, .n_src = s->n_src };
+		v[k++] = (struct green_apply_lease){ .tunnel = s->tunnel,
+			.live = s->state == KG_SESS_LIVE, .src = s->src,
+			.n_src = s->n_src };
 	}
-	green_apply_renew(gt->g->nft, v, n, gate_lease_ms(gt));
+	if (k)
+		green_apply_renew(gt->g->nft, v, k, gate_lease_ms(gt));
 	free(v);
+}
+
+/* The ids of every session (live only unless all); *n set. NULL if none
+ * or no memory (logged). */
+static uint64_t *snapshot(struct green_gate *gt, bool all, size_t *n)
+{
+	uint64_t *ids = malloc((gt->sess.n ? gt->sess.n : 1) * sizeof(*ids));
+
+	*n = 0;
+	if (!ids) {
+		kg_log(KG_LOG_ERR, "renewing session elements: out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < gt->sess.n; i++)
+		if (all || gt->sess.s[i].state == KG_SESS_LIVE)
+			ids[(*n)++] = gt->sess.s[i].id;
+	return ids;
+}
+
+/* all: every session's elements at once (after a table replace: the new
+ * sets are empty). Else a renewal round starts: the live sessions of now
+ * are renewed a slice a tick (gate_housekeeping), so that 100,000
+ * sessions' renewal never holds the loop (and a knock) for long; one
+ * opened since has a fresh lease from its knock. */
+void gate_renew(struct green_gate *gt, bool all)
+{
+	size_t n;
+	uint64_t *ids = snapshot(gt, all, &n);
+
 	gt->last_renew_ms = gate_now_ms();
+	if (all) {
+		if (ids)
+			renew_ids(gt, ids, n, true);
+		free(ids);
+		return;
+	}
+	free(gt->renew_ids);
+	gt->renew_ids = ids;
+	gt->renew_n = ids ? n : 0;
+	gt->renew_pos = 0;
+}
+
+/* The next slice of the current round: the round ends within half of a
+ * renewal period (a sixth of a lease), whatever the tick rate. */
+static void renew_slice(struct green_gate *gt, int64_t now)
+{
+	uint64_t period = gate_lease_ms(gt) / 6, done;
+	size_t upto;
+
+	if (gt->renew_pos >= gt->renew_n)
+		return;
+	done = (uint64_t)(now - gt->last_renew_ms);
+	upto = done >= period ? gt->renew_n
+	       : (size_t)((gt->renew_n * done) / period) + 1;
+	if (upto > gt->renew_n)
+		upto = gt->renew_n;
+	if (upto <= gt->renew_pos)
+		return;
+	renew_ids(gt, gt->renew_ids + gt->renew_pos, upto - gt->renew_pos, false);
+	gt->renew_pos = upto;
+	if (gt->renew_pos == gt->renew_n) {
+		free(gt->renew_ids);
+		gt->renew_ids = NULL;
+		gt->renew_n = gt->renew_pos = 0;
+	}
+}
+
+void gate_renew_free(struct green_gate *gt)
+{
+	free(gt->renew_ids);
+	gt->renew_ids = NULL;
+	gt->renew_n = gt->renew_pos = 0;
 }
 
 static void expired(void *ctx, const struct kg_session *s)
@@ -421,4 +493,5 @@ void gate_housekeeping(struct green_gate *gt)
 	kg_sess_expire(&gt->sess, expired, gt);
 	if (now - gt->last_renew_ms >= (int64_t)gate_lease_ms(gt) / 3)
 		gate_renew(gt, false);
+	renew_slice(gt, now);
 }
