@@ -260,6 +260,64 @@ static void test_table_at_100000_sessions(void **st)
 	kg_sess_free(&t);
 }
 
+static int64_t seen_at;
+static unsigned asked;
+
+static int64_t hook_seen(void *ctx, struct kg_session *s)
+{
+	(void)ctx;
+	(void)s;
+	asked++;
+	return seen_at;
+}
+
+static void count_any(void *ctx, const struct kg_session *s)
+{
+	const char **why = ctx;
+
+	*why = kg_sess_end_name(s->end);
+}
+
+/* A live session's timer asks the hook only when it is due; a recent
+ * answer keeps it (timer moved to that time + lease), -1 ends it. */
+static void test_liveness_hook_decides_silence(void **st)
+{
+	static struct kg_sess_table t;
+	const struct kg_sess_limits lim = {
+		.idle_timeout = 600, .max_lifetime = 3600,
+		.handshake_timeout = 180, .reproof_grace = 10,
+	};
+	struct kg_addr tun, src;
+	uint8_t key[32];
+	enum kg_knock_action a;
+	struct kg_session *s, old;
+	const char *why = NULL;
+
+	(void)st;
+	clock_now = 1000;
+	assert_int_equal(kg_sess_init(&t, 4, &lim, 1, fake_clock, NULL), 0);
+	kg_sess_set_peer_seen(&t, hook_seen, NULL);
+	mk(1, &tun, &src, key);
+	assert_int_equal(kg_sess_knock(&t, "u", &tun, key, &src, &a, &s, &old), 0);
+	assert_int_equal(kg_sess_prove(&t, s->id), 0);
+	asked = 0;
+	clock_now = 1179;
+	assert_int_equal(kg_sess_expire(&t, count_any, &why), 0);
+	assert_int_equal(asked, 0);              /* not due: not asked */
+	assert_int_equal(kg_sess_next_deadline(&t), 1);
+	seen_at = 1150;                          /* traffic 30 s ago */
+	clock_now = 1180;
+	assert_int_equal(kg_sess_expire(&t, count_any, &why), 0);
+	assert_int_equal(asked, 1);
+	assert_int_equal(kg_sess_next_deadline(&t), 150);   /* 1150 + 180 */
+	seen_at = -1;                            /* nothing since */
+	clock_now = 1330;
+	assert_int_equal(kg_sess_expire(&t, count_any, &why), 1);
+	assert_string_equal(why, "peer_silent");
+	assert_int_equal(t.n, 0);
+	kg_sess_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_srcidx_counts_shared_sources),
 		cmocka_unit_test(test_heap_pops_in_order),
 		cmocka_unit_test(test_table_at_100000_sessions),
+		cmocka_unit_test(test_liveness_hook_decides_silence),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
