@@ -316,6 +316,34 @@ int green_apply_peer_del(const char *ifname, const uint8_t key[32])
 	return r == -ENOENT ? 0 : r;
 }
 
+int green_apply_peers_del(const char *ifname, const uint8_t (*keys)[32],
+			  size_t n)
+{
+	struct kg_wg_peer *p;
+	int first = 0;
+
+	/* Several peers in one set operation, 1,024 at most a message. */
+	for (size_t i = 0; i < n; i += 1024) {
+		size_t k = n - i < 1024 ? n - i : 1024;
+		struct kg_wg_device d = { 0 };
+		int r;
+
+		if (!(p = calloc(k, sizeof(*p))))
+			return -ENOMEM;
+		for (size_t j = 0; j < k; j++) {
+			memcpy(p[j].public_key, keys[i + j], 32);
+			p[j].remove = true;
+		}
+		d.peers = p;
+		d.n_peers = k;
+		r = kg_wg_set(ifname, &d);
+		free(p);
+		if (r && r != -ENOENT && !first)
+			first = r;
+	}
+	return first;
+}
+
 int green_apply_peers_read(const char *ifname, struct kg_wg_device *out)
 {
 	return kg_wg_get(ifname, out);

@@ -36,6 +36,8 @@
  *                           interface. Re-check: as src_open (a verified
  *                           knock for that key; the user's tunnel address).
  *   green_apply_peer_del    WireGuard peer removed. Re-check: none.
+ *   green_apply_peers_del   several peers removed, one set operation per
+ *                           1,024. Re-check: none.
  *   green_apply_peers_read  reads the gate interface's peers (no change).
  *   green_apply_wg_up/down  the gate interface created with its private key
  *                           and port / removed. Monitor-only (it holds the
@@ -149,6 +151,10 @@ void green_apply_wg_down(const char *ifname);
 int green_apply_peer_add(const char *ifname, const uint8_t key[32],
 			 const struct kg_addr *tunnel);
 int green_apply_peer_del(const char *ifname, const uint8_t key[32]);
+/* n peers removed in one set operation (per 1,024); absent ones are
+ * fine. 0 or the first -errno. */
+int green_apply_peers_del(const char *ifname, const uint8_t (*keys)[32],
+			  size_t n);
 /* *out owned by the caller: green_apply_peers_free. */
 int green_apply_peers_read(const char *ifname, struct kg_wg_device *out);
 void green_apply_peers_free(struct kg_wg_device *d);

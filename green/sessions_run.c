@@ -77,17 +77,20 @@ static uint64_t elapsed_us(uint64_t t0_ns)
 }
 
 /* Forgets a deferred removal of key (it is a peer again), or removes
- * every peer whose grace is over (key NULL). */
+ * every peer whose grace is over (key NULL), all in one set operation. */
 static void dying_sweep(struct green_gate *gt, const uint8_t *key, int64_t now)
 {
-	size_t j = 0;
+	uint8_t (*due)[32] = key ? NULL : calloc(gt->n_dying + 1, 32);
+	size_t j = 0, n_due = 0;
+	int r;
 
 	for (size_t i = 0; i < gt->n_dying; i++) {
 		struct gate_dying *d = &gt->dying[i];
-		int r;
 
 		if (key ? kg_memeq(d->key, key, 32) : d->due_ms <= now) {
-			if (!key && (r = green_apply_peer_del(gt->ifname, d->key)))
+			if (!key && due)
+				memcpy(due[n_due++], d->key, 32);
+			else if (!key && (r = green_apply_peer_del(gt->ifname, d->key)))
 				kg_log(KG_LOG_ERR, "session end: removing peer: %s",
 				       strerror(-r));
 			continue;
@@ -95,6 +98,9 @@ static void dying_sweep(struct green_gate *gt, const uint8_t *key, int64_t now)
 		gt->dying[j++] = *d;
 	}
 	gt->n_dying = j;
+	if (n_due && (r = green_apply_peers_del(gt->ifname, due, n_due)))
+		kg_log(KG_LOG_ERR, "session end: removing peers: %s", strerror(-r));
+	free(due);
 }
 
 static void peer_del_later(struct green_gate *gt, const uint8_t key[32])
@@ -223,8 +229,16 @@ void gate_peers_flush(struct green_gate *gt, bool all)
 	}
 }
 
-void gate_session_gone(struct green_gate *gt, const struct kg_session *s,
-		       bool grace)
+/* Where an ended session's peer goes: now, after the grace, or into the
+ * batch of the current expiry pass (removed in one set operation after
+ * it; its openings are closed at once either way). */
+struct peer_batch {
+	uint8_t (*keys)[32];
+	size_t n, cap;
+};
+
+static void session_gone(struct green_gate *gt, const struct kg_session *s,
+			 bool grace, struct peer_batch *pb)
 {
 	const struct kg_session *now;
 	struct kg_addr srcs[KG_SESS_MAX_SRC];
@@ -238,6 +252,8 @@ void gate_session_gone(struct green_gate *gt, const struct kg_session *s,
 		green_grants_end_session(gt->g->grants, s->id);
 	if (grace) {
 		peer_del_later(gt, s->peer_key);
+	} else if (pb && pb->n < pb->cap) {
+		memcpy(pb->keys[pb->n++], s->peer_key, 32);
 	} else if ((r = green_apply_peer_del(gt->ifname, s->peer_key))) {
 		kg_log(KG_LOG_ERR, "session end: removing peer: %s", strerror(-r));
 	}
@@ -251,6 +267,12 @@ void gate_session_gone(struct green_gate *gt, const struct kg_session *s,
 				  !now || now->state != KG_SESS_LIVE, srcs, n_src);
 	log_session("ended", s, kg_sess_end_name(s->end),
 		    s->n_src ? &s->src[0] : NULL, 0, 0);
+}
+
+void gate_session_gone(struct green_gate *gt, const struct kg_session *s,
+		       bool grace)
+{
+	session_gone(gt, s, grace, NULL);
 }
 
 static uint16_t end_code(enum kg_sess_end why)
@@ -390,13 +412,18 @@ void gate_renew_free(struct green_gate *gt)
 	gt->renew_n = gt->renew_pos = 0;
 }
 
+struct expiry {
+	struct green_gate *gt;
+	struct peer_batch pb;
+};
+
 static void expired(void *ctx, const struct kg_session *s)
 {
-	struct green_gate *gt = ctx;
+	struct expiry *x = ctx;
 
-	if (gt->ctrl)
-		kg_ctrl_server_end_session(gt->ctrl, s->id, end_code(s->end));
-	gate_session_gone(gt, s, false);
+	if (x->gt->ctrl)
+		kg_ctrl_server_end_session(x->gt->ctrl, s->id, end_code(s->end));
+	session_gone(x->gt, s, false, &x->pb);
 }
 
 /* The whole peer dump, every peer's counters to the table. 0 or -errno
@@ -489,8 +516,21 @@ void gate_housekeeping(struct green_gate *gt)
 
 	if (gt->n_dying)
 		dying_sweep(gt, NULL, now);
-	/* The heap's top only, unless something is due. */
-	kg_sess_expire(&gt->sess, expired, gt);
+	/* The heap's top only, unless something is due; the peers of the
+	 * sessions ended in this pass go in one set operation. */
+	if (kg_sess_next_deadline(&gt->sess) == 0) {
+		struct expiry x = { .gt = gt };
+		int r;
+
+		x.pb.cap = gt->sess.n < 4096 ? gt->sess.n : 4096;
+		x.pb.keys = calloc(x.pb.cap ? x.pb.cap : 1, 32);
+		if (!x.pb.keys)
+			x.pb.cap = 0;   /* one by one, then */
+		kg_sess_expire(&gt->sess, expired, &x);
+		if (x.pb.n && (r = green_apply_peers_del(gt->ifname, x.pb.keys, x.pb.n)))
+			kg_log(KG_LOG_ERR, "session end: removing peers: %s", strerror(-r));
+		free(x.pb.keys);
+	}
 	if (now - gt->last_renew_ms >= (int64_t)gate_lease_ms(gt) / 3)
 		gate_renew(gt, false);
 	renew_slice(gt, now);

@@ -10,9 +10,10 @@
 #     and elements; re-knocked every 60 s (a pending session ends after
 #     one lease), so green never holds fewer;
 #   - bob (full client, card proof, own source 198.51.100.12) is
-#     connected, then stopped dead (SIGKILL, its interface gone: no close,
-#     no keepalive): his session must end as peer_silent within a lease
-#     and a bit (his source is quiet, nothing came through the tunnel);
+#     connected, then stopped dead (his source cut off in the client's
+#     namespace, then SIGKILL, his interface gone: no close, no
+#     keepalive): his session must end as peer_silent within a lease and
+#     a bit (his source is quiet, nothing came through the tunnel);
 #   - alice (full client, card proof, source 198.51.100.10) stays: probes
 #     through the tunnel every 10 s; her session must survive past the
 #     lease, unended, and still carry traffic at the end.
@@ -71,6 +72,16 @@ flow_wait_session bob
 bob_sid=$(flow_session_id bob)
 flow_glog "event=session result=live .*user=bob" | grep -q "src=198.51.100.12" ||
 	tb_fail "bob's session is not from 198.51.100.12"
+# Cut first, then kill: a killed client's socket would otherwise still
+# send its FIN through the tunnel and green would end the session close.
+tb_exec client nft -f - <<'NFT'
+table inet kgcut {
+	chain out {
+		type filter hook output priority 0; policy accept;
+		ip saddr 198.51.100.12 drop
+	}
+}
+NFT
 kill -KILL "$(tb_pid bob)"
 tb_exec client ip link del "$FLOW_CIF" 2>/dev/null || true
 rm -rf "${KG_RUN_DIR:?}"/*
