@@ -124,6 +124,22 @@ static int gone(struct kg_nft_batch *b, const char *set, const struct kg_addr *a
 					 NULL, 0, 0);
 }
 
+/* Queues what one ended session held (see green_apply_session_close). */
+static int close_queue(struct kg_nft_batch *b, const struct kg_addr *tunnel,
+		       bool pending, bool live, const struct kg_addr *src,
+		       size_t n_src)
+{
+	int r = 0;
+
+	if (tunnel && pending)
+		r = gone(b, tunnel_set(false), tunnel);
+	if (!r && tunnel && live)
+		r = gone(b, tunnel_set(true), tunnel);
+	for (size_t i = 0; !r && i < n_src; i++)
+		r = gone(b, open_set(&src[i]), &src[i]);
+	return r;
+}
+
 int green_apply_session_close(struct kg_nft *nft, const struct kg_addr *tunnel,
 			      bool pending, bool live, const struct kg_addr *src,
 			      size_t n_src)
@@ -132,17 +148,79 @@ int green_apply_session_close(struct kg_nft *nft, const struct kg_addr *tunnel,
 	struct kg_err e = { "" };
 	int r = b ? 0 : -ENOMEM;
 
-	if (!r && tunnel && pending)
-		r = gone(b, tunnel_set(false), tunnel);
-	if (!r && tunnel && live)
-		r = gone(b, tunnel_set(true), tunnel);
-	for (size_t i = 0; !r && i < n_src; i++)
-		r = gone(b, open_set(&src[i]), &src[i]);
+	if (!r)
+		r = close_queue(b, tunnel, pending, live, src, n_src);
 	if (!r)
 		r = kg_nft_batch_send(b, &e);
 	if (r)
 		kg_log(KG_LOG_ERR, "session cleanup: %s", e.msg[0] ? e.msg : strerror(-r));
 	kg_nft_batch_free(b);
+	return r;
+}
+
+struct green_apply_closes {
+	struct kg_nft *nft;
+	struct kg_nft_batch *b;
+	size_t queued;
+};
+
+struct green_apply_closes *green_apply_closes_new(struct kg_nft *nft)
+{
+	struct green_apply_closes *c = calloc(1, sizeof(*c));
+
+	if (c && !(c->b = kg_nft_batch_new(nft))) {
+		free(c);
+		return NULL;
+	}
+	if (c)
+		c->nft = nft;
+	return c;
+}
+
+static int closes_flush(struct green_apply_closes *c)
+{
+	struct kg_err e = { "" };
+	int r;
+
+	if (!c->queued)
+		return 0;
+	c->queued = 0;
+	if ((r = kg_nft_batch_send(c->b, &e)))
+		kg_log(KG_LOG_ERR, "session cleanup: %s", e.msg[0] ? e.msg : strerror(-r));
+	return r;
+}
+
+int green_apply_closes_add(struct green_apply_closes *c,
+			   const struct kg_addr *tunnel, bool pending, bool live,
+			   const struct kg_addr *src, size_t n_src)
+{
+	int r = close_queue(c->b, tunnel, pending, live, src, n_src);
+
+	if (r) {
+		/* Only out of memory gets here. The batch may hold part of
+		 * this session: it is dropped (what it closed lapses within a
+		 * lease, as every element does) and this one goes alone. */
+		kg_log(KG_LOG_ERR, "session cleanup: queueing: %s", strerror(-r));
+		kg_nft_batch_free(c->b);
+		c->queued = 0;
+		if (!(c->b = kg_nft_batch_new(c->nft)))
+			return -ENOMEM;
+		return green_apply_session_close(c->nft, tunnel, pending, live,
+						 src, n_src);
+	}
+	c->queued += 2 * ((pending ? 1 : 0) + (live ? 1 : 0) + n_src);
+	return c->queued >= CHUNK ? closes_flush(c) : 0;
+}
+
+int green_apply_closes_send(struct green_apply_closes *c)
+{
+	int r;
+
+	if (!c)
+		return 0;
+	r = closes_flush(c);
+	kg_nft_batch_free(c->b);
+	free(c);
 	return r;
 }
 

@@ -110,6 +110,16 @@ void green_apply_tunnel_close(struct kg_nft *nft, const struct kg_addr *tunnel,
 int green_apply_session_close(struct kg_nft *nft, const struct kg_addr *tunnel,
 			      bool pending, bool live, const struct kg_addr *src,
 			      size_t n_src);
+/* The same for several sessions (an expiry pass): queued, sent in batches
+ * of about 1,024 messages, the rest by green_apply_closes_send (which
+ * frees c; NULL-safe). new: NULL if out of memory. 0 or the first
+ * -errno (logged). */
+struct green_apply_closes;
+struct green_apply_closes *green_apply_closes_new(struct kg_nft *nft);
+int green_apply_closes_add(struct green_apply_closes *c,
+			   const struct kg_addr *tunnel, bool pending, bool live,
+			   const struct kg_addr *src, size_t n_src);
+int green_apply_closes_send(struct green_apply_closes *c);
 /* True if src sent WireGuard packets within the last lease (or on a
  * lookup error other than "absent", which is logged). */
 bool green_apply_src_seen(struct kg_nft *nft, const struct kg_addr *src);

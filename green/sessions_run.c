@@ -235,6 +235,7 @@ void gate_peers_flush(struct green_gate *gt, bool all)
 struct peer_batch {
 	uint8_t (*keys)[32];
 	size_t n, cap;
+	struct green_apply_closes *closes;   /* the openings, likewise */
 };
 
 static void session_gone(struct green_gate *gt, const struct kg_session *s,
@@ -263,8 +264,12 @@ static void session_gone(struct green_gate *gt, const struct kg_session *s,
 	for (size_t i = 0; i < s->n_src; i++)
 		if (!kg_sess_src_in_use(&gt->sess, &s->src[i], s->id))
 			srcs[n_src++] = s->src[i];
-	green_apply_session_close(gt->g->nft, &s->tunnel, !now,
-				  !now || now->state != KG_SESS_LIVE, srcs, n_src);
+	if (pb && pb->closes)
+		green_apply_closes_add(pb->closes, &s->tunnel, !now,
+				       !now || now->state != KG_SESS_LIVE, srcs, n_src);
+	else
+		green_apply_session_close(gt->g->nft, &s->tunnel, !now,
+					  !now || now->state != KG_SESS_LIVE, srcs, n_src);
 	log_session("ended", s, kg_sess_end_name(s->end),
 		    s->n_src ? &s->src[0] : NULL, 0, 0);
 }
@@ -516,8 +521,9 @@ void gate_housekeeping(struct green_gate *gt)
 
 	if (gt->n_dying)
 		dying_sweep(gt, NULL, now);
-	/* The heap's top only, unless something is due; the peers of the
-	 * sessions ended in this pass go in one set operation. */
+	/* The heap's top only, unless something is due; the openings of the
+	 * sessions ended in this pass go in one nft batch, their peers in one
+	 * WireGuard set operation. */
 	if (kg_sess_next_deadline(&gt->sess) == 0) {
 		struct expiry x = { .gt = gt };
 		int r;
@@ -526,7 +532,10 @@ void gate_housekeeping(struct green_gate *gt)
 		x.pb.keys = calloc(x.pb.cap ? x.pb.cap : 1, 32);
 		if (!x.pb.keys)
 			x.pb.cap = 0;   /* one by one, then */
+		x.pb.closes = green_apply_closes_new(gt->g->nft);
 		kg_sess_expire(&gt->sess, expired, &x);
+		/* openings first, then the peers */
+		green_apply_closes_send(x.pb.closes);
 		if (x.pb.n && (r = green_apply_peers_del(gt->ifname, x.pb.keys, x.pb.n)))
 			kg_log(KG_LOG_ERR, "session end: removing peers: %s", strerror(-r));
 		free(x.pb.keys);
