@@ -327,6 +327,20 @@ static int64_t heard(const struct kg_session *s)
 	return s->last_heard;
 }
 
+/* Brings s's last_heard / last_activity up to what the peer_seen hook
+ * reads (traffic through the tunnel counts as both). */
+static void ask_seen(struct kg_sess_table *t, struct kg_session *s, int64_t now)
+{
+	int64_t seen = t->peer_seen(t->peer_seen_ctx, s);
+
+	if (seen > now)
+		seen = now;
+	if (seen > s->last_heard)
+		s->last_heard = seen;
+	if (seen > s->last_activity)
+		s->last_activity = seen;
+}
+
 static int add_pending(struct kg_sess_table *t, const char *user,
 		       const struct kg_addr *tunnel, const uint8_t key[32],
 		       const struct kg_addr *src, struct kg_session **out)
@@ -432,6 +446,11 @@ int kg_sess_knock(struct kg_sess_table *t, const char *user,
 			*s = cur;
 		return rc;
 	}
+	/* last_heard is brought up to date only when a session's timer
+	 * fires: before a live peer may be displaced as silent, ask. */
+	if (cur && cur->state == KG_SESS_LIVE &&
+	    now - heard(cur) > (int64_t)t->lim.idle_timeout && t->peer_seen)
+		ask_seen(t, cur, now);
 	if (cur && cur->state == KG_SESS_LIVE &&
 	    now - heard(cur) <= (int64_t)t->lim.idle_timeout) {
 		*action = KG_KNOCK_REFUSED;
@@ -536,17 +555,9 @@ static enum kg_sess_end due(const struct kg_sess_table *t,
 static enum kg_sess_end confirm(struct kg_sess_table *t, struct kg_session *s,
 				enum kg_sess_end why, int64_t now)
 {
-	int64_t seen;
-
 	if ((why != KG_END_PEER_SILENT && why != KG_END_IDLE) || !t->peer_seen)
 		return why;
-	seen = t->peer_seen(t->peer_seen_ctx, s);
-	if (seen > now)
-		seen = now;
-	if (seen > s->last_heard)
-		s->last_heard = seen;
-	if (seen > s->last_activity)
-		s->last_activity = seen;
+	ask_seen(t, s, now);
 	return due(t, s, now);
 }
 

@@ -96,7 +96,11 @@ struct kg_session {
 	 * compared with its last value to see a new handshake. */
 	int64_t created;          /* knock accepted */
 	int64_t start;            /* card proved (live) */
-	int64_t last_activity;    /* traffic or control message */
+	int64_t last_activity;    /* traffic or control message (traffic as
+				     of the last liveness check: with a
+				     peer_seen hook it may lag by up to a
+				     lease; the table asks before it acts
+				     on it) */
 	int64_t last_handshake;   /* WireGuard's stamp (wall clock, opaque) */
 	int64_t last_heard;       /* any sign of the peer: handshake, control
 				     message, reproof (peer silence) */

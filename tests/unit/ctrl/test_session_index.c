@@ -318,6 +318,48 @@ static void test_liveness_hook_decides_silence(void **st)
 	kg_sess_free(&t);
 }
 
+/* A knock with another key for a live session's tunnel: the table's
+ * last_heard is old (nothing asked yet), but the hook says the peer sent
+ * traffic just now: refused, the session stays. Once the hook says
+ * nothing, the silent session is replaced. */
+static void test_displacing_a_live_peer_asks_first(void **st)
+{
+	static struct kg_sess_table t;
+	const struct kg_sess_limits lim = {
+		.idle_timeout = 60, .max_lifetime = 3600,
+		.handshake_timeout = 180, .reproof_grace = 10,
+	};
+	struct kg_addr tun, src;
+	uint8_t key[32], key2[32];
+	enum kg_knock_action a;
+	struct kg_session *s, old;
+	uint64_t id;
+
+	(void)st;
+	clock_now = 1000;
+	assert_int_equal(kg_sess_init(&t, 4, &lim, 1, fake_clock, NULL), 0);
+	kg_sess_set_peer_seen(&t, hook_seen, NULL);
+	mk(1, &tun, &src, key);
+	memcpy(key2, key, 32);
+	key2[0] ^= 1;
+	assert_int_equal(kg_sess_knock(&t, "u", &tun, key, &src, &a, &s, &old), 0);
+	id = s->id;
+	assert_int_equal(kg_sess_prove(&t, id), 0);
+	clock_now = 1100;                        /* 100 s > idle_timeout */
+	seen_at = 1099;
+	asked = 0;
+	assert_int_equal(kg_sess_knock(&t, "u", &tun, key2, &src, &a, &s, &old), 0);
+	assert_int_equal(a, KG_KNOCK_REFUSED);
+	assert_int_equal(asked, 1);
+	assert_non_null(kg_sess_by_id(&t, id));
+	clock_now = 1170;
+	seen_at = -1;
+	assert_int_equal(kg_sess_knock(&t, "u", &tun, key2, &src, &a, &s, &old), 0);
+	assert_int_equal(a, KG_KNOCK_REPLACED);
+	assert_null(kg_sess_by_id(&t, id));
+	kg_sess_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_heap_pops_in_order),
 		cmocka_unit_test(test_table_at_100000_sessions),
 		cmocka_unit_test(test_liveness_hook_decides_silence),
+		cmocka_unit_test(test_displacing_a_live_peer_asks_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
