@@ -19,7 +19,7 @@
 # checked-in tests/e2e/durations), each logged to BUILD/e2e-NAME.log and
 # printed whole when it fails. A scenario with a line "# kg-serial" runs
 # alone, after the others. The packages check and libFuzzer (CPU-bound)
-# run niced in the background meanwhile; an executable
+# (and shellcheck) run niced in the background meanwhile; an executable
 # tests/deploy-rootfs.sh starts in the background right after the
 # dependencies (log BUILD/deploy-rootfs.log). Scenarios that need either
 # wait with tb_wait_prep (tests/e2e/lib.sh). Every phase and scenario
@@ -141,45 +141,57 @@ if [ -z "$only" ]; then
 fi
 phase_end
 
-phase "shellcheck"
-if [ -z "$only" ]; then
-	mapfile -t scripts < <(git ls-files '*.sh' 'provisioning/*' 'demo/*' '.ci/run' | sort -u | while read -r f; do
-		[ -f "$f" ] && head -1 "$f" | grep -qE '^#!.*(ba|da)?sh' && echo "$f"; done)
-	if [ ${#scripts[@]} -eq 0 ] || shellcheck -x -S warning "${scripts[@]}"; then
-		pass 1; echo "shellcheck: ${#scripts[@]} scripts clean"
-	else
-		fail shellcheck
-	fi
-fi
-phase_end
-
 phase "units"
 if [ -z "$only" ]; then
 	if bash tests/units-check.sh "$build"; then pass 1; else fail units; fi
 fi
 phase_end
 
-# The packages check and libFuzzer are CPU-bound and the scenarios mostly
-# wait: both run niced, one after the other, during the scenarios. The
-# packages lock is held until the .debs are in BUILD/debs.
+# The packages check, shellcheck and libFuzzer are CPU-bound and the
+# scenarios mostly wait: they run niced, one after the other, during the
+# scenarios, each to BUILD/bg-NAME.out (.rc: its exit status, .took: its
+# seconds). The packages lock is held until the .debs are in BUILD/debs.
 bg_checks=()
-if [ -z "$only" ] && [ $packages = 1 ]; then
-	bg_checks+=(packages)
-	prep_start packages nice -n 10 bash -c 'bash tests/packages-check.sh "$1" >"$1/bg-packages.out" 2>&1; echo $? >"$1/bg-packages.rc"' _ "$build"
-fi
-if [ -z "$only" ] && [ $fuzz = 1 ]; then
-	bg_checks+=(fuzz)
-	# 8 s a target keeps the whole suite well under 30 minutes on two
-	# cores; longer runs: KG_FUZZ_SECONDS=60. After the packages (one
-	# CPU-bound job at a time next to the scenarios).
-	pkg_pid=${prep_pid[packages]:-}
-	nice -n 10 bash -c 'while [ -n "$2" ] && kill -0 "$2" 2>/dev/null; do sleep 1; done
-		t0=$(date +%s); bash tests/fuzz/run.sh "$3" >"$1/bg-fuzz.out" 2>&1; echo $? >"$1/bg-fuzz.rc"
-		echo $(( $(date +%s) - t0 )) >"$1/bg-fuzz.took"' _ "$build" "$pkg_pid" "${KG_FUZZ_SECONDS:-8}" &
-	prep_pid[fuzz]=$!
-fi
 rm -f "$build"/bg-*.rc "$build"/bg-*.took
-[ ${#bg_checks[@]} -gt 0 ] && echo "background (niced, in turn): ${bg_checks[*]}"
+if [ -z "$only" ]; then
+	[ $packages = 1 ] && bg_checks+=(packages)
+	bg_checks+=(shellcheck)
+	# 8 s a target: longer runs with KG_FUZZ_SECONDS=60.
+	[ $fuzz = 1 ] && bg_checks+=(fuzz)
+fi
+run_shellcheck() {
+	local scripts
+	mapfile -t scripts < <(git ls-files '*.sh' 'provisioning/*' 'demo/*' '.ci/run' | sort -u | while read -r f; do
+		[ -f "$f" ] && head -1 "$f" | grep -qE '^#!.*(ba|da)?sh' && echo "$f"; done)
+	[ ${#scripts[@]} -eq 0 ] || shellcheck -x -S warning "${scripts[@]}" || return 1
+	echo "shellcheck: ${#scripts[@]} scripts clean"
+}
+bg_one() {
+	case "$1" in
+	packages) bash tests/packages-check.sh "$build" ;;
+	shellcheck) run_shellcheck ;;
+	fuzz) bash tests/fuzz/run.sh "${KG_FUZZ_SECONDS:-8}" ;;
+	esac
+}
+if [ ${#bg_checks[@]} -gt 0 ]; then
+	exec {pkg_fd}>"$build/packages.lock"
+	[ $packages = 1 ] && [ -z "$only" ] && flock -x "$pkg_fd"
+	(
+		renice -n 10 -p $BASHPID >/dev/null
+		for c in "${bg_checks[@]}"; do
+			t0=$(date +%s)
+			bg_one "$c" >"$build/bg-$c.out" 2>&1
+			echo $? >"$build/bg-$c.rc"
+			echo $(( $(date +%s) - t0 )) >"$build/bg-$c.took"
+			# the scenarios waiting in tb_wait_prep packages go on
+			[ "$c" = packages ] && exec {pkg_fd}>&-
+		done
+	) &
+	bg_pid=$!
+	bg_t0=$(date +%s)
+	exec {pkg_fd}>&-
+	echo "background (niced, in turn): ${bg_checks[*]}"
+fi
 
 phase "end-to-end scenarios"
 # Typical seconds a scenario: last run's, else the checked-in table, else
@@ -207,7 +219,7 @@ declare -A run_name=() run_t0=()
 # Stop what runs (each scenario's own trap cleans its namespaces up).
 stop_all() {
 	local p
-	for p in "${!run_name[@]}" "${prep_pid[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${!run_name[@]}" "${prep_pid[@]}" ${bg_pid:-}; do kill -TERM "$p" 2>/dev/null; done
 	wait
 	exit 130
 }
@@ -269,13 +281,14 @@ echo "e2e: $n_disk scenarios, $ran ran; $e2e_wall s wall at -j $jobs, $e2e_sum s
 [ "$ran" = "$n_disk" ] || fail "e2e-count ($n_disk scenarios, $ran ran)"
 phase_end
 
+[ ${#bg_checks[@]} -gt 0 ] && wait "$bg_pid"
 for c in "${bg_checks[@]}"; do
 	phase "$c (background)"
-	wait "${prep_pid[$c]}" 2>/dev/null
-	[ -f "$build/bg-$c.out" ] && cat "$build/bg-$c.out"
+	cat "$build/bg-$c.out" 2>/dev/null
 	if [ "$(cat "$build/bg-$c.rc" 2>/dev/null)" = 0 ]; then pass 1; else fail "$c"; fi
-	echo "-- $c: finished $(( $(date +%s) - prep_t0[$c] )) s after it started$([ -f "$build/bg-$c.took" ] && echo " (ran $(cat "$build/bg-$c.took") s)")"
+	echo "-- $c: $(cat "$build/bg-$c.took" 2>/dev/null || echo '?') s (niced, next to the scenarios)"
 done
+[ ${#bg_checks[@]} -gt 0 ] && echo "-- background checks: done $(( $(date +%s) - bg_t0 )) s after they started"
 if [ -n "${prep_pid[deploy-rootfs]:-}" ]; then
 	wait "${prep_pid[deploy-rootfs]}"
 	echo "deploy-rootfs: exit $?, $(( $(date +%s) - prep_t0[deploy-rootfs] )) s since the start (log: $build/deploy-rootfs.log)"
