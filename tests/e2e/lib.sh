@@ -232,6 +232,20 @@ tb_green_start() {
 	tb_wait_ready "$log"
 }
 
+# tb_wait_prep NAME [TIMEOUT_S]: waits until the background preparation
+# NAME that tests/run-all.sh started is done (it holds an exclusive lock
+# on $KG_BUILD/NAME.lock while it runs: "packages" until the .debs are in
+# $KG_BUILD/debs, "deploy-rootfs" while tests/deploy-rootfs.sh runs).
+# Returns at once when nothing runs it (a scenario run on its own). 0 when
+# done, 1 after TIMEOUT_S (default 900) with it still running; whether it
+# succeeded is for the caller to check on what it made.
+tb_wait_prep() {
+	local lock=$KG_BUILD/$1.lock
+	[ -e "$lock" ] || return 0
+	tb_log "waiting for $1 (run-all's background preparation)"
+	flock -s -w "${2:-900}" "$lock" true
+}
+
 tb_cleanup() {
 	local rc=$? f pid r
 	set +e
@@ -258,7 +272,9 @@ tb_cleanup() {
 			ip netns del "$(tb_ns "$r")" 2>/dev/null
 		done
 	fi
-	rm -f /var/run/wireguard/"$TB_PREFIX"*.sock
+	# Our sockets only: kg123's glob must not take kg1234's (a scenario
+	# running at the same time); tb_ifname's SHORTs start with a letter.
+	rm -f /var/run/wireguard/"$TB_PREFIX"[!0-9]*.sock
 	[ -n "${TB_DIR:-}" ] && rm -rf "$TB_DIR"
 	exit "$rc"
 }

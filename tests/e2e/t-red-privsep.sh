@@ -23,9 +23,11 @@ FAKE=$KG_BUILD/tests/tools/kg-fake-worker
 [ -x "$FAKE" ] || tb_skip "no $FAKE (build first)"
 
 red_need
-# The worker's system user, as the package would create it.
+# The worker's system user, as the package would create it (another
+# scenario running at the same time may create it first).
 id knockgate >/dev/null 2>&1 ||
 	useradd --system --no-create-home --shell /usr/sbin/nologin knockgate ||
+	id knockgate >/dev/null 2>&1 ||
 	tb_fail "cannot create the knockgate user"
 tb_init
 tb_up
