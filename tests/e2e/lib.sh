@@ -148,6 +148,19 @@ tb_stop() {
 	return "$rc"
 }
 
+# tb_wait_exit NAME TIMEOUT_S: 0 once NAME's process has ended by itself
+# (a following tb_stop then reports its own exit status, not the TERM it
+# would send), 1 on timeout.
+tb_wait_exit() {
+	local pid _
+	pid=$(tb_pid "$1") || return 0
+	for _ in $(seq 1 $(($2 * 10))); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # tb_wait_log FILE REGEX TIMEOUT_S: 0 once a line matches, 1 on timeout.
 tb_wait_log() {
 	local file=$1 re=$2 t=$3 _
