@@ -126,7 +126,7 @@ void kg_red_check(struct kg_red_state *s, const struct kg_addr *src,
 	if (acceptable(s, now, o))
 		return;
 	kg_grants_plan(&s->grants, &o->k, o->hash, o->svc->port,
-		       o->svc->pool_lo, o->svc->pool_hi, rnd, mono, &o->plan);
+		       &o->svc->hop, rnd, mono, &o->plan);
 	o->plan.answer.timestamp = (uint64_t)now;
 	if (o->plan.op == KG_PLAN_REPEAT) {
 		o->verdict = KG_V_ANSWER;
