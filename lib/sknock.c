@@ -12,7 +12,7 @@ static const char *const err_names[KG_SK_E_COUNT] = {
 	"ok", "truncated", "bad_magic", "bad_version", "bad_type",
 	"bad_action", "bad_green_id", "bad_red_id", "bad_family",
 	"bad_service", "bad_lifetime", "bad_result", "bad_reason",
-	"bad_grant", "bad_sig_len", "trailing_bytes",
+	"bad_grant", "bad_sig_len", "trailing_bytes", "bad_hop",
 };
 
 static const char *const reason_names[KG_SK_R_COUNT] = {
@@ -146,6 +146,38 @@ int kg_skanswer_encode_body(const struct kg_skanswer *a, uint8_t *out,
 	    (rc = kg_put_u32(&w, a->lease)) ||
 	    (rc = kg_put_u8(&w, a->reason)) ||
 	    (rc = kg_put_u64(&w, a->timestamp)))
+		return rc;
+	*len = w.pos;
+	return 0;
+}
+
+static int hop_consistent(const struct kg_skhop *h)
+{
+	return h->hop != 0 && h->port != 0 && h->old_port != 0 &&
+	       h->port != h->old_port && h->overlap_ms >= 1 &&
+	       h->overlap_ms <= 86400000u;
+}
+
+int kg_skhop_encode_body(const struct kg_skhop *h, uint8_t *out, size_t cap,
+			 size_t *len)
+{
+	struct kg_writer w;
+	int rc;
+
+	if (!hop_consistent(h))
+		return -EINVAL;
+	kg_writer_init(&w, out, cap);
+	if ((rc = put_header(&w, KG_SK_TYPE_HOP)) ||
+	    (rc = put_id(&w, h->red_id)) || (rc = put_id(&w, h->green_id)) ||
+	    (rc = kg_put_u64(&w, h->session)) ||
+	    (rc = put_id(&w, h->service)) ||
+	    (rc = put_addr(&w, &h->client)) ||
+	    (rc = kg_put_u32(&w, h->hop)) ||
+	    (rc = put_addr(&w, &h->addr)) ||
+	    (rc = kg_put_u16(&w, h->port)) ||
+	    (rc = kg_put_u16(&w, h->old_port)) ||
+	    (rc = kg_put_u32(&w, h->overlap_ms)) ||
+	    (rc = kg_put_u64(&w, h->timestamp)))
 		return rc;
 	*len = w.pos;
 	return 0;
@@ -294,4 +326,35 @@ enum kg_sk_err kg_skanswer_parse(const uint8_t *pkt, size_t len,
 		return KG_SK_E_BAD_GRANT;
 	NEED(kg_get_u64(&r, &a->timestamp));
 	return get_sig(&r, v);
+}
+
+enum kg_sk_err kg_skhop_parse(const uint8_t *pkt, size_t len,
+			      struct kg_skhop *h, struct kg_sk_view *v)
+{
+	struct kg_reader r;
+
+	memset(h, 0, sizeof(*h));
+	kg_reader_init(&r, pkt, len);
+	TRY(get_header(&r, KG_SK_TYPE_HOP));
+	TRY(get_id(&r, h->red_id, KG_SK_E_BAD_RED_ID));
+	TRY(get_id(&r, h->green_id, KG_SK_E_BAD_GREEN_ID));
+	NEED(kg_get_u64(&r, &h->session));
+	TRY(get_id(&r, h->service, KG_SK_E_BAD_SERVICE));
+	TRY(get_addr(&r, &h->client));
+	NEED(kg_get_u32(&r, &h->hop));
+	TRY(get_addr(&r, &h->addr));
+	NEED(kg_get_u16(&r, &h->port));
+	NEED(kg_get_u16(&r, &h->old_port));
+	NEED(kg_get_u32(&r, &h->overlap_ms));
+	if (!hop_consistent(h))
+		return KG_SK_E_BAD_HOP;
+	NEED(kg_get_u64(&r, &h->timestamp));
+	return get_sig(&r, v);
+}
+
+unsigned kg_sk_peek_type(const uint8_t *pkt, size_t len)
+{
+	if (len < 6 || memcmp(pkt, KG_SK_MAGIC, 4) || pkt[4] != KG_SK_VERSION)
+		return 0;
+	return pkt[5];
 }

@@ -34,7 +34,8 @@
 #define KG_SK_BODY_MAX 192
 #define KG_SK_PACKET_MAX (KG_SK_BODY_MAX + 1 + KG_SK_SIG_MAX)
 
-enum kg_sk_type { KG_SK_TYPE_KNOCK = 1, KG_SK_TYPE_ANSWER = 2 };
+enum kg_sk_type { KG_SK_TYPE_KNOCK = 1, KG_SK_TYPE_ANSWER = 2,
+		  KG_SK_TYPE_HOP = 3 };
 enum kg_sk_action { KG_SK_OPEN = 1, KG_SK_RENEW = 2, KG_SK_CLOSE = 3 };
 enum kg_sk_result { KG_SK_GRANTED = 1, KG_SK_CLOSED = 2, KG_SK_REFUSED = 3 };
 
@@ -74,6 +75,7 @@ enum kg_sk_err {
 	KG_SK_E_BAD_GRANT,        /* port/lease inconsistent with the result */
 	KG_SK_E_BAD_SIG_LEN,
 	KG_SK_E_TRAILING,
+	KG_SK_E_BAD_HOP,          /* hop number 0, port 0 or unchanged, overlap */
 	KG_SK_E_COUNT
 };
 
@@ -103,6 +105,26 @@ struct kg_skanswer {
 	uint64_t timestamp;
 };
 
+/* Red's push to green (type 3): a hopping grant moved to another port.
+ * Unasked (it answers no knock); green takes it only from that red,
+ * signed by it, for a grant it holds, with a hop number above the last
+ * one it applied. */
+struct kg_skhop {
+	char red_id[KG_SK_ID_MAX + 1];
+	char green_id[KG_SK_ID_MAX + 1];
+	uint64_t session;
+	char service[KG_SK_ID_MAX + 1];
+	struct kg_addr client;                /* the client's tunnel address */
+	uint32_t hop;                         /* 1, 2, ... within the grant */
+	struct kg_addr addr;                  /* where the grant is now (red's
+						 site address today) */
+	uint16_t port;                        /* the new port, non-zero */
+	uint16_t old_port;                    /* the port left, non-zero, != port */
+	uint32_t overlap_ms;                  /* old port takes new connections
+						 so long: 1..86400000 */
+	uint64_t timestamp;                   /* red's clock, unix seconds */
+};
+
 /* Where the signed body and the signature lie inside a parsed packet
  * (views into the caller's buffer, not owned). */
 struct kg_sk_view {
@@ -127,6 +149,8 @@ int kg_sknock_encode_body(const struct kg_sknock *k, uint8_t *out, size_t cap,
 			  size_t *len);
 int kg_skanswer_encode_body(const struct kg_skanswer *a, uint8_t *out,
 			    size_t cap, size_t *len);
+int kg_skhop_encode_body(const struct kg_skhop *h, uint8_t *out, size_t cap,
+			 size_t *len);
 
 /* Appends u8 siglen || sig after a body of *len bytes in buf; 0,
  * -EINVAL on a bad signature length, -EMSGSIZE if no room. */
@@ -143,5 +167,10 @@ enum kg_sk_err kg_sknock_parse(const uint8_t *pkt, size_t len,
 			       struct kg_sknock *k, struct kg_sk_view *v);
 enum kg_sk_err kg_skanswer_parse(const uint8_t *pkt, size_t len,
 				 struct kg_skanswer *a, struct kg_sk_view *v);
+enum kg_sk_err kg_skhop_parse(const uint8_t *pkt, size_t len,
+			      struct kg_skhop *h, struct kg_sk_view *v);
+/* The type byte of a packet that starts like a signed-knock body (magic
+ * and version), else 0: which parser to hand it to. */
+unsigned kg_sk_peek_type(const uint8_t *pkt, size_t len);
 
 #endif

@@ -11,7 +11,8 @@
 
 struct cut {
 	const struct kg_addr *client;
-	uint16_t port_be;
+	const uint16_t *ports;          /* host order */
+	size_t n_ports;
 	struct nfct_handle *del;   /* a second handle: no query inside a dump */
 	unsigned n;
 };
@@ -22,7 +23,12 @@ static bool matches(const struct nf_conntrack *ct, const struct cut *c)
 
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return false;
-	if (nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST) != c->port_be)
+	uint16_t dport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
+	bool hit = false;
+
+	for (size_t i = 0; i < c->n_ports && !hit; i++)
+		hit = dport == c->ports[i];
+	if (!hit)
 		return false;
 	if (c->client->family == AF_INET) {
 		uint32_t src = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_SRC);
@@ -47,7 +53,13 @@ static int on_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
 int kg_ct_cut_flows(const struct kg_addr *client, uint16_t port,
 		    unsigned *n_deleted)
 {
-	struct cut c = { .client = client, .port_be = htons(port) };
+	return kg_ct_cut_ports(client, &port, 1, n_deleted);
+}
+
+int kg_ct_cut_ports(const struct kg_addr *client, const uint16_t *ports,
+		    size_t n_ports, unsigned *n_deleted)
+{
+	struct cut c = { .client = client, .ports = ports, .n_ports = n_ports };
 	struct nfct_handle *h = NULL;
 	uint32_t family = client->family;
 	int rc = 0;

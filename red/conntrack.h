@@ -10,6 +10,7 @@
 #ifndef KG_RED_CONNTRACK_H
 #define KG_RED_CONNTRACK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -20,5 +21,9 @@
  * netlink dump. */
 int kg_ct_cut_flows(const struct kg_addr *client, uint16_t port,
 		    unsigned *n_deleted);
+
+/* The same for every port of ports (one dump): a hopping grant's ports. */
+int kg_ct_cut_ports(const struct kg_addr *client, const uint16_t *ports,
+		    size_t n_ports, unsigned *n_deleted);
 
 #endif

@@ -171,11 +171,13 @@ static void test_rules_hold_the_required_rules(void **state)
 	at(text, "set links4 { type ipv4_addr; flags interval; auto-merge; elements = { 10.89.0.1/32 }; }");
 	at(text, "set greens4 { type ipv4_addr; flags interval; auto-merge; elements = { 203.0.113.1/32 }; }");
 	at(text, "counter knock_foreign { }");
-	at(input, "iifname \"kg-red0\" meta l4proto { tcp, udp } ip saddr . ct original proto-dst @allowed4 accept");
+	at(input, "iifname \"kg-red0\" meta l4proto { tcp, udp } ct state new ip saddr . ct original proto-dst @allowed4 accept");
+	at(input, "iifname \"kg-red0\" meta l4proto { tcp, udp } ct state established,related ip saddr . ct original proto-dst @held4 accept");
 	at(text, "redirect to :ip saddr . tcp dport map @grants4");
 	/* every packet of a granted flow passes the allow set: no blanket
 	 * "established" accept before it */
-	assert_true(at(text, "ct state established") > at(text, "@allowed4 accept"));
+	assert_true(at(text, "ct state established,related accept") >
+		    at(text, "@held4 accept"));
 	assert_int_equal(kg_red_render_rules(&rc, text, 100), -ENOSPC);
 }
 
