@@ -27,10 +27,37 @@ static int grant_key(struct kg_nft_key *k, const struct kg_addr *client,
 	return 0;
 }
 
-/* Both elements in one batch: the redirect and the per-packet allow. A
- * map or a renewal refreshes them (present afterwards with the whole
- * lease, whether they existed, had just timed out, or never were); an
- * unmap deletes them. */
+static int refresh(struct kg_nft_batch *b, const char *set,
+		   const struct kg_addr *client, uint16_t port,
+		   const uint8_t *data, size_t data_len, uint64_t ms)
+{
+	struct kg_nft_key k;
+	int rc = grant_key(&k, client, port);
+
+	return rc ? rc : kg_nft_batch_refresh(b, set, k.b, k.len, data, data_len,
+					      ms);
+}
+
+/* held4: every port the grant held, one batch each so a missing one
+ * (timed out) cannot abort the others. */
+static void held_delete(struct red *r, const struct kg_addr *client,
+			const uint16_t *held, size_t n)
+{
+	struct kg_nft_key k;
+	struct kg_err e = { "" };
+
+	for (size_t i = 0; i < n; i++)
+		if (grant_key(&k, client, held[i]) == 0)
+			kg_nft_elem(r->nft, false, KG_RED_SET_HELD, k.b, k.len, 0,
+				    &e);
+}
+
+/* The elements in one batch: the redirect, the per-packet allow for new
+ * connections, and held4 for established ones (on a renewal every port
+ * the grant held, so a flow on a port it hopped off lives as long as the
+ * lease). A map or a renewal refreshes them (present afterwards with the
+ * whole lease, whether they existed, had just timed out, or never were);
+ * an unmap deletes them. */
 static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 		       struct kg_err *e)
 {
@@ -50,8 +77,15 @@ static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 		if ((rc = kg_nft_batch_refresh(b, KG_RED_SET_GRANTS, k.b, k.len,
 					       real, 2, ms)) ||
 		    (rc = kg_nft_batch_refresh(b, KG_RED_SET_ALLOWED, k.b, k.len,
+					       NULL, 0, ms)) ||
+		    (rc = kg_nft_batch_refresh(b, KG_RED_SET_HELD, k.b, k.len,
 					       NULL, 0, ms)))
 			goto out;
+		for (size_t i = 0; i < p->n_held; i++)
+			if (p->held[i] != p->port &&
+			    (rc = refresh(b, KG_RED_SET_HELD, &p->client,
+					  p->held[i], NULL, 0, ms)))
+				goto out;
 	} else if ((rc = kg_nft_batch_elem(b, false, KG_RED_SET_GRANTS, k.b,
 					   k.len, NULL, 0, 0)) ||
 		   (rc = kg_nft_batch_elem(b, false, KG_RED_SET_ALLOWED, k.b,
@@ -64,12 +98,21 @@ out:
 	return rc;
 }
 
-static void cut(const struct kg_addr *client, uint16_t port)
+/* Every port the grant held (the current one among them). */
+static void cut(const struct kg_addr *client, uint16_t port,
+		const uint16_t *held, size_t n_held)
 {
 	char a[KG_ADDR_STRLEN], ps[8], ns[12];
+	uint16_t ports[KG_GRANT_HELD_MAX + 1];
+	size_t np = 0;
 	unsigned n = 0;
-	int rc = kg_ct_cut_flows(client, port, &n);
+	int rc;
 
+	ports[np++] = port;
+	for (size_t i = 0; i < n_held && i < KG_GRANT_HELD_MAX; i++)
+		if (held[i] != port)
+			ports[np++] = held[i];
+	rc = kg_ct_cut_ports(client, ports, np, &n);
 	snprintf(ps, sizeof(ps), "%u", port);
 	snprintf(ns, sizeof(ns), "%u", n);
 	kg_log_event(rc ? KG_LOG_ERR : KG_LOG_INFO, "conntrack", "client",
@@ -90,8 +133,10 @@ int red_apply(struct red *r, const struct kg_plan *p, struct kg_err *e)
 		rc = batch_grant(r, p, false, e);
 		if (rc == -ENOENT)
 			rc = 0;
-		if (rc == 0)
-			cut(&p->client, p->port);
+		if (rc == 0) {
+			held_delete(r, &p->client, p->held, p->n_held);
+			cut(&p->client, p->port, p->held, p->n_held);
+		}
 		return rc;
 	default:
 		return 0;
@@ -107,7 +152,32 @@ void red_lease_ended(const struct kg_grant *g, void *arg)
 	kg_log_event(KG_LOG_NOTICE, "lease", "result", "ended", "green",
 		     g->green_id, "service", g->service, "client",
 		     kg_addr_str(&g->client, a), "port", ps);
-	cut(&g->client, g->port);
+	cut(&g->client, g->port, g->held, g->n_held);
+}
+
+int red_apply_hop(struct red *r, const struct kg_hop_plan *hp,
+		  struct kg_err *e)
+{
+	uint8_t real[2] = { (uint8_t)(hp->real_port >> 8), (uint8_t)hp->real_port };
+	uint64_t lease = hp->lease_ms, ov = hp->overlap_ms;
+	struct kg_nft_batch *b = kg_nft_batch_new(r->nft);
+	int rc;
+
+	if (!b)
+		return -ENOMEM;
+	/* The new port for the rest of the lease; the old one takes new
+	 * connections for the overlap only (its held4 element stays, with
+	 * the lease, for the flows already on it). One transaction. */
+	if (ov > lease)
+		ov = lease;
+	if (!(rc = refresh(b, KG_RED_SET_GRANTS, &hp->client, hp->port, real, 2, lease)) &&
+	    !(rc = refresh(b, KG_RED_SET_ALLOWED, &hp->client, hp->port, NULL, 0, lease)) &&
+	    !(rc = refresh(b, KG_RED_SET_HELD, &hp->client, hp->port, NULL, 0, lease)) &&
+	    !(rc = refresh(b, KG_RED_SET_GRANTS, &hp->client, hp->old_port, real, 2, ov)) &&
+	    !(rc = refresh(b, KG_RED_SET_ALLOWED, &hp->client, hp->old_port, NULL, 0, ov)))
+		rc = kg_nft_batch_send(b, e);
+	kg_nft_batch_free(b);
+	return rc;
 }
 
 int red_ban(void *ctx, const struct kg_addr *key, unsigned seconds)

@@ -33,6 +33,7 @@
 #include "time.h"
 
 #define HOUSEKEEPING_MS 1000
+#define HOP_TICK_MS 100      /* hops land within this of their drawn time */
 #define RULES_MAX 32768
 
 static void on_packet(void *ctx, const struct kg_nflog_pkt *p)
@@ -75,6 +76,11 @@ static void on_timer(void *ctx)
 	kg_notify_status("table inet %s; grants: %zu live", KG_RED_TABLE,
 			 kg_grants_live(&r->st.grants));
 	kg_notify_watchdog();
+}
+
+static void on_hop_timer(void *ctx)
+{
+	red_hop_tick(ctx);
 }
 
 static int new_ips(struct red *r, struct kg_err *e)
@@ -136,7 +142,8 @@ static int start(struct red *r, struct kg_err *e)
 	/* Under -P the worker reads NFLOG (monitor.c forks it). */
 	if ((!r->privsep &&
 	     (rc = kg_evloop_add_fd(r->loop, kg_nflog_fd(r->nflog), on_nflog, r))) ||
-	    (rc = kg_evloop_add_timer(r->loop, HOUSEKEEPING_MS, on_timer, r))) {
+	    (rc = kg_evloop_add_timer(r->loop, HOUSEKEEPING_MS, on_timer, r)) ||
+	    (rc = kg_evloop_add_timer(r->loop, HOP_TICK_MS, on_hop_timer, r))) {
 		kg_err_set(e, "event loop: %s", strerror(-rc));
 		return rc;
 	}
