@@ -8,6 +8,9 @@
  *   (base64), green_wg_port, green_tunnel_address, control_port,
  *   knock_key (64 hex), tunnel_address, ca (relative to the directory),
  *   knock_slot (optional, seconds, default 60: must match green's)
+ *
+ *   [forward] (optional): SERVICE = [ADDR:]PORT, the stable local port
+ *   `connect SERVICE` listens on for that service (forward.h)
  */
 #ifndef KG_CLIENT_PROFILE_H
 #define KG_CLIENT_PROFILE_H
@@ -19,6 +22,8 @@
 #include "conf.h"
 #include "crypto.h"
 #include "err.h"
+
+#define KG_PROFILE_FWD_MAX 16
 
 struct kg_profile {
 	char dir[PATH_MAX];
@@ -34,6 +39,10 @@ struct kg_profile {
 	struct kg_addr tunnel_address;
 	char ca_path[PATH_MAX];
 	uint32_t knock_slot;
+	/* [forward]: default local ports, as written (checked by connect) */
+	char fwd_service[KG_PROFILE_FWD_MAX][33];
+	char fwd_value[KG_PROFILE_FWD_MAX][64];
+	size_t n_fwd;
 };
 
 /* From a parsed profile.conf (no I/O: tests drive it). dir is the
