@@ -4,7 +4,7 @@
 # 2-5 s over per-client pools (overlap 1 s); alice connects with
 # web=127.0.0.1:18080 and stream=127.0.0.1:18081, so her client listens
 # there and forwards. Checked:
-#  - a long download (rate-limited, ~15 s, several hops) through the
+#  - a long download (rate-limited, ~25 s, several hops) through the
 #    local port arrives whole (SHA-256 equal to red's file) over ONE
 #    upstream connection (the forwarder logs one connection) that stays
 #    on its first port while the grant hops away from it;
@@ -72,10 +72,10 @@ fwd_port() {
 tb_log "part 1: a long download and a long session through the local ports, across hops"
 # the session: the stream's lines come back, keystrokes go the other way
 mkfifo "$TB_DIR/keys"
-(for i in $(seq 1 200); do echo "key $i"; sleep 0.1; done) >"$TB_DIR/keys" &
+(for i in $(seq 1 600); do echo "key $i"; sleep 0.1; done) >"$TB_DIR/keys" &
 tb_start client sess "$TB_DIR/sess.out" socat "TCP4:127.0.0.1:18081,connect-timeout=3" "OPEN:$TB_DIR/keys!!STDOUT"
 d0=$(fwd_conns web)
-tb_exec client curl -s --limit-rate 1600K -m 60 -o "$TB_DIR/got.bin" \
+tb_exec client curl -s --limit-rate 1000K -m 60 -o "$TB_DIR/got.bin" \
 	-w '%{http_code} %{size_download}\n' http://127.0.0.1:18080/big.bin >"$TB_DIR/dl.txt" ||
 	{ cat "$TB_DIR/dl.txt"; tail -5 "$TB_DIR/a1.out"; tb_fail "the download through the local port failed"; }
 got=$(sha256sum <"$TB_DIR/got.bin" | cut -d' ' -f1)
@@ -100,7 +100,7 @@ lines=$(wc -l <"$TB_DIR/sess.out")
 [ "$gap" -lt 1000 ] || tb_fail "the session stalled for $gap ms"
 tb_log "ok: the session ran $lines lines (largest gap $gap ms) over one upstream connection to port $p_s through $hops_s hops of stream (now at $(current stream))"
 tb_exec client ss -tn state established "( dport = :$p_dl or dport = :$p_s )" >"$TB_DIR/ss.txt" || true
-tb_stop sess
+tb_stop sess || true
 
 tb_log "part 2: each new connection lands on the current port"
 ok=0
@@ -135,5 +135,5 @@ set -e
 page=$(flowred_get "$(current web)") || tb_fail "the current port $(current web) refuses a direct connection"
 tb_log "ok: retired port $old times out (dropped, no RST); current port $(current web) answers"
 
-tb_stop a1
+tb_stop a1 || true
 tb_log "PASS: downloads and sessions survive hops over their first upstream connection; new connections follow the hops; retired ports drop new connections ($(($(date +%s) - t_start)) s)"
