@@ -15,7 +15,8 @@
 #    last told the client, and gets the page;
 #  - a port left more than the overlap ago drops new connections (a
 #    timeout, no RST), while held4 still holds it for the flows on it;
-#  - green's fwd_grants follows each hop (the current port is in it).
+#  - green's fwd_grants follows each hop (the current port is in it);
+#  - the close removes every held port (held4 empty) and cuts the flows.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -123,17 +124,25 @@ tb_log "ok: $ok new connections went to the port current at the time, and got th
 
 tb_log "part 3: a retired port drops new connections after the overlap"
 cur=$(current web)
-old=$p_dl
-[ "$old" != "$cur" ] || tb_fail "no retired port to try"
-tb_exec red nft list set inet knockgate held4 | grep -q "\. $old " ||
-	tb_log "note: held4 no longer lists $old"
+retired=$p_dl
+[ "$retired" != "$cur" ] || tb_fail "no retired port to try"
+tb_exec red nft list set inet knockgate held4 | grep -q "\. $retired " ||
+	tb_log "note: held4 no longer lists $retired"
 set +e
-tb_exec client curl -s --connect-timeout 2 -m 3 "http://10.89.0.2:$old/" >/dev/null
+tb_exec client curl -s --connect-timeout 2 -m 3 "http://10.89.0.2:$retired/" >/dev/null
 rc=$?
 set -e
-[ "$rc" = 28 ] || tb_fail "a new connection to the retired port $old: curl exit $rc (28 = timed out, i.e. dropped; 7 = refused)"
+[ "$rc" = 28 ] || tb_fail "a new connection to the retired port $retired: curl exit $rc (28 = timed out, i.e. dropped; 7 = refused)"
 page=$(flowred_get "$(current web)") || tb_fail "the current port $(current web) refuses a direct connection"
-tb_log "ok: retired port $old times out (dropped, no RST); current port $(current web) answers"
+tb_log "ok: retired port $retired times out (dropped, no RST); current port $(current web) answers"
 
 tb_stop a1 || true
+# the close cut every port the grants held: held4 empties
+for _ in $(seq 1 30); do
+	tb_exec red nft list set inet knockgate held4 | grep -q '10\.88\.' || break
+	sleep 0.2
+done
+! tb_exec red nft list set inet knockgate held4 | grep -q '10\.88\.' ||
+	tb_fail "held4 still holds ports after the session closed: $(tb_exec red nft list set inet knockgate held4)"
+grep -q "event=conntrack .*result=cut" "$TB_DIR/red.log" || tb_fail "red logged no conntrack cut at the close"
 tb_log "PASS: downloads and sessions survive hops over their first upstream connection; new connections follow the hops; retired ports drop new connections ($(($(date +%s) - t_start)) s)"
