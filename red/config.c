@@ -328,16 +328,16 @@ static int green_links(struct kg_red_config *rc, const struct kg_conf *c,
 static int hop_keys(const struct kg_conf *c, const char *sec,
 		    struct kg_red_service *s, struct kg_err *e)
 {
-	const char *v;
+	const char *v, *iv;
 	uint32_t shortest;
 	int r;
 
 	if ((r = kg_conf_bool(c, sec, "hop", false, &s->hop.on, e)) ||
-	    (r = kg_conf_str(c, sec, "hop_interval", "30", &v, e)))
+	    (r = kg_conf_str(c, sec, "hop_interval", "30", &iv, e)))
 		return r;
-	if (kg_hop_parse_intervals(v, &s->hop))
+	if (kg_hop_parse_intervals(iv, &s->hop))
 		return bad(c, sec, "hop_interval", "seconds (or Nms): a list "
-			   "'10, 20, 30' or a range '2-5'", v, e);
+			   "'10, 20, 30' or a range '2-5'", iv, e);
 	if ((r = kg_conf_str(c, sec, "hop_overlap", "2", &v, e)))
 		return r;
 	if (kg_hop_parse_duration(v, &s->hop.overlap_ms))
@@ -346,6 +346,10 @@ static int hop_keys(const struct kg_conf *c, const char *sec,
 	for (size_t i = 1; i < s->hop.n_intervals; i++)
 		if (s->hop.intervals[i] < shortest)
 			shortest = s->hop.intervals[i];
+	/* each hop is a signed push green's table admits under the same
+	 * rate as red's answers: one a second per grant at most */
+	if (s->hop.on && shortest < 1000)
+		return bad(c, sec, "hop_interval", "at least 1 s", iv, e);
 	if (s->hop.on && s->hop.overlap_ms >= shortest)
 		return bad(c, sec, "hop_overlap", "shorter than the shortest "
 			   "hop_interval", v, e);
