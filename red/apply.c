@@ -38,18 +38,29 @@ static int refresh(struct kg_nft_batch *b, const char *set,
 					      ms);
 }
 
-/* held4: every port the grant held, one batch each so a missing one
- * (timed out) cannot abort the others. */
+/* Every port the grant held out of held4, and out of grants4 and
+ * allowed4 too (a port left less than hop_overlap ago is still there),
+ * one element a batch so a missing one (timed out) cannot abort the
+ * others. */
 static void held_delete(struct red *r, const struct kg_addr *client,
 			const uint16_t *held, size_t n)
 {
+	static const char *const sets[] = { KG_RED_SET_HELD, KG_RED_SET_GRANTS,
+					    KG_RED_SET_ALLOWED };
+	struct kg_nft_batch *b;
 	struct kg_nft_key k;
 	struct kg_err e = { "" };
 
 	for (size_t i = 0; i < n; i++)
-		if (grant_key(&k, client, held[i]) == 0)
-			kg_nft_elem(r->nft, false, KG_RED_SET_HELD, k.b, k.len, 0,
-				    &e);
+		for (size_t j = 0; j < 3; j++) {
+			if (grant_key(&k, client, held[i]) ||
+			    !(b = kg_nft_batch_new(r->nft)))
+				continue;
+			if (kg_nft_batch_elem(b, false, sets[j], k.b, k.len, NULL,
+					      0, 0) == 0)
+				kg_nft_batch_send(b, &e);
+			kg_nft_batch_free(b);
+		}
 }
 
 /* The elements in one batch: the redirect, the per-packet allow for new
