@@ -112,14 +112,17 @@ note "malware on alice's machine scans red's pool through her tunnel: nmap -p 91
 found=$(tb_exec client nmap -Pn -n -sS -T4 --max-retries 1 --max-rtt-timeout 200ms -p 9101-9199 10.89.0.2 -oG - 2>/dev/null |
 	grep -oE '[0-9]+/open/tcp' | cut -d/ -f1 | head -1 || true)
 note "it finds port ${found:-none} open"
-n0=$(grep -c "^service stream moved" "$TB_DIR/alice.out" || true)
+# the hop that leaves the port the scanner found (or the next one)
+n0=$(grep -c "event=hop result=moved .*service=stream" "$TB_DIR/red.log" || true)
 for _ in $(seq 1 80); do
-	[ "$(grep -c "^service stream moved" "$TB_DIR/alice.out" || true)" -gt "$n0" ] && break
+	grep -q "event=hop result=moved .*service=stream .*old_port=${found:-x} " "$TB_DIR/red.log" && break
+	[ -z "$found" ] && [ "$(grep -c "event=hop result=moved .*service=stream" "$TB_DIR/red.log" || true)" -gt "$n0" ] && break
 	sleep 0.1
 done
 sleep 1.5
+{ grep "event=hop result=moved .*service=stream .*old_port=${found:-x} " "$TB_DIR/red.log" ||
+	grep "event=hop result=moved .*service=stream" "$TB_DIR/red.log"; } | tail -1 | sed -E 's/^.*(notice|info) /     /'
 grep "^service stream moved" "$TB_DIR/alice.out" | tail -1 | sed 's/^/     /'
-grep "event=hop result=moved" "$TB_DIR/red.log" | tail -1 | sed -E 's/^.*(notice|info) /     /'
 if [ -n "$found" ]; then
 	note "the scanner's port $found now: $(tb_exec client timeout 2 bash -c "exec 3<>/dev/tcp/10.89.0.2/$found" 2>/dev/null && echo 'open (unexpected!)' || echo 'stale: new connections are dropped')"
 fi
