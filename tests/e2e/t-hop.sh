@@ -4,8 +4,9 @@
 # 2-5 s over per-client pools (overlap 1 s); alice connects with
 # web=127.0.0.1:18080 and stream=127.0.0.1:18081, so her client listens
 # there and forwards. Checked:
-#  - a long download (rate-limited, ~25 s, several hops) through the
-#    local port arrives whole (SHA-256 equal to red's file) over ONE
+#  - a long download (rate-limited, ~15-25 s: longer than a lease, so the
+#    port it stays on must be held through renewals, and several hops)
+#    through the local port arrives whole (SHA-256 equal to red's file) over ONE
 #    upstream connection (the forwarder logs one connection) that stays
 #    on its first port while the grant hops away from it;
 #  - a long-lived TCP session (the 100 ms stream, with input sent the
@@ -31,7 +32,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-flow-red.sh"
 card_reexec "$@"
 
-FLOWRED_LEASE=30
+FLOWRED_LEASE=12   # shorter than the download: held ports must be renewed
 t_start=$(date +%s)
 
 # red's config as lib-flow-red.sh writes it, with hopping on
@@ -76,9 +77,11 @@ mkfifo "$TB_DIR/keys"
 (for i in $(seq 1 600); do echo "key $i"; sleep 0.1; done) >"$TB_DIR/keys" &
 tb_start client sess "$TB_DIR/sess.out" socat "TCP4:127.0.0.1:18081,connect-timeout=3" "OPEN:$TB_DIR/keys!!STDOUT"
 d0=$(fwd_conns web)
+dl0=$(date +%s)
 tb_exec client curl -s --limit-rate 1000K -m 60 -o "$TB_DIR/got.bin" \
 	-w '%{http_code} %{size_download}\n' http://127.0.0.1:18080/big.bin >"$TB_DIR/dl.txt" ||
 	{ cat "$TB_DIR/dl.txt"; tail -5 "$TB_DIR/a1.out"; tb_fail "the download through the local port failed"; }
+dl_s=$(($(date +%s) - dl0))
 got=$(sha256sum <"$TB_DIR/got.bin" | cut -d' ' -f1)
 [ "$got" = "$want" ] || tb_fail "download corrupted: $(cat "$TB_DIR/dl.txt")"
 d1=$(fwd_conns web)
@@ -87,7 +90,8 @@ p_dl=$(fwd_port web "$d1")
 hops_web=$(grep -c "event=hop result=moved .*service=web" "$TB_DIR/red.log" || true)
 [ "$hops_web" -ge 3 ] || tb_fail "only $hops_web hops of web during the download"
 [ "$(current web)" != "$p_dl" ] || tb_fail "web is still at $p_dl: the download did not outlive its port"
-tb_log "ok: 24 MiB downloaded whole (sha256 ${want:0:16}...) over one upstream connection to port $p_dl, through $hops_web hops of web (now at $(current web))"
+[ "$dl_s" -gt "$FLOWRED_LEASE" ] || tb_fail "the download took $dl_s s, not more than one lease ($FLOWRED_LEASE s)"
+tb_log "ok: 24 MiB downloaded whole in $dl_s s (more than a $FLOWRED_LEASE s lease: its port was held through renewals; sha256 ${want:0:16}...) over one upstream connection to port $p_dl, through $hops_web hops of web (now at $(current web))"
 
 # the session: still running, one upstream connection, no gap > 1 s
 kill -0 "$(tb_pid sess)" || { cat "$TB_DIR/sess.out"; tb_fail "the session ended"; }
