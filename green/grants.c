@@ -32,7 +32,7 @@
  * the client is told no (a live grant is asked while its session lives). */
 #define OPEN_REOPENS 5
 
-#define HELD_MAX 32
+#define HELD_MAX KG_SK_HELD_MAX
 
 enum grant_state { G_FREE, G_OPENING, G_LIVE };
 
@@ -367,7 +367,30 @@ static void on_hop(void *ctx, size_t red, const struct kg_skhop *h)
 	}
 	g->hops = h->hop;
 	g->port = h->port;
-	held_add(g, h->port);
+	/* red's list: the ports with flows on them, so a long connection
+	 * is never pushed out of the ring by hops (held_add covers a port
+	 * of ours red has not listed: a hop lost in between) */
+	{
+		uint16_t gone[HELD_MAX];
+		size_t n_gone = 0;
+
+		for (size_t i = 0; i < g->n_held; i++) {
+			bool kept = g->held[i] == h->port;
+
+			for (size_t j = 0; j < h->n_held && !kept; j++)
+				kept = g->held[i] == h->held[j];
+			if (!kept)
+				gone[n_gone++] = g->held[i];
+		}
+		g->n_held = 0;
+		for (size_t i = 0; i < h->n_held && i < HELD_MAX; i++)
+			g->held[g->n_held++] = h->held[i];
+		held_add(g, h->port);
+		/* no flow on them any more (red's conntrack says): out */
+		green_apply_held_del(gr->nft, &g->client,
+				     &gr->io.peers[g->red].red.site_address,
+				     gone, n_gone);
+	}
 	log_grant(gr, g, "hopped", "red_hop", 0);
 	fill_grant(gr, g, &out);
 	if (old != h->port && gr->cb.moved)

@@ -158,13 +158,28 @@ static int hop_consistent(const struct kg_skhop *h)
 	       h->overlap_ms <= 86400000u;
 }
 
+/* 1..KG_SK_HELD_MAX ports, none 0, the current one among them. */
+static int held_consistent(const struct kg_skhop *h)
+{
+	int cur = 0;
+
+	if (h->n_held < 1 || h->n_held > KG_SK_HELD_MAX)
+		return 0;
+	for (unsigned i = 0; i < h->n_held; i++) {
+		if (h->held[i] == 0)
+			return 0;
+		cur |= h->held[i] == h->port;
+	}
+	return cur;
+}
+
 int kg_skhop_encode_body(const struct kg_skhop *h, uint8_t *out, size_t cap,
 			 size_t *len)
 {
 	struct kg_writer w;
 	int rc;
 
-	if (!hop_consistent(h))
+	if (!hop_consistent(h) || !held_consistent(h))
 		return -EINVAL;
 	kg_writer_init(&w, out, cap);
 	if ((rc = put_header(&w, KG_SK_TYPE_HOP)) ||
@@ -177,8 +192,12 @@ int kg_skhop_encode_body(const struct kg_skhop *h, uint8_t *out, size_t cap,
 	    (rc = kg_put_u16(&w, h->port)) ||
 	    (rc = kg_put_u16(&w, h->old_port)) ||
 	    (rc = kg_put_u32(&w, h->overlap_ms)) ||
-	    (rc = kg_put_u64(&w, h->timestamp)))
+	    (rc = kg_put_u64(&w, h->timestamp)) ||
+	    (rc = kg_put_u8(&w, h->n_held)))
 		return rc;
+	for (unsigned i = 0; i < h->n_held; i++)
+		if ((rc = kg_put_u16(&w, h->held[i])))
+			return rc;
 	*len = w.pos;
 	return 0;
 }
@@ -349,6 +368,13 @@ enum kg_sk_err kg_skhop_parse(const uint8_t *pkt, size_t len,
 	if (!hop_consistent(h))
 		return KG_SK_E_BAD_HOP;
 	NEED(kg_get_u64(&r, &h->timestamp));
+	NEED(kg_get_u8(&r, &h->n_held));
+	if (h->n_held < 1 || h->n_held > KG_SK_HELD_MAX)
+		return KG_SK_E_BAD_HOP;
+	for (unsigned i = 0; i < h->n_held; i++)
+		NEED(kg_get_u16(&r, &h->held[i]));
+	if (!held_consistent(h))
+		return KG_SK_E_BAD_HOP;
 	return get_sig(&r, v);
 }
 

@@ -31,6 +31,7 @@
 #define KG_SK_SIG_MIN 8
 #define KG_SK_SIG_MAX 72         /* DER P-256 */
 #define KG_SK_LIFETIME_MAX 86400
+#define KG_SK_HELD_MAX 32
 #define KG_SK_BODY_MAX 192
 #define KG_SK_PACKET_MAX (KG_SK_BODY_MAX + 1 + KG_SK_SIG_MAX)
 
@@ -123,6 +124,10 @@ struct kg_skhop {
 	uint32_t overlap_ms;                  /* old port takes new connections
 						 so long: 1..86400000 */
 	uint64_t timestamp;                   /* red's clock, unix seconds */
+	/* every port red holds for this grant's established flows (the
+	 * current one included), so green holds the same ones */
+	uint16_t held[KG_SK_HELD_MAX];
+	uint8_t n_held;                       /* 1..KG_SK_HELD_MAX */
 };
 
 /* Where the signed body and the signature lie inside a parsed packet

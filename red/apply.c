@@ -166,6 +166,16 @@ void red_lease_ended(const struct kg_grant *g, void *arg)
 	cut(&g->client, g->port, g->held, g->n_held);
 }
 
+void red_apply_unhold(struct red *r, const struct kg_addr *client,
+		      uint16_t port)
+{
+	struct kg_nft_key k;
+	struct kg_err e = { "" };
+
+	if (grant_key(&k, client, port) == 0)
+		kg_nft_elem(r->nft, false, KG_RED_SET_HELD, k.b, k.len, 0, &e);
+}
+
 int red_apply_hop(struct red *r, const struct kg_hop_plan *hp,
 		  struct kg_err *e)
 {

@@ -26,4 +26,10 @@ int kg_ct_cut_flows(const struct kg_addr *client, uint16_t port,
 int kg_ct_cut_ports(const struct kg_addr *client, const uint16_t *ports,
 		    size_t n_ports, unsigned *n_deleted);
 
+/* Calls cb for every TCP and UDP entry (IPv4 and IPv6) with its original
+ * source address and destination port (host order). 0 or -errno of the
+ * netlink dump. */
+int kg_ct_each_flow(void (*cb)(const struct kg_addr *src, uint16_t dport,
+			       void *arg), void *arg);
+
 #endif

@@ -70,6 +70,7 @@ static void on_timer(void *ctx)
 	struct red *r = ctx;
 
 	kg_grants_expire(&r->st.grants, kg_mono_s(), red_lease_ended, r);
+	red_hop_prune(r);
 	if (r->ips)
 		kg_ips_expire(r->ips);
 	/* notify.c sends STATUS= only when the count changed */

@@ -367,3 +367,51 @@ void kg_grants_hop_commit(struct kg_grants *t, const struct kg_hop_plan *hp,
 		g->held[g->n_held++] = hp->port;
 	}
 }
+
+size_t kg_grants_held_pending(const struct kg_grants *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->cap; i++)
+		n += t->g[i].used && t->g[i].port && t->g[i].n_held > 2;
+	return n;
+}
+
+void kg_grants_held_seen(struct kg_grants *t, const struct kg_addr *src,
+			 uint16_t dport)
+{
+	for (size_t i = 0; i < t->cap; i++) {
+		struct kg_grant *g = &t->g[i];
+
+		if (!g->used || !g->port || g->n_held <= 2 ||
+		    !kg_addr_eq(&g->client, src))
+			continue;
+		for (size_t j = 0; j < g->n_held; j++)
+			if (g->held[j] == dport)
+				g->held_live |= 1u << j;
+	}
+}
+
+void kg_grants_held_prune(struct kg_grants *t,
+			  void (*gone)(const struct kg_grant *g, uint16_t port,
+				       void *arg),
+			  void *arg)
+{
+	for (size_t i = 0; i < t->cap; i++) {
+		struct kg_grant *g = &t->g[i];
+		size_t k = 0;
+
+		if (!g->used || !g->port || g->n_held <= 2) {
+			g->held_live = 0;
+			continue;
+		}
+		for (size_t j = 0; j < g->n_held; j++) {
+			if (j + 2 >= g->n_held || (g->held_live & (1u << j)))
+				g->held[k++] = g->held[j];
+			else if (gone)
+				gone(g, g->held[j], arg);
+		}
+		g->n_held = k;
+		g->held_live = 0;
+	}
+}

@@ -48,6 +48,7 @@ struct kg_grant {
 	int64_t hop_due_ms;            /* monotonic ms; 0 = not hopping */
 	uint32_t hops;                 /* hops so far (the push's counter) */
 	uint16_t reply_port;           /* green's answer port (its knocks' source) */
+	uint32_t held_live;            /* bit i: held[i] carries a flow (pruning) */
 	int64_t lease_end;             /* monotonic seconds */
 	int64_t keep_until;            /* entry forgotten after this */
 	struct kg_skanswer answer;     /* last answer (knock_hash of seq) */
@@ -131,6 +132,23 @@ int kg_grants_hop_plan(const struct kg_grants *t, size_t slot,
  * due at now_ms + next_ms. */
 void kg_grants_hop_commit(struct kg_grants *t, const struct kg_hop_plan *hp,
 			  int64_t now_ms);
+/* Pruning the held ports, so that a long-lived connection is never
+ * pushed out of the ring by hops: the daemon reports each conntrack flow
+ * (original source and destination port) with kg_grants_held_seen, then
+ * kg_grants_held_prune drops from each ring the ports that carried no
+ * flow, keeping the newest two (the current port and the one it left,
+ * whose overlap may still bring a flow), calling gone (may be NULL) for
+ * each port dropped (its held4 element goes too). Returns the number of
+ * grants
+ * whose ring has more than two ports (0: no dump needed). */
+size_t kg_grants_held_pending(const struct kg_grants *t);
+void kg_grants_held_seen(struct kg_grants *t, const struct kg_addr *src,
+			 uint16_t dport);
+void kg_grants_held_prune(struct kg_grants *t,
+			  void (*gone)(const struct kg_grant *g, uint16_t port,
+				       void *arg),
+			  void *arg);
+
 /* Starts hopping a grant (first hop due at now_ms + first_ms), or stops
  * (first_ms 0). */
 void kg_grants_hop_start(struct kg_grant *g, int64_t now_ms, uint32_t first_ms);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "conntrack.h"
 #include "hop.h"
 #include "log.h"
 #include "pki.h"
@@ -83,6 +84,8 @@ static int push(struct red *r, const struct kg_grant *g,
 	m.old_port = hp->old_port;
 	m.overlap_ms = hp->overlap_ms;
 	m.timestamp = (uint64_t)kg_wall_s();
+	for (size_t i = 0; i < g->n_held && i < KG_SK_HELD_MAX; i++)
+		m.held[m.n_held++] = g->held[i];
 	if ((rc = kg_skhop_encode_body(&m, buf, sizeof(buf), &n)))
 		return rc;
 	kg_sk_digest(buf, n, h);
@@ -165,4 +168,32 @@ void red_hop_tick(struct red *r)
 		if (g->used && g->port && g->hop_due_ms && now >= g->hop_due_ms)
 			hop_one(r, i, now);
 	}
+}
+
+static void seen(const struct kg_addr *src, uint16_t dport, void *arg)
+{
+	kg_grants_held_seen(arg, src, dport);
+}
+
+static void unheld(const struct kg_grant *g, uint16_t port, void *arg)
+{
+	red_apply_unhold(arg, &g->client, port);
+}
+
+void red_hop_prune(struct red *r)
+{
+	int rc;
+
+	if (!kg_grants_held_pending(&r->st.grants))
+		return;
+	/* one dump for every hopping grant; on an error nothing is pruned
+	 * (keeping a port too long costs nothing, dropping one cuts a flow) */
+	rc = kg_ct_each_flow(seen, &r->st.grants);
+	if (rc) {
+		for (size_t i = 0; i < r->st.grants.cap; i++)
+			r->st.grants.g[i].held_live = 0;
+		kg_log(KG_LOG_WARNING, "hop: conntrack dump: %s", strerror(-rc));
+		return;
+	}
+	kg_grants_held_prune(&r->st.grants, unheld, r);
 }

@@ -17,7 +17,8 @@
 #  - a port left more than the overlap ago drops new connections (a
 #    timeout, no RST), while held4 still holds it for the flows on it;
 #  - green's fwd_grants follows each hop (the current port is in it);
-#  - the close removes every held port (held4 empty) and cuts the flows.
+#  - the close removes every held port (red's held4, green's fwd_held
+#    empty) and cuts the flows.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -149,4 +150,6 @@ done
 ! tb_exec red nft list set inet knockgate held4 | grep -q '10\.88\.' ||
 	tb_fail "held4 still holds ports after the session closed: $(tb_exec red nft list set inet knockgate held4)"
 grep -q "event=conntrack .*result=cut" "$TB_DIR/red.log" || tb_fail "red logged no conntrack cut at the close"
+! tb_exec green nft list set inet knockgate fwd_held | grep -q '10\.88\.' ||
+	tb_fail "green's fwd_held still holds ports after the close: $(tb_exec green nft list set inet knockgate fwd_held)"
 tb_log "PASS: downloads and sessions survive hops over their first upstream connection; new connections follow the hops; retired ports drop new connections ($(($(date +%s) - t_start)) s)"

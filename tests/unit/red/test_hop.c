@@ -205,13 +205,34 @@ static void test_grant_hops_hold_the_ports_left(void **state)
 		now_ms += hp.next_ms;
 	}
 	assert_int_equal(t.g[0].n_held, KG_GRANT_HELD_MAX);
+	/* pruning: only the ports a flow still uses stay, and the newest two */
+	{
+		uint16_t kept = t.g[0].held[3], other = t.g[0].held[4];
+		struct kg_addr stranger = k.client;
+
+		assert_int_equal(kg_grants_held_pending(&t), 1);
+		stranger.b[3]++;
+		kg_grants_held_seen(&t, &k.client, kept);
+		kg_grants_held_seen(&t, &stranger, other);   /* not this client's */
+		kg_grants_held_prune(&t, NULL, NULL);
+		assert_int_equal(t.g[0].n_held, 3);
+		assert_int_equal(t.g[0].held[0], kept);
+		assert_int_equal(t.g[0].held[2], t.g[0].port);
+		/* an unused ring is pruned to the newest two */
+		kg_grants_held_prune(&t, NULL, NULL);
+		assert_int_equal(t.g[0].n_held, 2);
+		assert_int_equal(kg_grants_held_pending(&t), 0);
+	}
 	/* a renewal carries every held port, for the kernel's refresh */
+	assert_int_equal(kg_grants_hop_plan(&t, 0, &h, xorshift, &s, now_ms,
+					    now_s, &hp), 0);
+	kg_grants_hop_commit(&t, &hp, now_ms);
 	k.seq++;
 	k.action = KG_SK_RENEW;
 	kg_grants_plan(&t, &k, hash, 80, &h, 0, now_s + 10, &p);
 	assert_int_equal(p.op, KG_PLAN_EXTEND);
 	assert_int_equal(p.port, t.g[0].port);
-	assert_int_equal(p.n_held, KG_GRANT_HELD_MAX);
+	assert_int_equal(p.n_held, 3);
 	kg_grants_free(&t);
 }
 

@@ -236,11 +236,25 @@ static void test_hop_matches_vector_and_round_trips(void **state)
 	h.old_port = h.port;
 	assert_int_equal(kg_skhop_encode_body(&h, body, sizeof(body), &n), -EINVAL);
 	from_hex(VEC_HOP_BODY, body, &n);
-	body[n - 14] = 0x23;   /* old_port (before overlap and timestamp): */
-	body[n - 13] = 0x52;   /* 9017 -> 9042, the new port */
+	body[n - 19] = 0x23;   /* old_port (before overlap, timestamp and */
+	body[n - 18] = 0x52;   /* the held ports): 9017 -> 9042, the new port */
 	assert_int_equal(kg_sk_append_sig(body, sizeof(body), &n, sig, 8), 0);
 	assert_int_equal(kg_skhop_parse(body, n, &back, &v), KG_SK_E_BAD_HOP);
 	assert_string_equal(kg_sk_err_name(KG_SK_E_BAD_HOP), "bad_hop");
+	/* held ports: 1..32, none 0, the current port among them */
+	vec_hop(&h);
+	h.held[1] = 9000;
+	assert_int_equal(kg_skhop_encode_body(&h, body, sizeof(body), &n), -EINVAL);
+	h.n_held = 0;
+	assert_int_equal(kg_skhop_encode_body(&h, body, sizeof(body), &n), -EINVAL);
+	from_hex(VEC_HOP_BODY, body, &n);
+	body[n - 5] = 0;       /* n_held 2 -> 0 */
+	assert_int_equal(kg_sk_append_sig(body, sizeof(body), &n, sig, 8), 0);
+	assert_int_equal(kg_skhop_parse(body, n, &back, &v), KG_SK_E_BAD_HOP);
+	from_hex(VEC_HOP_BODY, body, &n);
+	body[n - 1] = 0x51;    /* the held current port 9042 -> 9041 */
+	assert_int_equal(kg_sk_append_sig(body, sizeof(body), &n, sig, 8), 0);
+	assert_int_equal(kg_skhop_parse(body, n, &back, &v), KG_SK_E_BAD_HOP);
 }
 
 /* docs/protocol.md, whitespace removed, must hold every vector verbatim:
