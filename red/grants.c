@@ -14,8 +14,9 @@ int kg_grants_init(struct kg_grants *t, size_t cap, uint32_t max_lease,
 		t->n_head <<= 1;
 	t->g = calloc(cap ? cap : 1, sizeof(*t->g));
 	t->head = calloc(t->n_head, sizeof(*t->head));
+	t->chead = calloc(t->n_head, sizeof(*t->chead));
 	t->free = calloc(cap ? cap : 1, sizeof(*t->free));
-	if (!t->g || !t->head || !t->free) {
+	if (!t->g || !t->head || !t->chead || !t->free) {
 		kg_grants_free(t);
 		return -ENOMEM;
 	}
@@ -33,9 +34,10 @@ void kg_grants_free(struct kg_grants *t)
 {
 	free(t->g);
 	free(t->head);
+	free(t->chead);
 	free(t->free);
 	t->g = NULL;
-	t->head = t->free = NULL;
+	t->head = t->chead = t->free = NULL;
 	t->cap = t->n_free = 0;
 }
 
@@ -54,6 +56,38 @@ static size_t bucket(const struct kg_grants *t, const char *green,
 	for (const char *c = service; *c; c++)
 		h = (h ^ (uint8_t)*c) * 1099511628211ULL;
 	return (size_t)(h ^ (h >> 32)) & (t->n_head - 1);
+}
+
+/* The same over a client address (family and bytes). */
+static size_t cbucket(const struct kg_grants *t, const struct kg_addr *a)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint8_t)a->family;
+	size_t n = kg_addr_len(a);
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ a->b[i]) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 32)) & (t->n_head - 1);
+}
+
+static void client_add(struct kg_grants *t, size_t slot)
+{
+	struct kg_grant *g = &t->g[slot];
+	size_t b = cbucket(t, &g->client);
+
+	g->cnext = t->chead[b];
+	t->chead[b] = (uint32_t)(slot + 1);
+}
+
+static void client_del(struct kg_grants *t, size_t slot)
+{
+	struct kg_grant *g = &t->g[slot];
+	uint32_t *p = &t->chead[cbucket(t, &g->client)];
+
+	while (*p && *p != slot + 1)
+		p = &t->g[*p - 1].cnext;
+	if (*p)
+		*p = g->cnext;
+	g->cnext = 0;
 }
 
 static ptrdiff_t lookup(const struct kg_grants *t, const char *green_id,
@@ -104,6 +138,7 @@ static void index_del(struct kg_grants *t, size_t slot)
 	if (*p)
 		*p = g->next;
 	g->next = 0;
+	client_del(t, slot);
 	t->free[t->n_free++] = (uint32_t)slot;
 }
 
@@ -143,8 +178,8 @@ static void grant(struct kg_plan *p, enum kg_plan_op op, uint16_t port,
 void kg_grants_client_ports(const struct kg_grants *t,
 			    const struct kg_addr *client, struct kg_pool *used)
 {
-	for (size_t i = 0; i < t->cap; i++) {
-		const struct kg_grant *g = &t->g[i];
+	for (uint32_t i = t->chead[cbucket(t, client)]; i; i = t->g[i - 1].cnext) {
+		const struct kg_grant *g = &t->g[i - 1];
 
 		if (!g->used || !g->port || !kg_addr_eq(&g->client, client))
 			continue;
@@ -174,7 +209,7 @@ static void plan_map(const struct kg_grants *t, struct kg_plan *p,
 		if (pool->pool[i].hi > hi)
 			hi = pool->pool[i].hi;
 	}
-	for (uint32_t q = lo; lo && q <= hi; q++) {
+	for (uint32_t q = lo; lo && pool->n_pool > 1 && q <= hi; q++) {
 		bool in = false;
 
 		for (size_t i = 0; i < pool->n_pool; i++)
@@ -291,12 +326,18 @@ void kg_grants_commit(struct kg_grants *t, const struct kg_sknock *k,
 		strcpy(g->green_id, k->green_id);
 		g->session = k->session;
 		strcpy(g->service, k->service);
+		g->client = k->client;
 		index_add(t, (size_t)(g - t->g));
+		client_add(t, (size_t)(g - t->g));
+	}
+	if (!kg_addr_eq(&g->client, &k->client)) {
+		client_del(t, (size_t)(g - t->g));
+		g->client = k->client;
+		client_add(t, (size_t)(g - t->g));
 	}
 	g->seq = k->seq;
 	g->action = k->action;
 	memcpy(g->hash, hash, KG_SK_HASH_LEN);
-	g->client = k->client;
 	g->answer = p->answer;
 	if (p->op == KG_PLAN_MAP) {
 		g->held[0] = p->port;
@@ -384,10 +425,11 @@ int kg_grants_hop_plan(const struct kg_grants *t, size_t slot,
 	r = kg_hop_port(h, &used, g->port, rnd, ctx, &hp->port);
 	if (r == -ENOSPC) {
 		kg_pool_init(&used);
-		for (size_t i = 0; i < t->cap; i++)
-			if (t->g[i].used && t->g[i].port &&
-			    kg_addr_eq(&t->g[i].client, &g->client))
-				kg_pool_mark(&used, t->g[i].port, true);
+		for (uint32_t i = t->chead[cbucket(t, &g->client)]; i;
+		     i = t->g[i - 1].cnext)
+			if (t->g[i - 1].used && t->g[i - 1].port &&
+			    kg_addr_eq(&t->g[i - 1].client, &g->client))
+				kg_pool_mark(&used, t->g[i - 1].port, true);
 		r = kg_hop_port(h, &used, g->port, rnd, ctx, &hp->port);
 	}
 	if (r || (r = kg_hop_interval(h, rnd, ctx, &hp->next_ms)))
@@ -437,8 +479,8 @@ size_t kg_grants_held_pending(const struct kg_grants *t)
 void kg_grants_held_seen(struct kg_grants *t, const struct kg_addr *src,
 			 uint16_t dport)
 {
-	for (size_t i = 0; i < t->cap; i++) {
-		struct kg_grant *g = &t->g[i];
+	for (uint32_t i = t->chead[cbucket(t, src)]; i; i = t->g[i - 1].cnext) {
+		struct kg_grant *g = &t->g[i - 1];
 
 		if (!g->used || !g->port || g->n_held <= 2 ||
 		    !kg_addr_eq(&g->client, src))

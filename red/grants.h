@@ -31,6 +31,7 @@
 struct kg_grant {
 	bool used;
 	uint32_t next;                 /* index chain: slot + 1, 0 ends */
+	uint32_t cnext;                /* client chain: slot + 1, 0 ends */
 	char green_id[KG_SK_ID_MAX + 1];
 	uint64_t session;
 	char service[KG_SK_ID_MAX + 1];
@@ -62,6 +63,9 @@ struct kg_grants {
 	 * (slot + 1, 0 ends), and a stack of the unused slots, so that a
 	 * knock's lookup does not grow with the number of grants. */
 	uint32_t *head;                /* owned, n_head entries */
+	/* client address -> its slots, the same way: a new mapping avoids
+	 * the ports its client holds without a walk of the whole table */
+	uint32_t *chead;               /* owned, n_head entries */
 	size_t n_head;                 /* a power of two >= cap */
 	uint32_t *free;                /* owned: unused slots, n_free of cap */
 	size_t n_free;

@@ -375,12 +375,64 @@ static void test_index_finds_every_grant_and_reuses_freed_slots(void **state)
 	kg_grants_free(&big);
 }
 
+/* The per-client pool through the client index: a client's own ports
+ * are avoided, another client's are not, and a slot forgotten leaves
+ * its client's chain (its ports free again for that client). */
+static void test_client_pool_follows_the_client_index(void **state)
+{
+	static struct kg_grants t;
+	static const struct kg_hop_conf two = {
+		.pool = { { 40000, 40001 } }, .n_pool = 1
+	};
+	struct kg_sknock k;
+	struct kg_plan p;
+	uint8_t h[32];
+	uint16_t first = 0;
+
+	(void)state;
+	assert_int_equal(kg_grants_init(&t, 64, 120, 10), 0);
+	for (uint64_t s = 1; s <= 3; s++) {
+		vec_knock(&k);
+		k.session = s;
+		hash_of(&k, h);
+		kg_grants_plan(&t, &k, h, 80, &two, (uint32_t)s, NOW, &p);
+		if (s == 3) {
+			assert_int_equal(p.op, KG_PLAN_REFUSE);
+			assert_int_equal(p.reason, KG_SK_R_POOL_EXHAUSTED);
+			break;
+		}
+		assert_int_equal(p.op, KG_PLAN_MAP);
+		assert_int_not_equal(p.port, first);
+		first = p.port;
+		kg_grants_commit(&t, &k, h, &p, NOW);
+	}
+	/* another client: both ports free for it */
+	vec_knock(&k);
+	k.session = 4;
+	kg_addr_parse("10.88.1.11", &k.client);
+	hash_of(&k, h);
+	kg_grants_plan(&t, &k, h, 80, &two, 0, NOW, &p);
+	assert_int_equal(p.op, KG_PLAN_MAP);
+	kg_grants_commit(&t, &k, h, &p, NOW);
+	/* every lease over and forgotten: the first client maps again */
+	kg_grants_expire(&t, NOW + 121, NULL, NULL);
+	kg_grants_expire(&t, NOW + 200, NULL, NULL);
+	assert_int_equal(t.n_free, 64);
+	vec_knock(&k);
+	k.session = 5;
+	hash_of(&k, h);
+	kg_grants_plan(&t, &k, h, 80, &two, 0, NOW + 200, &p);
+	assert_int_equal(p.op, KG_PLAN_MAP);
+	kg_grants_free(&t);
+}
+
 #define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T_(test_open_maps_a_random_pool_port_for_the_lease),
+		cmocka_unit_test(test_client_pool_follows_the_client_index),
 		T_(test_repeated_open_is_answered_from_cache_with_same_port),
 		T_(test_renew_extends_the_same_port),
 		T_(test_lifetime_is_capped_to_max_lease),
