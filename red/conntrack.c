@@ -198,32 +198,6 @@ int kg_ct_cut_flows(const struct kg_addr *client, uint16_t port,
 	return rc;
 }
 
-int kg_ct_cut_ports(const struct kg_addr *client, const uint16_t *ports,
-		    size_t n_ports, unsigned *n_deleted)
-{
-	struct kg_ct_pair p[KG_CT_PORTS_MAX];
-	unsigned n[KG_CT_PORTS_MAX];
-	int rc;
-
-	if (n_deleted)
-		*n_deleted = 0;
-	if (client->family != AF_INET && client->family != AF_INET6)
-		return -EAFNOSUPPORT;
-	if (n_ports > KG_CT_PORTS_MAX)
-		return -EINVAL;
-	if (!n_ports)
-		return 0;
-	for (size_t i = 0; i < n_ports; i++) {
-		p[i].client = *client;
-		p[i].port = ports[i];
-	}
-	/* one client: a lone IPv4 one still gets the kernel's source filter */
-	rc = kg_ct_cut_many(p, n_ports, n);
-	for (size_t i = 0; n_deleted && i < n_ports; i++)
-		*n_deleted += n[i];
-	return rc;
-}
-
 struct each {
 	void (*cb)(const struct kg_addr *src, uint16_t dport, void *arg);
 	void *arg;

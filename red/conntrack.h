@@ -40,12 +40,6 @@ struct kg_ct_pair {
  * -errno of a dump (the other family is still tried). */
 int kg_ct_cut_many(const struct kg_ct_pair *v, size_t n, unsigned *n_deleted);
 
-/* The same for every port of ports (at most KG_CT_PORTS_MAX, else
- * -EINVAL), one client: a hopping grant's held ports, in one dump. */
-#define KG_CT_PORTS_MAX 32
-int kg_ct_cut_ports(const struct kg_addr *client, const uint16_t *ports,
-		    size_t n_ports, unsigned *n_deleted);
-
 /* Calls cb for every TCP and UDP entry (IPv4 and IPv6) with its original
  * source address and destination port (host order). 0 or -errno of the
  * netlink dump. */
