@@ -42,9 +42,10 @@ static int refresh(struct kg_nft_batch *b, const char *set,
 /* Every port the grant held out of held4, and out of grants4 and
  * allowed4 too (a port left less than hop_overlap ago is still there),
  * one element a batch so a missing one (timed out) cannot abort the
- * others. */
+ * others. skip: a port left alone (0: none), the one the unmap batch
+ * already took out. */
 static void held_delete(struct red *r, const struct kg_addr *client,
-			const uint16_t *held, size_t n)
+			const uint16_t *held, size_t n, uint16_t skip)
 {
 	static const char *const sets4[] = { KG_RED_SET_HELD, KG_RED_SET_GRANTS,
 					     KG_RED_SET_ALLOWED };
@@ -58,7 +59,7 @@ static void held_delete(struct red *r, const struct kg_addr *client,
 	struct kg_err e = { "" };
 
 	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < n_sets; j++) {
+		for (size_t j = 0; held[i] != skip && j < n_sets; j++) {
 			if (grant_key(&k, client, held[i]) ||
 			    !(b = kg_nft_batch_new(r->nft)))
 				continue;
@@ -113,7 +114,9 @@ static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 	} else if ((rc = kg_nft_batch_elem(b, false, map, k.b,
 					   k.len, NULL, 0, 0)) ||
 		   (rc = kg_nft_batch_elem(b, false, set, k.b,
-					   k.len, NULL, 0, 0))) {
+					   k.len, NULL, 0, 0)) ||
+		   (!v6 && (rc = kg_nft_batch_elem(b, false, KG_RED_SET_HELD,
+						   k.b, k.len, NULL, 0, 0)))) {
 		goto out;
 	}
 	rc = kg_nft_batch_send(b, e);
@@ -174,11 +177,16 @@ int red_apply(struct red *r, const struct kg_plan *p, struct kg_err *e)
 	case KG_PLAN_EXTEND:
 		return batch_grant(r, p, true, e);
 	case KG_PLAN_UNMAP:
+		/* the current port's three elements in one batch; the ports
+		 * hopped off one by one (any may have timed out), and the
+		 * current one too if the batch found one gone */
 		rc = batch_grant(r, p, false, e);
-		if (rc == -ENOENT)
+		if (rc == -ENOENT) {
+			held_delete(r, &p->client, &p->port, 1, 0);
 			rc = 0;
+		}
 		if (rc == 0) {
-			held_delete(r, &p->client, p->held, p->n_held);
+			held_delete(r, &p->client, p->held, p->n_held, p->port);
 			cut_held(r, &p->client, p->port, p->held, p->n_held);
 		}
 		return rc;
