@@ -488,6 +488,13 @@ static const char *grant_set(const struct kg_addr *client)
 	return client->family == AF_INET6 ? "fwd_grants6" : "fwd_grants";
 }
 
+/* Established flows of a grant are checked against fwd_held (fwd_held6
+ * for an IPv6 client). */
+static const char *held_set(const struct kg_addr *client)
+{
+	return client->family == AF_INET6 ? "fwd_held6" : "fwd_held";
+}
+
 int green_apply_grant_put(struct kg_nft *nft, const struct kg_addr *client,
 			  const struct kg_addr *red, uint16_t old_port,
 			  uint16_t port, uint64_t timeout_ms, struct kg_err *e)
@@ -508,11 +515,79 @@ int green_apply_grant_put(struct kg_nft *nft, const struct kg_addr *client,
 		grant_key(&k, client, red, port);
 		r = kg_nft_batch_refresh(b, grant_set(client), k.b, k.len, NULL, 0,
 					 timeout_ms > 1000 ? timeout_ms : 1000);
+		/* established flows: checked against fwd_held */
+		if (!r)
+			r = kg_nft_batch_refresh(b, held_set(client), k.b, k.len, NULL, 0,
+						 timeout_ms > 1000 ? timeout_ms : 1000);
 	}
 	if (!r)
 		r = kg_nft_batch_send(b, e);
 	kg_nft_batch_free(b);
 	return r;
+}
+
+int green_apply_grant_hop(struct kg_nft *nft, const struct kg_addr *client,
+			  const struct kg_addr *red, uint16_t old_port,
+			  uint16_t port, uint64_t lease_ms, uint64_t overlap_ms,
+			  struct kg_err *e)
+{
+	struct kg_nft_batch *b = kg_nft_batch_new(nft);
+	struct kg_nft_key k;
+	int r = b ? 0 : -ENOMEM;
+
+	if (!r && client->family != red->family)
+		r = -EAFNOSUPPORT;
+	if (lease_ms < 1000)
+		lease_ms = 1000;
+	if (overlap_ms > lease_ms)
+		overlap_ms = lease_ms;
+	if (!r) {
+		grant_key(&k, client, red, port);
+		r = kg_nft_batch_refresh(b, grant_set(client), k.b, k.len, NULL, 0, lease_ms);
+	}
+	if (!r)
+		r = kg_nft_batch_refresh(b, held_set(client), k.b, k.len, NULL, 0, lease_ms);
+	if (!r) {
+		grant_key(&k, client, red, old_port);
+		r = kg_nft_batch_refresh(b, grant_set(client), k.b, k.len, NULL, 0,
+					 overlap_ms ? overlap_ms : 1);
+	}
+	if (!r)
+		r = kg_nft_batch_send(b, e);
+	kg_nft_batch_free(b);
+	return r;
+}
+
+int green_apply_held_put(struct kg_nft *nft, const struct kg_addr *client,
+			 const struct kg_addr *red, const uint16_t *ports,
+			 size_t n, uint64_t timeout_ms, struct kg_err *e)
+{
+	struct kg_nft_batch *b = kg_nft_batch_new(nft);
+	struct kg_nft_key k;
+	int r = b ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !r && i < n; i++) {
+		grant_key(&k, client, red, ports[i]);
+		r = kg_nft_batch_refresh(b, held_set(client), k.b, k.len, NULL, 0,
+					 timeout_ms > 1000 ? timeout_ms : 1000);
+	}
+	if (!r)
+		r = kg_nft_batch_send(b, e);
+	kg_nft_batch_free(b);
+	return r;
+}
+
+void green_apply_held_del(struct kg_nft *nft, const struct kg_addr *client,
+			  const struct kg_addr *red, const uint16_t *ports,
+			  size_t n)
+{
+	struct kg_nft_key k;
+	struct kg_err e = { "" };
+
+	for (size_t i = 0; i < n; i++) {
+		grant_key(&k, client, red, ports[i]);
+		kg_nft_elem(nft, false, held_set(client), k.b, k.len, 0, &e);
+	}
 }
 
 static const char *ban_set(const struct kg_addr *a)

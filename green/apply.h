@@ -184,13 +184,31 @@ int green_apply_site_up(const char *ifname, const struct kg_wg_device *d,
 			struct kg_err *e);
 int green_apply_site_down(const char *ifname);
 
-/* fwd_grants: client -> red's site address, port. old_port, when not 0
+/* fwd_grants or fwd_grants6 by the client's family (and fwd_held or
+ * fwd_held6, for its established flows): client -> red's
+ * site address, port. old_port, when not 0
  * and not port, is removed in the same batch (-ENOENT if it had gone,
  * the new one then not added: retry with old_port 0). port 0: only the
  * delete. timeout_ms: at least one second is applied. */
 int green_apply_grant_put(struct kg_nft *nft, const struct kg_addr *client,
 			  const struct kg_addr *red, uint16_t old_port,
 			  uint16_t port, uint64_t timeout_ms, struct kg_err *e);
+
+/* A hop: the new port into fwd_grants and fwd_held with lease_ms, the
+ * old one re-added to fwd_grants with overlap_ms (its fwd_held element
+ * stays), one batch. 0 or -errno (e set). */
+int green_apply_grant_hop(struct kg_nft *nft, const struct kg_addr *client,
+			  const struct kg_addr *red, uint16_t old_port,
+			  uint16_t port, uint64_t lease_ms, uint64_t overlap_ms,
+			  struct kg_err *e);
+/* fwd_held: ports a grant held, refreshed with timeout_ms (a renewal),
+ * one batch; or removed one by one (a missing one is fine). */
+int green_apply_held_put(struct kg_nft *nft, const struct kg_addr *client,
+			 const struct kg_addr *red, const uint16_t *ports,
+			 size_t n, uint64_t timeout_ms, struct kg_err *e);
+void green_apply_held_del(struct kg_nft *nft, const struct kg_addr *client,
+			  const struct kg_addr *red, const uint16_t *ports,
+			  size_t n);
 
 int green_apply_ban(struct kg_nft *nft, const struct kg_addr *src,
 		    unsigned seconds);

@@ -80,6 +80,8 @@ static void sets(FILE *f, const struct green_conf *c)
 		"\tset peers_live { type ipv4_addr; flags timeout; }\n"
 		"\tset fwd_grants { type ipv4_addr . ipv4_addr . inet_service; flags timeout; }\n"
 		"\tset fwd_grants6 { type ipv6_addr . ipv6_addr . inet_service; flags timeout; }\n"
+		"\tset fwd_held { type ipv4_addr . ipv4_addr . inet_service; flags timeout; }\n"
+		"\tset fwd_held6 { type ipv6_addr . ipv6_addr . inet_service; flags timeout; }\n"
 		"\tset knock_meter4 { type ipv4_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
 		"\tset knock_meter6 { type ipv6_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
 		"\tset knock_seen4 { type ipv4_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
@@ -308,11 +310,14 @@ static void other_chains(FILE *f, const struct green_conf *c)
 		c->scan_log_rate, c->scan_log_rate, c->nflog_scan);
 	fprintf(f, "\tchain forward {\n"
 		"\t\ttype filter hook forward priority filter; policy accept;\n"
-		"\t\tiifname \"%s\" ip saddr . ip daddr . tcp dport @fwd_grants accept\n"
-		"\t\tiifname \"%s\" ip6 saddr . ip6 daddr . tcp dport @fwd_grants6 accept\n"
+		"\t\tiifname \"%s\" ct state new ip saddr . ip daddr . tcp dport @fwd_grants accept\n"
+		"\t\tiifname \"%s\" ct state established,related ip saddr . ip daddr . tcp dport @fwd_held accept\n"
+		"\t\tiifname \"%s\" ct state new ip6 saddr . ip6 daddr . tcp dport @fwd_grants6 accept\n"
+		"\t\tiifname \"%s\" ct state established,related ip6 saddr . ip6 daddr . tcp dport @fwd_held6 accept\n"
 		"\t\tiifname \"%s\" drop\n"
 		"\t}\n",
-		c->wg_interface, c->wg_interface, c->wg_interface);
+		c->wg_interface, c->wg_interface, c->wg_interface,
+		c->wg_interface, c->wg_interface);
 }
 
 bool green_prefilter(const struct green_conf *c)
