@@ -138,7 +138,7 @@ static int red_section(struct kg_red_config *rc, const struct kg_conf *c,
 	    (r = get_u(c, "red", "max_lease", 300, 5, KG_SK_LIFETIME_MAX, &u[2], e)) ||
 	    (r = get_u(c, "red", "keep", 600, 0, 86400, &u[3], e)) ||
 	    (r = get_u(c, "red", "replay_cache", 4096, 16, 1 << 20, &u[4], e)) ||
-	    (r = get_u(c, "red", "max_grants", 1024, 1, 1 << 16, &u[5], e)) ||
+	    (r = get_u(c, "red", "max_grants", 1024, 1, 1 << 20, &u[5], e)) ||
 	    (r = get_u(c, "red", "knock_group", 2, 0, 65535, &u[6], e)) ||
 	    (r = get_u(c, "red", "scan_group", 3, 0, 65535, &u[7], e)) ||
 	    (r = get_u(c, "red", "scan_ports", 10, 1, 1024, &u[8], e)) ||

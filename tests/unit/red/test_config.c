@@ -146,6 +146,13 @@ static void test_link_addresses_and_knock_limits(void **state)
 	assert_true(tunnel && inside && link);
 	kg_addr_parse("10.89.0.1", &a);
 	assert_non_null(kg_red_green_by_link(&rc, &a));
+	/* ports are pooled per client: the table alone bounds the grants */
+	if (load("[red]\nmax_grants = 1048576\n", &rc, &e))
+		fail_msg("%s", e.msg);
+	assert_int_equal(rc.max_grants, 1048576);
+	assert_int_equal(rc.knock_rate, 419431);
+	assert_int_not_equal(load("[red]\nmax_grants = 1048577\n", &rc, &e), 0);
+	assert_non_null(strstr(e.msg, "max_grants"));
 }
 
 static void refused(const char *extra, const char *needle)
