@@ -63,10 +63,17 @@ int gate_wg_up(struct green_gate *gt, const struct green_conf *c,
 	 * the kernel's limit is 2^20. Knocks past it are refused (the peer
 	 * cannot be added), so say so now, not at the 65,537th knock. */
 	if (be == KG_WG_BACKEND_UAPI &&
-	    c->gate->sess.max_clients > WG_GO_MAX_PEERS)
+	    c->gate->sess.max_clients > WG_GO_MAX_PEERS) {
+		char mc[24];
+
+		snprintf(mc, sizeof(mc), "%zu", (size_t)c->gate->sess.max_clients);
 		kg_log_event(KG_LOG_WARNING, "wireguard", "result", "limited",
 			     "reason", "wireguard_go_max_peers",
-			     "interface", gt->ifname, "max_peers", "65536");
+			     "interface", gt->ifname, "max_peers", "65536",
+			     "max_clients", mc,
+			     "effect", "knocks_past_65536_sessions_refused",
+			     "remedy", "kernel_wireguard_module");
+	}
 	kg_base64_encode(gt->wg_pub, 32, pub);
 	kg_log_event(KG_LOG_NOTICE, "wireguard", "result", "up",
 		     "interface", gt->ifname,
