@@ -391,6 +391,50 @@ int main(int argc, char **argv)
 		gate_session_end(&gt, ids[i], KG_END_CLOSE, true);
 	cpu_now(&b);
 	cpu_print("close", &a, &b, k);
+	printf(" live=%zu", gt.sess.n);
+
+	/* Knocks that arrive together: K accepted knocks (gate_open, pending
+	 * sessions) one at a time, each its own wakeup, then the same number
+	 * in bursts of GATE_OPENS_MAX read at once (gate_opens_begin/end
+	 * around them, as green's NFLOG callback does). */
+	for (int pass = 0; pass < 2; pass++) {
+		uint32_t base = n + k * (uint32_t)(1 + pass);
+
+		cpu_now(&a);
+		for (uint32_t i = 0; i < k; i++) {
+			struct kg_user u;
+			struct kg_addr src;
+			uint8_t key[32];
+
+			if (pass && i % GATE_OPENS_MAX == 0)
+				gate_opens_begin(&gt);
+			session_args(base + i, &u, key, &src);
+			if ((r = gate_open(&gt, &u, key, &src, kg_mono_ns()))) {
+				fprintf(stderr, "\nburst: %s\n", strerror(-r));
+				return fail();
+			}
+			if (pass && (i % GATE_OPENS_MAX == GATE_OPENS_MAX - 1 ||
+				     i == k - 1))
+				gate_opens_end(&gt);
+		}
+		cpu_now(&b);
+		cpu_print(pass ? "knock64" : "knock1", &a, &b, k);
+		for (uint32_t i = 0; i < k; i++) {
+			struct kg_user u;
+			struct kg_addr src;
+			struct kg_session *x;
+			uint8_t key[32];
+
+			session_args(base + i, &u, key, &src);
+			if (!(x = kg_sess_by_tunnel(&gt.sess, &u.tunnel))) {
+				fprintf(stderr, "\nburst: session %u missing\n",
+					base + i);
+				return fail();
+			}
+			gate_session_end(&gt, x->id, KG_END_CLOSE, true);
+		}
+	}
+	free(gt.oq);
 	printf(" live=%zu\n", gt.sess.n);
 
 	gate_wg_down(&gt);

@@ -102,6 +102,50 @@ int green_apply_src_open(struct kg_nft *nft, const struct kg_addr *src,
 	return r;
 }
 
+struct green_apply_opens {
+	struct kg_nft_batch *b;
+	size_t queued;
+};
+
+struct green_apply_opens *green_apply_opens_new(struct kg_nft *nft)
+{
+	struct green_apply_opens *o = calloc(1, sizeof(*o));
+
+	if (o && !(o->b = kg_nft_batch_new(nft))) {
+		free(o);
+		return NULL;
+	}
+	return o;
+}
+
+int green_apply_opens_add(struct green_apply_opens *o,
+			  const struct kg_addr *src,
+			  const struct kg_addr *tunnel, bool live,
+			  uint64_t lease_ms)
+{
+	int r = refresh(o->b, open_set(src), src, lease_ms);
+
+	if (!r && tunnel)
+		r = refresh(o->b, tunnel_set(live), tunnel, lease_ms);
+	if (!r)
+		o->queued++;
+	return r;
+}
+
+int green_apply_opens_send(struct green_apply_opens *o)
+{
+	struct kg_err e = { "" };
+	int r = 0;
+
+	if (!o)
+		return 0;
+	if (o->queued && (r = kg_nft_batch_send(o->b, &e)))
+		kg_log(KG_LOG_ERR, "knock: nft: %s", e.msg[0] ? e.msg : strerror(-r));
+	kg_nft_batch_free(o->b);
+	free(o);
+	return r;
+}
+
 void green_apply_src_close(struct kg_nft *nft, const struct kg_addr *src)
 {
 	del_elem(nft, open_set(src), src);
@@ -394,6 +438,43 @@ int green_apply_peer_add(const char *ifname, const uint8_t key[32],
 	if (tunnel6 && tunnel6->family == AF_INET6)
 		p[n++] = (struct kg_prefix){ .a = *tunnel6, .len = 128 };
 	return kg_wg_peer_put(ifname, key, p, n, NULL, 0);
+}
+
+int green_apply_peers_add(const char *ifname, const uint8_t (*keys)[32],
+			  const struct kg_addr *tunnels,
+			  const struct kg_addr *tunnels6, size_t n)
+{
+	struct kg_wg_peer *p;
+	int first = 0;
+
+	/* As green_apply_peer_add, several in one set operation. */
+	for (size_t i = 0; i < n; i += 1024) {
+		size_t k = n - i < 1024 ? n - i : 1024;
+		struct kg_wg_device d = { 0 };
+		int r;
+
+		if (!(p = calloc(k, sizeof(*p))))
+			return -ENOMEM;
+		for (size_t j = 0; j < k; j++) {
+			struct kg_wg_peer *q = &p[j];
+
+			memcpy(q->public_key, keys[i + j], 32);
+			q->replace_allowed_ips = true;
+			q->allowed[0] = (struct kg_prefix){ .a = tunnels[i + j], .len = 32 };
+			q->n_allowed = 1;
+			if (tunnels6[i + j].family == AF_INET6)
+				q->allowed[q->n_allowed++] = (struct kg_prefix){
+					.a = tunnels6[i + j], .len = 128 };
+			q->has_keepalive = true;
+		}
+		d.peers = p;
+		d.n_peers = k;
+		r = kg_wg_set(ifname, &d);
+		free(p);
+		if (r && !first)
+			first = r;
+	}
+	return first;
 }
 
 int green_apply_peer_del(const char *ifname, const uint8_t key[32])

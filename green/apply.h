@@ -15,6 +15,8 @@
  *                           peers_live += tunnel, lease timeout.
  *                           Re-check: a knock from that source it verified
  *                           itself; tunnel is the user's, not the caller's.
+ *   green_apply_opens_*     the same for the new sessions of one NFLOG
+ *                           read, one batch. Re-check: as src_open, each.
  *   green_apply_src_close   wg_open4/6 -= source.
  *                           Re-check: none needed (closing is always safe).
  *   green_apply_tunnel_close peers_pending or peers_live -= tunnel.
@@ -35,6 +37,8 @@
  *   green_apply_peer_add    WireGuard peer (key, tunnel/32) on the gate
  *                           interface. Re-check: as src_open (a verified
  *                           knock for that key; the user's tunnel address).
+ *   green_apply_peers_add   several peers added, one set operation per
+ *                           1,024. Re-check: as peer_add, each.
  *   green_apply_peer_del    WireGuard peer removed. Re-check: none.
  *   green_apply_peers_del   several peers removed, one set operation per
  *                           1,024. Re-check: none.
@@ -101,6 +105,18 @@ int green_apply_dark(struct kg_nft *nft, const struct kg_nft_dark *d,
 int green_apply_src_open(struct kg_nft *nft, const struct kg_addr *src,
 			 const struct kg_addr *tunnel, bool live,
 			 uint64_t lease_ms);
+/* The same for several knocks of one wakeup (one NFLOG read): queued,
+ * then sent in one batch by green_apply_opens_send (which frees o;
+ * NULL-safe). new: NULL if out of memory. add: 0 or -ENOMEM (the caller
+ * then opens that one alone). send: 0 or -errno (logged); nftables
+ * applies a batch whole or not at all, so on an error none is open. */
+struct green_apply_opens;
+struct green_apply_opens *green_apply_opens_new(struct kg_nft *nft);
+int green_apply_opens_add(struct green_apply_opens *o,
+			  const struct kg_addr *src,
+			  const struct kg_addr *tunnel, bool live,
+			  uint64_t lease_ms);
+int green_apply_opens_send(struct green_apply_opens *o);
 void green_apply_src_close(struct kg_nft *nft, const struct kg_addr *src);
 void green_apply_tunnel_close(struct kg_nft *nft, const struct kg_addr *tunnel,
 			      bool live);
@@ -166,6 +182,14 @@ int green_apply_addr_add(const char *ifname, const char *addr);
 int green_apply_peer_add(const char *ifname, const uint8_t key[32],
 			 const struct kg_addr *tunnel,
 			 const struct kg_addr *tunnel6);
+/* n peers added in one set operation (per 1,024), peer i with keys[i],
+ * tunnels[i] and tunnels6[i] (an AF_INET6 address or family 0: none).
+ * On an error some may be in place: the caller adds them one by one to
+ * learn which fail (adding an existing peer is a no-op). 0 or the first
+ * -errno. */
+int green_apply_peers_add(const char *ifname, const uint8_t (*keys)[32],
+			  const struct kg_addr *tunnels,
+			  const struct kg_addr *tunnels6, size_t n);
 int green_apply_peer_del(const char *ifname, const uint8_t key[32]);
 /* n peers removed in one set operation (per 1,024); absent ones are
  * fine. 0 or the first -errno. */

@@ -15,6 +15,7 @@
 #include "admin.h"
 #include "knock_rx.h"
 #include "gate.h"
+#include "sessions_run.h"
 #include "evloop.h"
 #include "log.h"
 #include "nflog.h"
@@ -90,7 +91,13 @@ static void on_nflog(void *ctx, int fd, uint32_t events)
 
 	(void)fd;
 	(void)events;
+	/* The new sessions of this read: one nft batch, sent before the
+	 * loop runs again (a lone knock waits for nothing more). */
+	if (g->gate)
+		gate_opens_begin(g->gate);
 	r = kg_nflog_dispatch(g->nflog, on_packet, g);
+	if (g->gate)
+		gate_opens_end(g->gate);
 	if (r == -ENOBUFS)
 		kg_log_event(KG_LOG_WARNING, "nflog", "result", "overrun",
 			     "reason", "kernel_dropped_messages");

@@ -129,6 +129,9 @@ void green_gate_stop(struct green *g)
 		return;
 	gate_watch_stop(gt);
 	gate_ctrl_stop(gt);
+	gate_opens_end(gt);
+	free(gt->oq);
+	gt->oq = NULL;
 	gate_peers_flush(gt, true);
 	/* Removing the interface removes every peer with it. */
 	gate_wg_down(gt);

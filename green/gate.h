@@ -98,6 +98,12 @@ struct green_gate {
 	struct gate_dying *dying;     /* peers of ended sessions, removed soon */
 	struct gate_kids *kids;       /* knock_ids.c: what knock_ids holds */
 	size_t n_dying;
+	/* The new sessions of one NFLOG read (sessions_run.c): their
+	 * openings in one nft batch, sent before the loop runs again. NULL
+	 * outside a read (a knock is then applied at once). */
+	struct green_apply_opens *opens;
+	struct gate_open_q *oq;       /* GATE_OPENS_MAX entries */
+	size_t n_oq;
 };
 
 /* tunnel6.c: IPv6 tunnel addresses beside the IPv4 ones. The user's

@@ -147,6 +147,144 @@ static int open_new(struct green_gate *gt, struct kg_session *s,
 	return r;
 }
 
+/* A new session whose openings wait in gt->opens. */
+struct gate_open_q {
+	uint64_t id;
+	struct kg_addr src, tun, tun6;
+	bool has6;
+	uint8_t key[32];
+	uint64_t t0_ns;
+};
+
+void gate_opens_begin(struct green_gate *gt)
+{
+	if (gt->opens)
+		return;
+	if (!gt->oq && !(gt->oq = calloc(GATE_OPENS_MAX, sizeof(*gt->oq))))
+		return;
+	gt->opens = green_apply_opens_new(gt->g->nft);
+	gt->n_oq = 0;
+}
+
+/* The batch is in (r == 0) or refused whole (r < 0): each queued session
+ * gets its peer, or ends with nothing left open. */
+static void opens_apply(struct green_gate *gt, int r)
+{
+	uint8_t (*keys)[32] = NULL;
+	struct kg_addr *tun = NULL, *tun6 = NULL;
+	size_t n = 0;
+	int all = -ENOMEM;
+
+	/* Every live entry's peer in one set operation; if that fails (or
+	 * no memory for it), one by one, so each knock gets its own answer. */
+	if (!r && gt->n_oq && (keys = calloc(gt->n_oq, sizeof(*keys))) &&
+	    (tun = calloc(gt->n_oq, sizeof(*tun))) &&
+	    (tun6 = calloc(gt->n_oq, sizeof(*tun6)))) {
+		for (size_t i = 0; i < gt->n_oq; i++) {
+			const struct gate_open_q *q = &gt->oq[i];
+
+			if (!kg_sess_by_id(&gt->sess, q->id))
+				continue;
+			/* A key whose old session just ended is a peer again. */
+			dying_sweep(gt, q->key, 0);
+			memcpy(keys[n], q->key, 32);
+			tun[n] = q->tun;
+			if (q->has6)
+				tun6[n] = q->tun6;
+			n++;
+		}
+		all = n ? green_apply_peers_add(gt->ifname, keys, tun, tun6, n) : 0;
+	}
+	free(keys);
+	free(tun);
+	free(tun6);
+	for (size_t i = 0; i < gt->n_oq; i++) {
+		const struct gate_open_q *q = &gt->oq[i];
+		struct kg_session *s = kg_sess_by_id(&gt->sess, q->id);
+		uint64_t nft_us = elapsed_us(q->t0_ns);
+		int pr = r;
+
+		if (s && !pr && all) {
+			dying_sweep(gt, q->key, 0);
+			pr = green_apply_peer_add(gt->ifname, q->key, &q->tun,
+						  q->has6 ? &q->tun6 : NULL);
+			if (pr)
+				kg_log(KG_LOG_ERR, "knock: adding peer: %s", strerror(-pr));
+		}
+		if (s && !pr) {
+			log_session("pending", s, kg_knock_action_name(KG_KNOCK_NEW),
+				    &q->src, elapsed_us(q->t0_ns), nft_us);
+			continue;
+		}
+		/* Failed, or gone meanwhile: the session ends, and what the
+		 * batch opened for it goes unless another session holds it. */
+		if (s)
+			kg_sess_end(&gt->sess, q->id, KG_END_CLOSE, NULL);
+		if (!r && !kg_sess_src_in_use(&gt->sess, &q->src, q->id))
+			green_apply_src_close(gt->g->nft, &q->src);
+		if (!r && !kg_sess_by_tunnel(&gt->sess, &q->tun))
+			green_apply_tunnel_close(gt->g->nft, &q->tun, false);
+	}
+	gt->n_oq = 0;
+}
+
+void gate_opens_end(struct green_gate *gt)
+{
+	int r;
+
+	if (!gt->opens)
+		return;
+	r = green_apply_opens_send(gt->opens);
+	gt->opens = NULL;
+	opens_apply(gt, r);
+}
+
+/* Sends the queued openings now (and goes on queueing): full, or the
+ * knock at hand concerns a queued session, whose elements and peer must
+ * be in place before it is applied. */
+static void opens_flush_if(struct green_gate *gt, const struct kg_addr *tun,
+			   const uint8_t key[32], const struct kg_addr *src)
+{
+	bool hit = gt->n_oq >= GATE_OPENS_MAX;
+
+	for (size_t i = 0; !hit && i < gt->n_oq; i++)
+		hit = kg_addr_eq(&gt->oq[i].tun, tun) ||
+		      kg_addr_eq(&gt->oq[i].src, src) ||
+		      !memcmp(gt->oq[i].key, key, 32);
+	if (!hit)
+		return;
+	gate_opens_end(gt);
+	gate_opens_begin(gt);
+}
+
+/* Queues a NEW session's openings; false if it must go alone. */
+static bool open_queue(struct green_gate *gt, const struct kg_session *s,
+		       const struct kg_addr *src, const struct kg_addr *tun6,
+		       uint64_t t0_ns)
+{
+	struct gate_open_q *q;
+
+	if (!gt->opens || gt->n_oq >= GATE_OPENS_MAX)
+		return false;
+	if (green_apply_opens_add(gt->opens, src, &s->tunnel, false,
+				  gate_lease_ms(gt))) {
+		/* Out of memory: the batch may hold part of this one; what
+		 * is queued goes now, this knock alone after it. */
+		gate_opens_end(gt);
+		return false;
+	}
+	q = &gt->oq[gt->n_oq++];
+	memset(q, 0, sizeof(*q));
+	q->id = s->id;
+	q->src = *src;
+	q->tun = s->tunnel;
+	if ((q->has6 = tun6 != NULL))
+		q->tun6 = *tun6;
+	memcpy(q->key, s->peer_key, 32);
+	q->t0_ns = t0_ns;
+	return true;
+}
+
 int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 	      const struct kg_addr *src, uint64_t t0_ns)
 {
@@ -155,6 +293,8 @@ int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 	uint64_t nft_us = 0;
 	int r;
 
+	if (gt->opens)
+		opens_flush_if(gt, &u->tunnel, key, src);
 	r = kg_sess_knock(&gt->sess, u->name, &u->tunnel, key, src, &act, &s, &old);
 	if (r) {
 		char a[KG_ADDR_STRLEN], id[24] = "";
@@ -185,6 +325,9 @@ int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 			     "tunnel", kg_addr_str(&u->tunnel, t));
 		return -EBUSY;
 	}
+	if (act == KG_KNOCK_NEW &&
+	    open_queue(gt, s, src, gate_tunnel6(gt, u), t0_ns))
+		return 0;
 	if (act == KG_KNOCK_NEW || act == KG_KNOCK_REPLACED) {
 		/* The new peer first (it takes the tunnel address over from the
 		 * old one), then what only the old session held goes. */

@@ -19,6 +19,16 @@ bool gate_src_seen(void *ctx, const struct kg_addr *src);
  * src: session table + one nft batch + WireGuard peer, all or nothing. */
 int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 	      const struct kg_addr *src, uint64_t t0_ns);
+/* Around one NFLOG read: between begin and end, the openings of the new
+ * sessions its knocks make are queued into one nft batch (at most
+ * GATE_OPENS_MAX, then sent and a new one started), and end sends it,
+ * then adds their peers (a failed batch or peer ends that session:
+ * nothing half made). A knock that touches a queued session's tunnel,
+ * key or source sends the batch first. begin without memory leaves
+ * every knock applied at once. Both are no-ops when not needed. */
+#define GATE_OPENS_MAX 64
+void gate_opens_begin(struct green_gate *gt);
+void gate_opens_end(struct green_gate *gt);
 /* Removes what an ended session held (peer, elements) and logs it once;
  * grace: the peer goes GATE_PEER_GRACE_MS later. */
 void gate_session_gone(struct green_gate *gt, const struct kg_session *s,

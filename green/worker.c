@@ -233,6 +233,7 @@ static void forget_gate(struct green_gate *gt)
 	gate_certs_free(gt);
 	free(gt->seq_set);
 	free(gt->dying);
+	free(gt->oq);
 	gate_knock_ids_free(gt);
 	kg_wipe(gt, sizeof(*gt));
 	free(gt);
