@@ -39,8 +39,14 @@ static int refresh(struct kg_nft_batch *b, const char *set,
 					      ms);
 }
 
-/* Every port the grant held out of held4, and out of grants4 and
- * allowed4 too (a port left less than hop_overlap ago is still there),
+/* The held set of the client's family: held4 or held6. */
+static const char *held_set(const struct kg_addr *client)
+{
+	return client->family == AF_INET6 ? KG_RED_SET_HELD6 : KG_RED_SET_HELD;
+}
+
+/* Every port the grant held out of held4/6, and out of grants4/6 and
+ * allowed4/6 too (a port left less than hop_overlap ago is still there),
  * one element a batch so a missing one (timed out) cannot abort the
  * others. skip: a port left alone (0: none), the one the unmap batch
  * already took out. */
@@ -49,11 +55,10 @@ static void held_delete(struct red *r, const struct kg_addr *client,
 {
 	static const char *const sets4[] = { KG_RED_SET_HELD, KG_RED_SET_GRANTS,
 					     KG_RED_SET_ALLOWED };
-	static const char *const sets6[] = { KG_RED_SET_GRANTS6,
+	static const char *const sets6[] = { KG_RED_SET_HELD6, KG_RED_SET_GRANTS6,
 					     KG_RED_SET_ALLOWED6 };
-	bool v6 = client->family == AF_INET6;
-	const char *const *sets = v6 ? sets6 : sets4;
-	size_t n_sets = v6 ? 2 : 3;
+	const char *const *sets = client->family == AF_INET6 ? sets6 : sets4;
+	size_t n_sets = 3;
 	struct kg_nft_batch *b;
 	struct kg_nft_key k;
 	struct kg_err e = { "" };
@@ -71,7 +76,7 @@ static void held_delete(struct red *r, const struct kg_addr *client,
 }
 
 /* The elements in one batch: the redirect, the per-packet allow for new
- * connections, and held4 for established ones (on a renewal every port
+ * connections, and held4/6 for established ones (on a renewal every port
  * the grant held, so a flow on a port it hopped off lives as long as the
  * lease). A map or a renewal refreshes them (present afterwards with the
  * whole lease, whether they existed, had just timed out, or never were);
@@ -87,6 +92,7 @@ static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 	bool v6 = p->client.family == AF_INET6;
 	const char *map = v6 ? KG_RED_SET_GRANTS6 : KG_RED_SET_GRANTS;
 	const char *set = v6 ? KG_RED_SET_ALLOWED6 : KG_RED_SET_ALLOWED;
+	const char *held = held_set(&p->client);
 
 	if (rc)
 		return rc;
@@ -100,23 +106,21 @@ static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 		    (rc = kg_nft_batch_refresh(b, set, k.b, k.len,
 					       NULL, 0, ms)))
 			goto out;
-		/* IPv4: held4 for established flows, every port the grant
-		 * held; IPv6 grants never hop and allowed6 serves them all */
-		if (!v6 &&
-		    (rc = kg_nft_batch_refresh(b, KG_RED_SET_HELD, k.b, k.len,
+		/* held4/6 for established flows, every port the grant held */
+		if ((rc = kg_nft_batch_refresh(b, held, k.b, k.len,
 					       NULL, 0, ms)))
 			goto out;
-		for (size_t i = 0; !v6 && i < p->n_held; i++)
+		for (size_t i = 0; i < p->n_held; i++)
 			if (p->held[i] != p->port &&
-			    (rc = refresh(b, KG_RED_SET_HELD, &p->client,
+			    (rc = refresh(b, held, &p->client,
 					  p->held[i], NULL, 0, ms)))
 				goto out;
 	} else if ((rc = kg_nft_batch_elem(b, false, map, k.b,
 					   k.len, NULL, 0, 0)) ||
 		   (rc = kg_nft_batch_elem(b, false, set, k.b,
 					   k.len, NULL, 0, 0)) ||
-		   (!v6 && (rc = kg_nft_batch_elem(b, false, KG_RED_SET_HELD,
-						   k.b, k.len, NULL, 0, 0)))) {
+		   (rc = kg_nft_batch_elem(b, false, held,
+					   k.b, k.len, NULL, 0, 0))) {
 		goto out;
 	}
 	rc = kg_nft_batch_send(b, e);
@@ -213,7 +217,7 @@ void red_apply_unhold(struct red *r, const struct kg_addr *client,
 	struct kg_err e = { "" };
 
 	if (grant_key(&k, client, port) == 0)
-		kg_nft_elem(r->nft, false, KG_RED_SET_HELD, k.b, k.len, 0, &e);
+		kg_nft_elem(r->nft, false, held_set(client), k.b, k.len, 0, &e);
 }
 
 int red_apply_hop(struct red *r, const struct kg_hop_plan *hp,
@@ -221,26 +225,25 @@ int red_apply_hop(struct red *r, const struct kg_hop_plan *hp,
 {
 	uint8_t real[2] = { (uint8_t)(hp->real_port >> 8), (uint8_t)hp->real_port };
 	uint64_t lease = hp->lease_ms, ov = hp->overlap_ms;
+	bool v6 = hp->client.family == AF_INET6;
+	const char *map = v6 ? KG_RED_SET_GRANTS6 : KG_RED_SET_GRANTS;
+	const char *set = v6 ? KG_RED_SET_ALLOWED6 : KG_RED_SET_ALLOWED;
+	const char *held = held_set(&hp->client);
 	struct kg_nft_batch *b = kg_nft_batch_new(r->nft);
 	int rc;
 
 	if (!b)
 		return -ENOMEM;
-	/* held4 is IPv4 only: IPv6 grants never hop (hop_run.c) */
-	if (hp->client.family != AF_INET) {
-		kg_nft_batch_free(b);
-		return -EAFNOSUPPORT;
-	}
 	/* The new port for the rest of the lease; the old one takes new
-	 * connections for the overlap only (its held4 element stays, with
+	 * connections for the overlap only (its held4/6 element stays, with
 	 * the lease, for the flows already on it). One transaction. */
 	if (ov > lease)
 		ov = lease;
-	if (!(rc = refresh(b, KG_RED_SET_GRANTS, &hp->client, hp->port, real, 2, lease)) &&
-	    !(rc = refresh(b, KG_RED_SET_ALLOWED, &hp->client, hp->port, NULL, 0, lease)) &&
-	    !(rc = refresh(b, KG_RED_SET_HELD, &hp->client, hp->port, NULL, 0, lease)) &&
-	    !(rc = refresh(b, KG_RED_SET_GRANTS, &hp->client, hp->old_port, real, 2, ov)) &&
-	    !(rc = refresh(b, KG_RED_SET_ALLOWED, &hp->client, hp->old_port, NULL, 0, ov)))
+	if (!(rc = refresh(b, map, &hp->client, hp->port, real, 2, lease)) &&
+	    !(rc = refresh(b, set, &hp->client, hp->port, NULL, 0, lease)) &&
+	    !(rc = refresh(b, held, &hp->client, hp->port, NULL, 0, lease)) &&
+	    !(rc = refresh(b, map, &hp->client, hp->old_port, real, 2, ov)) &&
+	    !(rc = refresh(b, set, &hp->client, hp->old_port, NULL, 0, ov)))
 		rc = kg_nft_batch_send(b, e);
 	kg_nft_batch_free(b);
 	return rc;

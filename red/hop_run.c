@@ -55,16 +55,6 @@ void red_hop_granted(struct red *r, const struct kg_sknock *k,
 	s = svc_of(r, g);
 	if (p->op != KG_PLAN_MAP || !s || !s->hop.on)
 		return;
-	/* held4 (established flows on the ports hopped off) has no IPv6
-	 * twin: an IPv6 client's grant keeps its port for the lease */
-	if (g->client.family != AF_INET) {
-		char a[KG_ADDR_STRLEN];
-
-		kg_log_event(KG_LOG_NOTICE, "hop", "result", "skipped",
-			     "reason", "ipv6_client", "service", g->service,
-			     "client", kg_addr_str(&g->client, a));
-		return;
-	}
 	if (kg_hop_interval(&s->hop, kg_hop_getrandom, NULL, &first) == 0)
 		kg_grants_hop_start(g, kg_mono_ms(), first);
 }
@@ -89,7 +79,10 @@ static int push(struct red *r, const struct kg_grant *g,
 	memcpy(m.service, g->service, sizeof(m.service));
 	m.client = g->client;
 	m.hop = hp->hop;
-	m.addr = r->cfg.site.address.a;
+	/* red's site address in the client's family: the one green's
+	 * forward grant names */
+	m.addr = g->client.family == AF_INET6 ? r->cfg.site.address6.a
+					      : r->cfg.site.address.a;
 	m.port = hp->port;
 	m.old_port = hp->old_port;
 	m.overlap_ms = hp->overlap_ms;

@@ -339,8 +339,12 @@ static void test_rules_with_tunnel_range6(void **state)
 	at(text, "iifname \"kg-red0\" ip6 saddr fd88::/64 meta l4proto udp redirect to :ip6 saddr . udp dport map @grants6");
 	assert_true(at(text, "ip6 saddr fd88::/64 iifname != \"kg-red0\" drop") <
 		    at(at(text, "chain input {"), "ip6 saddr @mgmt6 accept"));
-	assert_true(at(text, "ip6 saddr . ct original proto-dst @allowed6 accept") <
-		    at(text, "ct state established,related accept"));
+	at(text, "set held6 { type ipv6_addr . inet_service; flags timeout; }");
+	/* new connections against allowed6, established ones held6 (the
+	 * ports an IPv6 grant hopped off), before the blanket accept */
+	at(text, "iifname \"kg-red0\" meta l4proto { tcp, udp } ct state new ip6 saddr . ct original proto-dst @allowed6 accept");
+	assert_true(at(text, "ct state established,related ip6 saddr . ct original proto-dst @held6 accept") <
+		    at(text, "\t\tct state established,related accept"));
 	at(text, "fd88::/64 }; }");
 }
 
