@@ -222,7 +222,7 @@ static void held_add(struct grant *g, uint16_t port)
 static void held_clear(struct green_grants *gr, struct grant *g)
 {
 	green_apply_held_del(gr->nft, &g->client,
-			     &gr->io.peers[g->red].red.site_address, g->held,
+			     red_site(gr, g->red, &g->client), g->held,
 			     g->n_held);
 	g->n_held = 0;
 }
@@ -260,7 +260,7 @@ static void granted(struct green_grants *gr, struct grant *g,
 		struct kg_err e = { "" };
 
 		if (green_apply_held_put(gr->nft, &g->client,
-					 &gr->io.peers[g->red].red.site_address,
+					 red_site(gr, g->red, &g->client),
 					 g->held, g->n_held, left_ms, &e))
 			kg_log(KG_LOG_ERR, "fwd_held: %s", e.msg);
 	}
@@ -374,7 +374,7 @@ static void on_hop(void *ctx, size_t red, const struct kg_skhop *h)
 	old = g->port;
 	if (old != h->port &&
 	    green_apply_grant_hop(gr->nft, &g->client,
-				  &gr->io.peers[g->red].red.site_address, old,
+				  red_site(gr, g->red, &g->client), old,
 				  h->port, g->lease_end_ms - now, h->overlap_ms,
 				  &e)) {
 		kg_log(KG_LOG_ERR, "fwd_grants (hop): %s", e.msg);
@@ -403,7 +403,7 @@ static void on_hop(void *ctx, size_t red, const struct kg_skhop *h)
 		held_add(g, h->port);
 		/* no flow on them any more (red's conntrack says): out */
 		green_apply_held_del(gr->nft, &g->client,
-				     &gr->io.peers[g->red].red.site_address,
+				     red_site(gr, g->red, &g->client),
 				     gone, n_gone);
 	}
 	log_grant(gr, g, "hopped", "red_hop", 0);
@@ -588,7 +588,7 @@ void green_grants_restore(struct green_grants *gr)
 		put_elements(gr, g, 0, g->port, g->lease_end_ms);
 		if (g->n_held > 1 && left > 0)
 			green_apply_held_put(gr->nft, &g->client,
-					     &gr->io.peers[g->red].red.site_address,
+					     red_site(gr, g->red, &g->client),
 					     g->held, g->n_held, (uint64_t)left, &e);
 	}
 }
