@@ -109,7 +109,12 @@ else
 fi
 cl=$(red_knock -c fd88::10 -S hopstream -s 21 -q 2 -a close)
 [ "$cl" = "result=closed" ] || tb_fail "close of hopstream answered '$cl'"
+# the cut covers the port the stream is on, two hops behind the grant
+tb_wait_log "$TB_DIR/red.log" "event=conntrack client=fd88::10 port=$hp6 result=cut flows=[1-9]" 3 ||
+	tb_fail "no conntrack cut of the stream on the port left ($hp6)"
+m3=$(wc -l <"$TB_DIR/hreader.out")
 sleep 1
+[ "$(wc -l <"$TB_DIR/hreader.out")" = "$m3" ] || tb_fail "the IPv6 stream on $hp6 runs on after the close"
 # hopstream's pool is 43000-43999; the web grant's element stays
 tb_exec red nft list set inet knockgate held6 | grep -qE "fd88::10 \. 43[0-9]{3} " &&
 	tb_fail "held6 keeps a hopstream port after the close: $(tb_exec red nft list set inet knockgate held6)"
