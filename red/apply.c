@@ -16,24 +16,42 @@
 #include "nft.h"
 #include "rules.h"
 
+/* client . port (held4/6, grants4, allowed4), or client . daddr . port
+ * (grants6, allowed6: an IPv6 grant's address may be shuffled) when
+ * daddr is given. */
 static int grant_key(struct kg_nft_key *k, const struct kg_addr *client,
-		     uint16_t port)
+		     const struct kg_addr *daddr, uint16_t port)
 {
 	kg_nft_key_init(k);
 	if (client->family != AF_INET && client->family != AF_INET6)
 		return -EAFNOSUPPORT;
+	if (daddr && daddr->family != AF_INET6)
+		return -EAFNOSUPPORT;
 	if (kg_nft_key_put(k, client->b, kg_addr_len(client)) ||
+	    (daddr && kg_nft_key_put(k, daddr->b, 16)) ||
 	    kg_nft_key_put_port(k, port))
 		return -EMSGSIZE;
 	return 0;
 }
 
+/* The destination part of an IPv6 grant's key: its shuffled address, or
+ * red's site address6; NULL for an IPv4 client. */
+static const struct kg_addr *dst(const struct red *r,
+				 const struct kg_addr *client,
+				 const struct kg_addr *daddr)
+{
+	if (client->family != AF_INET6)
+		return NULL;
+	return daddr->family == AF_INET6 ? daddr : &r->cfg.site.address6.a;
+}
+
 static int refresh(struct kg_nft_batch *b, const char *set,
-		   const struct kg_addr *client, uint16_t port,
-		   const uint8_t *data, size_t data_len, uint64_t ms)
+		   const struct kg_addr *client, const struct kg_addr *daddr,
+		   uint16_t port, const uint8_t *data, size_t data_len,
+		   uint64_t ms)
 {
 	struct kg_nft_key k;
-	int rc = grant_key(&k, client, port);
+	int rc = grant_key(&k, client, daddr, port);
 
 	return rc ? rc : kg_nft_batch_refresh(b, set, k.b, k.len, data, data_len,
 					      ms);
@@ -51,7 +69,8 @@ static const char *held_set(const struct kg_addr *client)
  * others. skip: a port left alone (0: none), the one the unmap batch
  * already took out. */
 static void held_delete(struct red *r, const struct kg_addr *client,
-			const uint16_t *held, size_t n, uint16_t skip)
+			const struct kg_addr *daddr, const uint16_t *held,
+			size_t n, uint16_t skip)
 {
 	static const char *const sets4[] = { KG_RED_SET_HELD, KG_RED_SET_GRANTS,
 					     KG_RED_SET_ALLOWED };
@@ -65,7 +84,8 @@ static void held_delete(struct red *r, const struct kg_addr *client,
 
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; held[i] != skip && j < n_sets; j++) {
-			if (grant_key(&k, client, held[i]) ||
+			/* sets[0] is held4/6: client . port */
+			if (grant_key(&k, client, j ? daddr : NULL, held[i]) ||
 			    !(b = kg_nft_batch_new(r->nft)))
 				continue;
 			if (kg_nft_batch_elem(b, false, sets[j], k.b, k.len, NULL,
@@ -87,14 +107,15 @@ static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 	uint8_t real[2] = { (uint8_t)(p->real_port >> 8), (uint8_t)p->real_port };
 	uint64_t ms = 0;
 	struct kg_nft_batch *b;
-	struct kg_nft_key k;
-	int rc = grant_key(&k, &p->client, p->port);
+	struct kg_nft_key k, hk;
+	const struct kg_addr *da = dst(r, &p->client, &p->daddr);
+	int rc = grant_key(&k, &p->client, da, p->port);
 	bool v6 = p->client.family == AF_INET6;
 	const char *map = v6 ? KG_RED_SET_GRANTS6 : KG_RED_SET_GRANTS;
 	const char *set = v6 ? KG_RED_SET_ALLOWED6 : KG_RED_SET_ALLOWED;
 	const char *held = held_set(&p->client);
 
-	if (rc)
+	if (rc || (rc = grant_key(&hk, &p->client, NULL, p->port)))
 		return rc;
 	b = kg_nft_batch_new(r->nft);
 	if (!b)
@@ -107,12 +128,12 @@ static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 					       NULL, 0, ms)))
 			goto out;
 		/* held4/6 for established flows, every port the grant held */
-		if ((rc = kg_nft_batch_refresh(b, held, k.b, k.len,
+		if ((rc = kg_nft_batch_refresh(b, held, hk.b, hk.len,
 					       NULL, 0, ms)))
 			goto out;
 		for (size_t i = 0; i < p->n_held; i++)
 			if (p->held[i] != p->port &&
-			    (rc = refresh(b, held, &p->client,
+			    (rc = refresh(b, held, &p->client, NULL,
 					  p->held[i], NULL, 0, ms)))
 				goto out;
 	} else if ((rc = kg_nft_batch_elem(b, false, map, k.b,
@@ -120,7 +141,7 @@ static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 		   (rc = kg_nft_batch_elem(b, false, set, k.b,
 					   k.len, NULL, 0, 0)) ||
 		   (rc = kg_nft_batch_elem(b, false, held,
-					   k.b, k.len, NULL, 0, 0))) {
+					   hk.b, hk.len, NULL, 0, 0))) {
 		goto out;
 	}
 	rc = kg_nft_batch_send(b, e);
@@ -186,11 +207,13 @@ int red_apply(struct red *r, const struct kg_plan *p, struct kg_err *e)
 		 * current one too if the batch found one gone */
 		rc = batch_grant(r, p, false, e);
 		if (rc == -ENOENT) {
-			held_delete(r, &p->client, &p->port, 1, 0);
+			held_delete(r, &p->client, dst(r, &p->client, &p->daddr),
+				    &p->port, 1, 0);
 			rc = 0;
 		}
 		if (rc == 0) {
-			held_delete(r, &p->client, p->held, p->n_held, p->port);
+			held_delete(r, &p->client, dst(r, &p->client, &p->daddr),
+				    p->held, p->n_held, p->port);
 			cut_held(r, &p->client, p->port, p->held, p->n_held);
 		}
 		return rc;
@@ -216,7 +239,7 @@ void red_apply_unhold(struct red *r, const struct kg_addr *client,
 	struct kg_nft_key k;
 	struct kg_err e = { "" };
 
-	if (grant_key(&k, client, port) == 0)
+	if (grant_key(&k, client, NULL, port) == 0)
 		kg_nft_elem(r->nft, false, held_set(client), k.b, k.len, 0, &e);
 }
 
@@ -229,6 +252,8 @@ int red_apply_hop(struct red *r, const struct kg_hop_plan *hp,
 	const char *map = v6 ? KG_RED_SET_GRANTS6 : KG_RED_SET_GRANTS;
 	const char *set = v6 ? KG_RED_SET_ALLOWED6 : KG_RED_SET_ALLOWED;
 	const char *held = held_set(&hp->client);
+	const struct kg_addr *na = dst(r, &hp->client, &hp->addr);
+	const struct kg_addr *oa = dst(r, &hp->client, &hp->old_addr);
 	struct kg_nft_batch *b = kg_nft_batch_new(r->nft);
 	int rc;
 
@@ -239,11 +264,12 @@ int red_apply_hop(struct red *r, const struct kg_hop_plan *hp,
 	 * the lease, for the flows already on it). One transaction. */
 	if (ov > lease)
 		ov = lease;
-	if (!(rc = refresh(b, map, &hp->client, hp->port, real, 2, lease)) &&
-	    !(rc = refresh(b, set, &hp->client, hp->port, NULL, 0, lease)) &&
-	    !(rc = refresh(b, held, &hp->client, hp->port, NULL, 0, lease)) &&
-	    !(rc = refresh(b, map, &hp->client, hp->old_port, real, 2, ov)) &&
-	    !(rc = refresh(b, set, &hp->client, hp->old_port, NULL, 0, ov)))
+	/* an IPv6 grant's new and old places may differ in address too */
+	if (!(rc = refresh(b, map, &hp->client, na, hp->port, real, 2, lease)) &&
+	    !(rc = refresh(b, set, &hp->client, na, hp->port, NULL, 0, lease)) &&
+	    !(rc = refresh(b, held, &hp->client, NULL, hp->port, NULL, 0, lease)) &&
+	    !(rc = refresh(b, map, &hp->client, oa, hp->old_port, real, 2, ov)) &&
+	    !(rc = refresh(b, set, &hp->client, oa, hp->old_port, NULL, 0, ov)))
 		rc = kg_nft_batch_send(b, e);
 	kg_nft_batch_free(b);
 	return rc;

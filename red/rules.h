@@ -28,7 +28,9 @@
  *    the grant held during its lease, with the lease as timeout), so a
  *    lease ending stops a flow at once and a hop leaves established flows
  *    alone; "grants6", "allowed6" and "held6" the same for IPv6 clients
- *    (tunnel_range6), whose rules exist only when tunnel_range6 is set;
+ *    (tunnel_range6), whose rules exist only when tunnel_range6 is set,
+ *    with the destination address in the keys of "grants6" and
+ *    "allowed6" (client . address . port: address shuffling moves it);
  *    nothing else from the site interface is accepted;
  *  - management addresses, loopback, IPv6 neighbour discovery and DHCP
  *    accepted, so the table does not cut the host off.

@@ -333,16 +333,16 @@ static void test_rules_with_tunnel_range6(void **state)
 	n = kg_red_never_ban(&rc, nb, KG_RED_NEVER_BAN_MAX);
 	assert_true(n > 0 && nb[n - 1].a.family == AF_INET6 && nb[n - 1].len == 64);
 	assert_int_equal(kg_red_render_rules(&rc, text, sizeof(text)), 0);
-	at(text, "map grants6 { type ipv6_addr . inet_service : inet_service; flags timeout; }");
-	at(text, "set allowed6 { type ipv6_addr . inet_service; flags timeout; }");
-	at(text, "iifname \"kg-red0\" ip6 saddr fd88::/64 meta l4proto tcp redirect to :ip6 saddr . tcp dport map @grants6");
-	at(text, "iifname \"kg-red0\" ip6 saddr fd88::/64 meta l4proto udp redirect to :ip6 saddr . udp dport map @grants6");
+	at(text, "map grants6 { type ipv6_addr . ipv6_addr . inet_service : inet_service; flags timeout; }");
+	at(text, "set allowed6 { type ipv6_addr . ipv6_addr . inet_service; flags timeout; }");
+	at(text, "iifname \"kg-red0\" ip6 saddr fd88::/64 meta l4proto tcp redirect to :ip6 saddr . ip6 daddr . tcp dport map @grants6");
+	at(text, "iifname \"kg-red0\" ip6 saddr fd88::/64 meta l4proto udp redirect to :ip6 saddr . ip6 daddr . udp dport map @grants6");
 	assert_true(at(text, "ip6 saddr fd88::/64 iifname != \"kg-red0\" drop") <
 		    at(at(text, "chain input {"), "ip6 saddr @mgmt6 accept"));
 	at(text, "set held6 { type ipv6_addr . inet_service; flags timeout; }");
 	/* new connections against allowed6, established ones held6 (the
 	 * ports an IPv6 grant hopped off), before the blanket accept */
-	at(text, "iifname \"kg-red0\" meta l4proto { tcp, udp } ct state new ip6 saddr . ct original proto-dst @allowed6 accept");
+	at(text, "iifname \"kg-red0\" meta l4proto { tcp, udp } ct state new ip6 saddr . ct original ip6 daddr . ct original proto-dst @allowed6 accept");
 	assert_true(at(text, "ct state established,related ip6 saddr . ct original proto-dst @held6 accept") <
 		    at(text, "\t\tct state established,related accept"));
 	at(text, "fd88::/64 }; }");
