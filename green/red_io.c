@@ -151,9 +151,13 @@ static void one_hop(struct green_red_io *io, size_t i, const uint8_t *buf,
 	if (kg_pki_verify_sig(p->cert, h, v.sig, v.sig_len) != KG_PKI_OK)
 		return hop_dropped(p, "bad_signature", src);
 	/* red's site address in the client's family (IPv6 grants go to
-	 * red's IPv6 end) */
+	 * red's IPv6 end), or for an IPv6 grant an address in red's
+	 * hop_prefix (address shuffling) */
 	if (!kg_addr_eq(&hop.addr, hop.client.family == AF_INET6 ?
-			&p->red.site_address6 : &p->red.site_address))
+			&p->red.site_address6 : &p->red.site_address) &&
+	    !(hop.client.family == AF_INET6 &&
+	      p->red.hop_prefix.a.family == AF_INET6 &&
+	      kg_prefix_contains(&p->red.hop_prefix, &hop.addr)))
 		return hop_dropped(p, "address_move", src);
 	if (io->on_hop)
 		io->on_hop(io->ctx, i, &hop);
