@@ -97,7 +97,7 @@ m2=$(wc -l <"$TB_DIR/hreader.out")
 [ "$m2" -gt "$m1" ] || tb_fail "the IPv6 stream on $hp6 stopped after the hops ($m1 -> $m2 lines)"
 tb_log "ok: the IPv6 stream on its first port $hp6 runs on through two hops ($m2 lines)"
 # allowed6 takes new connections on a port other than the first
-tb_exec red nft list set inet knockgate allowed6 | grep -oE "fd88::10 \. [0-9]+" | grep -qv " $hp6\$" ||
+tb_exec red nft list set inet knockgate allowed6 | grep -oE "fd88::10 \. fd89::2 \. [0-9]+" | grep -qv " $hp6\$" ||
 	tb_fail "allowed6 has no other port for fd88::10: $(tb_exec red nft list set inet knockgate allowed6)"
 # a later hop may draw the first port again (1 in 999): then it is current
 if grep -qE "event=hop result=moved .*service=hopstream .*client=fd88::10 port=$hp6 " "$TB_DIR/red.log"; then
