@@ -111,7 +111,14 @@ sleep 1
 n1=$(wc -l <"$TB_DIR/sess.out")
 sleep 1
 n2=$(wc -l <"$TB_DIR/sess.out")
-[ "$n2" -gt "$n1" ] || tb_fail "the stream stopped after the hops ($n1 -> $n2 lines)"
+[ "$n2" -gt "$n1" ] || {
+	grep -E "service=stream|conntrack" "$TB_DIR/red.log" | tail -8
+	grep -E "service=stream|fwd_" "$FLOW_GLOG" | tail -8
+	tail -5 "$TB_DIR/a1.out"
+	tb_exec red nft list set inet knockgate held6
+	tb_exec green nft list set inet knockgate fwd_held6
+	tb_fail "the stream stopped after the hops ($n1 -> $n2 lines)"
+}
 [ "$(fwd_conns stream)" = 1 ] || tb_fail "the forwarder opened $(fwd_conns stream) connections for one stream"
 tb_exec red nft list set inet knockgate held6 | grep -qE "fd88::10 \. $p_s " ||
 	tb_fail "red's held6 lost $p_s: $(tb_exec red nft list set inet knockgate held6)"

@@ -112,6 +112,14 @@ static void test_hop_keys(void **state)
 	assert_int_equal(h->hop.n_intervals, 3);
 	assert_int_equal(h->hop.intervals[2], 30000);
 	assert_int_equal(h->hop.overlap_ms, 1500);
+	assert_false(h->hop.shuffle);
+	if (load("[service h]\nport = 22\npool = 9001-9099\nhop = yes\n"
+		 "hop_shuffle = yes\nhop_prefix = fd89:0:0:1::/64\n", &rc, &e))
+		fail_msg("%s", e.msg);
+	h = kg_red_service_by_name(&rc, "h");
+	assert_true(h->hop.shuffle);
+	assert_int_equal(h->hop.prefix.len, 64);
+	assert_int_equal(h->hop.prefix.a.b[7], 1);
 	/* defaults: no hopping, 30 s, 2 s overlap */
 	h = kg_red_service_by_name(&rc, "web");
 	assert_false(h->hop.on);
@@ -172,6 +180,15 @@ static void test_bad_configs_are_refused_with_file_and_line(void **state)
 	refused("[service h]\nport = 22\npool = 9001-9099\nhop = yes\nhop_interval = 2\nhop_overlap = 2\n",
 		"shorter than the shortest");
 	refused("[service h]\nport = 22\npool = 9001\nhop = yes\n", "at least two ports");
+	/* address shuffling: an IPv6 prefix red can draw in, with hop */
+	refused("[service h]\nport = 22\npool = 9001-9099\nhop = yes\nhop_prefix = 10.0.0.0/24\n",
+		"hop_prefix: an IPv6 prefix");
+	refused("[service h]\nport = 22\npool = 9001-9099\nhop = yes\nhop_prefix = fd89::/48\n",
+		"hop_prefix: an IPv6 prefix");
+	refused("[service h]\nport = 22\npool = 9001-9099\nhop = yes\nhop_shuffle = yes\n",
+		"hop_shuffle: hop = yes and a hop_prefix");
+	refused("[service h]\nport = 22\npool = 9001-9099\nhop_shuffle = yes\nhop_prefix = fd89::1:0/120\n",
+		"hop_shuffle: hop = yes and a hop_prefix");
 	refused("[service h]\nport = 22\npool = 9001-9010, 40050\n", "pools must not overlap");
 	refused("[green green2]\naddress = nowhere\ncert = x\n", "'nowhere'");
 	refused("[service s]\nport = 1\npool = 2-3\ncolour = red\n", "colour");
