@@ -43,16 +43,25 @@ static int route_via(const char *ifname, const struct kg_addr *a)
 int kg_service_route(const struct kg_profile *p, const struct kg_tunnel *t,
 		     const struct kg_ctrl_grant *g)
 {
-	struct kg_prefix allowed[2];
+	struct kg_wg_peer peer;
+	struct kg_wg_device d = { .peers = &peer, .n_peers = 1 };
 	int r;
 
 	/* WireGuard sends only to a peer whose allowed-ips cover the
-	 * destination: green's peer gets red's site address too. */
-	allowed[0].a = p->green_tunnel;
-	allowed[0].len = (uint8_t)(kg_addr_len(&p->green_tunnel) * 8);
-	allowed[1].a = g->addr;
-	allowed[1].len = (uint8_t)(kg_addr_len(&g->addr) * 8);
-	r = kg_wg_peer_put(t->ifname, p->green_wg_pub, allowed, 2, NULL, 25);
+	 * destination: green's peer gets the service's address too, added
+	 * to the ones it has (not replacing them): the other services, and
+	 * a flow still on the address a grant was moved off (red shuffles
+	 * IPv6 grants' addresses), keep theirs. */
+	memset(&peer, 0, sizeof(peer));
+	memcpy(peer.public_key, p->green_wg_pub, KG_KEY_LEN);
+	peer.allowed[0].a = p->green_tunnel;
+	peer.allowed[0].len = (uint8_t)(kg_addr_len(&p->green_tunnel) * 8);
+	peer.allowed[1].a = g->addr;
+	peer.allowed[1].len = (uint8_t)(kg_addr_len(&g->addr) * 8);
+	peer.n_allowed = 2;
+	peer.has_keepalive = true;
+	peer.keepalive_s = 25;
+	r = kg_wg_set(t->ifname, &d);
 	return r ? r : route_via(t->ifname, &g->addr);
 }
 

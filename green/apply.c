@@ -608,6 +608,7 @@ int green_apply_grant_put(struct kg_nft *nft, const struct kg_addr *client,
 }
 
 int green_apply_grant_hop(struct kg_nft *nft, const struct kg_addr *client,
+			  const struct kg_addr *old_red,
 			  const struct kg_addr *red, uint16_t old_port,
 			  uint16_t port, uint64_t lease_ms, uint64_t overlap_ms,
 			  struct kg_err *e)
@@ -616,7 +617,8 @@ int green_apply_grant_hop(struct kg_nft *nft, const struct kg_addr *client,
 	struct kg_nft_key k;
 	int r = b ? 0 : -ENOMEM;
 
-	if (!r && client->family != red->family)
+	if (!r && (client->family != red->family ||
+		   client->family != old_red->family))
 		r = -EAFNOSUPPORT;
 	if (lease_ms < 1000)
 		lease_ms = 1000;
@@ -629,7 +631,7 @@ int green_apply_grant_hop(struct kg_nft *nft, const struct kg_addr *client,
 	if (!r)
 		r = kg_nft_batch_refresh(b, held_set(client), k.b, k.len, NULL, 0, lease_ms);
 	if (!r) {
-		grant_key(&k, client, red, old_port);
+		grant_key(&k, client, old_red, old_port);
 		r = kg_nft_batch_refresh(b, grant_set(client), k.b, k.len, NULL, 0,
 					 overlap_ms ? overlap_ms : 1);
 	}

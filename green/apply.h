@@ -218,10 +218,13 @@ int green_apply_grant_put(struct kg_nft *nft, const struct kg_addr *client,
 			  const struct kg_addr *red, uint16_t old_port,
 			  uint16_t port, uint64_t timeout_ms, struct kg_err *e);
 
-/* A hop: the new port into fwd_grants and fwd_held with lease_ms, the
- * old one re-added to fwd_grants with overlap_ms (its fwd_held element
- * stays), one batch. 0 or -errno (e set). */
+/* A hop: the new place (red . port) into fwd_grants and fwd_held with
+ * lease_ms, the old one (old_red . old_port) re-added to fwd_grants with
+ * overlap_ms (its fwd_held element stays), one batch. red and old_red
+ * differ only when red shuffled an IPv6 grant's address. 0 or -errno (e
+ * set). */
 int green_apply_grant_hop(struct kg_nft *nft, const struct kg_addr *client,
+			  const struct kg_addr *old_red,
 			  const struct kg_addr *red, uint16_t old_port,
 			  uint16_t port, uint64_t lease_ms, uint64_t overlap_ms,
 			  struct kg_err *e);

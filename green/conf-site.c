@@ -18,7 +18,7 @@ static const char *const site_keys[] = {
 
 static const char *const red_keys[] = {
 	"address", "knock_port", "site_address", "site_address6", "site_port",
-	"site_public_key", "cert", NULL
+	"site_public_key", "cert", "hop_prefix", NULL
 };
 
 static int dup_str(const struct kg_conf *conf, const char *sec,
@@ -150,6 +150,31 @@ int green_conf_site(struct green_conf *c, const struct kg_conf *conf,
 	return 0;
 }
 
+/* hop_prefix: where red shuffles IPv6 grants' addresses; green routes it
+ * over the site link (WireGuard allowed IPs) and takes hops into it. */
+static int hop_prefix(const struct kg_conf *conf, const char *sec,
+		      struct green_red *red, struct kg_err *e)
+{
+	const char *v;
+	int r;
+
+	if ((r = kg_conf_str(conf, sec, "hop_prefix", "", &v, e)) || !v[0])
+		return r;
+	if (kg_prefix_parse(v, &red->hop_prefix) ||
+	    red->hop_prefix.a.family != AF_INET6 ||
+	    red->hop_prefix.len < 64 || red->hop_prefix.len > 126) {
+		kg_err_set(e, "%s: [%s] hop_prefix: expected an IPv6 prefix, /64 to /126, got '%s'",
+			   conf->path, sec, v);
+		return -EINVAL;
+	}
+	if (red->site_address6.family != AF_INET6) {
+		kg_err_set(e, "%s: [%s] hop_prefix: needs site_address6",
+			   conf->path, sec);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int one_red(struct green_red *red, const struct kg_conf *conf,
 		   const char *name, struct kg_err *e)
 {
@@ -172,6 +197,8 @@ static int one_red(struct green_red *red, const struct kg_conf *conf,
 	red->address = a.a;
 	red->site_address = sa.a;
 	red->site_address6 = sa6.a;
+	if ((r = hop_prefix(conf, sec, red, e)))
+		return r;
 	if (kg_base64_decode(pub, red->site_public_key, KG_KEY_LEN)) {
 		kg_err_set(e, "%s: [%s] site_public_key: expected a base64 WireGuard key",
 			   conf->path, sec);

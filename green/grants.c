@@ -59,8 +59,13 @@ struct grant {
 	 * included (the newest HELD_MAX): fwd_held, for established flows
 	 * of a hopping grant */
 	uint16_t held[HELD_MAX];
+	struct kg_addr held_addr[HELD_MAX];  /* where each was (family 0:
+						red's site address) */
 	size_t n_held;
 	uint32_t hops;                  /* last hop number red pushed */
+	/* where on red the grant is now, when red shuffled an IPv6 grant's
+	 * address (family 0: red's site address in the client's family) */
+	struct kg_addr addr;
 };
 
 struct green_grants {
@@ -127,14 +132,21 @@ static const struct kg_addr *red_site(const struct green_grants *gr,
 	return client->family == AF_INET6 ? &r->site_address6 : &r->site_address;
 }
 
+/* Where the grant is now on red: the address red moved it to, else
+ * red's site address in the client's family. */
+static const struct kg_addr *grant_dst(const struct green_grants *gr,
+				       const struct grant *g)
+{
+	return g->addr.family ? &g->addr : red_site(gr, g->red, &g->client);
+}
+
 static int put_batch(struct green_grants *gr, const struct grant *g,
 		     uint16_t old_port, uint16_t port, uint64_t lease_end_ms,
 		     struct kg_err *e)
 {
 	int64_t left = (int64_t)lease_end_ms - (int64_t)(uint64_t)kg_mono_ms();
 
-	return green_apply_grant_put(gr->nft, &g->client,
-				     red_site(gr, g->red, &g->client),
+	return green_apply_grant_put(gr->nft, &g->client, grant_dst(gr, g),
 				     old_port, port,
 				     (uint64_t)(left > 1000 ? left : 1000), e);
 }
@@ -196,7 +208,7 @@ static void fill_grant(const struct green_grants *gr, const struct grant *g,
 		       struct kg_ctrl_grant *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->addr = *red_site(gr, g->red, &g->client);
+	out->addr = *grant_dst(gr, g);
 	out->port = g->port;
 	out->lease = lease_left_s(g->lease_end_ms);
 }
@@ -213,17 +225,57 @@ static void held_add(struct grant *g, uint16_t port)
 			return;
 	if (g->n_held == HELD_MAX) {
 		memmove(g->held, g->held + 1, (HELD_MAX - 1) * sizeof(g->held[0]));
+		memmove(g->held_addr, g->held_addr + 1,
+			(HELD_MAX - 1) * sizeof(g->held_addr[0]));
 		g->n_held--;
 	}
+	g->held_addr[g->n_held] = g->addr;
 	g->held[g->n_held++] = port;
+}
+
+/* fwd_held elements of ports at their addresses: refreshed with
+ * timeout_ms (put) or removed, one call per address (one batch for all
+ * unless red shuffled the grant's address). 0 or the first error. */
+static int held_each(struct green_grants *gr, const struct grant *g,
+		     const uint16_t *ports, const struct kg_addr *addrs,
+		     size_t n, bool put, uint64_t timeout_ms)
+{
+	bool done[HELD_MAX] = { false };
+	int r = 0;
+
+	for (size_t i = 0; i < n && i < HELD_MAX; i++) {
+		uint16_t grp[HELD_MAX];
+		size_t m = 0;
+		const struct kg_addr *a = addrs[i].family ? &addrs[i]
+			: red_site(gr, g->red, &g->client);
+		struct kg_err e = { "" };
+		int x;
+
+		if (done[i])
+			continue;
+		for (size_t j = i; j < n && j < HELD_MAX; j++)
+			if (!done[j] && kg_addr_eq(&addrs[j], &addrs[i])) {
+				grp[m++] = ports[j];
+				done[j] = true;
+			}
+		if (!put) {
+			green_apply_held_del(gr->nft, &g->client, a, grp, m);
+			continue;
+		}
+		if ((x = green_apply_held_put(gr->nft, &g->client, a, grp, m,
+					      timeout_ms, &e))) {
+			kg_log(KG_LOG_ERR, "fwd_held: %s", e.msg);
+			if (!r)
+				r = x;
+		}
+	}
+	return r;
 }
 
 /* The grant's fwd_held elements out (it ended). */
 static void held_clear(struct green_grants *gr, struct grant *g)
 {
-	green_apply_held_del(gr->nft, &g->client,
-			     &gr->io.peers[g->red].red.site_address, g->held,
-			     g->n_held);
+	held_each(gr, g, g->held, g->held_addr, g->n_held, false, 0);
 	g->n_held = 0;
 }
 
@@ -256,14 +308,8 @@ static void granted(struct green_grants *gr, struct grant *g,
 		g->n_held = 0;
 	held_add(g, a->port);
 	/* a renewal: every held port lives as long as the lease */
-	if (!opening && g->n_held > 1) {
-		struct kg_err e = { "" };
-
-		if (green_apply_held_put(gr->nft, &g->client,
-					 &gr->io.peers[g->red].red.site_address,
-					 g->held, g->n_held, left_ms, &e))
-			kg_log(KG_LOG_ERR, "fwd_held: %s", e.msg);
-	}
+	if (!opening && g->n_held > 1)
+		held_each(gr, g, g->held, g->held_addr, g->n_held, true, left_ms);
 	g->st = G_LIVE;
 	g->renewing = false;
 	g->reopens = 0;
@@ -351,6 +397,8 @@ static void on_hop(void *ctx, size_t red, const struct kg_skhop *h)
 	struct kg_err e = { "" };
 	uint64_t now = (uint64_t)kg_mono_ms();
 	uint16_t old;
+	struct kg_addr old_dst, old_raw;
+	bool moved;
 	char c[KG_ADDR_STRLEN];
 
 	if (!g || g->st != G_LIVE)
@@ -372,9 +420,12 @@ static void on_hop(void *ctx, size_t red, const struct kg_skhop *h)
 	/* the port green has now is the one that goes to the overlap (a
 	 * lost hop in between changes nothing here) */
 	old = g->port;
-	if (old != h->port &&
-	    green_apply_grant_hop(gr->nft, &g->client,
-				  &gr->io.peers[g->red].red.site_address, old,
+	old_dst = *grant_dst(gr, g);
+	old_raw = g->addr;
+	/* the address moves too when red shuffles an IPv6 grant's */
+	moved = old != h->port || !kg_addr_eq(&old_dst, &h->addr);
+	if (moved &&
+	    green_apply_grant_hop(gr->nft, &g->client, &old_dst, &h->addr, old,
 				  h->port, g->lease_end_ms - now, h->overlap_ms,
 				  &e)) {
 		kg_log(KG_LOG_ERR, "fwd_grants (hop): %s", e.msg);
@@ -382,33 +433,50 @@ static void on_hop(void *ctx, size_t red, const struct kg_skhop *h)
 	}
 	g->hops = h->hop;
 	g->port = h->port;
+	/* family 0 for red's site address: held_each batches by address */
+	if (kg_addr_eq(&h->addr, red_site(gr, g->red, &g->client)))
+		memset(&g->addr, 0, sizeof(g->addr));
+	else
+		g->addr = h->addr;
 	/* red's list: the ports with flows on them, so a long connection
 	 * is never pushed out of the ring by hops (held_add covers a port
 	 * of ours red has not listed: a hop lost in between) */
 	{
-		uint16_t gone[HELD_MAX];
-		size_t n_gone = 0;
+		uint16_t gone[HELD_MAX], nh[HELD_MAX];
+		struct kg_addr gone_a[HELD_MAX], na[HELD_MAX];
+		size_t n_gone = 0, n_nh = 0;
 
 		for (size_t i = 0; i < g->n_held; i++) {
 			bool kept = g->held[i] == h->port;
 
 			for (size_t j = 0; j < h->n_held && !kept; j++)
 				kept = g->held[i] == h->held[j];
-			if (!kept)
+			if (!kept) {
+				gone_a[n_gone] = g->held_addr[i];
 				gone[n_gone++] = g->held[i];
+			}
 		}
-		g->n_held = 0;
-		for (size_t i = 0; i < h->n_held && i < HELD_MAX; i++)
-			g->held[g->n_held++] = h->held[i];
+		/* each kept port where green had it; the new one at the new
+		 * address; one green never had (a hop lost) at the old */
+		for (size_t i = 0; i < h->n_held && i < HELD_MAX; i++) {
+			size_t j = 0;
+
+			while (j < g->n_held && g->held[j] != h->held[i])
+				j++;
+			na[n_nh] = h->held[i] == h->port ? g->addr :
+				   j < g->n_held ? g->held_addr[j] : old_raw;
+			nh[n_nh++] = h->held[i];
+		}
+		memcpy(g->held, nh, n_nh * sizeof(nh[0]));
+		memcpy(g->held_addr, na, n_nh * sizeof(na[0]));
+		g->n_held = n_nh;
 		held_add(g, h->port);
 		/* no flow on them any more (red's conntrack says): out */
-		green_apply_held_del(gr->nft, &g->client,
-				     &gr->io.peers[g->red].red.site_address,
-				     gone, n_gone);
+		held_each(gr, g, gone, gone_a, n_gone, false, 0);
 	}
 	log_grant(gr, g, "hopped", "red_hop", 0);
 	fill_grant(gr, g, &out);
-	if (old != h->port && gr->cb.moved)
+	if (moved && gr->cb.moved)
 		gr->cb.moved(gr->cb.ctx, g->session, g->service, &out);
 }
 
@@ -580,16 +648,14 @@ void green_grants_restore(struct green_grants *gr)
 {
 	for (size_t i = 0; gr && i < gr->n; i++) {
 		struct grant *g = &gr->g[i];
-		struct kg_err e = { "" };
 		int64_t left = (int64_t)g->lease_end_ms - kg_mono_ms();
 
 		if (g->st != G_LIVE)
 			continue;
 		put_elements(gr, g, 0, g->port, g->lease_end_ms);
 		if (g->n_held > 1 && left > 0)
-			green_apply_held_put(gr->nft, &g->client,
-					     &gr->io.peers[g->red].red.site_address,
-					     g->held, g->n_held, (uint64_t)left, &e);
+			held_each(gr, g, g->held, g->held_addr, g->n_held,
+				  true, (uint64_t)left);
 	}
 }
 

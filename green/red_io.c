@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static X509 *load_cert(const char *path, const struct kg_pki *pki,
@@ -149,7 +150,14 @@ static void one_hop(struct green_red_io *io, size_t i, const uint8_t *buf,
 	kg_sk_digest(v.body, v.body_len, h);
 	if (kg_pki_verify_sig(p->cert, h, v.sig, v.sig_len) != KG_PKI_OK)
 		return hop_dropped(p, "bad_signature", src);
-	if (!kg_addr_eq(&hop.addr, &p->red.site_address))
+	/* red's site address in the client's family (IPv6 grants go to
+	 * red's IPv6 end), or for an IPv6 grant an address in red's
+	 * hop_prefix (address shuffling) */
+	if (!kg_addr_eq(&hop.addr, hop.client.family == AF_INET6 ?
+			&p->red.site_address6 : &p->red.site_address) &&
+	    !(hop.client.family == AF_INET6 &&
+	      p->red.hop_prefix.a.family == AF_INET6 &&
+	      kg_prefix_contains(&p->red.hop_prefix, &hop.addr)))
 		return hop_dropped(p, "address_move", src);
 	if (io->on_hop)
 		io->on_hop(io->ctx, i, &hop);

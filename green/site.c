@@ -65,6 +65,9 @@ static void fill_peer(struct kg_wg_peer *p, const struct green_red *red)
 		p->allowed[1].len = 128;
 		p->n_allowed = 2;
 	}
+	/* the addresses red shuffles IPv6 grants to */
+	if (red->hop_prefix.a.family == AF_INET6)
+		p->allowed[p->n_allowed++] = red->hop_prefix;
 	p->has_endpoint = true;
 	p->endpoint.in.sin_family = AF_INET;
 	p->endpoint.in.sin_port = htons(red->site_port);

@@ -34,6 +34,9 @@ struct green_red {
 	struct kg_addr site_address;   /* red's end of the site link */
 	struct kg_addr site_address6;  /* its IPv6 end (IPv6 grants); family
 					  0: none */
+	/* red's hop_prefix (address shuffling): IPv6 grants may move to
+	 * any address in it; family 0: none */
+	struct kg_prefix hop_prefix;
 	uint16_t site_port;            /* red's site WireGuard port (51821) */
 	uint8_t site_public_key[KG_KEY_LEN];
 	char *cert;                    /* red's host certificate (PEM path) */

@@ -16,51 +16,76 @@
 #include "nft.h"
 #include "rules.h"
 
+/* client . port (held4/6, grants4, allowed4), or client . daddr . port
+ * (grants6, allowed6: an IPv6 grant's address may be shuffled) when
+ * daddr is given. */
 static int grant_key(struct kg_nft_key *k, const struct kg_addr *client,
-		     uint16_t port)
+		     const struct kg_addr *daddr, uint16_t port)
 {
 	kg_nft_key_init(k);
 	if (client->family != AF_INET && client->family != AF_INET6)
 		return -EAFNOSUPPORT;
+	if (daddr && daddr->family != AF_INET6)
+		return -EAFNOSUPPORT;
 	if (kg_nft_key_put(k, client->b, kg_addr_len(client)) ||
+	    (daddr && kg_nft_key_put(k, daddr->b, 16)) ||
 	    kg_nft_key_put_port(k, port))
 		return -EMSGSIZE;
 	return 0;
 }
 
+/* The destination part of an IPv6 grant's key: its shuffled address, or
+ * red's site address6; NULL for an IPv4 client. */
+static const struct kg_addr *dst(const struct red *r,
+				 const struct kg_addr *client,
+				 const struct kg_addr *daddr)
+{
+	if (client->family != AF_INET6)
+		return NULL;
+	return daddr->family == AF_INET6 ? daddr : &r->cfg.site.address6.a;
+}
+
 static int refresh(struct kg_nft_batch *b, const char *set,
-		   const struct kg_addr *client, uint16_t port,
-		   const uint8_t *data, size_t data_len, uint64_t ms)
+		   const struct kg_addr *client, const struct kg_addr *daddr,
+		   uint16_t port, const uint8_t *data, size_t data_len,
+		   uint64_t ms)
 {
 	struct kg_nft_key k;
-	int rc = grant_key(&k, client, port);
+	int rc = grant_key(&k, client, daddr, port);
 
 	return rc ? rc : kg_nft_batch_refresh(b, set, k.b, k.len, data, data_len,
 					      ms);
 }
 
-/* Every port the grant held out of held4, and out of grants4 and
- * allowed4 too (a port left less than hop_overlap ago is still there),
+/* The held set of the client's family: held4 or held6. */
+static const char *held_set(const struct kg_addr *client)
+{
+	return client->family == AF_INET6 ? KG_RED_SET_HELD6 : KG_RED_SET_HELD;
+}
+
+/* Every port the grant held out of held4/6, and out of grants4/6 and
+ * allowed4/6 too (a port left less than hop_overlap ago is still there),
  * one element a batch so a missing one (timed out) cannot abort the
  * others. skip: a port left alone (0: none), the one the unmap batch
  * already took out. */
 static void held_delete(struct red *r, const struct kg_addr *client,
-			const uint16_t *held, size_t n, uint16_t skip)
+			const struct kg_addr *daddr, const uint16_t *held,
+			size_t n, uint16_t skip)
 {
 	static const char *const sets4[] = { KG_RED_SET_HELD, KG_RED_SET_GRANTS,
 					     KG_RED_SET_ALLOWED };
-	static const char *const sets6[] = { KG_RED_SET_GRANTS6,
+	static const char *const sets6[] = { KG_RED_SET_HELD6, KG_RED_SET_GRANTS6,
 					     KG_RED_SET_ALLOWED6 };
-	bool v6 = client->family == AF_INET6;
-	const char *const *sets = v6 ? sets6 : sets4;
-	size_t n_sets = v6 ? 2 : 3;
+	const char *const *sets = client->family == AF_INET6 ? sets6 : sets4;
+	size_t n_sets = 3;
 	struct kg_nft_batch *b;
 	struct kg_nft_key k;
 	struct kg_err e = { "" };
 
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; held[i] != skip && j < n_sets; j++) {
-			if (grant_key(&k, client, held[i]) ||
+			/* sets[0] is held4/6: client . port */
+			if (grant_key(&k, client, j ? daddr : NULL, held[i]) ||
 			    !(b = kg_nft_batch_new(r->nft)))
 				continue;
 			if (kg_nft_batch_elem(b, false, sets[j], k.b, k.len, NULL,
@@ -71,7 +96,7 @@ static void held_delete(struct red *r, const struct kg_addr *client,
 }
 
 /* The elements in one batch: the redirect, the per-packet allow for new
- * connections, and held4 for established ones (on a renewal every port
+ * connections, and held4/6 for established ones (on a renewal every port
  * the grant held, so a flow on a port it hopped off lives as long as the
  * lease). A map or a renewal refreshes them (present afterwards with the
  * whole lease, whether they existed, had just timed out, or never were);
@@ -82,13 +107,15 @@ static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 	uint8_t real[2] = { (uint8_t)(p->real_port >> 8), (uint8_t)p->real_port };
 	uint64_t ms = 0;
 	struct kg_nft_batch *b;
-	struct kg_nft_key k;
-	int rc = grant_key(&k, &p->client, p->port);
+	struct kg_nft_key k, hk;
+	const struct kg_addr *da = dst(r, &p->client, &p->daddr);
+	int rc = grant_key(&k, &p->client, da, p->port);
 	bool v6 = p->client.family == AF_INET6;
 	const char *map = v6 ? KG_RED_SET_GRANTS6 : KG_RED_SET_GRANTS;
 	const char *set = v6 ? KG_RED_SET_ALLOWED6 : KG_RED_SET_ALLOWED;
+	const char *held = held_set(&p->client);
 
-	if (rc)
+	if (rc || (rc = grant_key(&hk, &p->client, NULL, p->port)))
 		return rc;
 	b = kg_nft_batch_new(r->nft);
 	if (!b)
@@ -100,23 +127,21 @@ static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 		    (rc = kg_nft_batch_refresh(b, set, k.b, k.len,
 					       NULL, 0, ms)))
 			goto out;
-		/* IPv4: held4 for established flows, every port the grant
-		 * held; IPv6 grants never hop and allowed6 serves them all */
-		if (!v6 &&
-		    (rc = kg_nft_batch_refresh(b, KG_RED_SET_HELD, k.b, k.len,
+		/* held4/6 for established flows, every port the grant held */
+		if ((rc = kg_nft_batch_refresh(b, held, hk.b, hk.len,
 					       NULL, 0, ms)))
 			goto out;
-		for (size_t i = 0; !v6 && i < p->n_held; i++)
+		for (size_t i = 0; i < p->n_held; i++)
 			if (p->held[i] != p->port &&
-			    (rc = refresh(b, KG_RED_SET_HELD, &p->client,
+			    (rc = refresh(b, held, &p->client, NULL,
 					  p->held[i], NULL, 0, ms)))
 				goto out;
 	} else if ((rc = kg_nft_batch_elem(b, false, map, k.b,
 					   k.len, NULL, 0, 0)) ||
 		   (rc = kg_nft_batch_elem(b, false, set, k.b,
 					   k.len, NULL, 0, 0)) ||
-		   (!v6 && (rc = kg_nft_batch_elem(b, false, KG_RED_SET_HELD,
-						   k.b, k.len, NULL, 0, 0)))) {
+		   (rc = kg_nft_batch_elem(b, false, held,
+					   hk.b, hk.len, NULL, 0, 0))) {
 		goto out;
 	}
 	rc = kg_nft_batch_send(b, e);
@@ -182,11 +207,13 @@ int red_apply(struct red *r, const struct kg_plan *p, struct kg_err *e)
 		 * current one too if the batch found one gone */
 		rc = batch_grant(r, p, false, e);
 		if (rc == -ENOENT) {
-			held_delete(r, &p->client, &p->port, 1, 0);
+			held_delete(r, &p->client, dst(r, &p->client, &p->daddr),
+				    &p->port, 1, 0);
 			rc = 0;
 		}
 		if (rc == 0) {
-			held_delete(r, &p->client, p->held, p->n_held, p->port);
+			held_delete(r, &p->client, dst(r, &p->client, &p->daddr),
+				    p->held, p->n_held, p->port);
 			cut_held(r, &p->client, p->port, p->held, p->n_held);
 		}
 		return rc;
@@ -212,8 +239,8 @@ void red_apply_unhold(struct red *r, const struct kg_addr *client,
 	struct kg_nft_key k;
 	struct kg_err e = { "" };
 
-	if (grant_key(&k, client, port) == 0)
-		kg_nft_elem(r->nft, false, KG_RED_SET_HELD, k.b, k.len, 0, &e);
+	if (grant_key(&k, client, NULL, port) == 0)
+		kg_nft_elem(r->nft, false, held_set(client), k.b, k.len, 0, &e);
 }
 
 int red_apply_hop(struct red *r, const struct kg_hop_plan *hp,
@@ -221,26 +248,28 @@ int red_apply_hop(struct red *r, const struct kg_hop_plan *hp,
 {
 	uint8_t real[2] = { (uint8_t)(hp->real_port >> 8), (uint8_t)hp->real_port };
 	uint64_t lease = hp->lease_ms, ov = hp->overlap_ms;
+	bool v6 = hp->client.family == AF_INET6;
+	const char *map = v6 ? KG_RED_SET_GRANTS6 : KG_RED_SET_GRANTS;
+	const char *set = v6 ? KG_RED_SET_ALLOWED6 : KG_RED_SET_ALLOWED;
+	const char *held = held_set(&hp->client);
+	const struct kg_addr *na = dst(r, &hp->client, &hp->addr);
+	const struct kg_addr *oa = dst(r, &hp->client, &hp->old_addr);
 	struct kg_nft_batch *b = kg_nft_batch_new(r->nft);
 	int rc;
 
 	if (!b)
 		return -ENOMEM;
-	/* held4 is IPv4 only: IPv6 grants never hop (hop_run.c) */
-	if (hp->client.family != AF_INET) {
-		kg_nft_batch_free(b);
-		return -EAFNOSUPPORT;
-	}
 	/* The new port for the rest of the lease; the old one takes new
-	 * connections for the overlap only (its held4 element stays, with
+	 * connections for the overlap only (its held4/6 element stays, with
 	 * the lease, for the flows already on it). One transaction. */
 	if (ov > lease)
 		ov = lease;
-	if (!(rc = refresh(b, KG_RED_SET_GRANTS, &hp->client, hp->port, real, 2, lease)) &&
-	    !(rc = refresh(b, KG_RED_SET_ALLOWED, &hp->client, hp->port, NULL, 0, lease)) &&
-	    !(rc = refresh(b, KG_RED_SET_HELD, &hp->client, hp->port, NULL, 0, lease)) &&
-	    !(rc = refresh(b, KG_RED_SET_GRANTS, &hp->client, hp->old_port, real, 2, ov)) &&
-	    !(rc = refresh(b, KG_RED_SET_ALLOWED, &hp->client, hp->old_port, NULL, 0, ov)))
+	/* an IPv6 grant's new and old places may differ in address too */
+	if (!(rc = refresh(b, map, &hp->client, na, hp->port, real, 2, lease)) &&
+	    !(rc = refresh(b, set, &hp->client, na, hp->port, NULL, 0, lease)) &&
+	    !(rc = refresh(b, held, &hp->client, NULL, hp->port, NULL, 0, lease)) &&
+	    !(rc = refresh(b, map, &hp->client, oa, hp->old_port, real, 2, ov)) &&
+	    !(rc = refresh(b, set, &hp->client, oa, hp->old_port, NULL, 0, ov)))
 		rc = kg_nft_batch_send(b, e);
 	kg_nft_batch_free(b);
 	return rc;

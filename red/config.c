@@ -26,7 +26,8 @@ static const char *const green_keys[] = {
 	"site_endpoint", NULL
 };
 static const char *const service_keys[] = {
-	"port", "pool", "proto", "hop", "hop_interval", "hop_overlap", NULL
+	"port", "pool", "proto", "hop", "hop_interval", "hop_overlap",
+	"hop_shuffle", "hop_prefix", NULL
 };
 
 static int line_of(const struct kg_conf *c, const char *sec, const char *key)
@@ -469,6 +470,18 @@ static int hop_keys(const struct kg_conf *c, const char *sec,
 	if (s->hop.on && kg_hop_pool_size(&s->hop) < 2)
 		return bad(c, sec, "pool", "at least two ports to hop between",
 			   "", e);
+	/* address shuffling (IPv6 grants): a prefix routed to red */
+	if ((r = kg_conf_bool(c, sec, "hop_shuffle", false, &s->hop.shuffle, e)) ||
+	    (r = kg_conf_str(c, sec, "hop_prefix", "", &v, e)))
+		return r;
+	if (v[0] && (kg_prefix_parse(v, &s->hop.prefix) ||
+		     s->hop.prefix.a.family != AF_INET6 ||
+		     s->hop.prefix.len < 64 || s->hop.prefix.len > 126))
+		return bad(c, sec, "hop_prefix", "an IPv6 prefix, /64 to /126",
+			   v, e);
+	if (s->hop.shuffle && (!s->hop.on || !v[0]))
+		return bad(c, sec, "hop_shuffle", "hop = yes and a hop_prefix",
+			   v, e);
 	return 0;
 }
 

@@ -284,6 +284,7 @@ void kg_grants_plan(const struct kg_grants *t, const struct kg_sknock *k,
 		if (g && g->port) {
 			p->port = g->port;
 			p->real_port = g->real_port;
+			p->daddr = g->daddr;
 			memcpy(p->held, g->held, sizeof(p->held));
 			p->n_held = g->n_held;
 		}
@@ -294,6 +295,7 @@ void kg_grants_plan(const struct kg_grants *t, const struct kg_sknock *k,
 	/* open or renew; a renew of a grant red lost (restart) re-opens */
 	if (g && g->port) {
 		grant(p, KG_PLAN_EXTEND, g->port, lease_end, life);
+		p->daddr = g->daddr;
 		memcpy(p->held, g->held, sizeof(p->held));
 		p->n_held = g->n_held;
 		return;
@@ -342,6 +344,7 @@ void kg_grants_commit(struct kg_grants *t, const struct kg_sknock *k,
 	if (p->op == KG_PLAN_MAP) {
 		g->held[0] = p->port;
 		g->n_held = 1;
+		memset(&g->daddr, 0, sizeof(g->daddr));
 		g->hops = 0;
 		g->hop_due_ms = 0;
 	}
@@ -437,6 +440,7 @@ int kg_grants_hop_plan(const struct kg_grants *t, size_t slot,
 	hp->slot = slot;
 	hp->client = g->client;
 	hp->old_port = g->port;
+	hp->addr = hp->old_addr = g->daddr;
 	hp->real_port = g->real_port;
 	hp->overlap_ms = h->overlap_ms;
 	hp->lease_ms = (uint32_t)((g->lease_end - now_s) * 1000);
@@ -452,6 +456,7 @@ void kg_grants_hop_commit(struct kg_grants *t, const struct kg_hop_plan *hp,
 	size_t i;
 
 	g->port = hp->port;
+	g->daddr = hp->addr;
 	g->answer.port = hp->port;
 	g->hops = hp->hop;
 	g->hop_due_ms = now_ms + hp->next_ms;

@@ -41,6 +41,9 @@ struct kg_grant {
 	struct kg_addr client;
 	uint16_t port;                 /* 0 = no live mapping */
 	uint16_t real_port;
+	/* IPv6 clients: the address the grant is reached at, moved by
+	 * address shuffling (family 0: red's site address6) */
+	struct kg_addr daddr;
 	/* Every port this grant held during its lease, the current one
 	 * included (the newest KG_GRANT_HELD_MAX): established flows may go
 	 * on on any of them until the lease ends, and the lease end cuts
@@ -89,6 +92,7 @@ struct kg_plan {
 	struct kg_addr client;         /* mapping concerned */
 	uint16_t port;
 	uint16_t real_port;
+	struct kg_addr daddr;          /* EXTEND, UNMAP: as kg_grant's */
 	int64_t lease_end;
 	uint16_t held[KG_GRANT_HELD_MAX];  /* EXTEND, UNMAP: the grant's held
 					      ports (refreshed, removed) */
@@ -102,6 +106,11 @@ struct kg_hop_plan {
 	size_t slot;
 	struct kg_addr client;
 	uint16_t port, old_port, real_port;
+	/* IPv6 clients: the address the grant moves to and the one it
+	 * leaves (the same without shuffling); kg_grants_hop_plan fills both
+	 * with the grant's (family 0: red's site address6), the caller draws
+	 * the new one */
+	struct kg_addr addr, old_addr;
 	uint32_t next_ms;              /* interval drawn for the next hop */
 	uint32_t lease_ms;             /* what is left of the lease */
 	uint32_t overlap_ms;

@@ -111,6 +111,36 @@ int kg_hop_port(const struct kg_hop_conf *h, const struct kg_pool *used,
 	return *port ? 0 : -ENOSPC;
 }
 
+int kg_hop_addr(const struct kg_prefix *p, const struct kg_addr *avoid,
+		kg_hop_rand_fn rnd, void *ctx, struct kg_addr *out)
+{
+	uint8_t host[16];
+	int r;
+
+	if (p->a.family != AF_INET6 || p->len < 64 || p->len > 126)
+		return -EINVAL;
+	/* by rejection: at least four addresses, at most two refused, so
+	 * 128 draws all refused has odds of 2^-128 */
+	for (int tries = 0; tries < 128; tries++) {
+		bool zero = true;
+
+		if ((r = rnd(ctx, host, sizeof(host))))
+			return r;
+		*out = p->a;
+		for (unsigned bit = p->len; bit < 128; bit++) {
+			uint8_t m = (uint8_t)(0x80u >> (bit % 8));
+
+			out->b[bit / 8] = (uint8_t)((out->b[bit / 8] & ~m) |
+						    (host[bit / 8] & m));
+			if (host[bit / 8] & m)
+				zero = false;
+		}
+		if (!zero && !(avoid && kg_addr_eq(out, avoid)))
+			return 0;
+	}
+	return -ENOSPC;
+}
+
 static const char *skip_ws(const char *s)
 {
 	while (*s == ' ' || *s == '\t')

@@ -8,9 +8,10 @@
  * test can pin or count the draws; the daemon passes kg_hop_getrandom,
  * the kernel's getrandom(2).
  *
- * The hop state is the grant's place (an address and a port); the address
- * is carried so that a hop could move it too where red has a prefix to
- * move in (only the port moves today).
+ * Address shuffling (hop_shuffle = yes, hop_prefix = an IPv6 prefix
+ * routed to red): a hop of an IPv6 client's grant also moves the address
+ * it is reached at, uniformly inside the prefix, so a scan must cover
+ * address x port.
  */
 #ifndef KG_RED_HOP_H
 #define KG_RED_HOP_H
@@ -19,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
 #include "pool.h"
 
 #define KG_HOP_MAX_RANGES 8
@@ -39,6 +41,8 @@ struct kg_hop_conf {
 	size_t n_intervals;
 	uint32_t interval_min, interval_max;
 	uint32_t overlap_ms;   /* the old port takes new connections so long */
+	bool shuffle;          /* IPv6 grants: the address hops too */
+	struct kg_prefix prefix;   /* inside which (IPv6, /64 to /126) */
 };
 
 /* Fills buf with n random bytes; 0 or -errno. */
@@ -63,6 +67,13 @@ uint32_t kg_hop_pool_size(const struct kg_hop_conf *h);
  * 0, -ENOSPC if none is left, or the source's error. */
 int kg_hop_port(const struct kg_hop_conf *h, const struct kg_pool *used,
 		uint16_t avoid, kg_hop_rand_fn rnd, void *ctx, uint16_t *port);
+
+/* The next address: uniform over prefix p's addresses (IPv6, length
+ * 64..126) but its all-zero host (the subnet-router anycast address)
+ * and avoid (the address just left; may be NULL). 0, -EINVAL for another
+ * prefix, -ENOSPC if no draw of 128 found one, or the source's error. */
+int kg_hop_addr(const struct kg_prefix *p, const struct kg_addr *avoid,
+		kg_hop_rand_fn rnd, void *ctx, struct kg_addr *out);
 
 /* Parsers for red.conf values (config.c); 0 or -EINVAL.
  * "9001-9099, 9200-9210" (a lone port is a range of one);

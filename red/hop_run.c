@@ -55,16 +55,6 @@ void red_hop_granted(struct red *r, const struct kg_sknock *k,
 	s = svc_of(r, g);
 	if (p->op != KG_PLAN_MAP || !s || !s->hop.on)
 		return;
-	/* held4 (established flows on the ports hopped off) has no IPv6
-	 * twin: an IPv6 client's grant keeps its port for the lease */
-	if (g->client.family != AF_INET) {
-		char a[KG_ADDR_STRLEN];
-
-		kg_log_event(KG_LOG_NOTICE, "hop", "result", "skipped",
-			     "reason", "ipv6_client", "service", g->service,
-			     "client", kg_addr_str(&g->client, a));
-		return;
-	}
 	if (kg_hop_interval(&s->hop, kg_hop_getrandom, NULL, &first) == 0)
 		kg_grants_hop_start(g, kg_mono_ms(), first);
 }
@@ -89,7 +79,10 @@ static int push(struct red *r, const struct kg_grant *g,
 	memcpy(m.service, g->service, sizeof(m.service));
 	m.client = g->client;
 	m.hop = hp->hop;
-	m.addr = r->cfg.site.address.a;
+	/* red's site address in the client's family: the one green's
+	 * forward grant names */
+	m.addr = g->client.family != AF_INET6 ? r->cfg.site.address.a :
+		 hp->addr.family == AF_INET6 ? hp->addr : r->cfg.site.address6.a;
 	m.port = hp->port;
 	m.old_port = hp->old_port;
 	m.overlap_ms = hp->overlap_ms;
@@ -119,6 +112,9 @@ static void log_hop(const struct kg_grant *g, const struct kg_hop_plan *hp,
 		    const char *result, const char *err)
 {
 	char c[KG_ADDR_STRLEN], port[8], old[8], hop[12], next[12], sess[17];
+	char ad[KG_ADDR_STRLEN], oad[KG_ADDR_STRLEN];
+	bool moved = hp->addr.family == AF_INET6 &&
+		     !kg_addr_eq(&hp->addr, &hp->old_addr);
 
 	snprintf(port, sizeof(port), "%u", hp->port);
 	snprintf(old, sizeof(old), "%u", hp->old_port);
@@ -128,7 +124,11 @@ static void log_hop(const struct kg_grant *g, const struct kg_hop_plan *hp,
 	kg_log_event(err ? KG_LOG_WARNING : KG_LOG_INFO, "hop", "result", result,
 		     "green", g->green_id, "service", g->service, "session", sess,
 		     "client", kg_addr_str(&g->client, c), "port", port,
-		     "old_port", old, "hop", hop, "next_ms", next, "error", err);
+		     "old_port", old, "hop", hop, "next_ms", next,
+		     /* only when the address moved (shuffling) */
+		     "addr", moved ? kg_addr_str(&hp->addr, ad) : NULL,
+		     "old_addr", moved ? kg_addr_str(&hp->old_addr, oad) : NULL,
+		     "error", err);
 }
 
 static void hop_one(struct red *r, size_t i, int64_t now_ms)
@@ -136,7 +136,7 @@ static void hop_one(struct red *r, size_t i, int64_t now_ms)
 	struct kg_grant *g = &r->st.grants.g[i];
 	const struct kg_red_service *s = svc_of(r, g);
 	struct kg_err e = { "" };
-	struct kg_hop_plan hp;
+	struct kg_hop_plan hp = { 0 };
 	int rc;
 
 	if (!s || !s->hop.on) {
@@ -157,6 +157,20 @@ static void hop_one(struct red *r, size_t i, int64_t now_ms)
 		hp.old_port = g->port;
 		log_hop(g, &hp, "stayed", strerror(-rc));
 		return;
+	}
+	/* IPv6 grants: the address hops too (shuffling), inside the
+	 * service's prefix, never the one just left; a failed draw keeps
+	 * it (the port still hops) */
+	if (g->client.family == AF_INET6) {
+		if (hp.old_addr.family != AF_INET6)
+			hp.old_addr = hp.addr = r->cfg.site.address6.a;
+		if (s->hop.shuffle &&
+		    (rc = kg_hop_addr(&s->hop.prefix, &hp.old_addr,
+				      kg_hop_getrandom, NULL, &hp.addr))) {
+			hp.addr = hp.old_addr;
+			kg_log(KG_LOG_WARNING, "hop: address draw: %s",
+			       strerror(-rc));
+		}
 	}
 	if ((rc = red_apply_hop(r, &hp, &e))) {
 		g->hop_due_ms = now_ms + hp.next_ms;

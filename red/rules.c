@@ -95,9 +95,11 @@ static void sets(struct sb *b, const struct kg_red_config *c)
 	put(b, "\tset " KG_RED_SET_BANNED6 " { type ipv6_addr; flags timeout; size 65536; }\n");
 	put(b, "\tmap " KG_RED_SET_GRANTS " { type ipv4_addr . inet_service : inet_service; flags timeout; }\n");
 	put(b, "\tset " KG_RED_SET_ALLOWED " { type ipv4_addr . inet_service; flags timeout; }\n");
-	put(b, "\tmap " KG_RED_SET_GRANTS6 " { type ipv6_addr . inet_service : inet_service; flags timeout; }\n");
-	put(b, "\tset " KG_RED_SET_ALLOWED6 " { type ipv6_addr . inet_service; flags timeout; }\n");
+	/* IPv6: keyed on the destination address too (address shuffling) */
+	put(b, "\tmap " KG_RED_SET_GRANTS6 " { type ipv6_addr . ipv6_addr . inet_service : inet_service; flags timeout; }\n");
+	put(b, "\tset " KG_RED_SET_ALLOWED6 " { type ipv6_addr . ipv6_addr . inet_service; flags timeout; }\n");
 	put(b, "\tset " KG_RED_SET_HELD " { type ipv4_addr . inet_service; flags timeout; }\n");
+	put(b, "\tset " KG_RED_SET_HELD6 " { type ipv6_addr . inet_service; flags timeout; }\n");
 	/* knock-port drops that reach neither NFLOG nor the IPS, visible here */
 	put(b, "\tcounter " KG_RED_CTR_KNOCK_FOREIGN " { }\n");
 	put(b, "\tcounter " KG_RED_CTR_KNOCK_LIMITED " { }\n");
@@ -146,9 +148,9 @@ static void prerouting(struct sb *b, const struct kg_red_config *c)
 	    c->site.interface, r, c->tunnel_range.len);
 	if (has_range6(c)) {
 		kg_addr_str(&c->tunnel_range6.a, r);
-		put(b, "\t\tiifname \"%s\" ip6 saddr %s/%u meta l4proto tcp redirect to :ip6 saddr . tcp dport map @" KG_RED_SET_GRANTS6 "\n",
+		put(b, "\t\tiifname \"%s\" ip6 saddr %s/%u meta l4proto tcp redirect to :ip6 saddr . ip6 daddr . tcp dport map @" KG_RED_SET_GRANTS6 "\n",
 		    c->site.interface, r, c->tunnel_range6.len);
-		put(b, "\t\tiifname \"%s\" ip6 saddr %s/%u meta l4proto udp redirect to :ip6 saddr . udp dport map @" KG_RED_SET_GRANTS6 "\n",
+		put(b, "\t\tiifname \"%s\" ip6 saddr %s/%u meta l4proto udp redirect to :ip6 saddr . ip6 daddr . udp dport map @" KG_RED_SET_GRANTS6 "\n",
 		    c->site.interface, r, c->tunnel_range6.len);
 	}
 	put(b, "\t}\n");
@@ -225,9 +227,12 @@ static void input_site(struct sb *b, const struct kg_red_config *c)
 	    ifn);
 	put(b, "\t\tiifname \"%s\" meta l4proto { tcp, udp } ct state established,related ip saddr . ct original proto-dst @" KG_RED_SET_HELD " accept\n",
 	    ifn);
-	if (has_range6(c))
-		put(b, "\t\tiifname \"%s\" meta l4proto { tcp, udp } ip6 saddr . ct original proto-dst @" KG_RED_SET_ALLOWED6 " accept\n",
+	if (has_range6(c)) {
+		put(b, "\t\tiifname \"%s\" meta l4proto { tcp, udp } ct state new ip6 saddr . ct original ip6 daddr . ct original proto-dst @" KG_RED_SET_ALLOWED6 " accept\n",
 		    ifn);
+		put(b, "\t\tiifname \"%s\" meta l4proto { tcp, udp } ct state established,related ip6 saddr . ct original proto-dst @" KG_RED_SET_HELD6 " accept\n",
+		    ifn);
+	}
 	put(b, "\t\tiifname \"%s\" limit rate 20/second log group %u prefix \"site\" drop\n",
 	    ifn, c->scan_group);
 	put(b, "\t\tiifname \"%s\" drop\n", ifn);

@@ -27,9 +27,10 @@
  *    the short overlap), an established one against "held4" (every port
  *    the grant held during its lease, with the lease as timeout), so a
  *    lease ending stops a flow at once and a hop leaves established flows
- *    alone; "grants6" and "allowed6" the same for IPv6 clients
- *    (tunnel_range6), whose rules exist only when tunnel_range6 is set:
- *    IPv6 grants never hop, so "allowed6" is checked on every packet;
+ *    alone; "grants6", "allowed6" and "held6" the same for IPv6 clients
+ *    (tunnel_range6), whose rules exist only when tunnel_range6 is set,
+ *    with the destination address in the keys of "grants6" and
+ *    "allowed6" (client . address . port: address shuffling moves it);
  *    nothing else from the site interface is accepted;
  *  - management addresses, loopback, IPv6 neighbour discovery and DHCP
  *    accepted, so the table does not cut the host off.
@@ -47,6 +48,7 @@
 #define KG_RED_SET_GRANTS6 "grants6"       /* IPv6 clients (tunnel_range6) */
 #define KG_RED_SET_ALLOWED6 "allowed6"
 #define KG_RED_SET_HELD "held4"
+#define KG_RED_SET_HELD6 "held6"
 #define KG_RED_SET_BANNED4 "banned4"
 #define KG_RED_SET_BANNED6 "banned6"
 #define KG_RED_CTR_KNOCK_FOREIGN "knock_foreign"   /* not a green's link */

@@ -13,7 +13,8 @@
 #   red_knock_counter NAME   packets of red's named counter (knock_foreign:
 #                        knock-port packets dropped uncounted)
 #   red_map              red's grants4 map, one element a line
-#   red_map6             red's grants6 map, one element a line
+#   red_map6             red's grants6 map, one element a line (client .
+#                        port ... : real port, red's address left out)
 #
 # RED_V6=1 gives red a tunnel_range6 (fd88::/64) and an IPv6 end of the
 # site link (fd89::2, green fd89::1), plays clients fd88::10 and fd88::11
@@ -73,7 +74,7 @@ pool = 40000-40999
 [service stream]
 port = 8081
 pool = 41000-41999
-$([ "${RED_HOP_SERVICE:-0}" = 1 ] && printf '\n[service hopweb]\nport = 8080\npool = 42000-42999\nhop = yes\nhop_interval = 1\nhop_overlap = 200ms\n')
+$([ "${RED_HOP_SERVICE:-0}" = 1 ] && printf '\n[service hopweb]\nport = 8080\npool = 42000-42999\nhop = yes\nhop_interval = 1\nhop_overlap = 200ms\n\n[service hopstream]\nport = 8081\npool = 43000-43999\nhop = yes\nhop_interval = 1\nhop_overlap = 200ms\n')
 CONF
 }
 
@@ -158,7 +159,10 @@ red_map() {
 }
 
 red_map6() {
-	tb_exec red nft list map inet knockgate grants6 | grep -oE 'fd88:[0-9a-f:]+ \. [0-9]+ [^:]*: [0-9]+' || true
+	# client . red's address . port: the address left out of the line
+	tb_exec red nft list map inet knockgate grants6 |
+		grep -oE 'fd88:[0-9a-f:]+ \. [0-9a-f:]+ \. [0-9]+ [^:]*: [0-9]+' |
+		sed -E 's/^([0-9a-f:]+) \. [0-9a-f:]+ \. /\1 . /' || true
 }
 
 # red_connect6 SRC PORT: red_connect from IPv6 tunnel address SRC to

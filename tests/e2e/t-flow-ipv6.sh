@@ -50,7 +50,8 @@ flowred_green_start
 
 grants6() {
 	tb_exec red nft list map inet knockgate grants6 2>/dev/null |
-		grep -oE 'fd88::[0-9a-f:]+ \. [0-9]+ [^:]*: [0-9]+' || true
+		grep -oE 'fd88::[0-9a-f:]+ \. fd89::2 \. [0-9]+ [^:]*: [0-9]+' |
+		sed -E 's/ \. fd89::2 \. / . /' || true
 }
 fwd6() {
 	tb_exec green nft list set inet knockgate fwd_grants6 2>/dev/null |

@@ -5,8 +5,9 @@
 # real server over the site link's IPv6 end from that address only, the
 # real port not at all; close removes the element and cuts an established
 # stream through the kernel-filtered conntrack dump, and leaves the IPv4
-# grant of the same red alone. Hopping is IPv4 only: a hop = yes service
-# hops an IPv4 client's grant and leaves the IPv6 client's on its port.
+# grant of the same red alone. A hop = yes service hops an IPv6 client's
+# grant as it does an IPv4 one's: a stream on the first port survives,
+# the port left drops new connections, the close empties held6.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -69,21 +70,55 @@ red_connect6 fd88::10 "$port" || tb_fail "the IPv6 web grant was lost by closing
 red_connect 10.88.1.10 "$port4" || tb_fail "the IPv4 grant was lost"
 tb_log "ok: the other IPv6 grant and the IPv4 grant are untouched"
 
-# hop = yes: the IPv6 grant keeps its port, logged; an IPv4 grant of the
-# same service, opened after it, hops (twice before the check, so the
-# IPv6 one had its chance too)
-h6=$(red_knock -c fd88::10 -S hopweb -s 21 -q 1 -a open)
-case $h6 in result=granted\ *) ;; *) tb_fail "hopweb for fd88::10 not granted: $h6" ;; esac
+# hop = yes: an IPv6 grant hops like an IPv4 one (grants6/allowed6 for
+# new connections, held6 for established ones); a stream on the port it
+# started on survives the hops, the port left drops new connections
+# after the overlap, the current one takes them
+h6=$(red_knock -c fd88::10 -S hopstream -s 21 -q 1 -a open)
+case $h6 in result=granted\ *) ;; *) tb_fail "hopstream for fd88::10 not granted: $h6" ;; esac
 hp6=$(sed -E 's/.*port=([0-9]+).*/\1/' <<<"$h6")
-tb_wait_log "$TB_DIR/red.log" "event=hop result=skipped reason=ipv6_client service=hopweb client=fd88::10" 3 ||
-	tb_fail "no hop skipped record for the IPv6 grant"
+tb_start green hreader "$TB_DIR/hreader.out" socat -u "TCP6:[fd89::2]:$hp6,bind=[fd88::10]" -
+tb_wait_log "$TB_DIR/hreader.out" . 3 || tb_fail "the IPv6 hopstream on $hp6 carries nothing"
 h4=$(red_knock -c 10.88.1.11 -S hopweb -s 22 -q 1 -a open)
 case $h4 in result=granted\ *) ;; *) tb_fail "hopweb for 10.88.1.11 not granted: $h4" ;; esac
-tb_wait_log "$TB_DIR/red.log" "event=hop result=[a-z]+ green=green1 service=hopweb .*client=10\.88\.1\.11 .* hop=2 " 6 ||
+hop_re="event=hop result=moved green=green1 service=hopstream .*client=fd88::10 port=([0-9]+) old_port=[0-9]+ hop=2 "
+tb_wait_log "$TB_DIR/red.log" "$hop_re" 6 || {
+	grep "event=hop" "$TB_DIR/red.log" | tail -5
+	tb_fail "the IPv6 hopstream grant did not hop twice"
+}
+tb_wait_log "$TB_DIR/red.log" "event=hop result=moved green=green1 service=hopweb .*client=10\.88\.1\.11 .* hop=2 " 6 ||
 	tb_fail "the IPv4 hopweb grant did not hop twice"
-grep -E "event=hop .*client=fd88::10" "$TB_DIR/red.log" | grep -v "result=skipped" &&
-	tb_fail "the IPv6 grant hopped"
-red_map6 | grep -qE "^fd88::10 \. $hp6 .*: 8080$" || tb_fail "grants6 lost fd88::10 . $hp6: $(red_map6)"
-red_connect6 fd88::10 "$hp6" || tb_fail "fd88::10 cannot reach its hopweb port $hp6"
-tb_log "ok: the IPv4 grant hopped, the IPv6 one stayed on $hp6 and is reachable"
+grep -q "reason=ipv6_client" "$TB_DIR/red.log" && tb_fail "an IPv6 grant was skipped"
+tb_exec red nft list set inet knockgate held6 | grep -qE "fd88::10 \. $hp6 " ||
+	tb_fail "held6 lost fd88::10 . $hp6: $(tb_exec red nft list set inet knockgate held6)"
+m1=$(wc -l <"$TB_DIR/hreader.out")
+sleep 1
+m2=$(wc -l <"$TB_DIR/hreader.out")
+[ "$m2" -gt "$m1" ] || tb_fail "the IPv6 stream on $hp6 stopped after the hops ($m1 -> $m2 lines)"
+tb_log "ok: the IPv6 stream on its first port $hp6 runs on through two hops ($m2 lines)"
+# allowed6 takes new connections on a port other than the first
+tb_exec red nft list set inet knockgate allowed6 | grep -oE "fd88::10 \. fd89::2 \. [0-9]+" | grep -qv " $hp6\$" ||
+	tb_fail "allowed6 has no other port for fd88::10: $(tb_exec red nft list set inet knockgate allowed6)"
+# a later hop may draw the first port again (1 in 999): then it is current
+if grep -qE "event=hop result=moved .*service=hopstream .*client=fd88::10 port=$hp6 " "$TB_DIR/red.log"; then
+	tb_log "a hop went back to $hp6: the drop check is skipped"
+else
+	red_map6 | grep -qE "^fd88::10 \. $hp6 " && tb_fail "grants6 still redirects the port $hp6 left two hops ago"
+	red_connect6 fd88::10 "$hp6" && tb_fail "a new IPv6 connection to the port left ($hp6) got through"
+	tb_log "ok: the port left ($hp6) drops new IPv6 connections, held6 still holds it for the stream"
+fi
+cl=$(red_knock -c fd88::10 -S hopstream -s 21 -q 2 -a close)
+[ "$cl" = "result=closed" ] || tb_fail "close of hopstream answered '$cl'"
+# the cut covers the port the stream is on, two hops behind the grant
+tb_wait_log "$TB_DIR/red.log" "event=conntrack client=fd88::10 port=$hp6 result=cut flows=[1-9]" 3 ||
+	tb_fail "no conntrack cut of the stream on the port left ($hp6)"
+m3=$(wc -l <"$TB_DIR/hreader.out")
+sleep 1
+[ "$(wc -l <"$TB_DIR/hreader.out")" = "$m3" ] || tb_fail "the IPv6 stream on $hp6 runs on after the close"
+# hopstream's pool is 43000-43999; the web grant's element stays
+tb_exec red nft list set inet knockgate held6 | grep -qE "fd88::10 \. 43[0-9]{3} " &&
+	tb_fail "held6 keeps a hopstream port after the close: $(tb_exec red nft list set inet knockgate held6)"
+tb_exec red nft list set inet knockgate held6 | grep -qE "fd88::10 \. $port " ||
+	tb_fail "the close of hopstream took the web grant's held6 element"
+tb_log "ok: the close took every held6 element of hopstream, the web grant keeps its own"
 tb_log "PASS"

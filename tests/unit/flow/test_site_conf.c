@@ -111,6 +111,25 @@ static void test_ipv6_tunnel_prefix_and_site_ends(void **st)
 			      &c, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "site_address6"));
 	green_conf_free(&c);
+	/* red's hop_prefix (address shuffling): IPv6, with site_address6 */
+	assert_int_equal(load(base, site, "[red red1]\naddress = 203.0.113.2\nsite_address = 10.89.0.2\n"
+			      "site_address6 = fd89::2\nhop_prefix = fd89::1:0/120\n"
+			      "site_public_key = " PUB "\ncert = /x/red.pem\n",
+			      &c, &e), 0);
+	r = green_site_red(&c.site, "red1");
+	assert_int_equal(r->hop_prefix.len, 120);
+	green_conf_free(&c);
+	assert_int_equal(load(base, site, "[red red1]\naddress = 203.0.113.2\nsite_address = 10.89.0.2\n"
+			      "hop_prefix = fd89::1:0/120\nsite_public_key = " PUB "\ncert = /x/red.pem\n",
+			      &c, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "hop_prefix: needs site_address6"));
+	green_conf_free(&c);
+	assert_int_equal(load(base, site, "[red red1]\naddress = 203.0.113.2\nsite_address = 10.89.0.2\n"
+			      "site_address6 = fd89::2\nhop_prefix = 10.0.0.0/24\n"
+			      "site_public_key = " PUB "\ncert = /x/red.pem\n",
+			      &c, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "hop_prefix"));
+	green_conf_free(&c);
 }
 
 static void test_without_site_nothing_is_enabled(void **st)

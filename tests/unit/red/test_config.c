@@ -112,6 +112,14 @@ static void test_hop_keys(void **state)
 	assert_int_equal(h->hop.n_intervals, 3);
 	assert_int_equal(h->hop.intervals[2], 30000);
 	assert_int_equal(h->hop.overlap_ms, 1500);
+	assert_false(h->hop.shuffle);
+	if (load("[service h]\nport = 22\npool = 9001-9099\nhop = yes\n"
+		 "hop_shuffle = yes\nhop_prefix = fd89:0:0:1::/64\n", &rc, &e))
+		fail_msg("%s", e.msg);
+	h = kg_red_service_by_name(&rc, "h");
+	assert_true(h->hop.shuffle);
+	assert_int_equal(h->hop.prefix.len, 64);
+	assert_int_equal(h->hop.prefix.a.b[7], 1);
 	/* defaults: no hopping, 30 s, 2 s overlap */
 	h = kg_red_service_by_name(&rc, "web");
 	assert_false(h->hop.on);
@@ -179,6 +187,15 @@ static void test_bad_configs_are_refused_with_file_and_line(void **state)
 	refused("[service h]\nport = 22\npool = 9001-9099\nhop = yes\nhop_interval = 2\nhop_overlap = 2\n",
 		"shorter than the shortest");
 	refused("[service h]\nport = 22\npool = 9001\nhop = yes\n", "at least two ports");
+	/* address shuffling: an IPv6 prefix red can draw in, with hop */
+	refused("[service h]\nport = 22\npool = 9001-9099\nhop = yes\nhop_prefix = 10.0.0.0/24\n",
+		"hop_prefix: an IPv6 prefix");
+	refused("[service h]\nport = 22\npool = 9001-9099\nhop = yes\nhop_prefix = fd89::/48\n",
+		"hop_prefix: an IPv6 prefix");
+	refused("[service h]\nport = 22\npool = 9001-9099\nhop = yes\nhop_shuffle = yes\n",
+		"hop_shuffle: hop = yes and a hop_prefix");
+	refused("[service h]\nport = 22\npool = 9001-9099\nhop_shuffle = yes\nhop_prefix = fd89::1:0/120\n",
+		"hop_shuffle: hop = yes and a hop_prefix");
 	refused("[service h]\nport = 22\npool = 9001-9010, 40050\n", "pools must not overlap");
 	refused("[green green2]\naddress = nowhere\ncert = x\n", "'nowhere'");
 	refused("[service s]\nport = 1\npool = 2-3\ncolour = red\n", "colour");
@@ -340,14 +357,18 @@ static void test_rules_with_tunnel_range6(void **state)
 	n = kg_red_never_ban(&rc, nb, KG_RED_NEVER_BAN_MAX);
 	assert_true(n > 0 && nb[n - 1].a.family == AF_INET6 && nb[n - 1].len == 64);
 	assert_int_equal(kg_red_render_rules(&rc, text, sizeof(text)), 0);
-	at(text, "map grants6 { type ipv6_addr . inet_service : inet_service; flags timeout; }");
-	at(text, "set allowed6 { type ipv6_addr . inet_service; flags timeout; }");
-	at(text, "iifname \"kg-red0\" ip6 saddr fd88::/64 meta l4proto tcp redirect to :ip6 saddr . tcp dport map @grants6");
-	at(text, "iifname \"kg-red0\" ip6 saddr fd88::/64 meta l4proto udp redirect to :ip6 saddr . udp dport map @grants6");
+	at(text, "map grants6 { type ipv6_addr . ipv6_addr . inet_service : inet_service; flags timeout; }");
+	at(text, "set allowed6 { type ipv6_addr . ipv6_addr . inet_service; flags timeout; }");
+	at(text, "iifname \"kg-red0\" ip6 saddr fd88::/64 meta l4proto tcp redirect to :ip6 saddr . ip6 daddr . tcp dport map @grants6");
+	at(text, "iifname \"kg-red0\" ip6 saddr fd88::/64 meta l4proto udp redirect to :ip6 saddr . ip6 daddr . udp dport map @grants6");
 	assert_true(at(text, "ip6 saddr fd88::/64 iifname != \"kg-red0\" drop") <
 		    at(at(text, "chain input {"), "ip6 saddr @mgmt6 accept"));
-	assert_true(at(text, "ip6 saddr . ct original proto-dst @allowed6 accept") <
-		    at(text, "ct state established,related accept"));
+	at(text, "set held6 { type ipv6_addr . inet_service; flags timeout; }");
+	/* new connections against allowed6, established ones held6 (the
+	 * ports an IPv6 grant hopped off), before the blanket accept */
+	at(text, "iifname \"kg-red0\" meta l4proto { tcp, udp } ct state new ip6 saddr . ct original ip6 daddr . ct original proto-dst @allowed6 accept");
+	assert_true(at(text, "ct state established,related ip6 saddr . ct original proto-dst @held6 accept") <
+		    at(text, "\t\tct state established,related accept"));
 	at(text, "fd88::/64 }; }");
 }
 

@@ -236,6 +236,61 @@ static void test_grant_hops_hold_the_ports_left(void **state)
 	kg_grants_free(&t);
 }
 
+/* Address shuffling: every draw inside the prefix, never its all-zero
+ * host nor the address just left, and spread over it; a prefix red
+ * cannot shuffle in is refused. */
+static void test_addresses_inside_the_prefix(void **state)
+{
+	struct kg_prefix p, bad;
+	struct kg_addr prev, a;
+	uint64_t s = 0x5eed5eedULL;
+	bool seen[256] = { false };
+	size_t distinct = 0;
+
+	(void)state;
+	assert_int_equal(kg_prefix_parse("fd89::1:0/120", &p), 0);
+	prev = p.a;
+	prev.b[15] = 7;
+	for (int i = 0; i < DRAWS; i++) {
+		assert_int_equal(kg_hop_addr(&p, &prev, xorshift, &s, &a), 0);
+		assert_int_equal(a.family, AF_INET6);
+		/* the first 120 bits are the prefix's */
+		assert_memory_equal(a.b, p.a.b, 15);
+		assert_int_not_equal(a.b[15], 0);
+		assert_false(kg_addr_eq(&a, &prev));
+		if (!seen[a.b[15]]) {
+			seen[a.b[15]] = true;
+			distinct++;
+		}
+		prev = a;
+	}
+	assert_int_equal(distinct, 255);
+	/* a /64: the host half drawn whole, the prefix half kept */
+	assert_int_equal(kg_prefix_parse("fd89:0:0:1::/64", &p), 0);
+	assert_int_equal(kg_hop_addr(&p, NULL, xorshift, &s, &a), 0);
+	assert_memory_equal(a.b, p.a.b, 8);
+	/* a /126: four addresses, zero and the one left never drawn */
+	assert_int_equal(kg_prefix_parse("fd89::1:0/126", &p), 0);
+	prev = p.a;
+	prev.b[15] = 1;
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(kg_hop_addr(&p, &prev, xorshift, &s, &a), 0);
+		assert_true(a.b[15] == 2 || a.b[15] == 3);
+	}
+	/* a source that only ever gives the refused address: no hang */
+	{
+		uint8_t zero = 0;
+
+		assert_int_equal(kg_hop_addr(&p, NULL, constant, &zero, &a), -ENOSPC);
+	}
+	assert_int_equal(kg_prefix_parse("fd89::/127", &bad), 0);
+	assert_int_equal(kg_hop_addr(&bad, NULL, xorshift, &s, &a), -EINVAL);
+	assert_int_equal(kg_prefix_parse("fd89::/48", &bad), 0);
+	assert_int_equal(kg_hop_addr(&bad, NULL, xorshift, &s, &a), -EINVAL);
+	assert_int_equal(kg_prefix_parse("10.0.0.0/24", &bad), 0);
+	assert_int_equal(kg_hop_addr(&bad, NULL, xorshift, &s, &a), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_ports_skip_held_and_span_every_range),
 		cmocka_unit_test(test_config_values),
 		cmocka_unit_test(test_grant_hops_hold_the_ports_left),
+		cmocka_unit_test(test_addresses_inside_the_prefix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
