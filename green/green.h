@@ -126,6 +126,7 @@ struct green {
 	int worker_fd;              /* the monitor's end of the socketpair */
 	int worker_pid;
 	bool worker_lost;           /* the worker ended: green exits 1 */
+	struct green_ctrl_auth *ctrl_auth;  /* ctrl_monitor.c: per connection */
 };
 
 /* IPS callbacks onto the table (daemon.c): ban/unban elements. */
