@@ -92,6 +92,21 @@ static void refuse(struct green *g, const struct kg_priv_req *q,
 	status(g, q->type, st);
 }
 
+/* A decision on a card (certificate, pin, proof): the record the single
+ * process's control server writes, written here because it is the
+ * monitor's decision (a compromised worker would not log it). */
+static void auth_rejected(struct green *g, const struct kg_priv_req *q,
+			  const struct kg_session *s, const char *reason)
+{
+	char src[KG_ADDR_STRLEN], sid[24];
+
+	snprintf(sid, sizeof(sid), "%016" PRIx64, s->id);
+	kg_log_event(KG_LOG_NOTICE, "auth", "result", "rejected", "reason",
+		     reason, "user", s->user, "src", kg_addr_str(&q->addr, src),
+		     "session", sid);
+	status(g, q->type, EACCES);
+}
+
 static void auth_drop(struct green_ctrl_auth *t, size_t i)
 {
 	X509_free(t->a[i].cert);
@@ -178,8 +193,10 @@ static void on_open(struct green *g, const struct kg_priv_req *q,
 {
 	struct kg_priv_ans a = { .for_type = q->type };
 
+	/* A second connection (a copy of the profile elsewhere): the
+	 * worker's server logs it as the single process does. */
 	if (s->state == KG_SESS_LIVE) {
-		refuse(g, q, "already_live", s->user, EBUSY);
+		status(g, q->type, EBUSY);
 		return;
 	}
 	if (!kg_users_find(&g->gate->users, s->user)) {
@@ -219,7 +236,7 @@ static void on_hello(struct green *g, const struct kg_priv_req *q,
 		reason = NULL;
 	if (reason || kg_random(au->challenge, 32)) {
 		X509_free(x);
-		refuse(g, q, reason ? reason : "internal", s->user, EACCES);
+		auth_rejected(g, q, s, reason ? reason : "internal");
 		end_session(g, s->id, KG_END_AUTH_FAILED);
 		return;
 	}
@@ -250,13 +267,13 @@ static void on_proof(struct green *g, const struct kg_priv_req *q,
 	if (kg_transcript_card_proof_digest(&b, digest) ||
 	    kg_pki_verify_sig(au->cert, digest, q->data, q->data_len) !=
 	    KG_PKI_OK) {
-		refuse(g, q, "bad_signature", s->user, EACCES);
+		auth_rejected(g, q, s, "bad_signature");
 		end_session(g, id, KG_END_AUTH_FAILED);
 		return;
 	}
 	if (gate_ctrl_session_live(g->gate, id, &lv) ||
 	    kg_random(au->nonce, 32)) {
-		refuse(g, q, "session_gone", s->user, EACCES);
+		auth_rejected(g, q, s, "session_gone");
 		end_session(g, id, KG_END_AUTH_FAILED);
 		return;
 	}
@@ -412,7 +429,11 @@ void green_ctrl_monitor_request(struct green *g, const struct kg_priv_req *q)
 	/* The session is the one at the connection's address, never one the
 	 * worker names. */
 	if (!(s = kg_sess_by_tunnel(&g->gate->sess, &q->addr))) {
-		refuse(g, q, "no_session", NULL, ENOENT);
+		/* open: any address may connect; the worker logs it */
+		if (q->type == KG_PRIV_REQ_CTRL_OPEN)
+			status(g, q->type, ENOENT);
+		else
+			refuse(g, q, "no_session", NULL, ENOENT);
 		return;
 	}
 	if (q->type == KG_PRIV_REQ_CTRL_OPEN) {

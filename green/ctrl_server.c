@@ -324,6 +324,15 @@ static void auth_refused(struct kg_ctrl_server *s, struct conn *c,
 	conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_AUTH_FAILED, KG_END_AUTH_FAILED);
 }
 
+/* Remote mode: the monitor refused the card, logged event=auth with its
+ * reason and ended the session; the client gets the same error. */
+static void remote_refused(struct kg_ctrl_server *s, struct conn *c)
+{
+	c->peer.session_id = 0;
+	log_ctrl(c, "dropped", "auth_refused");
+	conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_AUTH_FAILED, KG_END_NONE);
+}
+
 static int on_hello(struct kg_ctrl_server *s, struct conn *c,
 		    const struct kg_ctrl_msg *m)
 {
@@ -336,8 +345,7 @@ static int on_hello(struct kg_ctrl_server *s, struct conn *c,
 		rc = s->ops.remote->hello(s->ops.ctx, &c->tunnel, m->cert.p,
 					  m->cert.len, c->challenge);
 		if (rc == -EACCES) {
-			c->peer.session_id = 0;   /* the monitor ended it */
-			auth_refused(s, c, "refused_by_monitor");
+			remote_refused(s, c);
 			return 0;
 		}
 		if (rc)
@@ -402,8 +410,7 @@ static int on_proof(struct kg_ctrl_server *s, struct conn *c,
 		rc = s->ops.remote->proof(s->ops.ctx, &c->tunnel, m->sig.p,
 					  m->sig.len, &lv, nonce);
 		if (rc == -EACCES) {
-			c->peer.session_id = 0;   /* the monitor ended it */
-			auth_refused(s, c, "refused_by_monitor");
+			remote_refused(s, c);
 			return 0;
 		}
 		if (rc)

@@ -43,7 +43,8 @@ static void view_str(const struct kg_priv_view *v, char *out, size_t cap)
 {
 	size_t n = v->len < cap - 1 ? v->len : cap - 1;
 
-	memcpy(out, v->p, n);
+	if (n)
+		memcpy(out, v->p, n);
 	out[n] = 0;
 }
 

@@ -212,7 +212,7 @@ expect "$st" 71 "a card proof before any challenge"
 [ "$(state)" = "$s1" ] || tb_fail "a refused control request changed WireGuard or nft"
 send "hello $t $TB_DIR/self.der"
 expect "$st" 13 "a certificate of another chain (self-signed, CN=alice)"
-grep -qE "event=privsep result=refused request=ctrl_hello reason=[a-z_]+ addr=$t" "$FLOW_GLOG" ||
+grep -qE "event=auth result=rejected reason=[a-z_]+ user=alice src=$t" "$FLOW_GLOG" ||
 	tb_fail "no refusal record for the foreign certificate"
 state_becomes "$s0" || tb_fail "the refused hello left the pending peer"
 "$BUILD_KNOCK" "$prof" "$pub" "$TB_DIR/k2" || tb_fail "kg-knock-build"
@@ -224,7 +224,7 @@ send "hello $t $TB_DIR/alice.der"
 expect "$st" 0 "alice's certificate (the chain, CRL and pin the monitor checks)"
 send "proof $t $mkey $TB_DIR/client.pub $gpub"
 expect "$st" 13 "a card proof with a bad signature (mallory's key)"
-grep -qE "event=privsep result=refused request=ctrl_proof reason=bad_signature addr=$t" "$FLOW_GLOG" ||
+grep -qE "event=auth result=rejected reason=bad_signature user=alice src=$t" "$FLOW_GLOG" ||
 	tb_fail "no bad_signature record"
 state_becomes "$s0" || tb_fail "the refused proof left the pending peer"
 "$BUILD_KNOCK" "$prof" "$pub" "$TB_DIR/k3" || tb_fail "kg-knock-build"
