@@ -207,6 +207,9 @@ static int one_batch(const struct pkt *p, unsigned *done)
  * the fill is not measured). */
 static int fill(uint32_t from, uint32_t n)
 {
+	static const struct kg_hop_conf pool = {
+		.pool = { { 1024, 65535 } }, .n_pool = 1
+	};
 	int64_t mono = kg_mono_s();
 
 	for (uint32_t i = from; i < n; i++) {
@@ -219,7 +222,7 @@ static int fill(uint32_t from, uint32_t n)
 		knock_of(i, false, KG_SK_OPEN, 1, (uint64_t)kg_wall_s(), &k);
 		kg_random(h, sizeof(h));
 		kg_random(&rnd, sizeof(rnd));
-		kg_grants_plan(&r.st.grants, &k, h, 8080, 1024, 65535, rnd, mono,
+		kg_grants_plan(&r.st.grants, &k, h, 8080, &pool, rnd, mono,
 			       &plan);
 		if (plan.op != KG_PLAN_MAP) {
 			fprintf(stderr, "fill: grant %u refused: %s\n", i,

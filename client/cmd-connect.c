@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "card_auth.h"
+#include "forward.h"
+#include "grant_record.h"
 #include "time.h"
 #include "commands.h"
 #include "knock_send.h"
@@ -39,8 +41,10 @@
 
 struct connect_args {
 	const char *profile, *ifname, *reader, *pin_file;
-	char **services;                         /* step iv, optional */
+	const char *services[KG_FWD_MAX * 2];    /* step iv, optional */
 	int n_services;
+	struct kg_fwd_spec fwd[KG_FWD_MAX];      /* stable local ports */
+	size_t n_fwd;
 	unsigned timeout_s;
 	bool tunnel_only;
 	struct kg_run_opts run;
@@ -52,14 +56,19 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: knockgate connect [-p NAME|DIR] [--reader SUBSTR] [--pin-file FILE]\n"
 		"                         [--background] [-v] [--ifname NAME] [--timeout S]\n"
-		"                         [SERVICE...]\n\n"
+		"                         [--forward SERVICE=[ADDR:]PORT]...\n"
+		"                         [SERVICE[=[ADDR:]PORT]...]\n\n"
 		"Verifies the PIN on the smart card, knocks on green, brings up a WireGuard\n"
 		"tunnel, proves the card to green and prints the session and its services.\n"
 		"Then serves the session until the card is removed, 'knockgate close' or\n"
 		"Ctrl-C ends it, or green does; the tunnel goes down with it. Needs root.\n"
 		"With SERVICE, asks green for each once the card is proved and prints\n"
 		"where it is (red's address and port) and until when; without one, no\n"
-		"service is reachable. (SERVICE=[ADDR:]PORT is not yet supported.)\n"
+		"service is reachable. With SERVICE=[ADDR:]PORT (or a default port in\n"
+		"the profile's [forward] section) it also listens on ADDR:PORT\n"
+		"(ADDR default 127.0.0.1) and forwards each new connection to where\n"
+		"the service is now, following moves, port hops and a failover to\n"
+		"another green; connections already open stay where they are.\n"
 		"With several greens in the profile ([green NAME] sections) they are\n"
 		"tried in order, the next when one has not answered within 300 ms; a\n"
 		"live session whose green stops answering (about a second) moves to\n"
@@ -75,6 +84,8 @@ static void usage(FILE *f)
 		"  -v, --verbose        print each step\n"
 		"  -i, --ifname NAME    interface name (default kg-USER)\n"
 		"  -t, --timeout S      give up after S seconds without a handshake (20)\n"
+		"  -L, --forward SERVICE=[ADDR:]PORT\n"
+		"                       ask for SERVICE and forward ADDR:PORT to it\n"
 		"  -T, --tunnel-only    no card: stop after the handshake and leave the\n"
 		"                       tunnel up for 'close' (tests, diagnostics)\n"
 		"  -h, --help           this text\n");
@@ -138,6 +149,45 @@ static int reknock(void *arg)
 #define OPT_TEST_RECORD 1001
 #define OPT_TEST_REPLAY 1002
 
+/* "web" or "web=8080" (forward true: --forward, '=' required). */
+static int add_service(struct connect_args *a, const char *arg, bool forward)
+{
+	struct kg_fwd_spec sp;
+	struct kg_err e = { { 0 } };
+	int r = kg_fwd_spec_parse(arg, &sp, &e);
+	const char *name = arg;
+
+	if (r < 0 || (r == 1 && forward)) {
+		fprintf(stderr, "knockgate connect: %s\n", r < 0 ? e.msg :
+			"--forward: expected SERVICE=[ADDR:]PORT");
+		return 2;
+	}
+	if (r == 0) {
+		for (size_t i = 0; i < a->n_fwd; i++)
+			if (!strcmp(a->fwd[i].service, sp.service)) {
+				fprintf(stderr, "knockgate connect: %s: one local "
+					"port per service\n", sp.service);
+				return 2;
+			}
+		if (a->n_fwd == KG_FWD_MAX) {
+			fprintf(stderr, "knockgate connect: at most %d forwards\n",
+				KG_FWD_MAX);
+			return 2;
+		}
+		a->fwd[a->n_fwd] = sp;
+		name = a->fwd[a->n_fwd++].service;
+	}
+	for (int i = 0; i < a->n_services; i++)
+		if (!strcmp(a->services[i], name))
+			return 0;
+	if (a->n_services == (int)(sizeof(a->services) / sizeof(a->services[0]))) {
+		fprintf(stderr, "knockgate connect: too many services\n");
+		return 2;
+	}
+	a->services[a->n_services++] = name;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct connect_args *a)
 {
 	static const struct option opts[] = {
@@ -149,6 +199,7 @@ static int parse_args(int argc, char **argv, struct connect_args *a)
 		{ "ifname", required_argument, NULL, 'i' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "tunnel-only", no_argument, NULL, 'T' },
+		{ "forward", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 #ifdef KG_TEST_HOOKS
 		{ "test-ignore-card-removal", no_argument, NULL, OPT_TEST_IGNORE_REMOVAL },
@@ -160,7 +211,7 @@ static int parse_args(int argc, char **argv, struct connect_args *a)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:r:P:bvi:t:Th", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:r:P:bvi:t:TL:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': a->profile = optarg; break;
 		case 'r': a->reader = optarg; break;
@@ -170,6 +221,10 @@ static int parse_args(int argc, char **argv, struct connect_args *a)
 		case 'i': a->ifname = optarg; break;
 		case 't': a->timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'T': a->tunnel_only = true; break;
+		case 'L':
+			if (add_service(a, optarg, true))
+				return 2;
+			break;
 		case OPT_TEST_IGNORE_REMOVAL: a->run.ignore_removal = true; break;
 		case OPT_TEST_RECORD: a->test_record = optarg; break;
 		case OPT_TEST_REPLAY: a->test_replay = optarg; break;
@@ -177,24 +232,43 @@ static int parse_args(int argc, char **argv, struct connect_args *a)
 		default: usage(stderr); return 2;
 		}
 	}
-	a->services = &argv[optind];
-	a->n_services = argc - optind;
+	for (int i = optind; i < argc; i++)
+		if (add_service(a, argv[i], false))
+			return 2;
 	optind = argc;
 	if (a->timeout_s == 0 || a->timeout_s > 3600) {
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+/* The profile's [forward] default for each service asked by name only. */
+static int profile_forwards(struct connect_args *a, const struct kg_profile *p)
+{
 	for (int i = 0; i < a->n_services; i++) {
-		/* SERVICE=[ADDR:]PORT (a stable local port) is not supported yet:
-		 * refused, not taken as a name, so its meaning stays free. */
-		if (strchr(a->services[i], '=')) {
-			fprintf(stderr, "knockgate connect: '%s': SERVICE=[ADDR:]PORT is not "
-				"yet supported; give the service's name only\n",
-				a->services[i]);
-			return 2;
+		bool have = false;
+
+		for (size_t j = 0; j < a->n_fwd; j++)
+			have |= !strcmp(a->fwd[j].service, a->services[i]);
+		for (size_t j = 0; !have && j < p->n_fwd; j++) {
+			struct kg_err e = { { 0 } };
+
+			if (strcmp(p->fwd_service[j], a->services[i]))
+				continue;
+			if (a->n_fwd == KG_FWD_MAX ||
+			    kg_fwd_spec_value(p->fwd_service[j], p->fwd_value[j],
+					      &a->fwd[a->n_fwd], &e)) {
+				fprintf(stderr, "knockgate connect: profile [forward] "
+					"%s: %s\n", p->fwd_service[j],
+					e.msg[0] ? e.msg : "too many");
+				return 1;
+			}
+			a->n_fwd++;
+			have = true;
 		}
 	}
-	return -1;
+	return 0;
 }
 
 #define FIRST_ANSWER_MS 300   /* a green that is up answers within ms */
@@ -375,10 +449,13 @@ static int publish(const struct kg_tunnel *t, const struct kg_profile *p,
 
 /* Card proof, then the session until it ends. Exit status, or GREEN_LOST
  * when green stopped answering and the profile has another. *detached
- * says whether --background already detached (once per run). */
+ * says whether --background already detached (once per run). fwd (may
+ * be NULL) is started once, after that detach, and kept across a
+ * failover: its local ports stay, and the service step's GRANT moves
+ * its record (kg_grant_record_set) to the new green's grants. */
 static int run_session(const struct kg_tunnel *t, const struct kg_profile *p,
 		       struct kg_card_auth *card, const struct connect_args *a,
-		       bool *detached)
+		       bool *detached, struct kg_forwarder *fwd)
 {
 	struct kg_session s;
 	struct kg_err e = { { 0 } };
@@ -406,6 +483,9 @@ static int run_session(const struct kg_tunnel *t, const struct kg_profile *p,
 		*detached = true;
 	if (!rc)
 		rc = publish(t, p, &s, ready_fd);
+	/* the thread after the fork (threads do not survive one) */
+	if (!rc && fwd && (rc = kg_fwd_start(fwd)))
+		fprintf(stderr, "knockgate connect: forward: %s\n", strerror(-rc));
 	if (!rc) {
 		rc = kg_session_serve(&s, card, &a->run, &e);
 		printf("session %016llx ended: %s\n", (unsigned long long)s.info.id,
@@ -441,6 +521,7 @@ int connect_main(int argc, char **argv)
 	struct kg_tunnel t;
 	struct kg_err e = { { 0 } };
 	bool detached = false;
+	struct kg_forwarder *fwd = NULL;
 	int rc = parse_args(argc, argv, &a);
 
 	if (rc >= 0)
@@ -471,8 +552,20 @@ int connect_main(int argc, char **argv)
 		kg_profile_wipe(&p);
 		return rc;
 	}
+	/* The local ports first: one in use fails before the card, the
+	 * knock and green are asked anything. */
+	if (!rc && (rc = profile_forwards(&a, &p)) == 0 && a.n_fwd &&
+	    kg_fwd_listen(&fwd, a.fwd, a.n_fwd, &e)) {
+		fprintf(stderr, "knockgate connect: %s\n", e.msg);
+		rc = 1;
+	}
+	if (rc) {
+		kg_profile_wipe(&p);
+		return rc;
+	}
 	kg_session_signals();
 	if ((rc = open_card(&card, &a))) {
+		kg_fwd_stop(fwd);
 		kg_profile_wipe(&p);
 		return rc;
 	}
@@ -483,7 +576,7 @@ int connect_main(int argc, char **argv)
 	while (!rc) {
 		int64_t lost;
 
-		rc = run_session(&t, &p, &card, &a, &detached);
+		rc = run_session(&t, &p, &card, &a, &detached, fwd);
 		teardown(&t, a.run.verbose);
 		if (rc != GREEN_LOST || kg_session_stopping())
 			break;
@@ -499,6 +592,7 @@ int connect_main(int argc, char **argv)
 	}
 	if (rc == GREEN_LOST)
 		rc = 1;
+	kg_fwd_stop(fwd);
 	kg_card_auth_close(&card);
 	kg_tunnel_forget(&t);
 	kg_profile_wipe(&p);

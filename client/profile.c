@@ -189,6 +189,23 @@ int kg_profile_parse(struct kg_profile *p, const struct kg_conf *c,
 	}
 	if (!rc)
 		kg_profile_use(p, 0);
+	for (size_t i = 0; !rc && i < c->n; i++) {
+		const struct kg_conf_item *it = &c->items[i];
+
+		if (strcmp(it->section, "forward"))
+			continue;
+		if (p->n_fwd == KG_PROFILE_FWD_MAX ||
+		    strlen(it->key) >= sizeof(p->fwd_service[0]) ||
+		    strlen(it->value) >= sizeof(p->fwd_value[0])) {
+			kg_err_set(e, "%s:%u: [forward] %s: at most %d entries of "
+				   "SERVICE = [ADDR:]PORT", c->path, it->line,
+				   it->key, KG_PROFILE_FWD_MAX);
+			rc = -EINVAL;
+			break;
+		}
+		strcpy(p->fwd_service[p->n_fwd], it->key);
+		strcpy(p->fwd_value[p->n_fwd++], it->value);
+	}
 	if (rc)
 		kg_profile_wipe(p);
 	return rc == -ENOMEM || rc == -ENAMETOOLONG ? rc : rc ? -EINVAL : 0;

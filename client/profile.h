@@ -16,6 +16,9 @@
  *   green_wg_port, green_tunnel_address, control_port, knock_key,
  *   tunnel_address, tunnel_address6 (each green hands out its own
  *   tunnel addresses)
+ *
+ *   [forward] (optional): SERVICE = [ADDR:]PORT, the stable local port
+ *   `connect SERVICE` listens on for that service (forward.h)
  */
 #ifndef KG_CLIENT_PROFILE_H
 #define KG_CLIENT_PROFILE_H
@@ -47,6 +50,8 @@ struct kg_profile_green {
 
 /* The fields from green_id to tunnel_address are the green in use
  * (greens[cur], copied by kg_profile_use): every step reads them. */
+#define KG_PROFILE_FWD_MAX 16
+
 struct kg_profile {
 	char dir[PATH_MAX];
 	char user[64];
@@ -65,6 +70,10 @@ struct kg_profile {
 	struct kg_profile_green greens[KG_PROFILE_MAX_GREENS];
 	size_t n_greens;                  /* >= 1 after a successful parse */
 	size_t cur;
+	/* [forward]: default local ports, as written (checked by connect) */
+	char fwd_service[KG_PROFILE_FWD_MAX][33];
+	char fwd_value[KG_PROFILE_FWD_MAX][64];
+	size_t n_fwd;
 };
 
 /* From a parsed profile.conf (no I/O: tests drive it). dir is the

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The service request step of connect (service.h). */
 #include "service.h"
+#include "grant_record.h"
 #include "time.h"
 #include "wg.h"
 
@@ -129,6 +130,9 @@ int kg_service_step(struct kg_ctrl_client *c, const struct kg_profile *p,
 	}
 	kg_service_print(stdout, &g);
 	fflush(stdout);
+	if (kg_grant_record_set(service, &g.g))
+		fprintf(stderr, "knockgate connect: service %s: not recorded for "
+			"forwarding (too many services)\n", service);
 	if (verbose)
 		fprintf(stderr, "knockgate connect: service: routed through %s\n",
 			t->ifname);
@@ -143,6 +147,8 @@ static void on_moved(void *ctx, const char *service,
 	int r = kg_service_route(f->p, f->t, g);
 
 	snprintf(sg.service, sizeof(sg.service), "%s", service);
+	/* the forwarder's next connection goes to the new place */
+	kg_grant_record_set(service, g);
 	printf("service %s moved to ", service);
 	print_place(stdout, &sg);
 	fflush(stdout);

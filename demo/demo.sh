@@ -7,7 +7,9 @@
 # outside scan finds nothing, then walks alice through the five steps
 # (knock, tunnel, card proof, service request, close) and fetches a page
 # from red through the tunnel; scans again (still nothing; the attacker
-# is banned) and tears everything down. About three minutes.
+# is banned); shows a port hop (a scanner's find goes stale while alice's
+# stream through her stable local port runs on) and tears everything
+# down. About three minutes.
 #   demo/demo.sh [--no-install]
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,6 +47,15 @@ card_reexec "$@"
 
 say "Provisioning a lab and building the testbed (nothing touches the host)"
 FLOWRED_LEASE=60
+# red as lib-flow-red.sh configures it, but the stream service hops:
+# every 3-5 s to another port of 9101-9199 (per client), 1 s overlap
+flowred_red_start() {
+	RED_MAX_LEASE=$FLOWRED_LEASE red_conf "$TB_DIR/red.conf" "$FLOW_LAB"
+	sed -i -E 's/^pool = 41000-41999$/pool = 9101-9199\nhop = yes\nhop_interval = 3-5\nhop_overlap = 1/' \
+		"$TB_DIR/red.conf"
+	tb_start red red "$TB_DIR/red.log" "$RED_BIN" -c "$TB_DIR/red.conf"
+	tb_wait_ready "$TB_DIR/red.log"
+}
 flowred_init
 note "lab: CA, green1 and red1 host certificates, users alice (web, ssh, stream) and bob (web),"
 note "     virtual PIV cards with their keys (PIN 123456): $FLOW_LAB"
@@ -64,9 +75,13 @@ note "$(grep -m1 'event=ban result=banned' "$FLOW_GLOG" | sed 's/^.*notice //')"
 
 say "Alice: card in the reader, then knockgate connect -v --profile ... web"
 flow_card alice
-flow_connect alice "$FLOW_LAB/users/alice/profile" -v web
+tb_exec client ip link set lo up
+flow_connect alice "$FLOW_LAB/users/alice/profile" -v web stream=127.0.0.1:18081
 flow_wait_session alice
 flowred_grant alice web >/dev/null
+wport=$FR_PORT
+flowred_grant alice stream >/dev/null
+FR_PORT=$wport
 sed 's/^/     /' "$TB_DIR/alice.out"
 note "(i) knock, (ii) WireGuard tunnel, (iii) card proof inside the tunnel, (iv) service request:"
 note "green sent red a signed knock; red granted port $FR_PORT to alice's tunnel address only"
@@ -88,6 +103,31 @@ done
 tb_exec insider nmap -sS --top-ports 1000 --min-rate 5000 --max-retries 1 -n -Pn -oG - 203.0.113.2 >"$TB_DIR/during.gnmap" 2>/dev/null || true
 note "insider  -> 203.0.113.2: open $(grep -oE '[0-9]+/open/' "$TB_DIR/during.gnmap" | wc -l)"
 note "alice still gets: $(flowred_get "$FR_PORT" || echo FAILED)"
+
+say "Port hopping: the stream service moves every 3-5 s; alice uses a stable local port"
+note "alice's client listens on 127.0.0.1:18081 and forwards each new connection to stream's current port"
+tb_start client sess "$TB_DIR/sess.out" socat -u TCP4:127.0.0.1:18081,connect-timeout=3 STDOUT
+sleep 1
+note "malware on alice's machine scans red's pool through her tunnel: nmap -p 9101-9199 10.89.0.2"
+found=$(tb_exec client nmap -Pn -n -sS -T4 --max-retries 1 --max-rtt-timeout 200ms -p 9101-9199 10.89.0.2 -oG - 2>/dev/null |
+	grep -oE '[0-9]+/open/tcp' | cut -d/ -f1 | head -1 || true)
+note "it finds port ${found:-none} open"
+# the hop that leaves the port the scanner found (or the next one)
+n0=$(grep -c "event=hop result=moved .*service=stream" "$TB_DIR/red.log" || true)
+for _ in $(seq 1 80); do
+	grep -q "event=hop result=moved .*service=stream .*old_port=${found:-x} " "$TB_DIR/red.log" && break
+	[ -z "$found" ] && [ "$(grep -c "event=hop result=moved .*service=stream" "$TB_DIR/red.log" || true)" -gt "$n0" ] && break
+	sleep 0.1
+done
+sleep 1.5
+{ grep "event=hop result=moved .*service=stream .*old_port=${found:-x} " "$TB_DIR/red.log" ||
+	grep "event=hop result=moved .*service=stream" "$TB_DIR/red.log"; } | tail -1 | sed -E 's/^.*(notice|info) /     /'
+grep "^service stream moved" "$TB_DIR/alice.out" | tail -1 | sed 's/^/     /'
+if [ -n "$found" ]; then
+	note "the scanner's port $found now: $(tb_exec client timeout 2 bash -c "exec 3<>/dev/tcp/10.89.0.2/$found" 2>/dev/null && echo 'open (unexpected!)' || echo 'stale: new connections are dropped')"
+fi
+note "alice's stream meanwhile: $(wc -l <"$TB_DIR/sess.out") lines, still running, over $(grep -c '^forward stream: connection' "$TB_DIR/alice.out") upstream connection (the port it opened on stays held for it)"
+tb_stop sess >/dev/null 2>&1 || true
 
 say "(v) knockgate close"
 tb_exec client env KG_RUN_DIR="$KG_RUN_DIR" "$FLOW_KG" close --ifname "$FLOW_CIF" >/dev/null 2>&1 || true

@@ -50,6 +50,13 @@ static const char *seen_set(const struct kg_addr *a)
 	return a->family == AF_INET ? "wg_seen4" : "wg_seen6";
 }
 
+/* Refreshed by the kernel on every packet a peer sends through the
+ * tunnel, timeout one lease (ruleset.c). */
+static const char *tun_seen_set(const struct kg_addr *a)
+{
+	return a->family == AF_INET ? "tun_seen4" : "tun_seen6";
+}
+
 static const char *tunnel_set(bool live)
 {
 	return live ? "peers_live" : "peers_pending";
@@ -106,6 +113,117 @@ void green_apply_tunnel_close(struct kg_nft *nft, const struct kg_addr *tunnel,
 	del_elem(nft, tunnel_set(live), tunnel);
 }
 
+/* A delete that cannot fail for an element gone meanwhile (it timed out):
+ * add (a no-op if present) then delete, in the same transaction. */
+static int gone(struct kg_nft_batch *b, const char *set, const struct kg_addr *a)
+{
+	int r = kg_nft_batch_elem(b, true, set, a->b, kg_addr_len(a), NULL, 0,
+				  1000);
+
+	return r ? r : kg_nft_batch_elem(b, false, set, a->b, kg_addr_len(a),
+					 NULL, 0, 0);
+}
+
+/* Queues what one ended session held (see green_apply_session_close). */
+static int close_queue(struct kg_nft_batch *b, const struct kg_addr *tunnel,
+		       bool pending, bool live, const struct kg_addr *src,
+		       size_t n_src)
+{
+	int r = 0;
+
+	if (tunnel && pending)
+		r = gone(b, tunnel_set(false), tunnel);
+	if (!r && tunnel && live)
+		r = gone(b, tunnel_set(true), tunnel);
+	for (size_t i = 0; !r && i < n_src; i++)
+		r = gone(b, open_set(&src[i]), &src[i]);
+	return r;
+}
+
+int green_apply_session_close(struct kg_nft *nft, const struct kg_addr *tunnel,
+			      bool pending, bool live, const struct kg_addr *src,
+			      size_t n_src)
+{
+	struct kg_nft_batch *b = kg_nft_batch_new(nft);
+	struct kg_err e = { "" };
+	int r = b ? 0 : -ENOMEM;
+
+	if (!r)
+		r = close_queue(b, tunnel, pending, live, src, n_src);
+	if (!r)
+		r = kg_nft_batch_send(b, &e);
+	if (r)
+		kg_log(KG_LOG_ERR, "session cleanup: %s", e.msg[0] ? e.msg : strerror(-r));
+	kg_nft_batch_free(b);
+	return r;
+}
+
+struct green_apply_closes {
+	struct kg_nft *nft;
+	struct kg_nft_batch *b;
+	size_t queued;
+};
+
+struct green_apply_closes *green_apply_closes_new(struct kg_nft *nft)
+{
+	struct green_apply_closes *c = calloc(1, sizeof(*c));
+
+	if (c && !(c->b = kg_nft_batch_new(nft))) {
+		free(c);
+		return NULL;
+	}
+	if (c)
+		c->nft = nft;
+	return c;
+}
+
+static int closes_flush(struct green_apply_closes *c)
+{
+	struct kg_err e = { "" };
+	int r;
+
+	if (!c->queued)
+		return 0;
+	c->queued = 0;
+	if ((r = kg_nft_batch_send(c->b, &e)))
+		kg_log(KG_LOG_ERR, "session cleanup: %s", e.msg[0] ? e.msg : strerror(-r));
+	return r;
+}
+
+int green_apply_closes_add(struct green_apply_closes *c,
+			   const struct kg_addr *tunnel, bool pending, bool live,
+			   const struct kg_addr *src, size_t n_src)
+{
+	int r = close_queue(c->b, tunnel, pending, live, src, n_src);
+
+	if (r) {
+		/* Only out of memory gets here. The batch may hold part of
+		 * this session: it is dropped (what it closed lapses within a
+		 * lease, as every element does) and this one goes alone. */
+		kg_log(KG_LOG_ERR, "session cleanup: queueing: %s", strerror(-r));
+		kg_nft_batch_free(c->b);
+		c->queued = 0;
+		if (!(c->b = kg_nft_batch_new(c->nft)))
+			return -ENOMEM;
+		return green_apply_session_close(c->nft, tunnel, pending, live,
+						 src, n_src);
+	}
+	c->queued += 2 * ((pending ? 1 : 0) + (live ? 1 : 0) + n_src);
+	return c->queued >= CHUNK ? closes_flush(c) : 0;
+}
+
+int green_apply_closes_send(struct green_apply_closes *c)
+{
+	int r;
+
+	if (!c)
+		return 0;
+	r = closes_flush(c);
+	kg_nft_batch_free(c->b);
+	free(c);
+	return r;
+}
+
 bool green_apply_src_seen(struct kg_nft *nft, const struct kg_addr *src)
 {
 	struct kg_err e = { "" };
@@ -115,6 +233,30 @@ bool green_apply_src_seen(struct kg_nft *nft, const struct kg_addr *src)
 	if (r && r != -ENOENT)
 		kg_log(KG_LOG_ERR, "roaming: %s", e.msg);
 	return r != -ENOENT;
+}
+
+int green_apply_src_seen_left(struct kg_nft *nft, const struct kg_addr *src,
+			      uint64_t *left_ms)
+{
+	struct kg_err e = { "" };
+	int r = kg_nft_elem_get(nft, seen_set(src), src->b, kg_addr_len(src),
+				left_ms, &e);
+
+	if (r && r != -ENOENT)
+		kg_log(KG_LOG_ERR, "peer liveness: %s", e.msg);
+	return r;
+}
+
+int green_apply_tunnel_seen(struct kg_nft *nft, const struct kg_addr *tunnel,
+			    uint64_t *left_ms)
+{
+	struct kg_err e = { "" };
+	int r = kg_nft_elem_get(nft, tun_seen_set(tunnel), tunnel->b,
+				kg_addr_len(tunnel), left_ms, &e);
+
+	if (r && r != -ENOENT)
+		kg_log(KG_LOG_ERR, "peer liveness: %s", e.msg);
+	return r;
 }
 
 int green_apply_make_live(struct kg_nft *nft, const struct kg_addr *tunnel,
@@ -143,27 +285,44 @@ int green_apply_make_live(struct kg_nft *nft, const struct kg_addr *tunnel,
 	return 0;
 }
 
+/* A renewal of many sessions goes in batches of about CHUNK messages (a
+ * refresh is 3): one ack a message, and a batch of 100,000 sessions'
+ * acks would overflow the socket's receive buffer. Each batch is still
+ * one transaction; a failed one is logged and the rest go on, so one
+ * element gone meanwhile does not leave every other lease to lapse. */
 int green_apply_renew(struct kg_nft *nft, const struct green_apply_lease *v,
 		      size_t n, uint64_t lease_ms)
 {
 	struct kg_nft_batch *b = kg_nft_batch_new(nft);
 	struct kg_err e = { "" };
-	int r = 0;
+	size_t queued = 0;
+	int r = 0, first = 0;
 
 	if (!b)
 		return -ENOMEM;
-	for (size_t i = 0; !r && i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		r = refresh(b, tunnel_set(v[i].live), &v[i].tunnel, lease_ms);
 		for (size_t j = 0; !r && j < v[i].n_src; j++)
 			r = refresh(b, open_set(&v[i].src[j]), &v[i].src[j],
 				    lease_ms);
+		queued += 3 * (1 + v[i].n_src);
+		if (!r && (queued >= CHUNK || i + 1 == n)) {
+			queued = 0;
+			r = kg_nft_batch_send(b, &e);
+		}
+		if (r) {
+			kg_log(KG_LOG_ERR, "renewing session elements: %s",
+			       e.msg[0] ? e.msg : strerror(-r));
+			first = first ? first : r;
+			kg_nft_batch_free(b);
+			if (!(b = kg_nft_batch_new(nft)))
+				return -ENOMEM;
+			queued = 0;
+			e.msg[0] = 0;
+		}
 	}
-	if (!r)
-		r = kg_nft_batch_send(b, &e);
-	if (r)
-		kg_log(KG_LOG_ERR, "renewing session elements: %s", e.msg);
 	kg_nft_batch_free(b);
-	return r;
+	return first;
 }
 
 static int wg_configure(const char *ifname, const uint8_t priv[32],
@@ -244,6 +403,34 @@ int green_apply_peer_del(const char *ifname, const uint8_t key[32])
 	return r == -ENOENT ? 0 : r;
 }
 
+int green_apply_peers_del(const char *ifname, const uint8_t (*keys)[32],
+			  size_t n)
+{
+	struct kg_wg_peer *p;
+	int first = 0;
+
+	/* Several peers in one set operation, 1,024 at most a message. */
+	for (size_t i = 0; i < n; i += 1024) {
+		size_t k = n - i < 1024 ? n - i : 1024;
+		struct kg_wg_device d = { 0 };
+		int r;
+
+		if (!(p = calloc(k, sizeof(*p))))
+			return -ENOMEM;
+		for (size_t j = 0; j < k; j++) {
+			memcpy(p[j].public_key, keys[i + j], 32);
+			p[j].remove = true;
+		}
+		d.peers = p;
+		d.n_peers = k;
+		r = kg_wg_set(ifname, &d);
+		free(p);
+		if (r && r != -ENOENT && !first)
+			first = r;
+	}
+	return first;
+}
+
 int green_apply_peers_read(const char *ifname, struct kg_wg_device *out)
 {
 	return kg_wg_get(ifname, out);
@@ -301,6 +488,13 @@ static const char *grant_set(const struct kg_addr *client)
 	return client->family == AF_INET6 ? "fwd_grants6" : "fwd_grants";
 }
 
+/* Established flows of a grant are checked against fwd_held (fwd_held6
+ * for an IPv6 client). */
+static const char *held_set(const struct kg_addr *client)
+{
+	return client->family == AF_INET6 ? "fwd_held6" : "fwd_held";
+}
+
 int green_apply_grant_put(struct kg_nft *nft, const struct kg_addr *client,
 			  const struct kg_addr *red, uint16_t old_port,
 			  uint16_t port, uint64_t timeout_ms, struct kg_err *e)
@@ -321,11 +515,79 @@ int green_apply_grant_put(struct kg_nft *nft, const struct kg_addr *client,
 		grant_key(&k, client, red, port);
 		r = kg_nft_batch_refresh(b, grant_set(client), k.b, k.len, NULL, 0,
 					 timeout_ms > 1000 ? timeout_ms : 1000);
+		/* established flows: checked against fwd_held */
+		if (!r)
+			r = kg_nft_batch_refresh(b, held_set(client), k.b, k.len, NULL, 0,
+						 timeout_ms > 1000 ? timeout_ms : 1000);
 	}
 	if (!r)
 		r = kg_nft_batch_send(b, e);
 	kg_nft_batch_free(b);
 	return r;
+}
+
+int green_apply_grant_hop(struct kg_nft *nft, const struct kg_addr *client,
+			  const struct kg_addr *red, uint16_t old_port,
+			  uint16_t port, uint64_t lease_ms, uint64_t overlap_ms,
+			  struct kg_err *e)
+{
+	struct kg_nft_batch *b = kg_nft_batch_new(nft);
+	struct kg_nft_key k;
+	int r = b ? 0 : -ENOMEM;
+
+	if (!r && client->family != red->family)
+		r = -EAFNOSUPPORT;
+	if (lease_ms < 1000)
+		lease_ms = 1000;
+	if (overlap_ms > lease_ms)
+		overlap_ms = lease_ms;
+	if (!r) {
+		grant_key(&k, client, red, port);
+		r = kg_nft_batch_refresh(b, grant_set(client), k.b, k.len, NULL, 0, lease_ms);
+	}
+	if (!r)
+		r = kg_nft_batch_refresh(b, held_set(client), k.b, k.len, NULL, 0, lease_ms);
+	if (!r) {
+		grant_key(&k, client, red, old_port);
+		r = kg_nft_batch_refresh(b, grant_set(client), k.b, k.len, NULL, 0,
+					 overlap_ms ? overlap_ms : 1);
+	}
+	if (!r)
+		r = kg_nft_batch_send(b, e);
+	kg_nft_batch_free(b);
+	return r;
+}
+
+int green_apply_held_put(struct kg_nft *nft, const struct kg_addr *client,
+			 const struct kg_addr *red, const uint16_t *ports,
+			 size_t n, uint64_t timeout_ms, struct kg_err *e)
+{
+	struct kg_nft_batch *b = kg_nft_batch_new(nft);
+	struct kg_nft_key k;
+	int r = b ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !r && i < n; i++) {
+		grant_key(&k, client, red, ports[i]);
+		r = kg_nft_batch_refresh(b, held_set(client), k.b, k.len, NULL, 0,
+					 timeout_ms > 1000 ? timeout_ms : 1000);
+	}
+	if (!r)
+		r = kg_nft_batch_send(b, e);
+	kg_nft_batch_free(b);
+	return r;
+}
+
+void green_apply_held_del(struct kg_nft *nft, const struct kg_addr *client,
+			  const struct kg_addr *red, const uint16_t *ports,
+			  size_t n)
+{
+	struct kg_nft_key k;
+	struct kg_err e = { "" };
+
+	for (size_t i = 0; i < n; i++) {
+		grant_key(&k, client, red, ports[i]);
+		kg_nft_elem(nft, false, held_set(client), k.b, k.len, 0, &e);
+	}
 }
 
 static const char *ban_set(const struct kg_addr *a)

@@ -19,7 +19,12 @@
  *                           Re-check: none needed (closing is always safe).
  *   green_apply_tunnel_close peers_pending or peers_live -= tunnel.
  *                           Re-check: none (closing is always safe).
+ *   green_apply_session_close peers_pending and/or peers_live -= tunnel,
+ *                           wg_open4/6 -= each source, in one batch.
+ *                           Re-check: none (closing is always safe).
  *   green_apply_src_seen    reads wg_seen4/6 (no change).
+ *   green_apply_tunnel_seen reads tun_seen4/6 (no change).
+ *   green_apply_src_seen_left reads wg_seen4/6 (no change).
  *   green_apply_make_live   peers_live += tunnel, sources' openings
  *                           renewed, peers_pending -= tunnel.
  *                           Re-check: a card proof it verified itself for
@@ -31,6 +36,8 @@
  *                           interface. Re-check: as src_open (a verified
  *                           knock for that key; the user's tunnel address).
  *   green_apply_peer_del    WireGuard peer removed. Re-check: none.
+ *   green_apply_peers_del   several peers removed, one set operation per
+ *                           1,024. Re-check: none.
  *   green_apply_peers_read  reads the gate interface's peers (no change).
  *   green_apply_wg_up/down  the gate interface created with its private key
  *                           and port / removed. Monitor-only (it holds the
@@ -97,9 +104,37 @@ int green_apply_src_open(struct kg_nft *nft, const struct kg_addr *src,
 void green_apply_src_close(struct kg_nft *nft, const struct kg_addr *src);
 void green_apply_tunnel_close(struct kg_nft *nft, const struct kg_addr *tunnel,
 			      bool live);
+/* What an ended session held, in one batch (one round trip): tunnel out
+ * of peers_pending (pending) and/or peers_live (live), each of src out of
+ * wg_open4/6; elements already gone are fine. */
+int green_apply_session_close(struct kg_nft *nft, const struct kg_addr *tunnel,
+			      bool pending, bool live, const struct kg_addr *src,
+			      size_t n_src);
+/* The same for several sessions (an expiry pass): queued, sent in batches
+ * of about 1,024 messages, the rest by green_apply_closes_send (which
+ * frees c; NULL-safe). new: NULL if out of memory. 0 or the first
+ * -errno (logged). */
+struct green_apply_closes;
+struct green_apply_closes *green_apply_closes_new(struct kg_nft *nft);
+int green_apply_closes_add(struct green_apply_closes *c,
+			   const struct kg_addr *tunnel, bool pending, bool live,
+			   const struct kg_addr *src, size_t n_src);
+int green_apply_closes_send(struct green_apply_closes *c);
 /* True if src sent WireGuard packets within the last lease (or on a
  * lookup error other than "absent", which is logged). */
 bool green_apply_src_seen(struct kg_nft *nft, const struct kg_addr *src);
+
+/* As green_apply_src_seen, with the element's time left (its timeout is
+ * one lease) in *left_ms: 0, -ENOENT if src sent nothing within a lease,
+ * another -errno (logged). */
+int green_apply_src_seen_left(struct kg_nft *nft, const struct kg_addr *src,
+			      uint64_t *left_ms);
+/* When tunnel's peer last sent a packet through the tunnel: 0 with the
+ * element's time left (its timeout is one lease) in *left_ms; -ENOENT if
+ * nothing within a lease; another -errno (logged) if the kernel could not
+ * be asked. */
+int green_apply_tunnel_seen(struct kg_nft *nft, const struct kg_addr *tunnel,
+			    uint64_t *left_ms);
 
 int green_apply_make_live(struct kg_nft *nft, const struct kg_addr *tunnel,
 			  const struct kg_addr *src, size_t n_src,
@@ -132,6 +167,10 @@ int green_apply_peer_add(const char *ifname, const uint8_t key[32],
 			 const struct kg_addr *tunnel,
 			 const struct kg_addr *tunnel6);
 int green_apply_peer_del(const char *ifname, const uint8_t key[32]);
+/* n peers removed in one set operation (per 1,024); absent ones are
+ * fine. 0 or the first -errno. */
+int green_apply_peers_del(const char *ifname, const uint8_t (*keys)[32],
+			  size_t n);
 /* *out owned by the caller: green_apply_peers_free. */
 int green_apply_peers_read(const char *ifname, struct kg_wg_device *out);
 void green_apply_peers_free(struct kg_wg_device *d);
@@ -145,13 +184,31 @@ int green_apply_site_up(const char *ifname, const struct kg_wg_device *d,
 			struct kg_err *e);
 int green_apply_site_down(const char *ifname);
 
-/* fwd_grants: client -> red's site address, port. old_port, when not 0
+/* fwd_grants or fwd_grants6 by the client's family (and fwd_held or
+ * fwd_held6, for its established flows): client -> red's
+ * site address, port. old_port, when not 0
  * and not port, is removed in the same batch (-ENOENT if it had gone,
  * the new one then not added: retry with old_port 0). port 0: only the
  * delete. timeout_ms: at least one second is applied. */
 int green_apply_grant_put(struct kg_nft *nft, const struct kg_addr *client,
 			  const struct kg_addr *red, uint16_t old_port,
 			  uint16_t port, uint64_t timeout_ms, struct kg_err *e);
+
+/* A hop: the new port into fwd_grants and fwd_held with lease_ms, the
+ * old one re-added to fwd_grants with overlap_ms (its fwd_held element
+ * stays), one batch. 0 or -errno (e set). */
+int green_apply_grant_hop(struct kg_nft *nft, const struct kg_addr *client,
+			  const struct kg_addr *red, uint16_t old_port,
+			  uint16_t port, uint64_t lease_ms, uint64_t overlap_ms,
+			  struct kg_err *e);
+/* fwd_held: ports a grant held, refreshed with timeout_ms (a renewal),
+ * one batch; or removed one by one (a missing one is fine). */
+int green_apply_held_put(struct kg_nft *nft, const struct kg_addr *client,
+			 const struct kg_addr *red, const uint16_t *ports,
+			 size_t n, uint64_t timeout_ms, struct kg_err *e);
+void green_apply_held_del(struct kg_nft *nft, const struct kg_addr *client,
+			  const struct kg_addr *red, const uint16_t *ports,
+			  size_t n);
 
 int green_apply_ban(struct kg_nft *nft, const struct kg_addr *src,
 		    unsigned seconds);

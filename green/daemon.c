@@ -101,10 +101,9 @@ static void on_nflog(void *ctx, int fd, uint32_t events)
 /* STATUS= with the live counts; notify.c sends it only when it changed. */
 static void status(struct green *g)
 {
-	size_t live = 0, n = g->gate ? g->gate->sess.n : 0;
+	size_t n = g->gate ? g->gate->sess.n : 0;
+	size_t live = g->gate ? g->gate->sess.n_live : 0;
 
-	for (size_t i = 0; i < n; i++)
-		live += g->gate->sess.s[i].state == KG_SESS_LIVE;
 	kg_notify_status("table inet %s; sessions: %zu live, %zu pending%s",
 			 GREEN_TABLE, live, n - live,
 			 green_admin_status_note(g));

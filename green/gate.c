@@ -59,8 +59,10 @@ static int knock_start(struct green_gate *gt, const struct green_gate_conf *gc,
 	if (!r && (r = kg_random(&id_base, sizeof(id_base))) == 0)
 		r = kg_sess_init(&gt->sess, gc->sess.max_clients, &gc->sess.lim,
 				 id_base >> 1, NULL, NULL);
-	if (!r)
+	if (!r) {
 		kg_sess_set_src_seen(&gt->sess, gate_src_seen, gt);
+		gate_liveness_init(gt);
+	}
 	if (r)
 		kg_err_set(e, "knock/session state: %s", strerror(-r));
 	return r;
@@ -130,6 +132,7 @@ void green_gate_stop(struct green *g)
 	gate_peers_flush(gt, true);
 	/* Removing the interface removes every peer with it. */
 	gate_wg_down(gt);
+	gate_renew_free(gt);
 	kg_sess_free(&gt->sess);
 	kg_seq_free(gt->seq);
 	kg_rcache_free(gt->replay);
@@ -183,6 +186,7 @@ static bool infrastructure(const struct green_conf *c, const struct kg_addr *src
 bool green_gate_exempt(struct green *g, const struct kg_addr *src)
 {
 	struct green_gate *gt = g->gate;
+	struct kg_addr key;
 
 	if (infrastructure(&g->conf, src))
 		return true;
@@ -190,12 +194,8 @@ bool green_gate_exempt(struct green *g, const struct kg_addr *src)
 		return false;
 	/* Any source of any session inside src's ban key (a whole /64 for
 	 * IPv6): junk from a neighbour address must not cut the session. */
-	for (size_t i = 0; i < gt->sess.n; i++) {
-		const struct kg_session *s = &gt->sess.s[i];
-
-		for (size_t j = 0; j < s->n_src; j++)
-			if (hits_addr(&s->src[j], src))
-				return true;
-	}
+	kg_addr_ban_key(src, &key);
+	if (kg_sess_ban_key_in_use(&gt->sess, &key))
+		return true;
 	return false;
 }

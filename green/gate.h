@@ -89,6 +89,10 @@ struct green_gate {
 	int64_t bundle_due_ms;       /* a bundle arrived: check it then */
 	int bundle_wd;               /* inotify watch of its directory */
 	int64_t last_poll_ms, last_renew_ms;
+	uint64_t *renew_ids;          /* the renewal round's sessions */
+	size_t renew_n, renew_pos;    /* ... how many, how far */
+	uint64_t peer_checks;         /* liveness questions (sessions_run.c) */
+	uint64_t peer_dumps, peer_dump_us;  /* peer dumps read, their cost */
 	struct kg_seq_port *seq_set;  /* what seq_ports holds now */
 	size_t n_seq_set;
 	struct gate_dying *dying;     /* peers of ended sessions, removed soon */

@@ -34,6 +34,8 @@
  * the client is told no (a live grant is asked while its session lives). */
 #define OPEN_REOPENS 5
 
+#define HELD_MAX KG_SK_HELD_MAX
+
 enum grant_state { G_FREE, G_OPENING, G_LIVE };
 
 struct grant {
@@ -53,6 +55,12 @@ struct grant {
 	bool reopen;                    /* next knock: a fresh open */
 	unsigned reopens;               /* fresh opens since the last grant */
 	uint64_t asked_ms;              /* when the open was asked */
+	/* ports this grant held during its lease, the current one
+	 * included (the newest HELD_MAX): fwd_held, for established flows
+	 * of a hopping grant */
+	uint16_t held[HELD_MAX];
+	size_t n_held;
+	uint32_t hops;                  /* last hop number red pushed */
 };
 
 struct green_grants {
@@ -198,6 +206,27 @@ static void free_grant(struct grant *g)
 	memset(g, 0, sizeof(*g));
 }
 
+static void held_add(struct grant *g, uint16_t port)
+{
+	for (size_t i = 0; i < g->n_held; i++)
+		if (g->held[i] == port)
+			return;
+	if (g->n_held == HELD_MAX) {
+		memmove(g->held, g->held + 1, (HELD_MAX - 1) * sizeof(g->held[0]));
+		g->n_held--;
+	}
+	g->held[g->n_held++] = port;
+}
+
+/* The grant's fwd_held elements out (it ended). */
+static void held_clear(struct green_grants *gr, struct grant *g)
+{
+	green_apply_held_del(gr->nft, &g->client,
+			     &gr->io.peers[g->red].red.site_address, g->held,
+			     g->n_held);
+	g->n_held = 0;
+}
+
 /* Red granted (open, or a renewal: the same port, or a new one when red
  * lost its state). */
 static void granted(struct green_grants *gr, struct grant *g,
@@ -223,6 +252,18 @@ static void granted(struct green_grants *gr, struct grant *g,
 	}
 	g->port = a->port;
 	g->lease_end_ms = now + left_ms;
+	if (opening)
+		g->n_held = 0;
+	held_add(g, a->port);
+	/* a renewal: every held port lives as long as the lease */
+	if (!opening && g->n_held > 1) {
+		struct kg_err e = { "" };
+
+		if (green_apply_held_put(gr->nft, &g->client,
+					 &gr->io.peers[g->red].red.site_address,
+					 g->held, g->n_held, left_ms, &e))
+			kg_log(KG_LOG_ERR, "fwd_held: %s", e.msg);
+	}
 	g->st = G_LIVE;
 	g->renewing = false;
 	g->reopens = 0;
@@ -276,6 +317,7 @@ static void refused(struct green_grants *gr, struct grant *g,
 		 * at the end of a lease red no longer honours. */
 		log_grant(gr, g, "ended", why, 0);
 		put_elements(gr, g, g->port, 0, 0);
+		held_clear(gr, g);
 	}
 	free_grant(g);
 }
@@ -294,6 +336,80 @@ static void on_answer(void *ctx, size_t red, const struct kg_skanswer *a,
 		granted(gr, g, a);
 	else if (a->result == KG_SK_REFUSED)
 		refused(gr, g, a);
+}
+
+/* Red moved a hopping grant (docs/protocol.md, "Hop"): signed by that
+ * red (red_io.c checked it); here it must name a live grant of that red
+ * for that client, with a hop number above the last one applied (a copy,
+ * a replay or a late one changes nothing). */
+static void on_hop(void *ctx, size_t red, const struct kg_skhop *h)
+{
+	struct green_grants *gr = ctx;
+	struct grant *g = by_service(gr, h->session, h->service);
+	const char *why = NULL;
+	struct kg_ctrl_grant out;
+	struct kg_err e = { "" };
+	uint64_t now = (uint64_t)kg_mono_ms();
+	uint16_t old;
+	char c[KG_ADDR_STRLEN];
+
+	if (!g || g->st != G_LIVE)
+		why = "no_grant";
+	else if (g->red != red)
+		why = "wrong_red";
+	else if (!kg_addr_eq(&g->client, &h->client))
+		why = "wrong_client";
+	else if (h->hop <= g->hops)
+		why = "stale_hop";
+	else if (g->lease_end_ms <= now)
+		why = "lease_over";
+	if (why) {
+		kg_log_event(KG_LOG_NOTICE, "hop", "result", "dropped", "reason",
+			     why, "red", gr->io.peers[red].red.id, "service",
+			     h->service, "client", kg_addr_str(&h->client, c));
+		return;
+	}
+	/* the port green has now is the one that goes to the overlap (a
+	 * lost hop in between changes nothing here) */
+	old = g->port;
+	if (old != h->port &&
+	    green_apply_grant_hop(gr->nft, &g->client,
+				  &gr->io.peers[g->red].red.site_address, old,
+				  h->port, g->lease_end_ms - now, h->overlap_ms,
+				  &e)) {
+		kg_log(KG_LOG_ERR, "fwd_grants (hop): %s", e.msg);
+		return;
+	}
+	g->hops = h->hop;
+	g->port = h->port;
+	/* red's list: the ports with flows on them, so a long connection
+	 * is never pushed out of the ring by hops (held_add covers a port
+	 * of ours red has not listed: a hop lost in between) */
+	{
+		uint16_t gone[HELD_MAX];
+		size_t n_gone = 0;
+
+		for (size_t i = 0; i < g->n_held; i++) {
+			bool kept = g->held[i] == h->port;
+
+			for (size_t j = 0; j < h->n_held && !kept; j++)
+				kept = g->held[i] == h->held[j];
+			if (!kept)
+				gone[n_gone++] = g->held[i];
+		}
+		g->n_held = 0;
+		for (size_t i = 0; i < h->n_held && i < HELD_MAX; i++)
+			g->held[g->n_held++] = h->held[i];
+		held_add(g, h->port);
+		/* no flow on them any more (red's conntrack says): out */
+		green_apply_held_del(gr->nft, &g->client,
+				     &gr->io.peers[g->red].red.site_address,
+				     gone, n_gone);
+	}
+	log_grant(gr, g, "hopped", "red_hop", 0);
+	fill_grant(gr, g, &out);
+	if (old != h->port && gr->cb.moved)
+		gr->cb.moved(gr->cb.ctx, g->session, g->service, &out);
 }
 
 static void on_gave_up(void *ctx, size_t red, void *cookie)
@@ -454,6 +570,7 @@ void green_grants_end_session(struct green_grants *gr, uint64_t session)
 		send_knock(gr, g, KG_SK_CLOSE, false);
 		if (g->port)
 			put_elements(gr, g, g->port, 0, 0);
+		held_clear(gr, g);
 		log_grant(gr, g, "closed", "session_end", 0);
 		free_grant(g);
 	}
@@ -461,10 +578,19 @@ void green_grants_end_session(struct green_grants *gr, uint64_t session)
 
 void green_grants_restore(struct green_grants *gr)
 {
-	for (size_t i = 0; gr && i < gr->n; i++)
-		if (gr->g[i].st == G_LIVE)
-			put_elements(gr, &gr->g[i], 0, gr->g[i].port,
-				     gr->g[i].lease_end_ms);
+	for (size_t i = 0; gr && i < gr->n; i++) {
+		struct grant *g = &gr->g[i];
+		struct kg_err e = { "" };
+		int64_t left = (int64_t)g->lease_end_ms - kg_mono_ms();
+
+		if (g->st != G_LIVE)
+			continue;
+		put_elements(gr, g, 0, g->port, g->lease_end_ms);
+		if (g->n_held > 1 && left > 0)
+			green_apply_held_put(gr->nft, &g->client,
+					     &gr->io.peers[g->red].red.site_address,
+					     g->held, g->n_held, (uint64_t)left, &e);
+	}
 }
 
 size_t green_grants_count(const struct green_grants *gr)
@@ -505,6 +631,7 @@ int green_grants_new(struct green_grants **out,
 	gr->io.ctx = gr;
 	gr->io.on_answer = on_answer;
 	gr->io.on_gave_up = on_gave_up;
+	gr->io.on_hop = on_hop;
 	/* The link first: the answer socket binds its address. */
 	if ((r = green_site_up(s, e)))
 		goto fail;

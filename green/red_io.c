@@ -120,6 +120,41 @@ static void batch_answer(struct green_red_io *io, size_t i, const uint8_t *buf,
 	}
 }
 
+static void hop_dropped(const struct green_red_peer *p, const char *why,
+			const char *src)
+{
+	kg_log_event(KG_LOG_NOTICE, "hop", "result", "dropped", "reason", why,
+		     "red", p->red.id, "src", src);
+}
+
+/* A hop push: unasked, so nothing pending to match it against first;
+ * only the red's site address on the site link reaches this socket
+ * (green's table), and the signature is checked before anything else
+ * is looked at. */
+static void one_hop(struct green_red_io *io, size_t i, const uint8_t *buf,
+		    size_t len, const char *src)
+{
+	struct green_red_peer *p = &io->peers[i];
+	uint8_t h[KG_SK_HASH_LEN];
+	struct kg_sk_view v;
+	struct kg_skhop hop;
+	enum kg_sk_err why = kg_skhop_parse(buf, len, &hop, &v);
+
+	if (why != KG_SK_E_OK)
+		return hop_dropped(p, kg_sk_err_name(why), src);
+	if (strcmp(hop.red_id, p->red.id))
+		return hop_dropped(p, "wrong_red", src);
+	if (strcmp(hop.green_id, p->rc.green_id))
+		return hop_dropped(p, "wrong_green", src);
+	kg_sk_digest(v.body, v.body_len, h);
+	if (kg_pki_verify_sig(p->cert, h, v.sig, v.sig_len) != KG_PKI_OK)
+		return hop_dropped(p, "bad_signature", src);
+	if (!kg_addr_eq(&hop.addr, &p->red.site_address))
+		return hop_dropped(p, "address_move", src);
+	if (io->on_hop)
+		io->on_hop(io->ctx, i, &hop);
+}
+
 static void one_datagram(struct green_red_io *io, const uint8_t *buf,
 			 size_t len, const struct kg_addr *src)
 {
@@ -139,6 +174,10 @@ static void one_datagram(struct green_red_io *io, const uint8_t *buf,
 	}
 	if (kg_sk_peek_type(buf, len) == KG_SK_TYPE_RENEWS_ANSWER) {
 		batch_answer(io, (size_t)i, buf, len, a);
+		return;
+	}
+	if (kg_sk_peek_type(buf, len) == KG_SK_TYPE_HOP) {
+		one_hop(io, (size_t)i, buf, len, a);
 		return;
 	}
 	res = kg_rc_answer(&io->peers[i].rc, buf, len, &ans, &req, &cookie, &why);

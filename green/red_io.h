@@ -36,6 +36,10 @@ struct green_red_io {
 	/* An accepted answer (signed by that red, to a pending knock). */
 	void (*on_answer)(void *ctx, size_t red, const struct kg_skanswer *a,
 			  const struct kg_sknock *req, void *cookie);
+	/* A hop pushed by that red, parsed, naming that red and this green,
+	 * signed by that red (the grant and the hop number are the
+	 * caller's to check). NULL: hops are dropped. */
+	void (*on_hop)(void *ctx, size_t red, const struct kg_skhop *h);
 	/* A knock sent max_sends times without answer. */
 	void (*on_gave_up)(void *ctx, size_t red, void *cookie);
 };

@@ -38,15 +38,29 @@
  * refreshes its element, timeout one lease; green frees a full session's
  * source slot only for a source absent here. Sized for every source of
  * max_clients sessions, so the update (which fails on a full set and
- * would then not accept) cannot run out. */
+ * would then not accept) cannot run out.
+ * Liveness (sessions_run.c): every packet a live peer sends through the
+ * tunnel refreshes its tunnel address in tun_seen4/6 (timeout one lease:
+ * the element's time left says when it was last seen), so green asks the
+ * kernel about one session when that session's own timer fires instead
+ * of reading every peer on a tick. WireGuard has checked the inner source
+ * against the peer's allowed-ips: the element is the peer's own word. */
 static void wg_seen_sets(FILE *f, const struct green_conf *c)
 {
 	unsigned lease = c->gate ? c->gate->sess.lim.handshake_timeout : 180;
+	size_t clients = c->gate ? c->gate->sess.max_clients : 256;
+	size_t srcs = clients * KG_SESS_MAX_SRC;
 
+	if (srcs < 65535)
+		srcs = 65535;
+	if (clients < 1024)
+		clients = 1024;
 	fprintf(f,
-		"\tset wg_seen4 { type ipv4_addr; size 65535; flags dynamic,timeout; timeout %us; }\n"
-		"\tset wg_seen6 { type ipv6_addr; size 65535; flags dynamic,timeout; timeout %us; }\n",
-		lease, lease);
+		"\tset wg_seen4 { type ipv4_addr; size %zu; flags dynamic,timeout; timeout %us; }\n"
+		"\tset wg_seen6 { type ipv6_addr; size %zu; flags dynamic,timeout; timeout %us; }\n"
+		"\tset tun_seen4 { type ipv4_addr; size %zu; flags dynamic,timeout; timeout %us; }\n"
+		"\tset tun_seen6 { type ipv6_addr; size %zu; flags dynamic,timeout; timeout %us; }\n",
+		srcs, lease, srcs, lease, clients, lease, clients, lease);
 }
 /* The first knock's key id: 8 bytes after the UDP header, the version and
  * the green hint (lib/knock.h), as a raw payload match. */
@@ -66,6 +80,8 @@ static void sets(FILE *f, const struct green_conf *c)
 		"\tset peers_live { type ipv4_addr; flags timeout; }\n"
 		"\tset fwd_grants { type ipv4_addr . ipv4_addr . inet_service; flags timeout; }\n"
 		"\tset fwd_grants6 { type ipv6_addr . ipv6_addr . inet_service; flags timeout; }\n"
+		"\tset fwd_held { type ipv4_addr . ipv4_addr . inet_service; flags timeout; }\n"
+		"\tset fwd_held6 { type ipv6_addr . ipv6_addr . inet_service; flags timeout; }\n"
 		"\tset knock_meter4 { type ipv4_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
 		"\tset knock_meter6 { type ipv6_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
 		"\tset knock_seen4 { type ipv4_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
@@ -170,8 +186,12 @@ static void prerouting_chain(FILE *f, const struct green_conf *c)
 	if (c->dhcp_client)
 		fprintf(f, "\t\tudp sport 67 udp dport 68 accept\n"
 			"\t\tudp sport 547 udp dport 546 accept\n");
-	fprintf(f, "\t\tfib saddr . iif oif missing counter drop\n"
-		"\t}\n");
+	fprintf(f, "\t\tfib saddr . iif oif missing counter drop\n");
+	/* After the checks above: only a source WireGuard let in. A full
+	 * set only makes the update fail; the packet goes on either way. */
+	fprintf(f, "\t\tiifname \"%s\" ip saddr @peers_live update @tun_seen4 { ip saddr }\n"
+		"\t\tiifname \"%s\" meta nfproto ipv6 update @tun_seen6 { ip6 saddr }\n"
+		"\t}\n", c->wg_interface, c->wg_interface);
 }
 
 static void input_chain(FILE *f, const struct green_conf *c, bool m4, bool m6)
@@ -290,11 +310,14 @@ static void other_chains(FILE *f, const struct green_conf *c)
 		c->scan_log_rate, c->scan_log_rate, c->nflog_scan);
 	fprintf(f, "\tchain forward {\n"
 		"\t\ttype filter hook forward priority filter; policy accept;\n"
-		"\t\tiifname \"%s\" ip saddr . ip daddr . tcp dport @fwd_grants accept\n"
-		"\t\tiifname \"%s\" ip6 saddr . ip6 daddr . tcp dport @fwd_grants6 accept\n"
+		"\t\tiifname \"%s\" ct state new ip saddr . ip daddr . tcp dport @fwd_grants accept\n"
+		"\t\tiifname \"%s\" ct state established,related ip saddr . ip daddr . tcp dport @fwd_held accept\n"
+		"\t\tiifname \"%s\" ct state new ip6 saddr . ip6 daddr . tcp dport @fwd_grants6 accept\n"
+		"\t\tiifname \"%s\" ct state established,related ip6 saddr . ip6 daddr . tcp dport @fwd_held6 accept\n"
 		"\t\tiifname \"%s\" drop\n"
 		"\t}\n",
-		c->wg_interface, c->wg_interface, c->wg_interface);
+		c->wg_interface, c->wg_interface, c->wg_interface,
+		c->wg_interface, c->wg_interface);
 }
 
 bool green_prefilter(const struct green_conf *c)

@@ -48,17 +48,111 @@ static int64_t real_clock(void *ctx)
 	return kg_mono_s();
 }
 
+static uint64_t h_id(const struct kg_sess_table *t, uint64_t id)
+{
+	return kg_sidx_hash(t->seed, &id, sizeof(id));
+}
+
+static uint64_t h_tunnel(const struct kg_sess_table *t, const struct kg_addr *a)
+{
+	uint8_t k[17];
+
+	k[0] = a->family;
+	memcpy(k + 1, a->b, 16);
+	return kg_sidx_hash(t->seed, k, sizeof(k));
+}
+
+static uint64_t h_key(const struct kg_sess_table *t, const uint8_t key[32])
+{
+	return kg_sidx_hash(t->seed, key, 32);
+}
+
+static bool m_id(const void *ctx, uint32_t pos, const void *key)
+{
+	const struct kg_sess_table *t = ctx;
+
+	return t->s[pos].id == *(const uint64_t *)key;
+}
+
+static bool m_tunnel(const void *ctx, uint32_t pos, const void *key)
+{
+	const struct kg_sess_table *t = ctx;
+
+	return kg_addr_eq(&t->s[pos].tunnel, key);
+}
+
+static bool m_key(const void *ctx, uint32_t pos, const void *key)
+{
+	const struct kg_sess_table *t = ctx;
+
+	return memcmp(t->s[pos].peer_key, key, 32) == 0;
+}
+
+static uint64_t hp_id(const void *ctx, uint32_t pos)
+{
+	const struct kg_sess_table *t = ctx;
+
+	return h_id(t, t->s[pos].id);
+}
+
+static uint64_t hp_tunnel(const void *ctx, uint32_t pos)
+{
+	const struct kg_sess_table *t = ctx;
+
+	return h_tunnel(t, &t->s[pos].tunnel);
+}
+
+static uint64_t hp_key(const void *ctx, uint32_t pos)
+{
+	const struct kg_sess_table *t = ctx;
+
+	return h_key(t, t->s[pos].peer_key);
+}
+
+static int64_t heap_key(const void *ctx, uint32_t pos)
+{
+	const struct kg_sess_table *t = ctx;
+
+	return t->s[pos].wake;
+}
+
+static uint32_t *heap_at(void *ctx, uint32_t pos)
+{
+	struct kg_sess_table *t = ctx;
+
+	return &t->s[pos].heap_i;
+}
+
+size_t kg_sess_bytes_per_slot(void)
+{
+	/* index slots at load <= 1/2 (up to 1 more for rounding to a power
+	 * of two), source entries at <= 3/4 likewise */
+	return sizeof(struct kg_session) + 3 * 2 * 2 * sizeof(uint32_t) +
+	       2 * KG_SESS_MAX_SRC * 2 * sizeof(struct kg_srcidx_ent) +
+	       sizeof(uint32_t);
+}
+
 int kg_sess_init(struct kg_sess_table *t, size_t cap,
 		 const struct kg_sess_limits *lim, uint64_t id_base,
 		 kg_clock_fn clock, void *clock_ctx)
 {
 	memset(t, 0, sizeof(*t));
-	if (cap == 0 || !lim || lim->idle_timeout == 0 ||
-	    lim->max_lifetime == 0 || lim->handshake_timeout == 0)
+	if (cap == 0 || cap > UINT32_MAX / 16 || !lim ||
+	    lim->idle_timeout == 0 || lim->max_lifetime == 0 ||
+	    lim->handshake_timeout == 0)
 		return -EINVAL;
+	t->seed = kg_sidx_seed();
 	t->s = calloc(cap, sizeof(*t->s));
-	if (!t->s)
+	if (!t->s ||
+	    kg_sidx_init(&t->by_id, cap, m_id, hp_id, t) ||
+	    kg_sidx_init(&t->by_tunnel, cap, m_tunnel, hp_tunnel, t) ||
+	    kg_sidx_init(&t->by_key, cap, m_key, hp_key, t) ||
+	    kg_srcidx_init(&t->srcs, cap * KG_SESS_MAX_SRC, t->seed ^ 1) ||
+	    kg_srcidx_init(&t->ban_keys, cap * KG_SESS_MAX_SRC, t->seed ^ 2) ||
+	    kg_sheap_init(&t->timers, cap, heap_key, heap_at, t)) {
+		kg_sess_free(t);
 		return -ENOMEM;
+	}
 	t->cap = cap;
 	t->lim = *lim;
 	t->next_id = id_base;
@@ -74,11 +168,24 @@ void kg_sess_set_src_seen(struct kg_sess_table *t, kg_src_seen_fn fn,
 	t->src_seen_ctx = ctx;
 }
 
+void kg_sess_set_peer_seen(struct kg_sess_table *t, kg_peer_seen_fn fn,
+			   void *ctx)
+{
+	t->peer_seen = fn;
+	t->peer_seen_ctx = ctx;
+}
+
 void kg_sess_free(struct kg_sess_table *t)
 {
 	if (t->s)
 		kg_wipe(t->s, t->cap * sizeof(*t->s));
 	free(t->s);
+	kg_sidx_free(&t->by_id);
+	kg_sidx_free(&t->by_tunnel);
+	kg_sidx_free(&t->by_key);
+	kg_srcidx_free(&t->srcs);
+	kg_srcidx_free(&t->ban_keys);
+	kg_sheap_free(&t->timers);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -87,67 +194,26 @@ int64_t kg_sess_now(const struct kg_sess_table *t)
 	return t->clock(t->clock_ctx);
 }
 
+static struct kg_session *at(struct kg_sess_table *t, uint32_t pos)
+{
+	return pos == KG_SIDX_NONE ? NULL : &t->s[pos];
+}
+
 struct kg_session *kg_sess_by_id(struct kg_sess_table *t, uint64_t id)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (t->s[i].id == id)
-			return &t->s[i];
-	return NULL;
+	return at(t, kg_sidx_find(&t->by_id, h_id(t, id), &id));
 }
 
 struct kg_session *kg_sess_by_tunnel(struct kg_sess_table *t,
 				     const struct kg_addr *a)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (kg_addr_eq(&t->s[i].tunnel, a))
-			return &t->s[i];
-	return NULL;
+	return at(t, kg_sidx_find(&t->by_tunnel, h_tunnel(t, a), a));
 }
 
 struct kg_session *kg_sess_by_key(struct kg_sess_table *t,
 				  const uint8_t key[32])
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (kg_memeq(t->s[i].peer_key, key, 32))
-			return &t->s[i];
-	return NULL;
-}
-
-bool kg_sess_src_in_use(const struct kg_sess_table *t,
-			const struct kg_addr *src, uint64_t except_id)
-{
-	for (size_t i = 0; i < t->n; i++) {
-		if (t->s[i].id == except_id)
-			continue;
-		for (size_t j = 0; j < t->s[i].n_src; j++)
-			if (kg_addr_eq(&t->s[i].src[j], src))
-				return true;
-	}
-	return false;
-}
-
-int kg_sess_end(struct kg_sess_table *t, uint64_t id, enum kg_sess_end why,
-		struct kg_session *out)
-{
-	struct kg_session *s = kg_sess_by_id(t, id);
-	size_t i;
-
-	if (!s)
-		return -ENOENT;
-	s->end = why;
-	if (out)
-		*out = *s;
-	/* Order does not matter: move the last entry into the hole. */
-	i = (size_t)(s - t->s);
-	t->s[i] = t->s[t->n - 1];
-	kg_wipe(&t->s[t->n - 1], sizeof(t->s[0]));
-	t->n--;
-	return 0;
-}
-
-static int64_t heard(const struct kg_session *s)
-{
-	return s->last_heard;
+	return at(t, kg_sidx_find(&t->by_key, h_key(t, key), key));
 }
 
 static bool has_src(const struct kg_session *s, const struct kg_addr *src)
@@ -158,20 +224,139 @@ static bool has_src(const struct kg_session *s, const struct kg_addr *src)
 	return false;
 }
 
+bool kg_sess_src_in_use(const struct kg_sess_table *t,
+			const struct kg_addr *src, uint64_t except_id)
+{
+	struct kg_sess_table *mt = (struct kg_sess_table *)t;
+	uint32_t n = kg_srcidx_count(&t->srcs, src);
+	const struct kg_session *ex;
+
+	if (n == 0)
+		return false;
+	ex = except_id ? kg_sess_by_id(mt, except_id) : NULL;
+	return n > (ex && has_src(ex, src) ? 1u : 0u);
+}
+
+bool kg_sess_ban_key_in_use(const struct kg_sess_table *t,
+			    const struct kg_addr *key)
+{
+	return kg_srcidx_count(&t->ban_keys, key) > 0;
+}
+
+static void src_count(struct kg_sess_table *t, const struct kg_addr *a, bool add)
+{
+	struct kg_addr k;
+
+	kg_addr_ban_key(a, &k);
+	if (add) {
+		kg_srcidx_inc(&t->srcs, a);
+		kg_srcidx_inc(&t->ban_keys, &k);
+	} else {
+		kg_srcidx_dec(&t->srcs, a);
+		kg_srcidx_dec(&t->ban_keys, &k);
+	}
+}
+
+static int64_t min_pos(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* The first moment anything about s can be due. */
+static int64_t deadline(const struct kg_sess_table *t, const struct kg_session *s)
+{
+	const struct kg_sess_limits *l = &t->lim;
+	int64_t d;
+
+	if (s->state == KG_SESS_PENDING)
+		return s->created + l->handshake_timeout;
+	d = min_pos(s->start + l->max_lifetime,
+		    s->last_heard + l->handshake_timeout);
+	d = min_pos(d, s->last_activity + l->idle_timeout);
+	if (s->reproof_due)
+		d = min_pos(d, s->reproof_due + l->reproof_grace);
+	return d;
+}
+
+/* s's deadline may have moved earlier: put its timer there. (A deadline
+ * moving later needs nothing: the timer fires early and looks again.) */
+static void resched(struct kg_sess_table *t, struct kg_session *s)
+{
+	s->wake = deadline(t, s);
+	kg_sheap_fix(&t->timers, (uint32_t)(s - t->s));
+}
+
+int kg_sess_end(struct kg_sess_table *t, uint64_t id, enum kg_sess_end why,
+		struct kg_session *out)
+{
+	struct kg_session *s = kg_sess_by_id(t, id);
+	uint32_t i, last;
+
+	if (!s)
+		return -ENOENT;
+	s->end = why;
+	if (out)
+		*out = *s;
+	i = (uint32_t)(s - t->s);
+	last = (uint32_t)(t->n - 1);
+	kg_sidx_del(&t->by_id, h_id(t, s->id), i);
+	kg_sidx_del(&t->by_tunnel, h_tunnel(t, &s->tunnel), i);
+	kg_sidx_del(&t->by_key, h_key(t, s->peer_key), i);
+	for (size_t j = 0; j < s->n_src; j++)
+		src_count(t, &s->src[j], false);
+	kg_sheap_del(&t->timers, i);
+	if (s->state == KG_SESS_LIVE)
+		t->n_live--;
+	/* Order does not matter: move the last entry into the hole. */
+	if (i != last) {
+		struct kg_session *m = &t->s[last];
+
+		kg_sidx_move(&t->by_id, h_id(t, m->id), last, i);
+		kg_sidx_move(&t->by_tunnel, h_tunnel(t, &m->tunnel), last, i);
+		kg_sidx_move(&t->by_key, h_key(t, m->peer_key), last, i);
+		t->s[i] = *m;
+		kg_sheap_move(&t->timers, last, i);
+	}
+	kg_wipe(&t->s[last], sizeof(t->s[0]));
+	t->n--;
+	return 0;
+}
+
+static int64_t heard(const struct kg_session *s)
+{
+	return s->last_heard;
+}
+
+/* Brings s's last_heard / last_activity up to what the peer_seen hook
+ * reads (traffic through the tunnel counts as both). */
+static void ask_seen(struct kg_sess_table *t, struct kg_session *s, int64_t now)
+{
+	int64_t seen = t->peer_seen(t->peer_seen_ctx, s);
+
+	if (seen > now)
+		seen = now;
+	if (seen > s->last_heard)
+		s->last_heard = seen;
+	if (seen > s->last_activity)
+		s->last_activity = seen;
+}
+
 static int add_pending(struct kg_sess_table *t, const char *user,
 		       const struct kg_addr *tunnel, const uint8_t key[32],
 		       const struct kg_addr *src, struct kg_session **out)
 {
 	int64_t now = kg_sess_now(t);
 	struct kg_session *s;
+	uint32_t pos;
 
 	if (t->n == t->cap)
 		return -ENOSPC;
+	pos = (uint32_t)t->n;
 	s = &t->s[t->n++];
 	memset(s, 0, sizeof(*s));
 	do
 		s->id = t->next_id++;
-	while (s->id == 0 || kg_sess_by_id(t, s->id) != s);
+	while (s->id == 0 || kg_sess_by_id(t, s->id));
 	s->state = KG_SESS_PENDING;
 	strcpy(s->user, user);
 	s->tunnel = *tunnel;
@@ -180,6 +365,12 @@ static int add_pending(struct kg_sess_table *t, const char *user,
 	s->src_added[0] = now;
 	s->n_src = 1;
 	s->created = s->last_activity = s->last_heard = now;
+	kg_sidx_add(&t->by_id, h_id(t, s->id), pos);
+	kg_sidx_add(&t->by_tunnel, h_tunnel(t, tunnel), pos);
+	kg_sidx_add(&t->by_key, h_key(t, key), pos);
+	src_count(t, src, true);
+	s->wake = deadline(t, s);
+	kg_sheap_push(&t->timers, pos);
 	*out = s;
 	return 0;
 }
@@ -221,6 +412,7 @@ static int same_key(struct kg_sess_table *t, struct kg_session *s,
 		old->id = s->id;
 		old->src[0] = s->src[j];
 		old->n_src = 1;
+		src_count(t, &s->src[j], false);
 		/* keep the order: oldest first */
 		memmove(&s->src[j], &s->src[j + 1],
 			(s->n_src - (size_t)j - 1) * sizeof(s->src[0]));
@@ -231,6 +423,7 @@ static int same_key(struct kg_sess_table *t, struct kg_session *s,
 	}
 	s->src[s->n_src] = *src;
 	s->src_added[s->n_src++] = now;
+	src_count(t, src, true);
 	return 0;
 }
 
@@ -253,6 +446,11 @@ int kg_sess_knock(struct kg_sess_table *t, const char *user,
 			*s = cur;
 		return rc;
 	}
+	/* last_heard is brought up to date only when a session's timer
+	 * fires: before a live peer may be displaced as silent, ask. */
+	if (cur && cur->state == KG_SESS_LIVE &&
+	    now - heard(cur) > (int64_t)t->lim.idle_timeout && t->peer_seen)
+		ask_seen(t, cur, now);
 	if (cur && cur->state == KG_SESS_LIVE &&
 	    now - heard(cur) <= (int64_t)t->lim.idle_timeout) {
 		*action = KG_KNOCK_REFUSED;
@@ -281,9 +479,11 @@ int kg_sess_prove(struct kg_sess_table *t, uint64_t id)
 	if (s->state == KG_SESS_LIVE)
 		return -EALREADY;
 	s->state = KG_SESS_LIVE;
+	t->n_live++;
 	s->start = s->last_activity = s->last_heard = now;
 	s->reproof_due = t->lim.reproof_interval
 			 ? now + t->lim.reproof_interval : 0;
+	resched(t, s);
 	return 0;
 }
 
@@ -350,20 +550,35 @@ static enum kg_sess_end due(const struct kg_sess_table *t,
 	return KG_END_NONE;
 }
 
+/* Silence and idleness are only judged on what was read: ask the hook
+ * when the peer last sent traffic (it may read a peer dump too). */
+static enum kg_sess_end confirm(struct kg_sess_table *t, struct kg_session *s,
+				enum kg_sess_end why, int64_t now)
+{
+	if ((why != KG_END_PEER_SILENT && why != KG_END_IDLE) || !t->peer_seen)
+		return why;
+	ask_seen(t, s, now);
+	return due(t, s, now);
+}
+
 size_t kg_sess_expire(struct kg_sess_table *t, kg_sess_end_cb cb, void *ctx)
 {
 	int64_t now = kg_sess_now(t);
 	struct kg_session gone;
 	size_t ended = 0;
+	uint32_t top;
 
-	for (size_t i = 0; i < t->n;) {
-		enum kg_sess_end why = due(t, &t->s[i], now);
+	while ((top = kg_sheap_top(&t->timers)) != KG_SIDX_NONE &&
+	       t->s[top].wake <= now) {
+		struct kg_session *s = &t->s[top];
+		enum kg_sess_end why = confirm(t, s, due(t, s, now), now);
 
 		if (why == KG_END_NONE) {
-			i++;
+			/* every deadline is past now (due() said so) */
+			resched(t, s);
 			continue;
 		}
-		kg_sess_end(t, t->s[i].id, why, &gone);
+		kg_sess_end(t, s->id, why, &gone);
 		ended++;
 		if (cb)
 			cb(ctx, &gone);
@@ -392,33 +607,15 @@ size_t kg_sess_end_user(struct kg_sess_table *t, const char *user,
 	return ended;
 }
 
-static int64_t min_pos(int64_t a, int64_t b)
-{
-	return a < b ? a : b;
-}
-
 int64_t kg_sess_next_deadline(const struct kg_sess_table *t)
 {
-	const struct kg_sess_limits *l = &t->lim;
-	int64_t now = kg_sess_now(t), best = -1;
+	int64_t now = kg_sess_now(t), d;
+	uint32_t top = kg_sheap_top(&t->timers);
 
-	for (size_t i = 0; i < t->n; i++) {
-		const struct kg_session *s = &t->s[i];
-		int64_t d;
-
-		if (s->state == KG_SESS_PENDING) {
-			d = s->created + l->handshake_timeout;
-		} else {
-			d = min_pos(s->start + l->max_lifetime,
-				    heard(s) + l->handshake_timeout);
-			d = min_pos(d, s->last_activity + l->idle_timeout);
-			if (s->reproof_due)
-				d = min_pos(d, s->reproof_due + l->reproof_grace);
-		}
-		d = d > now ? d - now : 0;
-		best = best < 0 ? d : min_pos(best, d);
-	}
-	return best;
+	if (top == KG_SIDX_NONE)
+		return -1;
+	d = t->s[top].wake;
+	return d > now ? d - now : 0;
 }
 
 /* [session] keys: name, default, min, max (seconds unless said). */
@@ -432,7 +629,7 @@ static const struct {
 	/* above WireGuard's 120 s rekey, so a live peer is never "silent" */
 	{ "handshake_timeout", 180, 130, 3600 },
 	{ "control_port", 4433, 1, 65535 },
-	{ "max_clients", 256, 1, 4096 },
+	{ "max_clients", 256, 1, 1000000 },
 	{ "io_timeout", 10, 1, 300 },
 };
 

@@ -26,7 +26,16 @@
  *
  * Memory: the table owns its sessions; pointers returned by lookups are
  * valid until the next call that adds or ends a session. Ended sessions
- * are handed to the caller by value.
+ * are handed to the caller by value. The sessions are the dense array
+ * t->s[0 .. t->n) (iterate it to list them); lookups by id, tunnel
+ * address, peer key and source go through hash indexes and expiry through
+ * a timer heap (session_index.h), so no call scans the table. The table
+ * holds pointers to itself: do not copy or move an initialised one.
+ *
+ * Memory per session (max_clients slots, all allocated at init):
+ * sizeof(struct kg_session) + 3 index slots at load 1/2 (24 bytes) +
+ * KG_SESS_MAX_SRC source-count entries twice (about 200 bytes) + a heap
+ * slot: under 700 bytes (kg_sess_bytes_per_slot()).
  */
 #ifndef KG_SESSION_H
 #define KG_SESSION_H
@@ -38,6 +47,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "err.h"
+#include "session_index.h"
 
 #define KG_SESS_MAX_SRC 4
 #define KG_SESS_USER_MAX 64
@@ -86,18 +96,30 @@ struct kg_session {
 	 * compared with its last value to see a new handshake. */
 	int64_t created;          /* knock accepted */
 	int64_t start;            /* card proved (live) */
-	int64_t last_activity;    /* traffic or control message */
+	int64_t last_activity;    /* traffic or control message (traffic as
+				     of the last liveness check: with a
+				     peer_seen hook it may lag by up to a
+				     lease; the table asks before it acts
+				     on it) */
 	int64_t last_handshake;   /* WireGuard's stamp (wall clock, opaque) */
 	int64_t last_heard;       /* any sign of the peer: handshake, control
 				     message, reproof (peer silence) */
 	uint64_t rx_bytes;        /* last observed WireGuard counter */
 	int64_t reproof_due;      /* live: next periodic proof */
+	int64_t wake;             /* when the timer heap looks at it next
+				     (never later than its first deadline) */
+	uint32_t heap_i;          /* its place in the timer heap */
 };
 
 typedef int64_t (*kg_clock_fn)(void *ctx);
 /* True if src sent a WireGuard packet within the last lease (or if that
  * cannot be known: the slot is then kept). */
 typedef bool (*kg_src_seen_fn)(void *ctx, const struct kg_addr *src);
+/* Asked by kg_sess_expire before a live session ends as peer_silent or
+ * idle: when (table clock) the peer last sent traffic through the tunnel,
+ * or -1 if nothing read says so. It may also feed a peer dump it read to
+ * kg_sess_observe_peer (any session). It must not add or end sessions. */
+typedef int64_t (*kg_peer_seen_fn)(void *ctx, struct kg_session *s);
 
 struct kg_sess_table {
 	struct kg_session *s;
@@ -108,6 +130,14 @@ struct kg_sess_table {
 	void *clock_ctx;
 	kg_src_seen_fn src_seen;   /* NULL: every source counts as silent */
 	void *src_seen_ctx;
+	kg_peer_seen_fn peer_seen; /* NULL: only observe_peer/touch count */
+	void *peer_seen_ctx;
+	size_t n_live;
+	uint64_t seed;             /* hash secret */
+	struct kg_sidx by_id, by_tunnel, by_key;
+	struct kg_srcidx srcs;     /* source -> sessions using it */
+	struct kg_srcidx ban_keys; /* sources' ban keys (an IPv6 /64) */
+	struct kg_sheap timers;
 };
 
 /* cap = most sessions at once (pending + live); id_base seeds session ids
@@ -118,6 +148,11 @@ int kg_sess_init(struct kg_sess_table *t, size_t cap,
 		 const struct kg_sess_limits *lim, uint64_t id_base,
 		 kg_clock_fn clock, void *clock_ctx);
 void kg_sess_free(struct kg_sess_table *t);
+/* The hook asked before a live session ends for silence or idleness. */
+void kg_sess_set_peer_seen(struct kg_sess_table *t, kg_peer_seen_fn fn,
+			   void *ctx);
+/* Bytes allocated at init per max_clients slot (for docs and the bench). */
+size_t kg_sess_bytes_per_slot(void);
 /* The hook asked before a full session's source slot is freed. */
 void kg_sess_set_src_seen(struct kg_sess_table *t, kg_src_seen_fn fn,
 			  void *ctx);
@@ -174,6 +209,10 @@ struct kg_session *kg_sess_by_key(struct kg_sess_table *t,
  * WireGuard port opening for src must then stay. */
 bool kg_sess_src_in_use(const struct kg_sess_table *t,
 			const struct kg_addr *src, uint64_t except_id);
+/* True if some session's source has ban key key (kg_addr_ban_key: the
+ * address itself for IPv4, its /64 for IPv6). */
+bool kg_sess_ban_key_in_use(const struct kg_sess_table *t,
+			    const struct kg_addr *key);
 
 /* Ends one session: copies it (end reason set) into *out if not NULL and
  * removes it. -ENOENT if unknown. */
@@ -191,7 +230,8 @@ size_t kg_sess_end_user(struct kg_sess_table *t, const char *user,
 			enum kg_sess_end why, kg_sess_end_cb cb, void *ctx);
 
 /* Seconds until the next expiry check can change anything (for the event
- * loop's timeout); -1 if the table is empty. */
+ * loop's timeout; it may be early, never late); -1 if the table is
+ * empty. */
 int64_t kg_sess_next_deadline(const struct kg_sess_table *t);
 
 /* The [session] section of green's config (docs/sessions.md). */

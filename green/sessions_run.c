@@ -7,6 +7,17 @@
  *   peers_live     the tunnel address (control port, later grants)
  * all with a timeout of one lease; live sessions are renewed every third
  * of a lease, so if green dies every opening lapses within one lease.
+ *
+ * Liveness: nothing reads every peer on a tick. A live session's timer
+ * (session.c) fires when it would be silent or idle; then, for that one
+ * session, the kernel is asked when its peer last sent through the tunnel
+ * (tun_seen4/6); if not within a lease, whether any of its sources sent
+ * WireGuard packets since it was last heard (wg_seen4/6: handshakes,
+ * keepalives); only if they did is the peer dump read (whole, once per
+ * POLL_MS at most, every peer's counters fed to the table), since only
+ * WireGuard knows which peer those packets were for. A session ends
+ * silent only on what was read: absent from both sets, its sources
+ * quiet since it was last heard, or a dump showing nothing new.
  */
 #include "gate.h"
 #include "grants.h"
@@ -67,17 +78,20 @@ static uint64_t elapsed_us(uint64_t t0_ns)
 }
 
 /* Forgets a deferred removal of key (it is a peer again), or removes
- * every peer whose grace is over (key NULL). */
+ * every peer whose grace is over (key NULL), all in one set operation. */
 static void dying_sweep(struct green_gate *gt, const uint8_t *key, int64_t now)
 {
-	size_t j = 0;
+	uint8_t (*due)[32] = key ? NULL : calloc(gt->n_dying + 1, 32);
+	size_t j = 0, n_due = 0;
+	int r;
 
 	for (size_t i = 0; i < gt->n_dying; i++) {
 		struct gate_dying *d = &gt->dying[i];
-		int r;
 
 		if (key ? kg_memeq(d->key, key, 32) : d->due_ms <= now) {
-			if (!key && (r = green_apply_peer_del(gt->ifname, d->key)))
+			if (!key && due)
+				memcpy(due[n_due++], d->key, 32);
+			else if (!key && (r = green_apply_peer_del(gt->ifname, d->key)))
 				kg_log(KG_LOG_ERR, "session end: removing peer: %s",
 				       strerror(-r));
 			continue;
@@ -85,6 +99,9 @@ static void dying_sweep(struct green_gate *gt, const uint8_t *key, int64_t now)
 		gt->dying[j++] = *d;
 	}
 	gt->n_dying = j;
+	if (n_due && (r = green_apply_peers_del(gt->ifname, due, n_due)))
+		kg_log(KG_LOG_ERR, "session end: removing peers: %s", strerror(-r));
+	free(due);
 }
 
 static void peer_del_later(struct green_gate *gt, const uint8_t key[32])
@@ -213,10 +230,21 @@ void gate_peers_flush(struct green_gate *gt, bool all)
 	}
 }
 
-void gate_session_gone(struct green_gate *gt, const struct kg_session *s,
-		       bool grace)
+/* Where an ended session's peer goes: now, after the grace, or into the
+ * batch of the current expiry pass (removed in one set operation after
+ * it; its openings are closed at once either way). */
+struct peer_batch {
+	uint8_t (*keys)[32];
+	size_t n, cap;
+	struct green_apply_closes *closes;   /* the openings, likewise */
+};
+
+static void session_gone(struct green_gate *gt, const struct kg_session *s,
+			 bool grace, struct peer_batch *pb)
 {
 	const struct kg_session *now;
+	struct kg_addr srcs[KG_SESS_MAX_SRC];
+	size_t n_src = 0;
 	int r;
 
 	/* Its grants go in this same step (close knocks, fwd_grants
@@ -226,20 +254,31 @@ void gate_session_gone(struct green_gate *gt, const struct kg_session *s,
 		green_grants_end_session(gt->g->grants, s->id);
 	if (grace) {
 		peer_del_later(gt, s->peer_key);
+	} else if (pb && pb->n < pb->cap) {
+		memcpy(pb->keys[pb->n++], s->peer_key, 32);
 	} else if ((r = green_apply_peer_del(gt->ifname, s->peer_key))) {
 		kg_log(KG_LOG_ERR, "session end: removing peer: %s", strerror(-r));
 	}
-	/* A replacing (pending) session may hold the tunnel address already. */
+	/* A replacing (pending) session may hold the tunnel address already.
+	 * Everything the session held goes in one batch. */
 	now = kg_sess_by_tunnel(&gt->sess, &s->tunnel);
-	if (!now)
-		green_apply_tunnel_close(gt->g->nft, &s->tunnel, false);
-	if (!now || now->state != KG_SESS_LIVE)
-		green_apply_tunnel_close(gt->g->nft, &s->tunnel, true);
 	for (size_t i = 0; i < s->n_src; i++)
 		if (!kg_sess_src_in_use(&gt->sess, &s->src[i], s->id))
-			green_apply_src_close(gt->g->nft, &s->src[i]);
+			srcs[n_src++] = s->src[i];
+	if (pb && pb->closes)
+		green_apply_closes_add(pb->closes, &s->tunnel, !now,
+				       !now || now->state != KG_SESS_LIVE, srcs, n_src);
+	else
+		green_apply_session_close(gt->g->nft, &s->tunnel, !now,
+					  !now || now->state != KG_SESS_LIVE, srcs, n_src);
 	log_session("ended", s, kg_sess_end_name(s->end),
 		    s->n_src ? &s->src[0] : NULL, 0, 0);
+}
+
+void gate_session_gone(struct green_gate *gt, const struct kg_session *s,
+		       bool grace)
+{
+	session_gone(gt, s, grace, NULL);
 }
 
 static uint16_t end_code(enum kg_sess_end why)
@@ -283,57 +322,200 @@ int gate_make_live(struct green_gate *gt, const struct kg_session *s)
 	return 0;
 }
 
-/* all: every session's elements (after a table replace); else only live
- * ones (renewal: pending sessions end within one lease anyway). */
-void gate_renew(struct green_gate *gt, bool all)
+/* Renews the elements of the sessions in ids[0 .. n) that still exist
+ * (live only unless all), in batches (apply.c). */
+static void renew_ids(struct green_gate *gt, const uint64_t *ids, size_t n,
+		      bool all)
 {
-	struct green_apply_lease *v = calloc(gt->sess.n ? gt->sess.n : 1,
-					     sizeof(*v));
-	size_t n = 0;
+	struct green_apply_lease *v = calloc(n ? n : 1, sizeof(*v));
+	size_t k = 0;
 
 	if (!v) {
 		kg_log(KG_LOG_ERR, "renewing session elements: out of memory");
 		return;
 	}
-	for (size_t i = 0; i < gt->sess.n; i++) {
-		const struct kg_session *s = &gt->sess.s[i];
-		bool live = s->state == KG_SESS_LIVE;
+	for (size_t i = 0; i < n; i++) {
+		const struct kg_session *s = kg_sess_by_id(&gt->sess, ids[i]);
 
-		if (!live && !all)
+		if (!s || (s->state != KG_SESS_LIVE && !all))
 			continue;
-		v[n++] = (struct green_apply_lease){ .tunnel = s->tunnel,
-			.live = live, .src = s->src, .n_src = s->n_src };
+		v[k++] = (struct green_apply_lease){ .tunnel = s->tunnel,
+			.live = s->state == KG_SESS_LIVE, .src = s->src,
+			.n_src = s->n_src };
 	}
-	green_apply_renew(gt->g->nft, v, n, gate_lease_ms(gt));
+	if (k)
+		green_apply_renew(gt->g->nft, v, k, gate_lease_ms(gt));
 	free(v);
-	gt->last_renew_ms = gate_now_ms();
 }
+
+/* The ids of every session (live only unless all); *n set. NULL if none
+ * or no memory (logged). */
+static uint64_t *snapshot(struct green_gate *gt, bool all, size_t *n)
+{
+	uint64_t *ids = malloc((gt->sess.n ? gt->sess.n : 1) * sizeof(*ids));
+
+	*n = 0;
+	if (!ids) {
+		kg_log(KG_LOG_ERR, "renewing session elements: out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < gt->sess.n; i++)
+		if (all || gt->sess.s[i].state == KG_SESS_LIVE)
+			ids[(*n)++] = gt->sess.s[i].id;
+	return ids;
+}
+
+/* all: every session's elements at once (after a table replace: the new
+ * sets are empty). Else a renewal round starts: the live sessions of now
+ * are renewed a slice a tick (gate_housekeeping), so that 100,000
+ * sessions' renewal never holds the loop (and a knock) for long; one
+ * opened since has a fresh lease from its knock. */
+void gate_renew(struct green_gate *gt, bool all)
+{
+	size_t n;
+	uint64_t *ids = snapshot(gt, all, &n);
+
+	gt->last_renew_ms = gate_now_ms();
+	if (all) {
+		if (ids)
+			renew_ids(gt, ids, n, true);
+		free(ids);
+		return;
+	}
+	free(gt->renew_ids);
+	gt->renew_ids = ids;
+	gt->renew_n = ids ? n : 0;
+	gt->renew_pos = 0;
+}
+
+/* The next slice of the current round: the round ends within half of a
+ * renewal period (a sixth of a lease), whatever the tick rate. */
+static void renew_slice(struct green_gate *gt, int64_t now)
+{
+	uint64_t period = gate_lease_ms(gt) / 6, done;
+	size_t upto;
+
+	if (gt->renew_pos >= gt->renew_n)
+		return;
+	done = (uint64_t)(now - gt->last_renew_ms);
+	upto = done >= period ? gt->renew_n
+	       : (size_t)((gt->renew_n * done) / period) + 1;
+	if (upto > gt->renew_n)
+		upto = gt->renew_n;
+	if (upto <= gt->renew_pos)
+		return;
+	renew_ids(gt, gt->renew_ids + gt->renew_pos, upto - gt->renew_pos, false);
+	gt->renew_pos = upto;
+	if (gt->renew_pos == gt->renew_n) {
+		free(gt->renew_ids);
+		gt->renew_ids = NULL;
+		gt->renew_n = gt->renew_pos = 0;
+	}
+}
+
+void gate_renew_free(struct green_gate *gt)
+{
+	free(gt->renew_ids);
+	gt->renew_ids = NULL;
+	gt->renew_n = gt->renew_pos = 0;
+}
+
+struct expiry {
+	struct green_gate *gt;
+	struct peer_batch pb;
+};
 
 static void expired(void *ctx, const struct kg_session *s)
 {
-	struct green_gate *gt = ctx;
+	struct expiry *x = ctx;
 
-	gate_ctrl_end_session(gt, s->id, end_code(s->end));
-	gate_session_gone(gt, s, true);
+	gate_ctrl_end_session(x->gt, s->id, end_code(s->end));
+	/* told: the peer stays for the grace, so the end message leaves */
+	session_gone(x->gt, s, true, &x->pb);
 }
 
-static void poll_peers(struct green_gate *gt)
+/* The whole peer dump, every peer's counters to the table. 0 or -errno
+ * (logged). */
+static int read_peers(struct green_gate *gt)
 {
 	struct kg_wg_device d = { 0 };
-	int r;
+	uint64_t t0 = kg_mono_ns();
+	int r = green_apply_peers_read(gt->ifname, &d);
 
-	if (!gt->sess.n)
-		return;
-	r = green_apply_peers_read(gt->ifname, &d);
 	if (r) {
 		kg_log(KG_LOG_ERR, "%s: reading peers: %s", gt->ifname, strerror(-r));
-		return;
+		return r;
 	}
 	for (size_t i = 0; i < d.n_peers; i++)
 		kg_sess_observe_peer(&gt->sess, d.peers[i].public_key,
 				     (int64_t)d.peers[i].last_handshake_sec,
 				     d.peers[i].rx_bytes);
+	gt->peer_dumps++;
+	gt->peer_dump_us += (kg_mono_ns() - t0) / 1000;
 	green_apply_peers_free(&d);
+	return 0;
+}
+
+/* The table's clock time an element with left_ms of a lease left was
+ * last refreshed (rounded up: later is the safe side). */
+static int64_t refreshed_at(struct green_gate *gt, int64_t now, uint64_t left_ms)
+{
+	uint64_t lease = gate_lease_ms(gt);
+
+	if (left_ms > lease)
+		left_ms = lease;
+	return now - (int64_t)((lease - left_ms) / 1000);
+}
+
+/* The table's peer_seen hook (see the top of this file). */
+static int64_t peer_seen(void *ctx, struct kg_session *s)
+{
+	struct green_gate *gt = ctx;
+	int64_t now = kg_sess_now(&gt->sess), now_ms = gate_now_ms();
+	int64_t src_last = -1, heard0 = s->last_heard, act0 = s->last_activity;
+	uint64_t left = 0;
+	int r;
+
+	gt->peer_checks++;
+	r = green_apply_tunnel_seen(gt->g->nft, &s->tunnel, &left);
+	if (r == 0)
+		return refreshed_at(gt, now, left);
+	if (r != -ENOENT)
+		return now;   /* not known: never judged silent on an error */
+	/* Every packet of this peer came from one of its sources (only
+	 * those reach WireGuard): their last packet bounds its last one. */
+	for (size_t i = 0; i < s->n_src; i++) {
+		r = green_apply_src_seen_left(gt->g->nft, &s->src[i], &left);
+		if (r == 0) {
+			int64_t t = refreshed_at(gt, now, left);
+
+			src_last = t > src_last ? t : src_last;
+		} else if (r != -ENOENT) {
+			return now;
+		}
+	}
+	/* Nothing from its sources since it was last heard: silent since. */
+	if (src_last <= s->last_heard)
+		return -1;
+	/* Its sources sent WireGuard packets since (keepalives, handshakes,
+	 * another session's peer behind the same address, or a forger):
+	 * only the dump says whether they were this peer's. */
+	if (!gt->peer_dumps || now_ms - gt->last_poll_ms >= POLL_MS) {
+		gt->last_poll_ms = now_ms;
+		if (read_peers(gt))
+			return now;
+		/* A change the dump showed happened by src_last, not now. */
+		if (s->last_heard > heard0)
+			s->last_heard = heard0 > src_last ? heard0 : src_last;
+		if (s->last_activity > act0)
+			s->last_activity = act0 > src_last ? act0 : src_last;
+	}
+	return -1;
+}
+
+void gate_liveness_init(struct green_gate *gt)
+{
+	kg_sess_set_peer_seen(&gt->sess, peer_seen, gt);
 }
 
 void gate_housekeeping(struct green_gate *gt)
@@ -342,11 +524,26 @@ void gate_housekeeping(struct green_gate *gt)
 
 	if (gt->n_dying)
 		dying_sweep(gt, NULL, now);
-	if (now - gt->last_poll_ms >= POLL_MS) {
-		gt->last_poll_ms = now;
-		poll_peers(gt);
-		kg_sess_expire(&gt->sess, expired, gt);
+	/* The heap's top only, unless something is due; the openings of the
+	 * sessions ended in this pass go in one nft batch, their peers in one
+	 * WireGuard set operation. */
+	if (kg_sess_next_deadline(&gt->sess) == 0) {
+		struct expiry x = { .gt = gt };
+		int r;
+
+		x.pb.cap = gt->sess.n < 4096 ? gt->sess.n : 4096;
+		x.pb.keys = calloc(x.pb.cap ? x.pb.cap : 1, 32);
+		if (!x.pb.keys)
+			x.pb.cap = 0;   /* one by one, then */
+		x.pb.closes = green_apply_closes_new(gt->g->nft);
+		kg_sess_expire(&gt->sess, expired, &x);
+		/* openings first, then the peers */
+		green_apply_closes_send(x.pb.closes);
+		if (x.pb.n && (r = green_apply_peers_del(gt->ifname, x.pb.keys, x.pb.n)))
+			kg_log(KG_LOG_ERR, "session end: removing peers: %s", strerror(-r));
+		free(x.pb.keys);
 	}
 	if (now - gt->last_renew_ms >= (int64_t)gate_lease_ms(gt) / 3)
 		gate_renew(gt, false);
+	renew_slice(gt, now);
 }

@@ -34,9 +34,16 @@ void gate_session_end(struct green_gate *gt, uint64_t id, enum kg_sess_end why,
 void gate_peers_flush(struct green_gate *gt, bool all);
 /* Pending -> live in nftables (peers_pending -> peers_live). */
 int gate_make_live(struct green_gate *gt, const struct kg_session *s);
-/* Puts back / renews the elements of every session (live: a lease). */
+/* all: puts back every session's elements now (a new table). Else starts
+ * a renewal round of the live sessions, done a slice a tick by
+ * gate_housekeeping within a sixth of a lease. */
 void gate_renew(struct green_gate *gt, bool all);
-/* Every ~2 s: peer dump -> sessions, expiry. */
+/* Frees the current round (at stop). */
+void gate_renew_free(struct green_gate *gt);
+/* Every tick: expiry of the sessions whose timer is due (liveness asked
+ * of the kernel for those only), lease renewal every third of a lease. */
 void gate_housekeeping(struct green_gate *gt);
+/* Hooks the table's liveness question to the kernel (after kg_sess_init). */
+void gate_liveness_init(struct green_gate *gt);
 
 #endif

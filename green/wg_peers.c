@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define WG_GO_MAX_PEERS 65536u
+
 int gate_wg_up(struct green_gate *gt, const struct green_conf *c,
 	       struct kg_err *e)
 {
@@ -57,6 +59,14 @@ int gate_wg_up(struct green_gate *gt, const struct green_conf *c,
 		}
 	}
 	gt->iface_up = true;
+	/* wireguard-go refuses a device's 65,537th peer ("too many peers");
+	 * the kernel's limit is 2^20. Knocks past it are refused (the peer
+	 * cannot be added), so say so now, not at the 65,537th knock. */
+	if (be == KG_WG_BACKEND_UAPI &&
+	    c->gate->sess.max_clients > WG_GO_MAX_PEERS)
+		kg_log_event(KG_LOG_WARNING, "wireguard", "result", "limited",
+			     "reason", "wireguard_go_max_peers",
+			     "interface", gt->ifname, "max_peers", "65536");
 	kg_base64_encode(gt->wg_pub, 32, pub);
 	kg_log_event(KG_LOG_NOTICE, "wireguard", "result", "up",
 		     "interface", gt->ifname,

@@ -12,7 +12,7 @@ static const char *const err_names[KG_SK_E_COUNT] = {
 	"ok", "truncated", "bad_magic", "bad_version", "bad_type",
 	"bad_action", "bad_green_id", "bad_red_id", "bad_family",
 	"bad_service", "bad_lifetime", "bad_result", "bad_reason",
-	"bad_grant", "bad_sig_len", "trailing_bytes", "bad_count",
+	"bad_grant", "bad_sig_len", "trailing_bytes", "bad_count", "bad_hop",
 };
 
 static const char *const reason_names[KG_SK_R_COUNT] = {
@@ -147,6 +147,57 @@ int kg_skanswer_encode_body(const struct kg_skanswer *a, uint8_t *out,
 	    (rc = kg_put_u8(&w, a->reason)) ||
 	    (rc = kg_put_u64(&w, a->timestamp)))
 		return rc;
+	*len = w.pos;
+	return 0;
+}
+
+static int hop_consistent(const struct kg_skhop *h)
+{
+	return h->hop != 0 && h->port != 0 && h->old_port != 0 &&
+	       h->port != h->old_port && h->overlap_ms >= 1 &&
+	       h->overlap_ms <= 86400000u;
+}
+
+/* 1..KG_SK_HELD_MAX ports, none 0, the current one among them. */
+static int held_consistent(const struct kg_skhop *h)
+{
+	int cur = 0;
+
+	if (h->n_held < 1 || h->n_held > KG_SK_HELD_MAX)
+		return 0;
+	for (unsigned i = 0; i < h->n_held; i++) {
+		if (h->held[i] == 0)
+			return 0;
+		cur |= h->held[i] == h->port;
+	}
+	return cur;
+}
+
+int kg_skhop_encode_body(const struct kg_skhop *h, uint8_t *out, size_t cap,
+			 size_t *len)
+{
+	struct kg_writer w;
+	int rc;
+
+	if (!hop_consistent(h) || !held_consistent(h))
+		return -EINVAL;
+	kg_writer_init(&w, out, cap);
+	if ((rc = put_header(&w, KG_SK_TYPE_HOP)) ||
+	    (rc = put_id(&w, h->red_id)) || (rc = put_id(&w, h->green_id)) ||
+	    (rc = kg_put_u64(&w, h->session)) ||
+	    (rc = put_id(&w, h->service)) ||
+	    (rc = put_addr(&w, &h->client)) ||
+	    (rc = kg_put_u32(&w, h->hop)) ||
+	    (rc = put_addr(&w, &h->addr)) ||
+	    (rc = kg_put_u16(&w, h->port)) ||
+	    (rc = kg_put_u16(&w, h->old_port)) ||
+	    (rc = kg_put_u32(&w, h->overlap_ms)) ||
+	    (rc = kg_put_u64(&w, h->timestamp)) ||
+	    (rc = kg_put_u8(&w, h->n_held)))
+		return rc;
+	for (unsigned i = 0; i < h->n_held; i++)
+		if ((rc = kg_put_u16(&w, h->held[i])))
+			return rc;
 	*len = w.pos;
 	return 0;
 }
@@ -300,7 +351,9 @@ enum kg_sk_err kg_skanswer_parse(const uint8_t *pkt, size_t len,
 
 uint8_t kg_sk_peek_type(const uint8_t *pkt, size_t len)
 {
-	return len >= 6 ? pkt[5] : 0;
+	if (len < 6 || memcmp(pkt, KG_SK_MAGIC, 4) || pkt[4] != KG_SK_VERSION)
+		return 0;
+	return pkt[5];
 }
 
 void kg_sk_entry_hash(const uint8_t batch_hash[KG_SK_HASH_LEN], unsigned i,
@@ -450,5 +503,36 @@ enum kg_sk_err kg_skrenews_answer_parse(const uint8_t *pkt, size_t len,
 		if (!result_ok(x))
 			return KG_SK_E_BAD_GRANT;
 	}
+	return get_sig(&r, v);
+}
+
+enum kg_sk_err kg_skhop_parse(const uint8_t *pkt, size_t len,
+			      struct kg_skhop *h, struct kg_sk_view *v)
+{
+	struct kg_reader r;
+
+	memset(h, 0, sizeof(*h));
+	kg_reader_init(&r, pkt, len);
+	TRY(get_header(&r, KG_SK_TYPE_HOP));
+	TRY(get_id(&r, h->red_id, KG_SK_E_BAD_RED_ID));
+	TRY(get_id(&r, h->green_id, KG_SK_E_BAD_GREEN_ID));
+	NEED(kg_get_u64(&r, &h->session));
+	TRY(get_id(&r, h->service, KG_SK_E_BAD_SERVICE));
+	TRY(get_addr(&r, &h->client));
+	NEED(kg_get_u32(&r, &h->hop));
+	TRY(get_addr(&r, &h->addr));
+	NEED(kg_get_u16(&r, &h->port));
+	NEED(kg_get_u16(&r, &h->old_port));
+	NEED(kg_get_u32(&r, &h->overlap_ms));
+	if (!hop_consistent(h))
+		return KG_SK_E_BAD_HOP;
+	NEED(kg_get_u64(&r, &h->timestamp));
+	NEED(kg_get_u8(&r, &h->n_held));
+	if (h->n_held < 1 || h->n_held > KG_SK_HELD_MAX)
+		return KG_SK_E_BAD_HOP;
+	for (unsigned i = 0; i < h->n_held; i++)
+		NEED(kg_get_u16(&r, &h->held[i]));
+	if (!held_consistent(h))
+		return KG_SK_E_BAD_HOP;
 	return get_sig(&r, v);
 }

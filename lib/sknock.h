@@ -31,6 +31,7 @@
 #define KG_SK_SIG_MIN 8
 #define KG_SK_SIG_MAX 72         /* DER P-256 */
 #define KG_SK_LIFETIME_MAX 86400
+#define KG_SK_HELD_MAX 32
 #define KG_SK_BODY_MAX 192
 #define KG_SK_PACKET_MAX (KG_SK_BODY_MAX + 1 + KG_SK_SIG_MAX)
 
@@ -39,6 +40,7 @@ enum kg_sk_type {
 	KG_SK_TYPE_ANSWER = 2,
 	KG_SK_TYPE_RENEWS = 3,        /* many renewals, signed once */
 	KG_SK_TYPE_RENEWS_ANSWER = 4, /* one result per renewal, in order */
+	KG_SK_TYPE_HOP = 5,           /* red's push: a hopping grant moved */
 };
 
 /* Batched renewals (docs/protocol.md, "Batched renewals"): at most
@@ -87,6 +89,7 @@ enum kg_sk_err {
 	KG_SK_E_BAD_SIG_LEN,
 	KG_SK_E_TRAILING,
 	KG_SK_E_BAD_COUNT,        /* batch: 0 or more than KG_SK_BATCH_MAX */
+	KG_SK_E_BAD_HOP,          /* hop number 0, port 0 or unchanged, overlap */
 	KG_SK_E_COUNT
 };
 
@@ -153,6 +156,30 @@ struct kg_skrenews_answer {
 	struct kg_sk_renew_result r[KG_SK_BATCH_MAX];
 };
 
+/* Red's push to green (type 5): a hopping grant moved to another port.
+ * Unasked (it answers no knock); green takes it only from that red,
+ * signed by it, for a grant it holds, with a hop number above the last
+ * one it applied. */
+struct kg_skhop {
+	char red_id[KG_SK_ID_MAX + 1];
+	char green_id[KG_SK_ID_MAX + 1];
+	uint64_t session;
+	char service[KG_SK_ID_MAX + 1];
+	struct kg_addr client;                /* the client's tunnel address */
+	uint32_t hop;                         /* 1, 2, ... within the grant */
+	struct kg_addr addr;                  /* where the grant is now (red's
+						 site address today) */
+	uint16_t port;                        /* the new port, non-zero */
+	uint16_t old_port;                    /* the port left, non-zero, != port */
+	uint32_t overlap_ms;                  /* old port takes new connections
+						 so long: 1..86400000 */
+	uint64_t timestamp;                   /* red's clock, unix seconds */
+	/* every port red holds for this grant's established flows (the
+	 * current one included), so green holds the same ones */
+	uint16_t held[KG_SK_HELD_MAX];
+	uint8_t n_held;                       /* 1..KG_SK_HELD_MAX */
+};
+
 /* Where the signed body and the signature lie inside a parsed packet
  * (views into the caller's buffer, not owned). */
 struct kg_sk_view {
@@ -177,6 +204,8 @@ int kg_sknock_encode_body(const struct kg_sknock *k, uint8_t *out, size_t cap,
 			  size_t *len);
 int kg_skanswer_encode_body(const struct kg_skanswer *a, uint8_t *out,
 			    size_t cap, size_t *len);
+int kg_skhop_encode_body(const struct kg_skhop *h, uint8_t *out, size_t cap,
+			 size_t *len);
 
 /* Appends u8 siglen || sig after a body of *len bytes in buf; 0,
  * -EINVAL on a bad signature length, -EMSGSIZE if no room. */
@@ -193,6 +222,8 @@ enum kg_sk_err kg_sknock_parse(const uint8_t *pkt, size_t len,
 			       struct kg_sknock *k, struct kg_sk_view *v);
 enum kg_sk_err kg_skanswer_parse(const uint8_t *pkt, size_t len,
 				 struct kg_skanswer *a, struct kg_sk_view *v);
+enum kg_sk_err kg_skhop_parse(const uint8_t *pkt, size_t len,
+			      struct kg_skhop *h, struct kg_sk_view *v);
 
 /* Batched renewals. Encoders: 0, -EINVAL (a field out of range, n not
  * 1..KG_SK_BATCH_MAX, a result neither granted nor refused or
@@ -209,8 +240,9 @@ enum kg_sk_err kg_skrenews_answer_parse(const uint8_t *pkt, size_t len,
 					struct kg_skrenews_answer *a,
 					struct kg_sk_view *v);
 
-/* The type byte of an untrusted packet (for dispatch only; the parser
- * checks it again), or 0 if the packet is too short to hold one. */
+/* The type byte of an untrusted packet that starts like a signed-knock
+ * body (magic and version), else 0: which parser to hand it to (the
+ * parser checks the type again). */
 uint8_t kg_sk_peek_type(const uint8_t *pkt, size_t len);
 
 /* The identity of entry i of a batch whose body hashes to batch_hash:

@@ -314,10 +314,14 @@ static int parse_peer(const struct nlattr *nest, struct kg_wg_device *d)
 					  mnl_attr_get_payload(a), KG_KEY_LEN)) {
 			p = &d->peers[d->n_peers - 1];
 		} else {
-			p = realloc(d->peers, (d->n_peers + 1) * sizeof(*p));
-			if (!p)
-				return -ENOMEM;
-			d->peers = p;
+			/* doubling at each power of two: O(n) for n peers */
+			if ((d->n_peers & (d->n_peers - 1)) == 0) {
+				p = realloc(d->peers, (d->n_peers ? 2 * d->n_peers : 1) *
+					    sizeof(*p));
+				if (!p)
+					return -ENOMEM;
+				d->peers = p;
+			}
 			p = &d->peers[d->n_peers++];
 			memset(p, 0, sizeof(*p));
 			memcpy(p->public_key, mnl_attr_get_payload(a), KG_KEY_LEN);

@@ -18,7 +18,10 @@
 
 #include "conf.h"
 
-#define UAPI_MAX (1u << 20)
+/* Only a bound against a runaway answer: a peer is about 300 bytes of
+ * dump, so this is room for over 3 million peers (the dump is read only
+ * when a session's liveness needs it, never on a fixed tick). */
+#define UAPI_MAX ((size_t)1 << 30)
 
 int kg_wg_uapi_path(const char *ifname, char *buf, size_t cap)
 {
@@ -183,11 +186,15 @@ static int parse_endpoint(const char *v, struct kg_wg_peer *p)
 
 static int new_peer(struct kg_wg_device *d, const char *v)
 {
-	struct kg_wg_peer *n = realloc(d->peers, (d->n_peers + 1) * sizeof(*n));
+	struct kg_wg_peer *n = d->peers;
 
-	if (!n)
-		return -ENOMEM;
-	d->peers = n;
+	/* Doubling at each power of two: a dump of n peers costs O(n). */
+	if ((d->n_peers & (d->n_peers - 1)) == 0) {
+		n = realloc(d->peers, (d->n_peers ? 2 * d->n_peers : 1) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		d->peers = n;
+	}
 	memset(&n[d->n_peers], 0, sizeof(*n));
 	if (kg_hex_decode(v, n[d->n_peers].public_key, KG_KEY_LEN))
 		return -EPROTO;

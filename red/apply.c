@@ -28,10 +28,54 @@ static int grant_key(struct kg_nft_key *k, const struct kg_addr *client,
 	return 0;
 }
 
-/* Both elements in one batch: the redirect and the per-packet allow. A
- * map or a renewal refreshes them (present afterwards with the whole
- * lease, whether they existed, had just timed out, or never were); an
- * unmap deletes them. */
+static int refresh(struct kg_nft_batch *b, const char *set,
+		   const struct kg_addr *client, uint16_t port,
+		   const uint8_t *data, size_t data_len, uint64_t ms)
+{
+	struct kg_nft_key k;
+	int rc = grant_key(&k, client, port);
+
+	return rc ? rc : kg_nft_batch_refresh(b, set, k.b, k.len, data, data_len,
+					      ms);
+}
+
+/* Every port the grant held out of held4, and out of grants4 and
+ * allowed4 too (a port left less than hop_overlap ago is still there),
+ * one element a batch so a missing one (timed out) cannot abort the
+ * others. skip: a port left alone (0: none), the one the unmap batch
+ * already took out. */
+static void held_delete(struct red *r, const struct kg_addr *client,
+			const uint16_t *held, size_t n, uint16_t skip)
+{
+	static const char *const sets4[] = { KG_RED_SET_HELD, KG_RED_SET_GRANTS,
+					     KG_RED_SET_ALLOWED };
+	static const char *const sets6[] = { KG_RED_SET_GRANTS6,
+					     KG_RED_SET_ALLOWED6 };
+	bool v6 = client->family == AF_INET6;
+	const char *const *sets = v6 ? sets6 : sets4;
+	size_t n_sets = v6 ? 2 : 3;
+	struct kg_nft_batch *b;
+	struct kg_nft_key k;
+	struct kg_err e = { "" };
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; held[i] != skip && j < n_sets; j++) {
+			if (grant_key(&k, client, held[i]) ||
+			    !(b = kg_nft_batch_new(r->nft)))
+				continue;
+			if (kg_nft_batch_elem(b, false, sets[j], k.b, k.len, NULL,
+					      0, 0) == 0)
+				kg_nft_batch_send(b, &e);
+			kg_nft_batch_free(b);
+		}
+}
+
+/* The elements in one batch: the redirect, the per-packet allow for new
+ * connections, and held4 for established ones (on a renewal every port
+ * the grant held, so a flow on a port it hopped off lives as long as the
+ * lease). A map or a renewal refreshes them (present afterwards with the
+ * whole lease, whether they existed, had just timed out, or never were);
+ * an unmap deletes them. */
 static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 		       struct kg_err *e)
 {
@@ -56,10 +100,23 @@ static int batch_grant(struct red *r, const struct kg_plan *p, bool add,
 		    (rc = kg_nft_batch_refresh(b, set, k.b, k.len,
 					       NULL, 0, ms)))
 			goto out;
+		/* IPv4: held4 for established flows, every port the grant
+		 * held; IPv6 grants never hop and allowed6 serves them all */
+		if (!v6 &&
+		    (rc = kg_nft_batch_refresh(b, KG_RED_SET_HELD, k.b, k.len,
+					       NULL, 0, ms)))
+			goto out;
+		for (size_t i = 0; !v6 && i < p->n_held; i++)
+			if (p->held[i] != p->port &&
+			    (rc = refresh(b, KG_RED_SET_HELD, &p->client,
+					  p->held[i], NULL, 0, ms)))
+				goto out;
 	} else if ((rc = kg_nft_batch_elem(b, false, map, k.b,
 					   k.len, NULL, 0, 0)) ||
 		   (rc = kg_nft_batch_elem(b, false, set, k.b,
-					   k.len, NULL, 0, 0))) {
+					   k.len, NULL, 0, 0)) ||
+		   (!v6 && (rc = kg_nft_batch_elem(b, false, KG_RED_SET_HELD,
+						   k.b, k.len, NULL, 0, 0)))) {
 		goto out;
 	}
 	rc = kg_nft_batch_send(b, e);
@@ -101,6 +158,16 @@ static void cut(struct red *r, const struct kg_addr *client, uint16_t port)
 						    .port = port };
 }
 
+/* Every port the grant held (the current one among them), queued. */
+static void cut_held(struct red *r, const struct kg_addr *client,
+		     uint16_t port, const uint16_t *held, size_t n_held)
+{
+	cut(r, client, port);
+	for (size_t i = 0; i < n_held && i < KG_GRANT_HELD_MAX; i++)
+		if (held[i] != port)
+			cut(r, client, held[i]);
+}
+
 int red_apply(struct red *r, const struct kg_plan *p, struct kg_err *e)
 {
 	int rc;
@@ -110,11 +177,18 @@ int red_apply(struct red *r, const struct kg_plan *p, struct kg_err *e)
 	case KG_PLAN_EXTEND:
 		return batch_grant(r, p, true, e);
 	case KG_PLAN_UNMAP:
+		/* the current port's three elements in one batch; the ports
+		 * hopped off one by one (any may have timed out), and the
+		 * current one too if the batch found one gone */
 		rc = batch_grant(r, p, false, e);
-		if (rc == -ENOENT)
+		if (rc == -ENOENT) {
+			held_delete(r, &p->client, &p->port, 1, 0);
 			rc = 0;
-		if (rc == 0)
-			cut(r, &p->client, p->port);
+		}
+		if (rc == 0) {
+			held_delete(r, &p->client, p->held, p->n_held, p->port);
+			cut_held(r, &p->client, p->port, p->held, p->n_held);
+		}
 		return rc;
 	default:
 		return 0;
@@ -129,7 +203,47 @@ void red_lease_ended(const struct kg_grant *g, void *arg)
 	kg_log_event(KG_LOG_NOTICE, "lease", "result", "ended", "green",
 		     g->green_id, "service", g->service, "client",
 		     kg_addr_str(&g->client, a), "port", ps);
-	cut(arg, &g->client, g->port);
+	cut_held(arg, &g->client, g->port, g->held, g->n_held);
+}
+
+void red_apply_unhold(struct red *r, const struct kg_addr *client,
+		      uint16_t port)
+{
+	struct kg_nft_key k;
+	struct kg_err e = { "" };
+
+	if (grant_key(&k, client, port) == 0)
+		kg_nft_elem(r->nft, false, KG_RED_SET_HELD, k.b, k.len, 0, &e);
+}
+
+int red_apply_hop(struct red *r, const struct kg_hop_plan *hp,
+		  struct kg_err *e)
+{
+	uint8_t real[2] = { (uint8_t)(hp->real_port >> 8), (uint8_t)hp->real_port };
+	uint64_t lease = hp->lease_ms, ov = hp->overlap_ms;
+	struct kg_nft_batch *b = kg_nft_batch_new(r->nft);
+	int rc;
+
+	if (!b)
+		return -ENOMEM;
+	/* held4 is IPv4 only: IPv6 grants never hop (hop_run.c) */
+	if (hp->client.family != AF_INET) {
+		kg_nft_batch_free(b);
+		return -EAFNOSUPPORT;
+	}
+	/* The new port for the rest of the lease; the old one takes new
+	 * connections for the overlap only (its held4 element stays, with
+	 * the lease, for the flows already on it). One transaction. */
+	if (ov > lease)
+		ov = lease;
+	if (!(rc = refresh(b, KG_RED_SET_GRANTS, &hp->client, hp->port, real, 2, lease)) &&
+	    !(rc = refresh(b, KG_RED_SET_ALLOWED, &hp->client, hp->port, NULL, 0, lease)) &&
+	    !(rc = refresh(b, KG_RED_SET_HELD, &hp->client, hp->port, NULL, 0, lease)) &&
+	    !(rc = refresh(b, KG_RED_SET_GRANTS, &hp->client, hp->old_port, real, 2, ov)) &&
+	    !(rc = refresh(b, KG_RED_SET_ALLOWED, &hp->client, hp->old_port, NULL, 0, ov)))
+		rc = kg_nft_batch_send(b, e);
+	kg_nft_batch_free(b);
+	return rc;
 }
 
 int red_ban(void *ctx, const struct kg_addr *key, unsigned seconds)

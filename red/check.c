@@ -132,7 +132,7 @@ static void decide(struct kg_red_state *s, int64_t now, int64_t mono,
 	if (acceptable(s, now, o))
 		return;
 	kg_grants_plan(&s->grants, &o->k, o->hash, o->svc->port,
-		       o->svc->pool_lo, o->svc->pool_hi, rnd, mono, &o->plan);
+		       &o->svc->hop, rnd, mono, &o->plan);
 	o->plan.answer.timestamp = (uint64_t)now;
 	if (o->plan.op == KG_PLAN_REPEAT) {
 		o->verdict = KG_V_ANSWER;

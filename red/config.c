@@ -25,7 +25,9 @@ static const char *const green_keys[] = {
 	"address", "link_address", "cert", "tunnel_range", "site_public_key",
 	"site_endpoint", NULL
 };
-static const char *const service_keys[] = { "port", "pool", "proto", NULL };
+static const char *const service_keys[] = {
+	"port", "pool", "proto", "hop", "hop_interval", "hop_overlap", NULL
+};
 
 static int line_of(const struct kg_conf *c, const char *sec, const char *key)
 {
@@ -433,18 +435,40 @@ static int green_ranges(struct kg_red_config *rc, const struct kg_conf *c,
 	return 0;
 }
 
-static int parse_range(const char *v, uint16_t *lo, uint16_t *hi)
+/* hop (default no), hop_interval (a list or a range, default 30 s, as
+ * the paper), hop_overlap (default 2 s; shorter than the shortest
+ * interval). */
+static int hop_keys(const struct kg_conf *c, const char *sec,
+		    struct kg_red_service *s, struct kg_err *e)
 {
-	char *end;
-	unsigned long a = strtoul(v, &end, 10), b;
+	const char *v, *iv;
+	uint32_t shortest;
+	int r;
 
-	if (*end != '-')
-		return -EINVAL;
-	b = strtoul(end + 1, &end, 10);
-	if (*end || a == 0 || b > 65535 || a > b)
-		return -EINVAL;
-	*lo = (uint16_t)a;
-	*hi = (uint16_t)b;
+	if ((r = kg_conf_bool(c, sec, "hop", false, &s->hop.on, e)) ||
+	    (r = kg_conf_str(c, sec, "hop_interval", "30", &iv, e)))
+		return r;
+	if (kg_hop_parse_intervals(iv, &s->hop))
+		return bad(c, sec, "hop_interval", "seconds (or Nms): a list "
+			   "'10, 20, 30' or a range '2-5'", iv, e);
+	if ((r = kg_conf_str(c, sec, "hop_overlap", "2", &v, e)))
+		return r;
+	if (kg_hop_parse_duration(v, &s->hop.overlap_ms))
+		return bad(c, sec, "hop_overlap", "seconds (or Nms)", v, e);
+	shortest = s->hop.n_intervals ? s->hop.intervals[0] : s->hop.interval_min;
+	for (size_t i = 1; i < s->hop.n_intervals; i++)
+		if (s->hop.intervals[i] < shortest)
+			shortest = s->hop.intervals[i];
+	/* each hop is a signed push green's table admits under the same
+	 * rate as red's answers: one a second per grant at most */
+	if (s->hop.on && shortest < 1000)
+		return bad(c, sec, "hop_interval", "at least 1 s", iv, e);
+	if (s->hop.on && s->hop.overlap_ms >= shortest)
+		return bad(c, sec, "hop_overlap", "shorter than the shortest "
+			   "hop_interval", v, e);
+	if (s->hop.on && kg_hop_pool_size(&s->hop) < 2)
+		return bad(c, sec, "pool", "at least two ports to hop between",
+			   "", e);
 	return 0;
 }
 
@@ -469,9 +493,19 @@ static int service_section(struct kg_red_config *rc, const struct kg_conf *c,
 	    (r = kg_conf_str(c, sec, "pool", NULL, &v, e)))
 		return r;
 	s->port = (uint16_t)port;
-	if (parse_range(v, &s->pool_lo, &s->pool_hi))
-		return bad(c, sec, "pool", "LOW-HIGH port range", v, e);
-	if ((r = kg_conf_str(c, sec, "proto", "tcp", &v, e)))
+	if (kg_hop_parse_pool(v, &s->hop))
+		return bad(c, sec, "pool", "LOW-HIGH port ranges (comma-separated, "
+			   "not overlapping)", v, e);
+	s->pool_lo = s->hop.pool[0].lo;
+	s->pool_hi = s->hop.pool[0].hi;
+	for (size_t i = 1; i < s->hop.n_pool; i++) {
+		if (s->hop.pool[i].lo < s->pool_lo)
+			s->pool_lo = s->hop.pool[i].lo;
+		if (s->hop.pool[i].hi > s->pool_hi)
+			s->pool_hi = s->hop.pool[i].hi;
+	}
+	if ((r = hop_keys(c, sec, s, e)) ||
+	    (r = kg_conf_str(c, sec, "proto", "tcp", &v, e)))
 		return r;
 	if (strcmp(v, "tcp") && strcmp(v, "udp"))
 		return bad(c, sec, "proto", "tcp or udp", v, e);
@@ -490,9 +524,13 @@ static int check_pools(const struct kg_red_config *rc, const struct kg_conf *c,
 			const struct kg_red_service *a = &rc->services[i];
 			const struct kg_red_service *b = &rc->services[j];
 
-			if (a->pool_lo <= b->pool_hi && b->pool_lo <= a->pool_hi)
-				return bad(c, "service", "pool",
-					   "pools must not overlap", b->name, e);
+			for (size_t x = 0; x < a->hop.n_pool; x++)
+				for (size_t y = 0; y < b->hop.n_pool; y++)
+					if (a->hop.pool[x].lo <= b->hop.pool[y].hi &&
+					    b->hop.pool[y].lo <= a->hop.pool[x].hi)
+						return bad(c, "service", "pool",
+							   "pools must not overlap",
+							   b->name, e);
 		}
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "err.h"
+#include "hop.h"
 #include "sknock.h"
 
 #define KG_RED_MAX_GREENS 16
@@ -43,8 +44,9 @@ struct kg_red_green {
 struct kg_red_service {
 	char name[KG_SK_ID_MAX + 1];
 	uint16_t port;                    /* the real server's port */
-	uint16_t pool_lo, pool_hi;        /* granted ports */
+	uint16_t pool_lo, pool_hi;        /* bounds of the granted ports */
 	uint8_t proto;                    /* IPPROTO_TCP or IPPROTO_UDP */
+	struct kg_hop_conf hop;           /* the pool's ranges; hopping */
 };
 
 struct kg_red_site {

@@ -197,3 +197,49 @@ int kg_ct_cut_flows(const struct kg_addr *client, uint16_t port,
 		*n_deleted = n;
 	return rc;
 }
+
+struct each {
+	void (*cb)(const struct kg_addr *src, uint16_t dport, void *arg);
+	void *arg;
+};
+
+static int on_each(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
+		   void *data)
+{
+	struct each *x = data;
+	uint8_t proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
+	struct kg_addr a = { 0 };
+
+	(void)type;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return NFCT_CB_CONTINUE;
+	if (nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO) == AF_INET) {
+		uint32_t src = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_SRC);
+
+		a.family = AF_INET;
+		memcpy(a.b, &src, 4);
+	} else {
+		a.family = AF_INET6;
+		memcpy(a.b, nfct_get_attr(ct, ATTR_ORIG_IPV6_SRC), 16);
+	}
+	x->cb(&a, ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST)), x->arg);
+	return NFCT_CB_CONTINUE;
+}
+
+int kg_ct_each_flow(void (*cb)(const struct kg_addr *src, uint16_t dport,
+			       void *arg), void *arg)
+{
+	struct each x = { cb, arg };
+	uint32_t fams[2] = { AF_INET, AF_INET6 };
+	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
+	int rc = 0;
+
+	if (!h)
+		return errno ? -errno : -EIO;
+	nfct_callback_register(h, NFCT_T_ALL, on_each, &x);
+	for (int i = 0; i < 2 && !rc; i++)
+		if (nfct_query(h, NFCT_Q_DUMP, &fams[i]) != 0)
+			rc = errno ? -errno : -EIO;
+	nfct_close(h);
+	return rc;
+}

@@ -16,6 +16,7 @@
 #ifndef KG_RED_CONNTRACK_H
 #define KG_RED_CONNTRACK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -38,5 +39,11 @@ struct kg_ct_pair {
  * source filter). n_deleted[i] (may be NULL) gets pair i's count. 0 or
  * -errno of a dump (the other family is still tried). */
 int kg_ct_cut_many(const struct kg_ct_pair *v, size_t n, unsigned *n_deleted);
+
+/* Calls cb for every TCP and UDP entry (IPv4 and IPv6) with its original
+ * source address and destination port (host order). 0 or -errno of the
+ * netlink dump. */
+int kg_ct_each_flow(void (*cb)(const struct kg_addr *src, uint16_t dport,
+			       void *arg), void *arg);
 
 #endif

@@ -33,6 +33,7 @@
 #include "time.h"
 
 #define HOUSEKEEPING_MS 1000
+#define HOP_TICK_MS 100      /* hops land within this of their drawn time */
 #define RULES_MAX 32768
 
 static void on_packet(void *ctx, const struct kg_nflog_pkt *p)
@@ -69,6 +70,7 @@ static void on_timer(void *ctx)
 	struct red *r = ctx;
 
 	kg_grants_expire(&r->st.grants, kg_mono_s(), red_lease_ended, r);
+	red_hop_prune(r);
 	if (r->ips)
 		kg_ips_expire(r->ips);
 	/* notify.c sends STATUS= only when it changed */
@@ -81,6 +83,11 @@ static void on_timer(void *ctx)
 static void on_cut_timer(void *ctx)
 {
 	red_cut_flush(ctx);
+}
+
+static void on_hop_timer(void *ctx)
+{
+	red_hop_tick(ctx);
 }
 
 static int new_ips(struct red *r, struct kg_err *e)
@@ -143,7 +150,8 @@ static int start(struct red *r, struct kg_err *e)
 	if ((!r->privsep &&
 	     (rc = kg_evloop_add_fd(r->loop, kg_nflog_fd(r->nflog), on_nflog, r))) ||
 	    (rc = kg_evloop_add_timer(r->loop, HOUSEKEEPING_MS, on_timer, r)) ||
-	    (rc = kg_evloop_add_timer(r->loop, RED_CUT_MS, on_cut_timer, r))) {
+	    (rc = kg_evloop_add_timer(r->loop, RED_CUT_MS, on_cut_timer, r)) ||
+	    (rc = kg_evloop_add_timer(r->loop, HOP_TICK_MS, on_hop_timer, r))) {
 		kg_err_set(e, "event loop: %s", strerror(-rc));
 		return rc;
 	}

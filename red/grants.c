@@ -14,8 +14,9 @@ int kg_grants_init(struct kg_grants *t, size_t cap, uint32_t max_lease,
 		t->n_head <<= 1;
 	t->g = calloc(cap ? cap : 1, sizeof(*t->g));
 	t->head = calloc(t->n_head, sizeof(*t->head));
+	t->chead = calloc(t->n_head, sizeof(*t->chead));
 	t->free = calloc(cap ? cap : 1, sizeof(*t->free));
-	if (!t->g || !t->head || !t->free) {
+	if (!t->g || !t->head || !t->chead || !t->free) {
 		kg_grants_free(t);
 		return -ENOMEM;
 	}
@@ -26,7 +27,6 @@ int kg_grants_init(struct kg_grants *t, size_t cap, uint32_t max_lease,
 	t->n_free = cap;
 	t->max_lease = max_lease;
 	t->keep = keep;
-	kg_pool_init(&t->pool);
 	return 0;
 }
 
@@ -34,9 +34,10 @@ void kg_grants_free(struct kg_grants *t)
 {
 	free(t->g);
 	free(t->head);
+	free(t->chead);
 	free(t->free);
 	t->g = NULL;
-	t->head = t->free = NULL;
+	t->head = t->chead = t->free = NULL;
 	t->cap = t->n_free = 0;
 }
 
@@ -57,19 +58,57 @@ static size_t bucket(const struct kg_grants *t, const char *green,
 	return (size_t)(h ^ (h >> 32)) & (t->n_head - 1);
 }
 
-static ptrdiff_t find(const struct kg_grants *t, const struct kg_sknock *k)
+/* The same over a client address (family and bytes). */
+static size_t cbucket(const struct kg_grants *t, const struct kg_addr *a)
 {
-	uint32_t i = t->head[bucket(t, k->green_id, k->session, k->service)];
+	uint64_t h = 1469598103934665603ULL ^ (uint8_t)a->family;
+	size_t n = kg_addr_len(a);
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ a->b[i]) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 32)) & (t->n_head - 1);
+}
+
+static void client_add(struct kg_grants *t, size_t slot)
+{
+	struct kg_grant *g = &t->g[slot];
+	size_t b = cbucket(t, &g->client);
+
+	g->cnext = t->chead[b];
+	t->chead[b] = (uint32_t)(slot + 1);
+}
+
+static void client_del(struct kg_grants *t, size_t slot)
+{
+	struct kg_grant *g = &t->g[slot];
+	uint32_t *p = &t->chead[cbucket(t, &g->client)];
+
+	while (*p && *p != slot + 1)
+		p = &t->g[*p - 1].cnext;
+	if (*p)
+		*p = g->cnext;
+	g->cnext = 0;
+}
+
+static ptrdiff_t lookup(const struct kg_grants *t, const char *green_id,
+			uint64_t session, const char *service)
+{
+	uint32_t i = t->head[bucket(t, green_id, session, service)];
 
 	for (; i; i = t->g[i - 1].next) {
 		const struct kg_grant *g = &t->g[i - 1];
 
-		if (g->used && g->session == k->session &&
-		    strcmp(g->green_id, k->green_id) == 0 &&
-		    strcmp(g->service, k->service) == 0)
+		if (g->used && g->session == session &&
+		    strcmp(g->green_id, green_id) == 0 &&
+		    strcmp(g->service, service) == 0)
 			return (ptrdiff_t)(i - 1);
 	}
 	return -1;
+}
+
+static ptrdiff_t find(const struct kg_grants *t, const struct kg_sknock *k)
+{
+	return lookup(t, k->green_id, k->session, k->service);
 }
 
 static bool has_free_slot(const struct kg_grants *t)
@@ -99,6 +138,7 @@ static void index_del(struct kg_grants *t, size_t slot)
 	if (*p)
 		*p = g->next;
 	g->next = 0;
+	client_del(t, slot);
 	t->free[t->n_free++] = (uint32_t)slot;
 }
 
@@ -135,18 +175,49 @@ static void grant(struct kg_plan *p, enum kg_plan_op op, uint16_t port,
 	p->answer.lease = life;
 }
 
-/* A new mapping: a random free port of the service's pool. */
-static void plan_map(const struct kg_grants *t, struct kg_plan *p,
-		     uint16_t lo, uint16_t hi, uint32_t rnd, int64_t lease_end,
-		     uint32_t life)
+void kg_grants_client_ports(const struct kg_grants *t,
+			    const struct kg_addr *client, struct kg_pool *used)
 {
-	uint16_t port;
+	for (uint32_t i = t->chead[cbucket(t, client)]; i; i = t->g[i - 1].cnext) {
+		const struct kg_grant *g = &t->g[i - 1];
+
+		if (!g->used || !g->port || !kg_addr_eq(&g->client, client))
+			continue;
+		kg_pool_mark(used, g->port, true);
+		for (size_t j = 0; j < g->n_held; j++)
+			kg_pool_mark(used, g->held[j], true);
+	}
+}
+
+/* A new mapping: a random port of the service's pool that this client
+ * does not hold (ports between the pool's ranges count as held). */
+static void plan_map(const struct kg_grants *t, struct kg_plan *p,
+		     const struct kg_hop_conf *pool, uint32_t rnd,
+		     int64_t lease_end, uint32_t life)
+{
+	static struct kg_pool used;   /* 8 KiB: not on the stack */
+	uint16_t port, lo = 0, hi = 0;
 
 	if (p->slot < 0 && !has_free_slot(t)) {
 		refuse(p, KG_SK_R_BUSY);
 		return;
 	}
-	if (kg_pool_find(&t->pool, lo, hi, rnd, &port) != 0) {
+	kg_pool_init(&used);
+	for (size_t i = 0; i < pool->n_pool; i++) {
+		if (!lo || pool->pool[i].lo < lo)
+			lo = pool->pool[i].lo;
+		if (pool->pool[i].hi > hi)
+			hi = pool->pool[i].hi;
+	}
+	for (uint32_t q = lo; lo && pool->n_pool > 1 && q <= hi; q++) {
+		bool in = false;
+
+		for (size_t i = 0; i < pool->n_pool; i++)
+			in |= q >= pool->pool[i].lo && q <= pool->pool[i].hi;
+		kg_pool_mark(&used, (uint16_t)q, !in);
+	}
+	kg_grants_client_ports(t, &p->client, &used);
+	if (!lo || kg_pool_find(&used, lo, hi, rnd, &port) != 0) {
 		refuse(p, KG_SK_R_POOL_EXHAUSTED);
 		return;
 	}
@@ -182,7 +253,7 @@ static void plan_same_seq(const struct kg_grant *g, const struct kg_sknock *k,
 
 void kg_grants_plan(const struct kg_grants *t, const struct kg_sknock *k,
 		    const uint8_t hash[KG_SK_HASH_LEN], uint16_t real_port,
-		    uint16_t pool_lo, uint16_t pool_hi, uint32_t rnd,
+		    const struct kg_hop_conf *pool, uint32_t rnd,
 		    int64_t now, struct kg_plan *p)
 {
 	uint32_t life = k->lifetime < t->max_lease ? k->lifetime : t->max_lease;
@@ -213,6 +284,8 @@ void kg_grants_plan(const struct kg_grants *t, const struct kg_sknock *k,
 		if (g && g->port) {
 			p->port = g->port;
 			p->real_port = g->real_port;
+			memcpy(p->held, g->held, sizeof(p->held));
+			p->n_held = g->n_held;
 		}
 		if (p->slot < 0 && !has_free_slot(t))
 			refuse(p, KG_SK_R_BUSY);
@@ -221,9 +294,11 @@ void kg_grants_plan(const struct kg_grants *t, const struct kg_sknock *k,
 	/* open or renew; a renew of a grant red lost (restart) re-opens */
 	if (g && g->port) {
 		grant(p, KG_PLAN_EXTEND, g->port, lease_end, life);
+		memcpy(p->held, g->held, sizeof(p->held));
+		p->n_held = g->n_held;
 		return;
 	}
-	plan_map(t, p, pool_lo, pool_hi, rnd, lease_end, life);
+	plan_map(t, p, pool, rnd, lease_end, life);
 }
 
 static struct kg_grant *slot_for(struct kg_grants *t, ptrdiff_t slot)
@@ -251,17 +326,29 @@ void kg_grants_commit(struct kg_grants *t, const struct kg_sknock *k,
 		strcpy(g->green_id, k->green_id);
 		g->session = k->session;
 		strcpy(g->service, k->service);
+		g->client = k->client;
 		index_add(t, (size_t)(g - t->g));
+		client_add(t, (size_t)(g - t->g));
+	}
+	if (!kg_addr_eq(&g->client, &k->client)) {
+		client_del(t, (size_t)(g - t->g));
+		g->client = k->client;
+		client_add(t, (size_t)(g - t->g));
 	}
 	g->seq = k->seq;
 	g->action = k->action;
 	memcpy(g->hash, hash, KG_SK_HASH_LEN);
-	g->client = k->client;
 	g->answer = p->answer;
-	if (p->op == KG_PLAN_MAP)
-		kg_pool_mark(&t->pool, p->port, true);
-	if (p->op == KG_PLAN_UNMAP)
-		kg_pool_mark(&t->pool, g->port, false);
+	if (p->op == KG_PLAN_MAP) {
+		g->held[0] = p->port;
+		g->n_held = 1;
+		g->hops = 0;
+		g->hop_due_ms = 0;
+	}
+	if (p->op == KG_PLAN_UNMAP || p->op == KG_PLAN_NOOP) {
+		g->n_held = 0;
+		g->hop_due_ms = 0;
+	}
 	g->port = p->op == KG_PLAN_UNMAP || p->op == KG_PLAN_NOOP ? 0 : p->port;
 	g->real_port = p->real_port;
 	g->lease_end = g->port ? p->lease_end : 0;
@@ -282,8 +369,9 @@ size_t kg_grants_expire(struct kg_grants *t, int64_t now,
 		if (g->port && g->lease_end <= now) {
 			if (cb)
 				cb(g, arg);
-			kg_pool_mark(&t->pool, g->port, false);
 			g->port = 0;
+			g->n_held = 0;
+			g->hop_due_ms = 0;
 			g->keep_until = now + t->keep;
 			ended++;
 		}
@@ -302,4 +390,127 @@ size_t kg_grants_live(const struct kg_grants *t)
 	for (size_t i = 0; i < t->cap; i++)
 		n += t->g[i].used && t->g[i].port;
 	return n;
+}
+
+struct kg_grant *kg_grants_find(struct kg_grants *t, const char *green_id,
+				uint64_t session, const char *service)
+{
+	ptrdiff_t i = lookup(t, green_id, session, service);
+
+	return i < 0 ? NULL : &t->g[i];
+}
+
+void kg_grants_hop_start(struct kg_grant *g, int64_t now_ms, uint32_t first_ms)
+{
+	g->hop_due_ms = first_ms ? now_ms + first_ms : 0;
+}
+
+int kg_grants_hop_plan(const struct kg_grants *t, size_t slot,
+		       const struct kg_hop_conf *h, kg_hop_rand_fn rnd,
+		       void *ctx, int64_t now_ms, int64_t now_s,
+		       struct kg_hop_plan *hp)
+{
+	static struct kg_pool used;   /* 8 KiB: not on the stack */
+	const struct kg_grant *g = &t->g[slot];
+	int r;
+
+	memset(hp, 0, sizeof(*hp));
+	if (!g->used || !g->port || g->lease_end <= now_s)
+		return -ENOENT;
+	/* A port held for established flows is not handed out again while
+	 * another is free (a scanner's find stays stale); in a pool too
+	 * small for that, any port but the client's current ones will do. */
+	kg_pool_init(&used);
+	kg_grants_client_ports(t, &g->client, &used);
+	r = kg_hop_port(h, &used, g->port, rnd, ctx, &hp->port);
+	if (r == -ENOSPC) {
+		kg_pool_init(&used);
+		for (uint32_t i = t->chead[cbucket(t, &g->client)]; i;
+		     i = t->g[i - 1].cnext)
+			if (t->g[i - 1].used && t->g[i - 1].port &&
+			    kg_addr_eq(&t->g[i - 1].client, &g->client))
+				kg_pool_mark(&used, t->g[i - 1].port, true);
+		r = kg_hop_port(h, &used, g->port, rnd, ctx, &hp->port);
+	}
+	if (r || (r = kg_hop_interval(h, rnd, ctx, &hp->next_ms)))
+		return r;
+	hp->slot = slot;
+	hp->client = g->client;
+	hp->old_port = g->port;
+	hp->real_port = g->real_port;
+	hp->overlap_ms = h->overlap_ms;
+	hp->lease_ms = (uint32_t)((g->lease_end - now_s) * 1000);
+	hp->hop = g->hops + 1;
+	(void)now_ms;
+	return 0;
+}
+
+void kg_grants_hop_commit(struct kg_grants *t, const struct kg_hop_plan *hp,
+			  int64_t now_ms)
+{
+	struct kg_grant *g = &t->g[hp->slot];
+	size_t i;
+
+	g->port = hp->port;
+	g->answer.port = hp->port;
+	g->hops = hp->hop;
+	g->hop_due_ms = now_ms + hp->next_ms;
+	for (i = 0; i < g->n_held && g->held[i] != hp->port; i++)
+		;
+	if (i == g->n_held) {
+		if (g->n_held == KG_GRANT_HELD_MAX) {
+			memmove(g->held, g->held + 1,
+				(KG_GRANT_HELD_MAX - 1) * sizeof(g->held[0]));
+			g->n_held--;
+		}
+		g->held[g->n_held++] = hp->port;
+	}
+}
+
+size_t kg_grants_held_pending(const struct kg_grants *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->cap; i++)
+		n += t->g[i].used && t->g[i].port && t->g[i].n_held > 2;
+	return n;
+}
+
+void kg_grants_held_seen(struct kg_grants *t, const struct kg_addr *src,
+			 uint16_t dport)
+{
+	for (uint32_t i = t->chead[cbucket(t, src)]; i; i = t->g[i - 1].cnext) {
+		struct kg_grant *g = &t->g[i - 1];
+
+		if (!g->used || !g->port || g->n_held <= 2 ||
+		    !kg_addr_eq(&g->client, src))
+			continue;
+		for (size_t j = 0; j < g->n_held; j++)
+			if (g->held[j] == dport)
+				g->held_live |= 1u << j;
+	}
+}
+
+void kg_grants_held_prune(struct kg_grants *t,
+			  void (*gone)(const struct kg_grant *g, uint16_t port,
+				       void *arg),
+			  void *arg)
+{
+	for (size_t i = 0; i < t->cap; i++) {
+		struct kg_grant *g = &t->g[i];
+		size_t k = 0;
+
+		if (!g->used || !g->port || g->n_held <= 2) {
+			g->held_live = 0;
+			continue;
+		}
+		for (size_t j = 0; j < g->n_held; j++) {
+			if (j + 2 >= g->n_held || (g->held_live & (1u << j)))
+				g->held[k++] = g->held[j];
+			else if (gone)
+				gone(g, g->held[j], arg);
+		}
+		g->n_held = k;
+		g->held_live = 0;
+	}
 }

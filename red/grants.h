@@ -22,12 +22,16 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "hop.h"
 #include "pool.h"
 #include "sknock.h"
+
+#define KG_GRANT_HELD_MAX 32
 
 struct kg_grant {
 	bool used;
 	uint32_t next;                 /* index chain: slot + 1, 0 ends */
+	uint32_t cnext;                /* client chain: slot + 1, 0 ends */
 	char green_id[KG_SK_ID_MAX + 1];
 	uint64_t session;
 	char service[KG_SK_ID_MAX + 1];
@@ -37,6 +41,16 @@ struct kg_grant {
 	struct kg_addr client;
 	uint16_t port;                 /* 0 = no live mapping */
 	uint16_t real_port;
+	/* Every port this grant held during its lease, the current one
+	 * included (the newest KG_GRANT_HELD_MAX): established flows may go
+	 * on on any of them until the lease ends, and the lease end cuts
+	 * them all. */
+	uint16_t held[KG_GRANT_HELD_MAX];
+	size_t n_held;
+	int64_t hop_due_ms;            /* monotonic ms; 0 = not hopping */
+	uint32_t hops;                 /* hops so far (the push's counter) */
+	uint16_t reply_port;           /* green's answer port (its knocks' source) */
+	uint32_t held_live;            /* bit i: held[i] carries a flow (pruning) */
 	int64_t lease_end;             /* monotonic seconds */
 	int64_t keep_until;            /* entry forgotten after this */
 	struct kg_skanswer answer;     /* last answer (knock_hash of seq) */
@@ -49,10 +63,12 @@ struct kg_grants {
 	 * (slot + 1, 0 ends), and a stack of the unused slots, so that a
 	 * knock's lookup does not grow with the number of grants. */
 	uint32_t *head;                /* owned, n_head entries */
+	/* client address -> its slots, the same way: a new mapping avoids
+	 * the ports its client holds without a walk of the whole table */
+	uint32_t *chead;               /* owned, n_head entries */
 	size_t n_head;                 /* a power of two >= cap */
 	uint32_t *free;                /* owned: unused slots, n_free of cap */
 	size_t n_free;
-	struct kg_pool pool;
 	uint32_t max_lease;            /* seconds; lifetimes are capped to it */
 	uint32_t keep;                 /* seconds an entry outlives its lease */
 };
@@ -74,7 +90,22 @@ struct kg_plan {
 	uint16_t port;
 	uint16_t real_port;
 	int64_t lease_end;
+	uint16_t held[KG_GRANT_HELD_MAX];  /* EXTEND, UNMAP: the grant's held
+					      ports (refreshed, removed) */
+	size_t n_held;
 	struct kg_skanswer answer;     /* to sign and send (all ops) */
+};
+
+/* One hop of a live grant: the new port, the one left, when the next is
+ * due. */
+struct kg_hop_plan {
+	size_t slot;
+	struct kg_addr client;
+	uint16_t port, old_port, real_port;
+	uint32_t next_ms;              /* interval drawn for the next hop */
+	uint32_t lease_ms;             /* what is left of the lease */
+	uint32_t overlap_ms;
+	uint32_t hop;                  /* the hop's number (1, 2, ...) */
 };
 
 /* 0 or -ENOMEM; max_lease and keep in seconds. Free with kg_grants_free. */
@@ -83,13 +114,56 @@ int kg_grants_init(struct kg_grants *t, size_t cap, uint32_t max_lease,
 void kg_grants_free(struct kg_grants *t);
 
 /* Decides what the authenticated knock k (hash = its knock hash) asks,
- * for a service whose real port and pool are given. rnd picks the port
- * of a new mapping. Fills *p, including the answer (red_id from k). Never
- * fails: refusals are plans. */
+ * for a service whose real port and pool (pool->pool ranges) are given.
+ * rnd picks the port of a new mapping, among the pool's ports this client
+ * does not hold already (the pool is per client: red's map is keyed on
+ * client and port). Fills *p, including the answer (red_id from k).
+ * Never fails: refusals are plans. */
 void kg_grants_plan(const struct kg_grants *t, const struct kg_sknock *k,
 		    const uint8_t hash[KG_SK_HASH_LEN], uint16_t real_port,
-		    uint16_t pool_lo, uint16_t pool_hi, uint32_t rnd,
+		    const struct kg_hop_conf *pool, uint32_t rnd,
 		    int64_t now, struct kg_plan *p);
+
+/* Marks in *used every port a live grant of client holds (current and
+ * held). */
+void kg_grants_client_ports(const struct kg_grants *t,
+			    const struct kg_addr *client, struct kg_pool *used);
+/* The grant green_id/session/service names, or NULL. */
+struct kg_grant *kg_grants_find(struct kg_grants *t, const char *green_id,
+				uint64_t session, const char *service);
+
+/* Plans the hop of live grant slot (its hop is due): a new port from h's
+ * pool (never the current one, never one this client holds), the next
+ * interval. 0, -ENOSPC (no free port: the grant stays where it is), or
+ * the random source's error. now_ms and now_s on the monotonic clock. */
+int kg_grants_hop_plan(const struct kg_grants *t, size_t slot,
+		       const struct kg_hop_conf *h, kg_hop_rand_fn rnd,
+		       void *ctx, int64_t now_ms, int64_t now_s,
+		       struct kg_hop_plan *hp);
+/* Records an applied hop: the new port current and held, the next hop
+ * due at now_ms + next_ms. */
+void kg_grants_hop_commit(struct kg_grants *t, const struct kg_hop_plan *hp,
+			  int64_t now_ms);
+/* Pruning the held ports, so that a long-lived connection is never
+ * pushed out of the ring by hops: the daemon reports each conntrack flow
+ * (original source and destination port) with kg_grants_held_seen, then
+ * kg_grants_held_prune drops from each ring the ports that carried no
+ * flow, keeping the newest two (the current port and the one it left,
+ * whose overlap may still bring a flow), calling gone (may be NULL) for
+ * each port dropped (its held4 element goes too). Returns the number of
+ * grants
+ * whose ring has more than two ports (0: no dump needed). */
+size_t kg_grants_held_pending(const struct kg_grants *t);
+void kg_grants_held_seen(struct kg_grants *t, const struct kg_addr *src,
+			 uint16_t dport);
+void kg_grants_held_prune(struct kg_grants *t,
+			  void (*gone)(const struct kg_grant *g, uint16_t port,
+				       void *arg),
+			  void *arg);
+
+/* Starts hopping a grant (first hop due at now_ms + first_ms), or stops
+ * (first_ms 0). */
+void kg_grants_hop_start(struct kg_grant *g, int64_t now_ms, uint32_t first_ms);
 /* Records a plan the caller has applied (REFUSE and REPEAT record
  * nothing). */
 void kg_grants_commit(struct kg_grants *t, const struct kg_sknock *k,

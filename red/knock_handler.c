@@ -161,6 +161,8 @@ static int red_knock_renews(struct red *r, const struct kg_pkt *pkt,
 			else {
 				kg_grants_commit(&r->st.grants, &o.k, o.hash,
 						 &o.plan, mono);
+				/* a renewal of a grant red lost re-maps it */
+				red_hop_granted(r, &o.k, &o.plan, pkt->sport);
 				accepted++;
 			}
 		}
@@ -218,8 +220,10 @@ int red_knock(struct red *r, const struct kg_addr *src, uint16_t sport,
 		rc = red_apply(r, &o.plan, &e);
 		if (rc)
 			refuse_internal(&o);
-		else
+		else {
 			kg_grants_commit(&r->st.grants, &o.k, o.hash, &o.plan, mono);
+			red_hop_granted(r, &o.k, &o.plan, sport);
+		}
 	}
 	/* Answered before the record: us= covers receipt to answer sent. */
 	rc = answer(r, &o, &pkt);

@@ -120,6 +120,22 @@ void red_worker_main(struct red *r, int sock) __attribute__((noreturn));
 
 /* apply.c: nftables changes for a plan; 0 or -errno (e set). */
 int red_apply(struct red *r, const struct kg_plan *p, struct kg_err *e);
+/* One hop's batch (grants.h, kg_hop_plan); 0 or -errno (e set). */
+int red_apply_hop(struct red *r, const struct kg_hop_plan *hp,
+		  struct kg_err *e);
+/* A held port no flow uses any more: its held4 element out (a missing
+ * one is fine). */
+void red_apply_unhold(struct red *r, const struct kg_addr *client,
+		      uint16_t port);
+/* hop_run.c: hops that are due (the daemon's hop timer), and starting a
+ * freshly mapped grant's hopping; green_port is the knock's source port
+ * (where the hop push goes). */
+void red_hop_tick(struct red *r);
+/* Forgets held ports no flow uses any more (one conntrack dump), so the
+ * ring of held ports never pushes out one a connection still uses. */
+void red_hop_prune(struct red *r);
+void red_hop_granted(struct red *r, const struct kg_sknock *k,
+		     const struct kg_plan *p, uint16_t green_port);
 /* A lease that ended: the elements are gone by themselves; cut flows. */
 void red_lease_ended(const struct kg_grant *g, void *arg);
 /* Cuts the flows of every grant queued since the last flush, in one

@@ -97,6 +97,7 @@ static void sets(struct sb *b, const struct kg_red_config *c)
 	put(b, "\tset " KG_RED_SET_ALLOWED " { type ipv4_addr . inet_service; flags timeout; }\n");
 	put(b, "\tmap " KG_RED_SET_GRANTS6 " { type ipv6_addr . inet_service : inet_service; flags timeout; }\n");
 	put(b, "\tset " KG_RED_SET_ALLOWED6 " { type ipv6_addr . inet_service; flags timeout; }\n");
+	put(b, "\tset " KG_RED_SET_HELD " { type ipv4_addr . inet_service; flags timeout; }\n");
 	/* knock-port drops that reach neither NFLOG nor the IPS, visible here */
 	put(b, "\tcounter " KG_RED_CTR_KNOCK_FOREIGN " { }\n");
 	put(b, "\tcounter " KG_RED_CTR_KNOCK_LIMITED " { }\n");
@@ -217,8 +218,12 @@ static void input_site(struct sb *b, const struct kg_red_config *c)
 {
 	const char *ifn = c->site.interface;
 
-	/* every packet of a mapped flow, not only the first */
-	put(b, "\t\tiifname \"%s\" meta l4proto { tcp, udp } ip saddr . ct original proto-dst @" KG_RED_SET_ALLOWED " accept\n",
+	/* every packet of a mapped flow, not only the first: a new one must
+	 * hit the current port (or the one just left, for the overlap), an
+	 * established one any port its grant held during the lease */
+	put(b, "\t\tiifname \"%s\" meta l4proto { tcp, udp } ct state new ip saddr . ct original proto-dst @" KG_RED_SET_ALLOWED " accept\n",
+	    ifn);
+	put(b, "\t\tiifname \"%s\" meta l4proto { tcp, udp } ct state established,related ip saddr . ct original proto-dst @" KG_RED_SET_HELD " accept\n",
 	    ifn);
 	if (has_range6(c))
 		put(b, "\t\tiifname \"%s\" meta l4proto { tcp, udp } ip6 saddr . ct original proto-dst @" KG_RED_SET_ALLOWED6 " accept\n",

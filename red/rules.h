@@ -20,11 +20,16 @@
  *    skips them too);
  *  - the site link's WireGuard port only from the greens;
  *  - grants: the map "grants4" (client . granted port : real port)
- *    redirects new connections, and the set "allowed4" (client . granted
- *    port, matched on conntrack's original destination port) is checked on
- *    EVERY packet of a mapped flow, so a lease ending stops a flow at once;
- *    "grants6" and "allowed6" the same for IPv6 clients (tunnel_range6),
- *    whose rules exist only when tunnel_range6 is set;
+ *    redirects new connections; every packet of a mapped flow is checked
+ *    against a timed set keyed on (client . granted port, matched on
+ *    conntrack's original destination port): a new connection against
+ *    "allowed4" (the grant's current port, and a port it hopped off for
+ *    the short overlap), an established one against "held4" (every port
+ *    the grant held during its lease, with the lease as timeout), so a
+ *    lease ending stops a flow at once and a hop leaves established flows
+ *    alone; "grants6" and "allowed6" the same for IPv6 clients
+ *    (tunnel_range6), whose rules exist only when tunnel_range6 is set:
+ *    IPv6 grants never hop, so "allowed6" is checked on every packet;
  *    nothing else from the site interface is accepted;
  *  - management addresses, loopback, IPv6 neighbour discovery and DHCP
  *    accepted, so the table does not cut the host off.
@@ -41,6 +46,7 @@
 #define KG_RED_SET_ALLOWED "allowed4"
 #define KG_RED_SET_GRANTS6 "grants6"       /* IPv6 clients (tunnel_range6) */
 #define KG_RED_SET_ALLOWED6 "allowed6"
+#define KG_RED_SET_HELD "held4"
 #define KG_RED_SET_BANNED4 "banned4"
 #define KG_RED_SET_BANNED6 "banned6"
 #define KG_RED_CTR_KNOCK_FOREIGN "knock_foreign"   /* not a green's link */

@@ -184,11 +184,14 @@ flow_green_elems() {
 
 flow_assert_nothing_open() {
 	local what=$1 peers elems _
-	# Green removes what it opened when it decides; allow it a moment.
-	for _ in $(seq 1 30); do
+	# Green removes what it opened when it decides (peer, elements) and
+	# the client its interface and state when it exits; wait for both, as
+	# long as a loaded machine needs (the loop ends as soon as they are).
+	for _ in $(seq 1 150); do
 		peers=$(flow_green_peers)
 		elems=$(flow_green_elems)
-		[ -z "$peers$elems" ] && break
+		[ -z "$peers$elems$(ls "$KG_RUN_DIR" 2>/dev/null)" ] &&
+			! tb_exec client ip link show "$FLOW_CIF" >/dev/null 2>&1 && break
 		sleep 0.1
 	done
 	[ -z "$peers" ] || tb_fail "$what: green still has WireGuard peer(s): $peers"

@@ -73,6 +73,7 @@ pool = 40000-40999
 [service stream]
 port = 8081
 pool = 41000-41999
+$([ "${RED_HOP_SERVICE:-0}" = 1 ] && printf '\n[service hopweb]\nport = 8080\npool = 42000-42999\nhop = yes\nhop_interval = 1\nhop_overlap = 200ms\n')
 CONF
 }
 

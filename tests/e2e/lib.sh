@@ -148,6 +148,19 @@ tb_stop() {
 	return "$rc"
 }
 
+# tb_wait_exit NAME TIMEOUT_S: 0 once NAME's process has ended by itself
+# (a following tb_stop then reports its own exit status, not the TERM it
+# would send), 1 on timeout.
+tb_wait_exit() {
+	local pid _
+	pid=$(tb_pid "$1") || return 0
+	for _ in $(seq 1 $(($2 * 10))); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # tb_wait_log FILE REGEX TIMEOUT_S: 0 once a line matches, 1 on timeout.
 tb_wait_log() {
 	local file=$1 re=$2 t=$3 _
@@ -232,6 +245,20 @@ tb_green_start() {
 	tb_wait_ready "$log"
 }
 
+# tb_wait_prep NAME [TIMEOUT_S]: waits until the background preparation
+# NAME that tests/run-all.sh started is done (it holds an exclusive lock
+# on $KG_BUILD/NAME.lock while it runs: "packages" until the .debs are in
+# $KG_BUILD/debs, "deploy-rootfs" while tests/deploy-rootfs.sh runs).
+# Returns at once when nothing runs it (a scenario run on its own). 0 when
+# done, 1 after TIMEOUT_S (default 900) with it still running; whether it
+# succeeded is for the caller to check on what it made.
+tb_wait_prep() {
+	local lock=$KG_BUILD/$1.lock
+	[ -e "$lock" ] || return 0
+	tb_log "waiting for $1 (run-all's background preparation)"
+	flock -s -w "${2:-900}" "$lock" true
+}
+
 tb_cleanup() {
 	local rc=$? f pid r
 	set +e
@@ -258,7 +285,9 @@ tb_cleanup() {
 			ip netns del "$(tb_ns "$r")" 2>/dev/null
 		done
 	fi
-	rm -f /var/run/wireguard/"$TB_PREFIX"*.sock
+	# Our sockets only: kg123's glob must not take kg1234's (a scenario
+	# running at the same time); tb_ifname's SHORTs start with a letter.
+	rm -f /var/run/wireguard/"$TB_PREFIX"[!0-9]*.sock
 	[ -n "${TB_DIR:-}" ] && rm -rf "$TB_DIR"
 	exit "$rc"
 }

@@ -3,7 +3,8 @@
 # The client as a user meets it: `connect -p NAME` finds a
 # named profile (or the only one) and refuses one others could read;
 # without root it stops before the card is touched (no PIN try spent);
-# SERVICE=PORT is refused as not yet supported; `status` works for the
+# SERVICE=PORT with a bad or busy local port is refused before the card
+# is touched; `status` works for the
 # user who connected (not root) and says "no such interface" for a
 # missing one; a knock that gets no handshake says which step failed.
 set -eu
@@ -55,10 +56,19 @@ after=$(tries)
 [ -z "$(flow_glog 'event=knock')" ] || tb_fail "a knock reached green"
 tb_log "ok: refused with 'needs root', PIN tries still $after, no knock on green"
 
-tb_log "check: SERVICE=PORT is refused as not yet supported"
-if kg "$FLOW_KG" connect -p alice web=8080 >"$TB_DIR/svc.out" 2>&1; then tb_fail "web=8080 accepted"; fi
-grep -q "SERVICE=\[ADDR:\]PORT is not yet supported" "$TB_DIR/svc.out" || { cat "$TB_DIR/svc.out"; tb_fail "no 'not yet supported'"; }
-tb_log "ok: $(cat "$TB_DIR/svc.out")"
+tb_log "check: SERVICE=PORT with a bad or busy local port is refused before the card"
+if kg "$FLOW_KG" connect -p alice web=0 >"$TB_DIR/svc.out" 2>&1; then tb_fail "web=0 accepted"; fi
+grep -q "expected \[ADDR:\]PORT" "$TB_DIR/svc.out" || { cat "$TB_DIR/svc.out"; tb_fail "no clear message for web=0"; }
+tb_exec client ip link set lo up
+tb_start client busy "$TB_DIR/busy.log" socat TCP-LISTEN:18080,bind=127.0.0.1,reuseaddr -
+sleep 0.5
+if kg "$FLOW_KG" connect -p alice --pin-file "$FLOW_PIN" web=18080 >"$TB_DIR/svc.out" 2>&1; then tb_fail "a busy local port accepted"; fi
+grep -q "forward web: listening on 127.0.0.1 port 18080: Address already in use" "$TB_DIR/svc.out" ||
+	{ cat "$TB_DIR/svc.out"; tb_fail "no clear message for a busy local port"; }
+tb_stop busy || true
+[ "$(tries)" = "$after" ] || tb_fail "the card was touched for a busy local port"
+[ -z "$(flow_glog 'event=knock')" ] || tb_fail "a knock reached green for a busy local port"
+tb_log "ok: $(cat "$TB_DIR/svc.out"), PIN tries still $after, no knock"
 
 tb_log "check: a profile others can read is refused, naming the file and the fix"
 chmod 644 "$sys/alice/profile.conf"

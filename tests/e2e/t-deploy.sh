@@ -38,8 +38,10 @@ for c in systemd-nspawn debootstrap nsenter flock; do
 done
 t_start=$(date +%s)
 
+tb_wait_prep deploy-rootfs
 tb_log "root filesystem (tests/deploy-rootfs.sh; cached after the first run)"
 rootfs=$("$top/tests/deploy-rootfs.sh") || tb_fail "no root filesystem"
+tb_wait_prep packages
 debs=$KG_BUILD/debs
 if ! ls "$debs"/knockgate-green_*.deb >/dev/null 2>&1; then
 	tb_log "no .debs in $debs: tests/packages-check.sh"

@@ -42,13 +42,20 @@ red4=$(tb_addr red in 4)
 
 # Wherever green's second knocks travel: -i any in green's namespace.
 tb_start green cap "$TB_DIR/cap.log" tcpdump -i any -U --immediate-mode -n -w "$TB_DIR/knock.pcap" udp dst port 62202
-for _ in $(seq 1 30); do grep -q "listening on" "$TB_DIR/cap.log" 2>/dev/null && break; sleep 0.1; done
+# A knock sent before tcpdump listens is lost: wait for it, however long
+# a loaded machine takes to start it.
+tb_wait_log "$TB_DIR/cap.log" "listening on" 30 || { cat "$TB_DIR/cap.log"; tb_fail "tcpdump did not start"; }
 flow_card alice
 flow_connect a1 "$FLOW_LAB/users/alice/profile" web
 flow_wait_session a1
 flowred_grant a1 web
 port=$FR_PORT
-sleep 0.5
+# The grant means the knock went out; stop tcpdump once it has written
+# a packet (-U: each one as it comes), not after a guessed delay.
+for _ in $(seq 1 100); do
+	[ "$(tcpdump -r "$TB_DIR/knock.pcap" -n 2>/dev/null | grep -c .)" -gt 0 ] && break
+	sleep 0.1
+done
 tb_stop cap INT >/dev/null 2>&1 || true
 
 tb_log "replays of green's own open knock"

@@ -297,6 +297,7 @@ tb_exec green nft list table inet knockgate | grep -q "knockgate dark" || tb_fai
 tb_wait_log "$FLOW_GLOG" "event=stop result=ok" 5 || tb_fail "the monitor did not end"
 [ -z "$(flow_green_peers)" ] || tb_fail "peers left after the worker died"
 rc=0
+tb_wait_exit green 10 || tb_fail "green did not exit after its worker died"
 tb_stop green || rc=$?
 [ "$rc" = 1 ] || tb_fail "green exited $rc after its worker died, want 1 (so Restart=on-failure starts it)"
 tb_log "ok: the worker killed, the monitor left the dark table and ended"

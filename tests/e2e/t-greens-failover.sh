@@ -13,7 +13,9 @@
 # again) and a new connection to the stream works through it; the time
 # from the kill to the first line read is printed (goal < 3 s). (4) What
 # the dead green opened on red (its grant for alice's address there) ends
-# at its lease; the other's grant stays.
+# at its lease; the other's grant stays. alice asks for the stream as
+# stream=127.0.0.1:18081: the forwarder's local port stays across the
+# failover and its next connection goes to the grant through the new green.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -37,7 +39,7 @@ greens_green2_start
 
 tb_log "part 1: alice connects (green1 first) and reads the stream"
 flow_card alice
-flow_connect a1 "$FLOW_LAB/users/alice/profile" stream
+flow_connect a1 "$FLOW_LAB/users/alice/profile" stream=127.0.0.1:18081
 flow_wait_session a1
 # A: the green that took the session; B: the other
 if grep -q "^connected: .* green green1," "$TB_DIR/a1.out"; then
@@ -51,6 +53,17 @@ else
 fi
 flowred_grant a1 stream
 greens_stream_read "$FR_PORT" || tb_fail "no line from the stream through $A"
+# a new connection through the client's local port, and where it went
+local_read() {
+	tb_exec client timeout 3 socat -u "TCP4:127.0.0.1:18081,connect-timeout=2" - </dev/null 2>/dev/null |
+		head -1 | grep -q .
+}
+last_fwd_port() {
+	grep -E "^forward stream: connection " "$TB_DIR/a1.out" | tail -1 |
+		sed -nE 's/.* to [0-9.]+:([0-9]+)$/\1/p'
+}
+local_read || tb_fail "no line through the local port 18081"
+[ "$(last_fwd_port)" = "$FR_PORT" ] || { cat "$TB_DIR/a1.out"; tb_fail "the forwarder did not go to $FR_PORT"; }
 flowred_red_map | grep -q "^$A_tun \. $FR_PORT " || { flowred_red_map; tb_fail "red has no grant for alice's $A address"; }
 tb_log "ok: stream through $A at 10.89.0.2:$FR_PORT"
 # a stream that keeps running through the grant
@@ -94,6 +107,9 @@ tb_log "failover: $(grep -E '^failover: tunnel' "$TB_DIR/a1.out" | tail -1)"
 tb_log "failover timing: stream answers through $B $ms ms after $A's SIGKILL (goal < 3000)"
 echo "FAILOVER_MS=$ms"
 flowred_red_map | grep -q "^$B_tun \. $port " || { flowred_red_map; tb_fail "red has no grant for alice's $B address"; }
+local_read || { cat "$TB_DIR/a1.out"; tb_fail "no line through the local port 18081 after the failover"; }
+[ "$(last_fwd_port)" = "$port" ] || { cat "$TB_DIR/a1.out"; tb_fail "the forwarder did not follow to $B's grant port $port"; }
+tb_log "ok: the local port 18081 stayed and forwards to $B's grant (port $port)"
 
 tb_log "part 4: $A's grant on red ends at its lease ($FLOWRED_LEASE s)"
 gone=

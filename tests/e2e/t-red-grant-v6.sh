@@ -5,7 +5,8 @@
 # real server over the site link's IPv6 end from that address only, the
 # real port not at all; close removes the element and cuts an established
 # stream through the kernel-filtered conntrack dump, and leaves the IPv4
-# grant of the same red alone.
+# grant of the same red alone. Hopping is IPv4 only: a hop = yes service
+# hops an IPv4 client's grant and leaves the IPv6 client's on its port.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -14,6 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-red.sh"
 
 RED_V6=1
+RED_HOP_SERVICE=1
 red_need
 tb_init
 tb_up
@@ -66,4 +68,22 @@ tb_log "ok: close cut the IPv6 stream and removed its element"
 red_connect6 fd88::10 "$port" || tb_fail "the IPv6 web grant was lost by closing the stream"
 red_connect 10.88.1.10 "$port4" || tb_fail "the IPv4 grant was lost"
 tb_log "ok: the other IPv6 grant and the IPv4 grant are untouched"
+
+# hop = yes: the IPv6 grant keeps its port, logged; an IPv4 grant of the
+# same service, opened after it, hops (twice before the check, so the
+# IPv6 one had its chance too)
+h6=$(red_knock -c fd88::10 -S hopweb -s 21 -q 1 -a open)
+case $h6 in result=granted\ *) ;; *) tb_fail "hopweb for fd88::10 not granted: $h6" ;; esac
+hp6=$(sed -E 's/.*port=([0-9]+).*/\1/' <<<"$h6")
+tb_wait_log "$TB_DIR/red.log" "event=hop result=skipped reason=ipv6_client service=hopweb client=fd88::10" 3 ||
+	tb_fail "no hop skipped record for the IPv6 grant"
+h4=$(red_knock -c 10.88.1.11 -S hopweb -s 22 -q 1 -a open)
+case $h4 in result=granted\ *) ;; *) tb_fail "hopweb for 10.88.1.11 not granted: $h4" ;; esac
+tb_wait_log "$TB_DIR/red.log" "event=hop result=[a-z]+ green=green1 service=hopweb .*client=10\.88\.1\.11 .* hop=2 " 6 ||
+	tb_fail "the IPv4 hopweb grant did not hop twice"
+grep -E "event=hop .*client=fd88::10" "$TB_DIR/red.log" | grep -v "result=skipped" &&
+	tb_fail "the IPv6 grant hopped"
+red_map6 | grep -qE "^fd88::10 \. $hp6 .*: 8080$" || tb_fail "grants6 lost fd88::10 . $hp6: $(red_map6)"
+red_connect6 fd88::10 "$hp6" || tb_fail "fd88::10 cannot reach its hopweb port $hp6"
+tb_log "ok: the IPv4 grant hopped, the IPv6 one stayed on $hp6 and is reachable"
 tb_log "PASS"

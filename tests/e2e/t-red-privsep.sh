@@ -23,9 +23,11 @@ FAKE=$KG_BUILD/tests/tools/kg-fake-worker
 [ -x "$FAKE" ] || tb_skip "no $FAKE (build first)"
 
 red_need
-# The worker's system user, as the package would create it.
+# The worker's system user, as the package would create it (another
+# scenario running at the same time may create it first).
 id knockgate >/dev/null 2>&1 ||
 	useradd --system --no-create-home --shell /usr/sbin/nologin knockgate ||
+	id knockgate >/dev/null 2>&1 ||
 	tb_fail "cannot create the knockgate user"
 tb_init
 tb_up
@@ -219,6 +221,7 @@ tb_wait_log "$TB_DIR/red2.log" "event=dark result=installed reason=stop" 5 || tb
 tb_exec red nft list table inet knockgate | grep -q "knockgate dark" || tb_fail "red's table is not the dark one"
 tb_wait_log "$TB_DIR/red2.log" "event=stop result=ok" 5 || tb_fail "the monitor did not end"
 rc=0
+tb_wait_exit red 10 || tb_fail "red did not exit after its worker died"
 tb_stop red || rc=$?
 [ "$rc" = 1 ] || tb_fail "red exited $rc after its worker died, want 1 (so Restart=on-failure starts it)"
 tb_log "ok: the worker killed, the monitor left the dark table and ended"

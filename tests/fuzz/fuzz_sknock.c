@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Signed knocks, batched renewals and red's answers to both: all four
- * parsers, and whatever parses must re-encode to exactly the body it came
- * from (one canonical form). */
+/* Signed knocks, batched renewals, red's answers to both and red's hop
+ * pushes: all five parsers, and whatever parses must re-encode to exactly
+ * the body it came from (one canonical form). */
 #include <stdint.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -19,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t body[KG_SK_BODY_MAX];
 	struct kg_sknock k;
 	struct kg_skanswer a;
+	struct kg_skhop h;
 	struct kg_sk_view v;
 	size_t n;
 
@@ -42,5 +43,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    n != v.body_len || memcmp(big, v.body, n) != 0)
 			abort();
 	}
+	if (kg_skhop_parse(data, size, &h, &v) == KG_SK_E_OK) {
+		if (kg_skhop_encode_body(&h, body, sizeof(body), &n) != 0 ||
+		    n != v.body_len || memcmp(body, v.body, n) != 0)
+			abort();
+	}
+	(void)kg_sk_peek_type(data, size);
 	return 0;
 }

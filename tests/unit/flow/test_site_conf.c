@@ -94,7 +94,9 @@ static void test_ipv6_tunnel_prefix_and_site_ends(void **st)
 	assert_int_equal(r->site_address6.b[15], 2);
 	assert_int_equal(green_ruleset_render(&c, &text), 0);
 	assert_non_null(strstr(text, "set fwd_grants6 { type ipv6_addr . ipv6_addr . inet_service; flags timeout; }"));
-	assert_non_null(strstr(text, "iifname \"kgtest0\" ip6 saddr . ip6 daddr . tcp dport @fwd_grants6 accept"));
+	assert_non_null(strstr(text, "iifname \"kgtest0\" ct state new ip6 saddr . ip6 daddr . tcp dport @fwd_grants6 accept"));
+	assert_non_null(strstr(text, "set fwd_held6 { type ipv6_addr . ipv6_addr . inet_service; flags timeout; }"));
+	assert_non_null(strstr(text, "iifname \"kgtest0\" ct state established,related ip6 saddr . ip6 daddr . tcp dport @fwd_held6 accept"));
 	assert_non_null(strstr(text, "iifname != \"kgtest0\" ip6 saddr fd88::/64 counter drop"));
 	free(text);
 	green_conf_free(&c);

@@ -92,7 +92,10 @@ static void test_order_knock_before_ban_before_timed_sets_before_established(voi
 	at(t, "set banned4 { type ipv4_addr; flags timeout; size 500; }");
 	at(t, "elements = { 198.51.100.5/32 }");
 	at(t, "elements = { 2001:db8:100::5/128 }");
-	at(t, "iifname \"kg-wg0\" ip saddr . ip daddr . tcp dport @fwd_grants accept");
+	/* a new connection must hit the grant's current port; an
+	 * established one any port the grant held (a hopping grant) */
+	at(t, "iifname \"kg-wg0\" ct state new ip saddr . ip daddr . tcp dport @fwd_grants accept");
+	at(t, "iifname \"kg-wg0\" ct state established,related ip saddr . ip daddr . tcp dport @fwd_held accept");
 	at(t, "policy drop;");
 	free(t);
 }

@@ -108,4 +108,32 @@ static inline void vec_answer(struct kg_skanswer *a)
 	a->timestamp = 1795315201;
 }
 
+/* Red's hop push (docs/protocol.md, "Hop"): web of session
+ * 0x0102030405060708 for 10.88.1.10, hop 3, at 10.89.0.2 port 9042, left
+ * 9017, overlap 2000 ms, timestamp 1795315203, held 9017 and 9042. */
+#define VEC_HOP_BODY \
+	"4b47534b0105047265643106677265656e31010203040506070803776562040a5801" \
+	"0a00000003040a59000223522339000007d0000000006b0256030223392352"
+
+static inline void vec_hop(struct kg_skhop *h)
+{
+	memset(h, 0, sizeof(*h));
+	strcpy(h->red_id, "red1");
+	strcpy(h->green_id, "green1");
+	h->session = 0x0102030405060708ULL;
+	strcpy(h->service, "web");
+	h->client.family = AF_INET;
+	memcpy(h->client.b, (uint8_t[]){ 10, 88, 1, 10 }, 4);
+	h->hop = 3;
+	h->addr.family = AF_INET;
+	memcpy(h->addr.b, (uint8_t[]){ 10, 89, 0, 2 }, 4);
+	h->port = 9042;
+	h->old_port = 9017;
+	h->overlap_ms = 2000;
+	h->timestamp = 1795315203;
+	h->held[0] = 9017;
+	h->held[1] = 9042;
+	h->n_held = 2;
+}
+
 #endif

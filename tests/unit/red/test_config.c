@@ -93,6 +93,32 @@ static void test_valid_config_fills_every_field(void **state)
 	assert_null(kg_red_service_by_name(&rc, "nope"));
 }
 
+static void test_hop_keys(void **state)
+{
+	static struct kg_red_config rc;
+	struct kg_err e = { "" };
+	const struct kg_red_service *h;
+
+	(void)state;
+	if (load("[service h]\nport = 22\npool = 9001-9050, 9060-9099\nhop = yes\n"
+		 "hop_interval = 10, 20,30\nhop_overlap = 1500ms\n", &rc, &e))
+		fail_msg("%s", e.msg);
+	h = kg_red_service_by_name(&rc, "h");
+	assert_non_null(h);
+	assert_true(h->hop.on);
+	assert_int_equal(h->hop.n_pool, 2);
+	assert_int_equal(h->pool_lo, 9001);
+	assert_int_equal(h->pool_hi, 9099);
+	assert_int_equal(h->hop.n_intervals, 3);
+	assert_int_equal(h->hop.intervals[2], 30000);
+	assert_int_equal(h->hop.overlap_ms, 1500);
+	/* defaults: no hopping, 30 s, 2 s overlap */
+	h = kg_red_service_by_name(&rc, "web");
+	assert_false(h->hop.on);
+	assert_int_equal(h->hop.intervals[0], 30000);
+	assert_int_equal(h->hop.overlap_ms, 2000);
+}
+
 static void test_link_addresses_and_knock_limits(void **state)
 {
 	static struct kg_red_config rc;
@@ -138,6 +164,15 @@ static void test_bad_configs_are_refused_with_file_and_line(void **state)
 	refused("[service ssh]\nport = 22\npool = 40050-40200\n", "pools must not overlap");
 	refused("[service ssh]\nport = 22\npool = 5-4\n", "red.conf:22: pool");
 	refused("[service ssh]\nport = 22\npool = 1-4\nproto = sctp\n", "'sctp'");
+	/* hopping: intervals, overlap, pool */
+	refused("[service h]\nport = 22\npool = 9001-9099\nhop = yes\nhop_interval = 500ms\n",
+		"hop_interval: at least 1 s, got '500ms'");
+	refused("[service h]\nport = 22\npool = 9001-9099\nhop = yes\nhop_interval = 2-1\n",
+		"hop_interval");
+	refused("[service h]\nport = 22\npool = 9001-9099\nhop = yes\nhop_interval = 2\nhop_overlap = 2\n",
+		"shorter than the shortest");
+	refused("[service h]\nport = 22\npool = 9001\nhop = yes\n", "at least two ports");
+	refused("[service h]\nport = 22\npool = 9001-9010, 40050\n", "pools must not overlap");
 	refused("[green green2]\naddress = nowhere\ncert = x\n", "'nowhere'");
 	refused("[service s]\nport = 1\npool = 2-3\ncolour = red\n", "colour");
 	refused("[green green2]\naddress = 203.0.113.3\nlink_address = 10.89.0.1\ncert = x\n"
@@ -260,11 +295,13 @@ static void test_rules_hold_the_required_rules(void **state)
 	at(text, "set links4 { type ipv4_addr; flags interval; auto-merge; elements = { 10.89.0.1/32 }; }");
 	at(text, "set greens4 { type ipv4_addr; flags interval; auto-merge; elements = { 203.0.113.1/32 }; }");
 	at(text, "counter knock_foreign { }");
-	at(input, "iifname \"kg-red0\" meta l4proto { tcp, udp } ip saddr . ct original proto-dst @allowed4 accept");
+	at(input, "iifname \"kg-red0\" meta l4proto { tcp, udp } ct state new ip saddr . ct original proto-dst @allowed4 accept");
+	at(input, "iifname \"kg-red0\" meta l4proto { tcp, udp } ct state established,related ip saddr . ct original proto-dst @held4 accept");
 	at(text, "redirect to :ip saddr . tcp dport map @grants4");
 	/* every packet of a granted flow passes the allow set: no blanket
 	 * "established" accept before it */
-	assert_true(at(text, "ct state established") > at(text, "@allowed4 accept"));
+	assert_true(at(text, "ct state established,related accept") >
+		    at(text, "@held4 accept"));
 	assert_int_equal(kg_red_render_rules(&rc, text, 100), -ENOSPC);
 }
 
@@ -303,7 +340,7 @@ static void test_rules_with_tunnel_range6(void **state)
 	assert_true(at(text, "ip6 saddr fd88::/64 iifname != \"kg-red0\" drop") <
 		    at(at(text, "chain input {"), "ip6 saddr @mgmt6 accept"));
 	assert_true(at(text, "ip6 saddr . ct original proto-dst @allowed6 accept") <
-		    at(text, "ct state established"));
+		    at(text, "ct state established,related accept"));
 	at(text, "fd88::/64 }; }");
 }
 
@@ -312,6 +349,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_config_fills_every_field),
 		cmocka_unit_test(test_bad_configs_are_refused_with_file_and_line),
+		cmocka_unit_test(test_hop_keys),
 		cmocka_unit_test(test_link_addresses_and_knock_limits),
 		cmocka_unit_test(test_many_greens_have_disjoint_ranges),
 		cmocka_unit_test(test_rules_hold_the_required_rules),

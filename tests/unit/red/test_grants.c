@@ -18,6 +18,7 @@
 #define HI 40009
 
 static struct kg_grants T;
+static struct kg_hop_conf POOL = { .pool = { { LO, HI } }, .n_pool = 1 };
 
 static int setup(void **state)
 {
@@ -48,7 +49,7 @@ static void run(const struct kg_sknock *k, uint32_t rnd, int64_t now,
 	uint8_t h[32];
 
 	hash_of(k, h);
-	kg_grants_plan(&T, k, h, 80, LO, HI, rnd, now, p);
+	kg_grants_plan(&T, k, h, 80, &POOL, rnd, now, p);
 	assert_memory_equal(p->answer.knock_hash, h, 32);
 	kg_grants_commit(&T, k, h, p, now);
 }
@@ -153,7 +154,6 @@ static void test_close_unmaps_and_is_idempotent(void **state)
 	assert_int_equal(q.port, p.port);
 	assert_int_equal(q.answer.result, KG_SK_CLOSED);
 	assert_int_equal(kg_grants_live(&T), 0);
-	assert_false(kg_pool_in_use(&T.pool, p.port));
 	run(&k, 0, NOW + 6, &q);
 	assert_int_equal(q.op, KG_PLAN_REPEAT);
 	assert_int_equal(q.answer.result, KG_SK_CLOSED);
@@ -206,7 +206,7 @@ static void test_sessions_get_distinct_ports(void **state)
 	assert_int_not_equal(q.port, p.port);
 }
 
-static void test_full_pool_and_full_table_are_refused(void **state)
+static void test_full_table_is_refused(void **state)
 {
 	struct kg_sknock k;
 	struct kg_plan p;
@@ -221,16 +221,35 @@ static void test_full_pool_and_full_table_are_refused(void **state)
 	k.session = 99;
 	run(&k, 0, NOW, &p);
 	assert_int_equal(p.answer.reason, KG_SK_R_BUSY);
-	k.session = 0;
-	k.seq++;
-	k.action = KG_SK_CLOSE;
-	run(&k, 0, NOW, &p);
-	for (uint16_t port = LO; port <= HI; port++)
-		kg_pool_mark(&T.pool, port, true);
-	k.seq++;
-	k.action = KG_SK_OPEN;
-	run(&k, 0, NOW, &p);
+}
+
+/* The pool is per client: the same small pool serves each client in
+ * full, and one client's ports never block another's. */
+static void test_pool_is_per_client(void **state)
+{
+	struct kg_hop_conf two = { .pool = { { LO, LO + 1 } }, .n_pool = 1 };
+	struct kg_sknock k;
+	struct kg_plan p, q;
+	uint8_t h[32];
+
+	(void)state;
+	vec_knock(&k);
+	for (int i = 0; i < 2; i++) {
+		k.session = (uint64_t)i;
+		hash_of(&k, h);
+		kg_grants_plan(&T, &k, h, 80, &two, 0, NOW, &p);
+		assert_int_equal(p.op, KG_PLAN_MAP);
+		kg_grants_commit(&T, &k, h, &p, NOW);
+	}
+	k.session = 2;
+	hash_of(&k, h);
+	kg_grants_plan(&T, &k, h, 80, &two, 0, NOW, &p);
 	assert_int_equal(p.answer.reason, KG_SK_R_POOL_EXHAUSTED);
+	k.client.b[3]++;   /* another client: the whole pool again */
+	hash_of(&k, h);
+	kg_grants_plan(&T, &k, h, 80, &two, 0, NOW, &q);
+	assert_int_equal(q.op, KG_PLAN_MAP);
+	assert_int_equal(q.port, LO);
 }
 
 static void count_cb(const struct kg_grant *g, void *arg)
@@ -310,6 +329,9 @@ static void test_replay_cache_refuses_seen_and_full(void **state)
 static void test_index_finds_every_grant_and_reuses_freed_slots(void **state)
 {
 	static struct kg_grants big;
+	static const struct kg_hop_conf BIG_POOL = {
+		.pool = { { 10000, 60000 } }, .n_pool = 1
+	};
 	enum { N = 3000 };
 	static uint16_t port[N];
 	struct kg_sknock k;
@@ -322,7 +344,7 @@ static void test_index_finds_every_grant_and_reuses_freed_slots(void **state)
 		vec_knock(&k);
 		k.session = 1000 + i;
 		hash_of(&k, h);
-		kg_grants_plan(&big, &k, h, 80, 10000, 60000, i * 7, NOW, &p);
+		kg_grants_plan(&big, &k, h, 80, &BIG_POOL, i * 7, NOW, &p);
 		assert_int_equal(p.op, KG_PLAN_MAP);
 		kg_grants_commit(&big, &k, h, &p, NOW);
 		port[i] = p.port;
@@ -330,14 +352,14 @@ static void test_index_finds_every_grant_and_reuses_freed_slots(void **state)
 	vec_knock(&k);
 	k.session = 1000 + N;
 	hash_of(&k, h);
-	kg_grants_plan(&big, &k, h, 80, 10000, 60000, 1, NOW, &p);
+	kg_grants_plan(&big, &k, h, 80, &BIG_POOL, 1, NOW, &p);
 	assert_int_equal(p.op, KG_PLAN_REFUSE);
 	assert_int_equal(p.reason, KG_SK_R_BUSY);
 	for (uint32_t i = 0; i < N; i += 7) {
 		vec_knock(&k);
 		k.session = 1000 + i;
 		hash_of(&k, h);
-		kg_grants_plan(&big, &k, h, 80, 10000, 60000, 1, NOW + 1, &p);
+		kg_grants_plan(&big, &k, h, 80, &BIG_POOL, 1, NOW + 1, &p);
 		assert_int_equal(p.op, KG_PLAN_REPEAT);
 		assert_int_equal(p.answer.port, port[i]);
 	}
@@ -348,9 +370,60 @@ static void test_index_finds_every_grant_and_reuses_freed_slots(void **state)
 	vec_knock(&k);
 	k.session = 1000 + N;
 	hash_of(&k, h);
-	kg_grants_plan(&big, &k, h, 80, 10000, 60000, 1, NOW + 200, &p);
+	kg_grants_plan(&big, &k, h, 80, &BIG_POOL, 1, NOW + 200, &p);
 	assert_int_equal(p.op, KG_PLAN_MAP);
 	kg_grants_free(&big);
+}
+
+/* The per-client pool through the client index: a client's own ports
+ * are avoided, another client's are not, and a slot forgotten leaves
+ * its client's chain (its ports free again for that client). */
+static void test_client_pool_follows_the_client_index(void **state)
+{
+	static struct kg_grants t;
+	static const struct kg_hop_conf two = {
+		.pool = { { 40000, 40001 } }, .n_pool = 1
+	};
+	struct kg_sknock k;
+	struct kg_plan p;
+	uint8_t h[32];
+	uint16_t first = 0;
+
+	(void)state;
+	assert_int_equal(kg_grants_init(&t, 64, 120, 10), 0);
+	for (uint64_t s = 1; s <= 3; s++) {
+		vec_knock(&k);
+		k.session = s;
+		hash_of(&k, h);
+		kg_grants_plan(&t, &k, h, 80, &two, (uint32_t)s, NOW, &p);
+		if (s == 3) {
+			assert_int_equal(p.op, KG_PLAN_REFUSE);
+			assert_int_equal(p.reason, KG_SK_R_POOL_EXHAUSTED);
+			break;
+		}
+		assert_int_equal(p.op, KG_PLAN_MAP);
+		assert_int_not_equal(p.port, first);
+		first = p.port;
+		kg_grants_commit(&t, &k, h, &p, NOW);
+	}
+	/* another client: both ports free for it */
+	vec_knock(&k);
+	k.session = 4;
+	kg_addr_parse("10.88.1.11", &k.client);
+	hash_of(&k, h);
+	kg_grants_plan(&t, &k, h, 80, &two, 0, NOW, &p);
+	assert_int_equal(p.op, KG_PLAN_MAP);
+	kg_grants_commit(&t, &k, h, &p, NOW);
+	/* every lease over and forgotten: the first client maps again */
+	kg_grants_expire(&t, NOW + 121, NULL, NULL);
+	kg_grants_expire(&t, NOW + 200, NULL, NULL);
+	assert_int_equal(t.n_free, 64);
+	vec_knock(&k);
+	k.session = 5;
+	hash_of(&k, h);
+	kg_grants_plan(&t, &k, h, 80, &two, 0, NOW + 200, &p);
+	assert_int_equal(p.op, KG_PLAN_MAP);
+	kg_grants_free(&t);
 }
 
 #define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -359,6 +432,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T_(test_open_maps_a_random_pool_port_for_the_lease),
+		cmocka_unit_test(test_client_pool_follows_the_client_index),
 		T_(test_repeated_open_is_answered_from_cache_with_same_port),
 		T_(test_renew_extends_the_same_port),
 		T_(test_lifetime_is_capped_to_max_lease),
@@ -366,7 +440,8 @@ int main(void)
 		T_(test_older_sequence_is_refused_as_stale),
 		T_(test_same_sequence_with_other_request_is_refused),
 		T_(test_sessions_get_distinct_ports),
-		T_(test_full_pool_and_full_table_are_refused),
+		T_(test_full_table_is_refused),
+		T_(test_pool_is_per_client),
 		T_(test_lease_end_expires_grant_and_repeat_is_not_granted),
 		T_(test_repeat_after_lease_end_is_not_granted),
 		cmocka_unit_test(test_pool_pick_wraps_and_reports_exhaustion),

@@ -300,6 +300,61 @@ static void test_batch_refusals(void **state)
 	a.r[0].port = 0;
 	assert_int_equal(kg_skrenews_answer_encode_body(&a, body, sizeof(body), &n), -EINVAL);
 	assert_string_equal(kg_sk_err_name(KG_SK_E_BAD_COUNT), "bad_count");
+	assert_string_equal(kg_sk_err_name(KG_SK_E_BAD_HOP), "bad_hop");
+}
+
+static void test_hop_matches_vector_and_round_trips(void **state)
+{
+	struct kg_skhop h, back;
+	struct kg_sk_view v;
+	uint8_t body[KG_SK_BODY_MAX + 80], want[KG_SK_BODY_MAX], sig[8] = { 0x30, 6 };
+	size_t n, wn;
+
+	(void)state;
+	vec_hop(&h);
+	assert_int_equal(kg_skhop_encode_body(&h, body, sizeof(body), &n), 0);
+	from_hex(VEC_HOP_BODY, want, &wn);
+	assert_int_equal(n, wn);
+	assert_memory_equal(body, want, n);
+	assert_int_equal(kg_sk_peek_type(body, n), KG_SK_TYPE_HOP);
+	assert_int_equal(kg_sk_append_sig(body, sizeof(body), &n, sig, 8), 0);
+	assert_int_equal(kg_skhop_parse(body, n, &back, &v), KG_SK_E_OK);
+	assert_int_equal(v.body_len, wn);
+	assert_memory_equal(&back, &h, sizeof(h));
+	/* a hop is never taken for a knock or an answer, nor the reverse */
+	{
+		struct kg_sknock k;
+		struct kg_skanswer a;
+
+		assert_int_equal(kg_sknock_parse(body, n, &k, &v), KG_SK_E_BAD_TYPE);
+		assert_int_equal(kg_skanswer_parse(body, n, &a, &v), KG_SK_E_BAD_TYPE);
+	}
+	/* every truncation refused */
+	for (size_t i = 0; i < n; i++)
+		assert_int_not_equal(kg_skhop_parse(body, i, &back, &v), KG_SK_E_OK);
+	/* inconsistent hops: refused by the encoder and the parser */
+	h.old_port = h.port;
+	assert_int_equal(kg_skhop_encode_body(&h, body, sizeof(body), &n), -EINVAL);
+	from_hex(VEC_HOP_BODY, body, &n);
+	body[n - 19] = 0x23;   /* old_port (before overlap, timestamp and */
+	body[n - 18] = 0x52;   /* the held ports): 9017 -> 9042, the new port */
+	assert_int_equal(kg_sk_append_sig(body, sizeof(body), &n, sig, 8), 0);
+	assert_int_equal(kg_skhop_parse(body, n, &back, &v), KG_SK_E_BAD_HOP);
+	assert_string_equal(kg_sk_err_name(KG_SK_E_BAD_HOP), "bad_hop");
+	/* held ports: 1..32, none 0, the current port among them */
+	vec_hop(&h);
+	h.held[1] = 9000;
+	assert_int_equal(kg_skhop_encode_body(&h, body, sizeof(body), &n), -EINVAL);
+	h.n_held = 0;
+	assert_int_equal(kg_skhop_encode_body(&h, body, sizeof(body), &n), -EINVAL);
+	from_hex(VEC_HOP_BODY, body, &n);
+	body[n - 5] = 0;       /* n_held 2 -> 0 */
+	assert_int_equal(kg_sk_append_sig(body, sizeof(body), &n, sig, 8), 0);
+	assert_int_equal(kg_skhop_parse(body, n, &back, &v), KG_SK_E_BAD_HOP);
+	from_hex(VEC_HOP_BODY, body, &n);
+	body[n - 1] = 0x51;    /* the held current port 9042 -> 9041 */
+	assert_int_equal(kg_sk_append_sig(body, sizeof(body), &n, sig, 8), 0);
+	assert_int_equal(kg_skhop_parse(body, n, &back, &v), KG_SK_E_BAD_HOP);
 }
 
 /* docs/protocol.md, whitespace removed, must hold every vector verbatim:
@@ -328,6 +383,7 @@ static void test_protocol_md_holds_the_same_vectors(void **state)
 	assert_non_null(strstr(doc, VEC_BATCH_ENTRY1_HASH));
 	assert_non_null(strstr(doc, VEC_BATCH_SIG));
 	assert_non_null(strstr(doc, VEC_BATCH_ANSWER_BODY));
+	assert_non_null(strstr(doc, VEC_HOP_BODY));
 	free(doc);
 }
 
@@ -345,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_encoder_refuses_bad_fields),
 		cmocka_unit_test(test_batch_matches_vectors_and_round_trips),
 		cmocka_unit_test(test_batch_refusals),
+		cmocka_unit_test(test_hop_matches_vector_and_round_trips),
 		cmocka_unit_test(test_protocol_md_holds_the_same_vectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
