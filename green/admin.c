@@ -18,6 +18,7 @@
 #include "log.h"
 #include "apply.h"
 #include "crypto.h"
+#include "ctrl_glue.h"
 #include "ctrl_server.h"
 #include "sessions_run.h"
 #include "time.h"
@@ -76,8 +77,7 @@ static void end_one(struct green_gate *gt, uint64_t id)
 
 	if (kg_sess_end(&gt->sess, id, KG_END_CLOSE, &s))
 		return;
-	if (gt->ctrl)
-		kg_ctrl_server_end_session(gt->ctrl, id, KG_CODE_CLOSE);
+	gate_ctrl_end_session(gt, id, KG_CODE_CLOSE);
 	gate_session_gone(gt, &s, true);
 	kg_wipe(&s, sizeof(s));
 }

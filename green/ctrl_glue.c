@@ -12,6 +12,7 @@
 #include "sessions_run.h"
 #include "revoke.h"
 #include "ctrl_server.h"
+#include "ctrl_monitor.h"
 #include "evloop.h"
 #include "log.h"
 #include "pki.h"
@@ -42,7 +43,7 @@ static int op_lookup(void *ctx, const struct kg_addr *tunnel,
 	return 0;
 }
 
-static int op_verify_cert(void *ctx, const uint8_t *der, size_t len,
+int gate_ctrl_verify_cert(void *ctx, const uint8_t *der, size_t len,
 			  void **cert, uint8_t spki[32], const char **reason)
 {
 	struct green_gate *gt = ctx;
@@ -78,7 +79,7 @@ static void op_cert_free(void *ctx, void *cert)
 	X509_free(cert);
 }
 
-static int op_session_live(void *ctx, uint64_t id, struct kg_ctrl_live *out)
+int gate_ctrl_session_live(void *ctx, uint64_t id, struct kg_ctrl_live *out)
 {
 	struct green_gate *gt = ctx;
 	struct kg_session *s;
@@ -121,7 +122,7 @@ static void op_activity(void *ctx, uint64_t id)
 /* The service request, from the control server straight to the grants:
  * the policy is checked here, once; the grant goes to the session's
  * tunnel address, never one the request names. */
-static int op_open_service(void *ctx, uint64_t id, const char *user,
+int gate_ctrl_open_service(void *ctx, uint64_t id, const char *user,
 			   const char *service, struct kg_ctrl_grant *out,
 			   uint16_t *code)
 {
@@ -194,11 +195,11 @@ int gate_ctrl_start(struct green_gate *gt, struct kg_err *e)
 {
 	const struct green_gate_conf *gc = gt->g->conf.gate;
 	struct kg_ctrl_ops ops = {
-		.ctx = gt, .lookup = op_lookup, .verify_cert = op_verify_cert,
+		.ctx = gt, .lookup = op_lookup, .verify_cert = gate_ctrl_verify_cert,
 		.verify_sig = op_verify_sig, .cert_free = op_cert_free,
-		.session_live = op_session_live, .session_end = op_session_end,
+		.session_live = gate_ctrl_session_live, .session_end = op_session_end,
 		.reproved = op_reproved, .activity = op_activity,
-		.open_service = op_open_service, .watch = op_watch,
+		.open_service = gate_ctrl_open_service, .watch = op_watch,
 	};
 	struct kg_ctrl_server_conf sc = {
 		.io_timeout_ms = gc->sess.io_timeout * 1000,
@@ -253,4 +254,36 @@ void gate_ctrl_stop(struct green_gate *gt)
 		close(gt->conn_epfd);
 	}
 	gt->listen_fd = gt->conn_epfd = -1;
+}
+
+/* Under -P the monitor has no control server (the worker holds the
+ * connections): these go to the worker as unasked messages. */
+int gate_ctrl_end_session(struct green_gate *gt, uint64_t id, uint16_t code)
+{
+	if (gt->ctrl)
+		return kg_ctrl_server_end_session(gt->ctrl, id, code);
+	if (gt->g->privsep)
+		return green_ctrl_monitor_end(gt->g, id, code);
+	return -ENOENT;
+}
+
+int gate_ctrl_service_done(struct green_gate *gt, uint64_t id,
+			   const char *service, const struct kg_ctrl_grant *g,
+			   uint16_t code)
+{
+	if (gt->ctrl)
+		return kg_ctrl_server_service_done(gt->ctrl, id, service, g, code);
+	if (gt->g->privsep)
+		return green_ctrl_monitor_service_done(gt->g, id, service, g, code);
+	return -ENOENT;
+}
+
+int gate_ctrl_push_moved(struct green_gate *gt, uint64_t id,
+			 const char *service, const struct kg_ctrl_grant *g)
+{
+	if (gt->ctrl)
+		return kg_ctrl_server_push_moved(gt->ctrl, id, service, g);
+	if (gt->g->privsep)
+		return green_ctrl_monitor_moved(gt->g, id, service, g);
+	return -ENOENT;
 }

@@ -35,6 +35,7 @@ struct conn {
 	int64_t deadline;        /* state wait (hello, proof, reproof, flush) */
 	int64_t frame_deadline;  /* rest of a started frame; 0 = none */
 	int64_t reproof_at;
+	uint64_t req_ns;         /* proof or service request read: us= */
 	size_t in_len, out_off, out_len;
 	uint8_t in[KG_CTRL_MAX_FRAME];
 	uint8_t out[KG_CTRL_SERVER_OUT_MAX];
@@ -69,7 +70,11 @@ int kg_ctrl_server_new(struct kg_ctrl_server **out,
 	struct kg_ctrl_server *s;
 
 	*out = NULL;
-	if (!conf->io_timeout_ms || !conf->max_clients || !ops->lookup ||
+	if (!conf->io_timeout_ms || !conf->max_clients || !ops->lookup)
+		return -EINVAL;
+	if (ops->remote ? !ops->remote->hello || !ops->remote->proof ||
+	    !ops->remote->service || !ops->remote->reproof_req ||
+	    !ops->remote->reproof || !ops->remote->end :
 	    !ops->verify_cert || !ops->verify_sig || !ops->cert_free ||
 	    !ops->session_live || !ops->session_end || !ops->open_service)
 		return -EINVAL;
@@ -187,8 +192,12 @@ static void conn_finish(struct kg_ctrl_server *s, struct conn *c, uint8_t type,
 	/* FIN now only if all is out; otherwise close() after the flush. */
 	if (send_msg(c, &m) == 0 && c->out_len == 0)
 		shutdown(c->fd, SHUT_WR);
-	if (why != KG_END_NONE && id)
-		s->ops.session_end(s->ops.ctx, id, why);
+	if (why != KG_END_NONE && id) {
+		if (s->ops.remote)
+			s->ops.remote->end(s->ops.ctx, &c->tunnel, why);
+		else
+			s->ops.session_end(s->ops.ctx, id, why);
+	}
 }
 
 static enum kg_sess_end fail_end(const struct conn *c, enum kg_sess_end live)
@@ -315,6 +324,15 @@ static void auth_refused(struct kg_ctrl_server *s, struct conn *c,
 	conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_AUTH_FAILED, KG_END_AUTH_FAILED);
 }
 
+/* Remote mode: the monitor refused the card, logged event=auth with its
+ * reason and ended the session; the client gets the same error. */
+static void remote_refused(struct kg_ctrl_server *s, struct conn *c)
+{
+	c->peer.session_id = 0;
+	log_ctrl(c, "dropped", "auth_refused");
+	conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_AUTH_FAILED, KG_END_NONE);
+}
+
 static int on_hello(struct kg_ctrl_server *s, struct conn *c,
 		    const struct kg_ctrl_msg *m)
 {
@@ -323,6 +341,17 @@ static int on_hello(struct kg_ctrl_server *s, struct conn *c,
 	uint8_t spki[32];
 	int rc;
 
+	if (s->ops.remote) {
+		rc = s->ops.remote->hello(s->ops.ctx, &c->tunnel, m->cert.p,
+					  m->cert.len, c->challenge);
+		if (rc == -EACCES) {
+			remote_refused(s, c);
+			return 0;
+		}
+		if (rc)
+			return rc;
+		goto challenge;
+	}
 	rc = s->ops.verify_cert(s->ops.ctx, m->cert.p, m->cert.len, &c->cert,
 				spki, &reason);
 	if (rc) {
@@ -338,14 +367,15 @@ static int on_hello(struct kg_ctrl_server *s, struct conn *c,
 	}
 	if ((rc = kg_random(c->challenge, sizeof(c->challenge))))
 		return rc;
+challenge:
 	memcpy(ch.nonce, c->challenge, sizeof(ch.nonce));
 	c->st = C_PROOF;
 	c->deadline = now(s) + s->conf.io_timeout_ms;
 	return send_msg(c, &ch);
 }
 
-static int send_session(struct conn *c,
-			const struct kg_ctrl_live *lv)
+static int send_session(struct conn *c, const struct kg_ctrl_live *lv,
+			const uint8_t *nonce)
 {
 	struct kg_ctrl_msg m = { .type = KG_CTRL_SESSION };
 	int rc;
@@ -359,7 +389,9 @@ static int send_session(struct conn *c,
 		m.services[i].len = strlen(lv->services[i]);
 		m.n_services++;
 	}
-	if ((rc = kg_random(c->nonce, sizeof(c->nonce))))
+	if (nonce)
+		memcpy(c->nonce, nonce, sizeof(c->nonce));
+	else if ((rc = kg_random(c->nonce, sizeof(c->nonce))))
 		return rc;
 	memcpy(m.nonce, c->nonce, sizeof(m.nonce));
 	return send_msg(c, &m);
@@ -370,9 +402,21 @@ static int on_proof(struct kg_ctrl_server *s, struct conn *c,
 {
 	struct kg_ctrl_live lv = { 0 };
 	struct kg_proof_binding b;
-	uint8_t digest[32];
+	uint8_t digest[32], nonce[32];
+	char us[24];
 	int rc;
 
+	if (s->ops.remote) {
+		rc = s->ops.remote->proof(s->ops.ctx, &c->tunnel, m->sig.p,
+					  m->sig.len, &lv, nonce);
+		if (rc == -EACCES) {
+			remote_refused(s, c);
+			return 0;
+		}
+		if (rc)
+			return rc;
+		goto live;
+	}
 	binding_of(s, c, &b);
 	if ((rc = kg_transcript_card_proof_digest(&b, digest)))
 		return rc;
@@ -387,37 +431,46 @@ static int on_proof(struct kg_ctrl_server *s, struct conn *c,
 		auth_refused(s, c, "session_gone");
 		return 0;
 	}
+live:
 	c->st = C_LIVE;
 	c->peer.live = true;
 	c->deadline = 0;
 	if (s->conf.reproof_interval_ms)
 		c->reproof_at = now(s) + s->conf.reproof_interval_ms;
+	/* us=: the proof frame read to the session granted (both checks,
+	 * and under -P the hop to the monitor). */
+	snprintf(us, sizeof(us), "%" PRIu64, (kg_mono_ns() - c->req_ns) / 1000);
 	kg_log_event(KG_LOG_NOTICE, "auth", "result", "accepted", "user",
-		     c->peer.user, "src", c->src, "session", c->sid);
-	return send_session(c, &lv);
+		     c->peer.user, "src", c->src, "session", c->sid, "us", us);
+	return send_session(c, &lv, s->ops.remote ? nonce : NULL);
 }
 
 /* Logs the decision and answers; code KG_CODE_NONE = granted (g). */
 static int answer_service(struct conn *c, const char *name,
-			  const struct kg_ctrl_grant *g, uint16_t code)
+			  const struct kg_ctrl_grant *g, uint16_t code,
+			  const uint8_t *nonce)
 {
 	struct kg_ctrl_msg m = { .type = code ? KG_CTRL_REFUSED : KG_CTRL_GRANT };
-	char port[8];
+	char port[8], us[24];
 	int rc;
 
 	snprintf(port, sizeof(port), "%u", g ? g->port : 0);
+	/* us=: the request read to its answer (red's round trip included) */
+	snprintf(us, sizeof(us), "%" PRIu64, (kg_mono_ns() - c->req_ns) / 1000);
 	kg_log_event(KG_LOG_NOTICE, "service", "result",
 		     code ? "refused" : "granted", "reason",
 		     code ? kg_ctrl_code_name(code) : NULL, "service", name,
 		     "user", c->peer.user, "src", c->src, "session", c->sid,
-		     "port", code ? NULL : port);
+		     "port", code ? NULL : port, "us", us);
 	m.service = (struct kg_ctrl_view){ (const uint8_t *)name, strlen(name) };
 	m.code = code;
 	if (g && !code)
 		m.grant = *g;
 	/* Every answer carries the nonce for the next request: each
 	 * signature is good for one request only. */
-	if ((rc = kg_random(c->nonce, sizeof(c->nonce))))
+	if (nonce)
+		memcpy(c->nonce, nonce, sizeof(c->nonce));
+	else if ((rc = kg_random(c->nonce, sizeof(c->nonce))))
 		return rc;
 	memcpy(m.nonce, c->nonce, sizeof(m.nonce));
 	return send_msg(c, &m);
@@ -448,6 +501,22 @@ static int on_service(struct kg_ctrl_server *s, struct conn *c,
 
 	memcpy(name, m->service.p, m->service.len);
 	name[m->service.len] = 0;
+	if (s->ops.remote) {
+		uint8_t next[32];
+
+		code = KG_CODE_NONE;
+		rc = s->ops.remote->service(s->ops.ctx, &c->tunnel, m->nonce,
+					    name, m->sig.p, m->sig.len, &g,
+					    &code, next);
+		if (rc == -EINPROGRESS) {
+			c->svc_pending = true;
+			memcpy(c->svc_name, name, sizeof(name));
+			return 0;
+		}
+		if (rc)
+			return rc;
+		return answer_service(c, name, &g, code, next);
+	}
 	code = check_service_req(s, c, m, name);
 	if (code == KG_CODE_NONE) {
 		if (s->ops.activity)
@@ -463,7 +532,7 @@ static int on_service(struct kg_ctrl_server *s, struct conn *c,
 		if (rc)
 			code = code ? code : KG_CODE_UNAVAILABLE;
 	}
-	return answer_service(c, name, &g, code);
+	return answer_service(c, name, &g, code, NULL);
 }
 
 static int on_reproof(struct kg_ctrl_server *s, struct conn *c,
@@ -476,12 +545,22 @@ static int on_reproof(struct kg_ctrl_server *s, struct conn *c,
 	if (!c->reproof_out)
 		return -EPROTO;
 	binding_of(s, c, &b);
-	if ((rc = kg_transcript_reproof_digest(&b, c->peer.session_id, digest)))
-		return rc;
 	kg_wipe(c->challenge, sizeof(c->challenge));
 	c->reproof_out = false;
 	c->deadline = 0;
-	if (s->ops.verify_sig(s->ops.ctx, c->cert, digest, m->sig.p, m->sig.len)) {
+	if (s->ops.remote) {
+		rc = s->ops.remote->reproof(s->ops.ctx, &c->tunnel, m->sig.p,
+					    m->sig.len);
+		if (rc && rc != -EACCES)
+			return rc;
+	} else {
+		if ((rc = kg_transcript_reproof_digest(&b, c->peer.session_id,
+						       digest)))
+			return rc;
+		rc = s->ops.verify_sig(s->ops.ctx, c->cert, digest, m->sig.p,
+				       m->sig.len);
+	}
+	if (rc) {
 		kg_log_event(KG_LOG_NOTICE, "reproof", "result", "rejected",
 			     "reason", "bad_signature", "user", c->peer.user,
 			     "src", c->src, "session", c->sid);
@@ -491,7 +570,7 @@ static int on_reproof(struct kg_ctrl_server *s, struct conn *c,
 	}
 	kg_log_event(KG_LOG_INFO, "reproof", "result", "accepted", "user",
 		     c->peer.user, "src", c->src, "session", c->sid);
-	if (s->ops.reproved)
+	if (!s->ops.remote && s->ops.reproved)
 		s->ops.reproved(s->ops.ctx, c->peer.session_id);
 	c->reproof_at = now(s) + s->conf.reproof_interval_ms;
 	return 0;
@@ -501,6 +580,7 @@ static int on_reproof(struct kg_ctrl_server *s, struct conn *c,
 static int dispatch(struct kg_ctrl_server *s, struct conn *c,
 		    const struct kg_ctrl_msg *m)
 {
+	c->req_ns = kg_mono_ns();
 	if (c->st == C_HELLO && m->type == KG_CTRL_HELLO)
 		return on_hello(s, c, m);
 	if (c->st == C_PROOF && m->type == KG_CTRL_PROOF)
@@ -648,7 +728,9 @@ size_t kg_ctrl_server_pollfds(const struct kg_ctrl_server *s,
 static void send_reproof_req(struct kg_ctrl_server *s, struct conn *c)
 {
 	struct kg_ctrl_msg m = { .type = KG_CTRL_REPROOF_REQ };
-	int rc = kg_random(c->challenge, sizeof(c->challenge));
+	int rc = s->ops.remote ?
+		 s->ops.remote->reproof_req(s->ops.ctx, &c->tunnel, c->challenge) :
+		 kg_random(c->challenge, sizeof(c->challenge));
 
 	memcpy(m.nonce, c->challenge, sizeof(m.nonce));
 	if (rc || send_msg(c, &m)) {
@@ -769,6 +851,14 @@ int kg_ctrl_server_service_done(struct kg_ctrl_server *s, uint64_t id,
 				const char *service,
 				const struct kg_ctrl_grant *g, uint16_t code)
 {
+	return kg_ctrl_server_service_done_nonce(s, id, service, g, code, NULL);
+}
+
+int kg_ctrl_server_service_done_nonce(struct kg_ctrl_server *s, uint64_t id,
+				      const char *service,
+				      const struct kg_ctrl_grant *g,
+				      uint16_t code, const uint8_t *nonce)
+{
 	for (size_t i = 0; i < s->n; i++) {
 		struct conn *c = s->c[i];
 		int rc;
@@ -779,7 +869,7 @@ int kg_ctrl_server_service_done(struct kg_ctrl_server *s, uint64_t id,
 		c->svc_pending = false;
 		if (!g && !code)
 			code = KG_CODE_UNAVAILABLE;
-		rc = answer_service(c, service, g, code);
+		rc = answer_service(c, service, g, code, nonce);
 		if (rc) {
 			log_ctrl(c, "dropped", "output_full");
 			conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_INTERNAL,

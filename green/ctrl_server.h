@@ -60,6 +60,33 @@ struct kg_ctrl_live {
 	size_t n_services;
 };
 
+/* The checks done in another process (green's worker under -P,
+ * docs/privsep.md): the monitor holds the certificate, issues the
+ * challenges and nonces, verifies every signature over its own record of
+ * the session and decides; this server only moves bytes. Each hook names
+ * the connection by its peer (tunnel) address. 0 or a negative errno;
+ * hello, proof and reproof -EACCES = refused (the monitor has logged why
+ * and ended the session); service 0 = answered (*code, *g, next nonce),
+ * -EINPROGRESS = red answers later (kg_ctrl_server_service_done_nonce). */
+struct kg_ctrl_remote {
+	int (*hello)(void *ctx, const struct kg_addr *tunnel,
+		     const uint8_t *der, size_t len, uint8_t challenge[32]);
+	int (*proof)(void *ctx, const struct kg_addr *tunnel,
+		     const uint8_t *sig, size_t len, struct kg_ctrl_live *out,
+		     uint8_t nonce[32]);
+	int (*service)(void *ctx, const struct kg_addr *tunnel,
+		       const uint8_t nonce[32], const char *name,
+		       const uint8_t *sig, size_t len, struct kg_ctrl_grant *g,
+		       uint16_t *code, uint8_t next[32]);
+	int (*reproof_req)(void *ctx, const struct kg_addr *tunnel,
+			   uint8_t challenge[32]);
+	int (*reproof)(void *ctx, const struct kg_addr *tunnel,
+		       const uint8_t *sig, size_t len);
+	/* The connection ended (before live: the pending session ends). */
+	void (*end)(void *ctx, const struct kg_addr *tunnel,
+		    enum kg_sess_end why);
+};
+
 /* The daemon's side, faked in unit tests. Unless said otherwise a hook
  * returns 0 or a negative errno; reason outputs are static strings. */
 struct kg_ctrl_ops {
@@ -96,6 +123,10 @@ struct kg_ctrl_ops {
 	 * calls kg_ctrl_server_handle(s, fd, POLLIN) on input and
 	 * kg_ctrl_server_tick() from a timer (it also flushes output). */
 	void (*watch)(void *ctx, int fd, bool on);
+	/* Optional: when set, the checks go there and verify_cert,
+	 * verify_sig, cert_free, session_live, session_end, reproved,
+	 * activity and open_service are not called (may be NULL). */
+	const struct kg_ctrl_remote *remote;
 };
 
 struct kg_ctrl_server_conf {
@@ -157,6 +188,12 @@ int kg_ctrl_server_end_session(struct kg_ctrl_server *s, uint64_t id,
 int kg_ctrl_server_service_done(struct kg_ctrl_server *s, uint64_t id,
 				const char *service,
 				const struct kg_ctrl_grant *g, uint16_t code);
+/* The same with the next service nonce given (remote mode: the monitor
+ * issued it); nonce NULL = a fresh random one. */
+int kg_ctrl_server_service_done_nonce(struct kg_ctrl_server *s, uint64_t id,
+				      const char *service,
+				      const struct kg_ctrl_grant *g,
+				      uint16_t code, const uint8_t *nonce);
 /* Tells session id's client that a granted service now lives at g (red
  * restarted and granted a new port): a MOVED message, unasked. -ENOENT if
  * the session has no live connection. */

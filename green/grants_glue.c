@@ -7,6 +7,7 @@
  * table loses its grants in the same step (gate_session_gone calls
  * green_grants_end_session), the grants' tick (alive) being the backstop.
  */
+#include "ctrl_glue.h"
 #include "ctrl_server.h"
 #include "grants.h"
 #include "grants_glue.h"
@@ -23,9 +24,8 @@ static void done(void *ctx, uint64_t session, const char *service,
 {
 	struct green *g = ctx;
 
-	if (g->gate && g->gate->ctrl)
-		kg_ctrl_server_service_done(g->gate->ctrl, session, service,
-					    grant, code);
+	if (g->gate)
+		gate_ctrl_service_done(g->gate, session, service, grant, code);
 }
 
 /* Red moved a live grant (it restarted and granted the renewal afresh):
@@ -35,9 +35,8 @@ static void moved(void *ctx, uint64_t session, const char *service,
 {
 	struct green *g = ctx;
 	char s[24], p[8];
-	int r = g->gate && g->gate->ctrl ?
-		kg_ctrl_server_push_moved(g->gate->ctrl, session, service, grant) :
-		-ENOENT;
+	int r = g->gate ? gate_ctrl_push_moved(g->gate, session, service,
+					       grant) : -ENOENT;
 
 	snprintf(s, sizeof(s), "%016" PRIx64, session);
 	snprintf(p, sizeof(p), "%u", grant->port);

@@ -12,7 +12,9 @@
  *                   the knock group to knock_rx.c, the scan group to the IPS
  *   apply.c         every nftables and WireGuard change (apply.h)
  *   monitor.c       -P: the privileged half (privsep.h, docs/privsep.md)
+ *   ctrl_monitor.c  -P: the control port's checks and decisions (monitor)
  *   worker.c        -P: the unprivileged half that reads NFLOG
+ *   ctrl_worker.c   -P: the control port's connections and frames (worker)
  *   admin*.c        knockgate-ctl's socket, metrics file, expiry (admin.h)
  */
 #ifndef KG_GREEN_H
@@ -126,6 +128,7 @@ struct green {
 	int worker_fd;              /* the monitor's end of the socketpair */
 	int worker_pid;
 	bool worker_lost;           /* the worker ended: green exits 1 */
+	struct green_ctrl_auth *ctrl_auth;  /* ctrl_monitor.c: per connection */
 };
 
 /* IPS callbacks onto the table (daemon.c): ban/unban elements. */

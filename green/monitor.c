@@ -5,8 +5,10 @@
  * NFLOG socket and the IPS, and keeps everything else: the WireGuard,
  * site-link and host keys, the users' knock keys, trust (CA, CRL), the
  * replay cache, sessions and grants, the nftables and WireGuard handles,
- * the socket to red and the control port. It then keeps CAP_NET_ADMIN
- * only.
+ * the socket to red and the control port's decisions (ctrl_monitor.c:
+ * certificates, challenges, nonces, signatures, policy). The control
+ * listener goes to the worker with the NFLOG socket. It then keeps
+ * CAP_NET_ADMIN only.
  *
  * The worker is untrusted. A knock it forwards goes whole through
  * green_knock_receive_at, as in the single process: the AEAD open, the
@@ -25,6 +27,8 @@
 #include "apply.h"
 #include "knock_rx.h"
 #include "privsep.h"
+#include "ctrl_glue.h"
+#include "ctrl_monitor.h"
 
 #include <errno.h>
 #include <linux/capability.h>
@@ -153,7 +157,9 @@ static void on_request(struct green *g, const uint8_t *buf, size_t n)
 		refuse(g, n ? buf[0] : 0, NULL, "malformed", NULL, EBADMSG);
 		return;
 	}
-	if (q.type == KG_PRIV_REQ_KNOCK || q.type == KG_PRIV_REQ_PORT) {
+	if (q.type >= KG_PRIV_REQ_CTRL_OPEN && q.type <= KG_PRIV_REQ_CTRL_END) {
+		green_ctrl_monitor_request(g, &q);
+	} else if (q.type == KG_PRIV_REQ_KNOCK || q.type == KG_PRIV_REQ_PORT) {
 		on_knock(g, &q);
 	} else if (q.type == KG_PRIV_REQ_PROTECTED) {
 		struct kg_addr key;
@@ -241,6 +247,9 @@ int green_monitor_start(struct green *g, struct kg_err *e)
 	kg_evloop_del_fd(g->loop, kg_nflog_fd(g->nflog));
 	kg_nflog_close(g->nflog);
 	g->nflog = NULL;
+	/* So are the control listener and its connections (none yet). */
+	if (g->gate)
+		gate_ctrl_stop(g->gate);
 	if ((rc = kg_priv_keep_caps(keep, 1, e)))
 		return rc;
 	if ((rc = kg_evloop_add_fd(g->loop, g->worker_fd, on_worker, g))) {
@@ -264,6 +273,7 @@ void green_monitor_stop(struct green *g)
 		close(g->worker_fd);
 	}
 	g->worker_fd = -1;
+	green_ctrl_monitor_free(g);
 	for (int i = 0; g->worker_pid > 0 && i < 200; i++) {
 		if (waitpid(g->worker_pid, NULL, WNOHANG) != 0)
 			g->worker_pid = 0;

@@ -23,6 +23,7 @@
 #include "grants.h"
 #include "sessions_run.h"
 #include "apply.h"
+#include "ctrl_glue.h"
 #include "ctrl_server.h"
 #include "log.h"
 #include "time.h"
@@ -336,8 +337,7 @@ int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 			log_session("pending", s, kg_knock_action_name(act), src,
 				    elapsed_us(t0_ns), nft_us);
 		if (act == KG_KNOCK_REPLACED) {
-			if (gt->ctrl)
-				kg_ctrl_server_end_session(gt->ctrl, old.id, KG_CODE_CLOSE);
+			gate_ctrl_end_session(gt, old.id, KG_CODE_CLOSE);
 			gate_session_gone(gt, &old, false);
 		}
 		return r;
@@ -446,8 +446,8 @@ void gate_session_end(struct green_gate *gt, uint64_t id, enum kg_sess_end why,
 
 	if (kg_sess_end(&gt->sess, id, why, &s))
 		return;
-	if (tell_client && gt->ctrl)
-		kg_ctrl_server_end_session(gt->ctrl, id, end_code(why));
+	if (tell_client)
+		gate_ctrl_end_session(gt, id, end_code(why));
 	/* Every end was just written to the connection (green's CLOSE or
 	 * the control server's refusal): the peer gets the grace so that it
 	 * still leaves through the tunnel. */
@@ -572,8 +572,7 @@ static void expired(void *ctx, const struct kg_session *s)
 {
 	struct expiry *x = ctx;
 
-	if (x->gt->ctrl)
-		kg_ctrl_server_end_session(x->gt->ctrl, s->id, end_code(s->end));
+	gate_ctrl_end_session(x->gt, s->id, end_code(s->end));
 	/* told: the peer stays for the grace, so the end message leaves */
 	session_gone(x->gt, s, true, &x->pb);
 }

@@ -10,7 +10,9 @@
  * key-id table, trust, sessions, replay cache, grants and host key, the
  * nftables socket, the control listener), sets up its loop, then drops
  * (lib/priv: user, no capabilities, NoNewPrivs, seccomp) before it reads
- * a single packet.
+ * a single packet. It also holds green's control listener and its
+ * connections (ctrl_worker.c): frames are parsed here, every check and
+ * decision is the monitor's.
  */
 #include "green.h"
 #include "apply.h"
@@ -20,6 +22,7 @@
 #include "knock_rx.h"
 #include "admin.h"
 #include "privsep.h"
+#include "ctrl_worker.h"
 #include "revoke.h"
 
 #include <errno.h>
@@ -45,34 +48,102 @@
 
 #define HOUSEKEEPING_MS 1000
 
+/* Unasked messages that came while the worker waited for an answer:
+ * handled once that request is done (never inside it). */
+#define ASYNC_QUEUE 32
+#define ASYNC_MAX 512
+
 struct worker {
 	struct green *g;
 	int sock;
 	bool sequence;             /* the gate runs sequence mode */
 	struct kg_ips *ips;
 	struct kg_evloop *loop;
+	struct green_ctrl_worker *ctrl;
+	size_t n_async;
+	size_t async_len[ASYNC_QUEUE];
+	uint8_t async[ASYNC_QUEUE][ASYNC_MAX];
 };
 
-/* One request, then its answer: the status (0 accepted, errno refused)
- * or -errno if the monitor is gone (the loop stops then). */
-static int ask(struct worker *w, const struct kg_priv_req *q)
+static void queue_async(struct worker *w, const uint8_t *buf, size_t n)
 {
-	uint8_t buf[KG_PRIV_FRAME_MAX];
-	struct kg_priv_ans a;
+	if (w->n_async == ASYNC_QUEUE || n > ASYNC_MAX) {
+		kg_log_event(KG_LOG_WARNING, "privsep", "result", "dropped",
+			     "reason", "async_queue_full");
+		return;
+	}
+	memcpy(w->async[w->n_async], buf, n);
+	w->async_len[w->n_async++] = n;
+}
+
+/* One request, then its answer (views in a point into buf): the status
+ * (0 accepted, errno refused) or -errno if the monitor is gone (the loop
+ * stops then). */
+static int ask_full(void *ctx, const struct kg_priv_req *q,
+		    struct kg_priv_ans *a, uint8_t *buf)
+{
+	struct worker *w = ctx;
 	size_t n;
 	ssize_t got;
 	int rc;
 
-	if ((rc = kg_priv_req_encode(q, buf, sizeof(buf), &n)))
+	if ((rc = kg_priv_req_encode(q, buf, KG_PRIV_FRAME_MAX, &n)))
 		return rc;
-	if ((rc = kg_priv_send(w->sock, buf, n)) ||
-	    (got = kg_priv_recv(w->sock, buf, sizeof(buf))) <= 0) {
+	if ((rc = kg_priv_send(w->sock, buf, n))) {
 		kg_evloop_stop(w->loop);
-		return rc ? rc : -EPIPE;
+		return rc;
 	}
-	if (kg_priv_ans_decode(buf, (size_t)got, &a) || a.for_type != q->type)
-		return -EBADMSG;
-	return (int)a.status;
+	for (;;) {
+		if ((got = kg_priv_recv(w->sock, buf, KG_PRIV_FRAME_MAX)) <= 0) {
+			kg_evloop_stop(w->loop);
+			return got ? (int)got : -EPIPE;
+		}
+		if (kg_priv_ans_decode(buf, (size_t)got, a))
+			return -EBADMSG;
+		if (!a->async)
+			break;
+		queue_async(w, buf, (size_t)got);
+	}
+	return a->for_type == q->type ? (int)a->status : -EBADMSG;
+}
+
+static int ask(struct worker *w, const struct kg_priv_req *q)
+{
+	uint8_t buf[KG_PRIV_FRAME_MAX];
+	struct kg_priv_ans a;
+
+	return ask_full(w, q, &a, buf);
+}
+
+static void run_async(struct worker *w, const uint8_t *buf, size_t n)
+{
+	struct kg_priv_ans a;
+
+	if (kg_priv_ans_decode(buf, n, &a) || !a.async) {
+		kg_log_event(KG_LOG_WARNING, "privsep", "result", "dropped",
+			     "reason", "unexpected_answer");
+		return;
+	}
+	if (w->ctrl)
+		green_ctrl_worker_async(w->ctrl, &a);
+}
+
+/* The queue, after each event: a message handled may queue more. */
+static void drain_async(struct worker *w)
+{
+	uint8_t buf[ASYNC_MAX];
+
+	while (w->n_async) {
+		size_t n = w->async_len[0];
+
+		memcpy(buf, w->async[0], n);
+		memmove(w->async[0], w->async[1],
+			(w->n_async - 1) * sizeof(w->async[0]));
+		memmove(w->async_len, w->async_len + 1,
+			(w->n_async - 1) * sizeof(w->async_len[0]));
+		w->n_async--;
+		run_async(w, buf, n);
+	}
 }
 
 static int w_ban(void *ctx, const struct kg_addr *key, unsigned seconds)
@@ -179,16 +250,27 @@ static void on_nflog(void *ctx, int fd, uint32_t events)
 			     "reason", "kernel_dropped_messages");
 	else if (rc < 0)
 		kg_log(KG_LOG_ERR, "nflog: %s", strerror(-rc));
+	drain_async(w);
 }
 
-/* Between requests the monitor says nothing: readable means it is gone. */
+/* Between requests the monitor sends only unasked messages (a service
+ * done, a grant moved, a session ended); end of stream means it is gone. */
 static void on_monitor(void *ctx, int fd, uint32_t events)
 {
 	struct worker *w = ctx;
+	uint8_t buf[KG_PRIV_FRAME_MAX];
+	ssize_t n;
 
-	(void)fd;
 	(void)events;
-	kg_evloop_stop(w->loop);
+	n = kg_priv_recv(fd, buf, sizeof(buf));
+	if (n == -EAGAIN || n == -EINTR)
+		return;
+	if (n <= 0) {
+		kg_evloop_stop(w->loop);
+		return;
+	}
+	run_async(w, buf, (size_t)n);
+	drain_async(w);
 }
 
 static void on_timer(void *ctx)
@@ -196,6 +278,7 @@ static void on_timer(void *ctx)
 	struct worker *w = ctx;
 
 	kg_ips_expire(w->ips);
+	drain_async(w);
 }
 
 /* Signals are the monitor's: SIGHUP (reload), and SIGTERM/SIGINT, which
@@ -300,9 +383,14 @@ void green_worker_main(struct green *g, int sock)
 		 "/etc/knockgate/green.conf");
 #endif
 
+	int listen_fd = g->gate ? g->gate->listen_fd : -1;
+
 	w.sequence = g->gate && g->gate->seq;
 	if (g->worker_fd >= 0)
 		close(g->worker_fd);
+	/* The control listener is the worker's (the monitor closed its copy). */
+	if (g->gate)
+		g->gate->listen_fd = -1;
 	forget(g);
 	if ((rc = kg_ips_new(&w.ips, &g->conf.ips, &ops)) ||
 	    (rc = kg_evloop_new(&w.loop)) ||
@@ -311,6 +399,12 @@ void green_worker_main(struct green *g, int sock)
 	    (rc = kg_evloop_add_fd(w.loop, sock, on_monitor, &w)) ||
 	    (rc = kg_evloop_add_timer(w.loop, HOUSEKEEPING_MS, on_timer, &w))) {
 		kg_log(KG_LOG_ERR, "worker: setup: %s", strerror(-rc));
+		_exit(1);
+	}
+	if (listen_fd >= 0 &&
+	    (rc = green_ctrl_worker_start(&w.ctrl, g, listen_fd, w.loop,
+					  ask_full, &w, &e))) {
+		kg_log(KG_LOG_ERR, "worker: setup: %s", e.msg);
 		_exit(1);
 	}
 	/* Logged before the filter: a journal socket is opened now. */

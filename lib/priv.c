@@ -79,6 +79,35 @@ int kg_priv_req_encode(const struct kg_priv_req *q, uint8_t *buf, size_t cap,
 		    (rc = kg_put_u16(&w, q->dport)))
 			return rc;
 		break;
+	case KG_PRIV_REQ_CTRL_OPEN:
+	case KG_PRIV_REQ_CTRL_REPROOF_REQ:
+		if ((rc = put_addr(&w, &q->addr)))
+			return rc;
+		break;
+	case KG_PRIV_REQ_CTRL_HELLO:
+	case KG_PRIV_REQ_CTRL_PROOF:
+	case KG_PRIV_REQ_CTRL_REPROOF:
+		if (q->data_len > (q->type == KG_PRIV_REQ_CTRL_HELLO ?
+				   KG_PRIV_CERT_MAX : KG_PRIV_SIG_MAX))
+			return -EMSGSIZE;
+		if ((rc = put_addr(&w, &q->addr)) ||
+		    (rc = kg_put_lv16(&w, q->data, q->data_len)))
+			return rc;
+		break;
+	case KG_PRIV_REQ_CTRL_SERVICE:
+		if (q->data_len > KG_PRIV_SIG_MAX ||
+		    q->name_len > KG_PRIV_NAME_MAX)
+			return -EMSGSIZE;
+		if ((rc = put_addr(&w, &q->addr)) ||
+		    (rc = kg_put_bytes(&w, q->nonce, KG_PRIV_NONCE_LEN)) ||
+		    (rc = kg_put_lv16(&w, q->name, q->name_len)) ||
+		    (rc = kg_put_lv16(&w, q->data, q->data_len)))
+			return rc;
+		break;
+	case KG_PRIV_REQ_CTRL_END:
+		if ((rc = put_addr(&w, &q->addr)) || (rc = kg_put_u8(&w, q->why)))
+			return rc;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -120,10 +149,183 @@ int kg_priv_req_decode(const uint8_t *buf, size_t len, struct kg_priv_req *q)
 		    kg_get_u16(&r, &q->dport))
 			return -EBADMSG;
 		break;
+	case KG_PRIV_REQ_CTRL_OPEN:
+	case KG_PRIV_REQ_CTRL_REPROOF_REQ:
+		if (get_addr(&r, &q->addr))
+			return -EBADMSG;
+		break;
+	case KG_PRIV_REQ_CTRL_HELLO:
+	case KG_PRIV_REQ_CTRL_PROOF:
+	case KG_PRIV_REQ_CTRL_REPROOF:
+		if (get_addr(&r, &q->addr) ||
+		    kg_get_lv16(&r, &q->data, &q->data_len,
+				q->type == KG_PRIV_REQ_CTRL_HELLO ?
+				KG_PRIV_CERT_MAX : KG_PRIV_SIG_MAX))
+			return -EBADMSG;
+		break;
+	case KG_PRIV_REQ_CTRL_SERVICE:
+		if (get_addr(&r, &q->addr) ||
+		    kg_get_bytes(&r, q->nonce, KG_PRIV_NONCE_LEN) ||
+		    kg_get_lv16(&r, &q->name, &q->name_len, KG_PRIV_NAME_MAX) ||
+		    kg_get_lv16(&r, &q->data, &q->data_len, KG_PRIV_SIG_MAX))
+			return -EBADMSG;
+		break;
+	case KG_PRIV_REQ_CTRL_END:
+		if (get_addr(&r, &q->addr) || kg_get_u8(&r, &q->why))
+			return -EBADMSG;
+		break;
 	default:
 		return -EBADMSG;
 	}
 	return kg_reader_done(&r) ? 0 : -EBADMSG;
+}
+
+/* Fields that follow an answer's status (lib/priv.h, struct kg_priv_ans):
+ * which ones depends on what it answers or on the async type. */
+enum ans_body { B_NONE, B_OPEN, B_NONCE, B_PROOF, B_SERVICE, B_DONE, B_MOVED,
+		B_END };
+
+static enum ans_body body_of(const struct kg_priv_ans *a)
+{
+	switch (a->async) {
+	case KG_PRIV_ASYNC_SERVICE_DONE: return B_DONE;
+	case KG_PRIV_ASYNC_MOVED: return B_MOVED;
+	case KG_PRIV_ASYNC_END: return B_END;
+	default: break;
+	}
+	if (a->status)
+		return B_NONE;
+	switch (a->for_type) {
+	case KG_PRIV_REQ_CTRL_OPEN: return B_OPEN;
+	case KG_PRIV_REQ_CTRL_HELLO:
+	case KG_PRIV_REQ_CTRL_REPROOF_REQ: return B_NONCE;
+	case KG_PRIV_REQ_CTRL_PROOF: return B_PROOF;
+	case KG_PRIV_REQ_CTRL_SERVICE: return B_SERVICE;
+	default: return B_NONE;
+	}
+}
+
+static int put_grant(struct kg_writer *w, const struct kg_priv_grant *g)
+{
+	int rc;
+
+	if ((rc = put_addr(w, &g->addr)) || (rc = kg_put_u16(w, g->port)))
+		return rc;
+	return kg_put_u32(w, g->lease);
+}
+
+static int get_grant(struct kg_reader *r, struct kg_priv_grant *g)
+{
+	if (get_addr(r, &g->addr) || kg_get_u16(r, &g->port) ||
+	    kg_get_u32(r, &g->lease))
+		return -EBADMSG;
+	return 0;
+}
+
+static int put_name(struct kg_writer *w, const struct kg_priv_view *v)
+{
+	if (v->len > KG_PRIV_NAME_MAX)
+		return -EMSGSIZE;
+	return kg_put_lv16(w, v->p, v->len);
+}
+
+static int get_name(struct kg_reader *r, struct kg_priv_view *v)
+{
+	return kg_get_lv16(r, &v->p, &v->len, KG_PRIV_NAME_MAX) ? -EBADMSG : 0;
+}
+
+static int put_body(struct kg_writer *w, const struct kg_priv_ans *a,
+		    enum ans_body b)
+{
+	int rc = 0;
+
+	switch (b) {
+	case B_NONE:
+		break;
+	case B_OPEN:
+		if ((rc = kg_put_u64(w, a->session_id)))
+			return rc;
+		return put_name(w, &a->name);
+	case B_NONCE:
+		return kg_put_bytes(w, a->nonce, KG_PRIV_NONCE_LEN);
+	case B_PROOF:
+		if (a->n_services > KG_PRIV_MAX_SERVICES)
+			return -EMSGSIZE;
+		if ((rc = kg_put_u64(w, a->session_id)) ||
+		    (rc = kg_put_u32(w, a->idle_timeout)) ||
+		    (rc = kg_put_u32(w, a->expires)) ||
+		    (rc = kg_put_u32(w, a->reproof_interval)) ||
+		    (rc = kg_put_bytes(w, a->nonce, KG_PRIV_NONCE_LEN)) ||
+		    (rc = kg_put_u8(w, (uint8_t)a->n_services)))
+			return rc;
+		for (size_t i = 0; !rc && i < a->n_services; i++)
+			rc = put_name(w, &a->services[i]);
+		return rc;
+	case B_DONE:
+	case B_MOVED:
+	case B_SERVICE:
+		if (b != B_SERVICE && ((rc = kg_put_u64(w, a->session_id)) ||
+				       (rc = put_name(w, &a->name))))
+			return rc;
+		if (b != B_MOVED && (rc = kg_put_u16(w, a->code)))
+			return rc;
+		if ((b == B_MOVED || !a->code) && (rc = put_grant(w, &a->grant)))
+			return rc;
+		if (b != B_MOVED)
+			rc = kg_put_bytes(w, a->nonce, KG_PRIV_NONCE_LEN);
+		return rc;
+	case B_END:
+		if ((rc = kg_put_u64(w, a->session_id)))
+			return rc;
+		return kg_put_u16(w, a->code);
+	}
+	return rc;
+}
+
+static int get_body(struct kg_reader *r, struct kg_priv_ans *a,
+		    enum ans_body b)
+{
+	uint8_t n;
+
+	switch (b) {
+	case B_NONE:
+		return 0;
+	case B_OPEN:
+		return kg_get_u64(r, &a->session_id) || get_name(r, &a->name) ?
+		       -EBADMSG : 0;
+	case B_NONCE:
+		return kg_get_bytes(r, a->nonce, KG_PRIV_NONCE_LEN) ? -EBADMSG : 0;
+	case B_PROOF:
+		if (kg_get_u64(r, &a->session_id) ||
+		    kg_get_u32(r, &a->idle_timeout) ||
+		    kg_get_u32(r, &a->expires) ||
+		    kg_get_u32(r, &a->reproof_interval) ||
+		    kg_get_bytes(r, a->nonce, KG_PRIV_NONCE_LEN) ||
+		    kg_get_u8(r, &n) || n > KG_PRIV_MAX_SERVICES)
+			return -EBADMSG;
+		a->n_services = n;
+		for (size_t i = 0; i < n; i++)
+			if (get_name(r, &a->services[i]))
+				return -EBADMSG;
+		return 0;
+	case B_DONE:
+	case B_MOVED:
+	case B_SERVICE:
+		if (b != B_SERVICE && (kg_get_u64(r, &a->session_id) ||
+				       get_name(r, &a->name)))
+			return -EBADMSG;
+		if (b != B_MOVED && kg_get_u16(r, &a->code))
+			return -EBADMSG;
+		if ((b == B_MOVED || !a->code) && get_grant(r, &a->grant))
+			return -EBADMSG;
+		if (b != B_MOVED && kg_get_bytes(r, a->nonce, KG_PRIV_NONCE_LEN))
+			return -EBADMSG;
+		return 0;
+	case B_END:
+		return kg_get_u64(r, &a->session_id) || kg_get_u16(r, &a->code) ?
+		       -EBADMSG : 0;
+	}
+	return -EBADMSG;
 }
 
 int kg_priv_ans_encode(const struct kg_priv_ans *a, uint8_t *buf, size_t cap,
@@ -132,10 +334,19 @@ int kg_priv_ans_encode(const struct kg_priv_ans *a, uint8_t *buf, size_t cap,
 	struct kg_writer w;
 	int rc;
 
-	kg_writer_init(&w, buf, cap);
-	if ((rc = kg_put_u8(&w, KG_PRIV_ANS)) ||
-	    (rc = kg_put_u8(&w, a->for_type)) ||
-	    (rc = kg_put_u32(&w, a->status)))
+	kg_writer_init(&w, buf, cap < KG_PRIV_FRAME_MAX ? cap : KG_PRIV_FRAME_MAX);
+	if (a->async) {
+		if (a->async < KG_PRIV_ASYNC_SERVICE_DONE ||
+		    a->async > KG_PRIV_ASYNC_END)
+			return -EINVAL;
+		rc = kg_put_u8(&w, a->async);
+	} else {
+		if ((rc = kg_put_u8(&w, KG_PRIV_ANS)) ||
+		    (rc = kg_put_u8(&w, a->for_type)) ||
+		    (rc = kg_put_u32(&w, a->status)))
+			return rc;
+	}
+	if (rc || (rc = put_body(&w, a, body_of(a))))
 		return rc;
 	*len = w.pos;
 	return 0;
@@ -147,10 +358,20 @@ int kg_priv_ans_decode(const uint8_t *buf, size_t len, struct kg_priv_ans *a)
 	uint8_t t;
 
 	memset(a, 0, sizeof(*a));
+	if (len > KG_PRIV_FRAME_MAX)
+		return -EBADMSG;
 	kg_reader_init(&r, buf, len);
-	if (kg_get_u8(&r, &t) || t != KG_PRIV_ANS ||
-	    kg_get_u8(&r, &a->for_type) || kg_get_u32(&r, &a->status) ||
-	    !kg_reader_done(&r))
+	if (kg_get_u8(&r, &t))
+		return -EBADMSG;
+	if (t == KG_PRIV_ANS) {
+		if (kg_get_u8(&r, &a->for_type) || kg_get_u32(&r, &a->status))
+			return -EBADMSG;
+	} else if (t >= KG_PRIV_ASYNC_SERVICE_DONE && t <= KG_PRIV_ASYNC_END) {
+		a->async = t;
+	} else {
+		return -EBADMSG;
+	}
+	if (get_body(&r, a, body_of(a)) || !kg_reader_done(&r))
 		return -EBADMSG;
 	return 0;
 }
@@ -352,6 +573,9 @@ static const int allowed[] = {
 	SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime), SCMP_SYS(lseek),
 	SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid),
 	SCMP_SYS(getegid),
+	/* green's control port: connections on a listener it was handed */
+	SCMP_SYS(accept4), SCMP_SYS(accept), SCMP_SYS(fcntl),
+	SCMP_SYS(shutdown), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
 };
 
 int kg_priv_seccomp(struct kg_err *e)

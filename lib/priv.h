@@ -20,8 +20,13 @@
 #include "addr.h"
 #include "err.h"
 
-#define KG_PRIV_FRAME_MAX   2048   /* larger frames are refused whole */
+#define KG_PRIV_FRAME_MAX   8192   /* larger frames are refused whole */
 #define KG_PRIV_PAYLOAD_MAX 1500   /* a knock's UDP payload */
+#define KG_PRIV_CERT_MAX    4096   /* control: a DER user certificate */
+#define KG_PRIV_SIG_MAX     72     /* control: a DER ECDSA P-256 signature */
+#define KG_PRIV_NAME_MAX    64     /* a user or service name */
+#define KG_PRIV_NONCE_LEN   32     /* control: challenges and nonces */
+#define KG_PRIV_MAX_SERVICES 64
 
 enum kg_priv_type {
 	KG_PRIV_REQ_KNOCK = 1,   /* a knock as NFLOG gave it */
@@ -32,7 +37,22 @@ enum kg_priv_type {
 	KG_PRIV_REQ_PROTECTED = 5,  /* green: would banning this source hit a
 				     * protected address? (the IPS's exemption;
 				     * answers 0 or EPERM, changes nothing) */
+	/* Green's control port (the worker reads the connections and
+	 * parses the frames; the monitor checks and decides). Each names the
+	 * connection's peer address, the tunnel address the monitor looks the
+	 * session up by. */
+	KG_PRIV_REQ_CTRL_OPEN = 6,      /* a connection came: whose session? */
+	KG_PRIV_REQ_CTRL_HELLO = 7,     /* the client's certificate */
+	KG_PRIV_REQ_CTRL_PROOF = 8,     /* the card's signature (proof) */
+	KG_PRIV_REQ_CTRL_SERVICE = 9,   /* nonce, service name, signature */
+	KG_PRIV_REQ_CTRL_REPROOF_REQ = 10,  /* time for a reproof: challenge? */
+	KG_PRIV_REQ_CTRL_REPROOF = 11,  /* the card's signature (reproof) */
+	KG_PRIV_REQ_CTRL_END = 12,      /* the connection ended (why) */
 	KG_PRIV_ANS = 0x81,      /* the monitor's answer to any request */
+	/* Unasked, monitor -> worker (green's control port). */
+	KG_PRIV_ASYNC_SERVICE_DONE = 0x82,  /* red answered a service request */
+	KG_PRIV_ASYNC_MOVED = 0x83,         /* a granted service moved */
+	KG_PRIV_ASYNC_END = 0x84,           /* green ended a session */
 };
 
 struct kg_priv_req {
@@ -47,11 +67,50 @@ struct kg_priv_req {
 	uint32_t seconds;        /* ban: how long */
 	const uint8_t *payload;  /* knock: view into the decoded frame */
 	size_t payload_len;
+	const uint8_t *data;     /* ctrl hello: certificate; proof, service,
+				  * reproof: signature (views, as payload) */
+	size_t data_len;
+	const uint8_t *name;     /* ctrl service: the service name */
+	size_t name_len;
+	uint8_t nonce[KG_PRIV_NONCE_LEN];   /* ctrl service: the nonce used */
+	uint8_t why;             /* ctrl end: enum kg_sess_end */
 };
 
+struct kg_priv_view {
+	const uint8_t *p;        /* into the decoded frame */
+	size_t len;
+};
+
+struct kg_priv_grant {
+	struct kg_addr addr;
+	uint16_t port;
+	uint32_t lease;          /* seconds */
+};
+
+/* An answer (async 0) or an unasked message (async = its type). The
+ * fields after status are set on an answer with status 0 to a ctrl
+ * request, and on async messages:
+ *   open          session_id, name (the user)
+ *   hello         nonce (the challenge)
+ *   proof         session_id, idle_timeout, expires, reproof_interval,
+ *                 nonce (the first service nonce), services
+ *   service       code (0 granted: grant), nonce (the next one)
+ *   reproof_req   nonce (the challenge)
+ *   SERVICE_DONE  session_id, name (the service), code, grant, nonce
+ *   MOVED         session_id, name (the service), grant
+ *   END           session_id, code */
 struct kg_priv_ans {
 	uint8_t for_type;        /* the request type this answers */
 	uint32_t status;         /* 0 accepted, else a positive errno */
+	uint8_t async;           /* 0, or KG_PRIV_ASYNC_* */
+	uint64_t session_id;
+	struct kg_priv_view name;
+	uint8_t nonce[KG_PRIV_NONCE_LEN];
+	uint32_t idle_timeout, expires, reproof_interval;
+	uint16_t code;           /* KG_CODE_* of lib/ctrl.h */
+	struct kg_priv_grant grant;
+	size_t n_services;
+	struct kg_priv_view services[KG_PRIV_MAX_SERVICES];
 };
 
 /* Encoders: write one frame into buf (caller-owned, cap bytes) and set

@@ -9,9 +9,12 @@
 # EPERM; the five steps (knock, card proof, grant on red, the page through
 # the tunnel) work through the split and a scanner is banned through it.
 # Part 2, a compromised worker (kg-fake-worker in its place) sends forged
-# requests to the real monitor: each refused and logged with nft and
-# WireGuard unchanged, each next to its valid twin, which is accepted;
-# its death leaves the dark table.
+# requests to the real monitor (knocks, bans, and on the control port a
+# service request before any card proof, a foreign certificate, a badly
+# signed proof, a service outside the policy, a badly signed service
+# request): each refused and logged with nft, WireGuard and red
+# unchanged, each next to its valid twin (alice's software key), which is
+# accepted; its death leaves the dark table.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -64,6 +67,8 @@ rounds() {
 figures() {   # LABEL GREEN_LOG CLIENT_OUTS
 	tb_log "measure ($1): knock -> peer and elements in place (green us=): $(stats us "$2" 'event=session result=pending')"
 	tb_log "measure ($1): service request -> grant (client ms): $(stats ms <(sed -nE 's/.*granted after ([0-9]+) ms.*/ ms=\1/p' "$3") .)"
+	tb_log "measure ($1): card proof frame read -> session (green us=): $(stats us "$2" 'event=auth result=accepted')"
+	tb_log "measure ($1): service request read -> grant sent, red included (green us=): $(stats us "$2" 'event=service result=granted')"
 }
 
 # ---- part 0: the single process, for the figures ----
@@ -122,6 +127,8 @@ tb_log "ok: the worker ends with the monitor"
 mv "$FLOW_GLOG" "$TB_DIR/green1.log"
 
 # ---- part 2: a compromised worker ----
+# alice's policy: web only (stream is a service green knows, not hers)
+sed -i 's/^services = .*/services = web/' "$FLOW_LAB/green/users.d/alice.conf"
 cmds=$TB_DIR/fake.cmds
 : >"$cmds"
 KG_FAKE_WORKER_CMDS=$cmds TB_GREEN_ARGS="-P -u knockgate --test-worker $FAKE" flowred_green_start
@@ -132,7 +139,7 @@ send() {
 	n=$((n + 1))
 	echo "$1" >>"$cmds"
 	tb_wait_log "$FLOW_GLOG" "fake_worker line=$n " 10 || tb_fail "no answer to line $n ($1)"
-	st=$(sed -nE "s/^fake_worker line=$n status=(.*)/\1/p" "$FLOW_GLOG")
+	st=$(sed -nE "s/^fake_worker line=$n status=([^ ]*).*/\1/p" "$FLOW_GLOG")
 }
 expect() { # STATUS WANT WHAT
 	[ "$1" = "$2" ] || { tail -8 "$FLOW_GLOG"; tb_fail "$3: status $1, want $2"; }
@@ -174,6 +181,78 @@ send "knock $cl 40000 62201 $TB_DIR/k1"
 expect "$st" 13 "the same knock replayed (the monitor's replay cache)"
 [ "$(state)" = "$s1" ] || tb_fail "the replay changed WireGuard or nft"
 
+# The control port: the worker forwards certificate, signatures, nonce
+# and names; the monitor issues challenge and nonces, checks each
+# signature over its own session record and the policy. The worker plays
+# with alice's software key (the card's key) for the valid twins.
+t=10.88.1.10
+akey=$FLOW_LAB/users/alice/alice.key
+mkey=$FLOW_LAB/users/mallory/mallory.key
+gpub=$FLOW_LAB/green/wg.pub
+echo "$pub" >"$TB_DIR/client.pub"
+openssl x509 -in "$FLOW_LAB/users/alice/alice.pem" -outform DER -out "$TB_DIR/alice.der"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=alice \
+	-keyout "$TB_DIR/self.key" -outform DER -out "$TB_DIR/self.der" 2>/dev/null
+# an ended session's peer stays GATE_PEER_GRACE_MS (the last message out)
+state_becomes() { local _; for _ in $(seq 1 30); do [ "$(state)" = "$1" ] && return 0; sleep 0.1; done; return 1; }
+redgrants() { grep -cE "event=sknock result=accepted .*action=open" "$TB_DIR/red.log" || true; }
+r0=$(redgrants)
+send "service $t $akey web"
+expect "$st" 71 "a service request on a connection the monitor never opened"
+send "open 10.88.1.99"
+expect "$st" 2 "a connection from a tunnel address without a session"
+send "open $t"
+expect "$st" 0 "a connection from alice's pending session (its valid twin)"
+send "service $t $akey web"
+expect "$st" 13 "a second knock (service request) for a session without a verified card proof"
+grep -qE "event=privsep result=refused request=ctrl_service reason=not_proven addr=$t" "$FLOW_GLOG" ||
+	tb_fail "no not_proven record"
+send "proof $t $akey $TB_DIR/client.pub $gpub"
+expect "$st" 71 "a card proof before any challenge"
+[ "$(state)" = "$s1" ] || tb_fail "a refused control request changed WireGuard or nft"
+send "hello $t $TB_DIR/self.der"
+expect "$st" 13 "a certificate of another chain (self-signed, CN=alice)"
+grep -qE "event=auth result=rejected reason=[a-z_]+ user=alice src=$t" "$FLOW_GLOG" ||
+	tb_fail "no refusal record for the foreign certificate"
+state_becomes "$s0" || tb_fail "the refused hello left the pending peer"
+"$BUILD_KNOCK" "$prof" "$pub" "$TB_DIR/k2" || tb_fail "kg-knock-build"
+send "knock $cl 40000 62201 $TB_DIR/k2"
+expect "$st" 0 "a fresh knock (a new pending session)"
+send "open $t"
+expect "$st" 0 "its connection"
+send "hello $t $TB_DIR/alice.der"
+expect "$st" 0 "alice's certificate (the chain, CRL and pin the monitor checks)"
+send "proof $t $mkey $TB_DIR/client.pub $gpub"
+expect "$st" 13 "a card proof with a bad signature (mallory's key)"
+grep -qE "event=auth result=rejected reason=bad_signature user=alice src=$t" "$FLOW_GLOG" ||
+	tb_fail "no bad_signature record"
+state_becomes "$s0" || tb_fail "the refused proof left the pending peer"
+"$BUILD_KNOCK" "$prof" "$pub" "$TB_DIR/k3" || tb_fail "kg-knock-build"
+send "knock $cl 40000 62201 $TB_DIR/k3"
+expect "$st" 0 "another fresh knock"
+send "open $t"
+send "hello $t $TB_DIR/alice.der"
+expect "$st" 0 "alice's certificate again"
+send "proof $t $akey $TB_DIR/client.pub $gpub"
+expect "$st" 0 "the card proof signed by alice's key (the valid twin): the session is live"
+send "service $t $akey stream"
+expect "$st" 0 "a service outside alice's policy: answered"
+grep -qE "^fake_worker line=$n status=0 code=11 " "$FLOW_GLOG" || tb_fail "stream was not refused not_allowed"
+grep -qE "event=privsep result=refused request=ctrl_service reason=not_allowed service=stream" "$FLOW_GLOG" ||
+	tb_fail "no not_allowed record"
+send "service $t $mkey web"
+grep -qE "^fake_worker line=$n status=0 code=14 " "$FLOW_GLOG" || tb_fail "a badly signed service request was not refused bad_signature"
+tb_log "ok: a service request with a bad signature refused (bad_signature)"
+[ "$(redgrants)" = "$r0" ] || tb_fail "a refused service request reached red"
+send "service $t $akey web"
+expect "$st" 115 "the service request signed by alice's key (the valid twin): red is asked"
+tb_wait_log "$FLOW_GLOG" "fake_worker async=130 session=[0-9a-f]+ code=0 port=[1-9]" 10 ||
+	tb_fail "no grant came back for the valid service request"
+for _ in $(seq 1 30); do [ "$(redgrants)" = "$r0" ] || break; sleep 0.1; done
+[ "$(redgrants)" = $((r0 + 1)) ] || { tail -5 "$TB_DIR/red.log"; tb_fail "red did not grant exactly once"; }
+tb_log "ok: red granted web to alice's session, told the worker unasked"
+s1=$(state)
+
 for a in "$(tb_addr admin):never_ban" "$cl:live_session" "$(tb_addr red in 4):infrastructure" "10.88.1.10:infrastructure" "10.89.0.2:infrastructure"; do
 	send "ban ${a%%:*} 60"
 	expect "$st" 1 "ban of ${a%%:*} (${a##*:}) refused"
@@ -196,12 +275,12 @@ s1=$(state)
 send "raw 02"
 expect "$st" 74 "short frame refused"
 send "raw 05$(printf '04%s' "$hexaddr")0003776562"
-expect "$st" 74 "a service request or second knock (no such request: the control port is the monitor's)"
+expect "$st" 74 "a protected question with trailing bytes"
 send "raw 0205c633644d0000003c"
 expect "$st" 74 "bad address family refused"
 send "raw 0204c633644d0000003c00"
 expect "$st" 74 "trailing byte refused"
-send "big 3000"
+send "big 9000"
 expect "$st" 90 "oversized frame refused"
 [ "$(grep -cE 'event=privsep result=refused reason=(malformed|oversized)' "$FLOW_GLOG")" = 6 ] ||
 	tb_fail "not 6 malformed/oversized records"

@@ -135,7 +135,7 @@ send() {
 	n=$((n + 1))
 	echo "$1" >>"$cmds"
 	tb_wait_log "$TB_DIR/red2.log" "fake_worker line=$n " 10 || tb_fail "no answer to line $n ($1)"
-	st=$(sed -nE "s/^fake_worker line=$n status=(.*)/\1/p" "$TB_DIR/red2.log")
+	st=$(sed -nE "s/^fake_worker line=$n status=([^ ]*).*/\1/p" "$TB_DIR/red2.log")
 }
 elems() { tb_exec red nft list map inet knockgate grants4 | grep -cE '10\.88\.' || true; }
 bans() { tb_exec red nft list set inet knockgate banned4 | grep -oE '([0-9]+\.){3}[0-9]+' | grep -c . || true; }
@@ -206,7 +206,7 @@ send "raw 0205c633644d0000003c"
 expect "$st" 74 "bad address family refused"
 send "raw 0204c633644d0000003c00"
 expect "$st" 74 "trailing byte refused"
-send "big 3000"
+send "big 9000"
 expect "$st" 90 "oversized frame refused"
 [ "$(grep -cE 'event=privsep result=refused reason=(malformed|oversized)' "$TB_DIR/red2.log")" = 5 ] || tb_fail "not 5 malformed/oversized records"
 [ "$(bans)" = "$b0" ] && [ "$(elems)" = "$m0" ] || tb_fail "a malformed frame changed nft"

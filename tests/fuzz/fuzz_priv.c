@@ -17,8 +17,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n;
 
 	if (kg_priv_req_decode(data, size, &q) == 0) {
-		if (q.payload_len && (q.payload < data ||
-				      q.payload + q.payload_len > data + size))
+		if ((q.payload_len && (q.payload < data ||
+				       q.payload + q.payload_len > data + size)) ||
+		    (q.data_len && (q.data < data ||
+				    q.data + q.data_len > data + size)) ||
+		    (q.name_len && (q.name < data ||
+				    q.name + q.name_len > data + size)))
 			__builtin_trap();
 		/* What decodes re-encodes to the same bytes. */
 		if (kg_priv_req_encode(&q, out, sizeof(out), &n) || n != size ||

@@ -9,10 +9,21 @@
  *                                 NFLOG had read it on IFINDEX (0 if none)
  *   ban ADDR SECONDS | unban ADDR
  *   raw HEX                       any bytes as one frame
- *   big N                         an N-byte frame (oversized if > 2048)
+ *   big N                         an N-byte frame (oversized if > 8192)
+ *   open ADDR                     green's control port: a connection
+ *                                 from ADDR (a tunnel address)
+ *   hello ADDR DERFILE            its certificate
+ *   proof ADDR KEYPEM CLIENTPUB GREENPUB
+ *                                 the card proof over the last challenge,
+ *                                 signed with KEYPEM; the WireGuard public
+ *                                 keys are key files (base64)
+ *   service ADDR KEYPEM NAME      a service request with the last nonce
+ *                                 and session id, signed with KEYPEM
  *   quit
  * Each answer is printed: "fake_worker line=N status=S" (S the monitor's
- * status: 0 accepted, an errno refused; "none" if no answer came).
+ * status: 0 accepted, an errno refused; "none" if no answer came), with
+ * " code=C port=P" for a service answer; an unasked message as
+ * "fake_worker async=T session=ID code=C port=P".
  * Test-only, never installed.
  */
 #include <errno.h>
@@ -23,7 +34,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypto.h"
+#include "pki.h"
 #include "priv.h"
+#include "transcript.h"
+#include "wg_key.h"
 
 #define SOCK 3
 
@@ -49,6 +64,108 @@ static size_t unhex(const char *s, uint8_t *out, size_t cap)
 	return n;
 }
 
+/* What the monitor issued last: the worker echoes them, as a real one. */
+static uint8_t last_nonce[32];
+static uint64_t last_session;
+
+static int sign_with(const char *keyfile, const uint8_t digest[32],
+		     uint8_t *sig, size_t *sig_len)
+{
+	struct kg_hostkey *k;
+	struct kg_err e = { "" };
+	int rc;
+
+	if (kg_hostkey_load(&k, keyfile, &e))
+		return -EINVAL;
+	rc = kg_hostkey_sign(k, digest, sig, sig_len);
+	kg_hostkey_free(k);
+	return rc;
+}
+
+static int build_ctrl(char *line, uint8_t *buf, size_t cap, size_t *n)
+{
+	static uint8_t der[8192], sig[72];
+	char a[64], f[256], k[256], c[256], g[256], name[64];
+	struct kg_priv_req q = { 0 };
+	struct kg_proof_binding b;
+	struct kg_err e = { "" };
+	uint8_t digest[32];
+	FILE *fp;
+
+	if (sscanf(line, "open %63s", a) == 1) {
+		q.type = KG_PRIV_REQ_CTRL_OPEN;
+	} else if (sscanf(line, "hello %63s %255s", a, f) == 2) {
+		if (!(fp = fopen(f, "rb")))
+			return -EINVAL;
+		q.data_len = fread(der, 1, sizeof(der), fp);
+		fclose(fp);
+		q.data = der;
+		q.type = KG_PRIV_REQ_CTRL_HELLO;
+	} else if (sscanf(line, "proof %63s %255s %255s %255s", a, k, c, g) == 4) {
+		memcpy(b.challenge, last_nonce, 32);
+		if (kg_addr_parse(a, &b.tunnel) ||
+		    kg_key_file_read(c, b.client_wg_pub, &e) ||
+		    kg_key_file_read(g, b.green_wg_pub, &e) ||
+		    kg_transcript_card_proof_digest(&b, digest) ||
+		    sign_with(k, digest, sig, &q.data_len))
+			return -EINVAL;
+		q.data = sig;
+		q.type = KG_PRIV_REQ_CTRL_PROOF;
+	} else if (sscanf(line, "service %63s %255s %63s", a, k, name) == 3) {
+		if (kg_transcript_service_digest(last_session, last_nonce, name,
+						 digest) ||
+		    sign_with(k, digest, sig, &q.data_len))
+			return -EINVAL;
+		memcpy(q.nonce, last_nonce, 32);
+		q.name = (const uint8_t *)name;
+		q.name_len = strlen(name);
+		q.data = sig;
+		q.type = KG_PRIV_REQ_CTRL_SERVICE;
+	} else {
+		return -ENOENT;
+	}
+	if (kg_addr_parse(a, &q.addr))
+		return -EINVAL;
+	return kg_priv_req_encode(&q, buf, cap, n);
+}
+
+static void remember(const struct kg_priv_ans *a)
+{
+	static const uint8_t zero[32];
+
+	if (memcmp(a->nonce, zero, 32))
+		memcpy(last_nonce, a->nonce, 32);
+	if (a->session_id)
+		last_session = a->session_id;
+}
+
+static void print_async(const struct kg_priv_ans *a)
+{
+	remember(a);
+	printf("fake_worker async=%u session=%016llx code=%u port=%u\n",
+	       a->async, (unsigned long long)a->session_id, a->code,
+	       a->grant.port);
+}
+
+/* Unasked messages waiting on the socket, printed. */
+static void poll_async(void)
+{
+	static uint8_t buf[8192];
+	struct pollfd p = { SOCK, POLLIN, 0 };
+	struct kg_priv_ans a;
+	ssize_t got;
+
+	while (poll(&p, 1, 0) == 1) {
+		got = kg_priv_recv(SOCK, buf, sizeof(buf));
+		if (got <= 0)
+			exit(1);
+		if (kg_priv_ans_decode(buf, (size_t)got, &a) == 0 && a.async)
+			print_async(&a);
+		else
+			printf("fake_worker unexpected\n");
+	}
+}
+
 static int build(char *line, uint8_t *buf, size_t cap, size_t *n)
 {
 	static uint8_t pl[4096];
@@ -59,6 +176,8 @@ static int build(char *line, uint8_t *buf, size_t cap, size_t *n)
 	struct timespec ts;
 	FILE *fp;
 
+	if ((got = build_ctrl(line, buf, cap, n)) != -ENOENT)
+		return got;
 	got = sscanf(line, "knock %63s %u %u %255s %u", a, &sp, &dp, f, &ifx);
 	if (got == 4 || got == 5) {
 		if (kg_addr_parse(a, &q.addr) || !(fp = fopen(f, "rb")))
@@ -102,8 +221,8 @@ static int build(char *line, uint8_t *buf, size_t cap, size_t *n)
 int main(void)
 {
 	const char *path = getenv("KG_FAKE_WORKER_CMDS");
-	static uint8_t buf[8192];
-	char line[1024];
+	static uint8_t buf[16384];
+	static char line[8192];
 	unsigned lineno = 0;
 	FILE *f;
 
@@ -119,6 +238,7 @@ int main(void)
 		ssize_t got;
 		int rc;
 
+		poll_async();
 		if (!fgets(line, sizeof(line), f)) {
 			clearerr(f);
 			usleep(50000);
@@ -136,6 +256,7 @@ int main(void)
 			printf("fake_worker line=%u send=%s\n", lineno, strerror(-rc));
 			continue;
 		}
+again:
 		if (poll(&p, 1, 3000) != 1) {
 			printf("fake_worker line=%u status=none\n", lineno);
 			continue;
@@ -144,10 +265,16 @@ int main(void)
 		if (got > 0) {
 			struct kg_priv_ans a;
 
-			if (kg_priv_ans_decode(buf, (size_t)got, &a))
+			if (kg_priv_ans_decode(buf, (size_t)got, &a)) {
 				printf("fake_worker line=%u status=badanswer\n", lineno);
-			else
-				printf("fake_worker line=%u status=%u\n", lineno, a.status);
+			} else if (a.async) {
+				print_async(&a);
+				goto again;
+			} else {
+				remember(&a);
+				printf("fake_worker line=%u status=%u code=%u port=%u\n",
+				       lineno, a.status, a.code, a.grant.port);
+			}
 		} else {
 			printf("fake_worker line=%u status=none\n", lineno);
 			if (got == 0)

@@ -136,6 +136,165 @@ static void test_ans(void **state)
 	assert_int_equal(kg_priv_ans_decode(buf, n, &d), -EBADMSG);
 }
 
+/* Every decodable frame: each shorter prefix and one more byte fail. */
+static void assert_strict_req(const uint8_t *buf, size_t n)
+{
+	struct kg_priv_req d;
+	uint8_t more[KG_PRIV_FRAME_MAX + 1];
+
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(kg_priv_req_decode(buf, i, &d), -EBADMSG);
+	memcpy(more, buf, n);
+	more[n] = 0;
+	assert_int_equal(kg_priv_req_decode(more, n + 1, &d), -EBADMSG);
+}
+
+static void assert_strict_ans(const uint8_t *buf, size_t n)
+{
+	struct kg_priv_ans d;
+	uint8_t more[KG_PRIV_FRAME_MAX + 1];
+
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(kg_priv_ans_decode(buf, i, &d), -EBADMSG);
+	memcpy(more, buf, n);
+	more[n] = 0;
+	assert_int_equal(kg_priv_ans_decode(more, n + 1, &d), -EBADMSG);
+}
+
+static void test_ctrl_req(void **state)
+{
+	static const uint8_t types[] = {
+		KG_PRIV_REQ_CTRL_OPEN, KG_PRIV_REQ_CTRL_HELLO,
+		KG_PRIV_REQ_CTRL_PROOF, KG_PRIV_REQ_CTRL_SERVICE,
+		KG_PRIV_REQ_CTRL_REPROOF_REQ, KG_PRIV_REQ_CTRL_REPROOF,
+		KG_PRIV_REQ_CTRL_END,
+	};
+	uint8_t buf[KG_PRIV_FRAME_MAX], buf2[KG_PRIV_FRAME_MAX];
+	uint8_t cert[KG_PRIV_CERT_MAX + 1], sig[KG_PRIV_SIG_MAX + 1];
+	char name[KG_PRIV_NAME_MAX + 2];
+	size_t n, n2;
+
+	(void)state;
+	memset(cert, 0x30, sizeof(cert));
+	memset(sig, 0x02, sizeof(sig));
+	memset(name, 'w', sizeof(name));
+	for (size_t i = 0; i < sizeof(types); i++) {
+		struct kg_priv_req q = { .type = types[i], .why = 1 }, d;
+
+		assert_int_equal(kg_addr_parse("10.88.1.10", &q.addr), 0);
+		q.data = types[i] == KG_PRIV_REQ_CTRL_HELLO ? cert : sig;
+		q.data_len = types[i] == KG_PRIV_REQ_CTRL_HELLO ? 900 : 70;
+		q.name = (const uint8_t *)name;
+		q.name_len = 3;
+		memset(q.nonce, 0x5a, sizeof(q.nonce));
+		assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), 0);
+		assert_int_equal(kg_priv_req_decode(buf, n, &d), 0);
+		assert_int_equal(d.type, types[i]);
+		assert_true(kg_addr_eq(&d.addr, &q.addr));
+		assert_int_equal(kg_priv_req_encode(&d, buf2, sizeof(buf2), &n2), 0);
+		assert_int_equal(n2, n);
+		assert_memory_equal(buf2, buf, n);
+		assert_strict_req(buf, n);
+	}
+	/* bounds: a certificate, a signature, a name one byte too long */
+	{
+		struct kg_priv_req q = { .type = KG_PRIV_REQ_CTRL_HELLO,
+					 .data = cert,
+					 .data_len = KG_PRIV_CERT_MAX + 1 }, d;
+
+		assert_int_equal(kg_addr_parse("10.88.1.10", &q.addr), 0);
+		assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n),
+				 -EMSGSIZE);
+		q.data_len = KG_PRIV_CERT_MAX;
+		assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), 0);
+		assert_int_equal(kg_priv_req_decode(buf, n, &d), 0);
+		q.type = KG_PRIV_REQ_CTRL_PROOF;
+		q.data_len = KG_PRIV_SIG_MAX + 1;
+		assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n),
+				 -EMSGSIZE);
+		/* a hand-made proof frame with a 73-byte signature */
+		buf[0] = KG_PRIV_REQ_CTRL_PROOF;
+		buf[1] = 4;
+		memset(buf + 2, 10, 4);
+		buf[6] = 0;
+		buf[7] = KG_PRIV_SIG_MAX + 1;
+		memset(buf + 8, 2, KG_PRIV_SIG_MAX + 1);
+		assert_int_equal(kg_priv_req_decode(buf, 8 + KG_PRIV_SIG_MAX + 1, &d),
+				 -EBADMSG);
+		q.type = KG_PRIV_REQ_CTRL_SERVICE;
+		q.data_len = 70;
+		q.name = (const uint8_t *)name;
+		q.name_len = KG_PRIV_NAME_MAX + 1;
+		assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n),
+				 -EMSGSIZE);
+	}
+}
+
+static void test_ctrl_ans(void **state)
+{
+	static const struct { uint8_t for_type, async; } kinds[] = {
+		{ KG_PRIV_REQ_CTRL_OPEN, 0 }, { KG_PRIV_REQ_CTRL_HELLO, 0 },
+		{ KG_PRIV_REQ_CTRL_PROOF, 0 }, { KG_PRIV_REQ_CTRL_SERVICE, 0 },
+		{ KG_PRIV_REQ_CTRL_REPROOF_REQ, 0 },
+		{ KG_PRIV_REQ_CTRL_REPROOF, 0 }, { KG_PRIV_REQ_CTRL_END, 0 },
+		{ 0, KG_PRIV_ASYNC_SERVICE_DONE }, { 0, KG_PRIV_ASYNC_MOVED },
+		{ 0, KG_PRIV_ASYNC_END },
+	};
+	uint8_t buf[KG_PRIV_FRAME_MAX], buf2[KG_PRIV_FRAME_MAX];
+	size_t n, n2;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		for (uint16_t code = 0; code < 2; code++) {
+			struct kg_priv_ans a = { .for_type = kinds[i].for_type,
+						 .async = kinds[i].async,
+						 .session_id = 0x1122334455667788ULL,
+						 .idle_timeout = 600, .expires = 3600,
+						 .reproof_interval = 60,
+						 .code = code ? KG_PRIV_MAX_SERVICES : 0,
+						 .n_services = 2 }, d;
+
+			a.name = (struct kg_priv_view){ (const uint8_t *)"alice", 5 };
+			a.services[0] = (struct kg_priv_view){ (const uint8_t *)"web", 3 };
+			a.services[1] = (struct kg_priv_view){ (const uint8_t *)"ssh", 3 };
+			memset(a.nonce, 0xc3, sizeof(a.nonce));
+			assert_int_equal(kg_addr_parse("10.0.0.3", &a.grant.addr), 0);
+			a.grant.port = 40000;
+			a.grant.lease = 20;
+			assert_int_equal(kg_priv_ans_encode(&a, buf, sizeof(buf), &n), 0);
+			assert_int_equal(kg_priv_ans_decode(buf, n, &d), 0);
+			assert_int_equal(d.for_type, a.for_type);
+			assert_int_equal(d.async, a.async);
+			assert_int_equal(kg_priv_ans_encode(&d, buf2, sizeof(buf2), &n2), 0);
+			assert_int_equal(n2, n);
+			assert_memory_equal(buf2, buf, n);
+			assert_strict_ans(buf, n);
+		}
+	}
+	/* a refusal carries no body: the fields after status are not read */
+	{
+		struct kg_priv_ans a = { .for_type = KG_PRIV_REQ_CTRL_HELLO,
+					 .status = EACCES }, d;
+
+		assert_int_equal(kg_priv_ans_encode(&a, buf, sizeof(buf), &n), 0);
+		assert_int_equal(n, 6);
+		assert_int_equal(kg_priv_ans_decode(buf, n, &d), 0);
+		assert_int_equal(d.status, EACCES);
+	}
+	/* more services than a SESSION holds; an unknown async type */
+	{
+		struct kg_priv_ans a = { .for_type = KG_PRIV_REQ_CTRL_PROOF }, d;
+
+		assert_int_equal(kg_priv_ans_encode(&a, buf, sizeof(buf), &n), 0);
+		buf[n - 1] = KG_PRIV_MAX_SERVICES + 1;
+		assert_int_equal(kg_priv_ans_decode(buf, n, &d), -EBADMSG);
+		buf[0] = KG_PRIV_ASYNC_END + 1;
+		assert_int_equal(kg_priv_ans_decode(buf, n, &d), -EBADMSG);
+		a.async = KG_PRIV_ASYNC_END + 1;
+		assert_int_equal(kg_priv_ans_encode(&a, buf, sizeof(buf), &n), -EINVAL);
+	}
+}
+
 static void test_pair_and_fd(void **state)
 {
 	int sv[2], p[2], got = -1;
@@ -261,6 +420,8 @@ int main(void)
 		cmocka_unit_test(test_req_roundtrip),
 		cmocka_unit_test(test_req_malformed),
 		cmocka_unit_test(test_ans),
+		cmocka_unit_test(test_ctrl_req),
+		cmocka_unit_test(test_ctrl_ans),
 		cmocka_unit_test(test_pair_and_fd),
 		cmocka_unit_test(test_drop),
 	};
