@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# kg-serial: a second green's first request to red once went unanswered
+# (red_silent) with the machine loaded by two scenarios, fuzzing and a package
+# build; alone it has passed every run. Run alone until the cause is found.
 # An active/standby pair on one published address. green1 and green2
 # (lib-greens.sh: each its own keys, tunnel range and site link to red)
 # run keepalived in their namespaces: VRRP unicast on the inside link
@@ -137,7 +140,7 @@ tb_stop ka1 TERM
 kill -KILL "$(tb_pid green)"
 wait_vip green2
 tv=$(date +%s%N)
-port2=$(until_stream_after "$lines" "$port1") || { cat "$TB_DIR/a1.out"; tail -5 "$TB_DIR/green2.log"; tb_fail "no stream through green2 at $VIP"; }
+port2=$(until_stream_after "$lines" "$port1") || { cat "$TB_DIR/a1.out"; tail -5 "$TB_DIR/green2.log"; grep -E "sknock|error|warn|site" "$TB_DIR/red.log" | tail -15; tb_exec red wg show all; tb_exec red nft list ruleset | grep -E "knock|10.89" | head -20; tb_fail "no stream through green2 at $VIP"; }
 t1=$(date +%s%N)
 grep -q "^connected: .* green green2," "$TB_DIR/a1.out" || { cat "$TB_DIR/a1.out"; tb_fail "the client did not move to green2"; }
 ms=$(((t1 - t0) / 1000000))
