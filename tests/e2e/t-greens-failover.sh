@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# kg-serial: a second green's first request to red once went unanswered
+# kg-serial
+# A second green's first request to red once went unanswered
 # (red_silent) with the machine loaded by two scenarios, fuzzing and a package
 # build; alone it has passed every run. Run alone until the cause is found.
 # Two greens, one red. alice is enrolled at green1 and green2 in one
