@@ -553,6 +553,14 @@ int green_apply_site_down(const char *ifname)
 	return kg_wg_iface_remove(ifname);
 }
 
+int green_apply_site_peer_reset(const char *ifname, const struct kg_wg_peer *p)
+{
+	struct kg_wg_device d = { .peers = (struct kg_wg_peer *)p, .n_peers = 1 };
+	int r = kg_wg_peer_remove(ifname, p->public_key);
+
+	return r ? r : kg_wg_set(ifname, &d);
+}
+
 static void grant_key(struct kg_nft_key *k, const struct kg_addr *client,
 		      const struct kg_addr *red, uint16_t port)
 {

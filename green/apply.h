@@ -207,6 +207,10 @@ int green_apply_site_up(const char *ifname, const struct kg_wg_device *d,
 			const char *addr, enum kg_wg_backend *backend,
 			struct kg_err *e);
 int green_apply_site_down(const char *ifname);
+/* Removes the site link's peer p->public_key and adds p again (two
+ * WireGuard sets: one transaction cannot both drop a peer's keys and keep
+ * the peer). 0 or the first -errno. */
+int green_apply_site_peer_reset(const char *ifname, const struct kg_wg_peer *p);
 
 /* fwd_grants or fwd_grants6 by the client's family (and fwd_held or
  * fwd_held6, for its established flows): client -> red's

@@ -180,6 +180,10 @@ static void one_datagram(struct green_red_io *io, const uint8_t *buf,
 			     "reason", "unknown_source", "src", a);
 		return;
 	}
+	/* Only red's key can send from its site address into this socket
+	 * (allowed-ips, socket bound to the link): whatever it is, the
+	 * link carries red's packets. */
+	io->peers[i].heard_ms = kg_mono_ms();
 	if (kg_sk_peek_type(buf, len) == KG_SK_TYPE_RENEWS_ANSWER) {
 		batch_answer(io, (size_t)i, buf, len, a);
 		return;
@@ -222,6 +226,7 @@ int green_red_io_open(struct green_red_io *io, const struct green_site_conf *s,
 
 	io->fd = -1;
 	io->loop = loop;
+	snprintf(io->site_if, sizeof(io->site_if), "%s", s->interface);
 	if ((r = kg_hostkey_load(&io->key, s->host_key, e)) ||
 	    (r = load_peers(io, s, e)))
 		goto fail;
@@ -324,12 +329,39 @@ int green_red_io_send_renews(struct green_red_io *io, size_t red,
 struct tick_ctx {
 	struct green_red_io *io;
 	size_t red;
+	uint64_t now_ms;
 };
+
+/* Nothing from red for a whole retry interval while a knock waits: the
+ * link may be a WireGuard session only green believes in (a handshake
+ * that crossed red's, red's peer state lost). Starting the peer afresh
+ * costs one handshake; waiting for WireGuard's own timers costs up to
+ * 15 s, far past the resends. */
+static void relink_if_silent(struct green_red_io *io, size_t i, uint64_t now)
+{
+	struct green_red_peer *p = &io->peers[i];
+	char silent[24];
+	int r;
+
+	if (now - p->heard_ms <= p->rc.retry_ms ||
+	    (p->relinked_ms && now - p->relinked_ms < KG_GREEN_RELINK_MS))
+		return;
+	p->relinked_ms = now;
+	r = green_site_relink(io->site_if, &p->red);
+	snprintf(silent, sizeof(silent), "%llu",
+		 p->heard_ms ? (unsigned long long)(now - p->heard_ms) : 0ULL);
+	kg_log_event(r ? KG_LOG_ERR : KG_LOG_NOTICE, "site", "result",
+		     r ? "error" : "relinked", "reason", "red_silent", "red",
+		     p->red.id, "interface", io->site_if, "silent_ms",
+		     p->heard_ms ? silent : "always", "error",
+		     r ? strerror(-r) : NULL);
+}
 
 static void resend(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct tick_ctx *t = ctx;
 
+	relink_if_silent(t->io, t->red, t->now_ms);
 	send_logged(t->io, t->red, pkt, len);
 }
 
@@ -358,7 +390,7 @@ static void batch_gave_up(void *ctx, const struct kg_sknock *req, void *cookie)
 void green_red_io_tick(struct green_red_io *io, uint64_t now_ms)
 {
 	for (size_t i = 0; i < io->n; i++) {
-		struct tick_ctx t = { io, i };
+		struct tick_ctx t = { io, i, now_ms };
 
 		kg_rc_tick(&io->peers[i].rc, now_ms, resend, gave_up, &t);
 		green_rb_tick(&io->peers[i].rb, &io->peers[i].rc, now_ms,

@@ -24,10 +24,13 @@ struct green_red_peer {
 	X509 *cert;                    /* owned */
 	struct kg_red_client rc;
 	struct green_rb rb;            /* batched renewals in flight */
+	uint64_t heard_ms;             /* last datagram from this red */
+	uint64_t relinked_ms;          /* last green_site_relink of it */
 };
 
 struct green_red_io {
 	int fd;
+	char site_if[16];              /* the site link (relinks) */
 	struct kg_hostkey *key;        /* owned */
 	struct green_red_peer *peers;  /* owned */
 	size_t n;
@@ -63,7 +66,12 @@ int green_red_io_send(struct green_red_io *io, size_t red,
 int green_red_io_send_renews(struct green_red_io *io, size_t red,
 			     const struct kg_sk_renew *e, void *const *cookies,
 			     size_t n, uint64_t ts, uint64_t now_ms);
-/* Resends due knocks and batches, reports given-up ones. */
+/* Resends due knocks and batches, reports given-up ones. A resend to a
+ * red that sent nothing for a whole retry interval first relinks it
+ * (green_site_relink), at most every KG_GREEN_RELINK_MS: WireGuard can
+ * stay up on green's side while red cannot read or answer it
+ * (docs/wireguard.md, "relink"). */
+#define KG_GREEN_RELINK_MS 5000
 void green_red_io_tick(struct green_red_io *io, uint64_t now_ms);
 /* Index of a red by id, or -1. */
 ssize_t green_red_io_find(const struct green_red_io *io, const char *id);

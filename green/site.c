@@ -126,6 +126,14 @@ out:
 	return r;
 }
 
+int green_site_relink(const char *ifname, const struct green_red *red)
+{
+	struct kg_wg_peer p;
+
+	fill_peer(&p, red);
+	return green_apply_site_peer_reset(ifname, &p);
+}
+
 void green_site_down(const char *ifname)
 {
 	int r = green_apply_site_down(ifname);

@@ -78,6 +78,13 @@ void green_ruleset_site(FILE *f, const struct green_site_conf *s);
 /* site.c: creates, configures and removes the site link interface.
  * Start-time only. 0 or -errno with e set. */
 int green_site_up(const struct green_site_conf *s, struct kg_err *e);
+/* Drops red's WireGuard peer on the site link ifname and puts it back as
+ * green_site_up made it, so the next packet to red starts a fresh
+ * handshake (keys, handshake state and timers of the old peer gone). For
+ * a link that carries green's knocks but brings nothing back (why:
+ * docs/wireguard.md, "relink"). 0 or -errno (the peer may then be missing: the
+ * next relink puts it back). */
+int green_site_relink(const char *ifname, const struct green_red *red);
 void green_site_down(const char *ifname);
 /* Turns IPv4 forwarding on for packets arriving on ifname only. */
 int green_site_forwarding(const char *ifname);
