@@ -1,9 +1,5 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# kg-serial
-# A second green's first request to red once went unanswered
-# (red_silent) with the machine loaded by two scenarios, fuzzing and a package
-# build; alone it has passed every run. Run alone until the cause is found.
 # Two greens, one red. alice is enrolled at green1 and green2 in one
 # command (kg-lab with KG_LAB_GREENS=2: one profile listing both); red has
 # a [green NAME] per green, each with its own site-link peer and its own

@@ -1,9 +1,5 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# kg-serial
-# A second green's first request to red once went unanswered
-# (red_silent) with the machine loaded by two scenarios, fuzzing and a package
-# build; alone it has passed every run. Run alone until the cause is found.
 # An active/standby pair on one published address. green1 and green2
 # (lib-greens.sh: each its own keys, tunnel range and site link to red)
 # run keepalived in their namespaces: VRRP unicast on the inside link
