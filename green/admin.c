@@ -180,7 +180,7 @@ static void do_drain(struct green *g, const struct kg_ctl_admin_req *q, int fd)
 static void serve(void *ctx, const struct kg_ctl_admin_req *q, int fd)
 {
 	struct green *g = ctx;
-	struct admin_out o = { 0 };
+	struct kg_sb o = KG_SB_INIT;
 
 	switch (q->op) {
 	case KG_CTL_END:
@@ -221,14 +221,14 @@ static void serve(void *ctx, const struct kg_ctl_admin_req *q, int fd)
 					"grants are red's; on green see 'sessions' (services)\n");
 		return;
 	}
-	if (o.oom) {
+	if (kg_sb_error(&o)) {
 		kg_ctl_admin_log(q, "error", "out_of_memory");
 		kg_ctl_admin_answer_str(fd, KG_CTL_FAILED, "out of memory\n");
 	} else {
 		kg_ctl_admin_log(q, "ok", NULL);
-		kg_ctl_admin_answer(fd, KG_CTL_OK, o.p ? o.p : "", o.n);
+		kg_ctl_admin_answer(fd, KG_CTL_OK, kg_sb_str(&o), o.len);
 	}
-	admin_out_free(&o);
+	kg_sb_free(&o);
 }
 
 static void on_listen(void *ctx, int lfd, uint32_t events)

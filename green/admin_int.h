@@ -10,22 +10,9 @@
 
 #include "admin.h"
 #include "pki.h"
+#include "strbuf.h"
 
 struct green;
-
-/* A growing text buffer for answers; after an allocation failure it stays
- * as it was and oom is set (the caller answers "failed"). p is malloc'd,
- * freed with admin_out_free. */
-struct admin_out {
-	char *p;
-	size_t n, cap;
-	bool oom;
-};
-void admin_out_printf(struct admin_out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-/* s as a JSON string, quotes included. */
-void admin_out_json_str(struct admin_out *o, const char *s);
-void admin_out_free(struct admin_out *o);
 
 struct green_admin {
 	int fd;                   /* listening socket, -1 if none */
@@ -53,13 +40,14 @@ void green_expiry_note(const struct green *g, char *buf, size_t cap);
 int green_metrics_write(const struct green *g, const char *path,
 			struct kg_err *e);
 
-/* admin_report.c: the answers, text or JSON. */
+/* admin_report.c: the answers, text or JSON, appended to o (a growing
+ * buffer, the caller's: it checks kg_sb_error and frees it). */
 void admin_report_sessions(const struct green *g, bool json,
-			   struct admin_out *o);
-void admin_report_bans(const struct green *g, bool json, struct admin_out *o);
+			   struct kg_sb *o);
+void admin_report_bans(const struct green *g, bool json, struct kg_sb *o);
 void admin_report_expiry(const struct green *g, bool json,
-			 struct admin_out *o);
+			 struct kg_sb *o);
 void admin_report_status(const struct green *g, bool json,
-			 struct admin_out *o);
+			 struct kg_sb *o);
 
 #endif

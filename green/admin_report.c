@@ -14,66 +14,10 @@
 
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-void admin_out_printf(struct admin_out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->oom)
-		return;
-	for (;;) {
-		size_t room = o->cap - o->n;
-
-		va_start(ap, fmt);
-		n = vsnprintf(o->p ? o->p + o->n : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->oom = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			o->n += (size_t)n;
-			return;
-		}
-		size_t cap = (o->cap ? o->cap * 2 : 4096) + (size_t)n;
-		char *p = realloc(o->p, cap);
-
-		if (!p) {
-			o->oom = true;
-			return;
-		}
-		o->p = p;
-		o->cap = cap;
-	}
-}
-
-void admin_out_json_str(struct admin_out *o, const char *s)
-{
-	admin_out_printf(o, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			admin_out_printf(o, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			admin_out_printf(o, "\\u%04x", c);
-		else
-			admin_out_printf(o, "%c", c);
-	}
-	admin_out_printf(o, "\"");
-}
-
-void admin_out_free(struct admin_out *o)
-{
-	free(o->p);
-	memset(o, 0, sizeof(*o));
-}
 
 /* Seconds until s ends if nothing happens (no traffic: idle; at most its
  * lifetime; pending: no card proof). */
@@ -94,7 +38,7 @@ static int64_t ends_in(const struct kg_sess_table *t, const struct kg_session *s
 }
 
 struct svc_ctx {
-	struct admin_out *o;
+	struct kg_sb *o;
 	bool json;
 	size_t n;
 };
@@ -105,21 +49,21 @@ static void one_service(void *ctx, const char *service, const char *red,
 	struct svc_ctx *c = ctx;
 
 	if (c->json) {
-		admin_out_printf(c->o, "%s{\"service\":", c->n ? "," : "");
-		admin_out_json_str(c->o, service);
-		admin_out_printf(c->o, ",\"red\":");
-		admin_out_json_str(c->o, red);
-		admin_out_printf(c->o, ",\"port\":%u,\"lease_left_s\":%" PRIu32 "}",
-				 port, left);
+		kg_sb_printf(c->o, "%s{\"service\":", c->n ? "," : "");
+		kg_sb_json_str(c->o, service);
+		kg_sb_printf(c->o, ",\"red\":");
+		kg_sb_json_str(c->o, red);
+		kg_sb_printf(c->o, ",\"port\":%u,\"lease_left_s\":%" PRIu32 "}",
+			     port, left);
 	} else {
-		admin_out_printf(c->o, "%s%s(%s:%u)", c->n ? "," : "", service,
-				 red, port);
+		kg_sb_printf(c->o, "%s%s(%s:%u)", c->n ? "," : "", service,
+			     red, port);
 	}
 	c->n++;
 }
 
 static void session(const struct green *g, const struct kg_session *s,
-		    int64_t now, bool json, bool first, struct admin_out *o)
+		    int64_t now, bool json, bool first, struct kg_sb *o)
 {
 	const struct kg_sess_table *t = &g->gate->sess;
 	struct svc_ctx sc = { o, json, 0 };
@@ -135,47 +79,47 @@ static void session(const struct green *g, const struct kg_session *s,
 			n += (size_t)snprintf(srcs + n, sizeof(srcs) - n, "%s%s",
 					      i ? "," : "",
 					      kg_addr_str(&s->src[i], src));
-		admin_out_printf(o, "%016" PRIx64 "  %-16s %-8s %-15s %-20s %7" PRId64
-				 "s %8" PRId64 "s  ", s->id, s->user, state, tun,
-				 srcs, now - s->created, ends_in(t, s, now));
+		kg_sb_printf(o, "%016" PRIx64 "  %-16s %-8s %-15s %-20s %7" PRId64
+			     "s %8" PRId64 "s  ", s->id, s->user, state, tun,
+			     srcs, now - s->created, ends_in(t, s, now));
 		green_grants_foreach(g->grants, s->id, one_service, &sc);
-		admin_out_printf(o, "%s\n", sc.n ? "" : "-");
+		kg_sb_printf(o, "%s\n", sc.n ? "" : "-");
 		return;
 	}
-	admin_out_printf(o, "%s{\"id\":\"%016" PRIx64 "\",\"user\":",
-			 first ? "" : ",", s->id);
-	admin_out_json_str(o, s->user);
-	admin_out_printf(o, ",\"state\":\"%s\",\"tunnel\":\"%s\",\"sources\":[",
-			 state, tun);
+	kg_sb_printf(o, "%s{\"id\":\"%016" PRIx64 "\",\"user\":",
+		     first ? "" : ",", s->id);
+	kg_sb_json_str(o, s->user);
+	kg_sb_printf(o, ",\"state\":\"%s\",\"tunnel\":\"%s\",\"sources\":[",
+		     state, tun);
 	for (size_t i = 0; i < s->n_src; i++)
-		admin_out_printf(o, "%s\"%s\"", i ? "," : "",
-				 kg_addr_str(&s->src[i], src));
-	admin_out_printf(o, "],\"age_s\":%" PRId64 ",\"ends_in_s\":%" PRId64
-			 ",\"services\":[", now - s->created, ends_in(t, s, now));
+		kg_sb_printf(o, "%s\"%s\"", i ? "," : "",
+			     kg_addr_str(&s->src[i], src));
+	kg_sb_printf(o, "],\"age_s\":%" PRId64 ",\"ends_in_s\":%" PRId64
+		     ",\"services\":[", now - s->created, ends_in(t, s, now));
 	green_grants_foreach(g->grants, s->id, one_service, &sc);
-	admin_out_printf(o, "]}");
+	kg_sb_printf(o, "]}");
 }
 
 void admin_report_sessions(const struct green *g, bool json,
-			   struct admin_out *o)
+			   struct kg_sb *o)
 {
 	const struct kg_sess_table *t = &g->gate->sess;
 	int64_t now = kg_sess_now(t);
 
 	if (json)
-		admin_out_printf(o, "{\"sessions\":[");
+		kg_sb_printf(o, "{\"sessions\":[");
 	else
-		admin_out_printf(o, "%-16s  %-16s %-8s %-15s %-20s %8s %9s  %s\n",
-				 "ID", "USER", "STATE", "TUNNEL", "SOURCES", "AGE",
-				 "ENDS_IN", "SERVICES");
+		kg_sb_printf(o, "%-16s  %-16s %-8s %-15s %-20s %8s %9s  %s\n",
+			     "ID", "USER", "STATE", "TUNNEL", "SOURCES", "AGE",
+			     "ENDS_IN", "SERVICES");
 	for (size_t i = 0; i < t->n; i++)
 		session(g, &t->s[i], now, json, i == 0, o);
 	if (json)
-		admin_out_printf(o, "]}\n");
+		kg_sb_printf(o, "]}\n");
 }
 
 struct ban_ctx {
-	struct admin_out *o;
+	struct kg_sb *o;
 	bool json;
 	size_t n;
 };
@@ -188,35 +132,35 @@ static void one_ban(void *ctx, const struct kg_addr *key, uint64_t left_ms)
 
 	kg_addr_str(key, a);
 	if (c->json)
-		admin_out_printf(c->o, "%s{\"source\":\"%s%s\",\"left_s\":%" PRIu64 "}",
-				 c->n ? "," : "", a, len, left_ms / 1000);
+		kg_sb_printf(c->o, "%s{\"source\":\"%s%s\",\"left_s\":%" PRIu64 "}",
+			     c->n ? "," : "", a, len, left_ms / 1000);
 	else
-		admin_out_printf(c->o, "%-44s %" PRIu64 "s\n", a, left_ms / 1000);
+		kg_sb_printf(c->o, "%-44s %" PRIu64 "s\n", a, left_ms / 1000);
 	c->n++;
 }
 
-void admin_report_bans(const struct green *g, bool json, struct admin_out *o)
+void admin_report_bans(const struct green *g, bool json, struct kg_sb *o)
 {
 	struct ban_ctx c = { o, json, 0 };
 
-	admin_out_printf(o, json ? "{\"bans\":[" : "%-44s %s\n", "SOURCE", "LEFT");
+	kg_sb_printf(o, json ? "{\"bans\":[" : "%-44s %s\n", "SOURCE", "LEFT");
 	if (g->ips)
 		kg_ips_foreach_ban(g->ips, one_ban, &c);
 	if (json)
-		admin_out_printf(o, "]}\n");
+		kg_sb_printf(o, "]}\n");
 }
 
-void admin_report_expiry(const struct green *g, bool json, struct admin_out *o)
+void admin_report_expiry(const struct green *g, bool json, struct kg_sb *o)
 {
 	const struct green_admin *a = g->admin;
 	int64_t now = kg_wall_s();
 
 	if (json)
-		admin_out_printf(o, "{\"warning_days\":%u,\"files\":[",
-				 g->conf.admin.expiry_warning_days);
+		kg_sb_printf(o, "{\"warning_days\":%u,\"files\":[",
+			     g->conf.admin.expiry_warning_days);
 	else
-		admin_out_printf(o, "%-9s %-10s %-10s %-20s %-9s %s\n", "WHAT",
-				 "NAME", "STATE", "UNTIL (UTC)", "DAYS", "PATH");
+		kg_sb_printf(o, "%-9s %-10s %-10s %-20s %-9s %s\n", "WHAT",
+			     "NAME", "STATE", "UNTIL (UTC)", "DAYS", "PATH");
 	for (size_t i = 0; i < a->n_exp; i++) {
 		const struct kg_expiry *x = &a->exp[i];
 		char at[32] = "-";
@@ -226,32 +170,32 @@ void admin_report_expiry(const struct green *g, bool json, struct admin_out *o)
 		if (!x->error[0] && gmtime_r(&t, &tm))
 			strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		if (!json) {
-			admin_out_printf(o, "%-9s %-10s %-10s %-20s %-9" PRId64 " %s\n",
-					 x->what, x->name, kg_expiry_state_name(x), at,
-					 x->error[0] ? 0 : (x->at - now) / 86400,
-					 x->path);
+			kg_sb_printf(o, "%-9s %-10s %-10s %-20s %-9" PRId64 " %s\n",
+				     x->what, x->name, kg_expiry_state_name(x), at,
+				     x->error[0] ? 0 : (x->at - now) / 86400,
+				     x->path);
 			continue;
 		}
-		admin_out_printf(o, "%s{\"what\":\"%s\",\"name\":", i ? "," : "",
-				 x->what);
-		admin_out_json_str(o, x->name);
-		admin_out_printf(o, ",\"path\":");
-		admin_out_json_str(o, x->path);
-		admin_out_printf(o, ",\"state\":\"%s\"", kg_expiry_state_name(x));
+		kg_sb_printf(o, "%s{\"what\":\"%s\",\"name\":", i ? "," : "",
+			     x->what);
+		kg_sb_json_str(o, x->name);
+		kg_sb_printf(o, ",\"path\":");
+		kg_sb_json_str(o, x->path);
+		kg_sb_printf(o, ",\"state\":\"%s\"", kg_expiry_state_name(x));
 		if (x->error[0]) {
-			admin_out_printf(o, ",\"error\":");
-			admin_out_json_str(o, x->error);
+			kg_sb_printf(o, ",\"error\":");
+			kg_sb_json_str(o, x->error);
 		} else {
-			admin_out_printf(o, ",\"until\":\"%s\",\"seconds_left\":%" PRId64,
-					 at, x->at - now);
+			kg_sb_printf(o, ",\"until\":\"%s\",\"seconds_left\":%" PRId64,
+				     at, x->at - now);
 		}
-		admin_out_printf(o, "}");
+		kg_sb_printf(o, "}");
 	}
 	if (json)
-		admin_out_printf(o, "]}\n");
+		kg_sb_printf(o, "]}\n");
 }
 
-void admin_report_status(const struct green *g, bool json, struct admin_out *o)
+void admin_report_status(const struct green *g, bool json, struct kg_sb *o)
 {
 	size_t live = 0, n = g->gate ? g->gate->sess.n : 0;
 	size_t bans = g->ips ? kg_ips_n_banned(g->ips) : 0;
@@ -262,17 +206,17 @@ void admin_report_status(const struct green *g, bool json, struct admin_out *o)
 		live += g->gate->sess.s[i].state == KG_SESS_LIVE;
 	green_expiry_note(g, note, sizeof(note));
 	if (json) {
-		admin_out_printf(o, "{\"sessions_live\":%zu,\"sessions_pending\":%zu,"
-				 "\"grants\":%zu,\"bans\":%zu,\"draining\":%s,"
-				 "\"expiry_warning\":", live, n - live, grants,
-				 bans, g->admin->draining ? "true" : "false");
-		admin_out_json_str(o, note[0] ? note + 11 : "");
-		admin_out_printf(o, "}\n");
+		kg_sb_printf(o, "{\"sessions_live\":%zu,\"sessions_pending\":%zu,"
+			     "\"grants\":%zu,\"bans\":%zu,\"draining\":%s,"
+			     "\"expiry_warning\":", live, n - live, grants,
+			     bans, g->admin->draining ? "true" : "false");
+		kg_sb_json_str(o, note[0] ? note + 11 : "");
+		kg_sb_printf(o, "}\n");
 		return;
 	}
-	admin_out_printf(o, "sessions: %zu live, %zu pending\ngrants: %zu\n"
-			 "bans: %zu\ndraining: %s\n", live, n - live, grants,
-			 bans, g->admin->draining ? "yes" : "no");
+	kg_sb_printf(o, "sessions: %zu live, %zu pending\ngrants: %zu\n"
+		     "bans: %zu\ndraining: %s\n", live, n - live, grants,
+		     bans, g->admin->draining ? "yes" : "no");
 	if (note[0])
-		admin_out_printf(o, "%s\n", note + 2);
+		kg_sb_printf(o, "%s\n", note + 2);
 }

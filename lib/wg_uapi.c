@@ -5,7 +5,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "strbuf.h"
 
 /* Only a bound against a runaway answer: a peer is about 300 bytes of
  * dump, so this is room for over 3 million peers (the dump is read only
@@ -42,89 +42,68 @@ bool kg_wg_uapi_exists(const char *ifname)
 	       stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-struct out {
-	char *p;
-	size_t cap, len;
-	bool overflow;
-};
-
-static void __attribute__((format(printf, 2, 3))) put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->overflow)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->cap - o->len)
-		o->overflow = true;
-	else
-		o->len += (size_t)n;
-}
-
-static void put_key(struct out *o, const char *name, const uint8_t k[KG_KEY_LEN])
+static void put_key(struct kg_sb *o, const char *name, const uint8_t k[KG_KEY_LEN])
 {
 	char hex[2 * KG_KEY_LEN + 1];
 
 	kg_hex_encode(k, KG_KEY_LEN, hex);
-	put(o, "%s=%s\n", name, hex);
+	kg_sb_printf(o, "%s=%s\n", name, hex);
 	kg_wipe(hex, sizeof(hex));
 }
 
-static void put_endpoint(struct out *o, const struct kg_wg_peer *p)
+static void put_endpoint(struct kg_sb *o, const struct kg_wg_peer *p)
 {
 	char a[INET6_ADDRSTRLEN];
 
 	if (p->endpoint.sa.sa_family == AF_INET) {
 		inet_ntop(AF_INET, &p->endpoint.in.sin_addr, a, sizeof(a));
-		put(o, "endpoint=%s:%u\n", a, ntohs(p->endpoint.in.sin_port));
+		kg_sb_printf(o, "endpoint=%s:%u\n", a,
+			     ntohs(p->endpoint.in.sin_port));
 	} else {
 		inet_ntop(AF_INET6, &p->endpoint.in6.sin6_addr, a, sizeof(a));
-		put(o, "endpoint=[%s]:%u\n", a, ntohs(p->endpoint.in6.sin6_port));
+		kg_sb_printf(o, "endpoint=[%s]:%u\n", a,
+			     ntohs(p->endpoint.in6.sin6_port));
 	}
 }
 
-static void put_peer(struct out *o, const struct kg_wg_peer *p)
+static void put_peer(struct kg_sb *o, const struct kg_wg_peer *p)
 {
 	char a[KG_ADDR_STRLEN];
 
 	put_key(o, "public_key", p->public_key);
 	if (p->remove) {
-		put(o, "remove=true\n");
+		kg_sb_printf(o, "remove=true\n");
 		return;
 	}
 	if (p->has_endpoint)
 		put_endpoint(o, p);
 	if (p->has_keepalive)
-		put(o, "persistent_keepalive_interval=%u\n", p->keepalive_s);
+		kg_sb_printf(o, "persistent_keepalive_interval=%u\n",
+			     p->keepalive_s);
 	if (p->replace_allowed_ips)
-		put(o, "replace_allowed_ips=true\n");
+		kg_sb_printf(o, "replace_allowed_ips=true\n");
 	for (size_t i = 0; i < p->n_allowed && i < KG_WG_MAX_ALLOWED; i++)
-		put(o, "allowed_ip=%s/%u\n", kg_addr_str(&p->allowed[i].a, a),
-		    p->allowed[i].len);
+		kg_sb_printf(o, "allowed_ip=%s/%u\n",
+			     kg_addr_str(&p->allowed[i].a, a), p->allowed[i].len);
 }
 
 int kg_wg_uapi_format_set(const struct kg_wg_device *dev, char *buf,
 			  size_t cap, size_t *len)
 {
-	struct out o = { .p = buf, .cap = cap };
+	struct kg_sb o;
 
-	if (cap == 0)
-		return -EMSGSIZE;
-	buf[0] = '\0';
-	put(&o, "set=1\n");
+	kg_sb_fixed(&o, buf, cap);
+	kg_sb_printf(&o, "set=1\n");
 	if (dev->has_private_key)
 		put_key(&o, "private_key", dev->private_key);
 	if (dev->has_listen_port)
-		put(&o, "listen_port=%u\n", dev->listen_port);
+		kg_sb_printf(&o, "listen_port=%u\n", dev->listen_port);
 	if (dev->replace_peers)
-		put(&o, "replace_peers=true\n");
+		kg_sb_printf(&o, "replace_peers=true\n");
 	for (size_t i = 0; i < dev->n_peers; i++)
 		put_peer(&o, &dev->peers[i]);
-	put(&o, "\n");
-	if (o.overflow) {
+	kg_sb_printf(&o, "\n");
+	if (kg_sb_error(&o)) {
 		kg_wipe(buf, cap);
 		return -EMSGSIZE;
 	}

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,52 +22,13 @@
 #include "evloop.h"
 #include "ips.h"
 #include "log.h"
+#include "strbuf.h"
 #include "time.h"
 
 static int admin_fd = -1;
 static char admin_path[KG_RED_PATH_MAX];
 
-/* A growing answer; on allocation failure oom is set. */
-struct out {
-	char *p;
-	size_t n, cap;
-	bool oom;
-};
-
-static void outf(struct out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void outf(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	while (!o->oom) {
-		size_t room = o->cap - o->n;
-
-		va_start(ap, fmt);
-		n = vsnprintf(o->p ? o->p + o->n : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->oom = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			o->n += (size_t)n;
-			return;
-		}
-		size_t cap = (o->cap ? o->cap * 2 : 4096) + (size_t)n;
-		char *p = realloc(o->p, cap);
-
-		if (!p)
-			o->oom = true;
-		else {
-			o->p = p;
-			o->cap = cap;
-		}
-	}
-}
-
-static void grants(const struct red *r, bool json, struct out *o)
+static void grants(const struct red *r, bool json, struct kg_sb *o)
 {
 	const struct kg_grants *t = &r->st.grants;
 	int64_t now = kg_mono_s();
@@ -76,10 +36,11 @@ static void grants(const struct red *r, bool json, struct out *o)
 	size_t n = 0;
 
 	if (json)
-		outf(o, "{\"grants\":[");
+		kg_sb_printf(o, "{\"grants\":[");
 	else
-		outf(o, "%-12s %-16s  %-12s %-15s %6s %6s %6s\n", "GREEN", "SESSION",
-		     "SERVICE", "CLIENT", "PORT", "REAL", "LEFT");
+		kg_sb_printf(o, "%-12s %-16s  %-12s %-15s %6s %6s %6s\n",
+			     "GREEN", "SESSION", "SERVICE", "CLIENT", "PORT",
+			     "REAL", "LEFT");
 	for (size_t i = 0; i < t->cap; i++) {
 		const struct kg_grant *g = &t->g[i];
 		int64_t left;
@@ -91,23 +52,24 @@ static void grants(const struct red *r, bool json, struct out *o)
 		/* green ids and service names were checked by the parsers
 		 * ([A-Za-z0-9._-]): nothing to escape. */
 		if (json)
-			outf(o, "%s{\"green\":\"%s\",\"session\":\"%016" PRIx64
-			     "\",\"service\":\"%s\",\"client\":\"%s\",\"port\":%u,"
-			     "\"real_port\":%u,\"lease_left_s\":%" PRId64 "}",
-			     n ? "," : "", g->green_id, g->session, g->service, c,
-			     g->port, g->real_port, left);
+			kg_sb_printf(o, "%s{\"green\":\"%s\",\"session\":\"%016"
+				     PRIx64 "\",\"service\":\"%s\",\"client\":"
+				     "\"%s\",\"port\":%u,\"real_port\":%u,"
+				     "\"lease_left_s\":%" PRId64 "}",
+				     n ? "," : "", g->green_id, g->session,
+				     g->service, c, g->port, g->real_port, left);
 		else
-			outf(o, "%-12s %016" PRIx64 "  %-12s %-15s %6u %6u %5" PRId64 "s\n",
-			     g->green_id, g->session, g->service, c, g->port,
-			     g->real_port, left);
+			kg_sb_printf(o, "%-12s %016" PRIx64 "  %-12s %-15s %6u "
+				     "%6u %5" PRId64 "s\n", g->green_id, g->session,
+				     g->service, c, g->port, g->real_port, left);
 		n++;
 	}
 	if (json)
-		outf(o, "]}\n");
+		kg_sb_printf(o, "]}\n");
 }
 
 struct ban_ctx {
-	struct out *o;
+	struct kg_sb *o;
 	bool json;
 	size_t n;
 };
@@ -119,15 +81,15 @@ static void one_ban(void *ctx, const struct kg_addr *key, uint64_t left_ms)
 
 	kg_addr_str(key, a);
 	if (b->json)
-		outf(b->o, "%s{\"source\":\"%s%s\",\"left_s\":%" PRIu64 "}",
-		     b->n ? "," : "", a, key->family == AF_INET6 ? "/64" : "",
-		     left_ms / 1000);
+		kg_sb_printf(b->o, "%s{\"source\":\"%s%s\",\"left_s\":%" PRIu64
+			     "}", b->n ? "," : "", a,
+			     key->family == AF_INET6 ? "/64" : "", left_ms / 1000);
 	else
-		outf(b->o, "%-44s %" PRIu64 "s\n", a, left_ms / 1000);
+		kg_sb_printf(b->o, "%-44s %" PRIu64 "s\n", a, left_ms / 1000);
 	b->n++;
 }
 
-static void expiry(const struct red *r, bool json, struct out *o)
+static void expiry(const struct red *r, bool json, struct kg_sb *o)
 {
 	const struct kg_expiry *v;
 	size_t n;
@@ -136,10 +98,11 @@ static void expiry(const struct red *r, bool json, struct out *o)
 	red_expiry_tick(r);
 	n = red_expiry_list(&v);
 	if (json)
-		outf(o, "{\"warning_days\":%u,\"files\":[", r->cfg.expiry_warning_days);
+		kg_sb_printf(o, "{\"warning_days\":%u,\"files\":[",
+			     r->cfg.expiry_warning_days);
 	else
-		outf(o, "%-10s %-12s %-10s %-20s %-6s %s\n", "WHAT", "NAME",
-		     "STATE", "UNTIL (UTC)", "DAYS", "PATH");
+		kg_sb_printf(o, "%-10s %-12s %-10s %-20s %-6s %s\n", "WHAT",
+			     "NAME", "STATE", "UNTIL (UTC)", "DAYS", "PATH");
 	for (size_t i = 0; i < n; i++) {
 		char at[32] = "-";
 		struct tm tm;
@@ -149,17 +112,20 @@ static void expiry(const struct red *r, bool json, struct out *o)
 			strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		/* paths come from red.conf (root's): printed as they are */
 		if (json)
-			outf(o, "%s{\"what\":\"%s\",\"name\":\"%s\",\"state\":\"%s\","
-			     "\"until\":\"%s\",\"path\":\"%s\"}", i ? "," : "",
-			     v[i].what, v[i].name, kg_expiry_state_name(&v[i]), at,
-			     v[i].path);
+			kg_sb_printf(o, "%s{\"what\":\"%s\",\"name\":\"%s\","
+				     "\"state\":\"%s\",\"until\":\"%s\","
+				     "\"path\":\"%s\"}", i ? "," : "", v[i].what,
+				     v[i].name, kg_expiry_state_name(&v[i]), at,
+				     v[i].path);
 		else
-			outf(o, "%-10s %-12s %-10s %-20s %-6" PRId64 " %s\n",
-			     v[i].what, v[i].name, kg_expiry_state_name(&v[i]), at,
-			     v[i].error[0] ? 0 : (v[i].at - now) / 86400, v[i].path);
+			kg_sb_printf(o, "%-10s %-12s %-10s %-20s %-6" PRId64
+				     " %s\n", v[i].what, v[i].name,
+				     kg_expiry_state_name(&v[i]), at,
+				     v[i].error[0] ? 0 : (v[i].at - now) / 86400,
+				     v[i].path);
 	}
 	if (json)
-		outf(o, "]}\n");
+		kg_sb_printf(o, "]}\n");
 }
 
 static void unban(struct red *r, const struct kg_ctl_admin_req *q, int fd)
@@ -190,7 +156,7 @@ static void unban(struct red *r, const struct kg_ctl_admin_req *q, int fd)
 static void serve(void *ctx, const struct kg_ctl_admin_req *q, int fd)
 {
 	struct red *r = ctx;
-	struct out o = { 0 };
+	struct kg_sb o = KG_SB_INIT;
 	struct ban_ctx b = { &o, q->json, 0 };
 
 	switch (q->op) {
@@ -209,26 +175,30 @@ static void serve(void *ctx, const struct kg_ctl_admin_req *q, int fd)
 			unban(r, q, fd);
 			return;
 		}
-		outf(&o, q->json ? "{\"bans\":[" : "%-44s %s\n", "SOURCE", "LEFT");
+		kg_sb_printf(&o, q->json ? "{\"bans\":[" : "%-44s %s\n",
+			     "SOURCE", "LEFT");
 		kg_ips_foreach_ban(r->ips, one_ban, &b);
 		if (q->json)
-			outf(&o, "]}\n");
+			kg_sb_printf(&o, "]}\n");
 		break;
 	case KG_CTL_EXPIRY:
 		expiry(r, q->json, &o);
 		break;
 	case KG_CTL_STATUS:
 		if (q->json)
-			outf(&o, "{\"grants\":%zu,\"bans\":%zu,\"expiry_warning\":\"%s\"}\n",
-			     kg_grants_live(&r->st.grants),
-			     r->ips ? kg_ips_n_banned(r->ips) : 0,
-			     red_expiry_tick(r)[0] ? red_expiry_tick(r) + 11 : "");
+			kg_sb_printf(&o, "{\"grants\":%zu,\"bans\":%zu,"
+				     "\"expiry_warning\":\"%s\"}\n",
+				     kg_grants_live(&r->st.grants),
+				     r->ips ? kg_ips_n_banned(r->ips) : 0,
+				     red_expiry_tick(r)[0] ?
+				     red_expiry_tick(r) + 11 : "");
 		else
-			outf(&o, "grants: %zu live\nbans: %zu\n%s%s",
-			     kg_grants_live(&r->st.grants),
-			     r->ips ? kg_ips_n_banned(r->ips) : 0,
-			     red_expiry_tick(r)[0] ? red_expiry_tick(r) + 2 : "",
-			     red_expiry_tick(r)[0] ? "\n" : "");
+			kg_sb_printf(&o, "grants: %zu live\nbans: %zu\n%s%s",
+				     kg_grants_live(&r->st.grants),
+				     r->ips ? kg_ips_n_banned(r->ips) : 0,
+				     red_expiry_tick(r)[0] ?
+				     red_expiry_tick(r) + 2 : "",
+				     red_expiry_tick(r)[0] ? "\n" : "");
 		break;
 	default:
 		kg_ctl_admin_log(q, "refused", "not_green");
@@ -236,14 +206,14 @@ static void serve(void *ctx, const struct kg_ctl_admin_req *q, int fd)
 			"red has grants, bans, unban, expiry and status (sessions and drain are green's)\n");
 		return;
 	}
-	if (o.oom) {
+	if (kg_sb_error(&o)) {
 		kg_ctl_admin_log(q, "error", "out_of_memory");
 		kg_ctl_admin_answer_str(fd, KG_CTL_FAILED, "out of memory\n");
 	} else {
 		kg_ctl_admin_log(q, "ok", NULL);
-		kg_ctl_admin_answer(fd, KG_CTL_OK, o.p ? o.p : "", o.n);
+		kg_ctl_admin_answer(fd, KG_CTL_OK, kg_sb_str(&o), o.len);
 	}
-	free(o.p);
+	kg_sb_free(&o);
 }
 
 static void on_listen(void *ctx, int lfd, uint32_t events)

@@ -1,37 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 #include "rules.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <sys/socket.h>
 
-struct sb {
-	char *p;
-	size_t cap, len;
-	bool full;
-};
+#include "strbuf.h"
 
+/* The table is mostly lines of put(): a short name keeps them readable. */
 __attribute__((format(printf, 2, 3)))
-static void put(struct sb *b, const char *fmt, ...)
+static void put(struct kg_sb *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	if (b->full)
-		return;
 	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	kg_sb_vprintf(b, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= b->cap - b->len)
-		b->full = true;
-	else
-		b->len += (size_t)n;
 }
 
-/* "{ a, b }" of the addresses of one family; false if there are none. */
-static bool put_prefixes(struct sb *b, const struct kg_prefix *p, size_t n,
+static bool has_family(const struct kg_prefix *p, size_t n, int family)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i].a.family == family)
+			return true;
+	return false;
+}
+
+/* "a, b" of the addresses of one family. */
+static void put_prefixes(struct kg_sb *b, const struct kg_prefix *p, size_t n,
 			 int family)
 {
 	char s[KG_ADDR_STRLEN];
@@ -44,22 +40,17 @@ static bool put_prefixes(struct sb *b, const struct kg_prefix *p, size_t n,
 		    p[i].len);
 		any = true;
 	}
-	return any;
 }
 
-static void put_set(struct sb *b, const char *name, const char *type,
+static void put_set(struct kg_sb *b, const char *name, const char *type,
 		    const struct kg_prefix *p, size_t n, int family)
 {
 	/* auto-merge: a green listed in never_ban as well is no conflict */
 	put(b, "\tset %s { type %s; flags interval; auto-merge; ", name, type);
-	if (p) {
-		struct sb probe = *b;
-
-		put(&probe, "elements = { ");
-		if (put_prefixes(&probe, p, n, family)) {
-			*b = probe;
-			put(b, " }; ");
-		}
+	if (p && has_family(p, n, family)) {
+		put(b, "elements = { ");
+		put_prefixes(b, p, n, family);
+		put(b, " }; ");
 	}
 	put(b, "}\n");
 }
@@ -75,7 +66,7 @@ static size_t greens_as_prefixes(const struct kg_red_config *c, bool inside,
 	return c->n_greens;
 }
 
-static void sets(struct sb *b, const struct kg_red_config *c)
+static void sets(struct kg_sb *b, const struct kg_red_config *c)
 {
 	struct kg_prefix g[KG_RED_MAX_GREENS], nb[KG_RED_NEVER_BAN_MAX];
 	size_t n_nb = kg_red_never_ban(c, nb, KG_RED_NEVER_BAN_MAX);
@@ -107,7 +98,7 @@ static void sets(struct sb *b, const struct kg_red_config *c)
 
 /* The host keeps its neighbours and its DHCP lease: accepted before the
  * reverse-path check (a DHCP offer's or DAD's source has no route yet). */
-static void host_basics(struct sb *b)
+static void host_basics(struct kg_sb *b)
 {
 	put(b, "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } ip6 hoplimit 255 accept\n"
 	       "\t\tudp sport 67 udp dport 68 accept\n"
@@ -118,7 +109,7 @@ static void host_basics(struct sb *b)
  * packet whose source red would not route back out of the interface it
  * came in on (a tunnel-range, site-link or green source on the inside
  * network, a forged outside source) is dropped here, unlogged. */
-static void antispoof(struct sb *b)
+static void antispoof(struct kg_sb *b)
 {
 	put(b, "\tchain antispoof {\n"
 	       "\t\ttype filter hook prerouting priority raw; policy accept;\n"
@@ -135,7 +126,7 @@ static bool has_range6(const struct kg_red_config *c)
 	return c->tunnel_range6.a.family == AF_INET6;
 }
 
-static void prerouting(struct sb *b, const struct kg_red_config *c)
+static void prerouting(struct kg_sb *b, const struct kg_red_config *c)
 {
 	char r[KG_ADDR_STRLEN];
 
@@ -162,7 +153,7 @@ static void prerouting(struct sb *b, const struct kg_red_config *c)
  * is dropped without a log line and without reaching the IPS: nobody
  * else has a reason to send there, and counting forged sources is how an
  * insider got a green banned. */
-static void knocks(struct sb *b, const struct kg_red_config *c)
+static void knocks(struct kg_sb *b, const struct kg_red_config *c)
 {
 	const char *ifn = c->site.interface;
 	char a[KG_ADDR_STRLEN];
@@ -182,7 +173,7 @@ static void knocks(struct sb *b, const struct kg_red_config *c)
 	    c->knock_port);
 }
 
-static void input_head(struct sb *b, const struct kg_red_config *c)
+static void input_head(struct kg_sb *b, const struct kg_red_config *c)
 {
 	char r[KG_ADDR_STRLEN];
 	const char *ifn = c->site.interface;
@@ -216,7 +207,7 @@ static void input_head(struct sb *b, const struct kg_red_config *c)
 	put(b, "\t\tip6 saddr != @never_ban6 ip6 saddr & ffff:ffff:ffff:ffff:: @" KG_RED_SET_BANNED6 " drop\n");
 }
 
-static void input_site(struct sb *b, const struct kg_red_config *c)
+static void input_site(struct kg_sb *b, const struct kg_red_config *c)
 {
 	const char *ifn = c->site.interface;
 
@@ -240,7 +231,7 @@ static void input_site(struct sb *b, const struct kg_red_config *c)
 	put(b, "\t\tct state established,related accept\n");
 }
 
-static void input_tail(struct sb *b, const struct kg_red_config *c)
+static void input_tail(struct kg_sb *b, const struct kg_red_config *c)
 {
 	put(b, "\t\tlimit rate 200/second log group %u prefix \"scan\" drop\n",
 	    c->scan_group);
@@ -249,11 +240,9 @@ static void input_tail(struct sb *b, const struct kg_red_config *c)
 
 int kg_red_render_rules(const struct kg_red_config *c, char *out, size_t cap)
 {
-	struct sb b = { .p = out, .cap = cap };
+	struct kg_sb b;
 
-	if (cap == 0)
-		return -ENOSPC;
-	out[0] = '\0';
+	kg_sb_fixed(&b, out, cap);
 	put(&b, "table inet " KG_RED_TABLE " {\n");
 	sets(&b, c);
 	antispoof(&b);
@@ -262,5 +251,5 @@ int kg_red_render_rules(const struct kg_red_config *c, char *out, size_t cap)
 	input_site(&b, c);
 	input_tail(&b, c);
 	put(&b, "}\n");
-	return b.full ? -ENOSPC : 0;
+	return kg_sb_error(&b);
 }
