@@ -9,8 +9,6 @@
  * Exit: 0 every entry granted, 3 any refused, 4 no (valid) answer, 1
  * error, 2 usage.
  */
-#include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
@@ -19,18 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/pem.h>
-
 #include "crypto.h"
-#include "pki.h"
-#include "red_client.h"
+#include "sknock_args.h"
 
 struct opts {
-	const char *key, *cert, *save, *replay, *bind, *dev;
+	struct sknock_args a;
 	struct kg_skrenews b;
-	long offset;
-	struct kg_addr red;
-	uint16_t port;
 };
 
 static void usage(void)
@@ -62,44 +54,26 @@ static int entry(const char *s, struct kg_sk_renew *e)
 	return 0;
 }
 
-static int parse(int argc, char **argv, struct opts *o)
+/* -e, the one option of its own */
+static int own_opt(void *ctx, int c, const char *arg)
 {
-	int c;
+	struct kg_skrenews *b = ctx;
 
-	while ((c = getopt(argc, argv, "k:C:g:r:e:T:b:I:o:i:")) != -1) {
-		switch (c) {
-		case 'k': o->key = optarg; break;
-		case 'C': o->cert = optarg; break;
-		case 'g': snprintf(o->b.green_id, sizeof(o->b.green_id), "%s", optarg); break;
-		case 'r': snprintf(o->b.red_id, sizeof(o->b.red_id), "%s", optarg); break;
-		case 'e':
-			if (o->b.n >= KG_SK_BATCH_MAX || entry(optarg, &o->b.e[o->b.n]))
-				return -1;
-			o->b.n++;
-			break;
-		case 'T': o->offset = strtol(optarg, NULL, 0); break;
-		case 'b': o->bind = optarg; break;
-		case 'I': o->dev = optarg; break;
-		case 'o': o->save = optarg; break;
-		case 'i': o->replay = optarg; break;
-		default: return -1;
-		}
-	}
-	if (argc - optind != 2 || kg_addr_parse(argv[optind], &o->red) ||
-	    !o->cert || (!o->replay && (!o->key || !o->b.n)))
+	if (c != 'e' || b->n >= KG_SK_BATCH_MAX || entry(arg, &b->e[b->n]))
 		return -1;
-	o->port = (uint16_t)strtoul(argv[optind + 1], NULL, 10);
+	b->n++;
 	return 0;
 }
 
-static X509 *load_cert(const char *path)
+static int parse(int argc, char **argv, struct opts *o)
 {
-	FILE *f = fopen(path, "r");
-	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-
-	if (f)
-		fclose(f);
-	return x;
+	o->a.prog = "kg-sknock-batch";
+	if (sknock_args_parse(&o->a, argc, argv, "e:", own_opt, &o->b) ||
+	    (!o->a.replay && !o->b.n))
+		return -1;
+	snprintf(o->b.green_id, sizeof(o->b.green_id), "%s", o->a.green_id);
+	snprintf(o->b.red_id, sizeof(o->b.red_id), "%s", o->a.red_id);
+	return 0;
 }
 
 /* Builds and signs the batch into pkt. 0 or -errno. */
@@ -110,7 +84,7 @@ static int build(struct opts *o, const struct kg_hostkey *key, uint8_t *pkt,
 	size_t sn;
 	int rc;
 
-	o->b.timestamp = (uint64_t)(time(NULL) + o->offset);
+	o->b.timestamp = (uint64_t)(time(NULL) + o->a.offset);
 	if ((rc = kg_random(o->b.nonce, sizeof(o->b.nonce))) ||
 	    (rc = kg_skrenews_encode_body(&o->b, pkt, cap, len)))
 		return rc;
@@ -151,7 +125,7 @@ static int exchange(int fd, const struct opts *o, X509 *cert,
 	for (int sends = 0; sends < 3; sends++) {
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
 
-		kg_rc_sock_send(fd, &o->red, o->port, pkt, len);
+		kg_rc_sock_send(fd, &o->a.red, o->a.port, pkt, len);
 		while (poll(&pf, 1, 700) > 0) {
 			uint8_t h[KG_SK_HASH_LEN];
 			struct kg_sk_view v;
@@ -186,24 +160,19 @@ int main(int argc, char **argv)
 	static uint8_t pkt[KG_SK_BATCH_PACKET_MAX];
 	uint8_t hash[KG_SK_HASH_LEN];
 	struct kg_hostkey *key = NULL;
-	struct kg_addr local = { 0 };
-	struct kg_err e = { "" };
 	struct kg_sk_view v;
 	size_t len = 0;
-	X509 *cert;
+	X509 *cert = NULL;
 	int fd = -1, ret = 1;
 
 	if (parse(argc, argv, &o)) {
 		usage();
 		return 2;
 	}
-	cert = load_cert(o.cert);
-	if (!cert || (o.key && kg_hostkey_load(&key, o.key, &e))) {
-		fprintf(stderr, "kg-sknock-batch: %s\n", e.msg[0] ? e.msg : o.cert);
+	if (sknock_args_load(&o.a, &cert, &key))
 		goto out;
-	}
-	if (o.replay) {
-		FILE *f = fopen(o.replay, "rb");
+	if (o.a.replay) {
+		FILE *f = fopen(o.a.replay, "rb");
 
 		len = f ? fread(pkt, 1, sizeof(pkt), f) : 0;
 		if (f)
@@ -217,20 +186,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	kg_sk_digest(v.body, v.body_len, hash);
-	local.family = o.red.family;
-	if ((o.bind && kg_addr_parse(o.bind, &local)) ||
-	    kg_rc_sock_open(&local, 0, o.dev, &fd)) {
-		fprintf(stderr, "kg-sknock-batch: cannot bind\n");
+	if (sknock_args_socket(&o.a, &fd))
 		goto out;
-	}
-	if (o.save) {
-		FILE *f = fopen(o.save, "wb");
-
-		if (!f || fwrite(pkt, 1, len, f) != len)
-			fprintf(stderr, "kg-sknock-batch: cannot save %s\n", o.save);
-		if (f)
-			fclose(f);
-	}
+	sknock_args_save(&o.a, pkt, len);
 	ret = exchange(fd, &o, cert, hash, pkt, len);
 out:
 	if (fd >= 0)

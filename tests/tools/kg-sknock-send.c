@@ -11,7 +11,6 @@
  * Exit: 0 granted/closed, 3 refused, 4 no (valid) answer, 1 error.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
@@ -20,18 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/pem.h>
-
-#include "pki.h"
-#include "red_client.h"
+#include "sknock_args.h"
 
 struct opts {
-	const char *key, *cert, *save, *replay, *bind, *dev;
+	struct sknock_args a;
 	struct kg_sknock k;
-	long offset;
 	unsigned wait_ms;
-	struct kg_addr red;
-	uint16_t port;
 };
 
 static uint64_t now_ms(void)
@@ -58,48 +51,33 @@ static int action_of(const char *s)
 	       KG_SK_RENEW : !strcmp(s, "close") ? KG_SK_CLOSE : 0;
 }
 
-static int parse(int argc, char **argv, struct opts *o, char *g, char *r)
+/* The knock's fields and -w */
+static int own_opt(void *ctx, int c, const char *arg)
 {
-	int c;
+	struct opts *o = ctx;
 
-	o->k.lifetime = 60;
-	o->wait_ms = 700;
-	while ((c = getopt(argc, argv, "k:C:g:r:a:s:q:c:S:l:T:w:b:I:o:i:")) != -1) {
-		switch (c) {
-		case 'k': o->key = optarg; break;
-		case 'C': o->cert = optarg; break;
-		case 'g': snprintf(g, KG_SK_ID_MAX + 1, "%s", optarg); break;
-		case 'r': snprintf(r, KG_SK_ID_MAX + 1, "%s", optarg); break;
-		case 'a': o->k.action = (uint8_t)action_of(optarg); break;
-		case 's': o->k.session = strtoull(optarg, NULL, 0); break;
-		case 'q': o->k.seq = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'c': if (kg_addr_parse(optarg, &o->k.client)) return -1; break;
-		case 'S': snprintf(o->k.service, sizeof(o->k.service), "%s", optarg); break;
-		case 'l': o->k.lifetime = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'T': o->offset = strtol(optarg, NULL, 0); break;
-		case 'w': o->wait_ms = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'b': o->bind = optarg; break;
-		case 'I': o->dev = optarg; break;
-		case 'o': o->save = optarg; break;
-		case 'i': o->replay = optarg; break;
-		default: return -1;
-		}
+	switch (c) {
+	case 'a': o->k.action = (uint8_t)action_of(arg); break;
+	case 's': o->k.session = strtoull(arg, NULL, 0); break;
+	case 'q': o->k.seq = (uint32_t)strtoul(arg, NULL, 0); break;
+	case 'c': return kg_addr_parse(arg, &o->k.client) ? -1 : 0;
+	case 'S': snprintf(o->k.service, sizeof(o->k.service), "%s", arg); break;
+	case 'l': o->k.lifetime = (uint32_t)strtoul(arg, NULL, 0); break;
+	case 'w': o->wait_ms = (unsigned)strtoul(arg, NULL, 0); break;
+	default: return -1;
 	}
-	if (argc - optind != 2 || kg_addr_parse(argv[optind], &o->red) ||
-	    !o->cert || (!o->replay && (!o->key || !o->k.action)))
-		return -1;
-	o->port = (uint16_t)strtoul(argv[optind + 1], NULL, 10);
 	return 0;
 }
 
-static X509 *load_cert(const char *path)
+static int parse(int argc, char **argv, struct opts *o)
 {
-	FILE *f = fopen(path, "r");
-	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-
-	if (f)
-		fclose(f);
-	return x;
+	o->a.prog = "kg-sknock-send";
+	o->k.lifetime = 60;
+	o->wait_ms = 700;
+	if (sknock_args_parse(&o->a, argc, argv, "a:s:q:c:S:l:w:", own_opt, o) ||
+	    (!o->a.replay && !o->k.action))
+		return -1;
+	return 0;
 }
 
 struct io {
@@ -112,7 +90,7 @@ static void send_cb(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct io *io = ctx;
 
-	kg_rc_sock_send(io->fd, &io->o->red, io->o->port, pkt, len);
+	kg_rc_sock_send(io->fd, &io->o->a.red, io->o->a.port, pkt, len);
 }
 
 static void gave_up_cb(void *ctx, const struct kg_rc_pending *p)
@@ -136,22 +114,23 @@ static int load_replay(struct kg_red_client *rc, const char *path, uint64_t now)
 }
 
 static int start(struct kg_red_client *rc, const struct opts *o,
-		 struct kg_hostkey *key, X509 *cert, const char *g,
-		 const char *r, const uint8_t **pkt, size_t *len)
+		 struct kg_hostkey *key, X509 *cert, const uint8_t **pkt,
+		 size_t *len)
 {
+	const char *g = o->a.green_id, *r = o->a.red_id;
 	uint64_t now = now_ms();
 	int rc_;
 
 	if ((rc_ = kg_rc_init(rc, g[0] ? g : "x", r[0] ? r : "x", key, cert,
 			      4, 3, o->wait_ms)))
 		return rc_;
-	if (o->replay) {
-		rc_ = load_replay(rc, o->replay, now);
+	if (o->a.replay) {
+		rc_ = load_replay(rc, o->a.replay, now);
 		*pkt = rc->p[0].pkt;
 		*len = rc->p[0].len;
 		return rc_;
 	}
-	return kg_rc_request(rc, &o->k, now + (uint64_t)(o->offset * 1000),
+	return kg_rc_request(rc, &o->k, now + (uint64_t)(o->a.offset * 1000),
 			     NULL, pkt, len);
 }
 
@@ -202,42 +181,28 @@ static int exchange(struct kg_red_client *rc, struct io *io, uint32_t wait)
 int main(int argc, char **argv)
 {
 	static struct opts o;
-	char g[KG_SK_ID_MAX + 1] = "", r[KG_SK_ID_MAX + 1] = "";
 	struct kg_red_client rc = { 0 };
 	struct kg_hostkey *key = NULL;
-	struct kg_addr local = { 0 };
 	struct io io = { .fd = -1, .o = &o };
-	struct kg_err e = { "" };
 	const uint8_t *pkt;
 	size_t len;
-	X509 *cert;
+	X509 *cert = NULL;
 	int ret = 1;
 
-	if (parse(argc, argv, &o, g, r)) {
+	if (parse(argc, argv, &o)) {
 		usage();
 		return 2;
 	}
-	cert = load_cert(o.cert);
-	if (!cert || (o.key && kg_hostkey_load(&key, o.key, &e))) {
-		fprintf(stderr, "kg-sknock-send: %s\n", e.msg[0] ? e.msg : o.cert);
+	if (sknock_args_load(&o.a, &cert, &key))
+		goto out;
+	if (start(&rc, &o, key, cert, &pkt, &len)) {
+		fprintf(stderr, "kg-sknock-send: cannot build or sign\n");
 		goto out;
 	}
-	local.family = o.red.family;
-	if ((o.bind && kg_addr_parse(o.bind, &local)) ||
-	    start(&rc, &o, key, cert, g, r, &pkt, &len) ||
-	    kg_rc_sock_open(&local, 0, o.dev, &io.fd)) {
-		fprintf(stderr, "kg-sknock-send: cannot build, sign or bind\n");
+	if (sknock_args_socket(&o.a, &io.fd))
 		goto out;
-	}
-	if (o.save) {
-		FILE *f = fopen(o.save, "wb");
-
-		if (!f || fwrite(pkt, 1, len, f) != len)
-			fprintf(stderr, "kg-sknock-send: cannot save %s\n", o.save);
-		if (f)
-			fclose(f);
-	}
-	kg_rc_sock_send(io.fd, &o.red, o.port, pkt, len);
+	sknock_args_save(&o.a, pkt, len);
+	kg_rc_sock_send(io.fd, &o.a.red, o.a.port, pkt, len);
 	ret = exchange(&rc, &io, o.wait_ms);
 out:
 	if (io.fd >= 0)
