@@ -15,6 +15,7 @@
 #include "gate.h"
 #include "green.h"
 #include "ips.h"
+#include "ips_report.h"
 #include "log.h"
 #include "apply.h"
 #include "crypto.h"
@@ -206,7 +207,7 @@ static void serve(void *ctx, const struct kg_ctl_admin_req *q, int fd)
 		do_drain(g, q, fd);
 		return;
 	case KG_CTL_BANS:
-		admin_report_bans(g, q->json, &o);
+		kg_ips_report_bans(g->ips, q->json, &o);
 		break;
 	case KG_CTL_EXPIRY:
 		green_expiry_check(g);
@@ -221,14 +222,7 @@ static void serve(void *ctx, const struct kg_ctl_admin_req *q, int fd)
 					"grants are red's; on green see 'sessions' (services)\n");
 		return;
 	}
-	if (kg_sb_error(&o)) {
-		kg_ctl_admin_log(q, "error", "out_of_memory");
-		kg_ctl_admin_answer_str(fd, KG_CTL_FAILED, "out of memory\n");
-	} else {
-		kg_ctl_admin_log(q, "ok", NULL);
-		kg_ctl_admin_answer(fd, KG_CTL_OK, kg_sb_str(&o), o.len);
-	}
-	kg_sb_free(&o);
+	kg_ctl_admin_answer_sb(q, fd, &o);
 }
 
 static void on_listen(void *ctx, int lfd, uint32_t events)

@@ -44,7 +44,6 @@ int green_metrics_write(const struct green *g, const char *path,
  * buffer, the caller's: it checks kg_sb_error and frees it). */
 void admin_report_sessions(const struct green *g, bool json,
 			   struct kg_sb *o);
-void admin_report_bans(const struct green *g, bool json, struct kg_sb *o);
 void admin_report_expiry(const struct green *g, bool json,
 			 struct kg_sb *o);
 void admin_report_status(const struct green *g, bool json,

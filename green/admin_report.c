@@ -13,7 +13,6 @@
 #include "time.h"
 
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,38 +113,6 @@ void admin_report_sessions(const struct green *g, bool json,
 			     "ENDS_IN", "SERVICES");
 	for (size_t i = 0; i < t->n; i++)
 		session(g, &t->s[i], now, json, i == 0, o);
-	if (json)
-		kg_sb_printf(o, "]}\n");
-}
-
-struct ban_ctx {
-	struct kg_sb *o;
-	bool json;
-	size_t n;
-};
-
-static void one_ban(void *ctx, const struct kg_addr *key, uint64_t left_ms)
-{
-	struct ban_ctx *c = ctx;
-	char a[KG_ADDR_STRLEN];
-	const char *len = key->family == AF_INET6 ? "/64" : "";
-
-	kg_addr_str(key, a);
-	if (c->json)
-		kg_sb_printf(c->o, "%s{\"source\":\"%s%s\",\"left_s\":%" PRIu64 "}",
-			     c->n ? "," : "", a, len, left_ms / 1000);
-	else
-		kg_sb_printf(c->o, "%-44s %" PRIu64 "s\n", a, left_ms / 1000);
-	c->n++;
-}
-
-void admin_report_bans(const struct green *g, bool json, struct kg_sb *o)
-{
-	struct ban_ctx c = { o, json, 0 };
-
-	kg_sb_printf(o, json ? "{\"bans\":[" : "%-44s %s\n", "SOURCE", "LEFT");
-	if (g->ips)
-		kg_ips_foreach_ban(g->ips, one_ban, &c);
 	if (json)
 		kg_sb_printf(o, "]}\n");
 }

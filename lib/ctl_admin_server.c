@@ -41,6 +41,19 @@ void kg_ctl_admin_answer_str(int fd, enum kg_ctl_admin_status st,
 	kg_ctl_admin_answer(fd, st, s, strlen(s));
 }
 
+void kg_ctl_admin_answer_sb(const struct kg_ctl_admin_req *q, int fd,
+			    struct kg_sb *o)
+{
+	if (kg_sb_error(o)) {
+		kg_ctl_admin_log(q, "error", "out_of_memory");
+		kg_ctl_admin_answer_str(fd, KG_CTL_FAILED, "out of memory\n");
+	} else {
+		kg_ctl_admin_log(q, "ok", NULL);
+		kg_ctl_admin_answer(fd, KG_CTL_OK, kg_sb_str(o), o->len);
+	}
+	kg_sb_free(o);
+}
+
 void kg_ctl_admin_log(const struct kg_ctl_admin_req *q, const char *result,
 		      const char *detail)
 {

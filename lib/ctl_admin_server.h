@@ -16,6 +16,7 @@
 
 #include "ctl_admin.h"
 #include "err.h"
+#include "strbuf.h"
 
 #define KG_CTL_ADMIN_WAIT_MS 500
 
@@ -37,6 +38,11 @@ void kg_ctl_admin_answer(int fd, enum kg_ctl_admin_status st,
 			 const char *text, size_t len);
 void kg_ctl_admin_answer_str(int fd, enum kg_ctl_admin_status st,
 			     const char *s);
+/* A built answer: o's text with KG_CTL_OK, logged "ok"; or, if building
+ * it failed (kg_sb_error), "out of memory" with KG_CTL_FAILED, logged
+ * "error". Frees o either way. */
+void kg_ctl_admin_answer_sb(const struct kg_ctl_admin_req *q, int fd,
+			    struct kg_sb *o);
 /* One record for a served request: event=ctl op=... arg=... result=...
  * detail=... (arg and detail may be NULL). */
 void kg_ctl_admin_log(const struct kg_ctl_admin_req *q, const char *result,

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "ctl_admin_server.h"
 #include "evloop.h"
 #include "ips.h"
+#include "ips_report.h"
 #include "log.h"
 #include "strbuf.h"
 #include "time.h"
@@ -66,27 +66,6 @@ static void grants(const struct red *r, bool json, struct kg_sb *o)
 	}
 	if (json)
 		kg_sb_printf(o, "]}\n");
-}
-
-struct ban_ctx {
-	struct kg_sb *o;
-	bool json;
-	size_t n;
-};
-
-static void one_ban(void *ctx, const struct kg_addr *key, uint64_t left_ms)
-{
-	struct ban_ctx *b = ctx;
-	char a[KG_ADDR_STRLEN];
-
-	kg_addr_str(key, a);
-	if (b->json)
-		kg_sb_printf(b->o, "%s{\"source\":\"%s%s\",\"left_s\":%" PRIu64
-			     "}", b->n ? "," : "", a,
-			     key->family == AF_INET6 ? "/64" : "", left_ms / 1000);
-	else
-		kg_sb_printf(b->o, "%-44s %" PRIu64 "s\n", a, left_ms / 1000);
-	b->n++;
 }
 
 static void expiry(const struct red *r, bool json, struct kg_sb *o)
@@ -157,7 +136,6 @@ static void serve(void *ctx, const struct kg_ctl_admin_req *q, int fd)
 {
 	struct red *r = ctx;
 	struct kg_sb o = KG_SB_INIT;
-	struct ban_ctx b = { &o, q->json, 0 };
 
 	switch (q->op) {
 	case KG_CTL_GRANTS:
@@ -175,11 +153,7 @@ static void serve(void *ctx, const struct kg_ctl_admin_req *q, int fd)
 			unban(r, q, fd);
 			return;
 		}
-		kg_sb_printf(&o, q->json ? "{\"bans\":[" : "%-44s %s\n",
-			     "SOURCE", "LEFT");
-		kg_ips_foreach_ban(r->ips, one_ban, &b);
-		if (q->json)
-			kg_sb_printf(&o, "]}\n");
+		kg_ips_report_bans(r->ips, q->json, &o);
 		break;
 	case KG_CTL_EXPIRY:
 		expiry(r, q->json, &o);
@@ -206,14 +180,7 @@ static void serve(void *ctx, const struct kg_ctl_admin_req *q, int fd)
 			"red has grants, bans, unban, expiry and status (sessions and drain are green's)\n");
 		return;
 	}
-	if (kg_sb_error(&o)) {
-		kg_ctl_admin_log(q, "error", "out_of_memory");
-		kg_ctl_admin_answer_str(fd, KG_CTL_FAILED, "out of memory\n");
-	} else {
-		kg_ctl_admin_log(q, "ok", NULL);
-		kg_ctl_admin_answer(fd, KG_CTL_OK, kg_sb_str(&o), o.len);
-	}
-	kg_sb_free(&o);
+	kg_ctl_admin_answer_sb(q, fd, &o);
 }
 
 static void on_listen(void *ctx, int lfd, uint32_t events)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ips.h"
+#include "ips_report.h"
 
 struct fake {
 	uint64_t now;
@@ -107,6 +108,39 @@ static void test_exactly_n_ports_is_not_a_ban(void **state)
 	assert_true(kg_ips_is_banned(ips, &a));
 	assert_int_equal(ports(ips, "198.51.100.66", 50, 1), KG_IPS_ALREADY);
 	assert_int_equal(f.bans, 1);
+	kg_ips_free(ips);
+}
+
+/* knockgate-ctl bans: the same text and JSON on green and red. */
+static void test_ban_report_text_and_json(void **state)
+{
+	struct fake f;
+	struct kg_ips *ips = mk(&f, 5, 100, 100);
+	struct kg_sb o = KG_SB_INIT;
+
+	(void)state;
+	kg_ips_report_bans(NULL, false, &o);
+	assert_string_equal(kg_sb_str(&o), "SOURCE                                       LEFT\n");
+	kg_sb_free(&o);
+	kg_ips_report_bans(NULL, true, &o);
+	assert_string_equal(kg_sb_str(&o), "{\"bans\":[]}\n");
+	kg_sb_free(&o);
+
+	assert_int_equal(ports(ips, "198.51.100.66", 1, 6), KG_IPS_BANNED);
+	f.now += 15000;
+	assert_int_equal(ports(ips, "2001:db8:1::5", 1, 6), KG_IPS_BANNED);
+	kg_ips_report_bans(ips, false, &o);
+	assert_non_null(strstr(kg_sb_str(&o), "\n198.51.100.66                                45s\n"));
+	assert_non_null(strstr(kg_sb_str(&o), "\n2001:db8:1::                                 60s\n"));
+	kg_sb_free(&o);
+	kg_ips_report_bans(ips, true, &o);
+	assert_true(strncmp(kg_sb_str(&o), "{\"bans\":[{", 10) == 0);
+	assert_non_null(strstr(kg_sb_str(&o), "{\"source\":\"198.51.100.66\",\"left_s\":45}"));
+	assert_non_null(strstr(kg_sb_str(&o), "{\"source\":\"2001:db8:1::/64\",\"left_s\":60}"));
+	assert_non_null(strstr(kg_sb_str(&o), "},{"));
+	assert_string_equal(kg_sb_str(&o) + o.len - 3, "]}\n");
+	assert_int_equal(kg_sb_error(&o), 0);
+	kg_sb_free(&o);
 	kg_ips_free(ips);
 }
 
@@ -353,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_valid_knock_lifts_the_ban),
 		cmocka_unit_test(test_failed_ban_is_retried),
 		cmocka_unit_test(test_bad_config_is_refused),
+		cmocka_unit_test(test_ban_report_text_and_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
