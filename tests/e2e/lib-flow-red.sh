@@ -8,6 +8,14 @@
 #
 #   flowred_init          flow_init + red started + servers; alice may use
 #                         web, ssh and stream, bob web only
+#   flowred_v6_init       RED_V6=1 (lib-red.sh) and flowred_init, with the
+#                         page and the stream on red's IPv6 site address
+#                         fd89::2 as well
+#   flowred_v6_green_conf [RED_LINES]   green's IPv6 ends of the site link
+#                         (fd89::1, red1 at fd89::2, then RED_LINES in
+#                         [red red1]), tunnel_prefix6 fd88::/64, and
+#                         alice's IPv6 tunnel address fd88::10 in her
+#                         record and profile; before flowred_green_start
 #   flowred_green_start   flow_green_start with the site sections; waits
 #                         for the site link's first handshake
 #   flowred_grant NAME SERVICE   waits for "service SERVICE at A:P until"
@@ -70,6 +78,35 @@ address = $(tb_addr red in 4)
 CONF
 )
 	export FLOW_GREEN_EXTRA
+}
+
+flowred_v6_init() {
+	local _
+	RED_V6=1
+	export RED_V6
+	flowred_init
+	tb_start red web6 "$TB_DIR/web6.log" python3 -m http.server 8080 --bind fd89::2 --directory "$TB_DIR/www"
+	tb_start red stream6 "$TB_DIR/stream6.log" socat "TCP6-LISTEN:8081,bind=[fd89::2],ipv6only=1,fork,reuseaddr" EXEC:"$TB_DIR/stream.sh"
+	for _ in $(seq 1 50); do
+		tb_exec red ss -ltn | grep -q '\[fd89::2\]:8080' && break
+		sleep 0.1
+	done
+}
+
+flowred_v6_green_conf() {
+	local site6="site_address6 = fd89::2"
+	[ -z "${1:-}" ] || site6="$site6
+$1"
+	FLOW_GREEN_EXTRA=${FLOW_GREEN_EXTRA/address = 10.89.0.1\/30/address = 10.89.0.1\/30
+address6 = fd89::1\/64}
+	FLOW_GREEN_EXTRA=${FLOW_GREEN_EXTRA/site_address = 10.89.0.2/site_address = 10.89.0.2
+"$site6"}
+	FLOW_GREEN_EXTRA="$FLOW_GREEN_EXTRA
+[green]
+tunnel_prefix6 = fd88::/64"
+	export FLOW_GREEN_EXTRA
+	echo "tunnel_address6 = fd88::10" >>"$FLOW_LAB/green/users.d/alice.conf"
+	echo "tunnel_address6 = fd88::10" >>"$FLOW_LAB/users/alice/profile/profile.conf"
 }
 
 flowred_green_start() {

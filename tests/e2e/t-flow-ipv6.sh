@@ -25,27 +25,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-flow-red.sh"
 card_reexec "$@"
 
-export RED_V6=1
-flowred_init
-# the real servers on red's IPv6 site address too
-tb_start red web6 "$TB_DIR/web6.log" python3 -m http.server 8080 --bind fd89::2 --directory "$TB_DIR/www"
-tb_start red stream6 "$TB_DIR/stream6.log" socat "TCP6-LISTEN:8081,bind=[fd89::2],ipv6only=1,fork,reuseaddr" EXEC:"$TB_DIR/stream.sh"
-for _ in $(seq 1 50); do
-	tb_exec red ss -ltn | grep -q '\[fd89::2\]:8080' && break
-	sleep 0.1
-done
-# green: the IPv6 tunnel prefix and both IPv6 ends of the site link
-FLOW_GREEN_EXTRA=${FLOW_GREEN_EXTRA/address = 10.89.0.1\/30/address = 10.89.0.1\/30
-address6 = fd89::1\/64}
-FLOW_GREEN_EXTRA=${FLOW_GREEN_EXTRA/site_address = 10.89.0.2/site_address = 10.89.0.2
-site_address6 = fd89::2}
-FLOW_GREEN_EXTRA="$FLOW_GREEN_EXTRA
-[green]
-tunnel_prefix6 = fd88::/64"
-export FLOW_GREEN_EXTRA
-echo "tunnel_address6 = fd88::10" >>"$FLOW_LAB/green/users.d/alice.conf"
+flowred_v6_init
+flowred_v6_green_conf
 prof=$FLOW_LAB/users/alice/profile
-echo "tunnel_address6 = fd88::10" >>"$prof/profile.conf"
 flowred_green_start
 
 grants6() {

@@ -34,7 +34,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 card_reexec "$@"
 
 t_start=$(date +%s)
-export RED_V6=1
 flowred_red_start() {
 	RED_MAX_LEASE=$FLOWRED_LEASE red_conf "$TB_DIR/red.conf" "$FLOW_LAB"
 	sed -i -E \
@@ -44,27 +43,11 @@ flowred_red_start() {
 	tb_start red red "$TB_DIR/red.log" "$RED_BIN" -c "$TB_DIR/red.conf"
 	tb_wait_ready "$TB_DIR/red.log"
 }
-flowred_init
+flowred_v6_init
 # the prefix red shuffles in: delivered locally on red
 tb_exec red ip -6 route add local fd89::1:0/120 dev lo
-tb_start red web6 "$TB_DIR/web6.log" python3 -m http.server 8080 --bind fd89::2 --directory "$TB_DIR/www"
-tb_start red stream6 "$TB_DIR/stream6.log" socat "TCP6-LISTEN:8081,bind=[fd89::2],ipv6only=1,fork,reuseaddr" EXEC:"$TB_DIR/stream.sh"
-for _ in $(seq 1 50); do
-	tb_exec red ss -ltn | grep -q '\[fd89::2\]:8080' && break
-	sleep 0.1
-done
-FLOW_GREEN_EXTRA=${FLOW_GREEN_EXTRA/address = 10.89.0.1\/30/address = 10.89.0.1\/30
-address6 = fd89::1\/64}
-FLOW_GREEN_EXTRA=${FLOW_GREEN_EXTRA/site_address = 10.89.0.2/site_address = 10.89.0.2
-site_address6 = fd89::2
-hop_prefix = fd89::1:0/120}
-FLOW_GREEN_EXTRA="$FLOW_GREEN_EXTRA
-[green]
-tunnel_prefix6 = fd88::/64"
-export FLOW_GREEN_EXTRA
-echo "tunnel_address6 = fd88::10" >>"$FLOW_LAB/green/users.d/alice.conf"
+flowred_v6_green_conf "hop_prefix = fd89::1:0/120"
 prof=$FLOW_LAB/users/alice/profile
-echo "tunnel_address6 = fd88::10" >>"$prof/profile.conf"
 flowred_green_start
 flow_card alice
 tb_exec client ip link set lo up
