@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A text buffer appended to printf-style: admin answers, nft rule text,
- * WireGuard's UAPI requests. Two kinds, chosen at the start:
+ * A text buffer (struct kg_sb, a string builder) appended to
+ * printf-style: admin answers, nft rule text, WireGuard's UAPI requests.
+ * Two kinds, chosen at the start:
  *
  *  - growing (KG_SB_INIT): the buffer owns p, malloc'd and grown as
  *    needed; kg_sb_free releases it;
  *  - fixed (kg_sb_fixed): p is the caller's array of cap bytes, never
  *    reallocated nor freed; text that does not fit is an error.
+ *
+ * Text with secrets in it goes in a fixed buffer the caller wipes: a
+ * growing one leaves old copies behind when it moves (realloc) and is
+ * freed unwiped.
  *
  * Errors are sticky: after the first failure every append does nothing,
  * the text stays what it was before the failed append (NUL-terminated),
@@ -21,7 +26,7 @@
 #include <stddef.h>
 
 struct kg_sb {
-	char *p;        /* the text; NULL while a growing buffer is empty */
+	char *p;        /* the text; NULL until a growing one's first append */
 	size_t len;     /* bytes of text, the NUL not counted */
 	size_t cap;     /* bytes at p */
 	int err;        /* 0, -ENOMEM (growing) or -ENOSPC (fixed) */
