@@ -271,7 +271,7 @@ static void on_signal(void *ctx, int signo)
 static void go_dark(struct green *g, const char *why)
 {
 	struct green_conf *c = &g->conf;
-	char *fwd[2];
+	char *fwd[GREEN_WG_SHARDS_MAX + 1], shard[GREEN_WG_SHARDS_MAX][16];
 	struct kg_nft_dark d = {
 		.table = GREEN_TABLE, .mgmt = c->mgmt, .n_mgmt = c->n_mgmt,
 		.mgmt_ifaces = c->mgmt_ifaces, .n_mgmt_ifaces = c->n_mgmt_ifaces,
@@ -283,6 +283,10 @@ static void go_dark(struct green *g, const char *why)
 
 	if (c->wg_interface)
 		fwd[d.n_fwd_drop_ifaces++] = c->wg_interface;
+	for (unsigned k = 1; c->wg_interface && k < c->wg_shards; k++) {
+		green_shard_ifname(c->wg_interface, k, shard[k]);
+		fwd[d.n_fwd_drop_ifaces++] = shard[k];
+	}
 	if (c->site.interface)
 		fwd[d.n_fwd_drop_ifaces++] = c->site.interface;
 	r = green_apply_dark(g->nft, &d, &e);

@@ -125,6 +125,60 @@ static void test_sequence_ports_go_to_the_knock_group_only_in_sequence_mode(void
 	free(on);
 }
 
+
+static void test_shards_split_the_tunnel_prefix(void **st)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+	struct kg_prefix tun, b;
+	struct kg_addr a;
+	char *text = NULL;
+
+	(void)st;
+	assert_int_equal(load(BASE "tunnel_address = 10.96.0.1\ntunnel_prefix_len = 14\n"
+			      "wg_shards = 4\ntunnel_prefix6 = fd88::/64\n", &c, &e), 0);
+	assert_int_equal(c.tunnel_prefix_len, 14);
+	assert_int_equal(c.wg_shards, 4);
+	green_tunnel_prefix(&c, &tun);
+	assert_int_equal(tun.len, 14);
+	assert_int_equal(kg_addr_parse("10.99.255.254", &a), 0);
+	assert_int_equal(green_shard_of(&tun, 4, &a), 3);
+	assert_int_equal(kg_addr_parse("10.97.1.2", &a), 0);
+	assert_int_equal(green_shard_of(&tun, 4, &a), 1);
+	green_shard_block(&tun, 4, 2, &b);
+	assert_int_equal(b.len, 16);
+	assert_int_equal(b.a.b[1], 98);
+	assert_int_equal(kg_addr_parse("fd88::c000:0:0:1", &a), 0);
+	assert_int_equal(green_shard_of(&c.tunnel_prefix6, 4, &a), 3);
+	/* every rule naming the interface names all four; the port range */
+	assert_int_equal(green_ruleset_render(&c, &text), 0);
+	assert_non_null(strstr(text, "iifname { \"kgt0\", \"kgt0s1\", \"kgt0s2\", \"kgt0s3\" } drop"));
+	assert_non_null(strstr(text, "udp dport 51820-51823 ip saddr @wg_open4"));
+	assert_non_null(strstr(text, "iifname != { \"kgt0\", \"kgt0s1\", \"kgt0s2\", \"kgt0s3\" } ip saddr 10.96.0.0/14 counter drop"));
+	free(text);
+	green_conf_free(&c);
+	/* one device: as before */
+	assert_int_equal(load(BASE, &c, &e), 0);
+	assert_int_equal(c.wg_shards, 1);
+	assert_int_equal(green_ruleset_render(&c, &text), 0);
+	assert_non_null(strstr(text, "iifname != \"kgt0\" ip saddr 10.88.0.0/16 counter drop"));
+	assert_non_null(strstr(text, "udp dport 51820 ip saddr @wg_open4"));
+	free(text);
+	green_conf_free(&c);
+}
+
+static void test_bad_shards_are_refused(void **st)
+{
+	(void)st;
+	refused(BASE "wg_shards = 3\n", "power of two");
+	refused(BASE "wg_shards = 32\n", "wg_shards");
+	refused(BASE "tunnel_prefix_len = 7\n", "tunnel_prefix_len");
+	refused(BASE "tunnel_prefix_len = 25\n", "tunnel_prefix_len");
+	refused(BASE "tunnel_address = 10.88.200.1\nwg_shards = 2\n", "first of the 2 blocks");
+	refused("[green]\nwg_interface = kg-green-long\nwg_shards = 16\n", "15 characters");
+	refused(BASE "wg_shards = 4\nknock_port = 51822\n", "knock_port");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -133,6 +187,8 @@ int main(void)
 		cmocka_unit_test(test_unknown_keys_and_bad_values_are_refused),
 		cmocka_unit_test(test_two_control_ports_are_refused),
 		cmocka_unit_test(test_sequence_ports_go_to_the_knock_group_only_in_sequence_mode),
+		cmocka_unit_test(test_shards_split_the_tunnel_prefix),
+		cmocka_unit_test(test_bad_shards_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
