@@ -210,6 +210,14 @@ static void reload(struct green *g)
 		kg_err_set(&e, "NFLOG groups changed (restart green under -P)");
 		r = -EINVAL;
 	}
+	if (!r && g->gate && (c.wg_shards != g->conf.wg_shards ||
+			      c.tunnel_prefix_len != g->conf.tunnel_prefix_len)) {
+		/* The WireGuard devices and their routes are made at start:
+		 * a table naming other shards than the devices up would
+		 * not match them. */
+		kg_err_set(&e, "wg_shards or tunnel_prefix_len changed (restart green)");
+		r = -EINVAL;
+	}
 	if (!r && !strcmp(text, g->ruleset)) {
 		/* Same table: keep its elements (bans, openings). Under -P
 		 * the IPS is the worker's: its settings stay until a

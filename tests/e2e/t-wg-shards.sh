@@ -13,6 +13,8 @@
 #   - carol aiming at shard 0's port (her profile edited) gets no
 #     handshake and no session;
 #   - after green stops no shard interface is left.
+# Green runs privilege-separated (-P, as its unit does): the monitor
+# makes and feeds every shard.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -46,7 +48,11 @@ ip -n "$(tb_ns carol)" link set lo up
 tb_link carol out eth0
 ip -n "$(tb_ns carol)" addr add 198.51.100.21/24 dev eth0
 
-flow_green_start
+id knockgate >/dev/null 2>&1 ||
+	useradd --system --no-create-home --shell /usr/sbin/nologin knockgate ||
+	tb_fail "cannot create the knockgate system user"
+TB_GREEN_ARGS="-P -u knockgate" flow_green_start
+grep -q "event=privsep result=started" "$FLOW_GLOG" || tb_fail "green did not start privilege-separated"
 tb_exec green nft list chain inet knockgate forward | grep -q "iifname { \"$FLOW_GIF\", \"$S1\" } drop" ||
 	{ tb_exec green nft list chain inet knockgate forward; tb_fail "forward chain does not name both shards"; }
 [ "$(tb_exec green wg show "$S1" listen-port)" = 51821 ] || tb_fail "$S1 is not on 51821"
@@ -85,7 +91,7 @@ mkdir -p "$TB_DIR/wrong"
 cp -r "$FLOW_LAB/users/carol/profile/." "$TB_DIR/wrong/"
 sed -i 's/^green_wg_port = 51821$/green_wg_port = 51820/' "$TB_DIR/wrong/profile.conf"
 rc=0
-tb_exec carol env KG_RUN_DIR="$TB_DIR/run-carol" timeout 20 "$FLOW_KG" connect \
+tb_exec carol env KG_RUN_DIR="$TB_DIR/run-carol" timeout 8 "$FLOW_KG" connect \
 	--profile "$TB_DIR/wrong" --ifname "$(tb_ifname c2)" --pin-file "$FLOW_PIN" \
 	>"$TB_DIR/wrong.out" 2>&1 || rc=$?
 [ "$rc" != 0 ] && ! grep -qE '^session [0-9a-f]{16}:' "$TB_DIR/wrong.out" ||
