@@ -12,7 +12,8 @@
 #     ruleset names both interfaces;
 #   - carol aiming at shard 0's port (her profile edited) gets no
 #     handshake and no session;
-#   - after green stops no shard interface is left.
+#   - after green stops no shard interface is left, nor after a start
+#     that fails because shard 1's port is taken (green exits dark).
 # Green runs privilege-separated (-P, as its unit does): the monitor
 # makes and feeds every shard.
 set -eu
@@ -109,4 +110,22 @@ for i in "$FLOW_GIF" "$S1"; do
 	! tb_exec green ip link show "$i" >/dev/null 2>&1 || tb_fail "$i left after green stopped"
 	[ ! -e "/var/run/wireguard/$i.sock" ] || tb_fail "wireguard-go socket of $i left"
 done
-tb_log "PASS: two WireGuard shards: enroll's ports, one peer a shard, traffic on both, wrong port refused, all removed at stop"
+tb_log "ok: $FLOW_GIF and $S1 gone after the stop"
+
+tb_log "step: shard 1's port taken: green's start fails, dark, no shard left"
+tb_start green squat "$TB_DIR/squat.log" socat -u UDP4-RECV:51821 /dev/null
+for _ in $(seq 1 30); do tb_exec green ss -Hlun "sport = :51821" | grep -q . && break; sleep 0.1; done
+tb_start green green2 "$TB_DIR/green2.log" "$FLOW_GREEN" -f -c "$FLOW_GCONF" -P -u knockgate
+rc=0
+wait "$(tb_pid green2)" || rc=$?
+[ "$rc" != 0 ] || tb_fail "green started with shard 1's port taken"
+grep -q "event=dark result=installed reason=start_failed" "$TB_DIR/green2.log" ||
+	{ tail -5 "$TB_DIR/green2.log"; tb_fail "no dark table after the failed start"; }
+for i in "$FLOW_GIF" "$S1"; do
+	! tb_exec green ip link show "$i" >/dev/null 2>&1 || tb_fail "$i left after the failed start"
+done
+tb_stop squat || true
+why=$(grep -F "$S1" "$TB_DIR/green2.log" | tail -1)
+[ -n "$why" ] || { cat "$TB_DIR/green2.log"; tb_fail "the failed start does not name $S1"; }
+tb_log "ok: failed start (exit $rc), dark: $why"
+tb_log "PASS: two WireGuard shards: enroll's ports, one peer a shard, traffic on both, wrong port refused, all removed at stop and after a failed start"
