@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "gate.h"
+#include "wg_peers.h"
 
 #define BASE "[green]\nwg_interface = kgt0\n"
 
@@ -179,6 +180,35 @@ static void test_bad_shards_are_refused(void **st)
 	refused(BASE "wg_shards = 4\nknock_port = 51822\n", "knock_port");
 }
 
+static void test_records_must_fit_their_shard(void **st)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+	struct kg_user v[2];
+	struct kg_users u = { .v = v, .n = 2, .cap = 2 };
+
+	(void)st;
+	memset(v, 0, sizeof(v));
+	assert_int_equal(load(BASE "wg_shards = 2\ntunnel_prefix6 = fd88::/64\n", &c, &e), 0);
+	snprintf(v[0].name, sizeof(v[0].name), "alice");
+	assert_int_equal(kg_addr_parse("10.88.1.10", &v[0].tunnel), 0);
+	assert_int_equal(kg_addr_parse("fd88::10", &v[0].tunnel6), 0);
+	snprintf(v[1].name, sizeof(v[1].name), "carol");
+	assert_int_equal(kg_addr_parse("10.88.200.10", &v[1].tunnel), 0);
+	assert_int_equal(kg_addr_parse("fd88::8000:0:0:10", &v[1].tunnel6), 0);
+	assert_int_equal(gate_shards_check_users(&c, &u, &e), 0);
+	/* carol's IPv6 address in shard 0's block, her IPv4 one in 1's */
+	assert_int_equal(kg_addr_parse("fd88::11", &v[1].tunnel6), 0);
+	assert_int_equal(gate_shards_check_users(&c, &u, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "user carol: tunnel_address6 fd88::11 is in shard 0's block"));
+	/* an IPv4 address outside the prefix has no shard */
+	assert_int_equal(kg_addr_parse("fd88::8000:0:0:11", &v[1].tunnel6), 0);
+	assert_int_equal(kg_addr_parse("10.89.0.5", &v[1].tunnel), 0);
+	assert_int_equal(gate_shards_check_users(&c, &u, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "user carol: tunnel_address 10.89.0.5 is not in green's tunnel prefix 10.88.0.0/16"));
+	green_conf_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +219,7 @@ int main(void)
 		cmocka_unit_test(test_sequence_ports_go_to_the_knock_group_only_in_sequence_mode),
 		cmocka_unit_test(test_shards_split_the_tunnel_prefix),
 		cmocka_unit_test(test_bad_shards_are_refused),
+		cmocka_unit_test(test_records_must_fit_their_shard),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
