@@ -14,6 +14,7 @@
 #include "wg_peers.h"
 
 #define BASE "[green]\nwg_interface = kgt0\n"
+#define SITE_PUB "Jl2w9hUOdw3Yd3V5U6cS2VqdTMNoVmHyVZ4sSR/yZ0k="
 
 static int load(const char *text, struct green_conf *c, struct kg_err *e)
 {
@@ -178,6 +179,11 @@ static void test_bad_shards_are_refused(void **st)
 	refused(BASE "tunnel_address = 10.88.200.1\nwg_shards = 2\n", "first of the 2 blocks");
 	refused("[green]\nwg_interface = kg-green-long\nwg_shards = 16\n", "15 characters");
 	refused(BASE "wg_shards = 4\nknock_port = 51822\n", "knock_port");
+	refused(BASE "wg_shards = 2\n[site]\nid = green1\ninterface = kgsite0\n"
+		"private_key = /x/site.key\naddress = 10.89.0.1/30\nhost_key = /x/host.key\n"
+		"listen_port = 51821\n[red red1]\naddress = 203.0.113.2\nsite_address = 10.89.0.2\n"
+		"site_public_key = " SITE_PUB "\ncert = /x/red.pem\n",
+		"listen_port 51821 is one of the WireGuard shards' ports 51820..51821");
 }
 
 static void test_records_must_fit_their_shard(void **st)
