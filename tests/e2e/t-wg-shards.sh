@@ -3,6 +3,7 @@
 # Green with two WireGuard shards ([green] wg_shards = 2): the tunnel
 # prefix 10.88.0.0/16 split into 10.88.0.0/17 (shard 0, wg_interface on
 # 51820) and 10.88.128.0/17 (shard 1, wg_interface + "s1" on 51821):
+#     (and fd88::/64 into fd88::/65 and fd88::8000:0:0:0/65);
 #   - kg-user-enroll gives alice (10.88.1.x, from kg-lab) port 51820 and
 #     carol (pool 10.88.200.10-20) port 51821 in their profiles;
 #   - both real card clients (carol in a namespace of her own; her record
@@ -27,13 +28,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 card_reexec "$@"
 
 flow_init
-shards_conf() { sed -i 's/^tunnel_address = 10.88.0.1$/&\ntunnel_prefix_len = 16\nwg_shards = 2/' "$1"; }
+shards_conf() { sed -i 's/^tunnel_address = 10.88.0.1$/&\ntunnel_prefix_len = 16\nwg_shards = 2\ntunnel_prefix6 = fd88::\/64/' "$1"; }
 FLOW_CONF_HOOK=shards_conf
 S1=${FLOW_GIF}s1
 [ ${#S1} -le 15 ] || tb_skip "interface prefix too long for a shard name"
 
 tb_log "step: enroll carol with wg_shards = 2 (her address in shard 1's block)"
-flow_enroll carol --wg-shards 2 --tunnel-prefix-len 16 --tunnel-pool 10.88.200.10-20
+flow_enroll carol --wg-shards 2 --tunnel-prefix-len 16 --tunnel-pool 10.88.200.10-20 \
+	--tunnel-address6 fd88::8000:0:0:10
 prof_a=$FLOW_LAB/users/alice/profile/profile.conf
 prof_c=$FLOW_LAB/users/carol/profile/profile.conf
 grep -qx "green_wg_port = 51820" "$prof_a" || tb_fail "alice's profile: $(grep green_wg_port "$prof_a")"
@@ -59,7 +61,9 @@ tb_exec green nft list chain inet knockgate forward | grep -q "iifname { \"$FLOW
 [ "$(tb_exec green wg show "$S1" listen-port)" = 51821 ] || tb_fail "$S1 is not on 51821"
 tb_exec green ip route show dev "$S1" | grep -q "^10.88.128.0/17" ||
 	{ tb_exec green ip route; tb_fail "no route for shard 1's block"; }
-tb_log "ok: $S1 up on 51821 with route 10.88.128.0/17; the ruleset names both"
+tb_exec green ip -6 route show dev "$S1" | grep -q "^fd88::8000:0:0:0/65" ||
+	{ tb_exec green ip -6 route; tb_fail "no IPv6 route for shard 1's block"; }
+tb_log "ok: $S1 up on 51821 with routes 10.88.128.0/17 and fd88::8000:0:0:0/65; the ruleset names both"
 
 tb_log "step: alice (shard 0), then carol (shard 1) connect (one card: one proof at a time)"
 flow_card alice
@@ -80,7 +84,8 @@ ckey=$(tb_exec carol wg show "$(tb_ifname c2)" private-key | wg pubkey)
 	tb_fail "shard 0's peers: $(tb_exec green wg show "$FLOW_GIF" peers | tr '\n' ' ') (alice: $akey)"
 [ "$(tb_exec green wg show "$S1" peers)" = "$ckey" ] ||
 	tb_fail "shard 1's peers: $(tb_exec green wg show "$S1" peers | tr '\n' ' ') (carol: $ckey)"
-tb_exec green wg show "$S1" allowed-ips | grep -q "10.88.200.10/32" || tb_fail "carol's peer lacks 10.88.200.10/32"
+tb_exec green wg show "$S1" allowed-ips | grep "10.88.200.10/32" | grep -q "fd88::8000:0:0:10/128" ||
+	tb_fail "carol's peer lacks 10.88.200.10/32 or fd88::8000:0:0:10/128: $(tb_exec green wg show "$S1" allowed-ips)"
 tb_log "ok: $FLOW_GIF holds alice's peer, $S1 carol's"
 
 tb_log "step: carol closes, then aims at shard 0's port"
