@@ -7,7 +7,7 @@
  *   gate.c          start / reload / stop of everything below
  *   knock_rx.c      step 1: knocks and sequences -> pending sessions
  *   knock_ids.c     step 1: the pre-filter's key ids in the kernel
- *   wg_peers.c      step 2: green's WireGuard interface
+ *   wg_peers.c      step 2: green's WireGuard interface(s): shards
  *   sessions_run.c  step 2: session decisions to the kernel, the
  *                   peer-dump poll, expiry, lease renewal
  *   ctrl_glue.c     steps 3 and 4: the control server's ops (card proof,

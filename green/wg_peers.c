@@ -19,11 +19,11 @@
 #include "wg.h"
 #include "wg_key.h"
 #include "site.h"
-#include <stdlib.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Green's own WireGuard interface (wg_peers.c): up at start with the
- * key from [wireguard] private_key (an old interface of that name goes
- * first), down at stop. Errors: -errno, e set.
+ * Green's own WireGuard interface (wg_peers.c), and with [green]
+ * wg_shards its other shards: up at start with the key from [wireguard]
+ * private_key (an old interface of each name goes first; on an error
+ * none is left), down at stop. Errors: -errno, e set.
  */
 #ifndef KG_GREEN_WG_PEERS_H
 #define KG_GREEN_WG_PEERS_H
