@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench_sessions N [K]: green's session code paths at N live sessions,
+ * bench_sessions N [K [S]]: green's session code paths at N live sessions,
  * the card proof skipped (bench/sessions runs it at several N, each in a
  * network namespace of its own, and prints the ratios; bench/README.md).
  *
@@ -19,6 +19,10 @@
  * sys: the kernel working for it) and of wireguard-go (all threads), the
  * median wall time of an open (knock accepted -> WireGuard port open and
  * peer in place), both RSS in KiB.
+ *
+ * S: WireGuard shards (green's wg_shards, default 1): S wireguard-go
+ * devices, session i on shard i % S (its tunnel address in that shard's
+ * block of 10.0.0.0/8); wireguard-go's CPU and RSS are the sum of all.
  */
 #include "gate.h"
 #include "apply.h"
@@ -51,7 +55,7 @@ static const char table_text[] =
 	"\tset tun_seen6 { type ipv6_addr; size 1000000; flags dynamic,timeout; timeout 180s; }\n"
 	"\tchain prerouting {\n"
 	"\t\ttype filter hook prerouting priority raw; policy accept;\n"
-	"\t\tiifname \"%s\" ip saddr @peers_live update @tun_seen4 { ip saddr }\n"
+	"\t\tiifname %s ip saddr @peers_live update @tun_seen4 { ip saddr }\n"
 	"\t}\n"
 	"}\n";
 
@@ -61,22 +65,23 @@ struct cpu {
 	uint64_t wg_ns, wg_sys_ns;     /* wireguard-go, all threads */
 };
 
-static pid_t wg_pid;
+static pid_t wg_pids[GREEN_WG_SHARDS_MAX];
+static unsigned n_shards = 1;
 
 static uint64_t tv_ns(struct timeval tv)
 {
 	return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
 }
 
-/* wireguard-go's run time: schedstat of every thread (ns), stime ticks. */
-static void wg_cpu(uint64_t *ns, uint64_t *sys_ns)
+/* One wireguard-go's run time: schedstat of every thread (ns), stime
+ * ticks, added to *ns and *sys_ns. */
+static void wg_cpu1(pid_t wg_pid, uint64_t *ns, uint64_t *sys_ns)
 {
 	char path[320], buf[512];
 	struct dirent *d;
 	DIR *dir;
 	FILE *f;
 
-	*ns = *sys_ns = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)wg_pid);
 	if (!wg_pid || !(dir = opendir(path)))
 		return;
@@ -103,10 +108,18 @@ static void wg_cpu(uint64_t *ns, uint64_t *sys_ns)
 			/* fields 14, 15 (utime, stime) after "pid (comm)" */
 			if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
 					&ut, &st) == 2)
-				*sys_ns = st * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+				*sys_ns += st * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
 		}
 		fclose(f);
 	}
+}
+
+/* All shards' wireguard-go processes together. */
+static void wg_cpu(uint64_t *ns, uint64_t *sys_ns)
+{
+	*ns = *sys_ns = 0;
+	for (unsigned k = 0; k < n_shards; k++)
+		wg_cpu1(wg_pids[k], ns, sys_ns);
 }
 
 static void cpu_now(struct cpu *c)
@@ -180,18 +193,19 @@ static pid_t find_wg(const char *ifname)
 	return found;
 }
 
-/* Session i: user "bN", tunnel 10.x.y.z (from 10.0.0.2), source in
+/* Session i: user "bN", tunnel 10.x.y.z (from 10.0.0.2; with shards,
+ * the (i / S)th address of shard i % S's block), source in
  * 100.64.0.0/10, a key of its own. */
 static void session_args(uint32_t i, struct kg_user *u, uint8_t key[32],
 			 struct kg_addr *src)
 {
-	uint32_t t = i + 2, s = i + 1;
+	uint32_t t = i / n_shards + 2, s = i + 1, k = i % n_shards;
 
 	memset(u, 0, sizeof(*u));
 	snprintf(u->name, sizeof(u->name), "b%u", i);
 	u->tunnel.family = AF_INET;
 	u->tunnel.b[0] = 10;
-	u->tunnel.b[1] = (uint8_t)(t >> 16);
+	u->tunnel.b[1] = (uint8_t)(k * (256 / n_shards) + (t >> 16));
 	u->tunnel.b[2] = (uint8_t)(t >> 8);
 	u->tunnel.b[3] = (uint8_t)t;
 	memset(src, 0, sizeof(*src));
@@ -262,21 +276,42 @@ int main(int argc, char **argv)
 	uint32_t n, k;
 	uint64_t *ids, *wall, *knock, t0;
 	struct cpu a, b;
-	char ifname[16], text[sizeof(table_text) + 16];
+	char ifname[16], ifs[GREEN_WG_SHARDS_MAX * 20 + 8];
+	char text[sizeof(table_text) + sizeof(ifs)];
+	long rss_wg = 0;
 	int r;
 
 	if (argc < 2 || (n = (uint32_t)strtoul(argv[1], NULL, 10)) < 1 ||
 	    n > 1000000) {
-		fprintf(stderr, "usage: bench_sessions N [K]  (1 <= N <= 1000000; "
+		fprintf(stderr, "usage: bench_sessions N [K [S]]  (1 <= N <= 1000000; "
+			"S: 1, 2, 4, 8 or 16 WireGuard shards; "
 			"as root, in a network namespace of its own: bench/sessions)\n");
 		return 2;
 	}
 	k = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 200;
 	if (k < 1 || k > 100000)
 		k = 200;
+	n_shards = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 1;
+	if (n_shards < 1 || n_shards > GREEN_WG_SHARDS_MAX ||
+	    (n_shards & (n_shards - 1))) {
+		fprintf(stderr, "bench_sessions: S must be 1, 2, 4, 8 or 16\n");
+		return 2;
+	}
 	kg_log_init("bench_sessions", KG_LOG_WARNING);
 	snprintf(ifname, sizeof(ifname), "kgbs%d", (int)getpid() % 100000);
-	snprintf(text, sizeof(text), table_text, ifname);
+	{
+		size_t len = (size_t)snprintf(ifs, sizeof(ifs), "{ \"%s\"", ifname);
+
+		for (unsigned j = 1; j < n_shards; j++) {
+			char nm[16];
+
+			green_shard_ifname(ifname, j, nm);
+			len += (size_t)snprintf(ifs + len, sizeof(ifs) - len,
+						", \"%s\"", nm);
+		}
+		snprintf(ifs + len, sizeof(ifs) - len, " }");
+	}
+	snprintf(text, sizeof(text), table_text, ifs);
 	if ((r = green_apply_open(&g.nft, "kgbench", &e)) ||
 	    (r = green_apply_table_replace(g.nft, text, false, &e))) {
 		fprintf(stderr, "nft: %s\n", e.msg);
@@ -285,15 +320,36 @@ int main(int argc, char **argv)
 	g.gate = &gt;
 	gt.g = &g;
 	snprintf(gt.ifname, sizeof(gt.ifname), "%s", ifname);
+	gt.n_shards = n_shards;
+	gt.shard_prefix.a.family = AF_INET;
+	gt.shard_prefix.a.b[0] = 10;
+	gt.shard_prefix.len = 8;
 	if ((r = kg_random(gt.wg_priv, 32)) ||
-	    (r = green_apply_wg_up(ifname, gt.wg_priv, 51820, "10.255.255.254/8",
+	    (r = green_apply_wg_up(ifname, gt.wg_priv, 51820, "10.0.0.1/8",
 				   &be, &e))) {
 		fprintf(stderr, "wireguard: %s\n", e.msg[0] ? e.msg : strerror(-r));
 		return 1;
 	}
 	gt.iface_up = true;
 	up_gate = &gt;
-	wg_pid = be == KG_WG_BACKEND_UAPI ? find_wg(ifname) : 0;
+	wg_pids[0] = be == KG_WG_BACKEND_UAPI ? find_wg(ifname) : 0;
+	for (unsigned j = 1; j < n_shards; j++) {
+		struct kg_prefix blk;
+		char route[KG_ADDR_STRLEN + 8], a4[KG_ADDR_STRLEN];
+
+		green_shard_ifname(ifname, j, gt.shard_if[j]);
+		green_shard_block(&gt.shard_prefix, n_shards, j, &blk);
+		snprintf(route, sizeof(route), "%s/%u", kg_addr_str(&blk.a, a4), blk.len);
+		if ((r = green_apply_shard_up(gt.shard_if[j], gt.wg_priv,
+					      (uint16_t)(51820 + j), route, NULL,
+					      &be, &e))) {
+			fprintf(stderr, "wireguard shard %u: %s\n", j,
+				e.msg[0] ? e.msg : strerror(-r));
+			gt.n_shards = j;
+			return fail();
+		}
+		wg_pids[j] = be == KG_WG_BACKEND_UAPI ? find_wg(gt.shard_if[j]) : 0;
+	}
 	if ((r = kg_sess_init(&gt.sess, n + k, &lim, 1, NULL, NULL))) {
 		fprintf(stderr, "session table: %s\n", strerror(-r));
 		return fail();
@@ -306,7 +362,7 @@ int main(int argc, char **argv)
 	if (!ids || !wall || !knock)
 		return fail();
 
-	printf("n=%u k=%u backend=%s bytes_per_slot=%zu", n, k,
+	printf("n=%u k=%u shards=%u backend=%s bytes_per_slot=%zu", n, k, n_shards,
 	       be == KG_WG_BACKEND_UAPI ? "wireguard-go" : "kernel",
 	       kg_sess_bytes_per_slot());
 	cpu_now(&a);
@@ -320,8 +376,10 @@ int main(int argc, char **argv)
 	}
 	cpu_now(&b);
 	cpu_print("fill", &a, &b, n);
+	for (unsigned j = 0; j < n_shards; j++)
+		rss_wg += wg_pids[j] ? rss_kib(wg_pids[j]) : 0;
 	printf(" rss_green=%ld rss_wg=%ld", rss_kib(getpid()),
-	       wg_pid ? rss_kib(wg_pid) : -1L);
+	       wg_pids[0] ? rss_wg : -1L);
 
 	cpu_now(&a);
 	for (uint32_t i = 0; i < k; i++) {
@@ -370,25 +428,34 @@ int main(int argc, char **argv)
 
 		cpu_now(&a);
 		t0 = kg_mono_ns();
-		r = green_apply_peers_read(ifname, &d);
-		for (size_t i = 0; !r && i < d.n_peers; i++)
-			kg_sess_observe_peer(&gt.sess, d.peers[i].public_key,
-					     (int64_t)d.peers[i].last_handshake_sec,
-					     d.peers[i].rx_bytes);
-		cpu_now(&b);
-		if (r) {
-			fprintf(stderr, "\npeer dump: %s\n", strerror(-r));
-			return fail();
+		size_t peers = 0;
+
+		for (unsigned j = 0; j < n_shards; j++) {
+			r = green_apply_peers_read(gate_shard_if(&gt, j), &d);
+			for (size_t i = 0; !r && i < d.n_peers; i++)
+				kg_sess_observe_peer(&gt.sess, d.peers[i].public_key,
+						     (int64_t)d.peers[i].last_handshake_sec,
+						     d.peers[i].rx_bytes);
+			if (r) {
+				fprintf(stderr, "\npeer dump: %s\n", strerror(-r));
+				return fail();
+			}
+			peers += d.n_peers;
+			green_apply_peers_free(&d);
+			memset(&d, 0, sizeof(d));
 		}
+		cpu_now(&b);
 		cpu_print("dump", &a, &b, 1);
-		printf(" dump_peers=%zu dump_wall_ns=%llu", d.n_peers,
+		printf(" dump_peers=%zu dump_wall_ns=%llu", peers,
 		       (unsigned long long)(kg_mono_ns() - t0));
-		green_apply_peers_free(&d);
 	}
 
 	cpu_now(&a);
 	for (uint32_t i = 0; i < k; i++)
 		gate_session_end(&gt, ids[i], KG_END_CLOSE, true);
+	/* Their peers, which the daemon removes after the grace (one set
+	 * operation a shard): counted with the close. */
+	gate_peers_flush(&gt, true);
 	cpu_now(&b);
 	cpu_print("close", &a, &b, k);
 	printf(" live=%zu", gt.sess.n);

@@ -10,6 +10,7 @@
 #include "nft_dark.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,6 +413,48 @@ int green_apply_wg_up(const char *ifname, const uint8_t priv[32],
 	if (r)
 		kg_wg_iface_remove(ifname);
 	return r;
+}
+
+int green_apply_shard_up(const char *ifname, const uint8_t priv[32],
+			 uint16_t port, const char *route4, const char *route6,
+			 enum kg_wg_backend *backend, struct kg_err *e)
+{
+	struct kg_wg_device d = { 0 };
+	int r = kg_wg_iface_remove(ifname);
+
+	if (r)
+		kg_log(KG_LOG_WARNING, "%s: removing old interface: %s",
+		       ifname, strerror(-r));
+	r = kg_wg_iface_create(ifname, backend);
+	if (r) {
+		kg_err_set(e, "creating WireGuard interface %s: %s", ifname,
+			   strerror(-r));
+		return r;
+	}
+	d.has_private_key = true;
+	memcpy(d.private_key, priv, 32);
+	d.has_listen_port = true;
+	d.listen_port = port;
+	d.replace_peers = true;
+	r = kg_wg_set(ifname, &d);
+	kg_wipe(&d, sizeof(d));
+	if (r)
+		kg_err_set(e, "%s: setting key and port %u: %s", ifname, port,
+			   strerror(-r));
+	else if ((r = kg_wg_iface_up(ifname)))
+		kg_err_set(e, "%s: up: %s", ifname, strerror(-r));
+	else if ((r = kg_wg_iface_route(ifname, route4)))
+		kg_err_set(e, "%s: route %s: %s", ifname, route4, strerror(-r));
+	else if (route6 && (r = kg_wg_iface_route(ifname, route6)))
+		kg_err_set(e, "%s: route %s: %s", ifname, route6, strerror(-r));
+	if (r)
+		kg_wg_iface_remove(ifname);
+	return r;
+}
+
+bool green_apply_iface_exists(const char *ifname)
+{
+	return if_nametoindex(ifname) || kg_wg_uapi_exists(ifname);
 }
 
 void green_apply_wg_down(const char *ifname)

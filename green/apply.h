@@ -44,7 +44,8 @@
  *                           1,024. Re-check: none.
  *   green_apply_peers_read  reads the gate interface's peers (no change).
  *   green_apply_wg_up/down  the gate interface created with its private key
- *                           and port / removed. Monitor-only (it holds the
+ *                           and port / removed; green_apply_shard_up the
+ *                           same for a shard (wg_shards), with its route. Monitor-only (it holds the
  *                           key); never a worker request.
  *   green_apply_site_up/down  the site link's interface (to the reds),
  *                           configured whole from d / removed.
@@ -174,6 +175,16 @@ int green_apply_wg_up(const char *ifname, const uint8_t priv[32],
 		      uint16_t port, const char *addr,
 		      enum kg_wg_backend *backend, struct kg_err *e);
 void green_apply_wg_down(const char *ifname);
+/* A WireGuard shard (green_shard_of): another device with the same key
+ * on its own port, up without an address, routes route4 ("A.B.C.D/LEN",
+ * its block of the tunnel prefix) and route6 (NULL: none) through it.
+ * An old one of that name is removed first; on an error nothing of it is
+ * left. Monitor-only, like green_apply_wg_up. */
+int green_apply_shard_up(const char *ifname, const uint8_t priv[32],
+			 uint16_t port, const char *route4, const char *route6,
+			 enum kg_wg_backend *backend, struct kg_err *e);
+/* Is there an interface (or a wireguard-go socket) named ifname? */
+bool green_apply_iface_exists(const char *ifname);
 /* One more address on an interface green made (the IPv6 tunnel or site
  * address). Start-time, monitor-only. 0 or -errno. */
 int green_apply_addr_add(const char *ifname, const char *addr);

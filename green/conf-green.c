@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,8 @@ static const char *const green_keys[] = {
 	"knock_rate", "knock_burst", "scan_log_rate",
 	"knock_meter_size", "knock_overflow_rate", "knock_id_rate",
 	"management_addresses", "management_interfaces", "management_ports",
-	"dhcp_client", "log_level", "vrrp_peers",
+	"dhcp_client", "log_level", "vrrp_peers", "tunnel_prefix_len",
+	"wg_shards",
 	NULL
 };
 
@@ -156,11 +158,64 @@ static int get_numbers(const struct kg_conf *conf, struct green_conf *c,
 
 void green_tunnel_prefix(const struct green_conf *c, struct kg_prefix *out)
 {
+	unsigned len = c->tunnel_prefix_len ? c->tunnel_prefix_len : 16;
+
 	out->a = c->tunnel_address;
-	out->len = GREEN_TUNNEL_PREFIX_LEN;
+	out->len = len;
 	/* IPv4 only (checked at load): clear the host part. */
-	for (unsigned i = GREEN_TUNNEL_PREFIX_LEN / 8; i < 4; i++)
-		out->a.b[i] = 0;
+	for (unsigned i = 0; i < 4; i++)
+		out->a.b[i] &= (uint8_t)(len >= 8 * (i + 1) ? 0xff :
+			 len <= 8 * i ? 0 : 0xff << (8 - len % 8));
+}
+
+unsigned green_shard_bits(unsigned n_shards)
+{
+	unsigned b = 0;
+
+	while (n_shards > 1u << b)
+		b++;
+	return b;
+}
+
+unsigned green_shard_of(const struct kg_prefix *p, unsigned n_shards,
+			const struct kg_addr *a)
+{
+	unsigned bits = green_shard_bits(n_shards), k = 0;
+
+	for (unsigned i = 0; i < bits; i++) {
+		unsigned bit = p->len + i;
+
+		if (bit >= (a->family == AF_INET6 ? 128u : 32u))
+			return 0;
+		k = k << 1 | ((a->b[bit / 8] >> (7 - bit % 8)) & 1);
+	}
+	return k;
+}
+
+void green_shard_block(const struct kg_prefix *p, unsigned n_shards,
+		       unsigned k, struct kg_prefix *out)
+{
+	unsigned bits = green_shard_bits(n_shards);
+
+	*out = *p;
+	for (unsigned i = 0; i < bits; i++) {
+		unsigned bit = p->len + i;
+		uint8_t m = (uint8_t)(0x80 >> (bit % 8));
+
+		if (k >> (bits - 1 - i) & 1)
+			out->a.b[bit / 8] |= m;
+		else
+			out->a.b[bit / 8] &= (uint8_t)~m;
+	}
+	out->len = p->len + bits;
+}
+
+void green_shard_ifname(const char *base, unsigned k, char out[16])
+{
+	if (k)
+		snprintf(out, 16, "%ss%u", base, k);
+	else
+		snprintf(out, 16, "%s", base);
 }
 
 void green_tunnel_address6(const struct green_conf *c, struct kg_addr *out)
@@ -185,6 +240,67 @@ static int get_prefix6(struct green_conf *c, const struct kg_conf *conf,
 		kg_err_set(e, "%s: tunnel_prefix6: expected an IPv6 prefix of length 8..64 (e.g. fd88::/64), got '%s'",
 			   conf->path, s);
 		memset(&c->tunnel_prefix6, 0, sizeof(c->tunnel_prefix6));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* tunnel_prefix_len and wg_shards: the IPv4 tunnel prefix (green's
+ * address/len) and its split into wg_shards equal blocks, one WireGuard
+ * device each (wg_peers.c). Green's own address must lie in block 0 (the
+ * device that holds the address), and every shard's name must fit. */
+static int get_shards(struct green_conf *c, const struct kg_conf *conf,
+		      struct kg_err *e)
+{
+	struct kg_prefix tun, b0;
+	char name[16], last[40];
+	uint64_t v;
+	unsigned bits;
+	int r;
+
+	if ((r = kg_conf_uint(conf, "green", "tunnel_prefix_len", false, 16, 8, 24, &v, e)))
+		return r;
+	c->tunnel_prefix_len = (unsigned)v;
+	if ((r = kg_conf_uint(conf, "green", "wg_shards", false, 1, 1, GREEN_WG_SHARDS_MAX, &v, e)))
+		return r;
+	if (v & (v - 1)) {
+		kg_err_set(e, "%s: wg_shards: expected a power of two (1, 2, 4, 8 or 16), got %llu",
+			   conf->path, (unsigned long long)v);
+		return -EINVAL;
+	}
+	c->wg_shards = (unsigned)v;
+	bits = green_shard_bits(c->wg_shards);
+	green_tunnel_prefix(c, &tun);
+	green_shard_block(&tun, c->wg_shards, 0, &b0);
+	if (!kg_prefix_contains(&b0, &c->tunnel_address)) {
+		char a[KG_ADDR_STRLEN];
+
+		kg_err_set(e, "%s: tunnel_address %s must lie in the first of the %u blocks of its /%u (shard 0, %s/%u)",
+			   conf->path, kg_addr_str(&c->tunnel_address, a),
+			   c->wg_shards, c->tunnel_prefix_len,
+			   kg_addr_str(&b0.a, last), b0.len);
+		return -EINVAL;
+	}
+	if (c->tunnel_prefix6.a.family == AF_INET6 &&
+	    c->tunnel_prefix6.len + bits > 120) {
+		kg_err_set(e, "%s: tunnel_prefix6 /%u is too long to split into %u shards",
+			   conf->path, c->tunnel_prefix6.len, c->wg_shards);
+		return -EINVAL;
+	}
+	if ((unsigned)c->wg_port + c->wg_shards - 1 > 65535 ||
+	    (c->knock_port >= c->wg_port &&
+	     c->knock_port < c->wg_port + c->wg_shards)) {
+		kg_err_set(e, "%s: wg_port %u..%u (one port a shard) must fit below 65536 and miss knock_port %u",
+			   conf->path, c->wg_port, c->wg_port + c->wg_shards - 1,
+			   c->knock_port);
+		return -EINVAL;
+	}
+	snprintf(last, sizeof(last), "%ss%u", c->wg_interface, c->wg_shards - 1);
+	green_shard_ifname(c->wg_interface, c->wg_shards - 1, name);
+	if (c->wg_shards > 1 && strcmp(name, last)) {
+		kg_err_set(e, "%s: wg_interface '%s' is too long for %u shards: "
+			   "'%s' exceeds 15 characters",
+			   conf->path, c->wg_interface, c->wg_shards, last);
 		return -EINVAL;
 	}
 	return 0;
@@ -221,7 +337,7 @@ int green_conf_green(struct green_conf *c, const struct kg_conf *conf,
 			   conf->path, s);
 		return -EINVAL;
 	}
-	if ((r = get_prefix6(c, conf, e)))
+	if ((r = get_prefix6(c, conf, e)) || (r = get_shards(c, conf, e)))
 		return r;
 	if ((r = kg_conf_str(conf, "green", "log_level", "notice", &s, e)))
 		return r;

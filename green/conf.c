@@ -41,6 +41,34 @@ static bool known(const char *section)
 	return false;
 }
 
+/* The WireGuard shards take wg_port .. wg_port + wg_shards - 1 and names
+ * wg_interface + "sK": the site link (default port 51821) must not. */
+static int shards_apart(const struct green_conf *c, const char *path,
+			struct kg_err *e)
+{
+	if (c->wg_shards <= 1 || !c->site.enabled)
+		return 0;
+	if (c->site.listen_port >= c->wg_port &&
+	    c->site.listen_port < c->wg_port + c->wg_shards) {
+		kg_err_set(e, "%s: [site] listen_port %u is one of the WireGuard shards' ports %u..%u "
+			   "(wg_port + wg_shards - 1): move wg_port or listen_port",
+			   path, c->site.listen_port, c->wg_port,
+			   c->wg_port + c->wg_shards - 1);
+		return -EINVAL;
+	}
+	for (unsigned k = 1; c->site.interface && k < c->wg_shards; k++) {
+		char name[16];
+
+		green_shard_ifname(c->wg_interface, k, name);
+		if (!strcmp(name, c->site.interface)) {
+			kg_err_set(e, "%s: [site] interface %s is WireGuard shard %u's name",
+				   path, name, k);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int green_conf_load(struct green_conf *c, const char *path, struct kg_err *e)
 {
 	struct kg_conf conf;
@@ -64,6 +92,7 @@ int green_conf_load(struct green_conf *c, const char *path, struct kg_err *e)
 		if (r)
 			goto out;
 	}
+	r = shards_apart(c, path, e);
 out:
 	kg_conf_free(&conf);
 	return r;

@@ -210,6 +210,14 @@ static void reload(struct green *g)
 		kg_err_set(&e, "NFLOG groups changed (restart green under -P)");
 		r = -EINVAL;
 	}
+	if (!r && g->gate && (c.wg_shards != g->conf.wg_shards ||
+			      c.tunnel_prefix_len != g->conf.tunnel_prefix_len)) {
+		/* The WireGuard devices and their routes are made at start:
+		 * a table naming other shards than the devices up would
+		 * not match them. */
+		kg_err_set(&e, "wg_shards or tunnel_prefix_len changed (restart green)");
+		r = -EINVAL;
+	}
 	if (!r && !strcmp(text, g->ruleset)) {
 		/* Same table: keep its elements (bans, openings). Under -P
 		 * the IPS is the worker's: its settings stay until a
@@ -271,7 +279,7 @@ static void on_signal(void *ctx, int signo)
 static void go_dark(struct green *g, const char *why)
 {
 	struct green_conf *c = &g->conf;
-	char *fwd[2];
+	char *fwd[GREEN_WG_SHARDS_MAX + 1], shard[GREEN_WG_SHARDS_MAX][16];
 	struct kg_nft_dark d = {
 		.table = GREEN_TABLE, .mgmt = c->mgmt, .n_mgmt = c->n_mgmt,
 		.mgmt_ifaces = c->mgmt_ifaces, .n_mgmt_ifaces = c->n_mgmt_ifaces,
@@ -283,6 +291,10 @@ static void go_dark(struct green *g, const char *why)
 
 	if (c->wg_interface)
 		fwd[d.n_fwd_drop_ifaces++] = c->wg_interface;
+	for (unsigned k = 1; c->wg_interface && k < c->wg_shards; k++) {
+		green_shard_ifname(c->wg_interface, k, shard[k]);
+		fwd[d.n_fwd_drop_ifaces++] = shard[k];
+	}
 	if (c->site.interface)
 		fwd[d.n_fwd_drop_ifaces++] = c->site.interface;
 	r = green_apply_dark(g->nft, &d, &e);

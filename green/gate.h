@@ -7,7 +7,7 @@
  *   gate.c          start / reload / stop of everything below
  *   knock_rx.c      step 1: knocks and sequences -> pending sessions
  *   knock_ids.c     step 1: the pre-filter's key ids in the kernel
- *   wg_peers.c      step 2: green's WireGuard interface
+ *   wg_peers.c      step 2: green's WireGuard interface(s): shards
  *   sessions_run.c  step 2: session decisions to the kernel, the
  *                   peer-dump poll, expiry, lease renewal
  *   ctrl_glue.c     steps 3 and 4: the control server's ops (card proof,
@@ -70,9 +70,15 @@ struct green_cert_seen {
 
 struct green_gate {
 	struct green *g;
-	char ifname[16];
+	char ifname[16];             /* shard 0's device, wg_interface */
 	uint8_t wg_priv[32], wg_pub[32];
 	bool iface_up;
+	/* WireGuard shards (wg_peers.c): n_shards devices (0 means 1), a
+	 * session's one picked by its IPv4 tunnel address's block of
+	 * shard_prefix; shard_if[0] unused (ifname). */
+	unsigned n_shards;
+	struct kg_prefix shard_prefix;
+	char shard_if[GREEN_WG_SHARDS_MAX][16];
 	struct kg_users users;
 	struct kg_rcache *replay;
 	struct kg_knock_checker checker;
@@ -129,6 +135,7 @@ const struct kg_addr *gate_grant_client(const struct green_gate *gt,
 struct gate_dying {
 	uint8_t key[32];
 	int64_t due_ms;
+	unsigned shard;
 };
 
 /* conf-gate.c: section parsers (fill c->gate, allocated on first use). */

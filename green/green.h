@@ -42,6 +42,9 @@ struct green_conf {
 	char *wg_interface;
 	uint16_t knock_port, wg_port, control_port;
 	struct kg_addr tunnel_address;
+	unsigned tunnel_prefix_len;         /* of tunnel_address: users' IPv4
+					       tunnel addresses (8..24) */
+	unsigned wg_shards;                 /* WireGuard devices (1..16) */
 	struct kg_prefix tunnel_prefix6;    /* users' IPv6 tunnel addresses;
 					       family 0: none */
 	uint16_t nflog_knock, nflog_scan;
@@ -86,10 +89,24 @@ int green_conf_prefixes(const struct kg_conf *conf, const char *section,
 			const char *key, struct kg_prefix **out, size_t *n,
 			struct kg_err *e);
 
-/* Users' tunnel addresses: tunnel_address/16 (the WireGuard interface's
- * prefix, wg_peers.c). */
-#define GREEN_TUNNEL_PREFIX_LEN 16
+/* Users' tunnel addresses: tunnel_address/tunnel_prefix_len (the
+ * WireGuard interface's prefix, wg_peers.c), host part cleared. */
 void green_tunnel_prefix(const struct green_conf *c, struct kg_prefix *out);
+/* WireGuard shards ([green] wg_shards): the tunnel prefixes (IPv4 and
+ * tunnel_prefix6) are split into n equal blocks; a session's shard is the
+ * block of its address, i.e. the log2(n) bits after the prefix. Shard k's
+ * device is wg_interface (k = 0) or wg_interface + "s" + k, on wg_port +
+ * k. Pure functions of their arguments. */
+#define GREEN_WG_SHARDS_MAX 16
+unsigned green_shard_bits(unsigned n_shards);
+unsigned green_shard_of(const struct kg_prefix *p, unsigned n_shards,
+			const struct kg_addr *a);
+/* Block k of p split n ways, into *out. */
+void green_shard_block(const struct kg_prefix *p, unsigned n_shards,
+		       unsigned k, struct kg_prefix *out);
+/* out: at most 15 characters (truncated; the config check refuses a
+ * base that does not fit). */
+void green_shard_ifname(const char *base, unsigned k, char out[16]);
 /* Green's own IPv6 tunnel address: tunnel_prefix6 with host part ::1
  * (only meaningful when tunnel_prefix6 is set). */
 void green_tunnel_address6(const struct green_conf *c, struct kg_addr *out);

@@ -11,6 +11,7 @@
 #include "revoke.h"
 #include "bundle_load.h"
 #include "gate.h"
+#include "wg_peers.h"
 #include "sessions_run.h"
 #include "knock_ids.h"
 #include "knock_rx.h"
@@ -71,6 +72,8 @@ int gate_users_load(struct green_gate *gt, struct kg_err *e)
 
 	kg_users_init(&nu, KG_KNOCK_SLOT_DEFAULT);
 	r = kg_users_load_dir(&nu, gt->g->conf.gate->users_dir, e);
+	if (!r)
+		r = gate_shards_check_users(&gt->g->conf, &nu, e);
 	if (r) {
 		kg_users_free(&nu);
 		return r;

@@ -34,6 +34,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Every WireGuard device green has (wg_shards of them): the interface
+ * match and the UDP ports, as nft text: one name / port, or an anonymous
+ * set / a range. Names were checked at load (conf-green.c). */
+static void wg_ifs(char *out, size_t cap, const struct green_conf *c)
+{
+	size_t n = c->wg_shards > 1 ? c->wg_shards : 1, len = 0;
+
+	if (n == 1) {
+		snprintf(out, cap, "\"%s\"", c->wg_interface);
+		return;
+	}
+	len += (size_t)snprintf(out + len, cap - len, "{ ");
+	for (size_t k = 0; k < n && len < cap; k++) {
+		char name[16];
+
+		green_shard_ifname(c->wg_interface, (unsigned)k, name);
+		len += (size_t)snprintf(out + len, cap - len, "%s\"%s\"",
+					k ? ", " : "", name);
+	}
+	if (len < cap)
+		snprintf(out + len, cap - len, " }");
+}
+
+static void wg_ports(char *out, size_t cap, const struct green_conf *c)
+{
+	if (c->wg_shards > 1)
+		snprintf(out, cap, "%u-%u", c->wg_port, c->wg_port + c->wg_shards - 1);
+	else
+		snprintf(out, cap, "%u", c->wg_port);
+}
+
+#define WG_IFS_LEN (GREEN_WG_SHARDS_MAX * 20 + 8)
+
 /* Roaming (session.c): every WireGuard packet from an open source
  * refreshes its element, timeout one lease; green frees a full session's
  * source slot only for a source absent here. Sized for every source of
@@ -158,18 +191,21 @@ static void management(FILE *f, const struct green_conf *c, bool m4, bool m6)
 static void prerouting_chain(FILE *f, const struct green_conf *c)
 {
 	struct kg_prefix tun;
-	char a[KG_ADDR_STRLEN];
+	char a[KG_ADDR_STRLEN], wg[WG_IFS_LEN];
 
+	wg_ifs(wg, sizeof(wg), c);
 	green_tunnel_prefix(c, &tun);
+	/* With shards, which block may come in on which shard is the fib
+	 * check's below (each shard k >= 1 has the route of its block). */
 	fprintf(f, "\tchain prerouting {\n"
 		"\t\ttype filter hook prerouting priority raw; policy accept;\n"
 		"\t\tiif \"lo\" accept\n"
-		"\t\tiifname != \"%s\" ip saddr %s/%u counter drop\n",
-		c->wg_interface, kg_addr_str(&tun.a, a), tun.len);
+		"\t\tiifname != %s ip saddr %s/%u counter drop\n",
+		wg, kg_addr_str(&tun.a, a), tun.len);
 	/* IPv6 tunnel addresses likewise come only from the tunnel */
 	if (c->tunnel_prefix6.a.family == AF_INET6)
-		fprintf(f, "\t\tiifname != \"%s\" ip6 saddr %s/%u counter drop\n",
-			c->wg_interface, kg_addr_str(&c->tunnel_prefix6.a, a),
+		fprintf(f, "\t\tiifname != %s ip6 saddr %s/%u counter drop\n",
+			wg, kg_addr_str(&c->tunnel_prefix6.a, a),
 			c->tunnel_prefix6.len);
 	if (c->site.enabled && c->site.interface) {
 		struct kg_prefix site = c->site.address;
@@ -189,16 +225,17 @@ static void prerouting_chain(FILE *f, const struct green_conf *c)
 	fprintf(f, "\t\tfib saddr . iif oif missing counter drop\n");
 	/* After the checks above: only a source WireGuard let in. A full
 	 * set only makes the update fail; the packet goes on either way. */
-	fprintf(f, "\t\tiifname \"%s\" ip saddr @peers_live update @tun_seen4 { ip saddr }\n"
-		"\t\tiifname \"%s\" meta nfproto ipv6 update @tun_seen6 { ip6 saddr }\n"
-		"\t}\n", c->wg_interface, c->wg_interface);
+	fprintf(f, "\t\tiifname %s ip saddr @peers_live update @tun_seen4 { ip saddr }\n"
+		"\t\tiifname %s meta nfproto ipv6 update @tun_seen6 { ip6 saddr }\n"
+		"\t}\n", wg, wg);
 }
 
 static void input_chain(FILE *f, const struct green_conf *c, bool m4, bool m6)
 {
-	char ta[KG_ADDR_STRLEN];
-	const char *wg = c->wg_interface;
+	char ta[KG_ADDR_STRLEN], wg[WG_IFS_LEN], wp[16];
 
+	wg_ifs(wg, sizeof(wg), c);
+	wg_ports(wp, sizeof(wp), c);
 	kg_addr_str(&c->tunnel_address, ta);
 	fprintf(f, "\tchain input {\n"
 		"\t\ttype filter hook input priority filter; policy drop;\n"
@@ -212,11 +249,11 @@ static void input_chain(FILE *f, const struct green_conf *c, bool m4, bool m6)
 		green_prefilter(c) ? "knock_port" : "knock");
 	/* Sessions and the site link first: only then the bans, so that no
 	 * ban, however it came about, cuts them. */
-	fprintf(f, "\t\tudp dport %u ip saddr @wg_open4 update @wg_seen4 { ip saddr } accept\n"
-		"\t\tudp dport %u ip6 saddr @wg_open6 update @wg_seen6 { ip6 saddr } accept\n",
-		c->wg_port, c->wg_port);
-	fprintf(f, "\t\tiifname \"%s\" ip daddr %s tcp dport %u ip saddr @peers_pending accept\n"
-		"\t\tiifname \"%s\" ip daddr %s tcp dport %u ip saddr @peers_live accept\n",
+	fprintf(f, "\t\tudp dport %s ip saddr @wg_open4 update @wg_seen4 { ip saddr } accept\n"
+		"\t\tudp dport %s ip6 saddr @wg_open6 update @wg_seen6 { ip6 saddr } accept\n",
+		wp, wp);
+	fprintf(f, "\t\tiifname %s ip daddr %s tcp dport %u ip saddr @peers_pending accept\n"
+		"\t\tiifname %s ip daddr %s tcp dport %u ip saddr @peers_live accept\n",
 		wg, ta, c->control_port, wg, ta, c->control_port);
 	green_ruleset_site(f, &c->site);
 	/* The pair's VRRP, before the bans: a banned peer would make both
@@ -238,8 +275,8 @@ static void input_chain(FILE *f, const struct green_conf *c, bool m4, bool m6)
 		fprintf(f, "\t\tmeta l4proto . th dport @seq_ports jump knock\n"
 			"\t\tmeta l4proto { tcp, udp } th dport %u-%u jump knock\n",
 			KG_SEQ_ONETIME_BASE, KG_SEQ_ONETIME_BASE + KG_SEQ_ONETIME_RANGE - 1);
-	fprintf(f, "\t\tudp dport %u jump scan\n", c->wg_port);
-	fprintf(f, "\t\tiifname \"%s\" jump scan\n"
+	fprintf(f, "\t\tudp dport %s jump scan\n", wp);
+	fprintf(f, "\t\tiifname %s jump scan\n"
 		"\t\ttcp dport %u jump scan\n",
 		wg, c->control_port);
 	fprintf(f, "\t\tct state established,related accept\n"
@@ -301,6 +338,9 @@ static void knock_chain(FILE *f, const struct green_conf *c)
 
 static void other_chains(FILE *f, const struct green_conf *c)
 {
+	char wg[WG_IFS_LEN];
+
+	wg_ifs(wg, sizeof(wg), c);
 	knock_port_chain(f, c);
 	knock_chain(f, c);
 	fprintf(f, "\tchain scan {\n"
@@ -310,14 +350,13 @@ static void other_chains(FILE *f, const struct green_conf *c)
 		c->scan_log_rate, c->scan_log_rate, c->nflog_scan);
 	fprintf(f, "\tchain forward {\n"
 		"\t\ttype filter hook forward priority filter; policy accept;\n"
-		"\t\tiifname \"%s\" ct state new ip saddr . ip daddr . tcp dport @fwd_grants accept\n"
-		"\t\tiifname \"%s\" ct state established,related ip saddr . ip daddr . tcp dport @fwd_held accept\n"
-		"\t\tiifname \"%s\" ct state new ip6 saddr . ip6 daddr . tcp dport @fwd_grants6 accept\n"
-		"\t\tiifname \"%s\" ct state established,related ip6 saddr . ip6 daddr . tcp dport @fwd_held6 accept\n"
-		"\t\tiifname \"%s\" drop\n"
+		"\t\tiifname %s ct state new ip saddr . ip daddr . tcp dport @fwd_grants accept\n"
+		"\t\tiifname %s ct state established,related ip saddr . ip daddr . tcp dport @fwd_held accept\n"
+		"\t\tiifname %s ct state new ip6 saddr . ip6 daddr . tcp dport @fwd_grants6 accept\n"
+		"\t\tiifname %s ct state established,related ip6 saddr . ip6 daddr . tcp dport @fwd_held6 accept\n"
+		"\t\tiifname %s drop\n"
 		"\t}\n",
-		c->wg_interface, c->wg_interface, c->wg_interface,
-		c->wg_interface, c->wg_interface);
+		wg, wg, wg, wg, wg);
 }
 
 bool green_prefilter(const struct green_conf *c)

@@ -25,6 +25,7 @@
 #include "apply.h"
 #include "ctrl_glue.h"
 #include "ctrl_server.h"
+#include "wg_peers.h"
 #include "log.h"
 #include "time.h"
 
@@ -77,46 +78,62 @@ static uint64_t elapsed_us(uint64_t t0_ns)
 	return (kg_mono_ns() - t0_ns) / 1000;
 }
 
-/* Forgets a deferred removal of key (it is a peer again), or removes
- * every peer whose grace is over (key NULL), all in one set operation. */
-static void dying_sweep(struct green_gate *gt, const uint8_t *key, int64_t now)
+/* The device of the session with IPv4 tunnel address tun. */
+static const char *peer_if(const struct green_gate *gt, const struct kg_addr *tun)
+{
+	return gate_shard_if(gt, gate_shard(gt, tun));
+}
+
+/* Forgets a deferred removal of key on shard (it is a peer there again),
+ * or removes every peer whose grace is over (key NULL), one set
+ * operation a shard. */
+static void dying_sweep(struct green_gate *gt, const uint8_t *key,
+			unsigned shard, int64_t now)
 {
 	uint8_t (*due)[32] = key ? NULL : calloc(gt->n_dying + 1, 32);
+	unsigned *dsh = key ? NULL : calloc(gt->n_dying + 1, sizeof(*dsh));
 	size_t j = 0, n_due = 0;
 	int r;
 
 	for (size_t i = 0; i < gt->n_dying; i++) {
 		struct gate_dying *d = &gt->dying[i];
 
-		if (key ? kg_memeq(d->key, key, 32) : d->due_ms <= now) {
-			if (!key && due)
+		if (key ? d->shard == shard && kg_memeq(d->key, key, 32) :
+		    d->due_ms <= now) {
+			if (!key && due && dsh) {
+				dsh[n_due] = d->shard;
 				memcpy(due[n_due++], d->key, 32);
-			else if (!key && (r = green_apply_peer_del(gt->ifname, d->key)))
+			} else if (!key && (r = green_apply_peer_del(
+						gate_shard_if(gt, d->shard), d->key))) {
 				kg_log(KG_LOG_ERR, "session end: removing peer: %s",
 				       strerror(-r));
+			}
 			continue;
 		}
 		gt->dying[j++] = *d;
 	}
 	gt->n_dying = j;
-	if (n_due && (r = green_apply_peers_del(gt->ifname, due, n_due)))
+	if (n_due && (r = gate_peers_del(gt, due, dsh, n_due)))
 		kg_log(KG_LOG_ERR, "session end: removing peers: %s", strerror(-r));
 	free(due);
+	free(dsh);
 }
 
-static void peer_del_later(struct green_gate *gt, const uint8_t key[32])
+static void peer_del_later(struct green_gate *gt, const uint8_t key[32],
+			   unsigned shard)
 {
 	struct gate_dying *v = realloc(gt->dying, (gt->n_dying + 1) * sizeof(*v));
 	int r;
 
 	if (!v) {
 		/* No memory for the grace: remove at once. */
-		if ((r = green_apply_peer_del(gt->ifname, key)))
+		if ((r = green_apply_peer_del(gate_shard_if(gt, shard), key)))
 			kg_log(KG_LOG_ERR, "session end: removing peer: %s", strerror(-r));
 		return;
 	}
 	gt->dying = v;
 	memcpy(v[gt->n_dying].key, key, 32);
+	v[gt->n_dying].shard = shard;
 	v[gt->n_dying++].due_ms = gate_now_ms() + GATE_PEER_GRACE_MS;
 }
 
@@ -133,9 +150,9 @@ static int open_new(struct green_gate *gt, struct kg_session *s,
 
 	*nft_us = elapsed_us(t0_ns);
 	/* A key whose old session just ended is a peer again: keep it. */
-	dying_sweep(gt, s->peer_key, 0);
+	dying_sweep(gt, s->peer_key, gate_shard(gt, &tun), 0);
 	if (!r) {
-		r = green_apply_peer_add(gt->ifname, s->peer_key, &tun, tun6);
+		r = green_apply_peer_add(peer_if(gt, &tun), s->peer_key, &tun, tun6);
 		if (r) {
 			kg_log(KG_LOG_ERR, "knock: adding peer: %s", strerror(-r));
 			if (!kg_sess_src_in_use(&gt->sess, src, id))
@@ -175,26 +192,39 @@ static void opens_apply(struct green_gate *gt, int r)
 	struct kg_addr *tun = NULL, *tun6 = NULL;
 	size_t n = 0;
 	int all = -ENOMEM;
+	unsigned ns = gate_n_shards(gt);
 
 	/* Every live entry's peer in one set operation; if that fails (or
 	 * no memory for it), one by one, so each knock gets its own answer. */
 	if (!r && gt->n_oq && (keys = calloc(gt->n_oq, sizeof(*keys))) &&
 	    (tun = calloc(gt->n_oq, sizeof(*tun))) &&
 	    (tun6 = calloc(gt->n_oq, sizeof(*tun6)))) {
-		for (size_t i = 0; i < gt->n_oq; i++) {
-			const struct gate_open_q *q = &gt->oq[i];
+		all = 0;
+		/* one set operation a shard */
+		for (unsigned k = 0; k < ns; k++) {
+			int rk;
 
-			if (!kg_sess_by_id(&gt->sess, q->id))
-				continue;
-			/* A key whose old session just ended is a peer again. */
-			dying_sweep(gt, q->key, 0);
-			memcpy(keys[n], q->key, 32);
-			tun[n] = q->tun;
-			if (q->has6)
-				tun6[n] = q->tun6;
-			n++;
+			n = 0;
+			for (size_t i = 0; i < gt->n_oq; i++) {
+				const struct gate_open_q *q = &gt->oq[i];
+
+				if (gate_shard(gt, &q->tun) != k ||
+				    !kg_sess_by_id(&gt->sess, q->id))
+					continue;
+				/* A key whose old session just ended is a peer again. */
+				dying_sweep(gt, q->key, k, 0);
+				memcpy(keys[n], q->key, 32);
+				tun[n] = q->tun;
+				memset(&tun6[n], 0, sizeof(tun6[n]));
+				if (q->has6)
+					tun6[n] = q->tun6;
+				n++;
+			}
+			rk = n ? green_apply_peers_add(gate_shard_if(gt, k), keys,
+						       tun, tun6, n) : 0;
+			if (rk && !all)
+				all = rk;
 		}
-		all = n ? green_apply_peers_add(gt->ifname, keys, tun, tun6, n) : 0;
 	}
 	free(keys);
 	free(tun);
@@ -206,8 +236,8 @@ static void opens_apply(struct green_gate *gt, int r)
 		int pr = r;
 
 		if (s && !pr && all) {
-			dying_sweep(gt, q->key, 0);
-			pr = green_apply_peer_add(gt->ifname, q->key, &q->tun,
+			dying_sweep(gt, q->key, gate_shard(gt, &q->tun), 0);
+			pr = green_apply_peer_add(peer_if(gt, &q->tun), q->key, &q->tun,
 						  q->has6 ? &q->tun6 : NULL);
 			if (pr)
 				kg_log(KG_LOG_ERR, "knock: adding peer: %s", strerror(-pr));
@@ -366,7 +396,7 @@ int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 
 void gate_peers_flush(struct green_gate *gt, bool all)
 {
-	dying_sweep(gt, NULL, all ? INT64_MAX : gate_now_ms());
+	dying_sweep(gt, NULL, 0, all ? INT64_MAX : gate_now_ms());
 	if (all) {
 		free(gt->dying);
 		gt->dying = NULL;
@@ -378,6 +408,7 @@ void gate_peers_flush(struct green_gate *gt, bool all)
  * it; its openings are closed at once either way). */
 struct peer_batch {
 	uint8_t (*keys)[32];
+	unsigned *shard;                     /* keys[i]'s device */
 	size_t n, cap;
 	struct green_apply_closes *closes;   /* the openings, likewise */
 };
@@ -396,10 +427,11 @@ static void session_gone(struct green_gate *gt, const struct kg_session *s,
 	if (gt->g->grants)
 		green_grants_end_session(gt->g->grants, s->id);
 	if (grace) {
-		peer_del_later(gt, s->peer_key);
+		peer_del_later(gt, s->peer_key, gate_shard(gt, &s->tunnel));
 	} else if (pb && pb->n < pb->cap) {
+		pb->shard[pb->n] = gate_shard(gt, &s->tunnel);
 		memcpy(pb->keys[pb->n++], s->peer_key, 32);
-	} else if ((r = green_apply_peer_del(gt->ifname, s->peer_key))) {
+	} else if ((r = green_apply_peer_del(peer_if(gt, &s->tunnel), s->peer_key))) {
 		kg_log(KG_LOG_ERR, "session end: removing peer: %s", strerror(-r));
 	}
 	/* A replacing (pending) session may hold the tunnel address already.
@@ -577,25 +609,29 @@ static void expired(void *ctx, const struct kg_session *s)
 	session_gone(x->gt, s, true, &x->pb);
 }
 
-/* The whole peer dump, every peer's counters to the table. 0 or -errno
- * (logged). */
+/* The whole peer dump of every shard, every peer's counters to the
+ * table. 0 or -errno (logged; the shards read before it are fed). */
 static int read_peers(struct green_gate *gt)
 {
-	struct kg_wg_device d = { 0 };
 	uint64_t t0 = kg_mono_ns();
-	int r = green_apply_peers_read(gt->ifname, &d);
 
-	if (r) {
-		kg_log(KG_LOG_ERR, "%s: reading peers: %s", gt->ifname, strerror(-r));
-		return r;
+	for (unsigned k = 0; k < gate_n_shards(gt); k++) {
+		struct kg_wg_device d = { 0 };
+		const char *ifn = gate_shard_if(gt, k);
+		int r = green_apply_peers_read(ifn, &d);
+
+		if (r) {
+			kg_log(KG_LOG_ERR, "%s: reading peers: %s", ifn, strerror(-r));
+			return r;
+		}
+		for (size_t i = 0; i < d.n_peers; i++)
+			kg_sess_observe_peer(&gt->sess, d.peers[i].public_key,
+					     (int64_t)d.peers[i].last_handshake_sec,
+					     d.peers[i].rx_bytes);
+		green_apply_peers_free(&d);
 	}
-	for (size_t i = 0; i < d.n_peers; i++)
-		kg_sess_observe_peer(&gt->sess, d.peers[i].public_key,
-				     (int64_t)d.peers[i].last_handshake_sec,
-				     d.peers[i].rx_bytes);
 	gt->peer_dumps++;
 	gt->peer_dump_us += (kg_mono_ns() - t0) / 1000;
-	green_apply_peers_free(&d);
 	return 0;
 }
 
@@ -666,7 +702,7 @@ void gate_housekeeping(struct green_gate *gt)
 	int64_t now = gate_now_ms();
 
 	if (gt->n_dying)
-		dying_sweep(gt, NULL, now);
+		dying_sweep(gt, NULL, 0, now);
 	/* The heap's top only, unless something is due; the openings of the
 	 * sessions ended in this pass go in one nft batch, their peers in one
 	 * WireGuard set operation. */
@@ -676,15 +712,17 @@ void gate_housekeeping(struct green_gate *gt)
 
 		x.pb.cap = gt->sess.n < 4096 ? gt->sess.n : 4096;
 		x.pb.keys = calloc(x.pb.cap ? x.pb.cap : 1, 32);
-		if (!x.pb.keys)
+		x.pb.shard = calloc(x.pb.cap ? x.pb.cap : 1, sizeof(*x.pb.shard));
+		if (!x.pb.keys || !x.pb.shard)
 			x.pb.cap = 0;   /* one by one, then */
 		x.pb.closes = green_apply_closes_new(gt->g->nft);
 		kg_sess_expire(&gt->sess, expired, &x);
 		/* openings first, then the peers */
 		green_apply_closes_send(x.pb.closes);
-		if (x.pb.n && (r = green_apply_peers_del(gt->ifname, x.pb.keys, x.pb.n)))
+		if (x.pb.n && (r = gate_peers_del(gt, x.pb.keys, x.pb.shard, x.pb.n)))
 			kg_log(KG_LOG_ERR, "session end: removing peers: %s", strerror(-r));
 		free(x.pb.keys);
+		free(x.pb.shard);
 	}
 	if (now - gt->last_renew_ms >= (int64_t)gate_lease_ms(gt) / 3)
 		gate_renew(gt, false);

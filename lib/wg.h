@@ -134,6 +134,10 @@ int kg_wg_iface_remove(const char *ifname);
  * the link up, through `ip`. */
 int kg_wg_iface_addr_up(const char *ifname, const char *addr,
 			const char *peer_addr);
+/* Setup-time only: sets the link up with no address (a device that only
+ * carries routes, e.g. green's WireGuard shards), through `ip`. 0 or
+ * -errno. */
+int kg_wg_iface_up(const char *ifname);
 /* Setup-time only: routes prefix ("A.B.C.D/LEN") through ifname (`ip
  * route replace`, so a start after a crash finds it done). 0, -EINVAL,
  * -EIO if ip failed. */

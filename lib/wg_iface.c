@@ -199,6 +199,16 @@ int kg_wg_iface_addr_up(const char *ifname, const char *addr,
 	return rc ? rc : run(up, NULL);
 }
 
+int kg_wg_iface_up(const char *ifname)
+{
+	char *up[] = { (char *)"ip", (char *)"link", (char *)"set", (char *)ifname,
+		       (char *)"up", NULL };
+
+	if (!name_ok(ifname))
+		return -EINVAL;
+	return run(up, NULL);
+}
+
 int kg_wg_iface_route(const char *ifname, const char *prefix)
 {
 	char *argv[] = { (char *)"ip", (char *)"route", (char *)"replace",

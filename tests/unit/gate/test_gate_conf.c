@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include "gate.h"
+#include "wg_peers.h"
 
 #define BASE "[green]\nwg_interface = kgt0\n"
+#define SITE_PUB "Jl2w9hUOdw3Yd3V5U6cS2VqdTMNoVmHyVZ4sSR/yZ0k="
 
 static int load(const char *text, struct green_conf *c, struct kg_err *e)
 {
@@ -125,6 +127,94 @@ static void test_sequence_ports_go_to_the_knock_group_only_in_sequence_mode(void
 	free(on);
 }
 
+
+static void test_shards_split_the_tunnel_prefix(void **st)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+	struct kg_prefix tun, b;
+	struct kg_addr a;
+	char *text = NULL;
+
+	(void)st;
+	assert_int_equal(load(BASE "tunnel_address = 10.96.0.1\ntunnel_prefix_len = 14\n"
+			      "wg_shards = 4\ntunnel_prefix6 = fd88::/64\n", &c, &e), 0);
+	assert_int_equal(c.tunnel_prefix_len, 14);
+	assert_int_equal(c.wg_shards, 4);
+	green_tunnel_prefix(&c, &tun);
+	assert_int_equal(tun.len, 14);
+	assert_int_equal(kg_addr_parse("10.99.255.254", &a), 0);
+	assert_int_equal(green_shard_of(&tun, 4, &a), 3);
+	assert_int_equal(kg_addr_parse("10.97.1.2", &a), 0);
+	assert_int_equal(green_shard_of(&tun, 4, &a), 1);
+	green_shard_block(&tun, 4, 2, &b);
+	assert_int_equal(b.len, 16);
+	assert_int_equal(b.a.b[1], 98);
+	assert_int_equal(kg_addr_parse("fd88::c000:0:0:1", &a), 0);
+	assert_int_equal(green_shard_of(&c.tunnel_prefix6, 4, &a), 3);
+	/* every rule naming the interface names all four; the port range */
+	assert_int_equal(green_ruleset_render(&c, &text), 0);
+	assert_non_null(strstr(text, "iifname { \"kgt0\", \"kgt0s1\", \"kgt0s2\", \"kgt0s3\" } drop"));
+	assert_non_null(strstr(text, "udp dport 51820-51823 ip saddr @wg_open4"));
+	assert_non_null(strstr(text, "iifname != { \"kgt0\", \"kgt0s1\", \"kgt0s2\", \"kgt0s3\" } ip saddr 10.96.0.0/14 counter drop"));
+	free(text);
+	green_conf_free(&c);
+	/* one device: as before */
+	assert_int_equal(load(BASE, &c, &e), 0);
+	assert_int_equal(c.wg_shards, 1);
+	assert_int_equal(green_ruleset_render(&c, &text), 0);
+	assert_non_null(strstr(text, "iifname != \"kgt0\" ip saddr 10.88.0.0/16 counter drop"));
+	assert_non_null(strstr(text, "udp dport 51820 ip saddr @wg_open4"));
+	free(text);
+	green_conf_free(&c);
+}
+
+static void test_bad_shards_are_refused(void **st)
+{
+	(void)st;
+	refused(BASE "wg_shards = 3\n", "power of two");
+	refused(BASE "wg_shards = 32\n", "wg_shards");
+	refused(BASE "tunnel_prefix_len = 7\n", "tunnel_prefix_len");
+	refused(BASE "tunnel_prefix_len = 25\n", "tunnel_prefix_len");
+	refused(BASE "tunnel_address = 10.88.200.1\nwg_shards = 2\n", "first of the 2 blocks");
+	refused("[green]\nwg_interface = kg-green-long\nwg_shards = 16\n", "15 characters");
+	refused(BASE "wg_shards = 4\nknock_port = 51822\n", "knock_port");
+	refused(BASE "wg_shards = 2\n[site]\nid = green1\ninterface = kgsite0\n"
+		"private_key = /x/site.key\naddress = 10.89.0.1/30\nhost_key = /x/host.key\n"
+		"listen_port = 51821\n[red red1]\naddress = 203.0.113.2\nsite_address = 10.89.0.2\n"
+		"site_public_key = " SITE_PUB "\ncert = /x/red.pem\n",
+		"listen_port 51821 is one of the WireGuard shards' ports 51820..51821");
+}
+
+static void test_records_must_fit_their_shard(void **st)
+{
+	struct green_conf c;
+	struct kg_err e = { "" };
+	struct kg_user v[2];
+	struct kg_users u = { .v = v, .n = 2, .cap = 2 };
+
+	(void)st;
+	memset(v, 0, sizeof(v));
+	assert_int_equal(load(BASE "wg_shards = 2\ntunnel_prefix6 = fd88::/64\n", &c, &e), 0);
+	snprintf(v[0].name, sizeof(v[0].name), "alice");
+	assert_int_equal(kg_addr_parse("10.88.1.10", &v[0].tunnel), 0);
+	assert_int_equal(kg_addr_parse("fd88::10", &v[0].tunnel6), 0);
+	snprintf(v[1].name, sizeof(v[1].name), "carol");
+	assert_int_equal(kg_addr_parse("10.88.200.10", &v[1].tunnel), 0);
+	assert_int_equal(kg_addr_parse("fd88::8000:0:0:10", &v[1].tunnel6), 0);
+	assert_int_equal(gate_shards_check_users(&c, &u, &e), 0);
+	/* carol's IPv6 address in shard 0's block, her IPv4 one in 1's */
+	assert_int_equal(kg_addr_parse("fd88::11", &v[1].tunnel6), 0);
+	assert_int_equal(gate_shards_check_users(&c, &u, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "user carol: tunnel_address6 fd88::11 is in shard 0's block"));
+	/* an IPv4 address outside the prefix has no shard */
+	assert_int_equal(kg_addr_parse("fd88::8000:0:0:11", &v[1].tunnel6), 0);
+	assert_int_equal(kg_addr_parse("10.89.0.5", &v[1].tunnel), 0);
+	assert_int_equal(gate_shards_check_users(&c, &u, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "user carol: tunnel_address 10.89.0.5 is not in green's tunnel prefix 10.88.0.0/16"));
+	green_conf_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -133,6 +223,9 @@ int main(void)
 		cmocka_unit_test(test_unknown_keys_and_bad_values_are_refused),
 		cmocka_unit_test(test_two_control_ports_are_refused),
 		cmocka_unit_test(test_sequence_ports_go_to_the_knock_group_only_in_sequence_mode),
+		cmocka_unit_test(test_shards_split_the_tunnel_prefix),
+		cmocka_unit_test(test_bad_shards_are_refused),
+		cmocka_unit_test(test_records_must_fit_their_shard),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
