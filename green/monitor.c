@@ -36,8 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "evloop.h"
 #include "ips.h"
@@ -196,51 +194,21 @@ static void on_worker(void *ctx, int fd, uint32_t events)
 	}
 }
 
-#ifdef KG_TEST_HOOKS
-/* Test builds: the child runs a test program as the worker, the socket on
- * fd 3, so a test plays a compromised worker against the real monitor. */
-static void exec_test_worker(const struct green *g, int sock)
+static void worker_main(void *ctx, int sock)
 {
-	char *argv[] = { (char *)g->test_worker, NULL };
-
-	if (dup2(sock, 3) < 0)
-		_exit(126);
-	execv(g->test_worker, argv);
-	_exit(127);
+	green_worker_main(ctx, sock);
 }
-#endif
 
 int green_monitor_start(struct green *g, struct kg_err *e)
 {
 	static const int keep[] = { CAP_NET_ADMIN };
 	char ws[16];
-	int sv[2], rc;
-	pid_t pid;
+	int rc;
 
-	if ((rc = kg_priv_pair(sv))) {
-		kg_err_set(e, "socketpair: %s", strerror(-rc));
+	/* test_worker is set only in test builds (-W). */
+	if ((rc = kg_priv_spawn(worker_main, g, g->test_worker,
+				&g->worker_pid, &g->worker_fd, e)))
 		return rc;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		rc = -errno;
-		kg_err_set(e, "fork: %s", strerror(-rc));
-		close(sv[0]);
-		close(sv[1]);
-		return rc;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-#ifdef KG_TEST_HOOKS
-		if (g->test_worker)
-			exec_test_worker(g, sv[1]);
-#endif
-		green_worker_main(g, sv[1]);
-	}
-	close(sv[1]);
-	g->worker_pid = pid;
-	g->worker_fd = sv[0];
 	/* The NFLOG socket and the IPS are the worker's now. */
 	kg_ips_free(g->ips);
 	g->ips = NULL;
@@ -256,7 +224,7 @@ int green_monitor_start(struct green *g, struct kg_err *e)
 		kg_err_set(e, "event loop: %s", strerror(-rc));
 		return rc;
 	}
-	snprintf(ws, sizeof(ws), "%d", (int)pid);
+	snprintf(ws, sizeof(ws), "%d", (int)g->worker_pid);
 	kg_log_event(KG_LOG_NOTICE, "privsep", "result", "started", "worker",
 		     ws, "user", g->user, "test_worker", g->test_worker);
 	return 0;
@@ -264,21 +232,8 @@ int green_monitor_start(struct green *g, struct kg_err *e)
 
 void green_monitor_stop(struct green *g)
 {
-	/* Without CAP_KILL the worker (another uid) cannot be signalled:
-	 * closing its socket ends its loop, and the kernel kills it when this
-	 * process exits (PR_SET_PDEATHSIG). Waited for at most 2 s. */
-	if (g->worker_fd >= 0) {
-		if (g->loop)
-			kg_evloop_del_fd(g->loop, g->worker_fd);
-		close(g->worker_fd);
-	}
-	g->worker_fd = -1;
+	if (g->worker_fd >= 0 && g->loop)
+		kg_evloop_del_fd(g->loop, g->worker_fd);
+	kg_priv_reap(&g->worker_pid, &g->worker_fd);
 	green_ctrl_monitor_free(g);
-	for (int i = 0; g->worker_pid > 0 && i < 200; i++) {
-		if (waitpid(g->worker_pid, NULL, WNOHANG) != 0)
-			g->worker_pid = 0;
-		else
-			usleep(10000);
-	}
-	g->worker_pid = 0;
 }

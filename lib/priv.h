@@ -161,4 +161,27 @@ int kg_priv_seccomp(struct kg_err *e);
  * -errno with e set. */
 int kg_priv_keep_caps(const int *keep, size_t n, struct kg_err *e);
 
+/* The worker's main: runs in the forked child with its end of the
+ * socketpair; never returns (the child exits 1 if it does). */
+typedef void (*kg_priv_child_fn)(void *ctx, int sock);
+
+/* Forks the worker, joined to this process by a kg_priv_pair. The child
+ * closes the monitor's end, then runs test_worker (a program, its end on
+ * fd 3: test builds only, NULL otherwise) or child(ctx, its end). The
+ * parent gets the child's *pid and its own end *sock (the caller's, until
+ * kg_priv_reap). 0 or -errno with e set (nothing forked, nothing open). */
+int kg_priv_spawn(kg_priv_child_fn child, void *ctx, const char *test_worker,
+		  pid_t *pid, int *sock, struct kg_err *e);
+
+/* Closes *sock (the worker's loop ends at end of stream) and waits for
+ * *pid at most 2 s (the worker cannot be signalled: another uid, no
+ * CAP_KILL; PR_SET_PDEATHSIG ends it with this process). Sets *sock -1
+ * and *pid 0. Safe on a worker never spawned (-1 and 0). */
+void kg_priv_reap(pid_t *pid, int *sock);
+
+/* Test builds, in the dropped worker: tries execve, open(keyfile) and
+ * socket(AF_NETLINK) as a compromised worker would and logs each errno
+ * (event=privsep_probe). Changes nothing. */
+void kg_priv_probe(const char *keyfile);
+
 #endif
