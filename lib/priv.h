@@ -27,6 +27,7 @@
 #define KG_PRIV_NAME_MAX    64     /* a user or service name */
 #define KG_PRIV_NONCE_LEN   32     /* control: challenges and nonces */
 #define KG_PRIV_MAX_SERVICES 64
+#define KG_PRIV_BATCH_MAX   64     /* knocks in one KG_PRIV_REQ_KNOCKS */
 
 enum kg_priv_type {
 	KG_PRIV_REQ_KNOCK = 1,   /* a knock as NFLOG gave it */
@@ -48,11 +49,27 @@ enum kg_priv_type {
 	KG_PRIV_REQ_CTRL_REPROOF_REQ = 10,  /* time for a reproof: challenge? */
 	KG_PRIV_REQ_CTRL_REPROOF = 11,  /* the card's signature (reproof) */
 	KG_PRIV_REQ_CTRL_END = 12,      /* the connection ended (why) */
+	KG_PRIV_REQ_KNOCKS = 13, /* green: the knock group's packets of one
+				  * NFLOG read, each a KNOCK or a PORT entry;
+				  * the answer carries one status each */
 	KG_PRIV_ANS = 0x81,      /* the monitor's answer to any request */
 	/* Unasked, monitor -> worker (green's control port). */
 	KG_PRIV_ASYNC_SERVICE_DONE = 0x82,  /* red answered a service request */
 	KG_PRIV_ASYNC_MOVED = 0x83,         /* a granted service moved */
 	KG_PRIV_ASYNC_END = 0x84,           /* green ended a session */
+};
+
+/* One entry of KG_PRIV_REQ_KNOCKS: the fields of a KNOCK or a PORT
+ * request (type says which; the others are 0). */
+struct kg_priv_knock {
+	uint8_t type;            /* KG_PRIV_REQ_KNOCK or KG_PRIV_REQ_PORT */
+	struct kg_addr addr;     /* the source */
+	uint16_t sport, dport;
+	uint8_t proto;           /* PORT: IPPROTO_TCP or IPPROTO_UDP */
+	uint32_t ifindex;        /* KNOCK */
+	uint64_t rx_us;          /* KNOCK */
+	const uint8_t *payload;  /* KNOCK: view into the decoded frame */
+	size_t payload_len;
 };
 
 struct kg_priv_req {
@@ -74,6 +91,8 @@ struct kg_priv_req {
 	size_t name_len;
 	uint8_t nonce[KG_PRIV_NONCE_LEN];   /* ctrl service: the nonce used */
 	uint8_t why;             /* ctrl end: enum kg_sess_end */
+	size_t n_knocks;         /* knocks: 1 .. KG_PRIV_BATCH_MAX entries */
+	struct kg_priv_knock knocks[KG_PRIV_BATCH_MAX];
 };
 
 struct kg_priv_view {
@@ -98,7 +117,9 @@ struct kg_priv_grant {
  *   reproof_req   nonce (the challenge)
  *   SERVICE_DONE  session_id, name (the service), code, grant, nonce
  *   MOVED         session_id, name (the service), grant
- *   END           session_id, code */
+ *   END           session_id, code
+ *   knocks        n_statuses, statuses (each 0 or a positive errno, as
+ *                 the answer to that entry alone would be) */
 struct kg_priv_ans {
 	uint8_t for_type;        /* the request type this answers */
 	uint32_t status;         /* 0 accepted, else a positive errno */
@@ -111,6 +132,8 @@ struct kg_priv_ans {
 	struct kg_priv_grant grant;
 	size_t n_services;
 	struct kg_priv_view services[KG_PRIV_MAX_SERVICES];
+	size_t n_statuses;       /* answer 0 to KNOCKS: one per entry, in order */
+	uint32_t statuses[KG_PRIV_BATCH_MAX];
 };
 
 /* Encoders: write one frame into buf (caller-owned, cap bytes) and set
