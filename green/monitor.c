@@ -29,6 +29,7 @@
 #include "privsep.h"
 #include "ctrl_glue.h"
 #include "ctrl_monitor.h"
+#include "sessions_run.h"
 
 #include <errno.h>
 #include <linux/capability.h>
@@ -117,34 +118,71 @@ static void on_ban(struct green *g, const struct kg_priv_req *q)
 }
 
 /* A knock (UDP to knock_port, with its payload) or, in sequence mode, a
- * packet to another port: the same receiver as the single process's. */
-static void on_knock(struct green *g, const struct kg_priv_req *q)
+ * packet to another port: the same receiver as the single process's.
+ * Returns the status for the worker (0 or a positive errno); a refusal
+ * of the request itself is logged here. */
+static uint32_t knock_one(struct green *g, const struct kg_priv_knock *k)
 {
-	bool knock = q->type == KG_PRIV_REQ_KNOCK;
+	bool knock = k->type == KG_PRIV_REQ_KNOCK;
 	struct kg_nflog_pkt p = {
 		.group = g->conf.nflog_knock, .prefix = "",
-		.family = q->addr.family,
-		.pkt = { .src = q->addr, .l4_ok = true, .sport = q->sport,
-			 .dport = q->dport, .payload = q->payload,
-			 .payload_len = q->payload_len,
-			 .l4proto = knock ? IPPROTO_UDP : q->proto },
+		.family = k->addr.family,
+		.pkt = { .src = k->addr, .l4_ok = true, .sport = k->sport,
+			 .dport = k->dport, .payload = k->payload,
+			 .payload_len = k->payload_len,
+			 .l4proto = knock ? IPPROTO_UDP : k->proto },
 	};
-	uint64_t now = kg_mono_ns(), t0 = q->rx_us * 1000;
-	int rc;
+	uint64_t now = kg_mono_ns(), t0 = k->rx_us * 1000;
+	char s[KG_ADDR_STRLEN];
+	const char *why = NULL;
 
-	if (knock != (q->dport == g->conf.knock_port)) {
-		refuse(g, q->type, knock ? "knock" : "port",
-		       knock ? "not_knock_port" : "knock_port", &q->addr, EINVAL);
-		return;
-	}
-	if (!knock && !(g->gate && g->gate->seq)) {
-		refuse(g, q->type, "port", "no_sequence", &q->addr, EINVAL);
-		return;
+	if (knock != (k->dport == g->conf.knock_port))
+		why = knock ? "not_knock_port" : "knock_port";
+	else if (!knock && !(g->gate && g->gate->seq))
+		why = "no_sequence";
+	if (why) {
+		kg_log_event(KG_LOG_WARNING, "privsep", "result", "refused",
+			     "request", knock ? "knock" : "port", "reason", why,
+			     "addr", kg_addr_str(&k->addr, s));
+		return EINVAL;
 	}
 	/* rx_us only feeds the session record's us=; a lie there changes a
 	 * number in the log, nothing else. */
-	rc = green_knock_receive_at(g, &p, t0 && t0 <= now ? t0 : now);
-	reply(g, q->type, (uint32_t)-rc);
+	return (uint32_t)-green_knock_receive_at(g, &p,
+						 t0 && t0 <= now ? t0 : now);
+}
+
+static void on_knock(struct green *g, const struct kg_priv_req *q)
+{
+	struct kg_priv_knock k = {
+		.type = q->type, .addr = q->addr, .sport = q->sport,
+		.dport = q->dport, .proto = q->proto, .ifindex = q->ifindex,
+		.rx_us = q->rx_us, .payload = q->payload,
+		.payload_len = q->payload_len,
+	};
+
+	reply(g, q->type, knock_one(g, &k));
+}
+
+/* The knock group's packets of one NFLOG read: each checked and opened
+ * alone as above (one AEAD open each), the new sessions' openings in one
+ * nft batch and their peers in one WireGuard set operation, as the single
+ * process does for one read; then one answer with every status. */
+static void on_knocks(struct green *g, const struct kg_priv_req *q)
+{
+	struct kg_priv_ans a = { .for_type = q->type,
+				 .n_statuses = q->n_knocks };
+	uint8_t buf[64 + 4 * KG_PRIV_BATCH_MAX];
+	size_t n;
+
+	if (g->gate)
+		gate_opens_begin(g->gate);
+	for (size_t i = 0; i < q->n_knocks; i++)
+		a.statuses[i] = knock_one(g, &q->knocks[i]);
+	if (g->gate)
+		gate_opens_end(g->gate);
+	if (!kg_priv_ans_encode(&a, buf, sizeof(buf), &n))
+		(void)kg_priv_send(g->worker_fd, buf, n);
 }
 
 static void on_request(struct green *g, const uint8_t *buf, size_t n)
@@ -159,6 +197,8 @@ static void on_request(struct green *g, const uint8_t *buf, size_t n)
 		green_ctrl_monitor_request(g, &q);
 	} else if (q.type == KG_PRIV_REQ_KNOCK || q.type == KG_PRIV_REQ_PORT) {
 		on_knock(g, &q);
+	} else if (q.type == KG_PRIV_REQ_KNOCKS) {
+		on_knocks(g, &q);
 	} else if (q.type == KG_PRIV_REQ_PROTECTED) {
 		struct kg_addr key;
 

@@ -52,9 +52,20 @@
 #define ASYNC_QUEUE 32
 #define ASYNC_MAX 512
 
+/* The knock group's packets of one NFLOG read, sent as one KNOCKS
+ * request when the read is done (or when full, or before any other
+ * request, so the monitor sees everything in the order it came). */
+struct knock_batch {
+	struct kg_priv_req q;      /* KG_PRIV_REQ_KNOCKS; payloads point into pl */
+	size_t frame;              /* the frame's size so far */
+	size_t n_pl;
+	uint8_t pl[KG_PRIV_FRAME_MAX];
+};
+
 struct worker {
 	struct green *g;
 	int sock;
+	struct knock_batch kb;
 	bool sequence;             /* the gate runs sequence mode */
 	struct kg_ips *ips;
 	struct kg_evloop *loop;
@@ -78,6 +89,8 @@ static void queue_async(struct worker *w, const uint8_t *buf, size_t n)
 /* One request, then its answer (views in a point into buf): the status
  * (0 accepted, errno refused) or -errno if the monitor is gone (the loop
  * stops then). */
+static void knocks_flush(struct worker *w);
+
 static int ask_full(void *ctx, const struct kg_priv_req *q,
 		    struct kg_priv_ans *a, uint8_t *buf)
 {
@@ -86,6 +99,9 @@ static int ask_full(void *ctx, const struct kg_priv_req *q,
 	ssize_t got;
 	int rc;
 
+	/* Knocks read before this request go first, as they came. */
+	if (q->type != KG_PRIV_REQ_KNOCKS)
+		knocks_flush(w);
 	if ((rc = kg_priv_req_encode(q, buf, KG_PRIV_FRAME_MAX, &n)))
 		return rc;
 	if ((rc = kg_priv_send(w->sock, buf, n))) {
@@ -173,18 +189,84 @@ static bool w_exempt(void *ctx, const struct kg_addr *src)
 	return green_gate_exempt(w->g, src) || ask(w, &q) == EPERM;
 }
 
-/* A packet of the knock group: the knock port's to the monitor with its
- * payload, a sequence port's as source and port; the monitor's status
- * feeds the IPS as the single process's receiver does. */
+/* The monitor's status for one knock feeds the IPS, as the single
+ * process's receiver does. */
+static void knock_status(struct worker *w, const struct kg_addr *src,
+			 int rc)
+{
+	if (rc == 0)
+		kg_ips_unban(w->ips, src);
+	else if (rc == EKEYREJECTED)
+		kg_ips_invalid_knock(w->ips, src);
+}
+
+/* The batch as one request, then each status to the IPS (which may ask
+ * for a ban: the batch is empty again by then). */
+static void knocks_flush(struct worker *w)
+{
+	struct knock_batch *kb = &w->kb;
+	struct kg_addr src[KG_PRIV_BATCH_MAX];
+	uint8_t buf[KG_PRIV_FRAME_MAX];
+	struct kg_priv_ans a;
+	size_t n = kb->q.n_knocks;
+	int rc;
+
+	if (!n)
+		return;
+	for (size_t i = 0; i < n; i++)
+		src[i] = kb->q.knocks[i].addr;
+	rc = ask_full(w, &kb->q, &a, buf);
+	kb->q.n_knocks = 0;
+	kb->n_pl = 0;
+	if (rc || a.n_statuses != n) {
+		if (rc >= 0)
+			kg_log_event(KG_LOG_WARNING, "privsep", "result",
+				     "dropped", "request", "knocks", "reason",
+				     rc ? strerror(rc) : "status_count");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		knock_status(w, &src[i], (int)a.statuses[i]);
+}
+
+/* Room in the batch for k (payload copied out of NFLOG's buffer, which
+ * the next read reuses): flushed first when full. */
+static void knocks_add(struct worker *w, const struct kg_priv_knock *k)
+{
+	struct knock_batch *kb = &w->kb;
+	/* type, address (u8 + 16), ports, ifindex, rx_us, length, payload */
+	size_t need = 1 + 17 + 4 + 4 + 8 + 2 + k->payload_len;
+
+	if (kb->q.n_knocks == KG_PRIV_BATCH_MAX ||
+	    kb->frame + need > KG_PRIV_FRAME_MAX ||
+	    kb->n_pl + k->payload_len > sizeof(kb->pl))
+		knocks_flush(w);
+	if (!kb->q.n_knocks) {
+		kb->q.type = KG_PRIV_REQ_KNOCKS;
+		kb->frame = 2;      /* type, count */
+		kb->n_pl = 0;
+	}
+	kb->q.knocks[kb->q.n_knocks] = *k;
+	if (k->payload_len) {
+		memcpy(kb->pl + kb->n_pl, k->payload, k->payload_len);
+		kb->q.knocks[kb->q.n_knocks].payload = kb->pl + kb->n_pl;
+		kb->n_pl += k->payload_len;
+	}
+	kb->q.n_knocks++;
+	kb->frame += need;
+}
+
+/* A packet of the knock group: the knock port's with its payload, a
+ * sequence port's as source and port, into this read's batch (the
+ * monitor opens every knock itself and answers each). */
 static void on_knock(struct worker *w, const struct kg_nflog_pkt *p)
 {
 	const struct green_conf *c = &w->g->conf;
-	struct kg_priv_req q = {
+	struct kg_priv_knock k = {
 		.type = KG_PRIV_REQ_KNOCK, .addr = p->pkt.src,
 		.sport = p->pkt.sport, .dport = p->pkt.dport,
-		.proto = p->pkt.l4proto, .rx_us = kg_mono_ns() / 1000,
+		.ifindex = p->indev, .rx_us = kg_mono_ns() / 1000,
 	};
-	int rc;
 
 	if (p->prefix && !strcmp(p->prefix, GREEN_KNOCK_MISS_PREFIX)) {
 		green_knock_prefilter_miss(p);
@@ -195,19 +277,17 @@ static void on_knock(struct worker *w, const struct kg_nflog_pkt *p)
 	if (p->pkt.l4proto == IPPROTO_UDP && p->pkt.dport == c->knock_port) {
 		if (p->pkt.payload_len > KG_PRIV_PAYLOAD_MAX)
 			return;   /* no knock is that long */
-		q.payload = p->pkt.payload;
-		q.payload_len = p->pkt.payload_len;
+		k.payload = p->pkt.payload;
+		k.payload_len = p->pkt.payload_len;
 	} else if (w->sequence && (p->pkt.l4proto == IPPROTO_UDP ||
 				   p->pkt.l4proto == IPPROTO_TCP)) {
-		q.type = KG_PRIV_REQ_PORT;
+		k = (struct kg_priv_knock){ .type = KG_PRIV_REQ_PORT,
+			.addr = p->pkt.src, .proto = p->pkt.l4proto,
+			.dport = p->pkt.dport };
 	} else {
 		return;
 	}
-	rc = ask(w, &q);
-	if (rc == 0)
-		kg_ips_unban(w->ips, &p->pkt.src);
-	else if (rc == EKEYREJECTED)
-		kg_ips_invalid_knock(w->ips, &p->pkt.src);
+	knocks_add(w, &k);
 }
 
 /* The scan group: as the single process's on_scan (daemon.c). */
@@ -244,6 +324,9 @@ static void on_nflog(void *ctx, int fd, uint32_t events)
 	(void)fd;
 	(void)events;
 	rc = kg_nflog_dispatch(w->g->nflog, on_packet, w);
+	/* This read's knocks: one request, at once (a lone knock waits for
+	 * nothing more). */
+	knocks_flush(w);
 	if (rc == -ENOBUFS)
 		kg_log_event(KG_LOG_WARNING, "nflog", "result", "overrun",
 			     "reason", "kernel_dropped_messages");
