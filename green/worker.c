@@ -298,6 +298,10 @@ static void on_scan(struct worker *w, const struct kg_nflog_pkt *p)
 	if (!p->pkt.l4_ok || (p->pkt.l4proto != IPPROTO_TCP &&
 			      p->pkt.l4proto != IPPROTO_UDP))
 		return;
+	/* The knocks read before it first: their statuses reach the IPS
+	 * before this packet does, as in the single process, and never from
+	 * inside an IPS call (a ban it asks for would flush them). */
+	knocks_flush(w);
 	kg_addr_str(&p->pkt.src, src);
 	snprintf(port, sizeof(port), "%u", p->pkt.dport);
 	kg_log_event(KG_LOG_DEBUG, "drop", "src", src,
