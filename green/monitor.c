@@ -45,26 +45,6 @@
 #include "priv.h"
 #include "time.h"
 
-static void reply(struct green *g, uint8_t type, uint32_t status)
-{
-	struct kg_priv_ans a = { type, status };
-	uint8_t buf[16];
-	size_t n;
-
-	if (!kg_priv_ans_encode(&a, buf, sizeof(buf), &n))
-		(void)kg_priv_send(g->worker_fd, buf, n);
-}
-
-static void refuse(struct green *g, uint8_t type, const char *req,
-		   const char *reason, const struct kg_addr *a, uint32_t status)
-{
-	char s[KG_ADDR_STRLEN];
-
-	kg_log_event(KG_LOG_WARNING, "privsep", "result", "refused", "request",
-		     req, "reason", reason, "addr", a ? kg_addr_str(a, s) : NULL);
-	reply(g, type, status);
-}
-
 /* Why key (a ban key) must not be banned, or NULL: the configured
  * never-ban list, a session's source (pending or live: its /64 for IPv6),
  * green's infrastructure (reds, site link, tunnel range). */
@@ -87,6 +67,17 @@ static const char *protected(struct green *g, const struct kg_addr *key)
 		}
 	}
 	return green_gate_exempt(g, key) ? "infrastructure" : NULL;
+}
+
+static void reply(struct green *g, uint8_t type, uint32_t status)
+{
+	kg_priv_reply(g->worker_fd, type, status);
+}
+
+static void refuse(struct green *g, uint8_t type, const char *req,
+		   const char *reason, const struct kg_addr *a, uint32_t status)
+{
+	kg_priv_refuse(g->worker_fd, type, req, reason, a, status);
 }
 
 static void on_ban(struct green *g, const struct kg_priv_req *q)

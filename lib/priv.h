@@ -202,6 +202,17 @@ int kg_priv_spawn(kg_priv_child_fn child, void *ctx, const char *test_worker,
  * and *pid 0. Safe on a worker never spawned (-1 and 0). */
 void kg_priv_reap(pid_t *pid, int *sock);
 
+/* The monitor's answer to a request of type: status 0 or a positive
+ * errno, no body. A failed send is ignored: a worker gone shows as its
+ * socket's end of stream. */
+void kg_priv_reply(int sock, uint8_t type, uint32_t status);
+/* A refused request: one record (event=privsep result=refused
+ * request=REQ reason=REASON addr=A; req and a may be NULL), then
+ * kg_priv_reply with status. */
+void kg_priv_refuse(int sock, uint8_t type, const char *req,
+		    const char *reason, const struct kg_addr *a,
+		    uint32_t status);
+
 /* Test builds, in the dropped worker: tries execve, open(keyfile) and
  * socket(AF_NETLINK) as a compromised worker would and logs each errno
  * (event=privsep_probe). Changes nothing. */

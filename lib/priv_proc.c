@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The worker's process under privilege separation (lib/priv.h): the fork
- * joined by the socketpair, its reaping, and the test builds' probe of
- * what a compromised worker can still do. Green's and red's monitors
- * share these.
+ * joined by the socketpair, its reaping, the monitor's plain answers and
+ * refusals, and the test builds' probe of what a compromised worker can
+ * still do. Green's and red's monitors share these.
  */
 #include "priv.h"
 
@@ -76,6 +76,27 @@ void kg_priv_reap(pid_t *pid, int *sock)
 			usleep(10000);
 	}
 	*pid = 0;
+}
+
+void kg_priv_reply(int sock, uint8_t type, uint32_t status)
+{
+	struct kg_priv_ans a = { type, status };
+	uint8_t buf[16];
+	size_t n;
+
+	if (!kg_priv_ans_encode(&a, buf, sizeof(buf), &n))
+		(void)kg_priv_send(sock, buf, n);
+}
+
+void kg_priv_refuse(int sock, uint8_t type, const char *req,
+		    const char *reason, const struct kg_addr *a,
+		    uint32_t status)
+{
+	char s[KG_ADDR_STRLEN];
+
+	kg_log_event(KG_LOG_WARNING, "privsep", "result", "refused", "request",
+		     req, "reason", reason, "addr", a ? kg_addr_str(a, s) : NULL);
+	kg_priv_reply(sock, type, status);
 }
 
 void kg_priv_probe(const char *keyfile)

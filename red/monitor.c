@@ -29,26 +29,6 @@
 #include "nflog.h"
 #include "priv.h"
 
-static void reply(struct red *r, uint8_t type, uint32_t status)
-{
-	struct kg_priv_ans a = { type, status };
-	uint8_t buf[16];
-	size_t n;
-
-	if (!kg_priv_ans_encode(&a, buf, sizeof(buf), &n))
-		(void)kg_priv_send(r->worker_fd, buf, n);
-}
-
-static void refuse(struct red *r, uint8_t type, const char *req,
-		   const char *reason, const struct kg_addr *a, uint32_t status)
-{
-	char s[KG_ADDR_STRLEN];
-
-	kg_log_event(KG_LOG_WARNING, "privsep", "result", "refused", "request",
-		     req, "reason", reason, "addr", a ? kg_addr_str(a, s) : NULL);
-	reply(r, type, status);
-}
-
 /* Never-ban prefixes and live grants, as for red_exempt but on the ban
  * key: an IPv6 /64 covering a protected address is refused too. */
 static const char *protected(const struct red *r, const struct kg_addr *key)
@@ -67,6 +47,17 @@ static const char *protected(const struct red *r, const struct kg_addr *key)
 			return "live_grant";
 	}
 	return NULL;
+}
+
+static void reply(struct red *r, uint8_t type, uint32_t status)
+{
+	kg_priv_reply(r->worker_fd, type, status);
+}
+
+static void refuse(struct red *r, uint8_t type, const char *req,
+		   const char *reason, const struct kg_addr *a, uint32_t status)
+{
+	kg_priv_refuse(r->worker_fd, type, req, reason, a, status);
 }
 
 static void on_ban(struct red *r, const struct kg_priv_req *q)
