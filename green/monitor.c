@@ -29,6 +29,7 @@
 #include "privsep.h"
 #include "ctrl_glue.h"
 #include "ctrl_monitor.h"
+#include "sessions_run.h"
 
 #include <errno.h>
 #include <linux/capability.h>
@@ -36,8 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "evloop.h"
 #include "ips.h"
@@ -45,26 +44,6 @@
 #include "nflog.h"
 #include "priv.h"
 #include "time.h"
-
-static void reply(struct green *g, uint8_t type, uint32_t status)
-{
-	struct kg_priv_ans a = { type, status };
-	uint8_t buf[16];
-	size_t n;
-
-	if (!kg_priv_ans_encode(&a, buf, sizeof(buf), &n))
-		(void)kg_priv_send(g->worker_fd, buf, n);
-}
-
-static void refuse(struct green *g, uint8_t type, const char *req,
-		   const char *reason, const struct kg_addr *a, uint32_t status)
-{
-	char s[KG_ADDR_STRLEN];
-
-	kg_log_event(KG_LOG_WARNING, "privsep", "result", "refused", "request",
-		     req, "reason", reason, "addr", a ? kg_addr_str(a, s) : NULL);
-	reply(g, type, status);
-}
 
 /* Why key (a ban key) must not be banned, or NULL: the configured
  * never-ban list, a session's source (pending or live: its /64 for IPv6),
@@ -88,6 +67,17 @@ static const char *protected(struct green *g, const struct kg_addr *key)
 		}
 	}
 	return green_gate_exempt(g, key) ? "infrastructure" : NULL;
+}
+
+static void reply(struct green *g, uint8_t type, uint32_t status)
+{
+	kg_priv_reply(g->worker_fd, type, status);
+}
+
+static void refuse(struct green *g, uint8_t type, const char *req,
+		   const char *reason, const struct kg_addr *a, uint32_t status)
+{
+	kg_priv_refuse(g->worker_fd, type, req, reason, a, status);
 }
 
 static void on_ban(struct green *g, const struct kg_priv_req *q)
@@ -119,34 +109,71 @@ static void on_ban(struct green *g, const struct kg_priv_req *q)
 }
 
 /* A knock (UDP to knock_port, with its payload) or, in sequence mode, a
- * packet to another port: the same receiver as the single process's. */
-static void on_knock(struct green *g, const struct kg_priv_req *q)
+ * packet to another port: the same receiver as the single process's.
+ * Returns the status for the worker (0 or a positive errno); a refusal
+ * of the request itself is logged here. */
+static uint32_t knock_one(struct green *g, const struct kg_priv_knock *k)
 {
-	bool knock = q->type == KG_PRIV_REQ_KNOCK;
+	bool knock = k->type == KG_PRIV_REQ_KNOCK;
 	struct kg_nflog_pkt p = {
 		.group = g->conf.nflog_knock, .prefix = "",
-		.family = q->addr.family,
-		.pkt = { .src = q->addr, .l4_ok = true, .sport = q->sport,
-			 .dport = q->dport, .payload = q->payload,
-			 .payload_len = q->payload_len,
-			 .l4proto = knock ? IPPROTO_UDP : q->proto },
+		.family = k->addr.family,
+		.pkt = { .src = k->addr, .l4_ok = true, .sport = k->sport,
+			 .dport = k->dport, .payload = k->payload,
+			 .payload_len = k->payload_len,
+			 .l4proto = knock ? IPPROTO_UDP : k->proto },
 	};
-	uint64_t now = kg_mono_ns(), t0 = q->rx_us * 1000;
-	int rc;
+	uint64_t now = kg_mono_ns(), t0 = k->rx_us * 1000;
+	char s[KG_ADDR_STRLEN];
+	const char *why = NULL;
 
-	if (knock != (q->dport == g->conf.knock_port)) {
-		refuse(g, q->type, knock ? "knock" : "port",
-		       knock ? "not_knock_port" : "knock_port", &q->addr, EINVAL);
-		return;
-	}
-	if (!knock && !(g->gate && g->gate->seq)) {
-		refuse(g, q->type, "port", "no_sequence", &q->addr, EINVAL);
-		return;
+	if (knock != (k->dport == g->conf.knock_port))
+		why = knock ? "not_knock_port" : "knock_port";
+	else if (!knock && !(g->gate && g->gate->seq))
+		why = "no_sequence";
+	if (why) {
+		kg_log_event(KG_LOG_WARNING, "privsep", "result", "refused",
+			     "request", knock ? "knock" : "port", "reason", why,
+			     "addr", kg_addr_str(&k->addr, s));
+		return EINVAL;
 	}
 	/* rx_us only feeds the session record's us=; a lie there changes a
 	 * number in the log, nothing else. */
-	rc = green_knock_receive_at(g, &p, t0 && t0 <= now ? t0 : now);
-	reply(g, q->type, (uint32_t)-rc);
+	return (uint32_t)-green_knock_receive_at(g, &p,
+						 t0 && t0 <= now ? t0 : now);
+}
+
+static void on_knock(struct green *g, const struct kg_priv_req *q)
+{
+	struct kg_priv_knock k = {
+		.type = q->type, .addr = q->addr, .sport = q->sport,
+		.dport = q->dport, .proto = q->proto, .ifindex = q->ifindex,
+		.rx_us = q->rx_us, .payload = q->payload,
+		.payload_len = q->payload_len,
+	};
+
+	reply(g, q->type, knock_one(g, &k));
+}
+
+/* The knock group's packets of one NFLOG read: each checked and opened
+ * alone as above (one AEAD open each), the new sessions' openings in one
+ * nft batch and their peers in one WireGuard set operation, as the single
+ * process does for one read; then one answer with every status. */
+static void on_knocks(struct green *g, const struct kg_priv_req *q)
+{
+	struct kg_priv_ans a = { .for_type = q->type,
+				 .n_statuses = q->n_knocks };
+	uint8_t buf[64 + 4 * KG_PRIV_BATCH_MAX];
+	size_t n;
+
+	if (g->gate)
+		gate_opens_begin(g->gate);
+	for (size_t i = 0; i < q->n_knocks; i++)
+		a.statuses[i] = knock_one(g, &q->knocks[i]);
+	if (g->gate)
+		gate_opens_end(g->gate);
+	if (!kg_priv_ans_encode(&a, buf, sizeof(buf), &n))
+		(void)kg_priv_send(g->worker_fd, buf, n);
 }
 
 static void on_request(struct green *g, const uint8_t *buf, size_t n)
@@ -161,6 +188,8 @@ static void on_request(struct green *g, const uint8_t *buf, size_t n)
 		green_ctrl_monitor_request(g, &q);
 	} else if (q.type == KG_PRIV_REQ_KNOCK || q.type == KG_PRIV_REQ_PORT) {
 		on_knock(g, &q);
+	} else if (q.type == KG_PRIV_REQ_KNOCKS) {
+		on_knocks(g, &q);
 	} else if (q.type == KG_PRIV_REQ_PROTECTED) {
 		struct kg_addr key;
 
@@ -196,51 +225,21 @@ static void on_worker(void *ctx, int fd, uint32_t events)
 	}
 }
 
-#ifdef KG_TEST_HOOKS
-/* Test builds: the child runs a test program as the worker, the socket on
- * fd 3, so a test plays a compromised worker against the real monitor. */
-static void exec_test_worker(const struct green *g, int sock)
+static void worker_main(void *ctx, int sock)
 {
-	char *argv[] = { (char *)g->test_worker, NULL };
-
-	if (dup2(sock, 3) < 0)
-		_exit(126);
-	execv(g->test_worker, argv);
-	_exit(127);
+	green_worker_main(ctx, sock);
 }
-#endif
 
 int green_monitor_start(struct green *g, struct kg_err *e)
 {
 	static const int keep[] = { CAP_NET_ADMIN };
 	char ws[16];
-	int sv[2], rc;
-	pid_t pid;
+	int rc;
 
-	if ((rc = kg_priv_pair(sv))) {
-		kg_err_set(e, "socketpair: %s", strerror(-rc));
+	/* test_worker is set only in test builds (-W). */
+	if ((rc = kg_priv_spawn(worker_main, g, g->test_worker,
+				&g->worker_pid, &g->worker_fd, e)))
 		return rc;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		rc = -errno;
-		kg_err_set(e, "fork: %s", strerror(-rc));
-		close(sv[0]);
-		close(sv[1]);
-		return rc;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-#ifdef KG_TEST_HOOKS
-		if (g->test_worker)
-			exec_test_worker(g, sv[1]);
-#endif
-		green_worker_main(g, sv[1]);
-	}
-	close(sv[1]);
-	g->worker_pid = pid;
-	g->worker_fd = sv[0];
 	/* The NFLOG socket and the IPS are the worker's now. */
 	kg_ips_free(g->ips);
 	g->ips = NULL;
@@ -256,7 +255,7 @@ int green_monitor_start(struct green *g, struct kg_err *e)
 		kg_err_set(e, "event loop: %s", strerror(-rc));
 		return rc;
 	}
-	snprintf(ws, sizeof(ws), "%d", (int)pid);
+	snprintf(ws, sizeof(ws), "%d", (int)g->worker_pid);
 	kg_log_event(KG_LOG_NOTICE, "privsep", "result", "started", "worker",
 		     ws, "user", g->user, "test_worker", g->test_worker);
 	return 0;
@@ -264,21 +263,8 @@ int green_monitor_start(struct green *g, struct kg_err *e)
 
 void green_monitor_stop(struct green *g)
 {
-	/* Without CAP_KILL the worker (another uid) cannot be signalled:
-	 * closing its socket ends its loop, and the kernel kills it when this
-	 * process exits (PR_SET_PDEATHSIG). Waited for at most 2 s. */
-	if (g->worker_fd >= 0) {
-		if (g->loop)
-			kg_evloop_del_fd(g->loop, g->worker_fd);
-		close(g->worker_fd);
-	}
-	g->worker_fd = -1;
+	if (g->worker_fd >= 0 && g->loop)
+		kg_evloop_del_fd(g->loop, g->worker_fd);
+	kg_priv_reap(&g->worker_pid, &g->worker_fd);
 	green_ctrl_monitor_free(g);
-	for (int i = 0; g->worker_pid > 0 && i < 200; i++) {
-		if (waitpid(g->worker_pid, NULL, WNOHANG) != 0)
-			g->worker_pid = 0;
-		else
-			usleep(10000);
-	}
-	g->worker_pid = 0;
 }

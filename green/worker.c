@@ -26,7 +26,6 @@
 #include "revoke.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,9 +52,20 @@
 #define ASYNC_QUEUE 32
 #define ASYNC_MAX 512
 
+/* The knock group's packets of one NFLOG read, sent as one KNOCKS
+ * request when the read is done (or when full, or before any other
+ * request, so the monitor sees everything in the order it came). */
+struct knock_batch {
+	struct kg_priv_req q;      /* KG_PRIV_REQ_KNOCKS; payloads point into pl */
+	size_t frame;              /* the frame's size so far */
+	size_t n_pl;
+	uint8_t pl[KG_PRIV_FRAME_MAX];
+};
+
 struct worker {
 	struct green *g;
 	int sock;
+	struct knock_batch kb;
 	bool sequence;             /* the gate runs sequence mode */
 	struct kg_ips *ips;
 	struct kg_evloop *loop;
@@ -79,6 +89,8 @@ static void queue_async(struct worker *w, const uint8_t *buf, size_t n)
 /* One request, then its answer (views in a point into buf): the status
  * (0 accepted, errno refused) or -errno if the monitor is gone (the loop
  * stops then). */
+static void knocks_flush(struct worker *w);
+
 static int ask_full(void *ctx, const struct kg_priv_req *q,
 		    struct kg_priv_ans *a, uint8_t *buf)
 {
@@ -87,6 +99,9 @@ static int ask_full(void *ctx, const struct kg_priv_req *q,
 	ssize_t got;
 	int rc;
 
+	/* Knocks read before this request go first, as they came. */
+	if (q->type != KG_PRIV_REQ_KNOCKS)
+		knocks_flush(w);
 	if ((rc = kg_priv_req_encode(q, buf, KG_PRIV_FRAME_MAX, &n)))
 		return rc;
 	if ((rc = kg_priv_send(w->sock, buf, n))) {
@@ -174,18 +189,84 @@ static bool w_exempt(void *ctx, const struct kg_addr *src)
 	return green_gate_exempt(w->g, src) || ask(w, &q) == EPERM;
 }
 
-/* A packet of the knock group: the knock port's to the monitor with its
- * payload, a sequence port's as source and port; the monitor's status
- * feeds the IPS as the single process's receiver does. */
+/* The monitor's status for one knock feeds the IPS, as the single
+ * process's receiver does. */
+static void knock_status(struct worker *w, const struct kg_addr *src,
+			 int rc)
+{
+	if (rc == 0)
+		kg_ips_unban(w->ips, src);
+	else if (rc == EKEYREJECTED)
+		kg_ips_invalid_knock(w->ips, src);
+}
+
+/* The batch as one request, then each status to the IPS (which may ask
+ * for a ban: the batch is empty again by then). */
+static void knocks_flush(struct worker *w)
+{
+	struct knock_batch *kb = &w->kb;
+	struct kg_addr src[KG_PRIV_BATCH_MAX];
+	uint8_t buf[KG_PRIV_FRAME_MAX];
+	struct kg_priv_ans a;
+	size_t n = kb->q.n_knocks;
+	int rc;
+
+	if (!n)
+		return;
+	for (size_t i = 0; i < n; i++)
+		src[i] = kb->q.knocks[i].addr;
+	rc = ask_full(w, &kb->q, &a, buf);
+	kb->q.n_knocks = 0;
+	kb->n_pl = 0;
+	if (rc || a.n_statuses != n) {
+		if (rc >= 0)
+			kg_log_event(KG_LOG_WARNING, "privsep", "result",
+				     "dropped", "request", "knocks", "reason",
+				     rc ? strerror(rc) : "status_count");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		knock_status(w, &src[i], (int)a.statuses[i]);
+}
+
+/* Room in the batch for k (payload copied out of NFLOG's buffer, which
+ * the next read reuses): flushed first when full. */
+static void knocks_add(struct worker *w, const struct kg_priv_knock *k)
+{
+	struct knock_batch *kb = &w->kb;
+	/* type, address (u8 + 16), ports, ifindex, rx_us, length, payload */
+	size_t need = 1 + 17 + 4 + 4 + 8 + 2 + k->payload_len;
+
+	if (kb->q.n_knocks == KG_PRIV_BATCH_MAX ||
+	    kb->frame + need > KG_PRIV_FRAME_MAX ||
+	    kb->n_pl + k->payload_len > sizeof(kb->pl))
+		knocks_flush(w);
+	if (!kb->q.n_knocks) {
+		kb->q.type = KG_PRIV_REQ_KNOCKS;
+		kb->frame = 2;      /* type, count */
+		kb->n_pl = 0;
+	}
+	kb->q.knocks[kb->q.n_knocks] = *k;
+	if (k->payload_len) {
+		memcpy(kb->pl + kb->n_pl, k->payload, k->payload_len);
+		kb->q.knocks[kb->q.n_knocks].payload = kb->pl + kb->n_pl;
+		kb->n_pl += k->payload_len;
+	}
+	kb->q.n_knocks++;
+	kb->frame += need;
+}
+
+/* A packet of the knock group: the knock port's with its payload, a
+ * sequence port's as source and port, into this read's batch (the
+ * monitor opens every knock itself and answers each). */
 static void on_knock(struct worker *w, const struct kg_nflog_pkt *p)
 {
 	const struct green_conf *c = &w->g->conf;
-	struct kg_priv_req q = {
+	struct kg_priv_knock k = {
 		.type = KG_PRIV_REQ_KNOCK, .addr = p->pkt.src,
 		.sport = p->pkt.sport, .dport = p->pkt.dport,
-		.proto = p->pkt.l4proto, .rx_us = kg_mono_ns() / 1000,
+		.ifindex = p->indev, .rx_us = kg_mono_ns() / 1000,
 	};
-	int rc;
 
 	if (p->prefix && !strcmp(p->prefix, GREEN_KNOCK_MISS_PREFIX)) {
 		green_knock_prefilter_miss(p);
@@ -196,19 +277,17 @@ static void on_knock(struct worker *w, const struct kg_nflog_pkt *p)
 	if (p->pkt.l4proto == IPPROTO_UDP && p->pkt.dport == c->knock_port) {
 		if (p->pkt.payload_len > KG_PRIV_PAYLOAD_MAX)
 			return;   /* no knock is that long */
-		q.payload = p->pkt.payload;
-		q.payload_len = p->pkt.payload_len;
+		k.payload = p->pkt.payload;
+		k.payload_len = p->pkt.payload_len;
 	} else if (w->sequence && (p->pkt.l4proto == IPPROTO_UDP ||
 				   p->pkt.l4proto == IPPROTO_TCP)) {
-		q.type = KG_PRIV_REQ_PORT;
+		k = (struct kg_priv_knock){ .type = KG_PRIV_REQ_PORT,
+			.addr = p->pkt.src, .proto = p->pkt.l4proto,
+			.dport = p->pkt.dport };
 	} else {
 		return;
 	}
-	rc = ask(w, &q);
-	if (rc == 0)
-		kg_ips_unban(w->ips, &p->pkt.src);
-	else if (rc == EKEYREJECTED)
-		kg_ips_invalid_knock(w->ips, &p->pkt.src);
+	knocks_add(w, &k);
 }
 
 /* The scan group: as the single process's on_scan (daemon.c). */
@@ -219,6 +298,10 @@ static void on_scan(struct worker *w, const struct kg_nflog_pkt *p)
 	if (!p->pkt.l4_ok || (p->pkt.l4proto != IPPROTO_TCP &&
 			      p->pkt.l4proto != IPPROTO_UDP))
 		return;
+	/* The knocks read before it first: their statuses reach the IPS
+	 * before this packet does, as in the single process, and never from
+	 * inside an IPS call (a ban it asks for would flush them). */
+	knocks_flush(w);
 	kg_addr_str(&p->pkt.src, src);
 	snprintf(port, sizeof(port), "%u", p->pkt.dport);
 	kg_log_event(KG_LOG_DEBUG, "drop", "src", src,
@@ -245,6 +328,9 @@ static void on_nflog(void *ctx, int fd, uint32_t events)
 	(void)fd;
 	(void)events;
 	rc = kg_nflog_dispatch(w->g->nflog, on_packet, w);
+	/* This read's knocks: one request, at once (a lone knock waits for
+	 * nothing more). */
+	knocks_flush(w);
 	if (rc == -ENOBUFS)
 		kg_log_event(KG_LOG_WARNING, "nflog", "result", "overrun",
 			     "reason", "kernel_dropped_messages");
@@ -341,32 +427,6 @@ static void forget(struct green *g)
 	g->owns_table = false;
 }
 
-#ifdef KG_TEST_HOOKS
-/* Test builds, KG_TEST_WORKER_PROBE set: after the drop, try what an
- * attacker in the worker would and log each errno (t-green-privsep). */
-static void probe(const char *keyfile)
-{
-	char *argv[] = { "/bin/true", NULL };
-	char ex[16], op[16], so[16];
-	int fd;
-
-	errno = 0;
-	execve("/bin/true", argv, NULL);
-	snprintf(ex, sizeof(ex), "%d", errno);
-	errno = 0;
-	fd = open(keyfile, O_RDONLY);
-	snprintf(op, sizeof(op), "%d", fd < 0 ? errno : 0);
-	if (fd >= 0)
-		close(fd);
-	errno = 0;
-	fd = socket(AF_NETLINK, SOCK_RAW, 0);
-	snprintf(so, sizeof(so), "%d", fd < 0 ? errno : 0);
-	if (fd >= 0)
-		close(fd);
-	kg_log_event(KG_LOG_NOTICE, "privsep_probe", "execve", ex, "open", op,
-		     "socket_netlink", so, "keyfile", keyfile);
-}
-#endif
 
 void green_worker_main(struct green *g, int sock)
 {
@@ -417,7 +477,7 @@ void green_worker_main(struct green *g, int sock)
 	}
 #ifdef KG_TEST_HOOKS
 	if (getenv("KG_TEST_WORKER_PROBE"))
-		probe(keyfile);
+		kg_priv_probe(keyfile);
 #endif
 	rc = kg_evloop_run(w.loop);
 	kg_log_event(KG_LOG_NOTICE, "privsep", "result", "worker_stop",

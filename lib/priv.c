@@ -40,6 +40,69 @@ static int get_addr(struct kg_reader *r, struct kg_addr *a)
 	return kg_get_bytes(r, a->b, v == 4 ? 4 : 16) ? -EBADMSG : 0;
 }
 
+/* The fields of a KNOCK or a PORT request (k->type), alone or as an
+ * entry of KNOCKS: the one encoding of both. */
+static int put_knock(struct kg_writer *w, const struct kg_priv_knock *k)
+{
+	int rc;
+
+	if (k->type == KG_PRIV_REQ_KNOCK) {
+		if (k->payload_len > KG_PRIV_PAYLOAD_MAX)
+			return -EMSGSIZE;
+		if ((rc = put_addr(w, &k->addr)) ||
+		    (rc = kg_put_u16(w, k->sport)) ||
+		    (rc = kg_put_u16(w, k->dport)) ||
+		    (rc = kg_put_u32(w, k->ifindex)) ||
+		    (rc = kg_put_u64(w, k->rx_us)))
+			return rc;
+		return kg_put_lv16(w, k->payload, k->payload_len);
+	}
+	if (k->type != KG_PRIV_REQ_PORT ||
+	    (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP))
+		return -EINVAL;
+	if ((rc = put_addr(w, &k->addr)) || (rc = kg_put_u8(w, k->proto)))
+		return rc;
+	return kg_put_u16(w, k->dport);
+}
+
+/* k->type set by the caller; the rest read. 0 or -EBADMSG. */
+static int get_knock(struct kg_reader *r, struct kg_priv_knock *k)
+{
+	if (k->type == KG_PRIV_REQ_KNOCK)
+		return get_addr(r, &k->addr) || kg_get_u16(r, &k->sport) ||
+		       kg_get_u16(r, &k->dport) || kg_get_u32(r, &k->ifindex) ||
+		       kg_get_u64(r, &k->rx_us) ||
+		       kg_get_lv16(r, &k->payload, &k->payload_len,
+				   KG_PRIV_PAYLOAD_MAX) ? -EBADMSG : 0;
+	if (k->type != KG_PRIV_REQ_PORT)
+		return -EBADMSG;
+	return get_addr(r, &k->addr) || kg_get_u8(r, &k->proto) ||
+	       (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP) ||
+	       kg_get_u16(r, &k->dport) ? -EBADMSG : 0;
+}
+
+static void knock_of_req(const struct kg_priv_req *q, struct kg_priv_knock *k)
+{
+	*k = (struct kg_priv_knock){
+		.type = q->type, .addr = q->addr, .sport = q->sport,
+		.dport = q->dport, .proto = q->proto, .ifindex = q->ifindex,
+		.rx_us = q->rx_us, .payload = q->payload,
+		.payload_len = q->payload_len,
+	};
+}
+
+static void req_of_knock(const struct kg_priv_knock *k, struct kg_priv_req *q)
+{
+	q->addr = k->addr;
+	q->sport = k->sport;
+	q->dport = k->dport;
+	q->proto = k->proto;
+	q->ifindex = k->ifindex;
+	q->rx_us = k->rx_us;
+	q->payload = k->payload;
+	q->payload_len = k->payload_len;
+}
+
 int kg_priv_req_encode(const struct kg_priv_req *q, uint8_t *buf, size_t cap,
 		       size_t *len)
 {
@@ -51,15 +114,23 @@ int kg_priv_req_encode(const struct kg_priv_req *q, uint8_t *buf, size_t cap,
 		return rc;
 	switch (q->type) {
 	case KG_PRIV_REQ_KNOCK:
-		if (q->payload_len > KG_PRIV_PAYLOAD_MAX)
-			return -EMSGSIZE;
-		if ((rc = put_addr(&w, &q->addr)) ||
-		    (rc = kg_put_u16(&w, q->sport)) ||
-		    (rc = kg_put_u16(&w, q->dport)) ||
-		    (rc = kg_put_u32(&w, q->ifindex)) ||
-		    (rc = kg_put_u64(&w, q->rx_us)) ||
-		    (rc = kg_put_lv16(&w, q->payload, q->payload_len)))
+	case KG_PRIV_REQ_PORT: {
+		struct kg_priv_knock k;
+
+		knock_of_req(q, &k);
+		if ((rc = put_knock(&w, &k)))
 			return rc;
+		break;
+	}
+	case KG_PRIV_REQ_KNOCKS:
+		if (!q->n_knocks || q->n_knocks > KG_PRIV_BATCH_MAX)
+			return -EINVAL;
+		if ((rc = kg_put_u8(&w, (uint8_t)q->n_knocks)))
+			return rc;
+		for (size_t i = 0; i < q->n_knocks; i++)
+			if ((rc = kg_put_u8(&w, q->knocks[i].type)) ||
+			    (rc = put_knock(&w, &q->knocks[i])))
+				return rc;
 		break;
 	case KG_PRIV_REQ_BAN:
 		if ((rc = put_addr(&w, &q->addr)) ||
@@ -69,14 +140,6 @@ int kg_priv_req_encode(const struct kg_priv_req *q, uint8_t *buf, size_t cap,
 	case KG_PRIV_REQ_UNBAN:
 	case KG_PRIV_REQ_PROTECTED:
 		if ((rc = put_addr(&w, &q->addr)))
-			return rc;
-		break;
-	case KG_PRIV_REQ_PORT:
-		if (q->proto != IPPROTO_TCP && q->proto != IPPROTO_UDP)
-			return -EINVAL;
-		if ((rc = put_addr(&w, &q->addr)) ||
-		    (rc = kg_put_u8(&w, q->proto)) ||
-		    (rc = kg_put_u16(&w, q->dport)))
 			return rc;
 		break;
 	case KG_PRIV_REQ_CTRL_OPEN:
@@ -127,13 +190,26 @@ int kg_priv_req_decode(const uint8_t *buf, size_t len, struct kg_priv_req *q)
 		return -EBADMSG;
 	switch (q->type) {
 	case KG_PRIV_REQ_KNOCK:
-		if (get_addr(&r, &q->addr) || kg_get_u16(&r, &q->sport) ||
-		    kg_get_u16(&r, &q->dport) || kg_get_u32(&r, &q->ifindex) ||
-		    kg_get_u64(&r, &q->rx_us) ||
-		    kg_get_lv16(&r, &q->payload, &q->payload_len,
-				KG_PRIV_PAYLOAD_MAX))
+	case KG_PRIV_REQ_PORT: {
+		struct kg_priv_knock k = { .type = q->type };
+
+		if (get_knock(&r, &k))
 			return -EBADMSG;
+		req_of_knock(&k, q);
 		break;
+	}
+	case KG_PRIV_REQ_KNOCKS: {
+		uint8_t n;
+
+		if (kg_get_u8(&r, &n) || !n || n > KG_PRIV_BATCH_MAX)
+			return -EBADMSG;
+		for (size_t j = 0; j < n; j++)
+			if (kg_get_u8(&r, &q->knocks[j].type) ||
+			    get_knock(&r, &q->knocks[j]))
+				return -EBADMSG;
+		q->n_knocks = n;
+		break;
+	}
 	case KG_PRIV_REQ_BAN:
 		if (get_addr(&r, &q->addr) || kg_get_u32(&r, &q->seconds))
 			return -EBADMSG;
@@ -141,12 +217,6 @@ int kg_priv_req_decode(const uint8_t *buf, size_t len, struct kg_priv_req *q)
 	case KG_PRIV_REQ_UNBAN:
 	case KG_PRIV_REQ_PROTECTED:
 		if (get_addr(&r, &q->addr))
-			return -EBADMSG;
-		break;
-	case KG_PRIV_REQ_PORT:
-		if (get_addr(&r, &q->addr) || kg_get_u8(&r, &q->proto) ||
-		    (q->proto != IPPROTO_TCP && q->proto != IPPROTO_UDP) ||
-		    kg_get_u16(&r, &q->dport))
 			return -EBADMSG;
 		break;
 	case KG_PRIV_REQ_CTRL_OPEN:
@@ -183,7 +253,7 @@ int kg_priv_req_decode(const uint8_t *buf, size_t len, struct kg_priv_req *q)
 /* Fields that follow an answer's status (lib/priv.h, struct kg_priv_ans):
  * which ones depends on what it answers or on the async type. */
 enum ans_body { B_NONE, B_OPEN, B_NONCE, B_PROOF, B_SERVICE, B_DONE, B_MOVED,
-		B_END };
+		B_END, B_KNOCKS };
 
 static enum ans_body body_of(const struct kg_priv_ans *a)
 {
@@ -201,6 +271,7 @@ static enum ans_body body_of(const struct kg_priv_ans *a)
 	case KG_PRIV_REQ_CTRL_REPROOF_REQ: return B_NONCE;
 	case KG_PRIV_REQ_CTRL_PROOF: return B_PROOF;
 	case KG_PRIV_REQ_CTRL_SERVICE: return B_SERVICE;
+	case KG_PRIV_REQ_KNOCKS: return B_KNOCKS;
 	default: return B_NONE;
 	}
 }
@@ -278,6 +349,13 @@ static int put_body(struct kg_writer *w, const struct kg_priv_ans *a,
 		if ((rc = kg_put_u64(w, a->session_id)))
 			return rc;
 		return kg_put_u16(w, a->code);
+	case B_KNOCKS:
+		if (!a->n_statuses || a->n_statuses > KG_PRIV_BATCH_MAX)
+			return -EMSGSIZE;
+		rc = kg_put_u8(w, (uint8_t)a->n_statuses);
+		for (size_t i = 0; !rc && i < a->n_statuses; i++)
+			rc = kg_put_u32(w, a->statuses[i]);
+		return rc;
 	}
 	return rc;
 }
@@ -324,6 +402,14 @@ static int get_body(struct kg_reader *r, struct kg_priv_ans *a,
 	case B_END:
 		return kg_get_u64(r, &a->session_id) || kg_get_u16(r, &a->code) ?
 		       -EBADMSG : 0;
+	case B_KNOCKS:
+		if (kg_get_u8(r, &n) || !n || n > KG_PRIV_BATCH_MAX)
+			return -EBADMSG;
+		for (size_t i = 0; i < n; i++)
+			if (kg_get_u32(r, &a->statuses[i]))
+				return -EBADMSG;
+		a->n_statuses = n;
+		return 0;
 	}
 	return -EBADMSG;
 }

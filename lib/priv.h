@@ -27,6 +27,7 @@
 #define KG_PRIV_NAME_MAX    64     /* a user or service name */
 #define KG_PRIV_NONCE_LEN   32     /* control: challenges and nonces */
 #define KG_PRIV_MAX_SERVICES 64
+#define KG_PRIV_BATCH_MAX   64     /* knocks in one KG_PRIV_REQ_KNOCKS */
 
 enum kg_priv_type {
 	KG_PRIV_REQ_KNOCK = 1,   /* a knock as NFLOG gave it */
@@ -48,11 +49,27 @@ enum kg_priv_type {
 	KG_PRIV_REQ_CTRL_REPROOF_REQ = 10,  /* time for a reproof: challenge? */
 	KG_PRIV_REQ_CTRL_REPROOF = 11,  /* the card's signature (reproof) */
 	KG_PRIV_REQ_CTRL_END = 12,      /* the connection ended (why) */
+	KG_PRIV_REQ_KNOCKS = 13, /* green: the knock group's packets of one
+				  * NFLOG read, each a KNOCK or a PORT entry;
+				  * the answer carries one status each */
 	KG_PRIV_ANS = 0x81,      /* the monitor's answer to any request */
 	/* Unasked, monitor -> worker (green's control port). */
 	KG_PRIV_ASYNC_SERVICE_DONE = 0x82,  /* red answered a service request */
 	KG_PRIV_ASYNC_MOVED = 0x83,         /* a granted service moved */
 	KG_PRIV_ASYNC_END = 0x84,           /* green ended a session */
+};
+
+/* One entry of KG_PRIV_REQ_KNOCKS: the fields of a KNOCK or a PORT
+ * request (type says which; the others are 0). */
+struct kg_priv_knock {
+	uint8_t type;            /* KG_PRIV_REQ_KNOCK or KG_PRIV_REQ_PORT */
+	struct kg_addr addr;     /* the source */
+	uint16_t sport, dport;
+	uint8_t proto;           /* PORT: IPPROTO_TCP or IPPROTO_UDP */
+	uint32_t ifindex;        /* KNOCK */
+	uint64_t rx_us;          /* KNOCK */
+	const uint8_t *payload;  /* KNOCK: view into the decoded frame */
+	size_t payload_len;
 };
 
 struct kg_priv_req {
@@ -74,6 +91,8 @@ struct kg_priv_req {
 	size_t name_len;
 	uint8_t nonce[KG_PRIV_NONCE_LEN];   /* ctrl service: the nonce used */
 	uint8_t why;             /* ctrl end: enum kg_sess_end */
+	size_t n_knocks;         /* knocks: 1 .. KG_PRIV_BATCH_MAX entries */
+	struct kg_priv_knock knocks[KG_PRIV_BATCH_MAX];
 };
 
 struct kg_priv_view {
@@ -98,7 +117,9 @@ struct kg_priv_grant {
  *   reproof_req   nonce (the challenge)
  *   SERVICE_DONE  session_id, name (the service), code, grant, nonce
  *   MOVED         session_id, name (the service), grant
- *   END           session_id, code */
+ *   END           session_id, code
+ *   knocks        n_statuses, statuses (each 0 or a positive errno, as
+ *                 the answer to that entry alone would be) */
 struct kg_priv_ans {
 	uint8_t for_type;        /* the request type this answers */
 	uint32_t status;         /* 0 accepted, else a positive errno */
@@ -111,6 +132,8 @@ struct kg_priv_ans {
 	struct kg_priv_grant grant;
 	size_t n_services;
 	struct kg_priv_view services[KG_PRIV_MAX_SERVICES];
+	size_t n_statuses;       /* answer 0 to KNOCKS: one per entry, in order */
+	uint32_t statuses[KG_PRIV_BATCH_MAX];
 };
 
 /* Encoders: write one frame into buf (caller-owned, cap bytes) and set
@@ -160,5 +183,39 @@ int kg_priv_seccomp(struct kg_err *e);
  * ambient empty. The uid stays (root-owned files stay readable). 0 or
  * -errno with e set. */
 int kg_priv_keep_caps(const int *keep, size_t n, struct kg_err *e);
+
+/* The worker's main: runs in the forked child with its end of the
+ * socketpair; never returns (the child exits 1 if it does). */
+typedef void (*kg_priv_child_fn)(void *ctx, int sock);
+
+/* Forks the worker, joined to this process by a kg_priv_pair. The child
+ * closes the monitor's end, then runs test_worker (a program, its end on
+ * fd 3: test builds only, NULL otherwise) or child(ctx, its end). The
+ * parent gets the child's *pid and its own end *sock (the caller's, until
+ * kg_priv_reap). 0 or -errno with e set (nothing forked, nothing open). */
+int kg_priv_spawn(kg_priv_child_fn child, void *ctx, const char *test_worker,
+		  pid_t *pid, int *sock, struct kg_err *e);
+
+/* Closes *sock (the worker's loop ends at end of stream) and waits for
+ * *pid at most 2 s (the worker cannot be signalled: another uid, no
+ * CAP_KILL; PR_SET_PDEATHSIG ends it with this process). Sets *sock -1
+ * and *pid 0. Safe on a worker never spawned (-1 and 0). */
+void kg_priv_reap(pid_t *pid, int *sock);
+
+/* The monitor's answer to a request of type: status 0 or a positive
+ * errno, no body. A failed send is ignored: a worker gone shows as its
+ * socket's end of stream. */
+void kg_priv_reply(int sock, uint8_t type, uint32_t status);
+/* A refused request: one record (event=privsep result=refused
+ * request=REQ reason=REASON addr=A; req and a may be NULL), then
+ * kg_priv_reply with status. */
+void kg_priv_refuse(int sock, uint8_t type, const char *req,
+		    const char *reason, const struct kg_addr *a,
+		    uint32_t status);
+
+/* Test builds, in the dropped worker: tries execve, open(keyfile) and
+ * socket(AF_NETLINK) as a compromised worker would and logs each errno
+ * (event=privsep_probe). Changes nothing. */
+void kg_priv_probe(const char *keyfile);
 
 #endif

@@ -19,38 +19,15 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <net/if.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "evloop.h"
 #include "ips.h"
 #include "log.h"
 #include "nflog.h"
 #include "priv.h"
-
-static void reply(struct red *r, uint8_t type, uint32_t status)
-{
-	struct kg_priv_ans a = { type, status };
-	uint8_t buf[16];
-	size_t n;
-
-	if (!kg_priv_ans_encode(&a, buf, sizeof(buf), &n))
-		(void)kg_priv_send(r->worker_fd, buf, n);
-}
-
-static void refuse(struct red *r, uint8_t type, const char *req,
-		   const char *reason, const struct kg_addr *a, uint32_t status)
-{
-	char s[KG_ADDR_STRLEN];
-
-	kg_log_event(KG_LOG_WARNING, "privsep", "result", "refused", "request",
-		     req, "reason", reason, "addr", a ? kg_addr_str(a, s) : NULL);
-	reply(r, type, status);
-}
 
 /* Never-ban prefixes and live grants, as for red_exempt but on the ban
  * key: an IPv6 /64 covering a protected address is refused too. */
@@ -70,6 +47,17 @@ static const char *protected(const struct red *r, const struct kg_addr *key)
 			return "live_grant";
 	}
 	return NULL;
+}
+
+static void reply(struct red *r, uint8_t type, uint32_t status)
+{
+	kg_priv_reply(r->worker_fd, type, status);
+}
+
+static void refuse(struct red *r, uint8_t type, const char *req,
+		   const char *reason, const struct kg_addr *a, uint32_t status)
+{
+	kg_priv_refuse(r->worker_fd, type, req, reason, a, status);
 }
 
 static void on_ban(struct red *r, const struct kg_priv_req *q)
@@ -138,8 +126,13 @@ static void on_request(struct red *r, const uint8_t *buf, size_t n)
 						     q.payload, q.payload_len,
 						     (int64_t)q.rx_us));
 		break;
-	default:
+	case KG_PRIV_REQ_BAN:
+	case KG_PRIV_REQ_UNBAN:
 		on_ban(r, &q);
+		break;
+	default:
+		/* green's requests (ports, control, knock batches) */
+		refuse(r, q.type, NULL, "not_for_red", &q.addr, EINVAL);
 		break;
 	}
 }
@@ -167,52 +160,22 @@ static void on_worker(void *ctx, int fd, uint32_t events)
 	}
 }
 
-#ifdef KG_TEST_HOOKS
-/* Test builds: the child runs a test program as the worker, the socket on
- * fd 3, so a test plays a compromised worker against the real monitor. */
-static void exec_test_worker(const struct red *r, int sock)
+static void worker_main(void *ctx, int sock)
 {
-	char *argv[] = { (char *)r->test_worker, NULL };
-
-	if (dup2(sock, 3) < 0)
-		_exit(126);
-	execv(r->test_worker, argv);
-	_exit(127);
+	red_worker_main(ctx, sock);
 }
-#endif
 
 int red_monitor_start(struct red *r, struct kg_err *e)
 {
 	static const int keep[] = { CAP_NET_ADMIN };
 	char ws[16];
-	int sv[2], rc;
-	pid_t pid;
+	int rc;
 
 	r->n_nb = kg_red_never_ban(&r->cfg, r->nb, KG_RED_NEVER_BAN_MAX);
-	if ((rc = kg_priv_pair(sv))) {
-		kg_err_set(e, "socketpair: %s", strerror(-rc));
+	/* test_worker is set only in test builds (-W). */
+	if ((rc = kg_priv_spawn(worker_main, r, r->test_worker,
+				&r->worker_pid, &r->worker_fd, e)))
 		return rc;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		rc = -errno;
-		kg_err_set(e, "fork: %s", strerror(-rc));
-		close(sv[0]);
-		close(sv[1]);
-		return rc;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-#ifdef KG_TEST_HOOKS
-		if (r->test_worker)
-			exec_test_worker(r, sv[1]);
-#endif
-		red_worker_main(r, sv[1]);
-	}
-	close(sv[1]);
-	r->worker_pid = pid;
-	r->worker_fd = sv[0];
 	/* The NFLOG socket and the IPS are the worker's now. */
 	kg_ips_free(r->ips);
 	r->ips = NULL;
@@ -221,7 +184,7 @@ int red_monitor_start(struct red *r, struct kg_err *e)
 	if ((rc = kg_priv_keep_caps(keep, 1, e)) ||
 	    (rc = kg_evloop_add_fd(r->loop, r->worker_fd, on_worker, r)))
 		return rc;
-	snprintf(ws, sizeof(ws), "%d", (int)pid);
+	snprintf(ws, sizeof(ws), "%d", (int)r->worker_pid);
 	kg_log_event(KG_LOG_NOTICE, "privsep", "result", "started", "worker",
 		     ws, "user", r->user, "test_worker", r->test_worker);
 	return 0;
@@ -229,17 +192,5 @@ int red_monitor_start(struct red *r, struct kg_err *e)
 
 void red_monitor_stop(struct red *r)
 {
-	/* Without CAP_KILL the worker (another uid) cannot be signalled:
-	 * closing its socket ends its loop, and the kernel kills it when this
-	 * process exits (PR_SET_PDEATHSIG). Waited for at most 2 s. */
-	if (r->worker_fd >= 0)
-		close(r->worker_fd);
-	r->worker_fd = -1;
-	for (int i = 0; r->worker_pid > 0 && i < 200; i++) {
-		if (waitpid(r->worker_pid, NULL, WNOHANG) != 0)
-			r->worker_pid = 0;
-		else
-			usleep(10000);
-	}
-	r->worker_pid = 0;
+	kg_priv_reap(&r->worker_pid, &r->worker_fd);
 }

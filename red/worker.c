@@ -12,7 +12,6 @@
 #include "red.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -160,32 +159,6 @@ static void forget(struct red *r)
 	r->owns_table = false;
 }
 
-#ifdef KG_TEST_HOOKS
-/* Test builds, KG_TEST_WORKER_PROBE set: after the drop, try what an
- * attacker in the worker would and log each errno (t-red-privsep). */
-static void probe(const char *keyfile)
-{
-	char *argv[] = { "/bin/true", NULL };
-	char ex[16], op[16], so[16];
-	int fd;
-
-	errno = 0;
-	execve("/bin/true", argv, NULL);
-	snprintf(ex, sizeof(ex), "%d", errno);
-	errno = 0;
-	fd = open(keyfile, O_RDONLY);
-	snprintf(op, sizeof(op), "%d", fd < 0 ? errno : 0);
-	if (fd >= 0)
-		close(fd);
-	errno = 0;
-	fd = socket(AF_NETLINK, SOCK_RAW, 0);
-	snprintf(so, sizeof(so), "%d", fd < 0 ? errno : 0);
-	if (fd >= 0)
-		close(fd);
-	kg_log_event(KG_LOG_NOTICE, "privsep_probe", "execve", ex, "open", op,
-		     "socket_netlink", so, "keyfile", keyfile);
-}
-#endif
 
 void red_worker_main(struct red *r, int sock)
 {
@@ -229,7 +202,7 @@ void red_worker_main(struct red *r, int sock)
 	}
 #ifdef KG_TEST_HOOKS
 	if (getenv("KG_TEST_WORKER_PROBE"))
-		probe(keyfile);
+		kg_priv_probe(keyfile);
 #endif
 	rc = kg_evloop_run(w.loop);
 	kg_log_event(KG_LOG_NOTICE, "privsep", "result", "worker_stop",

@@ -289,6 +289,35 @@ send "raw 0204c633644d0000003c"
 expect "$st" 0 "the same ban frame well formed accepted"
 tb_exec green nft list set inet knockgate banned4 | grep -q 198.51.100.77 || tb_fail "the well-formed raw ban is not in banned4"
 
+# One NFLOG read's knocks as one request (type 13): each entry opened
+# alone by the monitor, one status each; a frame with one bad entry or a
+# wrong count runs none of them.
+pub2=$(wg genkey | wg pubkey)
+"$BUILD_KNOCK" "$FLOW_LAB/users/bob/profile" "$pub2" "$TB_DIR/kb" || tb_fail "kg-knock-build bob"
+bt=$(sed -nE 's/^tunnel_address *= *//p' "$FLOW_LAB/green/users.d/bob.conf")
+entry() { printf '01%s9c40f2f9000000000000000000000000%04x%s' "04$hexaddr" "$(stat -c %s "$1")" "$(xxd -p -c 4096 "$1")"; }
+jent=$(entry "$TB_DIR/kjunk") bent=$(entry "$TB_DIR/kb")
+s1=$(state)
+send "raw 0d03$jent$bent"
+expect "$st" 74 "a knocks frame counting 3 entries and holding 2"
+send "raw 0d02$jent${bent}02"
+expect "$st" 74 "a knocks frame with a byte after its entries"
+send "raw 0d02${jent}02$(printf '04%s' "$hexaddr")0000003c"
+expect "$st" 74 "a knocks frame with a ban as its second entry"
+[ "$(state)" = "$s1" ] || tb_fail "a malformed knocks frame changed nft or WireGuard"
+send "raw 0d02$jent$bent"
+sts=$(sed -nE "s/^fake_worker line=$n status=0 .*statuses=([0-9,]+).*/\1/p" "$FLOW_GLOG")
+case $sts in
+129,0 | 13,0) tb_log "ok: a knocks frame, junk then bob's knock: statuses $sts" ;;
+*) tail -8 "$FLOW_GLOG"; tb_fail "the knocks frame's statuses: '$sts', want 129,0" ;;
+esac
+tb_exec green wg show "$FLOW_GIF" allowed-ips | grep -qxF "$pub2	$bt/32" ||
+	{ tb_exec green wg show "$FLOW_GIF" allowed-ips; tb_fail "bob's peer does not have his tunnel address from his record"; }
+send "raw 0d01$bent"
+sts=$(sed -nE "s/^fake_worker line=$n status=0 .*statuses=([0-9,]+).*/\1/p" "$FLOW_GLOG")
+[ "$sts" = 13 ] || tb_fail "bob's knock replayed in a knocks frame: statuses '$sts', want 13"
+tb_log "ok: bob's knock replayed in a knocks frame refused (13)"
+
 fw=$(sed -nE 's/.*event=privsep result=started worker=([0-9]+).*/\1/p' "$FLOW_GLOG" | head -1)
 kill -KILL "$fw"
 tb_wait_log "$FLOW_GLOG" "event=privsep result=worker_gone" 5 || tb_fail "the monitor did not see its worker go"

@@ -24,6 +24,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (q.name_len && (q.name < data ||
 				    q.name + q.name_len > data + size)))
 			__builtin_trap();
+		for (size_t i = 0; i < q.n_knocks; i++)
+			if (q.knocks[i].payload_len &&
+			    (q.knocks[i].payload < data ||
+			     q.knocks[i].payload + q.knocks[i].payload_len >
+			     data + size))
+				__builtin_trap();
 		/* What decodes re-encodes to the same bytes. */
 		if (kg_priv_req_encode(&q, out, sizeof(out), &n) || n != size ||
 		    memcmp(out, data, n))

@@ -22,7 +22,8 @@
  *   quit
  * Each answer is printed: "fake_worker line=N status=S" (S the monitor's
  * status: 0 accepted, an errno refused; "none" if no answer came), with
- * " code=C port=P" for a service answer; an unasked message as
+ * " code=C port=P" for a service answer, " statuses=S1,S2..." for the
+ * answer to a knocks frame (raw 0d...); an unasked message as
  * "fake_worker async=T session=ID code=C port=P".
  * Test-only, never installed.
  */
@@ -272,8 +273,12 @@ again:
 				goto again;
 			} else {
 				remember(&a);
-				printf("fake_worker line=%u status=%u code=%u port=%u\n",
+				printf("fake_worker line=%u status=%u code=%u port=%u",
 				       lineno, a.status, a.code, a.grant.port);
+				for (size_t i = 0; i < a.n_statuses; i++)
+					printf("%s%u", i ? "," : " statuses=",
+					       a.statuses[i]);
+				printf("\n");
 			}
 		} else {
 			printf("fake_worker line=%u status=none\n", lineno);

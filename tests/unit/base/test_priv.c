@@ -161,6 +161,97 @@ static void assert_strict_ans(const uint8_t *buf, size_t n)
 	assert_int_equal(kg_priv_ans_decode(more, n + 1, &d), -EBADMSG);
 }
 
+/* green's knocks of one NFLOG read: KNOCK and PORT entries in one frame,
+ * one status each in the answer; counts 1..KG_PRIV_BATCH_MAX both ways. */
+static void test_knocks(void **state)
+{
+	uint8_t buf[KG_PRIV_FRAME_MAX + 1], pl[81];
+	struct kg_priv_req q = { .type = KG_PRIV_REQ_KNOCKS, .n_knocks = 2 };
+	struct kg_priv_req *d = malloc(sizeof(*d));
+	struct kg_priv_ans a = { .for_type = KG_PRIV_REQ_KNOCKS }, da;
+	size_t n, one;
+
+	(void)state;
+	assert_non_null(d);
+	memset(pl, 0x5a, sizeof(pl));
+	q.knocks[0] = (struct kg_priv_knock){ .type = KG_PRIV_REQ_KNOCK,
+		.sport = 40000, .dport = 62201, .ifindex = 3, .rx_us = 99,
+		.payload = pl, .payload_len = sizeof(pl) };
+	assert_int_equal(kg_addr_parse("2001:db8::7", &q.knocks[0].addr), 0);
+	q.knocks[1] = (struct kg_priv_knock){ .type = KG_PRIV_REQ_PORT,
+		.proto = 17, .dport = 5353 };
+	assert_int_equal(kg_addr_parse("198.51.100.9", &q.knocks[1].addr), 0);
+	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), 0);
+	assert_int_equal(n, 2 + (1 + 17 + 2 + 2 + 4 + 8 + 2 + 81) + (1 + 5 + 1 + 2));
+	assert_int_equal(kg_priv_req_decode(buf, n, d), 0);
+	assert_int_equal(d->type, KG_PRIV_REQ_KNOCKS);
+	assert_int_equal(d->n_knocks, 2);
+	assert_int_equal(d->knocks[0].type, KG_PRIV_REQ_KNOCK);
+	assert_true(kg_addr_eq(&d->knocks[0].addr, &q.knocks[0].addr));
+	assert_int_equal(d->knocks[0].sport, 40000);
+	assert_int_equal(d->knocks[0].dport, 62201);
+	assert_int_equal(d->knocks[0].ifindex, 3);
+	assert_int_equal(d->knocks[0].rx_us, 99);
+	assert_int_equal(d->knocks[0].payload_len, 81);
+	assert_memory_equal(d->knocks[0].payload, pl, 81);
+	assert_int_equal(d->knocks[1].type, KG_PRIV_REQ_PORT);
+	assert_int_equal(d->knocks[1].proto, 17);
+	assert_int_equal(d->knocks[1].dport, 5353);
+	assert_true(kg_addr_eq(&d->knocks[1].addr, &q.knocks[1].addr));
+	assert_strict_req(buf, n);
+	/* a count the frame does not hold, 0, or over the bound */
+	buf[1] = 3;
+	assert_int_equal(kg_priv_req_decode(buf, n, d), -EBADMSG);
+	buf[1] = 0;
+	assert_int_equal(kg_priv_req_decode(buf, n, d), -EBADMSG);
+	buf[1] = KG_PRIV_BATCH_MAX + 1;
+	assert_int_equal(kg_priv_req_decode(buf, n, d), -EBADMSG);
+	buf[1] = 2;
+	/* an entry of another type (a ban) is not an entry */
+	buf[2] = KG_PRIV_REQ_BAN;
+	assert_int_equal(kg_priv_req_decode(buf, n, d), -EBADMSG);
+	q.knocks[1].type = KG_PRIV_REQ_BAN;
+	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), -EINVAL);
+	q.n_knocks = 0;
+	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), -EINVAL);
+	q.n_knocks = KG_PRIV_BATCH_MAX + 1;
+	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), -EINVAL);
+	/* a full batch of knock-sized payloads fits one frame */
+	q.n_knocks = KG_PRIV_BATCH_MAX;
+	for (size_t i = 0; i < KG_PRIV_BATCH_MAX; i++)
+		q.knocks[i] = q.knocks[0];
+	assert_int_equal(kg_priv_req_encode(&q, buf, sizeof(buf), &n), 0);
+	assert_int_equal(kg_priv_req_decode(buf, n, d), 0);
+	assert_int_equal(d->n_knocks, KG_PRIV_BATCH_MAX);
+	one = 1 + 17 + 2 + 2 + 4 + 8 + 2 + 81;
+	assert_int_equal(n, 2 + KG_PRIV_BATCH_MAX * one);
+	free(d);
+
+	/* the answer: one status per entry */
+	a.n_statuses = 3;
+	a.statuses[0] = 0;
+	a.statuses[1] = EKEYREJECTED;
+	a.statuses[2] = EACCES;
+	assert_int_equal(kg_priv_ans_encode(&a, buf, sizeof(buf), &n), 0);
+	assert_int_equal(n, 1 + 1 + 4 + 1 + 3 * 4);
+	assert_int_equal(kg_priv_ans_decode(buf, n, &da), 0);
+	assert_int_equal(da.for_type, KG_PRIV_REQ_KNOCKS);
+	assert_int_equal(da.n_statuses, 3);
+	assert_int_equal(da.statuses[1], EKEYREJECTED);
+	assert_int_equal(da.statuses[2], EACCES);
+	assert_strict_ans(buf, n);
+	buf[6] = 0;
+	assert_int_equal(kg_priv_ans_decode(buf, n, &da), -EBADMSG);
+	a.n_statuses = 0;
+	assert_int_equal(kg_priv_ans_encode(&a, buf, sizeof(buf), &n), -EMSGSIZE);
+	/* a refused batch (malformed) has no statuses */
+	a.status = EBADMSG;
+	assert_int_equal(kg_priv_ans_encode(&a, buf, sizeof(buf), &n), 0);
+	assert_int_equal(n, 1 + 1 + 4);
+	assert_int_equal(kg_priv_ans_decode(buf, n, &da), 0);
+	assert_int_equal(da.n_statuses, 0);
+}
+
 static void test_ctrl_req(void **state)
 {
 	static const uint8_t types[] = {
@@ -420,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_req_roundtrip),
 		cmocka_unit_test(test_req_malformed),
 		cmocka_unit_test(test_ans),
+		cmocka_unit_test(test_knocks),
 		cmocka_unit_test(test_ctrl_req),
 		cmocka_unit_test(test_ctrl_ans),
 		cmocka_unit_test(test_pair_and_fd),
