@@ -30,8 +30,63 @@ void kg_users_free(struct kg_users *u)
 	for (size_t i = 0; i < u->n; i++)
 		user_clear(&u->v[i]);
 	free(u->v);
+	free(u->by_name);
 	kg_keyid_table_free(u->ids);
 	kg_users_init(u, u->slot_s);
+}
+
+/* FNV-1a of a name: user names come from the admin's records, not from
+ * the network, so no secret is needed against aimed collisions. */
+static size_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static void name_put(struct kg_users *u, size_t pos)
+{
+	size_t i = name_hash(u->v[pos].name) & u->name_mask;
+
+	while (u->by_name[i])
+		i = (i + 1) & u->name_mask;
+	u->by_name[i] = (uint32_t)(pos + 1);
+}
+
+/* Indexes v[first..n): the table doubles (and is refilled) when the
+ * load would pass 1/2. -ENOMEM leaves the old index (then without the
+ * new users: the caller removes them). */
+static int name_index(struct kg_users *u, size_t first)
+{
+	if (!u->by_name || 2 * u->n > u->name_mask + 1) {
+		size_t size = 16;
+		uint32_t *t;
+
+		while (size < 2 * u->n)
+			size <<= 1;
+		if (!(t = calloc(size, sizeof(*t))))
+			return -ENOMEM;
+		free(u->by_name);
+		u->by_name = t;
+		u->name_mask = size - 1;
+		first = 0;
+	}
+	for (size_t i = first; i < u->n; i++)
+		name_put(u, i);
+	return 0;
+}
+
+/* Takes v[first..n) out of the index again (a file's users refused):
+ * rebuilt from v[0..first). */
+static void name_unindex(struct kg_users *u, size_t first)
+{
+	if (!u->by_name)
+		return;
+	memset(u->by_name, 0, (u->name_mask + 1) * sizeof(*u->by_name));
+	for (size_t i = 0; i < first; i++)
+		name_put(u, i);
 }
 
 static bool name_ok(const char *s)
@@ -263,7 +318,10 @@ int kg_users_add_conf(struct kg_users *u, const struct kg_conf *c,
 		}
 		u->v[u->n++] = x;
 	}
+	if (!rc)
+		rc = name_index(u, first);
 	if (rc) {
+		name_unindex(u, first);
 		while (u->n > first)
 			user_clear(&u->v[--u->n]);
 	}
@@ -308,9 +366,14 @@ int kg_users_load_dir(struct kg_users *u, const char *dir, struct kg_err *e)
 
 struct kg_user *kg_users_find(const struct kg_users *u, const char *name)
 {
-	for (size_t i = 0; i < u->n; i++)
-		if (!strcmp(u->v[i].name, name))
-			return &u->v[i];
+	size_t i;
+
+	if (!u->by_name)
+		return NULL;
+	for (i = name_hash(name) & u->name_mask; u->by_name[i];
+	     i = (i + 1) & u->name_mask)
+		if (!strcmp(u->v[u->by_name[i] - 1].name, name))
+			return &u->v[u->by_name[i] - 1];
 	return NULL;
 }
 

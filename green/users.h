@@ -67,6 +67,11 @@ struct kg_users {
 	uint64_t ids_slot;         /* slot the table was built for */
 	size_t ids_n;              /* users it was built from */
 	bool ids_built;
+	/* name -> position + 1 (0 empty), open addressing at load <= 1/2,
+	 * rebuilt when v grows: a lookup by name costs the same at 10 and
+	 * at 100,000 users. Owned. */
+	uint32_t *by_name;
+	size_t name_mask;
 };
 
 /* Initialises an empty set; slot_s is the key-id slot length. */
@@ -83,6 +88,7 @@ int kg_users_add_conf(struct kg_users *u, const struct kg_conf *c,
  * -errno of reading dir. On error u holds no users. */
 int kg_users_load_dir(struct kg_users *u, const char *dir, struct kg_err *e);
 
+/* The user called name, or NULL: a hash lookup (by_name). */
 struct kg_user *kg_users_find(const struct kg_users *u, const char *name);
 
 /* Builds or refreshes the key-id table for now_s (see keyid.h); force after
