@@ -9,9 +9,9 @@
  * (kg_ctrl_server_handle: the epoll callback's work; the recv that finds
  * EAGAIN included), an answer from red for a session (push_moved, here
  * for a session not yet live: found, then refused), and green ending a
- * session that has no connection (end_session). CPU per event
- * (CLOCK_PROCESS_CPUTIME_ID), ratio to the first C. The periodic tick
- * (timeouts, reproofs) is not an event: it visits every connection.
+ * session that has no connection (end_session); and the periodic tick
+ * (timeouts, reproofs, every 100 ms) with none due. CPU per event
+ * (CLOCK_PROCESS_CPUTIME_ID), ratio to the first C.
  */
 #include "ctrl_server.h"
 #include "log.h"
@@ -87,7 +87,7 @@ static const struct kg_ctrl_ops ops = {
 	.open_service = open_svc,
 };
 
-static int one(uint32_t c, double us[3])
+static int one(uint32_t c, double us[4])
 {
 	struct kg_ctrl_server_conf conf = { .io_timeout_ms = 600000,
 					    .max_clients = c + 1 };
@@ -129,6 +129,10 @@ static int one(uint32_t c, double us[3])
 	for (uint32_t k = 0; k < EVENTS; k++)
 		(void)kg_ctrl_server_end_session(s, (uint64_t)1 << 40 | k, 0);
 	us[2] = (cpu_us() - t0) / EVENTS;
+	t0 = cpu_us();
+	for (uint32_t k = 0; k < EVENTS / 10; k++)
+		kg_ctrl_server_tick(s);
+	us[3] = (cpu_us() - t0) / (EVENTS / 10);
 	r = kg_ctrl_server_count(s) == c ? 0 : -EPROTO;
 free:
 	kg_ctrl_server_free(s);
@@ -147,7 +151,7 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	uint32_t cs[8];
 	size_t nc = 0;
-	double first[3] = { 0 };
+	double first[4] = { 0 };
 
 	kg_log_init("bench_ctrl", KG_LOG_ERR);
 	for (int a = 1; a < argc && nc < 8; a++)
@@ -161,10 +165,10 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	printf("green control server: CPU per event (us) at C open connections, %d events each\n", EVENTS);
-	printf("%8s %10s %12s %12s   ratio to C=%u (fd answer end)\n", "C",
-	       "fd_event", "red_answer", "end_session", cs[0]);
+	printf("%8s %10s %12s %12s %10s   ratio to C=%u (fd answer end tick)\n", "C",
+	       "fd_event", "red_answer", "end_session", "tick", cs[0]);
 	for (size_t i = 0; i < nc; i++) {
-		double us[3];
+		double us[4];
 
 		if ((size_t)cs[i] * 2 + 64 > rl.rlim_cur) {
 			printf("%8u   not reachable: RLIMIT_NOFILE %lu\n", cs[i],
@@ -177,9 +181,9 @@ int main(int argc, char **argv)
 		}
 		if (!first[0])
 			memcpy(first, us, sizeof(first));
-		printf("%8u %10.3f %12.3f %12.3f   %5.2f %5.2f %5.2f\n", cs[i],
-		       us[0], us[1], us[2], us[0] / first[0], us[1] / first[1],
-		       us[2] / first[2]);
+		printf("%8u %10.3f %12.3f %12.3f %10.3f   %5.2f %5.2f %5.2f %5.2f\n",
+		       cs[i], us[0], us[1], us[2], us[3], us[0] / first[0],
+		       us[1] / first[1], us[2] / first[2], us[3] / first[3]);
 		fflush(stdout);
 	}
 	return 0;

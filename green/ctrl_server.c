@@ -15,6 +15,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "time.h"
+#include "timer_heap.h"
 #include "transcript.h"
 
 enum conn_state { C_HELLO, C_PROOF, C_LIVE, C_CLOSING };
@@ -59,6 +60,11 @@ struct kg_ctrl_server {
 	size_t n_by_fd;
 	struct conn **by_id;
 	size_t id_mask;
+	/* Each connection's next wake (its earliest deadline, or the next
+	 * tick while output waits), keyed by its place in c: a tick visits
+	 * only the connections due, not every one open. */
+	struct kg_theap wake;
+	struct conn **due;       /* a tick's connections (max_clients) */
 };
 
 /* Every control-channel timeout (io, frame, reproof) is a duration. */
@@ -96,12 +102,15 @@ int kg_ctrl_server_new(struct kg_ctrl_server **out,
 			s->id_mask <<= 1;
 		s->c = calloc(conf->max_clients, sizeof(*s->c));
 		s->by_id = calloc(s->id_mask, sizeof(*s->by_id));
+		s->due = calloc(conf->max_clients, sizeof(*s->due));
 		s->id_mask--;
 	}
-	if (!s || !s->c || !s->by_id) {
+	if (!s || !s->c || !s->by_id || !s->due ||
+	    kg_theap_init(&s->wake, conf->max_clients)) {
 		if (s) {
 			free(s->c);
 			free(s->by_id);
+			free(s->due);
 		}
 		free(s);
 		return -ENOMEM;
@@ -172,9 +181,38 @@ static void conn_drop(struct kg_ctrl_server *s, size_t i)
 	kg_wipe(c, sizeof(*c));
 	free(c);
 	s->c[i] = s->c[--s->n];
-	if (i < s->n)
+	kg_theap_del(&s->wake, (uint32_t)i);
+	if (i < s->n) {
+		int64_t at;
+
 		s->c[i]->i = i;
+		if (kg_theap_at(&s->wake, (uint32_t)s->n, &at)) {
+			kg_theap_del(&s->wake, (uint32_t)s->n);
+			kg_theap_set(&s->wake, (uint32_t)i, at);
+		}
+	}
 	s->c[s->n] = NULL;
+}
+
+/* When the tick must look at c next: its earliest deadline (the state
+ * wait, the rest of a frame, a live session's reproof), or the next tick
+ * (due now) while output waits or while it closes. */
+static void resync(struct kg_ctrl_server *s, struct conn *c)
+{
+	int64_t t = now(s), w = INT64_MAX;
+	int64_t d[3] = { c->deadline, c->frame_deadline,
+			 c->st == C_LIVE && !c->reproof_out ? c->reproof_at : 0 };
+
+	if (c->st == C_CLOSING || c->out_off < c->out_len)
+		w = t;
+	for (int k = 0; c->st != C_CLOSING && k < 3; k++)
+		if (d[k] && d[k] < w)
+			w = d[k];
+	if (w == INT64_MAX) {
+		kg_theap_del(&s->wake, (uint32_t)c->i);
+		return;
+	}
+	kg_theap_set(&s->wake, (uint32_t)c->i, w);
 }
 
 void kg_ctrl_server_free(struct kg_ctrl_server *s)
@@ -186,6 +224,8 @@ void kg_ctrl_server_free(struct kg_ctrl_server *s)
 	free(s->c);
 	free(s->by_fd);
 	free(s->by_id);
+	kg_theap_free(&s->wake);
+	free(s->due);
 	free(s);
 }
 
@@ -351,6 +391,7 @@ int kg_ctrl_server_add(struct kg_ctrl_server *s, int fd,
 	c->i = s->n;
 	s->c[s->n++] = c;
 	s->by_fd[fd] = c;
+	resync(s, c);
 	if (s->ops.watch)
 		s->ops.watch(s->ops.ctx, fd, true);
 	return 0;
@@ -792,6 +833,8 @@ void kg_ctrl_server_handle(struct kg_ctrl_server *s, int fd, short revents)
 	if (c->st == C_CLOSING && c->out_off == c->out_len &&
 	    c->deadline <= now(s))
 		conn_drop(s, conn_index(s, c));
+	else
+		resync(s, c);
 }
 
 size_t kg_ctrl_server_pollfds(const struct kg_ctrl_server *s,
@@ -860,11 +903,20 @@ static bool tick_one(struct kg_ctrl_server *s, struct conn *c, int64_t t)
 
 void kg_ctrl_server_tick(struct kg_ctrl_server *s)
 {
-	int64_t t = now(s);
+	int64_t t = now(s), at;
+	size_t n = 0;
+	uint32_t i;
 
-	for (size_t i = 0; i < s->n;)
-		if (!tick_one(s, s->c[i], t))
-			i++;
+	/* The due ones first, off the heap, so that one due again at once
+	 * (output still waiting) waits for the next tick. A connection is
+	 * dropped only by its own tick_one: the others stay valid. */
+	while (kg_theap_top(&s->wake, &i, &at) && at <= t) {
+		kg_theap_del(&s->wake, i);
+		s->due[n++] = s->c[i];
+	}
+	for (size_t k = 0; k < n; k++)
+		if (!tick_one(s, s->due[k], t))
+			resync(s, s->due[k]);
 }
 
 int kg_ctrl_server_next_timeout_ms(const struct kg_ctrl_server *s)
@@ -928,6 +980,7 @@ int kg_ctrl_server_end_session(struct kg_ctrl_server *s, uint64_t id,
 		return -ENOENT;
 	log_ctrl(c, "closed", kg_ctrl_code_name(code));
 	conn_finish(s, c, KG_CTRL_CLOSE, code, KG_END_NONE);
+	resync(s, c);
 	return 0;
 }
 
@@ -956,9 +1009,10 @@ int kg_ctrl_server_service_done_nonce(struct kg_ctrl_server *s, uint64_t id,
 		log_ctrl(c, "dropped", "output_full");
 		conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_INTERNAL,
 			    KG_END_CLOSE);
-		return 0;
+	} else {
+		consume(s, c);
 	}
-	consume(s, c);
+	resync(s, c);
 	return 0;
 }
 
@@ -979,5 +1033,6 @@ int kg_ctrl_server_push_moved(struct kg_ctrl_server *s, uint64_t id,
 		conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_INTERNAL,
 			    KG_END_CLOSE);
 	}
+	resync(s, c);
 	return 0;
 }

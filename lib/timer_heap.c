@@ -106,6 +106,14 @@ bool kg_theap_armed(const struct kg_theap *q, uint32_t slot)
 	return slot < q->cap && q->pos[slot];
 }
 
+bool kg_theap_at(const struct kg_theap *q, uint32_t slot, int64_t *at)
+{
+	if (!kg_theap_armed(q, slot))
+		return false;
+	*at = q->h[q->pos[slot] - 1].at;
+	return true;
+}
+
 bool kg_theap_top(const struct kg_theap *q, uint32_t *slot, int64_t *at)
 {
 	if (!q->n)
