@@ -13,7 +13,10 @@
  * KG_SK_BATCH_MAX (one verification per batch), K closes (their
  * conntrack cuts flushed as the daemon does, a walk of the kernel's
  * conntrack table shared by the closes queued since the last flush),
- * and a close alone in its flush (one walk of its own). A software
+ * and a close alone in its flush (one walk of its own); then the
+ * daemon's timer ticks with nothing due, TICKS of them (the housekeeping
+ * tick's lease expiry, held-port pruning and live count, and the hop
+ * tick), CPU per tick on CLOCK_PROCESS_CPUTIME_ID. A software
  * signer (the protocol's vector key) stands in for green: every knock is
  * signed before the clock starts, so the figures are red's alone.
  *
@@ -256,15 +259,44 @@ static int fill(uint32_t from, uint32_t n)
 	return 0;
 }
 
+#define TICKS 2000
+
 struct row {
 	uint32_t n;
-	double us[5];   /* open, renew, batch renew (per entry), close, a
-			   close alone in its cut flush */
+	double us[6];   /* open, renew, batch renew (per entry), close, a
+			   close alone in its cut flush, a timer tick */
 };
 
-static const char *const op_names[5] = {
-	"open", "renew", "renew_batched", "close", "close_alone",
+static const char *const op_names[6] = {
+	"open", "renew", "renew_batched", "close", "close_alone", "tick",
 };
+
+static double cpu_clock_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* What red's timers do each tick (red/daemon.c on_timer, on_hop_timer),
+ * less the status line and metrics file: with N grants live and none
+ * due, this is the cost that must not grow with N. */
+static double tick_us(void)
+{
+	double t0 = cpu_clock_us();
+	size_t live = 0;
+
+	for (int i = 0; i < TICKS; i++) {
+		kg_grants_expire(&r.st.grants, kg_mono_s(), red_lease_ended, &r);
+		red_hop_prune(&r);
+		live += kg_grants_live(&r.st.grants);
+		red_hop_tick(&r);
+	}
+	if (!live)
+		fprintf(stderr, "tick: no live grant\n");
+	return (cpu_clock_us() - t0) / TICKS;
+}
 
 /* K grants beyond N: open, renew, batch renew, close, each timed. */
 static int measure(uint32_t n, uint32_t k, struct row *row)
@@ -355,6 +387,7 @@ static int measure(uint32_t n, uint32_t k, struct row *row)
 	}
 	cpu_since(&t0, &d);
 	row->us[4] = (d.user_us + d.sys_us) / 10;
+	row->us[5] = tick_us();
 	row->n = n;
 	next += k;
 	rc = 0;
@@ -424,9 +457,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("red grants: CPU per operation (user+system, us) at N live grants; K=%u each\n", k);
-	printf("%10s %10s %10s %15s %10s %12s %9s   ratio to N=%s (open renew batched close alone)\n",
+	printf("%10s %10s %10s %15s %10s %12s %8s %9s   ratio to N=%s (open renew batched close alone tick)\n",
 	       "N", "open", "renew", "renew_batched", "close", "close_alone",
-	       "rss_kib", argv[3]);
+	       "tick", "rss_kib", argv[3]);
 	for (int a = 3; a < argc && nrows < 16; a++) {
 		uint32_t n = (uint32_t)strtoul(argv[a], NULL, 10);
 		struct row *w = &rows[nrows];
@@ -447,9 +480,10 @@ int main(int argc, char **argv)
 			printf("%10u   measure failed\n", n);
 			break;
 		}
-		printf("%10u %10.1f %10.1f %15.1f %10.1f %12.1f %9ld  ", n, w->us[0],
-		       w->us[1], w->us[2], w->us[3], w->us[4], rss_kib());
-		for (int o = 0; o < 5; o++)
+		printf("%10u %10.1f %10.1f %15.1f %10.1f %12.1f %8.2f %9ld  ", n,
+		       w->us[0], w->us[1], w->us[2], w->us[3], w->us[4], w->us[5],
+		       rss_kib());
+		for (int o = 0; o < 6; o++)
 			printf(" %5.2f", w->us[o] / rows[0].us[o]);
 		printf("\n");
 		fflush(stdout);

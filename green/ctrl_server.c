@@ -15,12 +15,15 @@
 #include "crypto.h"
 #include "log.h"
 #include "time.h"
+#include "timer_heap.h"
 #include "transcript.h"
 
 enum conn_state { C_HELLO, C_PROOF, C_LIVE, C_CLOSING };
 
 struct conn {
 	int fd;
+	size_t i;                /* its place in s->c */
+	struct conn *id_next;    /* the session-id bucket's chain */
 	enum conn_state st;
 	struct kg_addr tunnel;
 	char src[KG_ADDR_STRLEN];
@@ -48,6 +51,20 @@ struct kg_ctrl_server {
 	void *clock_ctx;
 	struct conn **c;
 	size_t n;
+	/* A connection by its fd and by its session id in O(1), so that an
+	 * event or an answer from red costs the same whatever the number of
+	 * open connections: fd -> connection (grown to the largest fd), and
+	 * session id -> chain of buckets (only connections not closing hold
+	 * an id, one each: kg_ctrl_server_add refuses a second). */
+	struct conn **by_fd;
+	size_t n_by_fd;
+	struct conn **by_id;
+	size_t id_mask;
+	/* Each connection's next wake (its earliest deadline, or the next
+	 * tick while output waits), keyed by its place in c: a tick visits
+	 * only the connections due, not every one open. */
+	struct kg_theap wake;
+	struct conn **due;       /* a tick's connections (max_clients) */
 };
 
 /* Every control-channel timeout (io, frame, reproof) is a duration. */
@@ -79,7 +96,22 @@ int kg_ctrl_server_new(struct kg_ctrl_server **out,
 	    !ops->session_live || !ops->session_end || !ops->open_service)
 		return -EINVAL;
 	s = calloc(1, sizeof(*s));
-	if (!s || !(s->c = calloc(conf->max_clients, sizeof(*s->c)))) {
+	if (s) {
+		s->id_mask = 1;
+		while (s->id_mask < conf->max_clients)
+			s->id_mask <<= 1;
+		s->c = calloc(conf->max_clients, sizeof(*s->c));
+		s->by_id = calloc(s->id_mask, sizeof(*s->by_id));
+		s->due = calloc(conf->max_clients, sizeof(*s->due));
+		s->id_mask--;
+	}
+	if (!s || !s->c || !s->by_id || !s->due ||
+	    kg_theap_init(&s->wake, conf->max_clients)) {
+		if (s) {
+			free(s->c);
+			free(s->by_id);
+			free(s->due);
+		}
 		free(s);
 		return -ENOMEM;
 	}
@@ -91,10 +123,56 @@ int kg_ctrl_server_new(struct kg_ctrl_server **out,
 	return 0;
 }
 
+/* Session ids are green's own (a random base, then counted): no secret
+ * is needed against aimed collisions. */
+static struct conn **id_bucket(const struct kg_ctrl_server *s, uint64_t id)
+{
+	return &s->by_id[(size_t)((id * 0x9e3779b97f4a7c15ULL) >> 32) & s->id_mask];
+}
+
+static void id_set(struct kg_ctrl_server *s, struct conn *c, uint64_t id)
+{
+	struct conn **b;
+
+	c->peer.session_id = id;
+	if (!id)
+		return;
+	b = id_bucket(s, id);
+	c->id_next = *b;
+	*b = c;
+}
+
+/* c's session id goes (closing, or the card refused): out of the index. */
+static void id_unset(struct kg_ctrl_server *s, struct conn *c)
+{
+	struct conn **p;
+
+	if (!c->peer.session_id)
+		return;
+	for (p = id_bucket(s, c->peer.session_id); *p && *p != c; p = &(*p)->id_next)
+		;
+	if (*p)
+		*p = c->id_next;
+	c->id_next = NULL;
+	c->peer.session_id = 0;
+}
+
+/* The connection of session id that is not closing, or NULL. */
+static struct conn *by_session(const struct kg_ctrl_server *s, uint64_t id)
+{
+	for (struct conn *c = id ? *id_bucket(s, id) : NULL; c; c = c->id_next)
+		if (c->peer.session_id == id && c->st != C_CLOSING)
+			return c;
+	return NULL;
+}
+
 static void conn_drop(struct kg_ctrl_server *s, size_t i)
 {
 	struct conn *c = s->c[i];
 
+	id_unset(s, c);
+	if ((size_t)c->fd < s->n_by_fd)
+		s->by_fd[c->fd] = NULL;
 	if (c->cert)
 		s->ops.cert_free(s->ops.ctx, c->cert);
 	if (s->ops.watch)
@@ -103,7 +181,38 @@ static void conn_drop(struct kg_ctrl_server *s, size_t i)
 	kg_wipe(c, sizeof(*c));
 	free(c);
 	s->c[i] = s->c[--s->n];
+	kg_theap_del(&s->wake, (uint32_t)i);
+	if (i < s->n) {
+		int64_t at;
+
+		s->c[i]->i = i;
+		if (kg_theap_at(&s->wake, (uint32_t)s->n, &at)) {
+			kg_theap_del(&s->wake, (uint32_t)s->n);
+			kg_theap_set(&s->wake, (uint32_t)i, at);
+		}
+	}
 	s->c[s->n] = NULL;
+}
+
+/* When the tick must look at c next: its earliest deadline (the state
+ * wait, the rest of a frame, a live session's reproof), or the next tick
+ * (due now) while output waits or while it closes. */
+static void resync(struct kg_ctrl_server *s, struct conn *c)
+{
+	int64_t t = now(s), w = INT64_MAX;
+	int64_t d[3] = { c->deadline, c->frame_deadline,
+			 c->st == C_LIVE && !c->reproof_out ? c->reproof_at : 0 };
+
+	if (c->st == C_CLOSING || c->out_off < c->out_len)
+		w = t;
+	for (int k = 0; c->st != C_CLOSING && k < 3; k++)
+		if (d[k] && d[k] < w)
+			w = d[k];
+	if (w == INT64_MAX) {
+		kg_theap_del(&s->wake, (uint32_t)c->i);
+		return;
+	}
+	kg_theap_set(&s->wake, (uint32_t)c->i, w);
 }
 
 void kg_ctrl_server_free(struct kg_ctrl_server *s)
@@ -113,6 +222,10 @@ void kg_ctrl_server_free(struct kg_ctrl_server *s)
 	while (s->n)
 		conn_drop(s, s->n - 1);
 	free(s->c);
+	free(s->by_fd);
+	free(s->by_id);
+	kg_theap_free(&s->wake);
+	free(s->due);
 	free(s);
 }
 
@@ -123,10 +236,7 @@ size_t kg_ctrl_server_count(const struct kg_ctrl_server *s)
 
 static size_t conn_index(const struct kg_ctrl_server *s, const struct conn *c)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->c[i] == c)
-			return i;
-	return s->n;
+	return c->i < s->n && s->c[c->i] == c ? c->i : s->n;
 }
 
 /* ---- output ---- */
@@ -185,7 +295,7 @@ static void conn_finish(struct kg_ctrl_server *s, struct conn *c, uint8_t type,
 	uint64_t id = c->peer.session_id;
 
 	/* Closing first: the hook may call kg_ctrl_server_end_session. */
-	c->peer.session_id = 0;
+	id_unset(s, c);
 	c->st = C_CLOSING;
 	c->deadline = now(s) + s->conf.io_timeout_ms;
 	c->frame_deadline = 0;
@@ -224,10 +334,25 @@ static int refuse_new(int fd, const char *src, uint16_t code,
 
 static bool session_connected(const struct kg_ctrl_server *s, uint64_t id)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->c[i]->st != C_CLOSING && s->c[i]->peer.session_id == id)
-			return true;
-	return false;
+	return by_session(s, id) != NULL;
+}
+
+/* Room in by_fd for fd (doubling). */
+static int fd_room(struct kg_ctrl_server *s, int fd)
+{
+	size_t n = s->n_by_fd ? s->n_by_fd : 64;
+	struct conn **v;
+
+	if ((size_t)fd < s->n_by_fd)
+		return 0;
+	while (n <= (size_t)fd)
+		n *= 2;
+	if (!(v = realloc(s->by_fd, n * sizeof(*v))))
+		return -ENOMEM;
+	memset(v + s->n_by_fd, 0, (n - s->n_by_fd) * sizeof(*v));
+	s->by_fd = v;
+	s->n_by_fd = n;
+	return 0;
 }
 
 int kg_ctrl_server_add(struct kg_ctrl_server *s, int fd,
@@ -249,18 +374,24 @@ int kg_ctrl_server_add(struct kg_ctrl_server *s, int fd,
 		return refuse_new(fd, src, KG_CODE_NO_SESSION, "no_session");
 	if (peer.live || session_connected(s, peer.session_id))
 		return refuse_new(fd, src, KG_CODE_BUSY, "already_connected");
-	if (!(c = calloc(1, sizeof(*c)))) {
-		close(fd);
+	if (fd < 0 || fd_room(s, fd) || !(c = calloc(1, sizeof(*c)))) {
+		if (fd >= 0)
+			close(fd);
 		return -ENOMEM;
 	}
 	c->fd = fd;
 	c->st = C_HELLO;
 	c->tunnel = *tunnel;
 	c->peer = peer;
+	c->peer.session_id = 0;
+	id_set(s, c, peer.session_id);
 	memcpy(c->src, src, sizeof(src));
 	snprintf(c->sid, sizeof(c->sid), "%016" PRIx64, peer.session_id);
 	c->deadline = now(s) + s->conf.io_timeout_ms;
+	c->i = s->n;
 	s->c[s->n++] = c;
+	s->by_fd[fd] = c;
+	resync(s, c);
 	if (s->ops.watch)
 		s->ops.watch(s->ops.ctx, fd, true);
 	return 0;
@@ -328,7 +459,7 @@ static void auth_refused(struct kg_ctrl_server *s, struct conn *c,
  * reason and ended the session; the client gets the same error. */
 static void remote_refused(struct kg_ctrl_server *s, struct conn *c)
 {
-	c->peer.session_id = 0;
+	id_unset(s, c);
 	log_ctrl(c, "dropped", "auth_refused");
 	conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_AUTH_FAILED, KG_END_NONE);
 }
@@ -686,10 +817,7 @@ static void on_readable(struct kg_ctrl_server *s, struct conn *c)
 
 static struct conn *by_fd(const struct kg_ctrl_server *s, int fd)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->c[i]->fd == fd)
-			return s->c[i];
-	return NULL;
+	return fd >= 0 && (size_t)fd < s->n_by_fd ? s->by_fd[fd] : NULL;
 }
 
 void kg_ctrl_server_handle(struct kg_ctrl_server *s, int fd, short revents)
@@ -705,6 +833,8 @@ void kg_ctrl_server_handle(struct kg_ctrl_server *s, int fd, short revents)
 	if (c->st == C_CLOSING && c->out_off == c->out_len &&
 	    c->deadline <= now(s))
 		conn_drop(s, conn_index(s, c));
+	else
+		resync(s, c);
 }
 
 size_t kg_ctrl_server_pollfds(const struct kg_ctrl_server *s,
@@ -773,11 +903,20 @@ static bool tick_one(struct kg_ctrl_server *s, struct conn *c, int64_t t)
 
 void kg_ctrl_server_tick(struct kg_ctrl_server *s)
 {
-	int64_t t = now(s);
+	int64_t t = now(s), at;
+	size_t n = 0;
+	uint32_t i;
 
-	for (size_t i = 0; i < s->n;)
-		if (!tick_one(s, s->c[i], t))
-			i++;
+	/* The due ones first, off the heap, so that one due again at once
+	 * (output still waiting) waits for the next tick. A connection is
+	 * dropped only by its own tick_one: the others stay valid. */
+	while (kg_theap_top(&s->wake, &i, &at) && at <= t) {
+		kg_theap_del(&s->wake, i);
+		s->due[n++] = s->c[i];
+	}
+	for (size_t k = 0; k < n; k++)
+		if (!tick_one(s, s->due[k], t))
+			resync(s, s->due[k]);
 }
 
 int kg_ctrl_server_next_timeout_ms(const struct kg_ctrl_server *s)
@@ -835,16 +974,14 @@ int kg_ctrl_server_run_once(struct kg_ctrl_server *s, int listen_fd,
 int kg_ctrl_server_end_session(struct kg_ctrl_server *s, uint64_t id,
 			       uint16_t code)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		struct conn *c = s->c[i];
+	struct conn *c = by_session(s, id);
 
-		if (c->st == C_CLOSING || c->peer.session_id != id)
-			continue;
-		log_ctrl(c, "closed", kg_ctrl_code_name(code));
-		conn_finish(s, c, KG_CTRL_CLOSE, code, KG_END_NONE);
-		return 0;
-	}
-	return -ENOENT;
+	if (!c)
+		return -ENOENT;
+	log_ctrl(c, "closed", kg_ctrl_code_name(code));
+	conn_finish(s, c, KG_CTRL_CLOSE, code, KG_END_NONE);
+	resync(s, c);
+	return 0;
 }
 
 int kg_ctrl_server_service_done(struct kg_ctrl_server *s, uint64_t id,
@@ -859,27 +996,24 @@ int kg_ctrl_server_service_done_nonce(struct kg_ctrl_server *s, uint64_t id,
 				      const struct kg_ctrl_grant *g,
 				      uint16_t code, const uint8_t *nonce)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		struct conn *c = s->c[i];
-		int rc;
+	struct conn *c = by_session(s, id);
+	int rc;
 
-		if (c->st != C_LIVE || c->peer.session_id != id ||
-		    !c->svc_pending || strcmp(c->svc_name, service))
-			continue;
-		c->svc_pending = false;
-		if (!g && !code)
-			code = KG_CODE_UNAVAILABLE;
-		rc = answer_service(c, service, g, code, nonce);
-		if (rc) {
-			log_ctrl(c, "dropped", "output_full");
-			conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_INTERNAL,
-				    KG_END_CLOSE);
-			return 0;
-		}
+	if (!c || c->st != C_LIVE || !c->svc_pending || strcmp(c->svc_name, service))
+		return -ENOENT;
+	c->svc_pending = false;
+	if (!g && !code)
+		code = KG_CODE_UNAVAILABLE;
+	rc = answer_service(c, service, g, code, nonce);
+	if (rc) {
+		log_ctrl(c, "dropped", "output_full");
+		conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_INTERNAL,
+			    KG_END_CLOSE);
+	} else {
 		consume(s, c);
-		return 0;
 	}
-	return -ENOENT;
+	resync(s, c);
+	return 0;
 }
 
 int kg_ctrl_server_push_moved(struct kg_ctrl_server *s, uint64_t id,
@@ -890,17 +1024,15 @@ int kg_ctrl_server_push_moved(struct kg_ctrl_server *s, uint64_t id,
 
 	m.service.p = (const uint8_t *)service;
 	m.service.len = strlen(service);
-	for (size_t i = 0; i < s->n; i++) {
-		struct conn *c = s->c[i];
+	struct conn *c = by_session(s, id);
 
-		if (c->st != C_LIVE || c->peer.session_id != id)
-			continue;
-		if (send_msg(c, &m)) {
-			log_ctrl(c, "dropped", "output_full");
-			conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_INTERNAL,
-				    KG_END_CLOSE);
-		}
-		return 0;
+	if (!c || c->st != C_LIVE)
+		return -ENOENT;
+	if (send_msg(c, &m)) {
+		log_ctrl(c, "dropped", "output_full");
+		conn_finish(s, c, KG_CTRL_ERROR, KG_CODE_INTERNAL,
+			    KG_END_CLOSE);
 	}
-	return -ENOENT;
+	resync(s, c);
+	return 0;
 }

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -118,79 +119,168 @@ int gate_pki_load(struct green_gate *gt, struct kg_err *e)
 	return 0;
 }
 
-/* Why s must end under the reloaded users and CRL, or KG_END_NONE. pin:
- * the user's SPKI pin before the reload (NULL: unknown). A record that
- * now pins another key or tunnel address no longer covers the session. */
+/* A user's SPKI pin before the reload, by name (sorted: bsearch). */
+struct old_pin {
+	char name[KG_USER_NAME_MAX];
+	uint8_t pin[32];
+};
+
+/* A remembered certificate for this reload, sorted by SPKI (then by its
+ * place in the cache: the first one of an SPKI decides, as it always
+ * did), and its verdict under the new CRL once asked (memoised: the
+ * sessions of one card cost one verification). */
+struct cert_ref {
+	const struct green_cert_seen *c;
+	size_t order;
+	int verdict;                 /* -1 not asked, else enum kg_sess_end */
+};
+
+struct gate_reload_idx {
+	struct old_pin *pins;        /* NULL: pins unknown (no memory) */
+	size_t n_pins;
+	struct cert_ref *certs;      /* NULL: scan gt->certs instead */
+	size_t n_certs;
+};
+
+static int pin_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct old_pin *)a)->name,
+		      ((const struct old_pin *)b)->name);
+}
+
+static int cert_cmp(const void *a, const void *b)
+{
+	const struct cert_ref *x = a, *y = b;
+	int c = memcmp(x->c->spki, y->c->spki, 32);
+
+	return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+/* The first certificate of spki in the sorted list, or NULL. */
+static struct cert_ref *cert_of(const struct gate_reload_idx *x, const uint8_t spki[32])
+{
+	size_t lo = 0, hi = x->n_certs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(x->certs[mid].c->spki, spki, 32) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < x->n_certs && !memcmp(x->certs[lo].c->spki, spki, 32)
+	       ? &x->certs[lo] : NULL;
+}
+
+static const uint8_t *pin_of(const struct gate_reload_idx *x, const char *user)
+{
+	struct old_pin key, *p;
+
+	if (!x->pins)
+		return NULL;
+	snprintf(key.name, sizeof(key.name), "%s", user);
+	p = bsearch(&key, x->pins, x->n_pins, sizeof(key), pin_cmp);
+	return p ? p->pin : NULL;
+}
+
+/* Before the reload: each session's user's pin (O(S log S)); the
+ * certificate list sorted by SPKI is made after it (certs_index). */
+struct gate_reload_idx *gate_reload_begin(struct green_gate *gt)
+{
+	struct gate_reload_idx *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return NULL;
+	x->pins = calloc(gt->sess.n + 1, sizeof(*x->pins));
+	for (size_t i = 0; x->pins && i < gt->sess.n; i++) {
+		struct kg_user *u = kg_users_find(&gt->users, gt->sess.s[i].user);
+		struct old_pin *p = &x->pins[x->n_pins++];
+
+		/* a user unknown before pins nothing: the session ends */
+		snprintf(p->name, sizeof(p->name), "%s", gt->sess.s[i].user);
+		if (u)
+			memcpy(p->pin, u->spki_sha256, 32);
+	}
+	if (x->pins)
+		qsort(x->pins, x->n_pins, sizeof(*x->pins), pin_cmp);
+	return x;
+}
+
+static void certs_index(struct green_gate *gt, struct gate_reload_idx *x)
+{
+	x->certs = calloc(gt->n_certs + 1, sizeof(*x->certs));
+	if (!x->certs)
+		return;
+	for (size_t i = 0; i < gt->n_certs; i++)
+		x->certs[i] = (struct cert_ref){ &gt->certs[i], i, -1 };
+	x->n_certs = gt->n_certs;
+	qsort(x->certs, x->n_certs, sizeof(*x->certs), cert_cmp);
+}
+
+static void reload_idx_free(struct gate_reload_idx *x)
+{
+	if (x) {
+		free(x->pins);
+		free(x->certs);
+		free(x);
+	}
+}
+
+/* Is the certificate c (a client proved with it) refused by the new CRL? */
+static enum kg_sess_end cert_verdict(struct green_gate *gt,
+				     const struct green_cert_seen *c)
+{
+	unsigned char *der = NULL;
+	enum kg_pki_status st;
+	int len = i2d_X509(c->x509, &der);
+
+	if (len <= 0)
+		return KG_END_NONE;
+	st = kg_pki_verify_der(gt->pki, der, (size_t)len, KG_ROLE_USER, 0, NULL);
+	OPENSSL_free(der);
+	return st == KG_PKI_OK ? KG_END_NONE : KG_END_REVOKED;
+}
+
+/* Why s must end under the reloaded users and CRL, or KG_END_NONE. A
+ * record that now pins another key or tunnel address than before the
+ * reload (the pin known) no longer covers the session. */
 static enum kg_sess_end judge(struct green_gate *gt, const struct kg_session *s,
-			      const uint8_t *pin)
+			      const struct gate_reload_idx *x)
 {
 	struct kg_user *u = kg_users_find(&gt->users, s->user);
-	unsigned char *der = NULL;
-	int len;
+	const uint8_t *pin = pin_of(x, s->user);
+	struct cert_ref *r;
 
 	if (!u || !kg_memeq(u->tunnel.b, s->tunnel.b, 16) ||
 	    (pin && !kg_memeq(pin, u->spki_sha256, 32)))
 		return KG_END_REMOVED;
-	for (size_t i = 0; i < gt->n_certs; i++) {
-		enum kg_pki_status st;
-
-		if (!kg_memeq(gt->certs[i].spki, u->spki_sha256, 32))
-			continue;
-		len = i2d_X509(gt->certs[i].x509, &der);
-		if (len <= 0)
-			return KG_END_NONE;
-		st = kg_pki_verify_der(gt->pki, der, (size_t)len, KG_ROLE_USER, 0, NULL);
-		OPENSSL_free(der);
-		return st == KG_PKI_OK ? KG_END_NONE : KG_END_REVOKED;
+	if (!x->certs) {
+		/* no memory for the index: the cache scanned */
+		for (size_t i = 0; i < gt->n_certs; i++)
+			if (kg_memeq(gt->certs[i].spki, u->spki_sha256, 32))
+				return cert_verdict(gt, &gt->certs[i]);
+		return KG_END_NONE;
 	}
-	return KG_END_NONE;
+	if (!(r = cert_of(x, u->spki_sha256)))
+		return KG_END_NONE;
+	if (r->verdict < 0)
+		r->verdict = (int)cert_verdict(gt, r->c);
+	return (enum kg_sess_end)r->verdict;
 }
 
-/* Each session's user's SPKI pin before a reload (NULL if no memory). */
-static uint8_t (*pins_before(struct green_gate *gt))[32]
+/* After the reload: every session judged once (O(S log S) with the
+ * indexes), those that must end ended (O(1) each). */
+size_t gate_reload_judge(struct green_gate *gt, struct gate_reload_idx *x)
 {
-	uint8_t (*p)[32] = calloc(gt->sess.n + 1, 32);
+	static const struct gate_reload_idx none;
+	size_t ended = 0;
 
-	for (size_t i = 0; p && i < gt->sess.n; i++) {
-		struct kg_user *u = kg_users_find(&gt->users, gt->sess.s[i].user);
-
-		if (u)
-			memcpy(p[i], u->spki_sha256, 32);
-	}
-	return p;
-}
-
-static const uint8_t *pin_of(uint8_t (*pins)[32], const uint64_t *ids,
-			     size_t n, uint64_t id)
-{
-	for (size_t i = 0; pins && i < n; i++)
-		if (ids[i] == id)
-			return pins[i];
-	return NULL;
-}
-
-void gate_revoke_reload(struct green_gate *gt, const char *why)
-{
-	struct kg_err e = { "" };
-	uint8_t (*pins)[32] = pins_before(gt);
-	size_t ended = 0, n_ids = gt->sess.n;
-	uint64_t *ids = calloc(n_ids + 1, sizeof(*ids));
-	char n[24];
-
-	for (size_t i = 0; ids && i < n_ids; i++)
-		ids[i] = gt->sess.s[i].id;
-	if (!ids) {
-		free(pins);
-		pins = NULL;
-	}
-	if (gate_pki_load(gt, &e) || gate_users_load(gt, &e)) {
-		kg_log_event(KG_LOG_ERR, "revocation", "result", "error",
-			     "reason", why, "error", e.msg);
-		goto out;
-	}
+	if (x)
+		certs_index(gt, x);
 	for (size_t i = 0; i < gt->sess.n;) {
 		struct kg_session *s = &gt->sess.s[i];
-		enum kg_sess_end end = judge(gt, s, pin_of(pins, ids, n_ids, s->id));
+		enum kg_sess_end end = judge(gt, s, x ? x : &none);
 
 		if (end == KG_END_NONE) {
 			i++;
@@ -199,12 +289,25 @@ void gate_revoke_reload(struct green_gate *gt, const char *why)
 		gate_session_end(gt, s->id, end, true);
 		ended++;
 	}
-	snprintf(n, sizeof(n), "%zu", ended);
+	reload_idx_free(x);
+	return ended;
+}
+
+void gate_revoke_reload(struct green_gate *gt, const char *why)
+{
+	struct kg_err e = { "" };
+	struct gate_reload_idx *x = gate_reload_begin(gt);
+	char n[24];
+
+	if (gate_pki_load(gt, &e) || gate_users_load(gt, &e)) {
+		kg_log_event(KG_LOG_ERR, "revocation", "result", "error",
+			     "reason", why, "error", e.msg);
+		reload_idx_free(x);
+		return;
+	}
+	snprintf(n, sizeof(n), "%zu", gate_reload_judge(gt, x));
 	kg_log_event(KG_LOG_NOTICE, "revocation", "result", "reloaded",
 		     "reason", why, "users", "ok", "ended", n);
-out:
-	free(pins);
-	free(ids);
 }
 
 static void on_inotify(void *ctx, int fd, uint32_t events)

@@ -7,6 +7,7 @@
 #ifndef KG_GREEN_REVOKE_H
 #define KG_GREEN_REVOKE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -18,6 +19,16 @@ int gate_pki_load(struct green_gate *gt, struct kg_err *e);
 /* Reloads CRL + users, ends sessions of revoked certs / removed users;
  * a failed reload keeps the old ones (logged). */
 void gate_revoke_reload(struct green_gate *gt, const char *why);
+/* gate_revoke_reload's two halves around reading the files (apart for
+ * bench/bench_revoke.c): gate_reload_begin notes each session's user pin
+ * as it is before the reload (NULL if out of memory: pins unknown, only
+ * the record and the CRL then decide); gate_reload_judge ends every
+ * session the reloaded users and CRL no longer cover, frees x (may be
+ * NULL) and returns how many it ended. O(S log S) for S sessions, plus
+ * one verification per cached certificate a session's user holds. */
+struct gate_reload_idx;
+struct gate_reload_idx *gate_reload_begin(struct green_gate *gt);
+size_t gate_reload_judge(struct green_gate *gt, struct gate_reload_idx *x);
 int gate_watch_start(struct green_gate *gt);
 void gate_watch_stop(struct green_gate *gt);
 void gate_watch_tick(struct green_gate *gt);

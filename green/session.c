@@ -67,6 +67,25 @@ static uint64_t h_key(const struct kg_sess_table *t, const uint8_t key[32])
 	return kg_sidx_hash(t->seed, key, 32);
 }
 
+static uint64_t h_user(const struct kg_sess_table *t, const char *user)
+{
+	return kg_sidx_hash(t->seed, user, strlen(user));
+}
+
+static bool m_user(const void *ctx, uint32_t pos, const void *key)
+{
+	const struct kg_sess_table *t = ctx;
+
+	return strcmp(t->s[pos].user, key) == 0;
+}
+
+static uint64_t hp_user(const void *ctx, uint32_t pos)
+{
+	const struct kg_sess_table *t = ctx;
+
+	return h_user(t, t->s[pos].user);
+}
+
 static bool m_id(const void *ctx, uint32_t pos, const void *key)
 {
 	const struct kg_sess_table *t = ctx;
@@ -127,7 +146,7 @@ size_t kg_sess_bytes_per_slot(void)
 {
 	/* index slots at load <= 1/2 (up to 1 more for rounding to a power
 	 * of two), source entries at <= 3/4 likewise */
-	return sizeof(struct kg_session) + 3 * 2 * 2 * sizeof(uint32_t) +
+	return sizeof(struct kg_session) + 4 * 2 * 2 * sizeof(uint32_t) +
 	       2 * KG_SESS_MAX_SRC * 2 * sizeof(struct kg_srcidx_ent) +
 	       sizeof(uint32_t);
 }
@@ -147,6 +166,7 @@ int kg_sess_init(struct kg_sess_table *t, size_t cap,
 	    kg_sidx_init(&t->by_id, cap, m_id, hp_id, t) ||
 	    kg_sidx_init(&t->by_tunnel, cap, m_tunnel, hp_tunnel, t) ||
 	    kg_sidx_init(&t->by_key, cap, m_key, hp_key, t) ||
+	    kg_sidx_init(&t->by_user, cap, m_user, hp_user, t) ||
 	    kg_srcidx_init(&t->srcs, cap * KG_SESS_MAX_SRC, t->seed ^ 1) ||
 	    kg_srcidx_init(&t->ban_keys, cap * KG_SESS_MAX_SRC, t->seed ^ 2) ||
 	    kg_sheap_init(&t->timers, cap, heap_key, heap_at, t)) {
@@ -183,6 +203,7 @@ void kg_sess_free(struct kg_sess_table *t)
 	kg_sidx_free(&t->by_id);
 	kg_sidx_free(&t->by_tunnel);
 	kg_sidx_free(&t->by_key);
+	kg_sidx_free(&t->by_user);
 	kg_srcidx_free(&t->srcs);
 	kg_srcidx_free(&t->ban_keys);
 	kg_sheap_free(&t->timers);
@@ -286,6 +307,55 @@ static void resched(struct kg_sess_table *t, struct kg_session *s)
 	kg_sheap_fix(&t->timers, (uint32_t)(s - t->s));
 }
 
+/* pos joins its user's chain, right after the head (or as the head). */
+static void user_link(struct kg_sess_table *t, uint32_t pos)
+{
+	struct kg_session *s = &t->s[pos];
+	uint64_t h = h_user(t, s->user);
+	uint32_t head = kg_sidx_find(&t->by_user, h, s->user);
+
+	s->u_prev = s->u_next = 0;
+	if (head == KG_SIDX_NONE) {
+		kg_sidx_add(&t->by_user, h, pos);
+		return;
+	}
+	s->u_prev = head + 1;
+	s->u_next = t->s[head].u_next;
+	if (s->u_next)
+		t->s[s->u_next - 1].u_prev = pos + 1;
+	t->s[head].u_next = pos + 1;
+}
+
+/* pos leaves its user's chain; a head hands the index to the next. */
+static void user_unlink(struct kg_sess_table *t, uint32_t pos)
+{
+	struct kg_session *s = &t->s[pos];
+	uint64_t h = h_user(t, s->user);
+
+	if (s->u_prev)
+		t->s[s->u_prev - 1].u_next = s->u_next;
+	else if (s->u_next)
+		kg_sidx_move(&t->by_user, h, pos, s->u_next - 1);
+	else
+		kg_sidx_del(&t->by_user, h, pos);
+	if (s->u_next)
+		t->s[s->u_next - 1].u_prev = s->u_prev;
+	s->u_prev = s->u_next = 0;
+}
+
+/* The session at from is about to move to to: its chain points there. */
+static void user_move(struct kg_sess_table *t, uint32_t from, uint32_t to)
+{
+	const struct kg_session *m = &t->s[from];
+
+	if (m->u_prev)
+		t->s[m->u_prev - 1].u_next = to + 1;
+	else
+		kg_sidx_move(&t->by_user, h_user(t, m->user), from, to);
+	if (m->u_next)
+		t->s[m->u_next - 1].u_prev = to + 1;
+}
+
 int kg_sess_end(struct kg_sess_table *t, uint64_t id, enum kg_sess_end why,
 		struct kg_session *out)
 {
@@ -302,6 +372,7 @@ int kg_sess_end(struct kg_sess_table *t, uint64_t id, enum kg_sess_end why,
 	kg_sidx_del(&t->by_id, h_id(t, s->id), i);
 	kg_sidx_del(&t->by_tunnel, h_tunnel(t, &s->tunnel), i);
 	kg_sidx_del(&t->by_key, h_key(t, s->peer_key), i);
+	user_unlink(t, i);
 	for (size_t j = 0; j < s->n_src; j++)
 		src_count(t, &s->src[j], false);
 	kg_sheap_del(&t->timers, i);
@@ -314,6 +385,7 @@ int kg_sess_end(struct kg_sess_table *t, uint64_t id, enum kg_sess_end why,
 		kg_sidx_move(&t->by_id, h_id(t, m->id), last, i);
 		kg_sidx_move(&t->by_tunnel, h_tunnel(t, &m->tunnel), last, i);
 		kg_sidx_move(&t->by_key, h_key(t, m->peer_key), last, i);
+		user_move(t, last, i);
 		t->s[i] = *m;
 		kg_sheap_move(&t->timers, last, i);
 	}
@@ -368,6 +440,7 @@ static int add_pending(struct kg_sess_table *t, const char *user,
 	kg_sidx_add(&t->by_id, h_id(t, s->id), pos);
 	kg_sidx_add(&t->by_tunnel, h_tunnel(t, tunnel), pos);
 	kg_sidx_add(&t->by_key, h_key(t, key), pos);
+	user_link(t, pos);
 	src_count(t, src, true);
 	s->wake = deadline(t, s);
 	kg_sheap_push(&t->timers, pos);
@@ -592,13 +665,11 @@ size_t kg_sess_end_user(struct kg_sess_table *t, const char *user,
 {
 	struct kg_session gone;
 	size_t ended = 0;
+	uint64_t h = h_user(t, user);
+	uint32_t pos;
 
-	for (size_t i = 0; i < t->n;) {
-		if (strcmp(t->s[i].user, user) != 0) {
-			i++;
-			continue;
-		}
-		kg_sess_end(t, t->s[i].id, why, &gone);
+	while ((pos = kg_sidx_find(&t->by_user, h, user)) != KG_SIDX_NONE) {
+		kg_sess_end(t, t->s[pos].id, why, &gone);
 		ended++;
 		if (cb)
 			cb(ctx, &gone);

@@ -109,6 +109,10 @@ struct kg_session {
 	int64_t wake;             /* when the timer heap looks at it next
 				     (never later than its first deadline) */
 	uint32_t heap_i;          /* its place in the timer heap */
+	/* The user's other sessions (positions + 1, 0 ends): the user index
+	 * holds one of them, the chain the rest, so ending all of a user's
+	 * sessions never walks the table. */
+	uint32_t u_prev, u_next;
 };
 
 typedef int64_t (*kg_clock_fn)(void *ctx);
@@ -135,6 +139,7 @@ struct kg_sess_table {
 	size_t n_live;
 	uint64_t seed;             /* hash secret */
 	struct kg_sidx by_id, by_tunnel, by_key;
+	struct kg_sidx by_user;    /* the head of each user's chain */
 	struct kg_srcidx srcs;     /* source -> sessions using it */
 	struct kg_srcidx ban_keys; /* sources' ban keys (an IPv6 /64) */
 	struct kg_sheap timers;
@@ -225,7 +230,8 @@ int kg_sess_end(struct kg_sess_table *t, uint64_t id, enum kg_sess_end why,
 typedef void (*kg_sess_end_cb)(void *ctx, const struct kg_session *ended);
 size_t kg_sess_expire(struct kg_sess_table *t, kg_sess_end_cb cb, void *ctx);
 
-/* Ends every session of user (revocation or removal on reload). */
+/* Ends every session of user (revocation or removal on reload): the
+ * user's chain, O(its sessions) whatever the table holds. */
 size_t kg_sess_end_user(struct kg_sess_table *t, const char *user,
 			enum kg_sess_end why, kg_sess_end_cb cb, void *ctx);
 

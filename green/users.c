@@ -30,8 +30,117 @@ void kg_users_free(struct kg_users *u)
 	for (size_t i = 0; i < u->n; i++)
 		user_clear(&u->v[i]);
 	free(u->v);
+	free(u->by_name);
 	kg_keyid_table_free(u->ids);
 	kg_users_init(u, u->slot_s);
+}
+
+/* The record indexes (users.h, by_name): one open-addressing table a
+ * key, all of the same size, in one block. FNV-1a: the keys come from
+ * the admin's records, not from the network, so no secret is needed
+ * against aimed collisions. */
+enum { IX_NAME, IX_KEY, IX_TUN, IX_TUN6, IX_N };
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ ((const uint8_t *)p)[i]) * 1099511628211ULL;
+	return h;
+}
+
+static size_t ix_hash(int k, const struct kg_user *x)
+{
+	uint64_t h = 1469598103934665603ULL + (uint64_t)k;
+	const struct kg_addr *a = k == IX_TUN ? &x->tunnel : &x->tunnel6;
+
+	if (k == IX_NAME)
+		h = fnv(h, x->name, strlen(x->name));
+	else if (k == IX_KEY)
+		h = fnv(h, x->knock_key, KG_KEY_LEN);
+	else
+		h = fnv(fnv(h, &a->family, sizeof(a->family)), a->b,
+			kg_addr_len(a));
+	return (size_t)(h ^ (h >> 32));
+}
+
+static bool ix_same(int k, const struct kg_user *o, const struct kg_user *x)
+{
+	switch (k) {
+	case IX_NAME:
+		return !strcmp(o->name, x->name);
+	case IX_KEY:
+		return kg_memeq(o->knock_key, x->knock_key, KG_KEY_LEN);
+	case IX_TUN:
+		return kg_addr_eq(&o->tunnel, &x->tunnel);
+	default:
+		return kg_addr_eq(&o->tunnel6, &x->tunnel6);
+	}
+}
+
+static uint32_t *ix_table(const struct kg_users *u, int k)
+{
+	return u->by_name + (size_t)k * (u->name_mask + 1);
+}
+
+/* An earlier user holding x's key k, or NULL. */
+static struct kg_user *ix_find(const struct kg_users *u, int k,
+			       const struct kg_user *x)
+{
+	const uint32_t *t;
+	size_t i;
+
+	if (!u->by_name)
+		return NULL;
+	t = ix_table(u, k);
+	for (i = ix_hash(k, x) & u->name_mask; t[i]; i = (i + 1) & u->name_mask)
+		if (ix_same(k, &u->v[t[i] - 1], x))
+			return &u->v[t[i] - 1];
+	return NULL;
+}
+
+static void ix_put(struct kg_users *u, size_t pos)
+{
+	for (int k = 0; k < IX_N; k++) {
+		uint32_t *t = ix_table(u, k);
+		size_t i;
+
+		if (k == IX_TUN6 && !u->v[pos].tunnel6.family)
+			continue;
+		for (i = ix_hash(k, &u->v[pos]) & u->name_mask; t[i];
+		     i = (i + 1) & u->name_mask)
+			;
+		t[i] = (uint32_t)(pos + 1);
+	}
+}
+
+/* The indexes hold v[0..n) only (after a refused file). */
+static void ix_rebuild(struct kg_users *u, size_t n)
+{
+	if (!u->by_name)
+		return;
+	memset(u->by_name, 0, IX_N * (u->name_mask + 1) * sizeof(*u->by_name));
+	for (size_t i = 0; i < n; i++)
+		ix_put(u, i);
+}
+
+/* Room for need users at load <= 1/2: the tables double and are
+ * refilled with v[0..n). 0 or -ENOMEM (the old tables kept). */
+static int ix_room(struct kg_users *u, size_t need)
+{
+	size_t size = 16;
+	uint32_t *t;
+
+	if (u->by_name && 2 * need <= u->name_mask + 1)
+		return 0;
+	while (size < 2 * need)
+		size <<= 1;
+	if (!(t = calloc(IX_N * size, sizeof(*t))))
+		return -ENOMEM;
+	free(u->by_name);
+	u->by_name = t;
+	u->name_mask = size - 1;
+	ix_rebuild(u, u->n);
+	return 0;
 }
 
 static bool name_ok(const char *s)
@@ -192,27 +301,22 @@ static int parse_user(const struct kg_conf *c, const char *name,
 	return 0;
 }
 
+/* Through the indexes: O(1) a record, however many are enrolled. */
 static int check_unique(const struct kg_users *u, const struct kg_user *x,
 			const char *path, struct kg_err *e)
 {
-	for (size_t i = 0; i < u->n; i++) {
-		const struct kg_user *o = &u->v[i];
-		const char *what = NULL;
+	static const char *const what[IX_N] = {
+		"user name", "knock_key", "tunnel_address", "tunnel_address6",
+	};
 
-		if (!strcmp(o->name, x->name))
-			what = "user name";
-		/* Prefix first: enrolling 10,000 users must not cost 50
-		 * million full constant-time compares (load time only). */
-		else if (!memcmp(o->knock_key, x->knock_key, 4) &&
-			 kg_memeq(o->knock_key, x->knock_key, KG_KEY_LEN))
-			what = "knock_key";
-		else if (kg_addr_eq(&o->tunnel, &x->tunnel))
-			what = "tunnel_address";
-		else if (x->tunnel6.family && kg_addr_eq(&o->tunnel6, &x->tunnel6))
-			what = "tunnel_address6";
-		if (what) {
+	for (int k = 0; k < IX_N; k++) {
+		const struct kg_user *o;
+
+		if (k == IX_TUN6 && !x->tunnel6.family)
+			continue;
+		if ((o = ix_find(u, k, x))) {
 			kg_err_set(e, "%s: [user %s]: %s already used by user '%s'",
-				   path, x->name, what, o->name);
+				   path, x->name, what[k], o->name);
 			return -EINVAL;
 		}
 	}
@@ -245,6 +349,8 @@ int kg_users_add_conf(struct kg_users *u, const struct kg_conf *c,
 		if (rc)
 			break;
 		rc = check_unique(u, &x, c->path, e);
+		if (!rc)
+			rc = ix_room(u, u->n + 1);
 		if (!rc && u->n == u->cap) {
 			/* Geometric growth: enrolling 10,000 users stays linear. */
 			size_t cap = u->cap ? 2 * u->cap : 16;
@@ -262,8 +368,10 @@ int kg_users_add_conf(struct kg_users *u, const struct kg_conf *c,
 			break;
 		}
 		u->v[u->n++] = x;
+		ix_put(u, u->n - 1);
 	}
 	if (rc) {
+		ix_rebuild(u, first);
 		while (u->n > first)
 			user_clear(&u->v[--u->n]);
 	}
@@ -308,10 +416,12 @@ int kg_users_load_dir(struct kg_users *u, const char *dir, struct kg_err *e)
 
 struct kg_user *kg_users_find(const struct kg_users *u, const char *name)
 {
-	for (size_t i = 0; i < u->n; i++)
-		if (!strcmp(u->v[i].name, name))
-			return &u->v[i];
-	return NULL;
+	struct kg_user key;
+
+	if (strlen(name) >= sizeof(key.name))
+		return NULL;
+	strcpy(key.name, name);
+	return ix_find(u, IX_NAME, &key);
 }
 
 int kg_users_ids_update(struct kg_users *u, uint64_t now_s, bool force)

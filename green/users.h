@@ -67,6 +67,13 @@ struct kg_users {
 	uint64_t ids_slot;         /* slot the table was built for */
 	size_t ids_n;              /* users it was built from */
 	bool ids_built;
+	/* Name, knock key, tunnel address and IPv6 tunnel address ->
+	 * position + 1 (0 empty): four open-addressing tables of
+	 * name_mask + 1 slots in one block, load <= 1/2, doubled as users
+	 * are added: a lookup by name and the duplicate checks of a new
+	 * record cost the same at 10 and at 100,000 users. Owned. */
+	uint32_t *by_name;
+	size_t name_mask;
 };
 
 /* Initialises an empty set; slot_s is the key-id slot length. */
@@ -83,6 +90,7 @@ int kg_users_add_conf(struct kg_users *u, const struct kg_conf *c,
  * -errno of reading dir. On error u holds no users. */
 int kg_users_load_dir(struct kg_users *u, const char *dir, struct kg_err *e);
 
+/* The user called name, or NULL: a hash lookup (by_name). */
 struct kg_user *kg_users_find(const struct kg_users *u, const char *name);
 
 /* Builds or refreshes the key-id table for now_s (see keyid.h); force after

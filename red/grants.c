@@ -16,7 +16,10 @@ int kg_grants_init(struct kg_grants *t, size_t cap, uint32_t max_lease,
 	t->head = calloc(t->n_head, sizeof(*t->head));
 	t->chead = calloc(t->n_head, sizeof(*t->chead));
 	t->free = calloc(cap ? cap : 1, sizeof(*t->free));
-	if (!t->g || !t->head || !t->chead || !t->free) {
+	t->pruning = calloc(cap ? cap : 1, sizeof(*t->pruning));
+	if (!t->g || !t->head || !t->chead || !t->free || !t->pruning ||
+	    kg_theap_init(&t->life, cap) || kg_theap_init(&t->hop, cap) ||
+	    kg_theap_init(&t->prune, cap)) {
 		kg_grants_free(t);
 		return -ENOMEM;
 	}
@@ -36,9 +39,13 @@ void kg_grants_free(struct kg_grants *t)
 	free(t->head);
 	free(t->chead);
 	free(t->free);
+	free(t->pruning);
+	kg_theap_free(&t->life);
+	kg_theap_free(&t->hop);
+	kg_theap_free(&t->prune);
 	t->g = NULL;
-	t->head = t->chead = t->free = NULL;
-	t->cap = t->n_free = 0;
+	t->head = t->chead = t->free = t->pruning = NULL;
+	t->cap = t->n_free = t->n_pruning = t->n_live = 0;
 }
 
 /* FNV-1a over (green, session, service): the index's bucket. The key is
@@ -127,6 +134,41 @@ static void index_add(struct kg_grants *t, size_t slot)
 	t->head[b] = (uint32_t)(slot + 1);
 }
 
+/* The slot's timers after a change of its lease, port or ring. */
+static void life_sync(struct kg_grants *t, size_t slot)
+{
+	const struct kg_grant *g = &t->g[slot];
+
+	if (!g->used)
+		kg_theap_del(&t->life, (uint32_t)slot);
+	else
+		kg_theap_set(&t->life, (uint32_t)slot,
+			     g->port ? g->lease_end : g->keep_until);
+}
+
+void kg_grants_hop_sync(struct kg_grants *t, size_t slot, int64_t now_ms)
+{
+	const struct kg_grant *g = &t->g[slot];
+
+	if (!g->used || !g->port || !g->hop_due_ms)
+		kg_theap_del(&t->hop, (uint32_t)slot);
+	else
+		kg_theap_set(&t->hop, (uint32_t)slot,
+			     g->hop_due_ms > now_ms ? g->hop_due_ms : now_ms + 1);
+}
+
+/* A ring past two ports gets a prune timer (kept if it has one); one of
+ * two ports or fewer needs none. */
+static void prune_sync(struct kg_grants *t, size_t slot, int64_t now_ms)
+{
+	const struct kg_grant *g = &t->g[slot];
+
+	if (!g->used || !g->port || g->n_held <= 2)
+		kg_theap_del(&t->prune, (uint32_t)slot);
+	else if (!kg_theap_armed(&t->prune, (uint32_t)slot))
+		kg_theap_set(&t->prune, (uint32_t)slot, now_ms + KG_GRANT_PRUNE_MS);
+}
+
 /* A slot forgotten: out of its chain, back on the free stack. */
 static void index_del(struct kg_grants *t, size_t slot)
 {
@@ -139,6 +181,9 @@ static void index_del(struct kg_grants *t, size_t slot)
 		*p = g->next;
 	g->next = 0;
 	client_del(t, slot);
+	kg_theap_del(&t->life, (uint32_t)slot);
+	kg_theap_del(&t->hop, (uint32_t)slot);
+	kg_theap_del(&t->prune, (uint32_t)slot);
 	t->free[t->n_free++] = (uint32_t)slot;
 }
 
@@ -316,12 +361,16 @@ void kg_grants_commit(struct kg_grants *t, const struct kg_sknock *k,
 		      int64_t now)
 {
 	struct kg_grant *g;
+	bool was_live;
+	size_t slot;
 
 	if (p->op == KG_PLAN_REFUSE || p->op == KG_PLAN_REPEAT)
 		return;
 	g = slot_for(t, p->slot);
 	if (!g)
 		return;
+	slot = (size_t)(g - t->g);
+	was_live = g->used && g->port;
 	if (!g->used) {
 		memset(g, 0, sizeof(*g));
 		g->used = true;
@@ -356,6 +405,14 @@ void kg_grants_commit(struct kg_grants *t, const struct kg_sknock *k,
 	g->real_port = p->real_port;
 	g->lease_end = g->port ? p->lease_end : 0;
 	g->keep_until = (g->port ? p->lease_end : now) + t->keep;
+	if (was_live != (g->port != 0))
+		t->n_live += was_live ? (size_t)-1 : 1;
+	life_sync(t, slot);
+	kg_grants_hop_sync(t, slot, 0);
+	/* a ring only grows by hops (kg_grants_hop_commit); here it is
+	 * reset or unchanged */
+	if (g->n_held <= 2)
+		kg_theap_del(&t->prune, (uint32_t)slot);
 }
 
 size_t kg_grants_expire(struct kg_grants *t, int64_t now,
@@ -363,12 +420,13 @@ size_t kg_grants_expire(struct kg_grants *t, int64_t now,
 			void *arg)
 {
 	size_t ended = 0;
+	uint32_t i;
+	int64_t at;
 
-	for (size_t i = 0; i < t->cap; i++) {
+	/* each grant taken leaves the heap or moves past now */
+	while (kg_theap_top(&t->life, &i, &at) && at <= now) {
 		struct kg_grant *g = &t->g[i];
 
-		if (!g->used)
-			continue;
 		if (g->port && g->lease_end <= now) {
 			if (cb)
 				cb(g, arg);
@@ -376,23 +434,24 @@ size_t kg_grants_expire(struct kg_grants *t, int64_t now,
 			g->n_held = 0;
 			g->hop_due_ms = 0;
 			g->keep_until = now + t->keep;
+			t->n_live--;
+			kg_theap_del(&t->hop, i);
+			kg_theap_del(&t->prune, i);
 			ended++;
 		}
 		if (!g->port && g->keep_until <= now) {
 			index_del(t, i);
 			g->used = false;
+			continue;
 		}
+		life_sync(t, i);
 	}
 	return ended;
 }
 
 size_t kg_grants_live(const struct kg_grants *t)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < t->cap; i++)
-		n += t->g[i].used && t->g[i].port;
-	return n;
+	return t->n_live;
 }
 
 struct kg_grant *kg_grants_find(struct kg_grants *t, const char *green_id,
@@ -403,9 +462,21 @@ struct kg_grant *kg_grants_find(struct kg_grants *t, const char *green_id,
 	return i < 0 ? NULL : &t->g[i];
 }
 
-void kg_grants_hop_start(struct kg_grant *g, int64_t now_ms, uint32_t first_ms)
+void kg_grants_hop_start(struct kg_grants *t, struct kg_grant *g,
+			 int64_t now_ms, uint32_t first_ms)
 {
 	g->hop_due_ms = first_ms ? now_ms + first_ms : 0;
+	kg_grants_hop_sync(t, (size_t)(g - t->g), now_ms);
+}
+
+ptrdiff_t kg_grants_hop_next(const struct kg_grants *t, int64_t now_ms)
+{
+	uint32_t i;
+	int64_t at;
+
+	if (kg_theap_top(&t->hop, &i, &at) && at <= now_ms)
+		return (ptrdiff_t)i;
+	return -1;
 }
 
 int kg_grants_hop_plan(const struct kg_grants *t, size_t slot,
@@ -470,15 +541,24 @@ void kg_grants_hop_commit(struct kg_grants *t, const struct kg_hop_plan *hp,
 		}
 		g->held[g->n_held++] = hp->port;
 	}
+	kg_grants_hop_sync(t, hp->slot, now_ms);
+	prune_sync(t, hp->slot, now_ms);
 }
 
-size_t kg_grants_held_pending(const struct kg_grants *t)
+size_t kg_grants_held_due(struct kg_grants *t, int64_t now_ms)
 {
-	size_t n = 0;
+	uint32_t i;
+	int64_t at;
 
-	for (size_t i = 0; i < t->cap; i++)
-		n += t->g[i].used && t->g[i].port && t->g[i].n_held > 2;
-	return n;
+	/* a round left open (no prune since) starts again */
+	kg_grants_held_abandon(t, now_ms);
+	while (kg_theap_top(&t->prune, &i, &at) && at <= now_ms) {
+		kg_theap_del(&t->prune, i);
+		t->g[i].pruning = true;
+		t->g[i].held_live = 0;
+		t->pruning[t->n_pruning++] = i;
+	}
+	return t->n_pruning;
 }
 
 void kg_grants_held_seen(struct kg_grants *t, const struct kg_addr *src,
@@ -487,7 +567,7 @@ void kg_grants_held_seen(struct kg_grants *t, const struct kg_addr *src,
 	for (uint32_t i = t->chead[cbucket(t, src)]; i; i = t->g[i - 1].cnext) {
 		struct kg_grant *g = &t->g[i - 1];
 
-		if (!g->used || !g->port || g->n_held <= 2 ||
+		if (!g->used || !g->port || !g->pruning || g->n_held <= 2 ||
 		    !kg_addr_eq(&g->client, src))
 			continue;
 		for (size_t j = 0; j < g->n_held; j++)
@@ -496,15 +576,17 @@ void kg_grants_held_seen(struct kg_grants *t, const struct kg_addr *src,
 	}
 }
 
-void kg_grants_held_prune(struct kg_grants *t,
+void kg_grants_held_prune(struct kg_grants *t, int64_t now_ms,
 			  void (*gone)(const struct kg_grant *g, uint16_t port,
 				       void *arg),
 			  void *arg)
 {
-	for (size_t i = 0; i < t->cap; i++) {
+	for (size_t r = 0; r < t->n_pruning; r++) {
+		size_t i = t->pruning[r];
 		struct kg_grant *g = &t->g[i];
 		size_t k = 0;
 
+		g->pruning = false;
 		if (!g->used || !g->port || g->n_held <= 2) {
 			g->held_live = 0;
 			continue;
@@ -517,5 +599,19 @@ void kg_grants_held_prune(struct kg_grants *t,
 		}
 		g->n_held = k;
 		g->held_live = 0;
+		prune_sync(t, i, now_ms);
 	}
+	t->n_pruning = 0;
+}
+
+void kg_grants_held_abandon(struct kg_grants *t, int64_t now_ms)
+{
+	for (size_t r = 0; r < t->n_pruning; r++) {
+		size_t i = t->pruning[r];
+
+		t->g[i].pruning = false;
+		t->g[i].held_live = 0;
+		prune_sync(t, i, now_ms);
+	}
+	t->n_pruning = 0;
 }

@@ -25,8 +25,12 @@
 #include "hop.h"
 #include "pool.h"
 #include "sknock.h"
+#include "timer_heap.h"
 
 #define KG_GRANT_HELD_MAX 32
+/* A ring of held ports past the newest two is pruned this long after it
+ * grew, and again as long as flows keep it long. */
+#define KG_GRANT_PRUNE_MS 1000
 
 struct kg_grant {
 	bool used;
@@ -54,6 +58,7 @@ struct kg_grant {
 	uint32_t hops;                 /* hops so far (the push's counter) */
 	uint16_t reply_port;           /* green's answer port (its knocks' source) */
 	uint32_t held_live;            /* bit i: held[i] carries a flow (pruning) */
+	bool pruning;                  /* in this round's prune list */
 	int64_t lease_end;             /* monotonic seconds */
 	int64_t keep_until;            /* entry forgotten after this */
 	struct kg_skanswer answer;     /* last answer (knock_hash of seq) */
@@ -74,6 +79,14 @@ struct kg_grants {
 	size_t n_free;
 	uint32_t max_lease;            /* seconds; lifetimes are capped to it */
 	uint32_t keep;                 /* seconds an entry outlives its lease */
+	/* Timers, one heap a kind, so that no tick walks the table: every
+	 * used slot in life (its lease end while live, else the time it is
+	 * forgotten; seconds), every hopping live grant in hop (hop_due_ms,
+	 * ms), every live grant holding more than two ports in prune (ms). */
+	struct kg_theap life, hop, prune;
+	uint32_t *pruning;             /* owned: the slots of this prune round */
+	size_t n_pruning;
+	size_t n_live;                 /* grants with a live mapping */
 };
 
 enum kg_plan_op {
@@ -153,26 +166,40 @@ int kg_grants_hop_plan(const struct kg_grants *t, size_t slot,
  * due at now_ms + next_ms. */
 void kg_grants_hop_commit(struct kg_grants *t, const struct kg_hop_plan *hp,
 			  int64_t now_ms);
+/* The hop timers: the slot of a live grant whose hop is due by now_ms,
+ * or -1. The caller hops it (or not) and then calls kg_grants_hop_sync,
+ * which files the grant under its hop_due_ms again (the caller may have
+ * changed it; one still due waits for the next tick, a grant no longer
+ * hopping or live leaves the heap). */
+ptrdiff_t kg_grants_hop_next(const struct kg_grants *t, int64_t now_ms);
+void kg_grants_hop_sync(struct kg_grants *t, size_t slot, int64_t now_ms);
+
 /* Pruning the held ports, so that a long-lived connection is never
- * pushed out of the ring by hops: the daemon reports each conntrack flow
- * (original source and destination port) with kg_grants_held_seen, then
- * kg_grants_held_prune drops from each ring the ports that carried no
- * flow, keeping the newest two (the current port and the one it left,
- * whose overlap may still bring a flow), calling gone (may be NULL) for
- * each port dropped (its held4 element goes too). Returns the number of
- * grants
- * whose ring has more than two ports (0: no dump needed). */
-size_t kg_grants_held_pending(const struct kg_grants *t);
+ * pushed out of the ring by hops. Each grant whose ring holds more than
+ * two ports has a prune timer (KG_GRANT_PRUNE_MS after it grew):
+ * kg_grants_held_due takes the grants whose timer is due by now_ms into
+ * this round and returns their number (0: no dump needed); the daemon
+ * reports each conntrack flow (original source and destination port)
+ * with kg_grants_held_seen (only this round's grants note it), then
+ * kg_grants_held_prune drops from each of their rings the ports that
+ * carried no flow, keeping the newest two (the current port and the one
+ * it left, whose overlap may still bring a flow), calling gone (may be
+ * NULL) for each port dropped (its held4 element goes too); a ring still
+ * longer than two gets its timer again. kg_grants_held_abandon ends a
+ * round pruning nothing (the dump failed): the timers are set again. */
+size_t kg_grants_held_due(struct kg_grants *t, int64_t now_ms);
 void kg_grants_held_seen(struct kg_grants *t, const struct kg_addr *src,
 			 uint16_t dport);
-void kg_grants_held_prune(struct kg_grants *t,
+void kg_grants_held_prune(struct kg_grants *t, int64_t now_ms,
 			  void (*gone)(const struct kg_grant *g, uint16_t port,
 				       void *arg),
 			  void *arg);
+void kg_grants_held_abandon(struct kg_grants *t, int64_t now_ms);
 
-/* Starts hopping a grant (first hop due at now_ms + first_ms), or stops
- * (first_ms 0). */
-void kg_grants_hop_start(struct kg_grant *g, int64_t now_ms, uint32_t first_ms);
+/* Starts hopping grant g of t (first hop due at now_ms + first_ms), or
+ * stops (first_ms 0). */
+void kg_grants_hop_start(struct kg_grants *t, struct kg_grant *g,
+			 int64_t now_ms, uint32_t first_ms);
 /* Records a plan the caller has applied (REFUSE and REPEAT record
  * nothing). */
 void kg_grants_commit(struct kg_grants *t, const struct kg_sknock *k,
@@ -182,11 +209,12 @@ void kg_grants_commit(struct kg_grants *t, const struct kg_sknock *k,
 /* Leases that ended by now: calls cb for each live mapping whose lease is
  * over (the caller cuts its conntrack flows; the nft elements time out by
  * themselves), frees its port, and forgets entries past keep_until.
- * Returns the number of leases ended. */
+ * Returns the number of leases ended. Costs O(log n) per grant concerned
+ * (the life timers), nothing more when none is due. */
 size_t kg_grants_expire(struct kg_grants *t, int64_t now,
 			void (*cb)(const struct kg_grant *g, void *arg),
 			void *arg);
-/* Every live mapping (for shutdown and tests). */
+/* The number of live mappings (a counter: O(1)). */
 size_t kg_grants_live(const struct kg_grants *t);
 
 #endif

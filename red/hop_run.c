@@ -56,7 +56,7 @@ void red_hop_granted(struct red *r, const struct kg_sknock *k,
 	if (p->op != KG_PLAN_MAP || !s || !s->hop.on)
 		return;
 	if (kg_hop_interval(&s->hop, kg_hop_getrandom, NULL, &first) == 0)
-		kg_grants_hop_start(g, kg_mono_ms(), first);
+		kg_grants_hop_start(&r->st.grants, g, kg_mono_ms(), first);
 }
 
 static int push(struct red *r, const struct kg_grant *g,
@@ -182,15 +182,17 @@ static void hop_one(struct red *r, size_t i, int64_t now_ms)
 	log_hop(g, &hp, "moved", rc ? strerror(-rc) : NULL);
 }
 
+/* Only the grants whose hop is due (the hop timers' heap): a tick with
+ * none due costs the same whatever the number of grants. */
 void red_hop_tick(struct red *r)
 {
 	int64_t now = kg_mono_ms();
+	ptrdiff_t i;
 
-	for (size_t i = 0; i < r->st.grants.cap; i++) {
-		struct kg_grant *g = &r->st.grants.g[i];
-
-		if (g->used && g->port && g->hop_due_ms && now >= g->hop_due_ms)
-			hop_one(r, i, now);
+	while ((i = kg_grants_hop_next(&r->st.grants, now)) >= 0) {
+		hop_one(r, (size_t)i, now);
+		/* moved on, stopped, or (lease just over) the next tick */
+		kg_grants_hop_sync(&r->st.grants, (size_t)i, now);
 	}
 }
 
@@ -206,18 +208,19 @@ static void unheld(const struct kg_grant *g, uint16_t port, void *arg)
 
 void red_hop_prune(struct red *r)
 {
+	int64_t now = kg_mono_ms();
 	int rc;
 
-	if (!kg_grants_held_pending(&r->st.grants))
+	/* only the grants whose prune timer is due; none, no dump */
+	if (!kg_grants_held_due(&r->st.grants, now))
 		return;
-	/* one dump for every hopping grant; on an error nothing is pruned
+	/* one dump for all of them; on an error nothing is pruned
 	 * (keeping a port too long costs nothing, dropping one cuts a flow) */
 	rc = kg_ct_each_flow(seen, &r->st.grants);
 	if (rc) {
-		for (size_t i = 0; i < r->st.grants.cap; i++)
-			r->st.grants.g[i].held_live = 0;
+		kg_grants_held_abandon(&r->st.grants, now);
 		kg_log(KG_LOG_WARNING, "hop: conntrack dump: %s", strerror(-rc));
 		return;
 	}
-	kg_grants_held_prune(&r->st.grants, unheld, r);
+	kg_grants_held_prune(&r->st.grants, now, unheld, r);
 }

@@ -785,6 +785,60 @@ static void test_client_library_full_exchange(void **st)
 	assert_int_equal(F.ended_why, KG_END_CLOSE);
 }
 
+/* The connections' fd and session-id indexes through drops (each moves
+ * the last connection into the hole): 150 clients, sessions ended by id
+ * in a scrambled order, each close reaches that session's own socket
+ * and no other; a second connection for an open session is refused, and
+ * once its connection is gone the session may connect again. */
+static void test_sessions_found_by_id_through_drops(void **st)
+{
+	struct kg_ctrl_msg m;
+	struct kg_addr t;
+	int fds[150];
+	bool gone[150] = { false };
+	char a[32];
+	struct kg_ctrl_server_conf conf = { .io_timeout_ms = 2000,
+					    .max_clients = 256 };
+
+	(void)st;
+	kg_ctrl_server_free(srv);
+	memcpy(conf.green_wg_pub, F.green_pub, 32);
+	assert_int_equal(kg_ctrl_server_new(&srv, &conf, &ops, clock_ms, NULL), 0);
+	for (int i = 0; i < 150; i++) {
+		snprintf(a, sizeof(a), "10.88.1.%d", 20 + i);
+		kg_addr_parse(a, &t);
+		fds[i] = connect_as(&t, 0);
+	}
+	kg_addr_parse("10.88.1.25", &t);
+	close(connect_as(&t, -EBUSY));
+	for (int k = 0; k < 150; k++) {
+		int i = (k * 7) % 150;
+
+		assert_int_equal(kg_ctrl_server_end_session(srv, 1000 + 20 + (uint64_t)i,
+							    KG_CODE_REVOKED), 0);
+		assert_int_equal(kg_ctrl_server_end_session(srv, 1000 + 20 + (uint64_t)i,
+							    KG_CODE_REVOKED), -ENOENT);
+		gone[i] = true;
+		pump();
+		assert_int_equal(recv_m(fds[i], &m), KG_CTRL_CLOSE);
+		assert_int_equal(m.code, KG_CODE_REVOKED);
+		/* another, still open, has heard nothing */
+		for (int j = (i + 1) % 150; j != i; j = (j + 1) % 150)
+			if (!gone[j]) {
+				assert_int_equal(recv_m(fds[j], &m), -1);
+				break;
+			}
+	}
+	for (int i = 0; i < 150; i++)
+		close(fds[i]);
+	fake_ms += 5000;
+	pump();
+	assert_int_equal(kg_ctrl_server_count(srv), 0);
+	fds[0] = connect_as(&t, 0);
+	assert_int_equal(kg_ctrl_server_count(srv), 1);
+	close(fds[0]);
+}
+
 int main(void)
 {
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
@@ -803,6 +857,7 @@ int main(void)
 		T(test_service_answered_later_holds_further_requests),
 		T(test_unanswered_reproof_ends_session),
 		T(test_green_ends_session_and_tells_client),
+		T(test_sessions_found_by_id_through_drops),
 		T(test_listen_binds_one_address_and_refuses_unknown_source),
 		T(test_max_clients_refuses_the_next),
 		T(test_client_library_full_exchange),

@@ -419,6 +419,64 @@ static void test_session_conf_defaults_and_refusals(void **st)
 	kg_conf_free(&c);
 }
 
+static size_t count_user(const struct kg_sess_table *t, const char *user)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		n += strcmp(t->s[i].user, user) == 0;
+	return n;
+}
+
+/* The per-user chains through the table's moves: sessions of five users
+ * opened and ended in a scrambled order (every end moves the last session
+ * into the hole), then each user's sessions ended by name, exactly those,
+ * and a name nobody has ends nothing. */
+static void test_end_user_follows_the_user_index_through_moves(void **st)
+{
+	static const char *const users[] = { "u0", "u1", "u2", "u3", "u4" };
+	struct kg_sess_table t;
+	uint64_t ids[200];
+	size_t n = 0;
+	uint32_t x = 12345;
+
+	(void)st;
+	clock_now = 1000000;
+	assert_int_equal(kg_sess_init(&t, 200, &lim, 5, fake_clock, NULL), 0);
+	for (uint32_t i = 0; i < 200; i++) {
+		struct kg_addr tun = { .family = AF_INET, .b = { 10, 88, (uint8_t)(i >> 8), (uint8_t)i } };
+		struct kg_addr src = { .family = AF_INET, .b = { 198, 51, 100, (uint8_t)i } };
+		uint8_t key[32] = { (uint8_t)i, (uint8_t)(i >> 8), 1 };
+		enum kg_knock_action a;
+		struct kg_session *s, old;
+
+		assert_int_equal(kg_sess_knock(&t, users[(i * 7) % 5], &tun, key,
+					       &src, &a, &s, &old), 0);
+		ids[n++] = s->id;
+		/* now and then end a random earlier one */
+		x = x * 1103515245u + 12345u;
+		if (i % 3 == 2) {
+			size_t k = (x >> 8) % n;
+
+			assert_int_equal(kg_sess_end(&t, ids[k], KG_END_CLOSE, NULL), 0);
+			ids[k] = ids[--n];
+		}
+	}
+	for (size_t u = 0; u < 5; u++) {
+		size_t want = count_user(&t, users[u]), left = t.n;
+
+		assert_true(want > 0);
+		assert_int_equal(kg_sess_end_user(&t, users[u], KG_END_REVOKED,
+						  NULL, NULL), want);
+		assert_int_equal(count_user(&t, users[u]), 0);
+		assert_int_equal(t.n, left - want);
+		assert_int_equal(kg_sess_end_user(&t, "nobody", KG_END_REVOKED,
+						  NULL, NULL), 0);
+	}
+	assert_int_equal(t.n, 0);
+	kg_sess_free(&t);
+}
+
 int main(void)
 {
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
@@ -439,6 +497,7 @@ int main(void)
 		T(test_full_sources_freed_only_when_silent_for_a_lease),
 		T(test_handshake_stamp_is_a_change_not_a_time),
 		cmocka_unit_test(test_session_conf_defaults_and_refusals),
+		cmocka_unit_test(test_end_user_follows_the_user_index_through_moves),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

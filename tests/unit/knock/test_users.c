@@ -182,10 +182,51 @@ static void test_lookup_by_rotating_id_finds_adjacent_slots_only(void **st)
 	kg_users_free(&u);
 }
 
+/* The name index through growth and a refused file: every user found,
+ * by the record it came from; a file refused for a duplicate adds none
+ * of its users, and a name never enrolled is not found. */
+static void test_find_by_name_through_growth_and_refusal(void **st)
+{
+	struct kg_users u;
+	struct kg_err e;
+	char text[512], name[32];
+
+	(void)st;
+	kg_users_init(&u, 30);
+	for (unsigned i = 0; i < 300; i++) {
+		snprintf(text, sizeof(text),
+			 "[user u%u]\nknock_key = %056x%08x\n"
+			 "tunnel_address = 10.88.%u.%u\nspki_sha256 = " SPKI "\n",
+			 i, 0u, i + 1, i >> 8, i & 255);
+		assert_int_equal(parse(&u, text, &e), 0);
+	}
+	/* u5 again after a new one: the whole file is refused */
+	snprintf(text, sizeof(text),
+		 "[user fresh]\nknock_key = %064x\ntunnel_address = 10.89.0.1\n"
+		 "spki_sha256 = " SPKI "\n[user u5]\nknock_key = %064x\n"
+		 "tunnel_address = 10.89.0.2\nspki_sha256 = " SPKI "\n", 9999u, 9998u);
+	assert_int_equal(parse(&u, text, &e), -EINVAL);
+	assert_null(kg_users_find(&u, "fresh"));
+	assert_int_equal(u.n, 300);
+	for (unsigned i = 0; i < 300; i++) {
+		struct kg_user *x;
+
+		snprintf(name, sizeof(name), "u%u", i);
+		assert_non_null(x = kg_users_find(&u, name));
+		assert_string_equal(x->name, name);
+		assert_int_equal(x->tunnel.b[3], i & 255);
+	}
+	assert_null(kg_users_find(&u, "u300"));
+	assert_null(kg_users_find(&u, ""));
+	kg_users_free(&u);
+	assert_null(kg_users_find(&u, "u1"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_spa_and_sequence_records_load),
+		cmocka_unit_test(test_find_by_name_through_growth_and_refusal),
 		cmocka_unit_test(test_bad_records_are_refused_with_file_and_line),
 		cmocka_unit_test(test_users_dir_loads_every_conf_file),
 		cmocka_unit_test(test_lookup_by_rotating_id_finds_adjacent_slots_only),

@@ -210,18 +210,24 @@ static void test_grant_hops_hold_the_ports_left(void **state)
 		uint16_t kept = t.g[0].held[3], other = t.g[0].held[4];
 		struct kg_addr stranger = k.client;
 
-		assert_int_equal(kg_grants_held_pending(&t), 1);
+		/* the ring's prune timer is set when it grew, not before */
+		assert_int_equal(kg_grants_held_due(&t, 0), 0);
+		assert_int_equal(kg_grants_held_due(&t, now_ms), 1);
 		stranger.b[3]++;
 		kg_grants_held_seen(&t, &k.client, kept);
 		kg_grants_held_seen(&t, &stranger, other);   /* not this client's */
-		kg_grants_held_prune(&t, NULL, NULL);
+		kg_grants_held_prune(&t, now_ms, NULL, NULL);
 		assert_int_equal(t.g[0].n_held, 3);
 		assert_int_equal(t.g[0].held[0], kept);
 		assert_int_equal(t.g[0].held[2], t.g[0].port);
+		/* still past two: its timer again, one prune interval on */
+		assert_int_equal(kg_grants_held_due(&t, now_ms), 0);
+		now_ms += KG_GRANT_PRUNE_MS;
+		assert_int_equal(kg_grants_held_due(&t, now_ms), 1);
 		/* an unused ring is pruned to the newest two */
-		kg_grants_held_prune(&t, NULL, NULL);
+		kg_grants_held_prune(&t, now_ms, NULL, NULL);
 		assert_int_equal(t.g[0].n_held, 2);
-		assert_int_equal(kg_grants_held_pending(&t), 0);
+		assert_int_equal(kg_grants_held_due(&t, now_ms + 3600000), 0);
 	}
 	/* a renewal carries every held port, for the kernel's refresh */
 	assert_int_equal(kg_grants_hop_plan(&t, 0, &h, xorshift, &s, now_ms,
