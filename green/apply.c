@@ -370,8 +370,26 @@ int green_apply_renew(struct kg_nft *nft, const struct green_apply_lease *v,
 	return first;
 }
 
-static int wg_configure(const char *ifname, const uint8_t priv[32],
-			uint16_t port, const char *addr, struct kg_err *e)
+/* A new WireGuard interface of that name; a leftover of an earlier
+ * instance is removed first, so its peers do not survive. */
+static int fresh_iface(const char *ifname, enum kg_wg_backend *backend,
+		       struct kg_err *e)
+{
+	int r = kg_wg_iface_remove(ifname);
+
+	if (r)
+		kg_log(KG_LOG_WARNING, "%s: removing old interface: %s",
+		       ifname, strerror(-r));
+	r = kg_wg_iface_create(ifname, backend);
+	if (r)
+		kg_err_set(e, "creating WireGuard interface %s: %s", ifname,
+			   strerror(-r));
+	return r;
+}
+
+/* Private key and port, no peers; the copy of the key is wiped. */
+static int set_key_port(const char *ifname, const uint8_t priv[32],
+			uint16_t port, struct kg_err *e)
 {
 	struct kg_wg_device d = { 0 };
 	int r;
@@ -383,13 +401,9 @@ static int wg_configure(const char *ifname, const uint8_t priv[32],
 	d.replace_peers = true;
 	r = kg_wg_set(ifname, &d);
 	kg_wipe(&d, sizeof(d));
-	if (r) {
-		kg_err_set(e, "%s: setting key and port: %s", ifname, strerror(-r));
-		return r;
-	}
-	r = kg_wg_iface_addr_up(ifname, addr, NULL);
 	if (r)
-		kg_err_set(e, "%s: address %s / up: %s", ifname, addr, strerror(-r));
+		kg_err_set(e, "%s: setting key and port %u: %s", ifname, port,
+			   strerror(-r));
 	return r;
 }
 
@@ -397,21 +411,30 @@ int green_apply_wg_up(const char *ifname, const uint8_t priv[32],
 		      uint16_t port, const char *addr,
 		      enum kg_wg_backend *backend, struct kg_err *e)
 {
-	/* A leftover of an earlier instance: its peers must not survive. */
-	int r = kg_wg_iface_remove(ifname);
+	int r = fresh_iface(ifname, backend, e);
 
 	if (r)
-		kg_log(KG_LOG_WARNING, "%s: removing old interface: %s",
-		       ifname, strerror(-r));
-	r = kg_wg_iface_create(ifname, backend);
-	if (r) {
-		kg_err_set(e, "creating WireGuard interface %s: %s", ifname,
-			   strerror(-r));
 		return r;
-	}
-	r = wg_configure(ifname, priv, port, addr, e);
+	if (!(r = set_key_port(ifname, priv, port, e)) &&
+	    (r = kg_wg_iface_addr_up(ifname, addr, NULL)))
+		kg_err_set(e, "%s: address %s / up: %s", ifname, addr, strerror(-r));
 	if (r)
 		kg_wg_iface_remove(ifname);
+	return r;
+}
+
+/* A shard holds no address of green's: up, and the routes of its block. */
+static int up_with_routes(const char *ifname, const char *route4,
+			  const char *route6, struct kg_err *e)
+{
+	int r = kg_wg_iface_up(ifname);
+
+	if (r)
+		kg_err_set(e, "%s: up: %s", ifname, strerror(-r));
+	else if ((r = kg_wg_iface_route(ifname, route4)))
+		kg_err_set(e, "%s: route %s: %s", ifname, route4, strerror(-r));
+	else if (route6 && (r = kg_wg_iface_route(ifname, route6)))
+		kg_err_set(e, "%s: route %s: %s", ifname, route6, strerror(-r));
 	return r;
 }
 
@@ -419,34 +442,12 @@ int green_apply_shard_up(const char *ifname, const uint8_t priv[32],
 			 uint16_t port, const char *route4, const char *route6,
 			 enum kg_wg_backend *backend, struct kg_err *e)
 {
-	struct kg_wg_device d = { 0 };
-	int r = kg_wg_iface_remove(ifname);
+	int r = fresh_iface(ifname, backend, e);
 
 	if (r)
-		kg_log(KG_LOG_WARNING, "%s: removing old interface: %s",
-		       ifname, strerror(-r));
-	r = kg_wg_iface_create(ifname, backend);
-	if (r) {
-		kg_err_set(e, "creating WireGuard interface %s: %s", ifname,
-			   strerror(-r));
 		return r;
-	}
-	d.has_private_key = true;
-	memcpy(d.private_key, priv, 32);
-	d.has_listen_port = true;
-	d.listen_port = port;
-	d.replace_peers = true;
-	r = kg_wg_set(ifname, &d);
-	kg_wipe(&d, sizeof(d));
-	if (r)
-		kg_err_set(e, "%s: setting key and port %u: %s", ifname, port,
-			   strerror(-r));
-	else if ((r = kg_wg_iface_up(ifname)))
-		kg_err_set(e, "%s: up: %s", ifname, strerror(-r));
-	else if ((r = kg_wg_iface_route(ifname, route4)))
-		kg_err_set(e, "%s: route %s: %s", ifname, route4, strerror(-r));
-	else if (route6 && (r = kg_wg_iface_route(ifname, route6)))
-		kg_err_set(e, "%s: route %s: %s", ifname, route6, strerror(-r));
+	if (!(r = set_key_port(ifname, priv, port, e)))
+		r = up_with_routes(ifname, route4, route6, e);
 	if (r)
 		kg_wg_iface_remove(ifname);
 	return r;
