@@ -308,14 +308,8 @@ bool red_exempt(void *ctx, const struct kg_addr *src)
 	const struct red *r = ctx;
 
 	/* Asked of the ban key (an IPv6 source's /64), not of src alone: a
-	 * forger in a client's /64 must not get that client banned. */
-	for (size_t i = 0; i < r->st.grants.cap; i++) {
-		const struct kg_grant *g = &r->st.grants.g[i];
-		struct kg_prefix c = { .a = g->client,
-				       .len = (uint8_t)(kg_addr_len(&g->client) * 8) };
-
-		if (g->used && g->port && kg_ips_key_hits(&c, src))
-			return true;
-	}
-	return false;
+	 * forger in a client's /64 must not get that client banned. A
+	 * counter per ban key, not a walk of the grants: spoofed sources
+	 * crossing ban thresholds ask this as often as they like. */
+	return kg_grants_live_at(&r->st.grants, src) > 0;
 }

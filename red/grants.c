@@ -17,7 +17,11 @@ int kg_grants_init(struct kg_grants *t, size_t cap, uint32_t max_lease,
 	t->chead = calloc(t->n_head, sizeof(*t->chead));
 	t->free = calloc(cap ? cap : 1, sizeof(*t->free));
 	t->pruning = calloc(cap ? cap : 1, sizeof(*t->pruning));
+	t->keys = calloc(cap ? cap : 1, sizeof(*t->keys));
+	t->khead = calloc(t->n_head, sizeof(*t->khead));
+	t->kfree = calloc(cap ? cap : 1, sizeof(*t->kfree));
 	if (!t->g || !t->head || !t->chead || !t->free || !t->pruning ||
+	    !t->keys || !t->khead || !t->kfree ||
 	    kg_theap_init(&t->life, cap) || kg_theap_init(&t->hop, cap) ||
 	    kg_theap_init(&t->prune, cap)) {
 		kg_grants_free(t);
@@ -26,8 +30,8 @@ int kg_grants_init(struct kg_grants *t, size_t cap, uint32_t max_lease,
 	t->cap = cap;
 	/* popped from the end: slot 0 first */
 	for (size_t i = 0; i < cap; i++)
-		t->free[i] = (uint32_t)(cap - 1 - i);
-	t->n_free = cap;
+		t->free[i] = t->kfree[i] = (uint32_t)(cap - 1 - i);
+	t->n_free = t->n_kfree = cap;
 	t->max_lease = max_lease;
 	t->keep = keep;
 	return 0;
@@ -40,12 +44,16 @@ void kg_grants_free(struct kg_grants *t)
 	free(t->chead);
 	free(t->free);
 	free(t->pruning);
+	free(t->keys);
+	free(t->khead);
+	free(t->kfree);
 	kg_theap_free(&t->life);
 	kg_theap_free(&t->hop);
 	kg_theap_free(&t->prune);
 	t->g = NULL;
-	t->head = t->chead = t->free = t->pruning = NULL;
-	t->cap = t->n_free = t->n_pruning = t->n_live = 0;
+	t->keys = NULL;
+	t->head = t->chead = t->free = t->pruning = t->khead = t->kfree = NULL;
+	t->cap = t->n_free = t->n_pruning = t->n_live = t->n_kfree = 0;
 }
 
 /* FNV-1a over (green, session, service): the index's bucket. The key is
@@ -74,6 +82,60 @@ static size_t cbucket(const struct kg_grants *t, const struct kg_addr *a)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ a->b[i]) * 1099511628211ULL;
 	return (size_t)(h ^ (h >> 32)) & (t->n_head - 1);
+}
+
+/* The ban key's entry (its chain link, for removal), or NULL. The keys
+ * come from live grants only (authenticated clients); a spoofed source
+ * asking only reads one chain. */
+static uint32_t *key_link(const struct kg_grants *t, const struct kg_addr *key)
+{
+	uint32_t *p = &t->khead[cbucket(t, key)];
+
+	while (*p && !kg_addr_eq(&t->keys[*p - 1].key, key))
+		p = &t->keys[*p - 1].next;
+	return p;
+}
+
+size_t kg_grants_live_at(const struct kg_grants *t, const struct kg_addr *a)
+{
+	struct kg_addr key;
+	uint32_t *p;
+
+	if (!t->khead)
+		return 0;
+	kg_addr_ban_key(a, &key);
+	p = key_link(t, &key);
+	return *p ? t->keys[*p - 1].live : 0;
+}
+
+/* One live grant more (+1) or fewer (-1) under client's ban key. An entry
+ * is always free when one is added: each entry in use holds a live grant,
+ * and there are at most cap of those. */
+static void key_count(struct kg_grants *t, const struct kg_addr *client,
+		      int d)
+{
+	struct kg_addr key;
+	uint32_t *p, e;
+
+	kg_addr_ban_key(client, &key);
+	p = key_link(t, &key);
+	if (!*p) {
+		if (d < 0 || !t->n_kfree)
+			return;
+		e = t->kfree[--t->n_kfree];
+		t->keys[e] = (struct kg_grant_key){ .key = key, .live = 0,
+						    .next = *p };
+		*p = e + 1;
+	}
+	e = *p - 1;
+	if (d > 0) {
+		t->keys[e].live++;
+		return;
+	}
+	if (--t->keys[e].live == 0) {
+		*p = t->keys[e].next;
+		t->kfree[t->n_kfree++] = e;
+	}
 }
 
 static void client_add(struct kg_grants *t, size_t slot)
@@ -361,6 +423,7 @@ void kg_grants_commit(struct kg_grants *t, const struct kg_sknock *k,
 		      int64_t now)
 {
 	struct kg_grant *g;
+	struct kg_addr was_client;
 	bool was_live;
 	size_t slot;
 
@@ -371,6 +434,7 @@ void kg_grants_commit(struct kg_grants *t, const struct kg_sknock *k,
 		return;
 	slot = (size_t)(g - t->g);
 	was_live = g->used && g->port;
+	was_client = g->client;
 	if (!g->used) {
 		memset(g, 0, sizeof(*g));
 		g->used = true;
@@ -407,6 +471,10 @@ void kg_grants_commit(struct kg_grants *t, const struct kg_sknock *k,
 	g->keep_until = (g->port ? p->lease_end : now) + t->keep;
 	if (was_live != (g->port != 0))
 		t->n_live += was_live ? (size_t)-1 : 1;
+	if (was_live)
+		key_count(t, &was_client, -1);
+	if (g->port)
+		key_count(t, &g->client, +1);
 	life_sync(t, slot);
 	kg_grants_hop_sync(t, slot, 0);
 	/* a ring only grows by hops (kg_grants_hop_commit); here it is
@@ -435,6 +503,7 @@ size_t kg_grants_expire(struct kg_grants *t, int64_t now,
 			g->hop_due_ms = 0;
 			g->keep_until = now + t->keep;
 			t->n_live--;
+			key_count(t, &g->client, -1);
 			kg_theap_del(&t->hop, i);
 			kg_theap_del(&t->prune, i);
 			ended++;

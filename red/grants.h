@@ -64,6 +64,12 @@ struct kg_grant {
 	struct kg_skanswer answer;     /* last answer (knock_hash of seq) */
 };
 
+struct kg_grant_key {
+	struct kg_addr key;            /* a ban key */
+	uint32_t live;                 /* live grants under it (> 0 in use) */
+	uint32_t next;                 /* chain: entry + 1, 0 ends */
+};
+
 struct kg_grants {
 	struct kg_grant *g;            /* owned */
 	size_t cap;
@@ -87,6 +93,17 @@ struct kg_grants {
 	uint32_t *pruning;             /* owned: the slots of this prune round */
 	size_t n_pruning;
 	size_t n_live;                 /* grants with a live mapping */
+	/* ban key (kg_addr_ban_key of a live grant's client) -> how many
+	 * live grants it holds, kept up to date on every change of a
+	 * grant's liveness or client, so that "does this ban key hold a
+	 * live grant" is one bucket's chain, not a walk of the table: an
+	 * attacker's spoofed sources crossing ban thresholds ask it. At most
+	 * cap keys (each holds a live grant): chains from khead (entry + 1,
+	 * 0 ends) over keys, free entries on kfree. */
+	struct kg_grant_key *keys;     /* owned, cap entries */
+	uint32_t *khead;               /* owned, n_head entries */
+	uint32_t *kfree;               /* owned: unused entries, n_kfree */
+	size_t n_kfree;
 };
 
 enum kg_plan_op {
@@ -214,6 +231,10 @@ void kg_grants_commit(struct kg_grants *t, const struct kg_sknock *k,
 size_t kg_grants_expire(struct kg_grants *t, int64_t now,
 			void (*cb)(const struct kg_grant *g, void *arg),
 			void *arg);
+/* The number of live mappings whose client falls under a's ban key
+ * (kg_addr_ban_key: the address for IPv4, its /64 for IPv6; a may be any
+ * address of it). O(1): a counter kept by commit, expiry and hops. */
+size_t kg_grants_live_at(const struct kg_grants *t, const struct kg_addr *a);
 /* The number of live mappings (a counter: O(1)). */
 size_t kg_grants_live(const struct kg_grants *t);
 

@@ -36,16 +36,10 @@ static const char *protected(const struct red *r, const struct kg_addr *key)
 	for (size_t i = 0; i < r->n_nb; i++)
 		if (kg_ips_key_hits(&r->nb[i], key))
 			return "never_ban";
-	for (size_t i = 0; i < r->st.grants.cap; i++) {
-		const struct kg_grant *g = &r->st.grants.g[i];
-		struct kg_addr k;
-
-		if (!g->used || !g->port)
-			continue;
-		kg_addr_ban_key(&g->client, &k);
-		if (kg_addr_eq(&k, key))
-			return "live_grant";
-	}
+	/* a counter per ban key (O(1)): the worker may ask for bans as
+	 * often as spoofed sources make it */
+	if (kg_grants_live_at(&r->st.grants, key))
+		return "live_grant";
 	return NULL;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "grants.h"
+#include "lib/ips.h"
 #include "lib/replay.h"
 #include "pool.h"
 #include "sk_vectors.h"
@@ -426,6 +427,122 @@ static void test_client_pool_follows_the_client_index(void **state)
 	kg_grants_free(&t);
 }
 
+static int lcg_rand(void *ctx, void *buf, size_t n)
+{
+	uint32_t *x = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		*x = *x * 1103515245u + 12345u;
+		((uint8_t *)buf)[i] = (uint8_t)(*x >> 16);
+	}
+	return 0;
+}
+
+/* The old question, a walk of every slot: how many live grants has a
+ * client whose address a ban of q's ban key would cover. */
+static size_t walk_live_at(const struct kg_grants *t, const struct kg_addr *q)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->cap; i++) {
+		const struct kg_grant *g = &t->g[i];
+		struct kg_prefix c = { .a = g->client,
+				       .len = (uint8_t)(kg_addr_len(&g->client) * 8) };
+
+		if (g->used && g->port && kg_ips_key_hits(&c, q))
+			n++;
+	}
+	return n;
+}
+
+/* The per-ban-key count agrees with the walk through opens, renews,
+ * closes, a client moving, hops, lease ends and slots forgotten: IPv4
+ * by address, IPv6 by /64 (a neighbour in the /64 counts, the next /64
+ * does not), never across families. */
+static void test_live_count_per_ban_key_follows_every_change(void **state)
+{
+	static struct kg_grants t;
+	static const struct kg_hop_conf pool = {
+		.on = true, .pool = { { 40000, 40999 } }, .n_pool = 1,
+		.interval_min = 100, .interval_max = 200
+	};
+	static const char *const clients[] = {
+		"10.88.1.10", "10.88.1.11", "10.88.1.12",
+		"fd88::10", "fd88::11", "fd88:0:0:1::10", "fd88:0:0:2::5",
+	};
+	static const char *const queries[] = {
+		"10.88.1.10", "10.88.1.11", "10.88.1.12", "10.88.1.13",
+		"fd88::10", "fd88::ffff", "fd88:0:0:1::99", "fd88:0:0:2::5",
+		"fd88:0:0:3::1", "::ffff:10.88.1.10", "0.0.0.0",
+	};
+	enum { NC = sizeof(clients) / sizeof(clients[0]),
+	       NQ = sizeof(queries) / sizeof(queries[0]), SESS = 24 };
+	uint32_t seq[SESS] = { 0 };
+	uint32_t x = 12345, hx = 7;
+	int64_t now = NOW;
+	size_t hits = 0;
+
+	(void)state;
+	assert_int_equal(kg_grants_init(&t, 16, 30, 5), 0);
+	for (int step = 0; step < 4000; step++) {
+		struct kg_sknock k;
+		struct kg_plan p;
+		uint8_t h[32];
+		uint32_t s;
+
+		x = x * 1103515245u + 12345u;
+		s = (x >> 8) % SESS;
+		vec_knock(&k);
+		k.session = 100 + s;
+		k.seq = ++seq[s];
+		/* a session mostly keeps its client; sometimes it moves */
+		kg_addr_parse(clients[((x >> 20) % 8 == 0 ? (x >> 4) : s) % NC],
+			      &k.client);
+		k.action = (x >> 16) % 3 == 0 ? KG_SK_CLOSE : KG_SK_OPEN;
+		k.lifetime = 5 + (x >> 24) % 20;
+		hash_of(&k, h);
+		kg_grants_plan(&t, &k, h, 80, &pool, x, now, &p);
+		kg_grants_commit(&t, &k, h, &p, now);
+		if ((x >> 12) % 5 == 0) {
+			ptrdiff_t i = -1;
+
+			for (size_t j = 0; j < t.cap && i < 0; j++)
+				if (t.g[j].used && t.g[j].port)
+					i = (ptrdiff_t)j;
+			if (i >= 0) {
+				struct kg_hop_plan hp;
+
+				if (kg_grants_hop_plan(&t, (size_t)i, &pool,
+						       lcg_rand, &hx, now * 1000,
+						       now, &hp) == 0)
+					kg_grants_hop_commit(&t, &hp, now * 1000);
+			}
+		}
+		if ((x >> 10) % 4 == 0)
+			now++;
+		kg_grants_expire(&t, now, NULL, NULL);
+		for (size_t q = 0; q < NQ; q++) {
+			struct kg_addr a;
+
+			assert_int_equal(kg_addr_parse(queries[q], &a), 0);
+			assert_int_equal(kg_grants_live_at(&t, &a),
+					 walk_live_at(&t, &a));
+			hits += kg_grants_live_at(&t, &a) > 0;
+		}
+	}
+	/* the run did exercise live keys, and everything ends at zero */
+	assert_true(hits > 1000);
+	kg_grants_expire(&t, now + 100, NULL, NULL);
+	for (size_t q = 0; q < NQ; q++) {
+		struct kg_addr a;
+
+		kg_addr_parse(queries[q], &a);
+		assert_int_equal(kg_grants_live_at(&t, &a), 0);
+	}
+	assert_int_equal(t.n_kfree, 16);
+	kg_grants_free(&t);
+}
+
 #define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -433,6 +550,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T_(test_open_maps_a_random_pool_port_for_the_lease),
 		cmocka_unit_test(test_client_pool_follows_the_client_index),
+		cmocka_unit_test(test_live_count_per_ban_key_follows_every_change),
 		T_(test_repeated_open_is_answered_from_cache_with_same_port),
 		T_(test_renew_extends_the_same_port),
 		T_(test_lifetime_is_capped_to_max_lease),
