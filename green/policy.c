@@ -25,6 +25,7 @@ void kg_policy_free(struct kg_policy *p)
 	for (size_t i = 0; i < p->n_users; i++)
 		user_free(&p->users[i]);
 	free(p->users);
+	free(p->head);
 	free(p->svc);
 	memset(p, 0, sizeof(*p));
 }
@@ -38,13 +39,75 @@ const struct kg_service *kg_policy_service(const struct kg_policy *p,
 	return NULL;
 }
 
+/* FNV-1a of a user name: its chain. Names are the admin's records'
+ * (and the lookups' come from authenticated sessions), so no seed. */
+static size_t name_bucket(const struct kg_policy *p, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const char *c = name; *c; c++)
+		h = (h ^ (uint8_t)*c) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 32)) & (p->n_head - 1);
+}
+
+/* The link in its chain that points at user i (or the chain's end). */
+static uint32_t *user_link(const struct kg_policy *p, const char *name)
+{
+	uint32_t *l = &p->head[name_bucket(p, name)];
+
+	while (*l && strcmp(p->users[*l - 1].name, name) != 0)
+		l = &p->users[*l - 1].next;
+	return l;
+}
+
 static struct kg_policy_user *find_user(const struct kg_policy *p,
 					const char *user)
 {
-	for (size_t i = 0; i < p->n_users; i++)
-		if (strcmp(p->users[i].name, user) == 0)
-			return &p->users[i];
-	return NULL;
+	uint32_t *l;
+
+	if (!p->n_head)
+		return NULL;
+	l = user_link(p, user);
+	return *l ? &p->users[*l - 1] : NULL;
+}
+
+static void index_add(struct kg_policy *p, size_t i)
+{
+	size_t b = name_bucket(p, p->users[i].name);
+
+	p->users[i].next = p->head[b];
+	p->head[b] = (uint32_t)(i + 1);
+}
+
+/* Room for one user more: the array and the index double (the index is
+ * rebuilt then), so n set_user calls cost O(n) in all. 0 or -ENOMEM
+ * (nothing changed). */
+static int users_reserve(struct kg_policy *p)
+{
+	struct kg_policy_user *grown;
+
+	if (p->n_users == p->cap_users) {
+		size_t cap = p->cap_users ? 2 * p->cap_users : 16;
+
+		grown = realloc(p->users, cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		p->users = grown;
+		p->cap_users = cap;
+	}
+	if (p->n_users + 1 > p->n_head) {
+		size_t n = p->n_head ? 2 * p->n_head : 16;
+		uint32_t *h = calloc(n, sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		free(p->head);
+		p->head = h;
+		p->n_head = n;
+		for (size_t i = 0; i < p->n_users; i++)
+			index_add(p, i);
+	}
+	return 0;
 }
 
 static int read_service(const struct kg_conf *c, const char *section,
@@ -120,7 +183,7 @@ static int copy_list(struct kg_policy_user *u, const char *const *services,
 int kg_policy_set_user(struct kg_policy *p, const char *user,
 		       const char *const *services, size_t n, struct kg_err *e)
 {
-	struct kg_policy_user nu = { 0 }, *old, *grown;
+	struct kg_policy_user nu = { 0 }, *old;
 	int rc;
 
 	for (size_t i = 0; i < n; i++) {
@@ -135,17 +198,17 @@ int kg_policy_set_user(struct kg_policy *p, const char *user,
 		return -ENOMEM;
 	}
 	if ((old = find_user(p, user))) {
+		nu.next = old->next;
 		user_free(old);
 		*old = nu;
 		return 0;
 	}
-	grown = realloc(p->users, (p->n_users + 1) * sizeof(*grown));
-	if (!grown) {
+	if (users_reserve(p)) {
 		user_free(&nu);
 		return -ENOMEM;
 	}
-	p->users = grown;
-	p->users[p->n_users++] = nu;
+	p->users[p->n_users] = nu;
+	index_add(p, p->n_users++);
 	return 0;
 }
 
@@ -171,12 +234,21 @@ int kg_policy_load_user(struct kg_policy *p, const struct kg_conf *rec,
 
 int kg_policy_remove_user(struct kg_policy *p, const char *user)
 {
-	struct kg_policy_user *u = find_user(p, user);
+	uint32_t *l, i, last;
 
-	if (!u)
+	if (!p->n_head || !*(l = user_link(p, user)))
 		return -ENOENT;
-	user_free(u);
-	*u = p->users[--p->n_users];
+	i = *l - 1;
+	*l = p->users[i].next;
+	user_free(&p->users[i]);
+	last = (uint32_t)--p->n_users;
+	if (i != last) {
+		/* the last user moves into the hole: its chain follows */
+		l = user_link(p, p->users[last].name);
+		*l = p->users[last].next;
+		p->users[i] = p->users[last];
+		index_add(p, i);
+	}
 	return 0;
 }
 

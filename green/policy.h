@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "addr.h"
 #include "conf.h"
@@ -36,13 +37,19 @@ struct kg_policy_user {
 	char *name;
 	char **services;    /* names of known services */
 	size_t n;
+	uint32_t next;      /* name index chain: user + 1, 0 ends */
 };
 
 struct kg_policy {
 	struct kg_service *svc;
 	size_t n_svc;
-	struct kg_policy_user *users;
-	size_t n_users;
+	struct kg_policy_user *users;   /* owned, cap_users allocated */
+	size_t n_users, cap_users;
+	/* users by name, so that setting every user of a reload is linear
+	 * in their number: chains from head (user + 1, 0 ends), n_head a
+	 * power of two >= n_users (owned; NULL while there are none) */
+	uint32_t *head;
+	size_t n_head;
 };
 
 void kg_policy_init(struct kg_policy *p);

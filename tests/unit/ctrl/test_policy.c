@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "green/policy.h"
@@ -139,6 +140,52 @@ static void test_bad_service_sections_are_refused(void **st)
 	}
 }
 
+/* Thousands of users through the name index: each found with its own
+ * list after the index grew, a replaced list replaces, and removals (the
+ * last user moving into the hole) leave every other user findable. */
+static void test_many_users_set_replace_and_remove(void **st)
+{
+	enum { N = 3000 };
+	struct kg_policy p;
+	const char *web[] = { "web" }, *db[] = { "db" };
+	char name[32];
+
+	(void)st;
+	load(&p);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "u%d", i);
+		assert_int_equal(kg_policy_set_user(&p, name, i % 2 ? web : db,
+						    1, NULL), 0);
+	}
+	assert_int_equal(p.n_users, N + 1);
+	/* set again: replaced in place, no second entry */
+	snprintf(name, sizeof(name), "u%d", 7);
+	assert_int_equal(kg_policy_set_user(&p, name, db, 1, NULL), 0);
+	assert_int_equal(p.n_users, N + 1);
+	assert_true(kg_policy_allows(&p, "u7", "db"));
+	assert_false(kg_policy_allows(&p, "u7", "web"));
+	for (int i = 0; i < N; i += 3) {
+		snprintf(name, sizeof(name), "u%d", i);
+		assert_int_equal(kg_policy_remove_user(&p, name), 0);
+		assert_int_equal(kg_policy_remove_user(&p, name), -ENOENT);
+	}
+	assert_int_equal(kg_policy_remove_user(&p, "alice"), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "u%d", i);
+		if (i % 3 == 0) {
+			assert_false(kg_policy_allows(&p, name, "web"));
+			assert_false(kg_policy_allows(&p, name, "db"));
+			continue;
+		}
+		assert_true(kg_policy_allows(&p, name,
+					     i % 2 && i != 7 ? "web" : "db"));
+		assert_false(kg_policy_allows(&p, name,
+					      i % 2 && i != 7 ? "db" : "web"));
+	}
+	assert_false(kg_policy_allows(&p, "alice", "web"));
+	kg_policy_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -147,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_user_services_answer_lists_allowed_in_config_order),
 		cmocka_unit_test(test_unknown_service_in_user_record_is_refused),
 		cmocka_unit_test(test_bad_service_sections_are_refused),
+		cmocka_unit_test(test_many_users_set_replace_and_remove),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
