@@ -66,6 +66,7 @@ struct green_gate_conf {
 struct green_cert_seen {
 	uint8_t spki[32];
 	void *x509;                  /* X509 *, owned */
+	uint32_t next;               /* SPKI chain: entry + 1, 0 ends */
 };
 
 struct green_gate {
@@ -87,8 +88,14 @@ struct green_gate {
 	struct kg_sess_table sess;
 	struct kg_policy policy;     /* services + users' lists */
 	struct kg_pki *pki;
+	/* The certificate cache (revoke.c): one entry an SPKI, found by
+	 * chains from cert_head (n_cert_head, a power of two >= cap_certs);
+	 * entries no session's user pins are dropped when it reaches
+	 * cert_sweep_at. */
 	struct green_cert_seen *certs;
-	size_t n_certs;
+	size_t n_certs, cap_certs;
+	uint32_t *cert_head;
+	size_t n_cert_head, cert_sweep_at;
 	struct kg_ctrl_server *ctrl;
 	int listen_fd, conn_epfd, inotify_fd;
 	int64_t reload_due_ms;       /* inotify saw a change: reload then */

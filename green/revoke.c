@@ -401,26 +401,135 @@ void gate_watch_tick(struct green_gate *gt)
 
 /* The certificate cache: a verified certificate by SPKI, kept so a
  * reloaded CRL can be checked against live sessions. */
+#define CERT_SWEEP_MIN 64
+
+/* The SPKI is a SHA-256 of a key the CA certified: its first bytes are
+ * a hash already. */
+static size_t cert_bucket(const struct green_gate *gt, const uint8_t spki[32])
+{
+	uint64_t h;
+
+	memcpy(&h, spki, sizeof(h));
+	return (size_t)(h ^ (h >> 32)) & (gt->n_cert_head - 1);
+}
+
+static ptrdiff_t cert_slot(const struct green_gate *gt, const uint8_t spki[32])
+{
+	if (!gt->n_cert_head)
+		return -1;
+	for (uint32_t i = gt->cert_head[cert_bucket(gt, spki)]; i;
+	     i = gt->certs[i - 1].next)
+		if (kg_memeq(gt->certs[i - 1].spki, spki, 32))
+			return (ptrdiff_t)(i - 1);
+	return -1;
+}
+
+void *gate_cert_find(const struct green_gate *gt, const uint8_t spki[32])
+{
+	ptrdiff_t i = cert_slot(gt, spki);
+
+	return i < 0 ? NULL : gt->certs[i].x509;
+}
+
+/* The chains made anew over the n_certs entries. */
+static void certs_rehash(struct green_gate *gt)
+{
+	if (!gt->cert_head)
+		return;
+	memset(gt->cert_head, 0, gt->n_cert_head * sizeof(*gt->cert_head));
+	for (size_t i = 0; i < gt->n_certs; i++) {
+		size_t b = cert_bucket(gt, gt->certs[i].spki);
+
+		gt->certs[i].next = gt->cert_head[b];
+		gt->cert_head[b] = (uint32_t)(i + 1);
+	}
+}
+
+/* Drops the certificates whose SPKI no session's user pins: a reload
+ * judges a session by the certificate of its user's pin only, so these
+ * are never asked for (a card that proves again is remembered again).
+ * O(S + C). Out of memory: nothing dropped. */
+static void certs_sweep(struct green_gate *gt)
+{
+	bool *keep = calloc(gt->n_certs + 1, sizeof(*keep));
+	size_t k = 0;
+
+	if (!keep)
+		return;
+	for (size_t i = 0; i < gt->sess.n; i++) {
+		const struct kg_user *u = kg_users_find(&gt->users,
+							gt->sess.s[i].user);
+		ptrdiff_t c = u ? cert_slot(gt, u->spki_sha256) : -1;
+
+		if (c >= 0)
+			keep[c] = true;
+	}
+	for (size_t i = 0; i < gt->n_certs; i++) {
+		if (keep[i])
+			gt->certs[k++] = gt->certs[i];
+		else
+			X509_free(gt->certs[i].x509);
+	}
+	gt->n_certs = k;
+	free(keep);
+	certs_rehash(gt);
+}
+
+/* Room for one entry more: array and index doubled (rehashed). 0 or
+ * -ENOMEM (nothing changed). */
+static int certs_reserve(struct green_gate *gt)
+{
+	if (gt->n_certs == gt->cap_certs) {
+		size_t cap = gt->cap_certs ? 2 * gt->cap_certs : 16;
+		struct green_cert_seen *v = realloc(gt->certs, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		gt->certs = v;
+		gt->cap_certs = cap;
+	}
+	if (gt->n_certs + 1 > gt->n_cert_head) {
+		size_t n = gt->n_cert_head ? 2 * gt->n_cert_head : 16;
+		uint32_t *h = calloc(n, sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		free(gt->cert_head);
+		gt->cert_head = h;
+		gt->n_cert_head = n;
+		certs_rehash(gt);
+	}
+	return 0;
+}
+
 void gate_cert_remember(struct green_gate *gt, void *x509,
 			const uint8_t spki[32])
 {
-	struct green_cert_seen *v;
+	ptrdiff_t i = cert_slot(gt, spki);
+	struct green_cert_seen *c;
+	size_t b;
 
-	for (size_t i = 0; i < gt->n_certs; i++) {
-		if (kg_memeq(gt->certs[i].spki, spki, 32)) {
-			X509_up_ref(x509);
-			X509_free(gt->certs[i].x509);
-			gt->certs[i].x509 = x509;
-			return;
-		}
-	}
-	v = realloc(gt->certs, (gt->n_certs + 1) * sizeof(*v));
-	if (!v)
+	if (i >= 0) {
+		X509_up_ref(x509);
+		X509_free(gt->certs[i].x509);
+		gt->certs[i].x509 = x509;
 		return;
-	gt->certs = v;
+	}
+	/* bounded: twice what the sessions pinned at the last sweep */
+	if (gt->n_certs >= gt->cert_sweep_at) {
+		certs_sweep(gt);
+		gt->cert_sweep_at = 2 * gt->n_certs > CERT_SWEEP_MIN
+				    ? 2 * gt->n_certs : CERT_SWEEP_MIN;
+	}
+	if (certs_reserve(gt))
+		return;
 	X509_up_ref(x509);
-	memcpy(v[gt->n_certs].spki, spki, 32);
-	v[gt->n_certs++].x509 = x509;
+	c = &gt->certs[gt->n_certs];
+	memcpy(c->spki, spki, 32);
+	c->x509 = x509;
+	b = cert_bucket(gt, spki);
+	c->next = gt->cert_head[b];
+	gt->cert_head[b] = (uint32_t)(++gt->n_certs);
 }
 
 void gate_certs_free(struct green_gate *gt)
@@ -428,6 +537,9 @@ void gate_certs_free(struct green_gate *gt)
 	for (size_t i = 0; i < gt->n_certs; i++)
 		X509_free(gt->certs[i].x509);
 	free(gt->certs);
+	free(gt->cert_head);
 	gt->certs = NULL;
-	gt->n_certs = 0;
+	gt->cert_head = NULL;
+	gt->n_certs = gt->cap_certs = gt->n_cert_head = 0;
+	gt->cert_sweep_at = 0;
 }

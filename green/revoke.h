@@ -33,12 +33,19 @@ int gate_watch_start(struct green_gate *gt);
 void gate_watch_stop(struct green_gate *gt);
 void gate_watch_tick(struct green_gate *gt);
 
-/* Remembers a verified certificate (an X509 *) by SPKI; takes its own
- * reference, the caller keeps its own. Out of memory: not remembered
+/* Remembers a verified certificate (an X509 *) by SPKI, replacing the
+ * one remembered for that SPKI; takes its own reference, the caller
+ * keeps its own. O(1) amortised: found through a hash index, and the
+ * cache is bounded: when it has doubled since it was last swept, the
+ * certificates whose SPKI no session's user record pins (a reload would
+ * never ask for them) are dropped first. Out of memory: not remembered
  * (that session then escapes only a CRL re-check, not the user-record
  * one). */
 void gate_cert_remember(struct green_gate *gt, void *x509,
 			const uint8_t spki[32]);
+/* The certificate remembered for spki (an X509 *, the cache's), or
+ * NULL. */
+void *gate_cert_find(const struct green_gate *gt, const uint8_t spki[32]);
 /* Drops every cached certificate. */
 void gate_certs_free(struct green_gate *gt);
 
