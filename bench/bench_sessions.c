@@ -45,8 +45,8 @@
 
 static const char table_text[] =
 	"table inet kgbench {\n"
-	"\tset wg_open4 { type ipv4_addr; flags timeout; }\n"
-	"\tset wg_open6 { type ipv6_addr; flags timeout; }\n"
+	"\tset wg_open4 { type ipv4_addr . inet_service; flags timeout; }\n"
+	"\tset wg_open6 { type ipv6_addr . inet_service; flags timeout; }\n"
 	"\tset peers_pending { type ipv4_addr; flags timeout; }\n"
 	"\tset peers_live { type ipv4_addr; flags timeout; }\n"
 	"\tset wg_seen4 { type ipv4_addr; size 1000000; flags dynamic,timeout; timeout 180s; }\n"
@@ -321,6 +321,7 @@ int main(int argc, char **argv)
 	gt.g = &g;
 	snprintf(gt.ifname, sizeof(gt.ifname), "%s", ifname);
 	gt.n_shards = n_shards;
+	gt.wg_port = 51820;
 	gt.shard_prefix.a.family = AF_INET;
 	gt.shard_prefix.a.b[0] = 10;
 	gt.shard_prefix.len = 8;
@@ -354,6 +355,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "session table: %s\n", strerror(-r));
 		return fail();
 	}
+	kg_sess_set_shard(&gt.sess, gate_shard_hook, &gt);
 	gate_liveness_init(&gt);
 	gt.last_renew_ms = gt.last_poll_ms = gate_now_ms();
 	ids = calloc(k, sizeof(*ids));

@@ -71,6 +71,26 @@ static int refresh(struct kg_nft_batch *b, const char *set,
 				    timeout_ms);
 }
 
+/* The opening of src to one WireGuard port (its session's shard):
+ * wg_open4/6 hold source . port, so a knock opens no other shard. */
+static void open_key(struct kg_nft_key *k, const struct kg_addr *src,
+		     uint16_t port)
+{
+	kg_nft_key_init(k);
+	kg_nft_key_put(k, src->b, kg_addr_len(src));
+	kg_nft_key_put_port(k, port);
+}
+
+static int open_refresh(struct kg_nft_batch *b, const struct kg_addr *src,
+			uint16_t port, uint64_t timeout_ms)
+{
+	struct kg_nft_key k;
+
+	open_key(&k, src, port);
+	return kg_nft_batch_refresh(b, open_set(src), k.b, k.len, NULL, 0,
+				    timeout_ms);
+}
+
 /* Deletes one element, its absence being fine (it may have timed out). */
 static void del_elem(struct kg_nft *nft, const char *set,
 		     const struct kg_addr *a)
@@ -83,7 +103,7 @@ static void del_elem(struct kg_nft *nft, const char *set,
 }
 
 int green_apply_src_open(struct kg_nft *nft, const struct kg_addr *src,
-			 const struct kg_addr *tunnel, bool live,
+			 uint16_t port, const struct kg_addr *tunnel, bool live,
 			 uint64_t lease_ms)
 {
 	struct kg_nft_batch *b = kg_nft_batch_new(nft);
@@ -92,7 +112,7 @@ int green_apply_src_open(struct kg_nft *nft, const struct kg_addr *src,
 
 	if (!b)
 		return -ENOMEM;
-	r = refresh(b, open_set(src), src, lease_ms);
+	r = open_refresh(b, src, port, lease_ms);
 	if (!r && tunnel)
 		r = refresh(b, tunnel_set(live), tunnel, lease_ms);
 	if (!r)
@@ -120,11 +140,11 @@ struct green_apply_opens *green_apply_opens_new(struct kg_nft *nft)
 }
 
 int green_apply_opens_add(struct green_apply_opens *o,
-			  const struct kg_addr *src,
+			  const struct kg_addr *src, uint16_t port,
 			  const struct kg_addr *tunnel, bool live,
 			  uint64_t lease_ms)
 {
-	int r = refresh(o->b, open_set(src), src, lease_ms);
+	int r = open_refresh(o->b, src, port, lease_ms);
 
 	if (!r && tunnel)
 		r = refresh(o->b, tunnel_set(live), tunnel, lease_ms);
@@ -147,9 +167,17 @@ int green_apply_opens_send(struct green_apply_opens *o)
 	return r;
 }
 
-void green_apply_src_close(struct kg_nft *nft, const struct kg_addr *src)
+void green_apply_src_close(struct kg_nft *nft, const struct kg_addr *src,
+			   uint16_t port)
 {
-	del_elem(nft, open_set(src), src);
+	struct kg_nft_key k;
+	struct kg_err e = { "" };
+	int r;
+
+	open_key(&k, src, port);
+	r = kg_nft_elem(nft, false, open_set(src), k.b, k.len, 0, &e);
+	if (r && r != -ENOENT)
+		kg_log(KG_LOG_ERR, "session cleanup: %s", e.msg);
 }
 
 void green_apply_tunnel_close(struct kg_nft *nft, const struct kg_addr *tunnel,
@@ -160,41 +188,48 @@ void green_apply_tunnel_close(struct kg_nft *nft, const struct kg_addr *tunnel,
 
 /* A delete that cannot fail for an element gone meanwhile (it timed out):
  * add (a no-op if present) then delete, in the same transaction. */
+static int gone_key(struct kg_nft_batch *b, const char *set,
+		    const uint8_t *key, size_t len)
+{
+	int r = kg_nft_batch_elem(b, true, set, key, len, NULL, 0, 1000);
+
+	return r ? r : kg_nft_batch_elem(b, false, set, key, len, NULL, 0, 0);
+}
+
 static int gone(struct kg_nft_batch *b, const char *set, const struct kg_addr *a)
 {
-	int r = kg_nft_batch_elem(b, true, set, a->b, kg_addr_len(a), NULL, 0,
-				  1000);
-
-	return r ? r : kg_nft_batch_elem(b, false, set, a->b, kg_addr_len(a),
-					 NULL, 0, 0);
+	return gone_key(b, set, a->b, kg_addr_len(a));
 }
 
 /* Queues what one ended session held (see green_apply_session_close). */
 static int close_queue(struct kg_nft_batch *b, const struct kg_addr *tunnel,
 		       bool pending, bool live, const struct kg_addr *src,
-		       size_t n_src)
+		       size_t n_src, uint16_t port)
 {
+	struct kg_nft_key k;
 	int r = 0;
 
 	if (tunnel && pending)
 		r = gone(b, tunnel_set(false), tunnel);
 	if (!r && tunnel && live)
 		r = gone(b, tunnel_set(true), tunnel);
-	for (size_t i = 0; !r && i < n_src; i++)
-		r = gone(b, open_set(&src[i]), &src[i]);
+	for (size_t i = 0; !r && i < n_src; i++) {
+		open_key(&k, &src[i], port);
+		r = gone_key(b, open_set(&src[i]), k.b, k.len);
+	}
 	return r;
 }
 
 int green_apply_session_close(struct kg_nft *nft, const struct kg_addr *tunnel,
 			      bool pending, bool live, const struct kg_addr *src,
-			      size_t n_src)
+			      size_t n_src, uint16_t port)
 {
 	struct kg_nft_batch *b = kg_nft_batch_new(nft);
 	struct kg_err e = { "" };
 	int r = b ? 0 : -ENOMEM;
 
 	if (!r)
-		r = close_queue(b, tunnel, pending, live, src, n_src);
+		r = close_queue(b, tunnel, pending, live, src, n_src, port);
 	if (!r)
 		r = kg_nft_batch_send(b, &e);
 	if (r)
@@ -237,9 +272,9 @@ static int closes_flush(struct green_apply_closes *c)
 
 int green_apply_closes_add(struct green_apply_closes *c,
 			   const struct kg_addr *tunnel, bool pending, bool live,
-			   const struct kg_addr *src, size_t n_src)
+			   const struct kg_addr *src, size_t n_src, uint16_t port)
 {
-	int r = close_queue(c->b, tunnel, pending, live, src, n_src);
+	int r = close_queue(c->b, tunnel, pending, live, src, n_src, port);
 
 	if (r) {
 		/* Only out of memory gets here. The batch may hold part of
@@ -251,7 +286,7 @@ int green_apply_closes_add(struct green_apply_closes *c,
 		if (!(c->b = kg_nft_batch_new(c->nft)))
 			return -ENOMEM;
 		return green_apply_session_close(c->nft, tunnel, pending, live,
-						 src, n_src);
+						 src, n_src, port);
 	}
 	c->queued += 2 * ((pending ? 1 : 0) + (live ? 1 : 0) + n_src);
 	return c->queued >= CHUNK ? closes_flush(c) : 0;
@@ -305,7 +340,7 @@ int green_apply_tunnel_seen(struct kg_nft *nft, const struct kg_addr *tunnel,
 }
 
 int green_apply_make_live(struct kg_nft *nft, const struct kg_addr *tunnel,
-			  const struct kg_addr *src, size_t n_src,
+			  const struct kg_addr *src, size_t n_src, uint16_t port,
 			  uint64_t lease_ms)
 {
 	struct kg_nft_batch *b = kg_nft_batch_new(nft);
@@ -318,7 +353,7 @@ int green_apply_make_live(struct kg_nft *nft, const struct kg_addr *tunnel,
 	 * may be a third of a lease away, the knock's lease nearly over. */
 	r = refresh(b, tunnel_set(true), tunnel, lease_ms);
 	for (size_t i = 0; !r && i < n_src; i++)
-		r = refresh(b, open_set(&src[i]), &src[i], lease_ms);
+		r = open_refresh(b, &src[i], port, lease_ms);
 	if (!r)
 		r = kg_nft_batch_send(b, &e);
 	kg_nft_batch_free(b);
@@ -348,8 +383,8 @@ int green_apply_renew(struct kg_nft *nft, const struct green_apply_lease *v,
 	for (size_t i = 0; i < n; i++) {
 		r = refresh(b, tunnel_set(v[i].live), &v[i].tunnel, lease_ms);
 		for (size_t j = 0; !r && j < v[i].n_src; j++)
-			r = refresh(b, open_set(&v[i].src[j]), &v[i].src[j],
-				    lease_ms);
+			r = open_refresh(b, &v[i].src[j], v[i].port,
+					 lease_ms);
 		queued += 3 * (1 + v[i].n_src);
 		if (!r && (queued >= CHUNK || i + 1 == n)) {
 			queued = 0;

@@ -11,18 +11,19 @@
  *
  * Requests (what it changes; what a monitor must re-check before doing it):
  *
- *   green_apply_src_open    wg_open4/6 += source, peers_pending or
+ *   green_apply_src_open    wg_open4/6 += source . port (the WireGuard
+ *                           port of the session's shard), peers_pending or
  *                           peers_live += tunnel, lease timeout.
  *                           Re-check: a knock from that source it verified
  *                           itself; tunnel is the user's, not the caller's.
  *   green_apply_opens_*     the same for the new sessions of one NFLOG
  *                           read, one batch. Re-check: as src_open, each.
- *   green_apply_src_close   wg_open4/6 -= source.
+ *   green_apply_src_close   wg_open4/6 -= source . port.
  *                           Re-check: none needed (closing is always safe).
  *   green_apply_tunnel_close peers_pending or peers_live -= tunnel.
  *                           Re-check: none (closing is always safe).
  *   green_apply_session_close peers_pending and/or peers_live -= tunnel,
- *                           wg_open4/6 -= each source, in one batch.
+ *                           wg_open4/6 -= each source . port, in one batch.
  *                           Re-check: none (closing is always safe).
  *   green_apply_src_seen    reads wg_seen4/6 (no change).
  *   green_apply_tunnel_seen reads tun_seen4/6 (no change).
@@ -101,10 +102,12 @@ int green_apply_table_replace(struct kg_nft *nft, const char *text, bool check,
 int green_apply_dark(struct kg_nft *nft, const struct kg_nft_dark *d,
 		     struct kg_err *e);
 
-/* Opens src (and tunnel in the live or pending set, when not NULL) for a
- * lease, in one batch; present afterwards whether it was before or not. */
+/* Opens WireGuard port port (the session's shard's) to src, and tunnel in
+ * the live or pending set when not NULL, for a lease, in one batch;
+ * present afterwards whether it was before or not. Every opening below
+ * is keyed on source . port the same way: only that port is open. */
 int green_apply_src_open(struct kg_nft *nft, const struct kg_addr *src,
-			 const struct kg_addr *tunnel, bool live,
+			 uint16_t port, const struct kg_addr *tunnel, bool live,
 			 uint64_t lease_ms);
 /* The same for several knocks of one wakeup (one NFLOG read): queued,
  * then sent in one batch by green_apply_opens_send (which frees o;
@@ -114,19 +117,20 @@ int green_apply_src_open(struct kg_nft *nft, const struct kg_addr *src,
 struct green_apply_opens;
 struct green_apply_opens *green_apply_opens_new(struct kg_nft *nft);
 int green_apply_opens_add(struct green_apply_opens *o,
-			  const struct kg_addr *src,
+			  const struct kg_addr *src, uint16_t port,
 			  const struct kg_addr *tunnel, bool live,
 			  uint64_t lease_ms);
 int green_apply_opens_send(struct green_apply_opens *o);
-void green_apply_src_close(struct kg_nft *nft, const struct kg_addr *src);
+void green_apply_src_close(struct kg_nft *nft, const struct kg_addr *src,
+			   uint16_t port);
 void green_apply_tunnel_close(struct kg_nft *nft, const struct kg_addr *tunnel,
 			      bool live);
 /* What an ended session held, in one batch (one round trip): tunnel out
- * of peers_pending (pending) and/or peers_live (live), each of src out of
- * wg_open4/6; elements already gone are fine. */
+ * of peers_pending (pending) and/or peers_live (live), each of src's
+ * opening to port out of wg_open4/6; elements already gone are fine. */
 int green_apply_session_close(struct kg_nft *nft, const struct kg_addr *tunnel,
 			      bool pending, bool live, const struct kg_addr *src,
-			      size_t n_src);
+			      size_t n_src, uint16_t port);
 /* The same for several sessions (an expiry pass): queued, sent in batches
  * of about 1,024 messages, the rest by green_apply_closes_send (which
  * frees c; NULL-safe). new: NULL if out of memory. 0 or the first
@@ -135,7 +139,7 @@ struct green_apply_closes;
 struct green_apply_closes *green_apply_closes_new(struct kg_nft *nft);
 int green_apply_closes_add(struct green_apply_closes *c,
 			   const struct kg_addr *tunnel, bool pending, bool live,
-			   const struct kg_addr *src, size_t n_src);
+			   const struct kg_addr *src, size_t n_src, uint16_t port);
 int green_apply_closes_send(struct green_apply_closes *c);
 /* True if src sent WireGuard packets within the last lease (or on a
  * lookup error other than "absent", which is logged). */
@@ -154,7 +158,7 @@ int green_apply_tunnel_seen(struct kg_nft *nft, const struct kg_addr *tunnel,
 			    uint64_t *left_ms);
 
 int green_apply_make_live(struct kg_nft *nft, const struct kg_addr *tunnel,
-			  const struct kg_addr *src, size_t n_src,
+			  const struct kg_addr *src, size_t n_src, uint16_t port,
 			  uint64_t lease_ms);
 
 /* One session's elements to renew (green_apply_renew). */
@@ -163,6 +167,7 @@ struct green_apply_lease {
 	bool live;
 	const struct kg_addr *src;   /* borrowed for the call */
 	size_t n_src;
+	uint16_t port;               /* the session's WireGuard port */
 };
 int green_apply_renew(struct kg_nft *nft, const struct green_apply_lease *v,
 		      size_t n, uint64_t lease_ms);

@@ -61,6 +61,7 @@ static int knock_start(struct green_gate *gt, const struct green_gate_conf *gc,
 				 id_base >> 1, NULL, NULL);
 	if (!r) {
 		kg_sess_set_src_seen(&gt->sess, gate_src_seen, gt);
+		kg_sess_set_shard(&gt->sess, gate_shard_hook, gt);
 		gate_liveness_init(gt);
 	}
 	if (r)

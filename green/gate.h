@@ -78,6 +78,7 @@ struct green_gate {
 	 * session's one picked by its IPv4 tunnel address's block of
 	 * shard_prefix; shard_if[0] unused (ifname). */
 	unsigned n_shards;
+	uint16_t wg_port;            /* shard k listens on wg_port + k */
 	struct kg_prefix shard_prefix;
 	char shard_if[GREEN_WG_SHARDS_MAX][16];
 	struct kg_users users;

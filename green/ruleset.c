@@ -107,8 +107,8 @@ static void sets(FILE *f, const struct green_conf *c)
 	fprintf(f,
 		"\tset banned4 { type ipv4_addr; flags timeout; size %zu; }\n"
 		"\tset banned6 { type ipv6_addr; flags timeout; size %zu; }\n"
-		"\tset wg_open4 { type ipv4_addr; flags timeout; }\n"
-		"\tset wg_open6 { type ipv6_addr; flags timeout; }\n"
+		"\tset wg_open4 { type ipv4_addr . inet_service; flags timeout; }\n"
+		"\tset wg_open6 { type ipv6_addr . inet_service; flags timeout; }\n"
 		"\tset peers_pending { type ipv4_addr; flags timeout; }\n"
 		"\tset peers_live { type ipv4_addr; flags timeout; }\n"
 		"\tset fwd_grants { type ipv4_addr . ipv4_addr . inet_service; flags timeout; }\n"
@@ -118,7 +118,8 @@ static void sets(FILE *f, const struct green_conf *c)
 		"\tset knock_meter4 { type ipv4_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
 		"\tset knock_meter6 { type ipv6_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
 		"\tset knock_seen4 { type ipv4_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
-		"\tset knock_seen6 { type ipv6_addr; size %u; flags dynamic,timeout; timeout 60s; }\n",
+		"\tset knock_seen6 { type ipv6_addr; size %u; flags dynamic,timeout; timeout 60s; }\n"
+		"\tcounter wg_closed { }\n",
 		c->ips.max_bans, c->ips.max_bans, c->knock_meter_size,
 		c->knock_meter_size, c->knock_meter_size, c->knock_meter_size);
 	/* knock_ids is filled by green (knock_ids.c). */
@@ -249,8 +250,10 @@ static void input_chain(FILE *f, const struct green_conf *c, bool m4, bool m6)
 		green_prefilter(c) ? "knock_port" : "knock");
 	/* Sessions and the site link first: only then the bans, so that no
 	 * ban, however it came about, cuts them. */
-	fprintf(f, "\t\tudp dport %s ip saddr @wg_open4 update @wg_seen4 { ip saddr } accept\n"
-		"\t\tudp dport %s ip6 saddr @wg_open6 update @wg_seen6 { ip6 saddr } accept\n",
+	/* Keyed on source . port: a knock opens its session's shard's port
+	 * only, not the other shards' (least exposure). */
+	fprintf(f, "\t\tudp dport %s ip saddr . udp dport @wg_open4 update @wg_seen4 { ip saddr } accept\n"
+		"\t\tudp dport %s ip6 saddr . udp dport @wg_open6 update @wg_seen6 { ip6 saddr } accept\n",
 		wp, wp);
 	fprintf(f, "\t\tiifname %s ip daddr %s tcp dport %u ip saddr @peers_pending accept\n"
 		"\t\tiifname %s ip daddr %s tcp dport %u ip saddr @peers_live accept\n",
@@ -275,7 +278,9 @@ static void input_chain(FILE *f, const struct green_conf *c, bool m4, bool m6)
 		fprintf(f, "\t\tmeta l4proto . th dport @seq_ports jump knock\n"
 			"\t\tmeta l4proto { tcp, udp } th dport %u-%u jump knock\n",
 			KG_SEQ_ONETIME_BASE, KG_SEQ_ONETIME_BASE + KG_SEQ_ONETIME_RANGE - 1);
-	fprintf(f, "\t\tudp dport %s jump scan\n", wp);
+	/* Counted: what reaches a WireGuard port without an opening for it
+	 * (another shard's port included). */
+	fprintf(f, "\t\tudp dport %s counter name \"wg_closed\" jump scan\n", wp);
 	fprintf(f, "\t\tiifname %s jump scan\n"
 		"\t\ttcp dport %u jump scan\n",
 		wg, c->control_port);

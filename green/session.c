@@ -195,6 +195,12 @@ void kg_sess_set_peer_seen(struct kg_sess_table *t, kg_peer_seen_fn fn,
 	t->peer_seen_ctx = ctx;
 }
 
+void kg_sess_set_shard(struct kg_sess_table *t, kg_shard_fn fn, void *ctx)
+{
+	t->shard = fn;
+	t->shard_ctx = ctx;
+}
+
 void kg_sess_free(struct kg_sess_table *t)
 {
 	if (t->s)
@@ -246,35 +252,39 @@ static bool has_src(const struct kg_session *s, const struct kg_addr *src)
 }
 
 bool kg_sess_src_in_use(const struct kg_sess_table *t,
-			const struct kg_addr *src, uint64_t except_id)
+			const struct kg_addr *src, unsigned shard,
+			uint64_t except_id)
 {
 	struct kg_sess_table *mt = (struct kg_sess_table *)t;
-	uint32_t n = kg_srcidx_count(&t->srcs, src);
+	uint32_t n = kg_srcidx_count(&t->srcs, src, (uint16_t)shard);
 	const struct kg_session *ex;
 
 	if (n == 0)
 		return false;
 	ex = except_id ? kg_sess_by_id(mt, except_id) : NULL;
-	return n > (ex && has_src(ex, src) ? 1u : 0u);
+	return n > (ex && ex->shard == shard && has_src(ex, src) ? 1u : 0u);
 }
 
 bool kg_sess_ban_key_in_use(const struct kg_sess_table *t,
 			    const struct kg_addr *key)
 {
-	return kg_srcidx_count(&t->ban_keys, key) > 0;
+	return kg_srcidx_count(&t->ban_keys, key, 0) > 0;
 }
 
-static void src_count(struct kg_sess_table *t, const struct kg_addr *a, bool add)
+/* s's source a counted in (add) or out: per shard for the openings,
+ * per ban key whatever the shard. */
+static void src_count(struct kg_sess_table *t, const struct kg_session *s,
+		      const struct kg_addr *a, bool add)
 {
 	struct kg_addr k;
 
 	kg_addr_ban_key(a, &k);
 	if (add) {
-		kg_srcidx_inc(&t->srcs, a);
-		kg_srcidx_inc(&t->ban_keys, &k);
+		kg_srcidx_inc(&t->srcs, a, s->shard);
+		kg_srcidx_inc(&t->ban_keys, &k, 0);
 	} else {
-		kg_srcidx_dec(&t->srcs, a);
-		kg_srcidx_dec(&t->ban_keys, &k);
+		kg_srcidx_dec(&t->srcs, a, s->shard);
+		kg_srcidx_dec(&t->ban_keys, &k, 0);
 	}
 }
 
@@ -374,7 +384,7 @@ int kg_sess_end(struct kg_sess_table *t, uint64_t id, enum kg_sess_end why,
 	kg_sidx_del(&t->by_key, h_key(t, s->peer_key), i);
 	user_unlink(t, i);
 	for (size_t j = 0; j < s->n_src; j++)
-		src_count(t, &s->src[j], false);
+		src_count(t, s, &s->src[j], false);
 	kg_sheap_del(&t->timers, i);
 	if (s->state == KG_SESS_LIVE)
 		t->n_live--;
@@ -432,6 +442,7 @@ static int add_pending(struct kg_sess_table *t, const char *user,
 	s->state = KG_SESS_PENDING;
 	strcpy(s->user, user);
 	s->tunnel = *tunnel;
+	s->shard = (uint16_t)(t->shard ? t->shard(t->shard_ctx, tunnel) : 0);
 	memcpy(s->peer_key, key, 32);
 	s->src[0] = *src;
 	s->src_added[0] = now;
@@ -441,7 +452,7 @@ static int add_pending(struct kg_sess_table *t, const char *user,
 	kg_sidx_add(&t->by_tunnel, h_tunnel(t, tunnel), pos);
 	kg_sidx_add(&t->by_key, h_key(t, key), pos);
 	user_link(t, pos);
-	src_count(t, src, true);
+	src_count(t, s, src, true);
 	s->wake = deadline(t, s);
 	kg_sheap_push(&t->timers, pos);
 	*out = s;
@@ -483,9 +494,11 @@ static int same_key(struct kg_sess_table *t, struct kg_session *s,
 			return -EBUSY;
 		memset(old, 0, sizeof(*old));
 		old->id = s->id;
+		old->tunnel = s->tunnel;
+		old->shard = s->shard;
 		old->src[0] = s->src[j];
 		old->n_src = 1;
-		src_count(t, &s->src[j], false);
+		src_count(t, s, &s->src[j], false);
 		/* keep the order: oldest first */
 		memmove(&s->src[j], &s->src[j + 1],
 			(s->n_src - (size_t)j - 1) * sizeof(s->src[0]));
@@ -496,7 +509,7 @@ static int same_key(struct kg_sess_table *t, struct kg_session *s,
 	}
 	s->src[s->n_src] = *src;
 	s->src_added[s->n_src++] = now;
-	src_count(t, src, true);
+	src_count(t, s, src, true);
 	return 0;
 }
 

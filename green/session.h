@@ -87,6 +87,10 @@ struct kg_session {
 	enum kg_sess_end end;              /* set on ended copies */
 	char user[KG_SESS_USER_MAX];
 	struct kg_addr tunnel;
+	uint16_t shard;                    /* its WireGuard device (the shard
+					      hook's answer for tunnel, fixed
+					      at the knock): its sources'
+					      openings are for that port */
 	uint8_t peer_key[32];
 	struct kg_addr src[KG_SESS_MAX_SRC];     /* oldest first */
 	int64_t src_added[KG_SESS_MAX_SRC];     /* when each got its slot */
@@ -119,6 +123,9 @@ typedef int64_t (*kg_clock_fn)(void *ctx);
 /* True if src sent a WireGuard packet within the last lease (or if that
  * cannot be known: the slot is then kept). */
 typedef bool (*kg_src_seen_fn)(void *ctx, const struct kg_addr *src);
+/* The WireGuard shard (device, and so port) of a session with tunnel
+ * address tunnel. */
+typedef unsigned (*kg_shard_fn)(void *ctx, const struct kg_addr *tunnel);
 /* Asked by kg_sess_expire before a live session ends as peer_silent or
  * idle: when (table clock) the peer last sent traffic through the tunnel,
  * or -1 if nothing read says so. It may also feed a peer dump it read to
@@ -136,11 +143,13 @@ struct kg_sess_table {
 	void *src_seen_ctx;
 	kg_peer_seen_fn peer_seen; /* NULL: only observe_peer/touch count */
 	void *peer_seen_ctx;
+	kg_shard_fn shard;         /* NULL: every session on shard 0 */
+	void *shard_ctx;
 	size_t n_live;
 	uint64_t seed;             /* hash secret */
 	struct kg_sidx by_id, by_tunnel, by_key;
 	struct kg_sidx by_user;    /* the head of each user's chain */
-	struct kg_srcidx srcs;     /* source -> sessions using it */
+	struct kg_srcidx srcs;     /* (source, shard) -> sessions using it */
 	struct kg_srcidx ban_keys; /* sources' ban keys (an IPv6 /64) */
 	struct kg_sheap timers;
 };
@@ -162,6 +171,9 @@ size_t kg_sess_bytes_per_slot(void);
 void kg_sess_set_src_seen(struct kg_sess_table *t, kg_src_seen_fn fn,
 			  void *ctx);
 int64_t kg_sess_now(const struct kg_sess_table *t);
+/* The hook that names a new session's shard (set before the first
+ * knock: a session keeps the shard it was given). */
+void kg_sess_set_shard(struct kg_sess_table *t, kg_shard_fn fn, void *ctx);
 
 enum kg_knock_action {
 	KG_KNOCK_NEW,          /* new pending session: add peer, open src */
@@ -210,10 +222,14 @@ struct kg_session *kg_sess_by_tunnel(struct kg_sess_table *t,
 				     const struct kg_addr *a);
 struct kg_session *kg_sess_by_key(struct kg_sess_table *t,
 				  const uint8_t key[32]);
-/* True if any session (other than except_id) uses src as a source: the
- * WireGuard port opening for src must then stay. */
+/* True if any session (other than except_id) on shard uses src as a
+ * source: the opening for src to that shard's WireGuard port must then
+ * stay. Sessions on other shards do not count (their openings are for
+ * other ports): two users behind one NAT on two shards each have their
+ * own. */
 bool kg_sess_src_in_use(const struct kg_sess_table *t,
-			const struct kg_addr *src, uint64_t except_id);
+			const struct kg_addr *src, unsigned shard,
+			uint64_t except_id);
 /* True if some session's source has ban key key (kg_addr_ban_key: the
  * address itself for IPv4, its /64 for IPv6). */
 bool kg_sess_ban_key_in_use(const struct kg_sess_table *t,

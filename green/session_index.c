@@ -165,40 +165,48 @@ void kg_srcidx_free(struct kg_srcidx *x)
 	memset(x, 0, sizeof(*x));
 }
 
-static uint64_t src_hash(const struct kg_srcidx *x, const struct kg_addr *a)
+static uint64_t src_hash(const struct kg_srcidx *x, const struct kg_addr *a,
+			 uint16_t tag)
 {
-	uint8_t k[17];
+	uint8_t k[19];
 
 	k[0] = a->family;
 	memcpy(k + 1, a->b, 16);
+	k[17] = (uint8_t)(tag >> 8);
+	k[18] = (uint8_t)tag;
 	return kg_sidx_hash(x->seed, k, sizeof(k));
 }
 
-/* The slot holding a, or the empty slot where it would go. */
-static size_t src_slot(const struct kg_srcidx *x, const struct kg_addr *a)
+/* The slot holding (a, tag), or the empty slot where it would go. */
+static size_t src_slot(const struct kg_srcidx *x, const struct kg_addr *a,
+		       uint16_t tag)
 {
-	for (size_t i = src_hash(x, a) & x->mask;; i = (i + 1) & x->mask)
-		if (!x->e[i].count || kg_addr_eq(&x->e[i].a, a))
+	for (size_t i = src_hash(x, a, tag) & x->mask;; i = (i + 1) & x->mask)
+		if (!x->e[i].count ||
+		    (x->e[i].tag == tag && kg_addr_eq(&x->e[i].a, a)))
 			return i;
 }
 
-void kg_srcidx_inc(struct kg_srcidx *x, const struct kg_addr *a)
+void kg_srcidx_inc(struct kg_srcidx *x, const struct kg_addr *a, uint16_t tag)
 {
-	size_t i = src_slot(x, a);
+	size_t i = src_slot(x, a, tag);
 
-	if (!x->e[i].count)
+	if (!x->e[i].count) {
 		x->e[i].a = *a;
+		x->e[i].tag = tag;
+	}
 	x->e[i].count++;
 }
 
-uint32_t kg_srcidx_count(const struct kg_srcidx *x, const struct kg_addr *a)
+uint32_t kg_srcidx_count(const struct kg_srcidx *x, const struct kg_addr *a,
+			 uint16_t tag)
 {
-	return x->e[src_slot(x, a)].count;
+	return x->e[src_slot(x, a, tag)].count;
 }
 
-void kg_srcidx_dec(struct kg_srcidx *x, const struct kg_addr *a)
+void kg_srcidx_dec(struct kg_srcidx *x, const struct kg_addr *a, uint16_t tag)
 {
-	size_t i = src_slot(x, a), j;
+	size_t i = src_slot(x, a, tag), j;
 
 	if (!x->e[i].count || --x->e[i].count)
 		return;
@@ -212,7 +220,7 @@ void kg_srcidx_dec(struct kg_srcidx *x, const struct kg_addr *a)
 			j = (j + 1) & x->mask;
 			if (!x->e[j].count)
 				return;
-			home = src_hash(x, &x->e[j].a) & x->mask;
+			home = src_hash(x, &x->e[j].a, x->e[j].tag) & x->mask;
 			if (i <= j ? (i < home && home <= j)
 				   : (i < home || home <= j))
 				continue;

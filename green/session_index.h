@@ -14,10 +14,12 @@
  *                    removal: no tombstones, lookups stay short however
  *                    long green runs), load at most 1/2. Values are
  *                    positions (uint32); keys live in the caller's array.
- *   struct kg_srcidx source address -> number of (session, slot) pairs
- *                    holding it: "is this source in use by any other
- *                    session" in O(1) even when thousands of users share
- *                    one NAT address.
+ *   struct kg_srcidx (source address, tag) -> number of (session, slot)
+ *                    pairs holding it: "is this source in use by any
+ *                    other session" in O(1) even when thousands of users
+ *                    share one NAT address. The tag tells apart uses
+ *                    that are different openings (the session's WireGuard
+ *                    shard); 0 where there is one kind.
  *   struct kg_sheap  binary min-heap of positions keyed by a time.
  *
  * Hashes are keyed with a secret drawn at init (kg_sidx_seed), so a user
@@ -70,6 +72,7 @@ void kg_sidx_move(struct kg_sidx *x, uint64_t h, uint32_t from, uint32_t to);
 
 struct kg_srcidx_ent {
 	struct kg_addr a;
+	uint16_t tag;
 	uint32_t count;   /* 0 = empty slot */
 };
 
@@ -82,9 +85,10 @@ struct kg_srcidx {
 /* Room for cap distinct sources at load <= 3/4. */
 int kg_srcidx_init(struct kg_srcidx *x, size_t cap, uint64_t seed);
 void kg_srcidx_free(struct kg_srcidx *x);
-void kg_srcidx_inc(struct kg_srcidx *x, const struct kg_addr *a);
-void kg_srcidx_dec(struct kg_srcidx *x, const struct kg_addr *a);
-uint32_t kg_srcidx_count(const struct kg_srcidx *x, const struct kg_addr *a);
+void kg_srcidx_inc(struct kg_srcidx *x, const struct kg_addr *a, uint16_t tag);
+void kg_srcidx_dec(struct kg_srcidx *x, const struct kg_addr *a, uint16_t tag);
+uint32_t kg_srcidx_count(const struct kg_srcidx *x, const struct kg_addr *a,
+			 uint16_t tag);
 
 /* Heap of positions; key(ctx, pos) gives the time, pos_of(ctx, pos) the
  * slot in the session that stores its heap index (kept up to date). */

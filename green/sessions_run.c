@@ -2,7 +2,8 @@
 /*
  * Applies the session table's decisions (session.c, pure) to nftables and
  * WireGuard. Elements per session:
- *   wg_open4/6     each source address (the WireGuard port for it)
+ *   wg_open4/6     each source address . the WireGuard port of the
+ *                  session's shard (that port only, for that source)
  *   peers_pending  the tunnel address until the card proof, then
  *   peers_live     the tunnel address (control port, later grants)
  * all with a timeout of one lease; live sessions are renewed every third
@@ -84,6 +85,12 @@ static const char *peer_if(const struct green_gate *gt, const struct kg_addr *tu
 	return gate_shard_if(gt, gate_shard(gt, tun));
 }
 
+/* The WireGuard port s's sources are opened to. */
+static uint16_t sess_port(const struct green_gate *gt, const struct kg_session *s)
+{
+	return gate_shard_port(gt, s->shard);
+}
+
 /* Forgets a deferred removal of key on shard (it is a peer there again),
  * or removes every peer whose grace is over (key NULL), one set
  * operation a shard. */
@@ -145,7 +152,9 @@ static int open_new(struct green_gate *gt, struct kg_session *s,
 {
 	struct kg_addr tun = s->tunnel;
 	uint64_t id = s->id;
-	int r = green_apply_src_open(gt->g->nft, src, &tun, false,
+	unsigned shard = s->shard;
+	uint16_t port = sess_port(gt, s);
+	int r = green_apply_src_open(gt->g->nft, src, port, &tun, false,
 				     gate_lease_ms(gt));
 
 	*nft_us = elapsed_us(t0_ns);
@@ -155,8 +164,8 @@ static int open_new(struct green_gate *gt, struct kg_session *s,
 		r = green_apply_peer_add(peer_if(gt, &tun), s->peer_key, &tun, tun6);
 		if (r) {
 			kg_log(KG_LOG_ERR, "knock: adding peer: %s", strerror(-r));
-			if (!kg_sess_src_in_use(&gt->sess, src, id))
-				green_apply_src_close(gt->g->nft, src);
+			if (!kg_sess_src_in_use(&gt->sess, src, shard, id))
+				green_apply_src_close(gt->g->nft, src, port);
 			green_apply_tunnel_close(gt->g->nft, &tun, false);
 		}
 	}
@@ -169,6 +178,7 @@ static int open_new(struct green_gate *gt, struct kg_session *s,
 struct gate_open_q {
 	uint64_t id;
 	struct kg_addr src, tun, tun6;
+	unsigned shard;               /* the session's (kg_session.shard) */
 	bool has6;
 	uint8_t key[32];
 	uint64_t t0_ns;
@@ -251,8 +261,9 @@ static void opens_apply(struct green_gate *gt, int r)
 		 * batch opened for it goes unless another session holds it. */
 		if (s)
 			kg_sess_end(&gt->sess, q->id, KG_END_CLOSE, NULL);
-		if (!r && !kg_sess_src_in_use(&gt->sess, &q->src, q->id))
-			green_apply_src_close(gt->g->nft, &q->src);
+		if (!r && !kg_sess_src_in_use(&gt->sess, &q->src, q->shard, q->id))
+			green_apply_src_close(gt->g->nft, &q->src,
+					      gate_shard_port(gt, q->shard));
 		if (!r && !kg_sess_by_tunnel(&gt->sess, &q->tun))
 			green_apply_tunnel_close(gt->g->nft, &q->tun, false);
 	}
@@ -297,8 +308,8 @@ static bool open_queue(struct green_gate *gt, const struct kg_session *s,
 
 	if (!gt->opens || gt->n_oq >= GATE_OPENS_MAX)
 		return false;
-	if (green_apply_opens_add(gt->opens, src, &s->tunnel, false,
-				  gate_lease_ms(gt))) {
+	if (green_apply_opens_add(gt->opens, src, sess_port(gt, s), &s->tunnel,
+				  false, gate_lease_ms(gt))) {
 		/* Out of memory: the batch may hold part of this one; what
 		 * is queued goes now, this knock alone after it. */
 		gate_opens_end(gt);
@@ -309,6 +320,7 @@ static bool open_queue(struct green_gate *gt, const struct kg_session *s,
 	q->id = s->id;
 	q->src = *src;
 	q->tun = s->tunnel;
+	q->shard = s->shard;
 	if ((q->has6 = tun6 != NULL))
 		q->tun6 = *tun6;
 	memcpy(q->key, s->peer_key, 32);
@@ -374,15 +386,16 @@ int gate_open(struct green_gate *gt, struct kg_user *u, const uint8_t key[32],
 	}
 	/* SAME, ADD_SOURCE or MOVE_SOURCE (roaming): the source's opening,
 	 * renewed; a silent source that lost its slot loses its opening. */
-	r = green_apply_src_open(gt->g->nft, src,
+	r = green_apply_src_open(gt->g->nft, src, sess_port(gt, s),
 				 s->state == KG_SESS_LIVE ? &s->tunnel : NULL,
 				 s->state == KG_SESS_LIVE, gate_lease_ms(gt));
 	nft_us = elapsed_us(t0_ns);
 	if (act == KG_KNOCK_MOVE_SOURCE) {
 		char a[KG_ADDR_STRLEN], id[24];
 
-		if (!kg_sess_src_in_use(&gt->sess, &old.src[0], 0))
-			green_apply_src_close(gt->g->nft, &old.src[0]);
+		if (!kg_sess_src_in_use(&gt->sess, &old.src[0], old.shard, 0))
+			green_apply_src_close(gt->g->nft, &old.src[0],
+					      sess_port(gt, &old));
 		snprintf(id, sizeof(id), "%016llx", (unsigned long long)s->id);
 		kg_log_event(KG_LOG_NOTICE, "session", "result", "source_freed",
 			     "reason", "silent_for_a_lease", "user", s->user,
@@ -438,14 +451,16 @@ static void session_gone(struct green_gate *gt, const struct kg_session *s,
 	 * Everything the session held goes in one batch. */
 	now = kg_sess_by_tunnel(&gt->sess, &s->tunnel);
 	for (size_t i = 0; i < s->n_src; i++)
-		if (!kg_sess_src_in_use(&gt->sess, &s->src[i], s->id))
+		if (!kg_sess_src_in_use(&gt->sess, &s->src[i], s->shard, s->id))
 			srcs[n_src++] = s->src[i];
 	if (pb && pb->closes)
 		green_apply_closes_add(pb->closes, &s->tunnel, !now,
-				       !now || now->state != KG_SESS_LIVE, srcs, n_src);
+				       !now || now->state != KG_SESS_LIVE, srcs, n_src,
+				       sess_port(gt, s));
 	else
 		green_apply_session_close(gt->g->nft, &s->tunnel, !now,
-					  !now || now->state != KG_SESS_LIVE, srcs, n_src);
+					  !now || now->state != KG_SESS_LIVE, srcs, n_src,
+					  sess_port(gt, s));
 	log_session("ended", s, kg_sess_end_name(s->end),
 		    s->n_src ? &s->src[0] : NULL, 0, 0);
 }
@@ -489,7 +504,7 @@ void gate_session_end(struct green_gate *gt, uint64_t id, enum kg_sess_end why,
 int gate_make_live(struct green_gate *gt, const struct kg_session *s)
 {
 	int r = green_apply_make_live(gt->g->nft, &s->tunnel, s->src, s->n_src,
-				      gate_lease_ms(gt));
+				      sess_port(gt, s), gate_lease_ms(gt));
 
 	if (r)
 		return r;
@@ -516,7 +531,7 @@ static void renew_ids(struct green_gate *gt, const uint64_t *ids, size_t n,
 			continue;
 		v[k++] = (struct green_apply_lease){ .tunnel = s->tunnel,
 			.live = s->state == KG_SESS_LIVE, .src = s->src,
-			.n_src = s->n_src };
+			.n_src = s->n_src, .port = sess_port(gt, s) };
 	}
 	if (k)
 		green_apply_renew(gt->g->nft, v, k, gate_lease_ms(gt));

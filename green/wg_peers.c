@@ -41,6 +41,16 @@ unsigned gate_shard(const struct green_gate *gt, const struct kg_addr *tunnel)
 	return green_shard_of(&gt->shard_prefix, gt->n_shards, tunnel);
 }
 
+uint16_t gate_shard_port(const struct green_gate *gt, unsigned k)
+{
+	return (uint16_t)(gt->wg_port + (k < gate_n_shards(gt) ? k : 0));
+}
+
+unsigned gate_shard_hook(void *ctx, const struct kg_addr *tunnel)
+{
+	return gate_shard(ctx, tunnel);
+}
+
 const char *gate_shard_if(const struct green_gate *gt, unsigned k)
 {
 	return k && k < gate_n_shards(gt) ? gt->shard_if[k] : gt->ifname;
@@ -179,6 +189,7 @@ int gate_wg_up(struct green_gate *gt, const struct green_conf *c,
 
 	snprintf(gt->ifname, sizeof(gt->ifname), "%s", c->wg_interface);
 	gt->n_shards = c->wg_shards > 1 ? c->wg_shards : 1;
+	gt->wg_port = c->wg_port;
 	green_tunnel_prefix(c, &gt->shard_prefix);
 	if ((r = kg_key_file_read(c->gate->wg_private_key, gt->wg_priv, e)))
 		return r;

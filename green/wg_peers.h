@@ -21,6 +21,12 @@ void gate_wg_down(struct green_gate *gt);
 unsigned gate_shard(const struct green_gate *gt, const struct kg_addr *tunnel);
 const char *gate_shard_if(const struct green_gate *gt, unsigned k);
 unsigned gate_n_shards(const struct green_gate *gt);
+/* Shard k's WireGuard port (wg_port + k): the port a session's openings
+ * in wg_open4/6 are for. */
+uint16_t gate_shard_port(const struct green_gate *gt, unsigned k);
+/* gate_shard as the session table's shard hook (kg_sess_set_shard); ctx
+ * is the gate. */
+unsigned gate_shard_hook(void *ctx, const struct kg_addr *tunnel);
 /* With wg_shards > 1, every record's IPv4 tunnel address must lie in
  * the tunnel prefix (its block names its shard) and an IPv6 one inside
  * tunnel_prefix6 in the same shard's block. 0 or -EINVAL with e naming

@@ -177,8 +177,10 @@ flow_green_peers() { tb_exec green wg show "$FLOW_GIF" peers 2>/dev/null || true
 flow_green_elems() {
 	local s
 	for s in wg_open4 wg_open6 peers_pending peers_live; do
+		# greedy: wg_open4/6 elements are concatenations (source .
+		# port), whose own brackets must not end the list early
 		tb_exec green nft -j list set inet knockgate "$s" 2>/dev/null |
-			grep -oE '"elem": \[[^]]*\]' | sed "s/^/$s /" || true
+			grep -oE '"elem": \[.*\]' | sed "s/^/$s /" || true
 	done
 }
 

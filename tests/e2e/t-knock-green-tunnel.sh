@@ -63,7 +63,7 @@ grep -q "event=unban result=lifted src=$(tb_addr client)" "$GREEN_LOG" || tb_fai
 knock_nft_has banned4 "$(tb_addr client)" && tb_fail "banned4 still holds the client"
 knock_nft_has peers_pending 10.88.1.10 || tb_fail "peers_pending lacks 10.88.1.10"
 tb_log "check: the openings lapse by themselves within one lease (handshake_timeout 130 s)"
-tb_exec green nft list set inet knockgate wg_open4 | grep -q "$(tb_addr client) timeout 2m10s" ||
+tb_exec green nft list set inet knockgate wg_open4 | grep -q "$(tb_addr client) . 51820 timeout 2m10s" ||
 	{ tb_exec green nft list set inet knockgate wg_open4; tb_fail "wg_open4 element without a 130 s timeout"; }
 tb_exec green nft list set inet knockgate peers_pending | grep -q "10.88.1.10 timeout 2m10s" ||
 	tb_fail "peers_pending element without a 130 s timeout"

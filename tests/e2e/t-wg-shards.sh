@@ -11,6 +11,10 @@
 #     live at once, each passing traffic through its tunnel;
 #   - `wg show`: each shard holds its own peer on its own port, the
 #     ruleset names both interfaces;
+#   - a knock opens only its shard's port: wg_open4 holds alice's
+#     source . 51820 and carol's . 51821, not the other port; UDP from
+#     alice's namespace to shard 1's port is dropped by green's table
+#     (counted by the named counter wg_closed), the same to 51820 is not;
 #   - carol aiming at shard 0's port (her profile edited) gets no
 #     handshake and no session;
 #   - after green stops no shard interface is left, nor after a start
@@ -88,6 +92,32 @@ tb_exec green wg show "$S1" allowed-ips | grep "10.88.200.10/32" | grep -q "fd88
 	tb_fail "carol's peer lacks 10.88.200.10/32 or fd88::8000:0:0:10/128: $(tb_exec green wg show "$S1" allowed-ips)"
 tb_log "ok: $FLOW_GIF holds alice's peer, $S1 carol's"
 
+tb_log "check: each knock opened its own shard's port only (source . port)"
+asrc=$(tb_addr client)
+csrc=198.51.100.21
+has_open() { tb_exec green nft get element inet knockgate wg_open4 "{ $1 . $2 }" >/dev/null 2>&1; }
+has_open "$asrc" 51820 || { flow_green_elems; tb_fail "wg_open4 lacks $asrc . 51820 (alice, shard 0)"; }
+has_open "$csrc" 51821 || { flow_green_elems; tb_fail "wg_open4 lacks $csrc . 51821 (carol, shard 1)"; }
+! has_open "$asrc" 51821 || tb_fail "alice's knock opened shard 1's port 51821"
+! has_open "$csrc" 51820 || tb_fail "carol's knock opened shard 0's port 51820"
+closed() { tb_exec green nft -j list counter inet knockgate wg_closed |
+	grep -oE '"packets": [0-9]+' | grep -oE '[0-9]+'; }
+gout=$(tb_addr green)
+probe() {   # 5 datagrams of junk from alice's namespace to green's port $1
+	for _ in 1 2 3 4 5; do
+		echo kg-shard-probe | tb_exec client socat -u - "UDP4-SENDTO:$gout:$1,sourceport=40999"
+	done
+}
+c0=$(closed)
+probe 51820
+c1=$(closed)
+probe 51821
+c2=$(closed)
+[ -n "$c0" ] || tb_fail "no counter wg_closed in green's table"
+[ "$c1" = "$c0" ] || tb_fail "alice's datagrams to her own port 51820 were counted closed ($c0 -> $c1)"
+[ $((c2 - c1)) -ge 5 ] || tb_fail "alice's datagrams to shard 1's port 51821 were not dropped (wg_closed $c1 -> $c2)"
+tb_log "ok: wg_open4 holds $asrc . 51820 and $csrc . 51821 only; alice's 5 datagrams to 51821 dropped by the table (wg_closed $c1 -> $c2), to 51820 let in"
+
 tb_log "step: carol closes, then aims at shard 0's port"
 tb_exec carol env KG_RUN_DIR="$TB_DIR/run-carol" "$FLOW_KG" close >/dev/null 2>&1 || tb_fail "carol's close failed"
 flow_wait_exit carol 10 || tb_fail "carol's connect still running after close"
@@ -97,6 +127,7 @@ mkdir -p "$TB_DIR/wrong"
 cp -r "$FLOW_LAB/users/carol/profile/." "$TB_DIR/wrong/"
 sed -i 's/^green_wg_port = 51821$/green_wg_port = 51820/' "$TB_DIR/wrong/profile.conf"
 rc=0
+cw0=$(closed)
 tb_exec carol env KG_RUN_DIR="$TB_DIR/run-carol" timeout 8 "$FLOW_KG" connect \
 	--profile "$TB_DIR/wrong" --ifname "$(tb_ifname c2)" --pin-file "$FLOW_PIN" \
 	>"$TB_DIR/wrong.out" 2>&1 || rc=$?
@@ -105,7 +136,10 @@ tb_exec carol env KG_RUN_DIR="$TB_DIR/run-carol" timeout 8 "$FLOW_KG" connect \
 hs=$(tb_exec green wg show "$S1" latest-handshakes | awk '{print $2}')
 [ -z "$hs" ] || [ "$hs" = 0 ] || tb_fail "carol's peer on $S1 has a handshake ($hs)"
 ! tb_exec green wg show "$FLOW_GIF" peers | grep -qx "$ckey" || tb_fail "carol's key is a peer on shard 0"
-tb_log "ok: aimed at 51820 carol got nothing (connect exit $rc, no handshake on either shard)"
+cw1=$(closed)
+[ "$cw1" -gt "$cw0" ] || tb_fail "carol's handshakes to 51820 were not dropped by the table (wg_closed $cw0 -> $cw1)"
+! has_open "$csrc" 51820 || tb_fail "carol's knock opened shard 0's port 51820"
+tb_log "ok: aimed at 51820 carol got nothing (connect exit $rc, no handshake on either shard, her handshakes dropped by the table: wg_closed $cw0 -> $cw1)"
 tb_exec carol ip link del "$(tb_ifname c2)" 2>/dev/null || true
 
 tb_log "step: green stops: no shard interface is left"
@@ -133,4 +167,4 @@ tb_stop squat || true
 why=$(grep -F "$S1" "$TB_DIR/green2.log" | tail -1)
 [ -n "$why" ] || { cat "$TB_DIR/green2.log"; tb_fail "the failed start does not name $S1"; }
 tb_log "ok: failed start (exit $rc), dark: $why"
-tb_log "PASS: two WireGuard shards: enroll's ports, one peer a shard, traffic on both, wrong port refused, all removed at stop and after a failed start"
+tb_log "PASS: two WireGuard shards: enroll's ports, one peer a shard, traffic on both, each knock opens its own shard's port only, wrong port refused, all removed at stop and after a failed start"

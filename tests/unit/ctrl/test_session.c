@@ -265,8 +265,8 @@ static void test_live_key_from_new_source_adds_source(void **st)
 	assert_true(s->id == id);
 	assert_int_equal(s->state, KG_SESS_LIVE);
 	assert_int_equal(s->n_src, 2);
-	assert_true(kg_sess_src_in_use(&f->t, &f->src2, 0));
-	assert_false(kg_sess_src_in_use(&f->t, &f->src2, id));
+	assert_true(kg_sess_src_in_use(&f->t, &f->src2, 0, 0));
+	assert_false(kg_sess_src_in_use(&f->t, &f->src2, 0, id));
 	knock(f, f->k1, &f->src2, KG_KNOCK_SAME, NULL);
 	assert_int_equal(s->n_src, 2);
 }
@@ -477,6 +477,106 @@ static void test_end_user_follows_the_user_index_through_moves(void **st)
 	kg_sess_free(&t);
 }
 
+/* Shard hook as green's: the tunnel address's block (here: the last
+ * byte's top bit, two shards). */
+static unsigned two_shards(void *ctx, const struct kg_addr *tun)
+{
+	(void)ctx;
+	return tun->b[3] >= 128 ? 1 : 0;
+}
+
+static struct kg_session *knock_as(struct fx *f, const char *user,
+				   const char *tun, uint8_t keybyte,
+				   const struct kg_addr *src)
+{
+	enum kg_knock_action a;
+	struct kg_session *s, old;
+	struct kg_addr t;
+	uint8_t key[32];
+
+	memset(key, keybyte, 32);
+	assert_int_equal(kg_addr_parse(tun, &t), 0);
+	assert_int_equal(kg_sess_knock(&f->t, user, &t, key, src, &a, &s, &old), 0);
+	assert_int_equal(a, KG_KNOCK_NEW);
+	return s;
+}
+
+/* Two users behind one NAT address on two shards each hold their own
+ * opening (source . their shard's port): ending one must not close the
+ * other's, and a second user on the same shard keeps it open. */
+static void test_source_in_use_is_per_shard(void **st)
+{
+	struct fx *f = *st;
+	uint64_t alice, bob, carol;
+	struct kg_session gone;
+	struct kg_addr key;
+
+	kg_sess_set_shard(&f->t, two_shards, NULL);
+	alice = knock_as(f, "alice", "10.88.1.10", 0x11, &f->src1)->id;
+	bob = knock_as(f, "bob", "10.88.1.200", 0x22, &f->src1)->id;
+	assert_int_equal(kg_sess_by_id(&f->t, alice)->shard, 0);
+	assert_int_equal(kg_sess_by_id(&f->t, bob)->shard, 1);
+	/* each is the only one on its shard */
+	assert_false(kg_sess_src_in_use(&f->t, &f->src1, 0, alice));
+	assert_false(kg_sess_src_in_use(&f->t, &f->src1, 1, bob));
+	assert_true(kg_sess_src_in_use(&f->t, &f->src1, 0, bob));
+	assert_true(kg_sess_src_in_use(&f->t, &f->src1, 1, alice));
+	/* carol on alice's shard from the same address */
+	carol = knock_as(f, "carol", "10.88.1.11", 0x33, &f->src1)->id;
+	assert_true(kg_sess_src_in_use(&f->t, &f->src1, 0, alice));
+	assert_true(kg_sess_src_in_use(&f->t, &f->src1, 0, carol));
+	/* bob ends: shard 1's opening goes, shard 0's stays */
+	assert_int_equal(kg_sess_end(&f->t, bob, KG_END_CLOSE, &gone), 0);
+	assert_int_equal(gone.shard, 1);
+	assert_false(kg_sess_src_in_use(&f->t, &f->src1, 1, 0));
+	assert_true(kg_sess_src_in_use(&f->t, &f->src1, 0, 0));
+	/* the ban key counts every shard's use */
+	kg_addr_ban_key(&f->src1, &key);
+	assert_true(kg_sess_ban_key_in_use(&f->t, &key));
+	assert_int_equal(kg_sess_end(&f->t, alice, KG_END_CLOSE, NULL), 0);
+	assert_true(kg_sess_src_in_use(&f->t, &f->src1, 0, 0));
+	assert_false(kg_sess_src_in_use(&f->t, &f->src1, 0, carol));
+	assert_int_equal(kg_sess_end(&f->t, carol, KG_END_CLOSE, NULL), 0);
+	assert_false(kg_sess_src_in_use(&f->t, &f->src1, 0, 0));
+	assert_false(kg_sess_ban_key_in_use(&f->t, &key));
+}
+
+/* A roaming session's freed source is reported with its shard, so the
+ * caller closes the opening on the right port. */
+static void test_moved_source_keeps_the_shard(void **st)
+{
+	struct fx *f = *st;
+	struct kg_session *s, old;
+	enum kg_knock_action a;
+	struct kg_addr tun, src;
+	uint8_t key[32];
+	char buf[32];
+	uint64_t id;
+
+	kg_sess_set_shard(&f->t, two_shards, NULL);
+	memset(key, 0x44, 32);
+	kg_addr_parse("10.88.1.222", &tun);
+	assert_int_equal(kg_sess_knock(&f->t, "dave", &tun, key, &f->src1, &a, &s,
+				       &old), 0);
+	id = s->id;
+	assert_int_equal(kg_sess_prove(&f->t, id), 0);
+	for (int i = 2; i <= KG_SESS_MAX_SRC; i++) {
+		snprintf(buf, sizeof(buf), "198.51.100.%d", 100 + i);
+		kg_addr_parse(buf, &src);
+		assert_int_equal(kg_sess_knock(&f->t, "dave", &tun, key, &src, &a,
+					       &s, &old), 0);
+	}
+	clock_now += 2 * 180;   /* every slot silent for a lease (no hook) */
+	assert_int_equal(kg_sess_knock(&f->t, "dave", &tun, key, &f->src2, &a, &s,
+				       &old), 0);
+	assert_int_equal(a, KG_KNOCK_MOVE_SOURCE);
+	assert_true(kg_addr_eq(&old.src[0], &f->src1));
+	assert_int_equal(old.shard, 1);
+	assert_false(kg_sess_src_in_use(&f->t, &f->src1, 1, 0));
+	assert_true(kg_sess_src_in_use(&f->t, &f->src2, 1, 0));
+	assert_false(kg_sess_src_in_use(&f->t, &f->src2, 0, 0));
+}
+
 int main(void)
 {
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
@@ -496,6 +596,8 @@ int main(void)
 		T(test_table_full_and_bad_user_refused),
 		T(test_full_sources_freed_only_when_silent_for_a_lease),
 		T(test_handshake_stamp_is_a_change_not_a_time),
+		T(test_source_in_use_is_per_shard),
+		T(test_moved_source_keeps_the_shard),
 		cmocka_unit_test(test_session_conf_defaults_and_refusals),
 		cmocka_unit_test(test_end_user_follows_the_user_index_through_moves),
 	};

@@ -102,16 +102,40 @@ static void test_srcidx_counts_shared_sources(void **st)
 		int i = rand() % 64;
 
 		if (want[i] && rand() % 2) {
-			kg_srcidx_dec(&x, &a[i]);
+			kg_srcidx_dec(&x, &a[i], 0);
 			want[i]--;
 		} else if (want[i] < 5) {
-			kg_srcidx_inc(&x, &a[i]);
+			kg_srcidx_inc(&x, &a[i], 0);
 			want[i]++;
 		}
 		if (round % 997 == 0)
 			for (int j = 0; j < 64; j++)
-				assert_int_equal(kg_srcidx_count(&x, &a[j]), want[j]);
+				assert_int_equal(kg_srcidx_count(&x, &a[j], 0), want[j]);
 	}
+	kg_srcidx_free(&x);
+}
+
+/* The same address under two tags is two entries (two shards' openings). */
+static void test_srcidx_tags_are_apart(void **st)
+{
+	struct kg_srcidx x;
+	struct kg_addr a;
+
+	(void)st;
+	assert_int_equal(kg_srcidx_init(&x, 8, 7), 0);
+	assert_int_equal(kg_addr_parse("192.0.2.7", &a), 0);
+	kg_srcidx_inc(&x, &a, 0);
+	kg_srcidx_inc(&x, &a, 1);
+	kg_srcidx_inc(&x, &a, 1);
+	assert_int_equal(kg_srcidx_count(&x, &a, 0), 1);
+	assert_int_equal(kg_srcidx_count(&x, &a, 1), 2);
+	assert_int_equal(kg_srcidx_count(&x, &a, 2), 0);
+	kg_srcidx_dec(&x, &a, 0);
+	assert_int_equal(kg_srcidx_count(&x, &a, 0), 0);
+	assert_int_equal(kg_srcidx_count(&x, &a, 1), 2);
+	kg_srcidx_dec(&x, &a, 1);
+	kg_srcidx_dec(&x, &a, 1);
+	assert_int_equal(kg_srcidx_count(&x, &a, 1), 0);
 	kg_srcidx_free(&x);
 }
 
@@ -241,7 +265,7 @@ static void test_table_at_100000_sessions(void **st)
 		assert_non_null(s);
 		assert_ptr_equal(kg_sess_by_key(&t, key), s);
 		assert_ptr_equal(kg_sess_by_id(&t, s->id), s);
-		assert_true(kg_sess_src_in_use(&t, &src, s->id));   /* 19 others */
+		assert_true(kg_sess_src_in_use(&t, &src, 0, s->id));   /* 19 others */
 	}
 	/* the first 50 seconds' knocks time out, in order, the rest stay */
 	clock_now = 5000 + 180 + 49;
@@ -256,7 +280,7 @@ static void test_table_at_100000_sessions(void **st)
 			assert_non_null(kg_sess_by_key(&t, key));
 	}
 	mk(0, &tun, &src, key);
-	assert_false(kg_sess_src_in_use(&t, &src, 0));
+	assert_false(kg_sess_src_in_use(&t, &src, 0, 0));
 	kg_sess_free(&t);
 }
 
@@ -365,6 +389,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sidx_matches_a_plain_array),
 		cmocka_unit_test(test_srcidx_counts_shared_sources),
+		cmocka_unit_test(test_srcidx_tags_are_apart),
 		cmocka_unit_test(test_heap_pops_in_order),
 		cmocka_unit_test(test_table_at_100000_sessions),
 		cmocka_unit_test(test_liveness_hook_decides_silence),

@@ -155,7 +155,7 @@ static void test_shards_split_the_tunnel_prefix(void **st)
 	/* every rule naming the interface names all four; the port range */
 	assert_int_equal(green_ruleset_render(&c, &text), 0);
 	assert_non_null(strstr(text, "iifname { \"kgt0\", \"kgt0s1\", \"kgt0s2\", \"kgt0s3\" } drop"));
-	assert_non_null(strstr(text, "udp dport 51820-51823 ip saddr @wg_open4"));
+	assert_non_null(strstr(text, "udp dport 51820-51823 ip saddr . udp dport @wg_open4"));
 	assert_non_null(strstr(text, "iifname != { \"kgt0\", \"kgt0s1\", \"kgt0s2\", \"kgt0s3\" } ip saddr 10.96.0.0/14 counter drop"));
 	free(text);
 	green_conf_free(&c);
@@ -164,7 +164,7 @@ static void test_shards_split_the_tunnel_prefix(void **st)
 	assert_int_equal(c.wg_shards, 1);
 	assert_int_equal(green_ruleset_render(&c, &text), 0);
 	assert_non_null(strstr(text, "iifname != \"kgt0\" ip saddr 10.88.0.0/16 counter drop"));
-	assert_non_null(strstr(text, "udp dport 51820 ip saddr @wg_open4"));
+	assert_non_null(strstr(text, "udp dport 51820 ip saddr . udp dport @wg_open4"));
 	free(text);
 	green_conf_free(&c);
 }

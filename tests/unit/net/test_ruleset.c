@@ -61,8 +61,8 @@ static void test_defaults_give_the_contract_ports(void **state)
 	at(t, "table inet knockgate {");
 	at(t, "udp dport 62201 jump knock");
 	/* every WireGuard packet of an open source marks it seen (roaming) */
-	at(t, "udp dport 51820 ip saddr @wg_open4 update @wg_seen4 { ip saddr } accept");
-	at(t, "udp dport 51820 ip6 saddr @wg_open6 update @wg_seen6 { ip6 saddr } accept");
+	at(t, "udp dport 51820 ip saddr . udp dport @wg_open4 update @wg_seen4 { ip saddr } accept");
+	at(t, "udp dport 51820 ip6 saddr . udp dport @wg_open6 update @wg_seen6 { ip6 saddr } accept");
 	at(t, "set wg_seen4 { type ipv4_addr; size 65535; flags dynamic,timeout; timeout 180s; }");
 	at(t, "iifname \"kg-green0\" ip daddr 10.88.0.1 tcp dport 4433 ip saddr @peers_pending accept");
 	at(t, "log prefix \"kg-knock\" group 1");
@@ -85,11 +85,15 @@ static void test_order_knock_before_ban_before_timed_sets_before_established(voi
 	assert_true(at(t, "@wg_open6 update @wg_seen6 { ip6 saddr } accept") < at(t, "@banned6 drop"));
 	assert_true(at(t, "@peers_live accept") < at(t, "ip saddr @banned4 drop"));
 	assert_true(at(t, "@peers_pending accept") < at(t, "ip saddr @banned4 drop"));
-	assert_true(at(t, "@banned6 drop") < at(t, "udp dport 51820 jump scan"));
-	assert_true(at(t, "udp dport 51820 jump scan") < at(t, "ct state established,related accept"));
+	assert_true(at(t, "@banned6 drop") < at(t, "udp dport 51820 counter name \"wg_closed\" jump scan"));
+	assert_true(at(t, "udp dport 51820 counter name \"wg_closed\" jump scan") < at(t, "ct state established,related accept"));
 	assert_true(at(t, "@peers_live accept") < at(t, "ct state established,related accept"));
 	at(t, "ip6 saddr & ffff:ffff:ffff:ffff:: @banned6 drop");
 	at(t, "set banned4 { type ipv4_addr; flags timeout; size 500; }");
+	/* an opening is for one WireGuard port (its session's shard) */
+	at(t, "set wg_open4 { type ipv4_addr . inet_service; flags timeout; }");
+	at(t, "set wg_open6 { type ipv6_addr . inet_service; flags timeout; }");
+	at(t, "counter wg_closed { }");
 	at(t, "elements = { 198.51.100.5/32 }");
 	at(t, "elements = { 2001:db8:100::5/128 }");
 	/* a new connection must hit the grant's current port; an
