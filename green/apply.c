@@ -519,41 +519,72 @@ int green_apply_peer_add(const char *ifname, const uint8_t key[32],
 	return kg_wg_peer_put(ifname, key, p, n, NULL, 0);
 }
 
-int green_apply_peers_add(const char *ifname, const uint8_t (*keys)[32],
-			  const struct kg_addr *tunnels,
-			  const struct kg_addr *tunnels6, size_t n)
+/* Peers in set operations of at most 1,024 (one UAPI or netlink message
+ * each): fill(ctx, i, peer) writes peer i into a zeroed slot. 0 or the
+ * first -errno of a set (-ENOENT ignored when remove: already gone). */
+#define PEERS_PER_SET 1024
+static int set_peers_chunked(const char *ifname, size_t n, bool remove,
+			     void (*fill)(const void *ctx, size_t i,
+					  struct kg_wg_peer *p),
+			     const void *ctx)
 {
-	struct kg_wg_peer *p;
 	int first = 0;
 
-	/* As green_apply_peer_add, several in one set operation. */
-	for (size_t i = 0; i < n; i += 1024) {
-		size_t k = n - i < 1024 ? n - i : 1024;
+	for (size_t i = 0; i < n; i += PEERS_PER_SET) {
+		size_t k = n - i < PEERS_PER_SET ? n - i : PEERS_PER_SET;
 		struct kg_wg_device d = { 0 };
+		struct kg_wg_peer *p = calloc(k, sizeof(*p));
 		int r;
 
-		if (!(p = calloc(k, sizeof(*p))))
+		if (!p)
 			return -ENOMEM;
-		for (size_t j = 0; j < k; j++) {
-			struct kg_wg_peer *q = &p[j];
-
-			memcpy(q->public_key, keys[i + j], 32);
-			q->replace_allowed_ips = true;
-			q->allowed[0] = (struct kg_prefix){ .a = tunnels[i + j], .len = 32 };
-			q->n_allowed = 1;
-			if (tunnels6[i + j].family == AF_INET6)
-				q->allowed[q->n_allowed++] = (struct kg_prefix){
-					.a = tunnels6[i + j], .len = 128 };
-			q->has_keepalive = true;
-		}
+		for (size_t j = 0; j < k; j++)
+			fill(ctx, i + j, &p[j]);
 		d.peers = p;
 		d.n_peers = k;
 		r = kg_wg_set(ifname, &d);
 		free(p);
-		if (r && !first)
+		if (r && !(remove && r == -ENOENT) && !first)
 			first = r;
 	}
 	return first;
+}
+
+struct peers_add_ctx {
+	const uint8_t (*keys)[32];
+	const struct kg_addr *tunnels, *tunnels6;
+};
+
+/* As green_apply_peer_add: the tunnel addresses as allowed-ips. */
+static void fill_add(const void *ctx, size_t i, struct kg_wg_peer *q)
+{
+	const struct peers_add_ctx *c = ctx;
+
+	memcpy(q->public_key, c->keys[i], 32);
+	q->replace_allowed_ips = true;
+	q->allowed[0] = (struct kg_prefix){ .a = c->tunnels[i], .len = 32 };
+	q->n_allowed = 1;
+	if (c->tunnels6[i].family == AF_INET6)
+		q->allowed[q->n_allowed++] = (struct kg_prefix){
+			.a = c->tunnels6[i], .len = 128 };
+	q->has_keepalive = true;
+}
+
+static void fill_del(const void *ctx, size_t i, struct kg_wg_peer *q)
+{
+	const uint8_t (*keys)[32] = ctx;
+
+	memcpy(q->public_key, keys[i], 32);
+	q->remove = true;
+}
+
+int green_apply_peers_add(const char *ifname, const uint8_t (*keys)[32],
+			  const struct kg_addr *tunnels,
+			  const struct kg_addr *tunnels6, size_t n)
+{
+	struct peers_add_ctx c = { keys, tunnels, tunnels6 };
+
+	return set_peers_chunked(ifname, n, false, fill_add, &c);
 }
 
 int green_apply_peer_del(const char *ifname, const uint8_t key[32])
@@ -566,29 +597,7 @@ int green_apply_peer_del(const char *ifname, const uint8_t key[32])
 int green_apply_peers_del(const char *ifname, const uint8_t (*keys)[32],
 			  size_t n)
 {
-	struct kg_wg_peer *p;
-	int first = 0;
-
-	/* Several peers in one set operation, 1,024 at most a message. */
-	for (size_t i = 0; i < n; i += 1024) {
-		size_t k = n - i < 1024 ? n - i : 1024;
-		struct kg_wg_device d = { 0 };
-		int r;
-
-		if (!(p = calloc(k, sizeof(*p))))
-			return -ENOMEM;
-		for (size_t j = 0; j < k; j++) {
-			memcpy(p[j].public_key, keys[i + j], 32);
-			p[j].remove = true;
-		}
-		d.peers = p;
-		d.n_peers = k;
-		r = kg_wg_set(ifname, &d);
-		free(p);
-		if (r && r != -ENOENT && !first)
-			first = r;
-	}
-	return first;
+	return set_peers_chunked(ifname, n, true, fill_del, keys);
 }
 
 int green_apply_peers_read(const char *ifname, struct kg_wg_device *out)
