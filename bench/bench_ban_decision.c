@@ -16,6 +16,7 @@
  * Prints CPU (CLOCK_PROCESS_CPUTIME_ID) per decision, median of REPS,
  * and the ratio to the first N.
  */
+#include "bench_cpu.h"
 #include "grants.h"
 #include "ips.h"
 #include "log.h"
@@ -32,21 +33,6 @@
 #define NOW 1000
 
 static struct red r;
-
-static double cpu_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 /* Client i's address: IPv4 for the first 1,000, one IPv6 /64 each after. */
 static void client(uint32_t i, struct kg_addr *a)

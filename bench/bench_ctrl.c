@@ -13,6 +13,7 @@
  * (timeouts, reproofs, every 100 ms) with none due. CPU per event
  * (CLOCK_PROCESS_CPUTIME_ID), ratio to the first C.
  */
+#include "bench_cpu.h"
 #include "ctrl_server.h"
 #include "log.h"
 
@@ -26,14 +27,6 @@
 #include <unistd.h>
 
 #define EVENTS 20000
-
-static double cpu_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
 
 /* Session of tunnel 10.a.b.c: 1 + a*65536 + b*256 + c. */
 static int lookup(void *ctx, const struct kg_addr *t, struct kg_ctrl_peer *p)

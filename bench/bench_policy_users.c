@@ -11,6 +11,7 @@
  *
  * Usage: bench_policy_users [U...]   (default 1000 10000 100000)
  */
+#include "bench_cpu.h"
 #include "policy.h"
 #include "log.h"
 
@@ -26,21 +27,6 @@ static const char green_conf[] =
 	"[service web]\nred = red1\naddress = 203.0.113.2\n"
 	"[service ssh]\nred = red1\naddress = 2001:db8:113::2\n"
 	"[service db]\nred = red2\naddress = 203.0.113.3\n";
-
-static double cpu_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 /* Median CPU us of setting n users (names as the records' "bN"). */
 static int one(const struct kg_policy *svc, uint32_t n, double *us)

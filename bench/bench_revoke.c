@@ -16,6 +16,7 @@
  * Prints CPU per reload and per session (CLOCK_PROCESS_CPUTIME_ID,
  * median of REPS), with the ratio per session to the first S.
  */
+#include "bench_cpu.h"
 #include "gate.h"
 #include "revoke.h"
 #include "log.h"
@@ -28,21 +29,6 @@
 #include <time.h>
 
 #define REPS 5
-
-static double cpu_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 /* The records of users from..to-1, one [user] section each. */
 static char *records(uint32_t from, uint32_t to)
