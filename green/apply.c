@@ -102,23 +102,42 @@ static void del_elem(struct kg_nft *nft, const char *set,
 		kg_log(KG_LOG_ERR, "session cleanup: %s", e.msg);
 }
 
+/* A knock's opening: src to its shard's port and the tunnel address in
+ * the pending or live set, both for lease_ms. Queued on b only. */
+static int open_queue(struct kg_nft_batch *b, const struct kg_addr *src,
+		      uint16_t port, const struct kg_addr *tunnel, bool live,
+		      uint64_t lease_ms)
+{
+	int r = open_refresh(b, src, port, lease_ms);
+
+	return !r && tunnel ? refresh(b, tunnel_set(live), tunnel, lease_ms) : r;
+}
+
+/* Sends b; a refusal is logged as "what: reason". 0 or -errno. */
+static int send_logged(struct kg_nft_batch *b, const char *what)
+{
+	struct kg_err e = { "" };
+	int r = kg_nft_batch_send(b, &e);
+
+	if (r)
+		kg_log(KG_LOG_ERR, "%s: %s", what, e.msg[0] ? e.msg : strerror(-r));
+	return r;
+}
+
 int green_apply_src_open(struct kg_nft *nft, const struct kg_addr *src,
 			 uint16_t port, const struct kg_addr *tunnel, bool live,
 			 uint64_t lease_ms)
 {
 	struct kg_nft_batch *b = kg_nft_batch_new(nft);
-	struct kg_err e = { "" };
 	int r;
 
 	if (!b)
 		return -ENOMEM;
-	r = open_refresh(b, src, port, lease_ms);
-	if (!r && tunnel)
-		r = refresh(b, tunnel_set(live), tunnel, lease_ms);
+	r = open_queue(b, src, port, tunnel, live, lease_ms);
 	if (!r)
-		r = kg_nft_batch_send(b, &e);
-	if (r)
-		kg_log(KG_LOG_ERR, "knock: nft: %s", e.msg[0] ? e.msg : strerror(-r));
+		r = send_logged(b, "knock: nft");
+	else
+		kg_log(KG_LOG_ERR, "knock: nft: %s", strerror(-r));
 	kg_nft_batch_free(b);
 	return r;
 }
@@ -144,10 +163,8 @@ int green_apply_opens_add(struct green_apply_opens *o,
 			  const struct kg_addr *tunnel, bool live,
 			  uint64_t lease_ms)
 {
-	int r = open_refresh(o->b, src, port, lease_ms);
+	int r = open_queue(o->b, src, port, tunnel, live, lease_ms);
 
-	if (!r && tunnel)
-		r = refresh(o->b, tunnel_set(live), tunnel, lease_ms);
 	if (!r)
 		o->queued++;
 	return r;
@@ -155,13 +172,12 @@ int green_apply_opens_add(struct green_apply_opens *o,
 
 int green_apply_opens_send(struct green_apply_opens *o)
 {
-	struct kg_err e = { "" };
 	int r = 0;
 
 	if (!o)
 		return 0;
-	if (o->queued && (r = kg_nft_batch_send(o->b, &e)))
-		kg_log(KG_LOG_ERR, "knock: nft: %s", e.msg[0] ? e.msg : strerror(-r));
+	if (o->queued)
+		r = send_logged(o->b, "knock: nft");
 	kg_nft_batch_free(o->b);
 	free(o);
 	return r;
@@ -225,15 +241,14 @@ int green_apply_session_close(struct kg_nft *nft, const struct kg_addr *tunnel,
 			      size_t n_src, uint16_t port)
 {
 	struct kg_nft_batch *b = kg_nft_batch_new(nft);
-	struct kg_err e = { "" };
 	int r = b ? 0 : -ENOMEM;
 
 	if (!r)
 		r = close_queue(b, tunnel, pending, live, src, n_src, port);
 	if (!r)
-		r = kg_nft_batch_send(b, &e);
-	if (r)
-		kg_log(KG_LOG_ERR, "session cleanup: %s", e.msg[0] ? e.msg : strerror(-r));
+		r = send_logged(b, "session cleanup");
+	else
+		kg_log(KG_LOG_ERR, "session cleanup: %s", strerror(-r));
 	kg_nft_batch_free(b);
 	return r;
 }
@@ -259,15 +274,10 @@ struct green_apply_closes *green_apply_closes_new(struct kg_nft *nft)
 
 static int closes_flush(struct green_apply_closes *c)
 {
-	struct kg_err e = { "" };
-	int r;
-
 	if (!c->queued)
 		return 0;
 	c->queued = 0;
-	if ((r = kg_nft_batch_send(c->b, &e)))
-		kg_log(KG_LOG_ERR, "session cleanup: %s", e.msg[0] ? e.msg : strerror(-r));
-	return r;
+	return send_logged(c->b, "session cleanup");
 }
 
 int green_apply_closes_add(struct green_apply_closes *c,
